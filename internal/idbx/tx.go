@@ -1,0 +1,294 @@
+//go:build js && wasm
+
+package idbx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall/js"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/jsutil"
+)
+
+// Mode is a transaction mode.
+type Mode int
+
+// Transaction modes.
+const (
+	ReadOnly Mode = iota
+	ReadWrite
+)
+
+func (m Mode) String() string {
+	if m == ReadWrite {
+		return "readwrite"
+	}
+	return "readonly"
+}
+
+// ErrAborted is the error of a transaction aborted by Abort.
+var ErrAborted = errors.New("transaction aborted")
+
+// Tx is an IndexedDB transaction. Requests are issued synchronously; only
+// reads whose results are needed are awaited. A failed put or delete shows
+// up as the transaction's error when it finishes.
+//
+// A transaction commits by itself as soon as control returns to the
+// browser with no request pending, so code using a Tx must not wait for
+// anything but the Tx's own requests.
+type Tx struct {
+	v      js.Value
+	stores map[string]js.Value
+	funcs  jsutil.Funcs
+	done   chan struct{}
+	err    error // valid once done is closed
+}
+
+// Begin starts a transaction over the named stores, with the durability
+// set by SetStrictDurability.
+func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
+	if db.closed.Load() {
+		return nil, atelier.ErrClosed
+	}
+	names := make([]any, len(stores))
+	for i, s := range stores {
+		names[i] = s
+	}
+	var v js.Value
+	err := jsutil.Try(func() {
+		durability := "relaxed"
+		if db.strict.Load() {
+			durability = "strict"
+		}
+		v = db.v.Call("transaction", names, mode.String(), map[string]any{"durability": durability})
+	})
+	if err != nil {
+		if errors.Is(err, jsutil.Named("InvalidStateError")) {
+			return nil, fmt.Errorf("%w (%v)", atelier.ErrClosed, err)
+		}
+		return nil, err
+	}
+	t := &Tx{v: v, stores: make(map[string]js.Value, len(stores)), done: make(chan struct{})}
+	db.active.Add(1)
+	finish := t.funcs.Add(func(_ js.Value, args []js.Value) any {
+		defer db.active.Done()
+		if args[0].Get("type").String() == "abort" {
+			t.err = jsutil.ToError(t.v.Get("error"))
+			if t.err == nil {
+				t.err = ErrAborted
+			}
+		}
+		t.v.Set("oncomplete", js.Null())
+		t.v.Set("onabort", js.Null())
+		// No request callback can fire after the transaction finished.
+		t.funcs.Release()
+		close(t.done)
+		return nil
+	})
+	v.Set("oncomplete", finish)
+	v.Set("onabort", finish)
+	return t, nil
+}
+
+func (t *Tx) store(name string) (js.Value, error) {
+	if s, ok := t.stores[name]; ok {
+		return s, nil
+	}
+	var s js.Value
+	if err := jsutil.Try(func() { s = t.v.Call("objectStore", name) }); err != nil {
+		return js.Value{}, t.requestErr(err)
+	}
+	t.stores[name] = s
+	return s, nil
+}
+
+// source is a store, or one of its indexes when index is not empty.
+func (t *Tx) source(store, index string) (js.Value, error) {
+	s, err := t.store(store)
+	if err != nil || index == "" {
+		return s, err
+	}
+	var ix js.Value
+	if err := jsutil.Try(func() { ix = s.Call("index", index) }); err != nil {
+		return js.Value{}, t.requestErr(err)
+	}
+	return ix, nil
+}
+
+// requestErr explains an exception thrown when issuing a request: after the
+// transaction finished, the reason it finished is the useful error.
+func (t *Tx) requestErr(err error) error {
+	select {
+	case <-t.done:
+		if t.err != nil {
+			return t.err
+		}
+		return fmt.Errorf("transaction already committed: %w", err)
+	default:
+		return err
+	}
+}
+
+func (t *Tx) call(store, index, method string, args ...any) (Request, error) {
+	src, err := t.source(store, index)
+	if err != nil {
+		return Request{}, err
+	}
+	var r js.Value
+	if err := jsutil.Try(func() { r = src.Call(method, args...) }); err != nil {
+		return Request{}, t.requestErr(err)
+	}
+	return Request{v: r, t: t}, nil
+}
+
+// Put stores value (the key comes from the store's key path).
+func (t *Tx) Put(store string, value js.Value) error {
+	_, err := t.call(store, "", "put", value)
+	return err
+}
+
+// Add stores value, which must have a key that is not in the store yet;
+// otherwise the transaction fails with a ConstraintError.
+func (t *Tx) Add(store string, value js.Value) error {
+	_, err := t.call(store, "", "add", value)
+	return err
+}
+
+// PutKey stores value under key, for stores with out-of-line keys.
+func (t *Tx) PutKey(store string, key any, value js.Value) error {
+	_, err := t.call(store, "", "put", value, key)
+	return err
+}
+
+// Delete deletes the record with the given key (or all keys in a KeyRange).
+func (t *Tx) Delete(store string, key any) error {
+	_, err := t.call(store, "", "delete", key)
+	return err
+}
+
+// Get requests the record with the given key.
+func (t *Tx) Get(store string, key any) (Request, error) {
+	return t.call(store, "", "get", key)
+}
+
+// GetAll requests all records of a store, or of an index when index is not
+// empty, matching query (a key, a KeyRange, or nil for all).
+func (t *Tx) GetAll(store, index string, query any) (Request, error) {
+	if query == nil {
+		return t.call(store, index, "getAll")
+	}
+	return t.call(store, index, "getAll", query)
+}
+
+// GetAllKeys is like GetAll but yields primary keys only.
+func (t *Tx) GetAllKeys(store, index string, query any) (Request, error) {
+	if query == nil {
+		return t.call(store, index, "getAllKeys")
+	}
+	return t.call(store, index, "getAllKeys", query)
+}
+
+// Count requests the number of records matching query (nil for all).
+func (t *Tx) Count(store, index string, query any) (Request, error) {
+	if query == nil {
+		return t.call(store, index, "count")
+	}
+	return t.call(store, index, "count", query)
+}
+
+// Commit asks the browser to commit now instead of waiting for the
+// transaction to go idle. Wait reports the outcome.
+func (t *Tx) Commit() {
+	_ = jsutil.Try(func() {
+		if t.v.Get("commit").Truthy() {
+			t.v.Call("commit")
+		}
+	})
+}
+
+// Abort rolls the transaction back. Aborting a finished transaction does
+// nothing.
+func (t *Tx) Abort() {
+	_ = jsutil.Try(func() { t.v.Call("abort") })
+}
+
+// Durability returns the durability the transaction was created with.
+func (t *Tx) Durability() string { return t.v.Get("durability").String() }
+
+// Done is closed when the transaction has committed or aborted.
+func (t *Tx) Done() <-chan struct{} { return t.done }
+
+// Wait waits until the transaction finishes and returns nil if it
+// committed, or why it aborted. If ctx ends first it returns ctx.Err()
+// and the transaction goes on.
+func (t *Tx) Wait(ctx context.Context) error {
+	select {
+	case <-t.done:
+		return t.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Request is a pending IndexedDB request.
+type Request struct {
+	v js.Value
+	t *Tx
+}
+
+// Await waits for the request and returns its result. Requests of one
+// transaction complete in the order they were issued, so after awaiting a
+// request the results of all earlier ones are available through Result.
+func (r Request) Await(ctx context.Context) (js.Value, error) {
+	if r.v.Get("readyState").String() == "done" {
+		return r.Result()
+	}
+	ch := make(chan struct{}, 1)
+	fn := r.t.funcs.Add(func(js.Value, []js.Value) any {
+		ch <- struct{}{}
+		return nil
+	})
+	r.v.Set("onsuccess", fn)
+	r.v.Set("onerror", fn)
+	select {
+	case <-ch:
+		return r.Result()
+	case <-r.t.done:
+		// The transaction finished; the request either completed just
+		// before it (its event is queued behind ours) or never will.
+		if r.v.Get("readyState").String() == "done" {
+			return r.Result()
+		}
+		if r.t.err != nil {
+			return js.Undefined(), r.t.err
+		}
+		return js.Undefined(), errors.New("transaction finished before the request completed")
+	case <-ctx.Done():
+		return js.Undefined(), ctx.Err()
+	}
+}
+
+// Result returns the result of a completed request, or its error.
+func (r Request) Result() (js.Value, error) {
+	var v js.Value
+	var reqErr error
+	err := jsutil.Try(func() {
+		if e := r.v.Get("error"); !e.IsNull() {
+			reqErr = jsutil.ToError(e)
+			return
+		}
+		v = r.v.Get("result")
+	})
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return v, reqErr
+}
+
+// KeyRange returns IDBKeyRange.bound(lower, upper).
+func KeyRange(lower, upper any) (v js.Value, err error) {
+	err = jsutil.Try(func() { v = js.Global().Get("IDBKeyRange").Call("bound", lower, upper) })
+	return v, err
+}
