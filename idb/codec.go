@@ -1,0 +1,409 @@
+package idb
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/graph"
+)
+
+// Record bodies are msgpack maps with short, stable keys, written and read
+// field by field (no reflection). Keys a decoder does not know are skipped,
+// but a change of the body format must still come with a schema migration:
+// a tab running an older build would drop unknown keys when it rewrites a
+// record, and the migration's versionchange makes such tabs close first.
+//
+// Numbers are written in their most compact exact form: integral
+// coordinates as integers, others as float32 when that is exact, float64
+// otherwise.
+
+// codec encodes and decodes record bodies. It reuses its buffers, so one
+// codec must not be used by two goroutines at once.
+type codec struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+	rd  bytes.Reader
+	dec *msgpack.Decoder
+}
+
+func newCodec() *codec {
+	c := &codec{}
+	c.enc = msgpack.NewEncoder(&c.buf)
+	c.dec = msgpack.NewDecoder(&c.rd)
+	return c
+}
+
+// CorruptError reports a stored record that cannot be decoded.
+type CorruptError struct {
+	Store string
+	Key   string
+	Err   error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("corrupt %s record %q: %v", e.Store, e.Key, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// ---- encoding
+
+// Every body ends with the trailer updatedAt, version. The append functions
+// return the offset of the trailer in dst, so that a caller can compare a
+// body with a stored one while ignoring those two fields, or replace them
+// with appendTrailer without encoding the entity again.
+
+// appendWorkflow appends the encoded body of w to dst.
+func (c *codec) appendWorkflow(dst []byte, w *graph.Workflow) ([]byte, int) {
+	c.buf.Reset()
+	e := c.enc
+	n := 8 // id, name, vx, vy, zoom, createdAt, updatedAt, version
+	if len(w.Meta) > 0 {
+		n++
+	}
+	_ = e.EncodeMapLen(n)
+	str(e, "id", w.ID)
+	str(e, "name", w.Name)
+	num(e, "vx", w.Viewport.X)
+	num(e, "vy", w.Viewport.Y)
+	num(e, "zoom", w.Viewport.Zoom)
+	if len(w.Meta) > 0 {
+		raw(e, "meta", w.Meta)
+	}
+	integer(e, "createdAt", w.CreatedAt)
+	return c.finish(dst, w.UpdatedAt, w.Version)
+}
+
+// finish appends the buffered fields and the trailer to dst.
+func (c *codec) finish(dst []byte, updatedAt, version int64) ([]byte, int) {
+	dst = append(dst, c.buf.Bytes()...)
+	at := len(dst)
+	return c.appendTrailer(dst, updatedAt, version), at
+}
+
+// appendTrailer appends the updatedAt and version fields.
+func (c *codec) appendTrailer(dst []byte, updatedAt, version int64) []byte {
+	c.buf.Reset()
+	integer(c.enc, "updatedAt", updatedAt)
+	integer(c.enc, "version", version)
+	return append(dst, c.buf.Bytes()...)
+}
+
+// appendNode appends the encoded body of n to dst.
+func (c *codec) appendNode(dst []byte, n *graph.Node) ([]byte, int) {
+	c.buf.Reset()
+	e := c.enc
+	fields := 7 // id, workflowId, type, x, y, updatedAt, version
+	if n.Title != "" {
+		fields++
+	}
+	if n.Status != "" {
+		fields++
+	}
+	if n.Size != nil {
+		fields += 2
+	}
+	if len(n.Config) > 0 {
+		fields++
+	}
+	if n.Result != nil {
+		fields++
+	}
+	_ = e.EncodeMapLen(fields)
+	str(e, "id", n.ID)
+	str(e, "wf", n.WorkflowID)
+	str(e, "type", n.Type)
+	if n.Title != "" {
+		str(e, "title", n.Title)
+	}
+	if n.Status != "" {
+		str(e, "status", n.Status)
+	}
+	num(e, "x", n.Position.X)
+	num(e, "y", n.Position.Y)
+	if n.Size != nil {
+		num(e, "w", n.Size.Width)
+		num(e, "h", n.Size.Height)
+	}
+	if len(n.Config) > 0 {
+		raw(e, "config", n.Config)
+	}
+	if r := n.Result; r != nil {
+		_ = e.EncodeString("result")
+		rf := 0
+		for _, set := range []bool{r.Text != "", r.Asset != nil, r.Thumbnail != "", len(r.Data) > 0} {
+			if set {
+				rf++
+			}
+		}
+		_ = e.EncodeMapLen(rf)
+		if r.Text != "" {
+			str(e, "text", r.Text)
+		}
+		if r.Asset != nil {
+			_ = e.EncodeString("asset")
+			_ = r.Asset.EncodeMsgpack(e)
+		}
+		if r.Thumbnail != "" {
+			str(e, "thumb", r.Thumbnail)
+		}
+		if len(r.Data) > 0 {
+			raw(e, "data", r.Data)
+		}
+	}
+	return c.finish(dst, n.UpdatedAt, n.Version)
+}
+
+// appendEdge appends the encoded body of ed to dst.
+func (c *codec) appendEdge(dst []byte, ed *graph.Edge) ([]byte, int) {
+	c.buf.Reset()
+	e := c.enc
+	fields := 6
+	if ed.SourceHandle != "" {
+		fields++
+	}
+	if ed.TargetHandle != "" {
+		fields++
+	}
+	_ = e.EncodeMapLen(fields)
+	str(e, "id", ed.ID)
+	str(e, "wf", ed.WorkflowID)
+	str(e, "src", ed.Source)
+	str(e, "dst", ed.Target)
+	if ed.SourceHandle != "" {
+		str(e, "srcHandle", ed.SourceHandle)
+	}
+	if ed.TargetHandle != "" {
+		str(e, "dstHandle", ed.TargetHandle)
+	}
+	return c.finish(dst, ed.UpdatedAt, ed.Version)
+}
+
+func str(e *msgpack.Encoder, k, v string) {
+	_ = e.EncodeString(k)
+	_ = e.EncodeString(v)
+}
+
+func raw(e *msgpack.Encoder, k string, v []byte) {
+	_ = e.EncodeString(k)
+	_ = e.EncodeBytes(v)
+}
+
+func integer(e *msgpack.Encoder, k string, v int64) {
+	_ = e.EncodeString(k)
+	_ = e.EncodeInt(v)
+}
+
+func num(e *msgpack.Encoder, k string, f float64) {
+	_ = e.EncodeString(k)
+	switch {
+	case f == math.Trunc(f) && math.Abs(f) < 1<<53 && !(f == 0 && math.Signbit(f)):
+		_ = e.EncodeInt(int64(f))
+	case float64(float32(f)) == f:
+		_ = e.EncodeFloat32(float32(f))
+	default:
+		_ = e.EncodeFloat64(f)
+	}
+}
+
+// ---- decoding
+
+func (c *codec) reset(b []byte) (int, error) {
+	c.rd.Reset(b)
+	c.dec.Reset(&c.rd)
+	return c.dec.DecodeMapLen()
+}
+
+// end checks that the whole body was consumed.
+func (c *codec) end() error {
+	if c.rd.Len() != 0 {
+		return fmt.Errorf("%d trailing bytes", c.rd.Len())
+	}
+	return nil
+}
+
+func (c *codec) decodeWorkflow(b []byte, w *graph.Workflow) error {
+	*w = graph.Workflow{}
+	n, err := c.reset(b)
+	if err != nil {
+		return err
+	}
+	d := c.dec
+	for i := 0; i < n; i++ {
+		k, err := d.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case "id":
+			w.ID, err = d.DecodeString()
+		case "name":
+			w.Name, err = d.DecodeString()
+		case "vx":
+			w.Viewport.X, err = d.DecodeFloat64()
+		case "vy":
+			w.Viewport.Y, err = d.DecodeFloat64()
+		case "zoom":
+			w.Viewport.Zoom, err = d.DecodeFloat64()
+		case "meta":
+			w.Meta, err = decodeRaw(d)
+		case "createdAt":
+			w.CreatedAt, err = d.DecodeInt64()
+		case "updatedAt":
+			w.UpdatedAt, err = d.DecodeInt64()
+		case "version":
+			w.Version, err = d.DecodeInt64()
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
+	return c.end()
+}
+
+func (c *codec) decodeNode(b []byte, nd *graph.Node) error {
+	*nd = graph.Node{}
+	n, err := c.reset(b)
+	if err != nil {
+		return err
+	}
+	d := c.dec
+	var size graph.Size
+	var hasW, hasH bool
+	for i := 0; i < n; i++ {
+		k, err := d.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case "id":
+			nd.ID, err = d.DecodeString()
+		case "wf":
+			nd.WorkflowID, err = d.DecodeString()
+		case "type":
+			nd.Type, err = d.DecodeString()
+		case "title":
+			nd.Title, err = d.DecodeString()
+		case "status":
+			nd.Status, err = d.DecodeString()
+		case "x":
+			nd.Position.X, err = d.DecodeFloat64()
+		case "y":
+			nd.Position.Y, err = d.DecodeFloat64()
+		case "w":
+			size.Width, err = d.DecodeFloat64()
+			hasW = true
+		case "h":
+			size.Height, err = d.DecodeFloat64()
+			hasH = true
+		case "config":
+			nd.Config, err = decodeRaw(d)
+		case "result":
+			nd.Result, err = decodeResult(d)
+		case "updatedAt":
+			nd.UpdatedAt, err = d.DecodeInt64()
+		case "version":
+			nd.Version, err = d.DecodeInt64()
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
+	if hasW != hasH {
+		return fmt.Errorf("size has only one of width and height")
+	}
+	if hasW {
+		nd.Size = &size
+	}
+	return c.end()
+}
+
+func decodeResult(d *msgpack.Decoder) (*graph.Result, error) {
+	n, err := d.DecodeMapLen()
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 { // nil
+		return nil, nil
+	}
+	r := &graph.Result{}
+	for i := 0; i < n; i++ {
+		k, err := d.DecodeString()
+		if err != nil {
+			return nil, err
+		}
+		switch k {
+		case "text":
+			r.Text, err = d.DecodeString()
+		case "asset":
+			r.Asset = &assetref.Ref{}
+			err = r.Asset.DecodeMsgpack(d)
+		case "thumb":
+			r.Thumbnail, err = d.DecodeString()
+		case "data":
+			r.Data, err = decodeRaw(d)
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("result field %q: %w", k, err)
+		}
+	}
+	return r, nil
+}
+
+func (c *codec) decodeEdge(b []byte, ed *graph.Edge) error {
+	*ed = graph.Edge{}
+	n, err := c.reset(b)
+	if err != nil {
+		return err
+	}
+	d := c.dec
+	for i := 0; i < n; i++ {
+		k, err := d.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case "id":
+			ed.ID, err = d.DecodeString()
+		case "wf":
+			ed.WorkflowID, err = d.DecodeString()
+		case "src":
+			ed.Source, err = d.DecodeString()
+		case "dst":
+			ed.Target, err = d.DecodeString()
+		case "srcHandle":
+			ed.SourceHandle, err = d.DecodeString()
+		case "dstHandle":
+			ed.TargetHandle, err = d.DecodeString()
+		case "updatedAt":
+			ed.UpdatedAt, err = d.DecodeInt64()
+		case "version":
+			ed.Version, err = d.DecodeInt64()
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
+	return c.end()
+}
+
+func decodeRaw(d *msgpack.Decoder) (json.RawMessage, error) {
+	b, err := d.DecodeBytes()
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	return json.RawMessage(b), nil
+}

@@ -1,0 +1,447 @@
+//go:build js && wasm
+
+package idb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"syscall/js"
+	"time"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/idbx"
+	"github.com/atelierstore/atelier/internal/jsutil"
+)
+
+// DB is an open workflow store. Its methods are safe for concurrent use.
+type DB struct {
+	name   string
+	conn   *idbx.DB
+	opts   Options
+	log    *slog.Logger
+	stores []string
+
+	q          *queue[task]
+	writerDone chan struct{}
+	codecs     sync.Pool
+
+	closeOnce sync.Once
+	closedErr atomic.Pointer[error] // why the store is closed, once it is
+
+	transactions, mutations, retries atomic.Uint64
+}
+
+// task is one queued mutation: a function run inside the writer's
+// transaction, and the records it will read (prefetched for the batch).
+type task struct {
+	fn    func(*Tx) error
+	reads []cacheKey
+}
+
+// testHookBeforeData, when set, runs after the structural upgrade and
+// before the data phase of Open; an error stops Open there, as a crash
+// would.
+var testHookBeforeData func() error
+
+// Open opens the named workflow store, creating it or migrating it to the
+// current schema. It fails with atelier.ErrSchemaTooNew when a newer build
+// of the library has already upgraded the database (reload the page), and
+// with ctx.Err() when ctx ends first (for instance while other tabs block
+// an upgrade; see Options.OnBlocked).
+func Open(ctx context.Context, name string, opts *Options) (*DB, error) {
+	return open(ctx, name, opts, migrations)
+}
+
+func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB, error) {
+	if name == "" {
+		return nil, &atelier.ValidationError{Entity: "database", Field: "name", Reason: "must not be empty"}
+	}
+	if err := checkMigrations(ms); err != nil {
+		return nil, err
+	}
+	stores, err := allStores(ms)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{name: name, stores: stores, q: newQueue[task](), writerDone: make(chan struct{})}
+	if opts != nil {
+		d.opts = *opts
+	}
+	if d.opts.now == nil {
+		d.opts.now = time.Now
+	}
+	d.log = d.opts.Logger
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	d.log = d.log.With("db", name)
+	d.codecs.New = func() any { return newCodec() }
+
+	target := len(ms)
+	start := time.Now()
+	conn, err := idbx.Open(ctx, name, target, idbx.Hooks{
+		Upgrade: func(u *idbx.Upgrade) error {
+			d.log.Info("upgrading schema", "from", u.OldVersion, "to", u.NewVersion)
+			s := upgradeSchema{u}
+			for _, m := range structural(ms, u.OldVersion, u.NewVersion) {
+				if err := m.Structure(s); err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+				}
+			}
+			return nil
+		},
+		Blocked: func(oldV, newV int) {
+			d.log.Warn("open blocked by connections to an older schema", "old", oldV, "new", newV)
+			if f := d.opts.OnBlocked; f != nil {
+				go f(Blocked{OldVersion: oldV, NewVersion: newV})
+			}
+		},
+		VersionChange: d.onVersionChange,
+		Closed: func() {
+			d.shutdown(fmt.Errorf("%w: the browser closed the database connection", atelier.ErrClosed), false)
+		},
+	})
+	if err != nil {
+		d.log.Error("open failed", "err", err)
+		return nil, err
+	}
+	d.conn = conn
+	conn.SetStrictDurability(d.opts.StrictDurability)
+	if testHookBeforeData != nil {
+		if err := testHookBeforeData(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	if err := d.migrateData(ctx, ms, target); err != nil {
+		conn.Close()
+		d.log.Error("data migration failed", "err", err)
+		return nil, err
+	}
+	go d.writer()
+	d.log.Info("opened", "version", target, "took", time.Since(start))
+	return d, nil
+}
+
+// upgradeSchema adapts the browser upgrade to the Schema interface.
+type upgradeSchema struct{ u *idbx.Upgrade }
+
+func (s upgradeSchema) Stores() []string { return s.u.StoreNames() }
+func (s upgradeSchema) CreateStore(name, keyPath string) error {
+	return s.u.CreateStore(name, keyPath, false)
+}
+func (s upgradeSchema) DeleteStore(name string) error { return s.u.DeleteStore(name) }
+func (s upgradeSchema) CreateIndex(store, name, keyPath string, unique bool) error {
+	return s.u.CreateIndex(store, name, keyPath, unique, false)
+}
+func (s upgradeSchema) DeleteIndex(store, name string) error { return s.u.DeleteIndex(store, name) }
+
+// migrateData runs the data steps that have not run yet, in one readwrite
+// transaction that also records the new schemaVersion. Another tab may run
+// them at the same time: the recorded version is read inside the
+// transaction, so whichever commits second finds nothing left to do.
+func (d *DB) migrateData(ctx context.Context, ms []Migration, target int) error {
+	done, err := d.schemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if done == target {
+		return nil
+	}
+	if done > target {
+		return fmt.Errorf("%w: schemaVersion %d recorded, library knows %d", atelier.ErrSchemaTooNew, done, target)
+	}
+	itx, err := d.conn.Begin(idbx.ReadWrite, d.stores...)
+	if err != nil {
+		return err
+	}
+	t := d.newTx(ctx, itx, true)
+	defer d.putTx(t)
+	err = func() (err error) {
+		defer jsutil.Recover(&err)
+		if done, err = t.kvInt(kvSchemaVersion); err != nil {
+			return err
+		}
+		for _, m := range pendingData(ms, done, target) {
+			d.log.Info("running data migration", "version", m.Version, "name", m.Name)
+			if err := m.Data(t); err != nil {
+				return fmt.Errorf("data migration %d (%s): %w", m.Version, m.Name, err)
+			}
+		}
+		if done < target {
+			return t.tx.PutKey(storeKV, kvSchemaVersion, js.ValueOf(target))
+		}
+		return nil
+	}()
+	if err != nil {
+		itx.Abort()
+		return err
+	}
+	itx.Commit()
+	if err := itx.Wait(context.Background()); err != nil {
+		return fmt.Errorf("commit data migration: %w", err)
+	}
+	d.log.Info("schema version recorded", "version", target)
+	return nil
+}
+
+// schemaVersion reads the recorded schemaVersion (0 when missing).
+func (d *DB) schemaVersion(ctx context.Context) (int, error) {
+	itx, err := d.conn.Begin(idbx.ReadOnly, storeKV)
+	if err != nil {
+		return 0, err
+	}
+	t := d.newTx(ctx, itx, false)
+	defer d.putTx(t)
+	return t.kvInt(kvSchemaVersion)
+}
+
+func (t *Tx) kvInt(key string) (int, error) {
+	r, err := t.tx.Get(storeKV, key)
+	if err != nil {
+		return 0, err
+	}
+	v, err := r.Await(t.ctx)
+	if err != nil {
+		return 0, err
+	}
+	if v.IsUndefined() {
+		return 0, nil
+	}
+	return v.Int(), nil
+}
+
+func (d *DB) newTx(ctx context.Context, itx *idbx.Tx, writable bool) *Tx {
+	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*codec), now: d.opts.now().UnixMilli()}
+}
+
+func (d *DB) putTx(t *Tx) {
+	d.codecs.Put(t.c)
+	t.c = nil
+}
+
+// onVersionChange runs inside the browser's versionchange event: closing
+// right here is what lets the other tab's upgrade proceed.
+func (d *DB) onVersionChange(oldV, newV int) {
+	what := fmt.Sprintf("another tab is upgrading the database to schema version %d", newV)
+	if newV == 0 {
+		what = "another tab is deleting the database"
+	}
+	d.log.Warn("closing: " + what)
+	d.shutdown(fmt.Errorf("%w: %s; reload the page", atelier.ErrClosed, what), false)
+	if f := d.opts.OnVersionChange; f != nil {
+		go f(VersionChange{OldVersion: oldV, NewVersion: newV})
+	}
+}
+
+// shutdown closes the connection and stops the writer. Queued mutations
+// run first when drain is set and fail with reason otherwise.
+func (d *DB) shutdown(reason error, drain bool) {
+	d.closeOnce.Do(func() {
+		d.closedErr.Store(&reason)
+		d.q.close(reason, drain)
+		if !drain {
+			// Transactions in flight still finish; nothing new starts.
+			d.conn.Close()
+		}
+	})
+}
+
+// closed returns why the store is closed, or nil.
+func (d *DB) closed() error {
+	if p := d.closedErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Close waits for queued mutations to commit and for transactions in
+// flight to finish, then closes the connection. Later calls fail with
+// atelier.ErrClosed. Close is safe to call more than once.
+func (d *DB) Close() error {
+	d.shutdown(atelier.ErrClosed, true)
+	<-d.writerDone
+	d.conn.CloseWait()
+	return nil
+}
+
+// Name returns the database name.
+func (d *DB) Name() string { return d.name }
+
+// Stats returns counters of the writer's work since Open.
+func (d *DB) Stats() Stats {
+	return Stats{Transactions: d.transactions.Load(), Mutations: d.mutations.Load(), Retries: d.retries.Load()}
+}
+
+// Update runs fn in a readwrite transaction of its own, queued behind the
+// mutations submitted before it. The transaction commits if fn returns nil
+// and is rolled back if fn returns an error or panics (the panic is
+// returned as an error). Update returns once the transaction has committed.
+//
+// fn must only use tx: waiting for anything else inside it makes the
+// browser commit the transaction early. fn must not call methods of d,
+// which would wait for this very transaction.
+func (d *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	return d.q.submit(ctx, task{fn: fn}, true)
+}
+
+// View runs fn in a read-only transaction, which sees a consistent
+// snapshot. Errors and panics in fn are returned.
+func (d *DB) View(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := d.closed(); err != nil {
+		return err
+	}
+	itx, err := d.conn.Begin(idbx.ReadOnly, d.stores...)
+	if err != nil {
+		return d.mapErr(err)
+	}
+	t := d.newTx(ctx, itx, false)
+	defer d.putTx(t)
+	defer func() {
+		if r := recover(); r != nil {
+			err = jsutil.PanicError(r)
+			itx.Abort()
+		}
+	}()
+	if err := fn(t); err != nil {
+		itx.Abort()
+		return d.mapErr(err)
+	}
+	return nil
+}
+
+// mapErr explains errors of a closed store.
+func (d *DB) mapErr(err error) error {
+	if errors.Is(err, atelier.ErrClosed) {
+		if reason := d.closed(); reason != nil {
+			return reason
+		}
+	}
+	return err
+}
+
+// mutate queues an ordinary (batchable) mutation. fn must check everything
+// before its first write: if it fails after writing, the whole shared
+// transaction has to be rolled back and replayed.
+func (d *DB) mutate(ctx context.Context, fn func(*Tx) error, reads ...cacheKey) error {
+	return d.q.submit(ctx, task{fn: fn, reads: reads}, false)
+}
+
+// writer is the single goroutine that runs mutations.
+func (d *DB) writer() {
+	defer close(d.writerDone)
+	for {
+		batch := d.q.next()
+		if batch == nil {
+			return
+		}
+		d.runBatch(batch, false)
+	}
+}
+
+// runBatch runs jobs in one readwrite transaction. Each job's function runs
+// in turn; a job that fails without writing simply reports its error. If
+// the transaction itself fails (a job failed after writing, a quota error,
+// a constraint), every job that had succeeded is replayed in a transaction
+// of its own, so that one bad mutation cannot sink the others.
+func (d *DB) runBatch(batch []*job[task], replay bool) {
+	start := time.Now()
+	itx, err := d.conn.Begin(idbx.ReadWrite, d.stores...)
+	if err != nil {
+		err = d.mapErr(err)
+		for _, j := range batch {
+			j.finish(err)
+		}
+		return
+	}
+	t := d.newTx(context.Background(), itx, true)
+	defer d.putTx(t)
+	t.cache = map[cacheKey]cacheEntry{}
+	var reads []cacheKey
+	for _, j := range batch {
+		if j.ctx.Err() == nil {
+			reads = append(reads, j.task.reads...)
+		}
+	}
+	if err := t.prefetch(reads); err != nil {
+		// Each mutation reads for itself and meets the error there.
+		d.log.Warn("prefetch failed", "err", err)
+		t.cache = map[cacheKey]cacheEntry{}
+	}
+
+	var ok []*job[task]
+	var culprit *job[task]
+	var culpritErr error
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.finish(err)
+			continue
+		}
+		t.ctx = j.ctx
+		before := t.writes
+		err := runTask(t, j.task.fn)
+		if err == nil {
+			ok = append(ok, j)
+			continue
+		}
+		if !j.solo && t.writes == before {
+			j.finish(d.mapErr(err))
+			continue
+		}
+		// The job wrote before failing: only a rollback undoes it.
+		itx.Abort()
+		culprit, culpritErr = j, err
+		ok = append(ok, batch[i+1:]...)
+		break
+	}
+	if culprit != nil {
+		_ = itx.Wait(context.Background())
+		culprit.finish(d.mapErr(culpritErr))
+		d.replay(ok)
+		return
+	}
+	if len(ok) == 0 {
+		itx.Abort()
+		return
+	}
+	itx.Commit()
+	err = itx.Wait(context.Background())
+	if err != nil && len(ok) > 1 {
+		d.log.Warn("shared transaction failed; replaying its mutations one by one", "mutations", len(ok), "err", err)
+		d.replay(ok)
+		return
+	}
+	if err != nil {
+		err = d.mapErr(t.explain(err))
+		d.log.Warn("write failed", "err", err)
+	}
+	for _, j := range ok {
+		j.finish(err)
+	}
+	if err != nil {
+		return
+	}
+	d.transactions.Add(1)
+	d.mutations.Add(uint64(len(ok)))
+	d.log.Debug("flushed", "mutations", len(ok), "writes", t.writes, "took", time.Since(start), "replay", replay)
+}
+
+func (d *DB) replay(jobs []*job[task]) {
+	for _, j := range jobs {
+		d.retries.Add(1)
+		d.runBatch([]*job[task]{j}, true)
+	}
+}
+
+// runTask runs fn, turning a panic into an error.
+func runTask(t *Tx, fn func(*Tx) error) (err error) {
+	defer jsutil.Recover(&err)
+	return fn(t)
+}

@@ -1,0 +1,644 @@
+//go:build js && wasm
+
+package idb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"syscall/js"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/idbx"
+	"github.com/atelierstore/atelier/internal/jsutil"
+)
+
+// Tx is a managed transaction, passed to the function given to DB.Update
+// or DB.View. It offers only IndexedDB operations: the browser commits a
+// transaction as soon as control returns to it with no request pending, so
+// code inside Update must not wait for anything else (network, timers,
+// channels, OPFS). A Tx must not be used after its function returns.
+//
+// Write methods validate first and write nothing when they fail. They set
+// the entity's Version (stored version + 1) and UpdatedAt, and skip the
+// write entirely when the entity is unchanged.
+type Tx struct {
+	ctx      context.Context
+	db       *DB
+	tx       *idbx.Tx
+	writable bool
+	c        *codec
+	now      int64 // ms; the clock reading for this transaction's writes
+	writes   int   // write requests issued
+	buf      []byte
+
+	// cache holds stored revisions read (or written) in this transaction,
+	// so that mutations batched together do not each wait for their own
+	// reads. Only the writer's transactions have one; every write through
+	// Tx keeps it current.
+	cache map[cacheKey]cacheEntry
+
+	// addsNodes and addsEdges record that the transaction added records
+	// that must not exist yet: a ConstraintError then means an id that
+	// belongs to another workflow.
+	addsNodes, addsEdges bool
+}
+
+// explain turns a failed commit into the error the caller should see.
+func (t *Tx) explain(err error) error {
+	if !errors.Is(err, jsutil.Named("ConstraintError")) {
+		return err
+	}
+	entity := ""
+	switch {
+	case t.addsNodes && !t.addsEdges:
+		entity = "node"
+	case t.addsEdges && !t.addsNodes:
+		entity = "edge"
+	case t.addsNodes:
+		entity = "node or edge"
+	default:
+		return err
+	}
+	return fmt.Errorf("%w (%v)", &atelier.ValidationError{Entity: entity, Field: "id", Reason: "already belongs to another workflow"}, err)
+}
+
+type cacheKey struct{ store, id string }
+
+type cacheEntry struct {
+	rev   storedRev
+	found bool
+}
+
+// cacheWrite records a revision this transaction wrote. body is copied:
+// the encoding buffer is reused.
+func (t *Tx) cacheWrite(store string, r storedRev) {
+	if t.cache != nil {
+		r.body = append([]byte(nil), r.body...)
+		t.cache[cacheKey{store, r.id}] = cacheEntry{r, true}
+	}
+}
+
+// prefetch reads, with a single wait, every record the batch's mutations
+// declared they will read.
+func (t *Tx) prefetch(keys []cacheKey) error {
+	byStore := map[string][]string{}
+	var stores []string
+	for _, k := range keys {
+		if _, ok := t.cache[k]; ok {
+			continue
+		}
+		if _, seen := byStore[k.store]; !seen {
+			stores = append(stores, k.store)
+		}
+		byStore[k.store] = append(byStore[k.store], k.id)
+	}
+	for _, s := range stores {
+		if _, _, err := t.gets(s, byStore[s]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tx) checkWritable() error {
+	if !t.writable {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// stamp returns the updatedAt for a new revision of an entity whose stored
+// revision has updatedAt prev: the clock, but never going backwards.
+func (t *Tx) stamp(prev int64) int64 {
+	if t.now <= prev {
+		return prev + 1
+	}
+	return t.now
+}
+
+// ---- reading
+
+// storedRev is one stored record: its plain properties and its body.
+type storedRev struct {
+	id   string
+	wf   string
+	v, u int64
+	body []byte
+}
+
+// revs converts the result of a getAll.
+func revs(arr js.Value) ([]storedRev, error) {
+	bs, err := bodies(arr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storedRev, len(bs))
+	err = jsutil.Try(func() {
+		for i := range out {
+			r := arr.Index(i)
+			out[i] = storedRev{id: r.Get("id").String(), v: int64(r.Get("v").Float()), u: int64(r.Get("u").Float()), body: bs[i]}
+			if wf := r.Get("workflowId"); wf.Type() == js.TypeString {
+				out[i].wf = wf.String()
+			}
+		}
+	})
+	return out, err
+}
+
+// rev converts the result of a get; ok is false for a missing record.
+func rev(v js.Value) (r storedRev, ok bool, err error) {
+	if v.IsUndefined() || v.IsNull() {
+		return r, false, nil
+	}
+	b, _, err := body(v)
+	if err != nil {
+		return r, false, err
+	}
+	err = jsutil.Try(func() {
+		r = storedRev{id: v.Get("id").String(), v: int64(v.Get("v").Float()), u: int64(v.Get("u").Float()), body: b}
+		if wf := v.Get("workflowId"); wf.Type() == js.TypeString {
+			r.wf = wf.String()
+		}
+	})
+	return r, err == nil, err
+}
+
+// gets returns the stored revisions for keys. Keys in the transaction's
+// read cache are answered from it; the others are requested together and
+// awaited once: requests of a transaction complete in order, so awaiting
+// the last one means all are done.
+func (t *Tx) gets(store string, keys []string) ([]storedRev, []bool, error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	out := make([]storedRev, len(keys))
+	found := make([]bool, len(keys))
+	reqs := make([]idbx.Request, len(keys))
+	issued := make([]bool, len(keys))
+	pending := -1 // index of the last request issued
+	for i, k := range keys {
+		if e, ok := t.cache[cacheKey{store, k}]; ok {
+			out[i], found[i] = e.rev, e.found
+			continue
+		}
+		r, err := t.tx.Get(store, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		reqs[i], issued[i], pending = r, true, i
+	}
+	if pending < 0 {
+		return out, found, nil
+	}
+	if _, err := reqs[pending].Await(t.ctx); err != nil {
+		return nil, nil, err
+	}
+	for i, r := range reqs {
+		if !issued[i] {
+			continue
+		}
+		v, err := r.Result()
+		if err != nil {
+			return nil, nil, err
+		}
+		if out[i], found[i], err = rev(v); err != nil {
+			return nil, nil, err
+		}
+		if t.cache != nil {
+			t.cache[cacheKey{store, keys[i]}] = cacheEntry{out[i], found[i]}
+		}
+	}
+	return out, found, nil
+}
+
+func (t *Tx) get(store, key string) (storedRev, bool, error) {
+	rs, found, err := t.gets(store, []string{key})
+	if err != nil {
+		return storedRev{}, false, err
+	}
+	return rs[0], found[0], nil
+}
+
+// byWorkflow reads every record of store that belongs to the workflow.
+func (t *Tx) byWorkflow(store, wf string) ([]storedRev, error) {
+	r, err := t.tx.GetAll(store, indexWorkflowID, wf)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := r.Await(t.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return revs(arr)
+}
+
+// keysByWorkflow reads the keys of every record of store that belongs to
+// the workflow.
+func (t *Tx) keysByWorkflow(store, wf string) ([]string, error) {
+	r, err := t.tx.GetAllKeys(store, indexWorkflowID, wf)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := r.Await(t.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return keysOf(arr)
+}
+
+func notFound(entity, id string) error {
+	return fmt.Errorf("%s %s: %w", entity, id, atelier.ErrNotFound)
+}
+
+func badID(entity, id string) error {
+	return &atelier.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "must be a canonical UUID"}
+}
+
+func corrupt(store, key string, err error) error {
+	return &CorruptError{Store: store, Key: key, Err: err}
+}
+
+// Workflow returns the workflow with the given id. It fails with
+// atelier.ErrNotFound when there is none.
+func (t *Tx) Workflow(id string) (graph.Workflow, error) {
+	if !graph.ValidID(id) {
+		return graph.Workflow{}, badID("workflow", id)
+	}
+	r, ok, err := t.get(storeWorkflows, id)
+	if err != nil || !ok {
+		if err == nil {
+			err = notFound("workflow", id)
+		}
+		return graph.Workflow{}, err
+	}
+	var w graph.Workflow
+	if err := t.c.decodeWorkflow(r.body, &w); err != nil {
+		return w, corrupt(storeWorkflows, id, err)
+	}
+	return w, nil
+}
+
+// Workflows returns every workflow, in id (creation) order.
+func (t *Tx) Workflows() ([]graph.Workflow, error) {
+	r, err := t.tx.GetAll(storeWorkflows, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := r.Await(t.ctx)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := bodies(arr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]graph.Workflow, len(bs))
+	for i, b := range bs {
+		if err := t.c.decodeWorkflow(b, &out[i]); err != nil {
+			return nil, corrupt(storeWorkflows, fmt.Sprint(i), err)
+		}
+	}
+	return out, nil
+}
+
+// Node returns the node with the given id. It fails with
+// atelier.ErrNotFound when there is none.
+func (t *Tx) Node(id string) (graph.Node, error) {
+	if !graph.ValidID(id) {
+		return graph.Node{}, badID("node", id)
+	}
+	r, ok, err := t.get(storeNodes, id)
+	if err != nil || !ok {
+		if err == nil {
+			err = notFound("node", id)
+		}
+		return graph.Node{}, err
+	}
+	var n graph.Node
+	if err := t.c.decodeNode(r.body, &n); err != nil {
+		return n, corrupt(storeNodes, id, err)
+	}
+	return n, nil
+}
+
+// Nodes returns the nodes of a workflow in id (creation) order. A workflow
+// without nodes, or an unknown workflow, gives an empty slice.
+func (t *Tx) Nodes(workflowID string) ([]graph.Node, error) {
+	if !graph.ValidID(workflowID) {
+		return nil, badID("workflow", workflowID)
+	}
+	r, err := t.tx.GetAll(storeNodes, indexWorkflowID, workflowID)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := r.Await(t.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.decodeNodes(arr)
+}
+
+func (t *Tx) decodeNodes(arr js.Value) ([]graph.Node, error) {
+	bs, err := bodies(arr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]graph.Node, len(bs))
+	for i, b := range bs {
+		if err := t.c.decodeNode(b, &out[i]); err != nil {
+			return nil, corrupt(storeNodes, fmt.Sprint(i), err)
+		}
+	}
+	return out, nil
+}
+
+// Edge returns the edge with the given id. It fails with
+// atelier.ErrNotFound when there is none.
+func (t *Tx) Edge(id string) (graph.Edge, error) {
+	if !graph.ValidID(id) {
+		return graph.Edge{}, badID("edge", id)
+	}
+	r, ok, err := t.get(storeEdges, id)
+	if err != nil || !ok {
+		if err == nil {
+			err = notFound("edge", id)
+		}
+		return graph.Edge{}, err
+	}
+	var e graph.Edge
+	if err := t.c.decodeEdge(r.body, &e); err != nil {
+		return e, corrupt(storeEdges, id, err)
+	}
+	return e, nil
+}
+
+// Edges returns the edges of a workflow in id (creation) order.
+func (t *Tx) Edges(workflowID string) ([]graph.Edge, error) {
+	if !graph.ValidID(workflowID) {
+		return nil, badID("workflow", workflowID)
+	}
+	r, err := t.tx.GetAll(storeEdges, indexWorkflowID, workflowID)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := r.Await(t.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.decodeEdges(arr)
+}
+
+func (t *Tx) decodeEdges(arr js.Value) ([]graph.Edge, error) {
+	bs, err := bodies(arr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]graph.Edge, len(bs))
+	for i, b := range bs {
+		if err := t.c.decodeEdge(b, &out[i]); err != nil {
+			return nil, corrupt(storeEdges, fmt.Sprint(i), err)
+		}
+	}
+	return out, nil
+}
+
+// ---- writing
+
+// revise decides how an entity is written given its stored revision:
+// unchanged content keeps the stored version and is not written; anything
+// else gets version+1 and a fresh updatedAt. body is the entity encoded with
+// the stored version and updatedAt, trailer the offset of those two fields.
+// It returns the (possibly re-trailered) body and whether to write it.
+func (t *Tx) revise(body []byte, trailer int, old storedRev, found bool) (nb []byte, v, u int64, write bool) {
+	if found && bytes.Equal(body, old.body) {
+		return body, old.v, old.u, false
+	}
+	v, u = 1, t.now
+	if found {
+		v, u = old.v+1, t.stamp(old.u)
+	}
+	return t.c.appendTrailer(body[:trailer], u, v), v, u, true
+}
+
+// writeWorkflow writes w (already validated), setting Version, UpdatedAt
+// and, for a new workflow, CreatedAt.
+func (t *Tx) writeWorkflow(w *graph.Workflow, old storedRev, found bool) error {
+	if found {
+		var prev graph.Workflow
+		if err := t.c.decodeWorkflow(old.body, &prev); err != nil {
+			return corrupt(storeWorkflows, w.ID, err)
+		}
+		w.CreatedAt = prev.CreatedAt
+	} else {
+		w.CreatedAt = t.now
+	}
+	w.Version, w.UpdatedAt = old.v, old.u
+	body, trailer := t.c.appendWorkflow(t.buf[:0], w)
+	body, v, u, write := t.revise(body, trailer, old, found)
+	w.Version, w.UpdatedAt = v, u
+	t.buf = body
+	if !write {
+		return nil
+	}
+	t.writes++
+	t.cacheWrite(storeWorkflows, storedRev{id: w.ID, v: v, u: u, body: body})
+	return putRecords(t.tx, storeWorkflows, []rec{{id: w.ID, v: v, u: u, end: len(body)}}, body)
+}
+
+// writeNodes writes nodes (already validated, ids and workflow ids set),
+// given their stored revisions, and updates their Version and UpdatedAt.
+func (t *Tx) writeNodes(nodes []graph.Node, old []storedRev, found []bool) error {
+	buf := t.buf[:0]
+	recs := make([]rec, 0, len(nodes))
+	for i := range nodes {
+		n := &nodes[i]
+		n.Version, n.UpdatedAt = old[i].v, old[i].u
+		start := len(buf)
+		var trailer int
+		buf, trailer = t.c.appendNode(buf, n)
+		nb, v, u, write := t.revise(buf[start:], trailer-start, old[i], found[i])
+		n.Version, n.UpdatedAt = v, u
+		if !write {
+			buf = buf[:start]
+			continue
+		}
+		buf = append(buf[:start], nb...)
+		recs = append(recs, rec{id: n.ID, wf: n.WorkflowID, v: v, u: u, start: start, end: len(buf), add: !found[i]})
+	}
+	t.buf = buf
+	t.writes += len(recs)
+	if len(recs) > 0 && !t.addsNodes {
+		for _, r := range recs {
+			if r.add {
+				t.addsNodes = true
+				break
+			}
+		}
+	}
+	for _, r := range recs {
+		t.cacheWrite(storeNodes, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end]})
+	}
+	return putRecords(t.tx, storeNodes, recs, buf)
+}
+
+// writeEdges is writeNodes for edges.
+func (t *Tx) writeEdges(edges []graph.Edge, old []storedRev, found []bool) error {
+	buf := t.buf[:0]
+	recs := make([]rec, 0, len(edges))
+	for i := range edges {
+		e := &edges[i]
+		e.Version, e.UpdatedAt = old[i].v, old[i].u
+		start := len(buf)
+		var trailer int
+		buf, trailer = t.c.appendEdge(buf, e)
+		nb, v, u, write := t.revise(buf[start:], trailer-start, old[i], found[i])
+		e.Version, e.UpdatedAt = v, u
+		if !write {
+			buf = buf[:start]
+			continue
+		}
+		buf = append(buf[:start], nb...)
+		recs = append(recs, rec{id: e.ID, wf: e.WorkflowID, v: v, u: u, start: start, end: len(buf), add: !found[i]})
+	}
+	t.buf = buf
+	t.writes += len(recs)
+	if len(recs) > 0 && !t.addsEdges {
+		for _, r := range recs {
+			if r.add {
+				t.addsEdges = true
+				break
+			}
+		}
+	}
+	for _, r := range recs {
+		t.cacheWrite(storeEdges, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end]})
+	}
+	return putRecords(t.tx, storeEdges, recs, buf)
+}
+
+func (t *Tx) deleteKeys(store string, keys []string) error {
+	for _, k := range keys {
+		if err := t.tx.Delete(store, k); err != nil {
+			return fmt.Errorf("delete %s %s: %w", store, k, err)
+		}
+		t.writes++
+		if t.cache != nil {
+			t.cache[cacheKey{store, k}] = cacheEntry{}
+		}
+	}
+	return nil
+}
+
+// PutWorkflow creates or replaces a workflow. An empty w.ID gets a new id.
+// On success w holds the stored Version, UpdatedAt and CreatedAt.
+func (t *Tx) PutWorkflow(w *graph.Workflow) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	cp := *w
+	if cp.ID == "" {
+		cp.ID = graph.NewID()
+	}
+	if err := cp.Validate(); err != nil {
+		return err
+	}
+	old, found, err := t.get(storeWorkflows, cp.ID)
+	if err != nil {
+		return err
+	}
+	if err := t.writeWorkflow(&cp, old, found); err != nil {
+		return err
+	}
+	*w = cp
+	return nil
+}
+
+// PutNode creates or replaces a node of an existing workflow (n.WorkflowID
+// must be set). An empty n.ID gets a new id. It fails with
+// atelier.ErrNotFound if the workflow does not exist and atelier.ErrInvalid
+// if the node exists in another workflow. On success n holds the stored
+// Version and UpdatedAt.
+func (t *Tx) PutNode(n *graph.Node) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	if n.WorkflowID == "" {
+		return &atelier.ValidationError{Entity: "node", ID: n.ID, Field: "workflowId", Reason: "missing"}
+	}
+	out, err := t.putNodes(n.WorkflowID, []graph.Node{*n})
+	if err != nil {
+		return err
+	}
+	*n = out[0]
+	return nil
+}
+
+// PutEdge creates or replaces an edge between two nodes of an existing
+// workflow (e.WorkflowID must be set). It fails with atelier.ErrNotFound if
+// the workflow does not exist and atelier.ErrInvalid if either end is not a
+// node of that workflow. On success e holds the stored Version and
+// UpdatedAt.
+func (t *Tx) PutEdge(e *graph.Edge) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	if e.WorkflowID == "" {
+		return &atelier.ValidationError{Entity: "edge", ID: e.ID, Field: "workflowId", Reason: "missing"}
+	}
+	out, err := t.putEdges(e.WorkflowID, []graph.Edge{*e}, false)
+	if err != nil {
+		return err
+	}
+	*e = out[0]
+	return nil
+}
+
+// DeleteWorkflow deletes a workflow with all its nodes and edges. It fails
+// with atelier.ErrNotFound when there is no such workflow.
+func (t *Tx) DeleteWorkflow(id string) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	return t.deleteWorkflow(id, writeOptions{})
+}
+
+// DeleteNode deletes a node and the edges attached to it. It fails with
+// atelier.ErrNotFound when there is no such node.
+func (t *Tx) DeleteNode(id string) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	if !graph.ValidID(id) {
+		return badID("node", id)
+	}
+	r, ok, err := t.get(storeNodes, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound("node", id)
+	}
+	return t.deleteNodes(r.wf, []string{id})
+}
+
+// DeleteEdge deletes an edge. It fails with atelier.ErrNotFound when there
+// is no such edge.
+func (t *Tx) DeleteEdge(id string) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	if !graph.ValidID(id) {
+		return badID("edge", id)
+	}
+	r, ok, err := t.get(storeEdges, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound("edge", id)
+	}
+	return t.deleteEdges(r.wf, []string{id})
+}

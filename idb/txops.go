@@ -1,0 +1,419 @@
+//go:build js && wasm
+
+package idb
+
+import (
+	"fmt"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/graph"
+)
+
+// The operations below back both the Tx methods and the DB methods. Each
+// reads and checks everything before its first write, so that a failing
+// operation leaves the shared writer transaction untouched.
+
+// requireWorkflow starts reading the workflow; check reports whether it
+// exists, once a later read of the transaction has been awaited (or at
+// once, when the read cache has it).
+func (t *Tx) requireWorkflow(wf string) (check func() error, err error) {
+	missing := func() error { return notFound("workflow", wf) }
+	if e, ok := t.cache[cacheKey{storeWorkflows, wf}]; ok {
+		if !e.found {
+			return missing, nil
+		}
+		return func() error { return nil }, nil
+	}
+	req, err := t.tx.Get(storeWorkflows, wf)
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		if _, err := req.Await(t.ctx); err != nil {
+			return err
+		}
+		v, err := req.Result()
+		if err != nil {
+			return err
+		}
+		if v.IsUndefined() {
+			return missing()
+		}
+		return nil
+	}, nil
+}
+
+// lookup reads the stored revisions of the entities that might exist
+// (those whose ids were not generated just now).
+func (t *Tx) lookup(store string, ids []string, generated []bool) ([]storedRev, []bool, error) {
+	old := make([]storedRev, len(ids))
+	found := make([]bool, len(ids))
+	var keys []string
+	var at []int
+	for i, id := range ids {
+		if !generated[i] {
+			keys = append(keys, id)
+			at = append(at, i)
+		}
+	}
+	rs, fs, err := t.gets(store, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	for j, i := range at {
+		old[i], found[i] = rs[j], fs[j]
+	}
+	return old, found, nil
+}
+
+func nodeIDs(nodes []graph.Node) []string {
+	ids := make([]string, len(nodes))
+	for i := range nodes {
+		ids[i] = nodes[i].ID
+	}
+	return ids
+}
+
+func edgeIDs(edges []graph.Edge) []string {
+	ids := make([]string, len(edges))
+	for i := range edges {
+		ids[i] = edges[i].ID
+	}
+	return ids
+}
+
+func otherWorkflow(entity, id string) error {
+	return &atelier.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "belongs to another workflow"}
+}
+
+// putNodes creates or replaces nodes of workflow wf.
+func (t *Tx) putNodes(wf string, in []graph.Node) ([]graph.Node, error) {
+	nodes, generated, err := prepareNodes(wf, in)
+	if err != nil {
+		return nil, err
+	}
+	wfExists, err := t.requireWorkflow(wf)
+	if err != nil {
+		return nil, err
+	}
+	old, found, err := t.lookup(storeNodes, nodeIDs(nodes), generated)
+	if err != nil {
+		return nil, err
+	}
+	if err := wfExists(); err != nil {
+		return nil, err
+	}
+	for i := range nodes {
+		if found[i] && old[i].wf != wf {
+			return nil, otherWorkflow("node", nodes[i].ID)
+		}
+	}
+	if err := t.writeNodes(nodes, old, found); err != nil {
+		return nil, err
+	}
+	return nodes, nil
+}
+
+// setNodes makes in the complete node set of workflow wf: nodes not in it
+// are deleted together with their edges, unchanged nodes are not written.
+func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
+	nodes, _, err := prepareNodes(wf, in)
+	if err != nil {
+		return nil, err
+	}
+	wfExists, err := t.requireWorkflow(wf)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := t.byWorkflow(storeNodes, wf)
+	if err != nil {
+		return nil, err
+	}
+	if err := wfExists(); err != nil {
+		return nil, err
+	}
+	byID := make(map[string]int, len(existing))
+	for i, r := range existing {
+		byID[r.id] = i
+	}
+	// Nodes not in the workflow yet are written with add, which fails if
+	// the id exists in another workflow: the database checks for us.
+	old := make([]storedRev, len(nodes))
+	found := make([]bool, len(nodes))
+	keep := make(map[string]struct{}, len(nodes))
+	for i := range nodes {
+		id := nodes[i].ID
+		keep[id] = struct{}{}
+		if j, ok := byID[id]; ok {
+			old[i], found[i] = existing[j], true
+		}
+	}
+	var gone []string
+	for _, r := range existing {
+		if _, ok := keep[r.id]; !ok {
+			gone = append(gone, r.id)
+		}
+	}
+	edgesGone, err := t.edgesTouching(wf, gone)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.writeNodes(nodes, old, found); err != nil {
+		return nil, err
+	}
+	if err := t.deleteKeys(storeNodes, gone); err != nil {
+		return nil, err
+	}
+	if err := t.deleteKeys(storeEdges, edgesGone); err != nil {
+		return nil, err
+	}
+	return nodes, nil
+}
+
+// edgesTouching returns the ids of the edges of wf attached to any of the
+// given nodes.
+func (t *Tx) edgesTouching(wf string, nodes []string) ([]string, error) {
+	if len(nodes) == 0 {
+		return nil, nil
+	}
+	set := make(map[string]struct{}, len(nodes))
+	for _, id := range nodes {
+		set[id] = struct{}{}
+	}
+	revs, err := t.byWorkflow(storeEdges, wf)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var e graph.Edge
+	for _, r := range revs {
+		if err := t.c.decodeEdge(r.body, &e); err != nil {
+			return nil, corrupt(storeEdges, r.id, err)
+		}
+		_, s := set[e.Source]
+		_, d := set[e.Target]
+		if s || d {
+			out = append(out, r.id)
+		}
+	}
+	return out, nil
+}
+
+// deleteNodes deletes nodes of wf and the edges attached to them; every
+// id must be a node of wf.
+func (t *Tx) deleteNodes(wf string, ids []string) error {
+	ids, err := prepareIDs("node", ids)
+	if err != nil {
+		return err
+	}
+	old, found, err := t.gets(storeNodes, ids)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if !found[i] || old[i].wf != wf {
+			return fmt.Errorf("node %s of workflow %s: %w", id, wf, atelier.ErrNotFound)
+		}
+	}
+	edges, err := t.edgesTouching(wf, ids)
+	if err != nil {
+		return err
+	}
+	if err := t.deleteKeys(storeEdges, edges); err != nil {
+		return err
+	}
+	return t.deleteKeys(storeNodes, ids)
+}
+
+// putEdges creates or replaces edges of wf; with replace, edges of wf not
+// in the list are deleted.
+func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, error) {
+	edges, generated, err := prepareEdges(wf, in)
+	if err != nil {
+		return nil, err
+	}
+	wfExists, err := t.requireWorkflow(wf)
+	if err != nil {
+		return nil, err
+	}
+	nodeKeys, err := t.keysByWorkflow(storeNodes, wf)
+	if err != nil {
+		return nil, err
+	}
+	if err := wfExists(); err != nil {
+		return nil, err
+	}
+	nodes := make(map[string]struct{}, len(nodeKeys))
+	for _, k := range nodeKeys {
+		nodes[k] = struct{}{}
+	}
+	for i := range edges {
+		e := &edges[i]
+		if _, ok := nodes[e.Source]; !ok {
+			return nil, &atelier.ValidationError{Entity: "edge", ID: e.ID, Field: "source", Reason: "not a node of the workflow"}
+		}
+		if _, ok := nodes[e.Target]; !ok {
+			return nil, &atelier.ValidationError{Entity: "edge", ID: e.ID, Field: "target", Reason: "not a node of the workflow"}
+		}
+	}
+	ids := edgeIDs(edges)
+	var old []storedRev
+	var found []bool
+	var gone []string
+	if replace {
+		existing, err := t.byWorkflow(storeEdges, wf)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[string]int, len(existing))
+		for i, r := range existing {
+			byID[r.id] = i
+		}
+		old = make([]storedRev, len(edges))
+		found = make([]bool, len(edges))
+		keep := make(map[string]struct{}, len(edges))
+		for i, id := range ids {
+			keep[id] = struct{}{}
+			if j, ok := byID[id]; ok {
+				old[i], found[i] = existing[j], true
+			}
+		}
+		for _, r := range existing {
+			if _, ok := keep[r.id]; !ok {
+				gone = append(gone, r.id)
+			}
+		}
+	} else {
+		if old, found, err = t.lookup(storeEdges, ids, generated); err != nil {
+			return nil, err
+		}
+		for i := range edges {
+			if found[i] && old[i].wf != wf {
+				return nil, otherWorkflow("edge", ids[i])
+			}
+		}
+	}
+	if err := t.writeEdges(edges, old, found); err != nil {
+		return nil, err
+	}
+	if err := t.deleteKeys(storeEdges, gone); err != nil {
+		return nil, err
+	}
+	return edges, nil
+}
+
+// deleteEdges deletes edges of wf; every id must be an edge of wf.
+func (t *Tx) deleteEdges(wf string, ids []string) error {
+	ids, err := prepareIDs("edge", ids)
+	if err != nil {
+		return err
+	}
+	old, found, err := t.gets(storeEdges, ids)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if !found[i] || old[i].wf != wf {
+			return fmt.Errorf("edge %s of workflow %s: %w", id, wf, atelier.ErrNotFound)
+		}
+	}
+	return t.deleteKeys(storeEdges, ids)
+}
+
+// deleteWorkflow deletes a workflow and everything in it.
+func (t *Tx) deleteWorkflow(id string, wo writeOptions) error {
+	if !graph.ValidID(id) {
+		return badWorkflowID(id)
+	}
+	r, ok, err := t.get(storeWorkflows, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound("workflow", id)
+	}
+	if err := checkVersion("workflow", id, wo, r.v); err != nil {
+		return err
+	}
+	nodes, err := t.keysByWorkflow(storeNodes, id)
+	if err != nil {
+		return err
+	}
+	edges, err := t.keysByWorkflow(storeEdges, id)
+	if err != nil {
+		return err
+	}
+	if err := t.deleteKeys(storeEdges, edges); err != nil {
+		return err
+	}
+	if err := t.deleteKeys(storeNodes, nodes); err != nil {
+		return err
+	}
+	return t.deleteKeys(storeWorkflows, []string{id})
+}
+
+// updateNode applies a patch to one node of wf.
+func (t *Tx) updateNode(wf, id string, p *graph.NodePatch, wo writeOptions) (graph.Node, error) {
+	if !graph.ValidID(wf) {
+		return graph.Node{}, badWorkflowID(wf)
+	}
+	if !graph.ValidID(id) {
+		return graph.Node{}, badID("node", id)
+	}
+	r, ok, err := t.get(storeNodes, id)
+	if err != nil {
+		return graph.Node{}, err
+	}
+	if !ok {
+		return graph.Node{}, notFound("node", id)
+	}
+	if r.wf != wf {
+		return graph.Node{}, &atelier.ValidationError{Entity: "node", ID: id, Field: "workflowId",
+			Reason: "the node belongs to workflow " + r.wf + ", not " + wf}
+	}
+	if err := checkVersion("node", id, wo, r.v); err != nil {
+		return graph.Node{}, err
+	}
+	var n graph.Node
+	if err := t.c.decodeNode(r.body, &n); err != nil {
+		return n, corrupt(storeNodes, id, err)
+	}
+	p.Apply(&n)
+	if err := n.Validate(); err != nil {
+		return graph.Node{}, err
+	}
+	nodes := []graph.Node{n}
+	if err := t.writeNodes(nodes, []storedRev{r}, []bool{true}); err != nil {
+		return graph.Node{}, err
+	}
+	return nodes[0], nil
+}
+
+// updateWorkflow applies a patch to a workflow.
+func (t *Tx) updateWorkflow(id string, p *graph.WorkflowPatch, wo writeOptions) (graph.Workflow, error) {
+	if !graph.ValidID(id) {
+		return graph.Workflow{}, badWorkflowID(id)
+	}
+	r, ok, err := t.get(storeWorkflows, id)
+	if err != nil {
+		return graph.Workflow{}, err
+	}
+	if !ok {
+		return graph.Workflow{}, notFound("workflow", id)
+	}
+	if err := checkVersion("workflow", id, wo, r.v); err != nil {
+		return graph.Workflow{}, err
+	}
+	var w graph.Workflow
+	if err := t.c.decodeWorkflow(r.body, &w); err != nil {
+		return w, corrupt(storeWorkflows, id, err)
+	}
+	p.Apply(&w)
+	if err := w.Validate(); err != nil {
+		return graph.Workflow{}, err
+	}
+	if err := t.writeWorkflow(&w, r, true); err != nil {
+		return graph.Workflow{}, err
+	}
+	return w, nil
+}
