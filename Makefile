@@ -1,0 +1,88 @@
+# atelier — see README.md. Every target works on a fresh machine with Go;
+# browser tests also need Chromium or Chrome (`make test` says how to get it).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO      ?= go
+PORT    ?= 8080
+BUILD   := build
+GOBIN   := $(shell $(GO) env GOPATH)/bin
+WBT_VERSION := v0.11.0
+WBT     := $(GOBIN)/wasmbrowsertest
+CHROME  := $(shell for c in chromium chromium-browser google-chrome google-chrome-stable; do command -v $$c && break; done 2>/dev/null)
+
+# wasmbrowsertest forwards the whole environment into the page, and a large
+# one breaks it: run browser tests with only what Go needs.
+BROWSER_ENV := env -i PATH="$$PATH" HOME="$$HOME" TMPDIR="$${TMPDIR:-/tmp}" \
+	GOPATH="$$($(GO) env GOPATH)" GOCACHE="$$($(GO) env GOCACHE)" \
+	GOMODCACHE="$$($(GO) env GOMODCACHE)" GOPROXY="$$($(GO) env GOPROXY)" \
+	GOFLAGS="$$($(GO) env GOFLAGS)" GOTOOLCHAIN=local
+# Its DevTools client predates Chromium 156 and logs harmless lines about
+# unknown event values; drop them so real failures stay readable.
+NOISE := /could not unmarshal event/d
+
+.PHONY: all run build test test-host test-browser bench size lint clean chrome
+
+all: build
+
+## run: build the wasm module and serve the example page on localhost
+run: build
+	$(GO) run ./examples/serve -dir . -addr localhost:$(PORT)
+
+## build: compile build/atelier.wasm and copy wasm_exec.js next to it
+build: $(BUILD)/wasm_exec.js
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(BUILD)/atelier.wasm ./wasm
+
+$(BUILD)/wasm_exec.js:
+	mkdir -p $(BUILD)
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $@
+
+## test: host tests with the race detector, then every package in headless Chromium
+test: test-host test-browser
+
+test-host:
+	$(GO) test -race -timeout 5m ./...
+
+test-browser: chrome $(WBT)
+	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
+	@# The README's Go example runs and prints what it should, and nothing else.
+	@out="$$($(BROWSER_ENV) GOOS=js GOARCH=wasm timeout 120 $(GO) run -exec "$(WBT)" ./examples/quickstart 2>&1 | sed '$(NOISE)')"; \
+	if [ "$$out" != 'Storyboard: 2 nodes, 1 edges; "Hero shot" is at version 2' ]; then \
+		echo "examples/quickstart: unexpected output:"; echo "$$out"; exit 1; fi; \
+	echo "ok  	examples/quickstart (README example) runs in Chromium"
+
+## bench: benchmarks in headless Chromium, each in a fresh browser (figures, not pass/fail)
+BENCHES := SetNodes10k:5x LoadWorkflow10k:5x UpdatePosition:300x
+bench: chrome $(WBT)
+	@for spec in $(BENCHES); do \
+		$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
+			-bench "^Benchmark$${spec%%:*}$$" -benchtime "$${spec##*:}" ./idb/ 2>&1 | grep '^Benchmark'; \
+	done
+	@$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
+		-bench 'codeNode' -benchtime 3000x ./idb/ 2>&1 | grep '^Benchmark'
+
+## size: gzipped size of the wasm module
+size: build
+	@printf 'atelier.wasm: %s bytes, %s bytes gzipped\n' \
+		"$$(wc -c < $(BUILD)/atelier.wasm)" "$$(gzip -9 -c $(BUILD)/atelier.wasm | wc -c)"
+
+## lint: gofmt, go vet for the host and for js/wasm
+lint:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./...
+
+$(WBT):
+	$(GO) install github.com/agnivade/wasmbrowsertest@$(WBT_VERSION)
+
+chrome:
+	@if [ -z "$(CHROME)" ]; then \
+		echo "No Chromium or Chrome found on PATH; browser tests need one."; \
+		echo "  Debian/Ubuntu: sudo apt-get install chromium"; \
+		echo "  macOS:         brew install --cask chromium   (or install Google Chrome)"; \
+		exit 1; \
+	fi
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,50 @@
+//go:build js && wasm
+
+// Command quickstart is the Go example from the README: build it with
+// GOOS=js GOARCH=wasm and load it with wasm_exec.js; it prints to the
+// browser console.
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/idb"
+)
+
+func main() {
+	ctx := context.Background()
+	db, err := idb.Open(ctx, "quickstart", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+
+	w, err := db.CreateWorkflow(ctx, "Storyboard")
+	if err != nil {
+		panic(err)
+	}
+	nodes, err := db.SetNodes(ctx, w.ID, []graph.Node{
+		{Type: "prompt", Title: "Idea", Position: graph.Position{X: 0, Y: 0}},
+		{Type: "image-gen", Title: "Hero shot", Position: graph.Position{X: 300, Y: 0}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := db.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}}); err != nil {
+		panic(err)
+	}
+	// Move and resize in one atomic write; the call returns once it is stored.
+	moved, err := db.UpdateNodeDimensions(ctx, w.ID, nodes[1].ID,
+		&graph.Position{X: 320, Y: 40}, &graph.Size{Width: 256, Height: 256})
+	if err != nil {
+		panic(err)
+	}
+	g, err := db.LoadWorkflow(ctx, w.ID)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s: %d nodes, %d edges; %q is at version %d\n",
+		g.Workflow.Name, len(g.Nodes), len(g.Edges), moved.Title, moved.Version)
+}

@@ -1,0 +1,256 @@
+//go:build js && wasm
+
+// Command wasm is the library compiled for JavaScript: it installs
+// globalThis.atelier (see atelier.mjs, which loads it) with a Promise API
+// over the workflow store.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"syscall/js"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/jsutil"
+)
+
+var jsJSON = js.Global().Get("JSON")
+
+func main() {
+	api := js.Global().Get("Object").New()
+	api.Set("open", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		return promise(func(ctx context.Context) (any, error) {
+			var opts struct {
+				Name string `json:"name"`
+			}
+			if err := decodeArg(args, 0, &opts); err != nil {
+				return nil, err
+			}
+			var onVersionChange js.Value
+			if len(args) > 0 && args[0].Type() == js.TypeObject {
+				onVersionChange = args[0].Get("onVersionChange")
+			}
+			o := &idb.Options{}
+			if onVersionChange.Type() == js.TypeFunction {
+				o.OnVersionChange = func(v idb.VersionChange) {
+					onVersionChange.Invoke(map[string]any{"oldVersion": v.OldVersion, "newVersion": v.NewVersion})
+				}
+			}
+			d, err := idb.Open(ctx, opts.Name, o)
+			if err != nil {
+				return nil, err
+			}
+			return bindDB(d), nil
+		})
+	}))
+	js.Global().Set("atelier", api)
+	if ready := js.Global().Get("__atelierReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke(api)
+	}
+	select {} // keep the Go side alive for callbacks
+}
+
+// method defines a Promise-returning method on obj.
+func method(obj js.Value, name string, fn func(ctx context.Context, args []js.Value) (any, error)) {
+	obj.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
+		return promise(func(ctx context.Context) (any, error) { return fn(ctx, args) })
+	}))
+}
+
+func bindDB(d *idb.DB) js.Value {
+	o := js.Global().Get("Object").New()
+	method(o, "listWorkflows", func(ctx context.Context, _ []js.Value) (any, error) {
+		return d.ListWorkflows(ctx)
+	})
+	method(o, "createWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		return d.CreateWorkflow(ctx, stringArg(args, 0))
+	})
+	method(o, "loadWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		return d.LoadWorkflow(ctx, stringArg(args, 0))
+	})
+	method(o, "updateWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		var p graph.WorkflowPatch
+		if err := decodeArg(args, 1, &p); err != nil {
+			return nil, err
+		}
+		return d.UpdateWorkflow(ctx, stringArg(args, 0), p, writeOpts(args, 2)...)
+	})
+	method(o, "deleteWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		return nil, d.DeleteWorkflow(ctx, stringArg(args, 0), writeOpts(args, 1)...)
+	})
+	method(o, "setNodes", func(ctx context.Context, args []js.Value) (any, error) {
+		var nodes []graph.Node
+		if err := decodeArg(args, 1, &nodes); err != nil {
+			return nil, err
+		}
+		return d.SetNodes(ctx, stringArg(args, 0), nodes)
+	})
+	method(o, "putNodes", func(ctx context.Context, args []js.Value) (any, error) {
+		var nodes []graph.Node
+		if err := decodeArg(args, 1, &nodes); err != nil {
+			return nil, err
+		}
+		return d.PutNodes(ctx, stringArg(args, 0), nodes...)
+	})
+	method(o, "deleteNodes", func(ctx context.Context, args []js.Value) (any, error) {
+		var ids []string
+		if err := decodeArg(args, 1, &ids); err != nil {
+			return nil, err
+		}
+		return nil, d.DeleteNodes(ctx, stringArg(args, 0), ids...)
+	})
+	method(o, "updateNode", func(ctx context.Context, args []js.Value) (any, error) {
+		var p graph.NodePatch
+		if err := decodeArg(args, 2, &p); err != nil {
+			return nil, err
+		}
+		return d.UpdateNode(ctx, stringArg(args, 0), stringArg(args, 1), p, writeOpts(args, 3)...)
+	})
+	method(o, "setEdges", func(ctx context.Context, args []js.Value) (any, error) {
+		var edges []graph.Edge
+		if err := decodeArg(args, 1, &edges); err != nil {
+			return nil, err
+		}
+		return d.SetEdges(ctx, stringArg(args, 0), edges)
+	})
+	method(o, "putEdges", func(ctx context.Context, args []js.Value) (any, error) {
+		var edges []graph.Edge
+		if err := decodeArg(args, 1, &edges); err != nil {
+			return nil, err
+		}
+		return d.PutEdges(ctx, stringArg(args, 0), edges...)
+	})
+	method(o, "deleteEdges", func(ctx context.Context, args []js.Value) (any, error) {
+		var ids []string
+		if err := decodeArg(args, 1, &ids); err != nil {
+			return nil, err
+		}
+		return nil, d.DeleteEdges(ctx, stringArg(args, 0), ids...)
+	})
+	method(o, "stats", func(context.Context, []js.Value) (any, error) {
+		return d.Stats(), nil
+	})
+	method(o, "close", func(context.Context, []js.Value) (any, error) {
+		return nil, d.Close()
+	})
+	return o
+}
+
+// promise runs fn in a goroutine (never blocking the page) and settles a
+// Promise with its result, converted through JSON, or its error. A panic in
+// fn rejects the promise instead of stopping the module.
+func promise(fn func(ctx context.Context) (any, error)) js.Value {
+	var executor js.Func
+	executor = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		executor.Release()
+		resolve, reject := args[0], args[1]
+		go func() {
+			var (
+				v   any
+				err error
+			)
+			func() {
+				defer jsutil.Recover(&err)
+				v, err = fn(context.Background())
+			}()
+			if err != nil {
+				reject.Invoke(errorValue(err))
+				return
+			}
+			out, err := toJS(v)
+			if err != nil {
+				reject.Invoke(errorValue(err))
+				return
+			}
+			resolve.Invoke(out)
+		}()
+		return nil
+	})
+	return js.Global().Get("Promise").New(executor)
+}
+
+func toJS(v any) (js.Value, error) {
+	switch v := v.(type) {
+	case nil:
+		return js.Undefined(), nil
+	case js.Value:
+		return v, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return jsJSON.Call("parse", string(b)), nil
+}
+
+// errorCodes maps sentinels to the name and code of the JavaScript Error.
+var errorCodes = []struct {
+	err  error
+	code string
+}{
+	{atelier.ErrNotFound, "NotFound"},
+	{atelier.ErrInvalidRef, "InvalidRef"},
+	{atelier.ErrInvalid, "Invalid"},
+	{atelier.ErrVersionConflict, "VersionConflict"},
+	{atelier.ErrClosed, "Closed"},
+	{atelier.ErrQuotaExceeded, "QuotaExceeded"},
+	{atelier.ErrSchemaTooNew, "SchemaTooNew"},
+	{atelier.ErrUnsupported, "Unsupported"},
+	{idb.ErrReadOnly, "ReadOnly"},
+}
+
+func errorValue(err error) js.Value {
+	code := "Internal"
+	for _, c := range errorCodes {
+		if errors.Is(err, c.err) {
+			code = c.code
+			break
+		}
+	}
+	e := js.Global().Get("Error").New(err.Error())
+	e.Set("name", code)
+	e.Set("code", code)
+	return e
+}
+
+// decodeArg decodes argument i (a plain JavaScript value) into v by way of
+// JSON.stringify. A missing argument leaves v as it is.
+func decodeArg(args []js.Value, i int, v any) error {
+	if i >= len(args) || args[i].IsUndefined() || args[i].IsNull() {
+		return nil
+	}
+	var s string
+	if err := jsutil.Try(func() { s = jsJSON.Call("stringify", args[i]).String() }); err != nil {
+		return &atelier.ValidationError{Entity: "argument", Field: "#" + strconv.Itoa(i), Reason: err.Error()}
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		var ve *atelier.ValidationError
+		if errors.As(err, &ve) {
+			return ve
+		}
+		return &atelier.ValidationError{Entity: "argument", Field: "#" + strconv.Itoa(i), Reason: err.Error()}
+	}
+	return nil
+}
+
+func stringArg(args []js.Value, i int) string {
+	if i >= len(args) || args[i].Type() != js.TypeString {
+		return ""
+	}
+	return args[i].String()
+}
+
+// writeOpts reads {ifVersion} from argument i.
+func writeOpts(args []js.Value, i int) []idb.WriteOption {
+	var o struct {
+		IfVersion int64 `json:"ifVersion"`
+	}
+	if decodeArg(args, i, &o) != nil || o.IfVersion == 0 {
+		return nil
+	}
+	return []idb.WriteOption{idb.IfVersion(o.IfVersion)}
+}
