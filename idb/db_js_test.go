@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -830,3 +831,55 @@ func TestStrictDurability(t *testing.T) {
 		t.Fatalf("%+v %v", g, err)
 	}
 }
+
+// TestLogging: the app's logger receives opens, upgrades, migrations,
+// flushes and errors as structured records.
+func TestLogging(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	name := dbName(t)
+	defer dropDB(t, name)
+	seedV1(t, name)
+	d, err := open(testCtx(t), name, &Options{Logger: logger}, v2(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := d.CreateWorkflow(testCtx(t), "logged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.PutNodes(testCtx(t), w.ID, graph.Node{ID: graph.NewID(), Type: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	// A node id that exists in another workflow fails at commit: logged.
+	other, _ := d.CreateWorkflow(testCtx(t), "other")
+	g, _ := d.LoadWorkflow(testCtx(t), w.ID)
+	if _, err := d.SetNodes(testCtx(t), other.ID, []graph.Node{{ID: g.Nodes[0].ID, Type: "x"}}); !errors.Is(err, atelier.ErrInvalid) {
+		t.Fatalf("stolen id: %v", err)
+	}
+	d.Close()
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{
+		`"msg":"upgrading schema","db":"` + name + `","from":1,"to":2`,
+		`"msg":"running data migration"`,
+		`"msg":"schema version recorded"`,
+		`"msg":"opened"`,
+		`"msg":"flushed","db":"` + name + `","mutations":1`,
+		`"msg":"write failed"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s\nlog:\n%s", want, out)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
