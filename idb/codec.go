@@ -213,32 +213,33 @@ func num(e *msgpack.Encoder, k string, f float64) {
 
 // ---- decoding
 
-func (c *codec) reset(b []byte) (int, error) {
+// fields decodes a body, a msgpack map, calling field for each key with
+// the decoder positioned at its value; field must consume the value.
+func (c *codec) fields(b []byte, field func(k string, d *msgpack.Decoder) error) error {
 	c.rd.Reset(b)
 	c.dec.Reset(&c.rd)
-	return c.dec.DecodeMapLen()
-}
-
-// end checks that the whole body was consumed.
-func (c *codec) end() error {
+	n, err := c.dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		k, err := c.dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		if err := field(k, c.dec); err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
 	if c.rd.Len() != 0 {
 		return fmt.Errorf("%d trailing bytes", c.rd.Len())
 	}
 	return nil
 }
 
-func (c *codec) decodeWorkflow(b []byte, w *graph.Workflow) error {
+func (c *codec) decodeWorkflow(b []byte, w *graph.Workflow) (err error) {
 	*w = graph.Workflow{}
-	n, err := c.reset(b)
-	if err != nil {
-		return err
-	}
-	d := c.dec
-	for i := 0; i < n; i++ {
-		k, err := d.DecodeString()
-		if err != nil {
-			return err
-		}
+	return c.fields(b, func(k string, d *msgpack.Decoder) error {
 		switch k {
 		case "id":
 			w.ID, err = d.DecodeString()
@@ -261,27 +262,15 @@ func (c *codec) decodeWorkflow(b []byte, w *graph.Workflow) error {
 		default:
 			err = d.Skip()
 		}
-		if err != nil {
-			return fmt.Errorf("field %q: %w", k, err)
-		}
-	}
-	return c.end()
+		return err
+	})
 }
 
-func (c *codec) decodeNode(b []byte, nd *graph.Node) error {
+func (c *codec) decodeNode(b []byte, nd *graph.Node) (err error) {
 	*nd = graph.Node{}
-	n, err := c.reset(b)
-	if err != nil {
-		return err
-	}
-	d := c.dec
 	var size graph.Size
 	var hasW, hasH bool
-	for i := 0; i < n; i++ {
-		k, err := d.DecodeString()
-		if err != nil {
-			return err
-		}
+	err = c.fields(b, func(k string, d *msgpack.Decoder) error {
 		switch k {
 		case "id":
 			nd.ID, err = d.DecodeString()
@@ -314,9 +303,10 @@ func (c *codec) decodeNode(b []byte, nd *graph.Node) error {
 		default:
 			err = d.Skip()
 		}
-		if err != nil {
-			return fmt.Errorf("field %q: %w", k, err)
-		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if hasW != hasH {
 		return fmt.Errorf("size has only one of width and height")
@@ -324,7 +314,7 @@ func (c *codec) decodeNode(b []byte, nd *graph.Node) error {
 	if hasW {
 		nd.Size = &size
 	}
-	return c.end()
+	return nil
 }
 
 func decodeResult(d *msgpack.Decoder) (*graph.Result, error) {
@@ -361,18 +351,9 @@ func decodeResult(d *msgpack.Decoder) (*graph.Result, error) {
 	return r, nil
 }
 
-func (c *codec) decodeEdge(b []byte, ed *graph.Edge) error {
+func (c *codec) decodeEdge(b []byte, ed *graph.Edge) (err error) {
 	*ed = graph.Edge{}
-	n, err := c.reset(b)
-	if err != nil {
-		return err
-	}
-	d := c.dec
-	for i := 0; i < n; i++ {
-		k, err := d.DecodeString()
-		if err != nil {
-			return err
-		}
+	return c.fields(b, func(k string, d *msgpack.Decoder) error {
 		switch k {
 		case "id":
 			ed.ID, err = d.DecodeString()
@@ -393,11 +374,8 @@ func (c *codec) decodeEdge(b []byte, ed *graph.Edge) error {
 		default:
 			err = d.Skip()
 		}
-		if err != nil {
-			return fmt.Errorf("field %q: %w", k, err)
-		}
-	}
-	return c.end()
+		return err
+	})
 }
 
 func decodeRaw(d *msgpack.Decoder) (json.RawMessage, error) {

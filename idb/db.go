@@ -216,7 +216,8 @@ func (t *Tx) kvInt(key string) (int, error) {
 }
 
 func (d *DB) newTx(ctx context.Context, itx *idbx.Tx, writable bool) *Tx {
-	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*codec), now: d.opts.now().UnixMilli()}
+	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*codec),
+		now: d.opts.now().UnixMilli(), added: map[string]bool{}}
 }
 
 func (d *DB) putTx(t *Tx) {

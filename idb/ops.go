@@ -146,10 +146,10 @@ func (d *DB) LoadWorkflow(ctx context.Context, id string) (graph.Graph, error) {
 		if err != nil {
 			return err
 		}
-		if g.Nodes, err = t.decodeNodes(narr); err != nil {
+		if g.Nodes, err = decodeAll(t, nodeKind, narr); err != nil {
 			return err
 		}
-		g.Edges, err = t.decodeEdges(earr)
+		g.Edges, err = decodeAll(t, edgeKind, earr)
 		return err
 	})
 	return g, err

@@ -12,7 +12,7 @@ func TestPrepareNodes(t *testing.T) {
 	wf := graph.NewID()
 	given := graph.NewID()
 	in := []graph.Node{{Type: "a"}, {ID: given, WorkflowID: wf, Type: "b"}}
-	out, gen, err := prepareNodes(wf, in)
+	out, gen, err := prepare(nodeKind, wf, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestPrepareNodes(t *testing.T) {
 		{"duplicate", wf, []graph.Node{{ID: given, Type: "a"}, {ID: given, Type: "b"}}},
 		{"invalid", wf, []graph.Node{{Type: ""}}},
 	} {
-		if _, _, err := prepareNodes(tc.wf, tc.in); !errors.Is(err, atelier.ErrInvalid) {
+		if _, _, err := prepare(nodeKind, tc.wf, tc.in); !errors.Is(err, atelier.ErrInvalid) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -40,11 +40,11 @@ func TestPrepareNodes(t *testing.T) {
 
 func TestPrepareEdgesAndIDs(t *testing.T) {
 	wf, a, b := graph.NewID(), graph.NewID(), graph.NewID()
-	out, gen, err := prepareEdges(wf, []graph.Edge{{Source: a, Target: b}})
+	out, gen, err := prepare(edgeKind, wf, []graph.Edge{{Source: a, Target: b}})
 	if err != nil || !gen[0] || out[0].WorkflowID != wf {
 		t.Fatalf("%+v %v %v", out, gen, err)
 	}
-	if _, _, err := prepareEdges(wf, []graph.Edge{{Source: a, Target: "nope"}}); !errors.Is(err, atelier.ErrInvalid) {
+	if _, _, err := prepare(edgeKind, wf, []graph.Edge{{Source: a, Target: "nope"}}); !errors.Is(err, atelier.ErrInvalid) {
 		t.Fatalf("bad target: %v", err)
 	}
 	ids, err := prepareIDs("node", []string{a, b, a})

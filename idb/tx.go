@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
@@ -40,10 +41,10 @@ type Tx struct {
 	// Tx keeps it current.
 	cache map[cacheKey]cacheEntry
 
-	// addsNodes and addsEdges record that the transaction added records
-	// that must not exist yet: a ConstraintError then means an id that
-	// belongs to another workflow.
-	addsNodes, addsEdges bool
+	// added names the kinds of which the transaction added records that
+	// must not exist yet: a ConstraintError then means an id that belongs
+	// to another workflow.
+	added map[string]bool
 }
 
 // explain turns a failed commit into the error the caller should see.
@@ -51,17 +52,16 @@ func (t *Tx) explain(err error) error {
 	if !errors.Is(err, jsutil.Named("ConstraintError")) {
 		return err
 	}
-	entity := ""
-	switch {
-	case t.addsNodes && !t.addsEdges:
-		entity = "node"
-	case t.addsEdges && !t.addsNodes:
-		entity = "edge"
-	case t.addsNodes:
-		entity = "node or edge"
-	default:
+	var kinds []string
+	for _, k := range []string{"workflow", "node", "edge"} {
+		if t.added[k] {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) == 0 {
 		return err
 	}
+	entity := strings.Join(kinds, " or ")
 	return fmt.Errorf("%w (%v)", &atelier.ValidationError{Entity: entity, Field: "id", Reason: "already belongs to another workflow"}, err)
 }
 
@@ -261,29 +261,52 @@ func corrupt(store, key string, err error) error {
 	return &CorruptError{Store: store, Key: key, Err: err}
 }
 
-// Workflow returns the workflow with the given id. It fails with
-// atelier.ErrNotFound when there is none.
-func (t *Tx) Workflow(id string) (graph.Workflow, error) {
+// one reads the entity with the given id.
+func one[T any](t *Tx, k kind[T], id string) (T, error) {
+	var v T
 	if !graph.ValidID(id) {
-		return graph.Workflow{}, badID("workflow", id)
+		return v, badID(k.name, id)
 	}
-	r, ok, err := t.get(storeWorkflows, id)
-	if err != nil || !ok {
-		if err == nil {
-			err = notFound("workflow", id)
-		}
-		return graph.Workflow{}, err
+	r, ok, err := t.get(k.store, id)
+	if err != nil {
+		return v, err
 	}
-	var w graph.Workflow
-	if err := t.c.decodeWorkflow(r.body, &w); err != nil {
-		return w, corrupt(storeWorkflows, id, err)
+	if !ok {
+		return v, notFound(k.name, id)
 	}
-	return w, nil
+	if err := k.decode(t.c, r.body, &v); err != nil {
+		return v, corrupt(k.store, id, err)
+	}
+	return v, nil
 }
 
-// Workflows returns every workflow, in id (creation) order.
-func (t *Tx) Workflows() ([]graph.Workflow, error) {
-	r, err := t.tx.GetAll(storeWorkflows, "", nil)
+// decodeAll decodes the records a getAll returned.
+func decodeAll[T any](t *Tx, k kind[T], arr js.Value) ([]T, error) {
+	bs, err := bodies(arr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(bs))
+	for i, b := range bs {
+		if err := k.decode(t.c, b, &out[i]); err != nil {
+			return nil, corrupt(k.store, fmt.Sprint("#", i), err)
+		}
+	}
+	return out, nil
+}
+
+// all reads every entity of a store, or of one workflow when wf is set.
+func all[T any](t *Tx, k kind[T], wf string) ([]T, error) {
+	var r idbx.Request
+	var err error
+	if wf == "" {
+		r, err = t.tx.GetAll(k.store, "", nil)
+	} else {
+		if !graph.ValidID(wf) {
+			return nil, badWorkflowID(wf)
+		}
+		r, err = t.tx.GetAll(k.store, indexWorkflowID, wf)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -291,119 +314,30 @@ func (t *Tx) Workflows() ([]graph.Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
-	bs, err := bodies(arr)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]graph.Workflow, len(bs))
-	for i, b := range bs {
-		if err := t.c.decodeWorkflow(b, &out[i]); err != nil {
-			return nil, corrupt(storeWorkflows, fmt.Sprint(i), err)
-		}
-	}
-	return out, nil
+	return decodeAll(t, k, arr)
 }
+
+// Workflow returns the workflow with the given id. It fails with
+// atelier.ErrNotFound when there is none.
+func (t *Tx) Workflow(id string) (graph.Workflow, error) { return one(t, workflowKind, id) }
+
+// Workflows returns every workflow, in id (creation) order.
+func (t *Tx) Workflows() ([]graph.Workflow, error) { return all(t, workflowKind, "") }
 
 // Node returns the node with the given id. It fails with
 // atelier.ErrNotFound when there is none.
-func (t *Tx) Node(id string) (graph.Node, error) {
-	if !graph.ValidID(id) {
-		return graph.Node{}, badID("node", id)
-	}
-	r, ok, err := t.get(storeNodes, id)
-	if err != nil || !ok {
-		if err == nil {
-			err = notFound("node", id)
-		}
-		return graph.Node{}, err
-	}
-	var n graph.Node
-	if err := t.c.decodeNode(r.body, &n); err != nil {
-		return n, corrupt(storeNodes, id, err)
-	}
-	return n, nil
-}
+func (t *Tx) Node(id string) (graph.Node, error) { return one(t, nodeKind, id) }
 
 // Nodes returns the nodes of a workflow in id (creation) order. A workflow
 // without nodes, or an unknown workflow, gives an empty slice.
-func (t *Tx) Nodes(workflowID string) ([]graph.Node, error) {
-	if !graph.ValidID(workflowID) {
-		return nil, badID("workflow", workflowID)
-	}
-	r, err := t.tx.GetAll(storeNodes, indexWorkflowID, workflowID)
-	if err != nil {
-		return nil, err
-	}
-	arr, err := r.Await(t.ctx)
-	if err != nil {
-		return nil, err
-	}
-	return t.decodeNodes(arr)
-}
-
-func (t *Tx) decodeNodes(arr js.Value) ([]graph.Node, error) {
-	bs, err := bodies(arr)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]graph.Node, len(bs))
-	for i, b := range bs {
-		if err := t.c.decodeNode(b, &out[i]); err != nil {
-			return nil, corrupt(storeNodes, fmt.Sprint(i), err)
-		}
-	}
-	return out, nil
-}
+func (t *Tx) Nodes(workflowID string) ([]graph.Node, error) { return all(t, nodeKind, workflowID) }
 
 // Edge returns the edge with the given id. It fails with
 // atelier.ErrNotFound when there is none.
-func (t *Tx) Edge(id string) (graph.Edge, error) {
-	if !graph.ValidID(id) {
-		return graph.Edge{}, badID("edge", id)
-	}
-	r, ok, err := t.get(storeEdges, id)
-	if err != nil || !ok {
-		if err == nil {
-			err = notFound("edge", id)
-		}
-		return graph.Edge{}, err
-	}
-	var e graph.Edge
-	if err := t.c.decodeEdge(r.body, &e); err != nil {
-		return e, corrupt(storeEdges, id, err)
-	}
-	return e, nil
-}
+func (t *Tx) Edge(id string) (graph.Edge, error) { return one(t, edgeKind, id) }
 
 // Edges returns the edges of a workflow in id (creation) order.
-func (t *Tx) Edges(workflowID string) ([]graph.Edge, error) {
-	if !graph.ValidID(workflowID) {
-		return nil, badID("workflow", workflowID)
-	}
-	r, err := t.tx.GetAll(storeEdges, indexWorkflowID, workflowID)
-	if err != nil {
-		return nil, err
-	}
-	arr, err := r.Await(t.ctx)
-	if err != nil {
-		return nil, err
-	}
-	return t.decodeEdges(arr)
-}
-
-func (t *Tx) decodeEdges(arr js.Value) ([]graph.Edge, error) {
-	bs, err := bodies(arr)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]graph.Edge, len(bs))
-	for i, b := range bs {
-		if err := t.c.decodeEdge(b, &out[i]); err != nil {
-			return nil, corrupt(storeEdges, fmt.Sprint(i), err)
-		}
-	}
-	return out, nil
-}
+func (t *Tx) Edges(workflowID string) ([]graph.Edge, error) { return all(t, edgeKind, workflowID) }
 
 // ---- writing
 
@@ -423,100 +357,61 @@ func (t *Tx) revise(body []byte, trailer int, old storedRev, found bool) (nb []b
 	return t.c.appendTrailer(body[:trailer], u, v), v, u, true
 }
 
-// writeWorkflow writes w (already validated), setting Version, UpdatedAt
-// and, for a new workflow, CreatedAt.
+// write stores entities (already prepared and validated) given their
+// stored revisions, and sets their Version and UpdatedAt. Entities new to
+// the database are written with add, so that an id that exists elsewhere
+// fails the transaction instead of being overwritten.
+func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) error {
+	buf := t.buf[:0]
+	recs := make([]rec, 0, len(items))
+	for i := range items {
+		v, u := k.rev(&items[i])
+		*v, *u = old[i].v, old[i].u
+		start := len(buf)
+		var trailer int
+		buf, trailer = k.encode(t.c, buf, &items[i])
+		nb, nv, nu, changed := t.revise(buf[start:], trailer-start, old[i], found[i])
+		*v, *u = nv, nu
+		if !changed {
+			buf = buf[:start]
+			continue
+		}
+		buf = append(buf[:start], nb...)
+		id, wf := k.ids(&items[i])
+		r := rec{id: *id, v: nv, u: nu, start: start, end: len(buf), add: !found[i]}
+		if wf != nil {
+			r.wf = *wf
+		}
+		recs = append(recs, r)
+	}
+	t.buf = buf
+	t.writes += len(recs)
+	for _, r := range recs {
+		if r.add {
+			t.added[k.name] = true
+		}
+		t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end]})
+	}
+	return putRecords(t.tx, k.store, recs, buf)
+}
+
+// writeWorkflow writes w (already validated), keeping the stored CreatedAt
+// or setting it for a new workflow.
 func (t *Tx) writeWorkflow(w *graph.Workflow, old storedRev, found bool) error {
+	w.CreatedAt = t.now
 	if found {
 		var prev graph.Workflow
 		if err := t.c.decodeWorkflow(old.body, &prev); err != nil {
 			return corrupt(storeWorkflows, w.ID, err)
 		}
 		w.CreatedAt = prev.CreatedAt
-	} else {
-		w.CreatedAt = t.now
 	}
-	w.Version, w.UpdatedAt = old.v, old.u
-	body, trailer := t.c.appendWorkflow(t.buf[:0], w)
-	body, v, u, write := t.revise(body, trailer, old, found)
-	w.Version, w.UpdatedAt = v, u
-	t.buf = body
-	if !write {
-		return nil
+	ws := []graph.Workflow{*w}
+	if err := write(t, workflowKind, ws, []storedRev{old}, []bool{found}); err != nil {
+		return err
 	}
-	t.writes++
-	t.cacheWrite(storeWorkflows, storedRev{id: w.ID, v: v, u: u, body: body})
-	return putRecords(t.tx, storeWorkflows, []rec{{id: w.ID, v: v, u: u, end: len(body)}}, body)
-}
-
-// writeNodes writes nodes (already validated, ids and workflow ids set),
-// given their stored revisions, and updates their Version and UpdatedAt.
-func (t *Tx) writeNodes(nodes []graph.Node, old []storedRev, found []bool) error {
-	buf := t.buf[:0]
-	recs := make([]rec, 0, len(nodes))
-	for i := range nodes {
-		n := &nodes[i]
-		n.Version, n.UpdatedAt = old[i].v, old[i].u
-		start := len(buf)
-		var trailer int
-		buf, trailer = t.c.appendNode(buf, n)
-		nb, v, u, write := t.revise(buf[start:], trailer-start, old[i], found[i])
-		n.Version, n.UpdatedAt = v, u
-		if !write {
-			buf = buf[:start]
-			continue
-		}
-		buf = append(buf[:start], nb...)
-		recs = append(recs, rec{id: n.ID, wf: n.WorkflowID, v: v, u: u, start: start, end: len(buf), add: !found[i]})
-	}
-	t.buf = buf
-	t.writes += len(recs)
-	if len(recs) > 0 && !t.addsNodes {
-		for _, r := range recs {
-			if r.add {
-				t.addsNodes = true
-				break
-			}
-		}
-	}
-	for _, r := range recs {
-		t.cacheWrite(storeNodes, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end]})
-	}
-	return putRecords(t.tx, storeNodes, recs, buf)
-}
-
-// writeEdges is writeNodes for edges.
-func (t *Tx) writeEdges(edges []graph.Edge, old []storedRev, found []bool) error {
-	buf := t.buf[:0]
-	recs := make([]rec, 0, len(edges))
-	for i := range edges {
-		e := &edges[i]
-		e.Version, e.UpdatedAt = old[i].v, old[i].u
-		start := len(buf)
-		var trailer int
-		buf, trailer = t.c.appendEdge(buf, e)
-		nb, v, u, write := t.revise(buf[start:], trailer-start, old[i], found[i])
-		e.Version, e.UpdatedAt = v, u
-		if !write {
-			buf = buf[:start]
-			continue
-		}
-		buf = append(buf[:start], nb...)
-		recs = append(recs, rec{id: e.ID, wf: e.WorkflowID, v: v, u: u, start: start, end: len(buf), add: !found[i]})
-	}
-	t.buf = buf
-	t.writes += len(recs)
-	if len(recs) > 0 && !t.addsEdges {
-		for _, r := range recs {
-			if r.add {
-				t.addsEdges = true
-				break
-			}
-		}
-	}
-	for _, r := range recs {
-		t.cacheWrite(storeEdges, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end]})
-	}
-	return putRecords(t.tx, storeEdges, recs, buf)
+	*w = ws[0]
+	return nil
 }
 
 func (t *Tx) deleteKeys(store string, keys []string) error {

@@ -88,7 +88,7 @@ func otherWorkflow(entity, id string) error {
 
 // putNodes creates or replaces nodes of workflow wf.
 func (t *Tx) putNodes(wf string, in []graph.Node) ([]graph.Node, error) {
-	nodes, generated, err := prepareNodes(wf, in)
+	nodes, generated, err := prepare(nodeKind, wf, in)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (t *Tx) putNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 			return nil, otherWorkflow("node", nodes[i].ID)
 		}
 	}
-	if err := t.writeNodes(nodes, old, found); err != nil {
+	if err := write(t, nodeKind, nodes, old, found); err != nil {
 		return nil, err
 	}
 	return nodes, nil
@@ -117,7 +117,7 @@ func (t *Tx) putNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 // setNodes makes in the complete node set of workflow wf: nodes not in it
 // are deleted together with their edges, unchanged nodes are not written.
 func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
-	nodes, _, err := prepareNodes(wf, in)
+	nodes, _, err := prepare(nodeKind, wf, in)
 	if err != nil {
 		return nil, err
 	}
@@ -125,40 +125,18 @@ func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	existing, err := t.byWorkflow(storeNodes, wf)
+	old, found, gone, err := t.replacing(storeNodes, wf, nodeIDs(nodes))
 	if err != nil {
 		return nil, err
 	}
 	if err := wfExists(); err != nil {
 		return nil, err
 	}
-	byID := make(map[string]int, len(existing))
-	for i, r := range existing {
-		byID[r.id] = i
-	}
-	// Nodes not in the workflow yet are written with add, which fails if
-	// the id exists in another workflow: the database checks for us.
-	old := make([]storedRev, len(nodes))
-	found := make([]bool, len(nodes))
-	keep := make(map[string]struct{}, len(nodes))
-	for i := range nodes {
-		id := nodes[i].ID
-		keep[id] = struct{}{}
-		if j, ok := byID[id]; ok {
-			old[i], found[i] = existing[j], true
-		}
-	}
-	var gone []string
-	for _, r := range existing {
-		if _, ok := keep[r.id]; !ok {
-			gone = append(gone, r.id)
-		}
-	}
 	edgesGone, err := t.edgesTouching(wf, gone)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.writeNodes(nodes, old, found); err != nil {
+	if err := write(t, nodeKind, nodes, old, found); err != nil {
 		return nil, err
 	}
 	if err := t.deleteKeys(storeNodes, gone); err != nil {
@@ -168,6 +146,36 @@ func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 		return nil, err
 	}
 	return nodes, nil
+}
+
+// replacing reads the records of workflow wf in store for a write that
+// replaces them with ids: the stored revision of each id that is already
+// in the workflow, and the ids of the records that will be gone. Ids that
+// are not in the workflow yet are written with add, which fails if they
+// exist in another workflow: the database does that check for free.
+func (t *Tx) replacing(store, wf string, ids []string) (old []storedRev, found []bool, gone []string, err error) {
+	existing, err := t.byWorkflow(store, wf)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	byID := make(map[string]int, len(existing))
+	for i, r := range existing {
+		byID[r.id] = i
+	}
+	old = make([]storedRev, len(ids))
+	found = make([]bool, len(ids))
+	for i, id := range ids {
+		if j, ok := byID[id]; ok {
+			old[i], found[i] = existing[j], true
+			delete(byID, id)
+		}
+	}
+	for _, r := range existing {
+		if _, left := byID[r.id]; left {
+			gone = append(gone, r.id)
+		}
+	}
+	return old, found, gone, nil
 }
 
 // edgesTouching returns the ids of the edges of wf attached to any of the
@@ -202,18 +210,9 @@ func (t *Tx) edgesTouching(wf string, nodes []string) ([]string, error) {
 // deleteNodes deletes nodes of wf and the edges attached to them; every
 // id must be a node of wf.
 func (t *Tx) deleteNodes(wf string, ids []string) error {
-	ids, err := prepareIDs("node", ids)
+	ids, err := t.ownedBy(storeNodes, "node", wf, ids)
 	if err != nil {
 		return err
-	}
-	old, found, err := t.gets(storeNodes, ids)
-	if err != nil {
-		return err
-	}
-	for i, id := range ids {
-		if !found[i] || old[i].wf != wf {
-			return fmt.Errorf("node %s of workflow %s: %w", id, wf, atelier.ErrNotFound)
-		}
 	}
 	edges, err := t.edgesTouching(wf, ids)
 	if err != nil {
@@ -228,7 +227,7 @@ func (t *Tx) deleteNodes(wf string, ids []string) error {
 // putEdges creates or replaces edges of wf; with replace, edges of wf not
 // in the list are deleted.
 func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, error) {
-	edges, generated, err := prepareEdges(wf, in)
+	edges, generated, err := prepare(edgeKind, wf, in)
 	if err != nil {
 		return nil, err
 	}
@@ -261,27 +260,8 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 	var found []bool
 	var gone []string
 	if replace {
-		existing, err := t.byWorkflow(storeEdges, wf)
-		if err != nil {
+		if old, found, gone, err = t.replacing(storeEdges, wf, ids); err != nil {
 			return nil, err
-		}
-		byID := make(map[string]int, len(existing))
-		for i, r := range existing {
-			byID[r.id] = i
-		}
-		old = make([]storedRev, len(edges))
-		found = make([]bool, len(edges))
-		keep := make(map[string]struct{}, len(edges))
-		for i, id := range ids {
-			keep[id] = struct{}{}
-			if j, ok := byID[id]; ok {
-				old[i], found[i] = existing[j], true
-			}
-		}
-		for _, r := range existing {
-			if _, ok := keep[r.id]; !ok {
-				gone = append(gone, r.id)
-			}
 		}
 	} else {
 		if old, found, err = t.lookup(storeEdges, ids, generated); err != nil {
@@ -293,7 +273,7 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 			}
 		}
 	}
-	if err := t.writeEdges(edges, old, found); err != nil {
+	if err := write(t, edgeKind, edges, old, found); err != nil {
 		return nil, err
 	}
 	if err := t.deleteKeys(storeEdges, gone); err != nil {
@@ -304,20 +284,30 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 
 // deleteEdges deletes edges of wf; every id must be an edge of wf.
 func (t *Tx) deleteEdges(wf string, ids []string) error {
-	ids, err := prepareIDs("edge", ids)
+	ids, err := t.ownedBy(storeEdges, "edge", wf, ids)
 	if err != nil {
 		return err
 	}
-	old, found, err := t.gets(storeEdges, ids)
+	return t.deleteKeys(storeEdges, ids)
+}
+
+// ownedBy checks that every id is a record of store belonging to workflow
+// wf, and returns the ids without repeats.
+func (t *Tx) ownedBy(store, entity, wf string, ids []string) ([]string, error) {
+	ids, err := prepareIDs(entity, ids)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	old, found, err := t.gets(store, ids)
+	if err != nil {
+		return nil, err
 	}
 	for i, id := range ids {
 		if !found[i] || old[i].wf != wf {
-			return fmt.Errorf("edge %s of workflow %s: %w", id, wf, atelier.ErrNotFound)
+			return nil, fmt.Errorf("%s %s of workflow %s: %w", entity, id, wf, atelier.ErrNotFound)
 		}
 	}
-	return t.deleteKeys(storeEdges, ids)
+	return ids, nil
 }
 
 // deleteWorkflow deletes a workflow and everything in it.
@@ -383,7 +373,7 @@ func (t *Tx) updateNode(wf, id string, p *graph.NodePatch, wo writeOptions) (gra
 		return graph.Node{}, err
 	}
 	nodes := []graph.Node{n}
-	if err := t.writeNodes(nodes, []storedRev{r}, []bool{true}); err != nil {
+	if err := write(t, nodeKind, nodes, []storedRev{r}, []bool{true}); err != nil {
 		return graph.Node{}, err
 	}
 	return nodes[0], nil

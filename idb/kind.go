@@ -1,0 +1,84 @@
+package idb
+
+import (
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/graph"
+)
+
+// kind describes how one entity type is stored, so that reading, writing
+// and preparing input is written once for workflows, nodes and edges.
+type kind[T any] struct {
+	name     string // "node", as used in errors
+	store    string
+	encode   func(c *codec, dst []byte, v *T) ([]byte, int)
+	decode   func(c *codec, b []byte, v *T) error
+	validate func(v *T) error
+	// ids points at the entity's id and workflow id (nil for workflows).
+	ids func(v *T) (id, wf *string)
+	// rev points at the entity's Version and UpdatedAt.
+	rev func(v *T) (version, updatedAt *int64)
+}
+
+var (
+	workflowKind = kind[graph.Workflow]{
+		name:     "workflow",
+		store:    storeWorkflows,
+		encode:   (*codec).appendWorkflow,
+		decode:   (*codec).decodeWorkflow,
+		validate: (*graph.Workflow).Validate,
+		ids:      func(w *graph.Workflow) (*string, *string) { return &w.ID, nil },
+		rev:      func(w *graph.Workflow) (*int64, *int64) { return &w.Version, &w.UpdatedAt },
+	}
+	nodeKind = kind[graph.Node]{
+		name:     "node",
+		store:    storeNodes,
+		encode:   (*codec).appendNode,
+		decode:   (*codec).decodeNode,
+		validate: (*graph.Node).Validate,
+		ids:      func(n *graph.Node) (*string, *string) { return &n.ID, &n.WorkflowID },
+		rev:      func(n *graph.Node) (*int64, *int64) { return &n.Version, &n.UpdatedAt },
+	}
+	edgeKind = kind[graph.Edge]{
+		name:     "edge",
+		store:    storeEdges,
+		encode:   (*codec).appendEdge,
+		decode:   (*codec).decodeEdge,
+		validate: (*graph.Edge).Validate,
+		ids:      func(e *graph.Edge) (*string, *string) { return &e.ID, &e.WorkflowID },
+		rev:      func(e *graph.Edge) (*int64, *int64) { return &e.Version, &e.UpdatedAt },
+	}
+)
+
+// prepare copies entities that are about to be written into workflow wf:
+// empty ids get new ones (generated[i] reports which), empty workflow ids
+// become wf, and every entity is validated. An entity of another workflow
+// or a repeated id is an error. Nothing is written when it fails, and the
+// caller's slice is never modified.
+func prepare[T any](k kind[T], wf string, in []T) (out []T, generated []bool, err error) {
+	if !graph.ValidID(wf) {
+		return nil, nil, badWorkflowID(wf)
+	}
+	out = make([]T, len(in))
+	generated = make([]bool, len(in))
+	seen := make(map[string]struct{}, len(in))
+	for i := range in {
+		out[i] = in[i]
+		id, w := k.ids(&out[i])
+		if *id == "" {
+			*id, generated[i] = graph.NewID(), true
+		}
+		if *w == "" {
+			*w = wf
+		} else if *w != wf {
+			return nil, nil, &atelier.ValidationError{Entity: k.name, ID: *id, Field: "workflowId", Reason: "does not match the workflow " + wf}
+		}
+		if err := k.validate(&out[i]); err != nil {
+			return nil, nil, err
+		}
+		if _, dup := seen[*id]; dup {
+			return nil, nil, &atelier.ValidationError{Entity: k.name, ID: *id, Field: "id", Reason: "appears twice"}
+		}
+		seen[*id] = struct{}{}
+	}
+	return out, generated, nil
+}
