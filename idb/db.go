@@ -378,8 +378,6 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 	}
 
 	var ok []*job[task]
-	var culprit *job[task]
-	var culpritErr error
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.finish(err)
@@ -392,20 +390,24 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 			ok = append(ok, j)
 			continue
 		}
-		if !j.solo && t.writes == before {
-			j.finish(d.mapErr(err))
+		dead := itx.Failed()
+		if !dead && !j.solo && t.writes == before {
+			j.finish(d.mapErr(err)) // failed cleanly: nothing to undo
 			continue
 		}
-		// The job wrote before failing: only a rollback undoes it.
 		itx.Abort()
-		culprit, culpritErr = j, err
-		ok = append(ok, batch[i+1:]...)
-		break
-	}
-	if culprit != nil {
 		_ = itx.Wait(context.Background())
-		culprit.finish(d.mapErr(culpritErr))
-		d.replay(ok)
+		rest := batch[i+1:]
+		if dead && len(batch) > 1 {
+			// The transaction died under this job; the cause may be an
+			// earlier job's write. Replay them all, this one included.
+			d.replay(append(append(ok, j), rest...))
+			return
+		}
+		// This job wrote and then failed (or runs alone): the error is
+		// its own, and only a rollback undoes its writes.
+		j.finish(d.mapErr(t.explain(err)))
+		d.replay(append(ok, rest...))
 		return
 	}
 	if len(ok) == 0 {

@@ -350,6 +350,14 @@ func TestBadInputWritesNothing(t *testing.T) {
 	if _, err := d.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}}); err != nil {
 		t.Fatal(err)
 	}
+	moreForeign, err := d.PutNodes(ctx, other.ID, graph.Node{Type: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreignEdges, err := d.SetEdges(ctx, other.ID, []graph.Edge{{Source: foreign[0].ID, Target: moreForeign[0].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	unknown := graph.NewID()
 	nan := math.NaN()
 	withNode := func(mut func(n *graph.Node)) []graph.Node {
@@ -447,6 +455,10 @@ func TestBadInputWritesNothing(t *testing.T) {
 		}},
 		{"edge to a node of another workflow", atelier.ErrInvalid, func() error {
 			_, err := d.PutEdges(ctx, w.ID, graph.Edge{Source: nodes[0].ID, Target: foreign[0].ID})
+			return err
+		}},
+		{"set edges stealing another workflow's edge", atelier.ErrInvalid, func() error {
+			_, err := d.SetEdges(ctx, w.ID, []graph.Edge{{ID: foreignEdges[0].ID, Source: nodes[0].ID, Target: nodes[2].ID}})
 			return err
 		}},
 		{"edge to nowhere", atelier.ErrInvalid, func() error {
@@ -883,3 +895,57 @@ func TestLogging(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestTransactionDiesUnderInnocentMutation: a mutation's add fails inside
+// IndexedDB (the id exists in another workflow) and aborts the shared
+// transaction while a later mutation is waiting for a read. The later one
+// must not take the blame: it is replayed and commits; the first one gets
+// the explained error.
+func TestTransactionDiesUnderInnocentMutation(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	a := mustWorkflow(t, d, "A")
+	b := mustWorkflow(t, d, "B")
+	victim, err := d.PutNodes(ctx, b.ID, graph.Node{Type: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = d.Update(ctx, func(tx *Tx) error { close(started); _, err := tx.Workflow(a.ID); return err })
+	}()
+	<-started
+	var stealErr, innocentErr error
+	var innocent []graph.Node
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		queued := make(chan struct{})
+		go func(i int) {
+			defer wg.Done()
+			close(queued)
+			if i == 0 {
+				_, stealErr = d.SetNodes(ctx, a.ID, []graph.Node{{ID: victim[0].ID, Type: "x"}})
+			} else {
+				innocent, innocentErr = d.SetNodes(ctx, b.ID, append(victim, someNodes(2)...))
+			}
+		}(i)
+		<-queued
+	}
+	wg.Wait()
+	if !errors.Is(stealErr, atelier.ErrInvalid) {
+		t.Fatalf("stealing mutation: %v", stealErr)
+	}
+	if innocentErr != nil || len(innocent) != 3 {
+		t.Fatalf("innocent mutation: %v", innocentErr)
+	}
+	g, err := d.LoadWorkflow(ctx, b.ID)
+	if err != nil || len(g.Nodes) != 3 {
+		t.Fatalf("workflow B has %d nodes (%v)", len(g.Nodes), err)
+	}
+	if g, _ := d.LoadWorkflow(ctx, a.ID); len(g.Nodes) != 0 {
+		t.Fatalf("workflow A took %d nodes", len(g.Nodes))
+	}
+}

@@ -217,6 +217,21 @@ func (t *Tx) Abort() {
 // Durability returns the durability the transaction was created with.
 func (t *Tx) Durability() string { return t.v.Get("durability").String() }
 
+// Failed reports whether the transaction has failed, including while it
+// is still aborting: requests fail with AbortError before the abort event
+// arrives, and the transaction's error (the request error that caused it)
+// is set by then.
+func (t *Tx) Failed() bool {
+	select {
+	case <-t.done:
+		return t.err != nil
+	default:
+	}
+	failed := false
+	_ = jsutil.Try(func() { failed = !t.v.Get("error").IsNull() })
+	return failed
+}
+
 // Done is closed when the transaction has committed or aborted.
 func (t *Tx) Done() <-chan struct{} { return t.done }
 
