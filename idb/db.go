@@ -23,7 +23,7 @@ type DB struct {
 	conn   *idbx.DB
 	opts   Options
 	log    *slog.Logger
-	stores []string
+	stores []string // the metadata stores: every store but the bulk ones
 
 	q          *queue[task]
 	writerDone chan struct{}
@@ -63,9 +63,15 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 	if err := checkMigrations(ms); err != nil {
 		return nil, err
 	}
-	stores, err := allStores(ms)
+	all, err := allStores(ms)
 	if err != nil {
 		return nil, err
+	}
+	var stores []string // what metadata transactions span
+	for _, s := range all {
+		if !bulkStores[s] {
+			stores = append(stores, s)
+		}
 	}
 	d := &DB{name: name, stores: stores, q: newQueue[task](), writerDone: make(chan struct{})}
 	if opts != nil {
@@ -135,8 +141,8 @@ func (s upgradeSchema) CreateStore(name, keyPath string) error {
 	return s.u.CreateStore(name, keyPath, false)
 }
 func (s upgradeSchema) DeleteStore(name string) error { return s.u.DeleteStore(name) }
-func (s upgradeSchema) CreateIndex(store, name, keyPath string, unique bool) error {
-	return s.u.CreateIndex(store, name, keyPath, unique, false)
+func (s upgradeSchema) CreateIndex(store, name, keyPath string, o IndexOptions) error {
+	return s.u.CreateIndex(store, name, keyPath, o.Unique, o.MultiEntry)
 }
 func (s upgradeSchema) DeleteIndex(store, name string) error { return s.u.DeleteIndex(store, name) }
 

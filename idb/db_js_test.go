@@ -42,16 +42,16 @@ func someNodes(n int) []graph.Node {
 	return nodes
 }
 
-func TestOpenCreatesSchemaV1(t *testing.T) {
+func TestOpenCreatesSchema(t *testing.T) {
 	d := newDB(t, nil)
 	got := append([]string(nil), d.conn.StoreNames()...)
-	want := []string{"assets", "edges", "kv", "nodes", "workflows"}
+	want := []string{"assets", "blobmeta", "blobs", "edges", "handles", "kv", "nodes", "workflows"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("stores %v, want %v", got, want)
 	}
 	v, err := d.schemaVersion(testCtx(t))
-	if err != nil || v != 1 {
-		t.Fatalf("schemaVersion = %d, %v; want 1", v, err)
+	if err != nil || v != len(migrations) {
+		t.Fatalf("schemaVersion = %d, %v; want %d", v, err, len(migrations))
 	}
 	// The index on workflowId is there and used by Nodes.
 	err = d.View(testCtx(t), func(tx *Tx) error {
@@ -856,8 +856,8 @@ func TestLogging(t *testing.T) {
 	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	name := dbName(t)
 	defer dropDB(t, name)
-	seedV1(t, name)
-	d, err := open(testCtx(t), name, &Options{Logger: logger}, v2(nil))
+	seed(t, name)
+	d, err := open(testCtx(t), name, &Options{Logger: logger}, reshape(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -879,7 +879,7 @@ func TestLogging(t *testing.T) {
 	out := buf.String()
 	mu.Unlock()
 	for _, want := range []string{
-		`"msg":"upgrading schema","db":"` + name + `","from":1,"to":2`,
+		fmt.Sprintf(`"msg":"upgrading schema","db":"%s","from":%d,"to":%d`, name, latest, next),
 		`"msg":"running data migration"`,
 		`"msg":"schema version recorded"`,
 		`"msg":"opened"`,

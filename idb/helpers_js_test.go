@@ -135,8 +135,12 @@ func checkConsistency(t testing.TB, name string) {
 		workflows[id] = true
 	}
 	nodeWF := map[string]string{}
+	nodeAssetProp := map[string]string{} // node id -> property a
 	for _, v := range read(storeNodes) {
 		id, wf, ver, u, body := props(v)
+		if a := v.Get("a"); !a.IsUndefined() {
+			nodeAssetProp[id] = a.String()
+		}
 		var n graph.Node
 		if err := c.decodeNode(body, &n); err != nil {
 			t.Errorf("consistency: node %s: %v", id, err)
@@ -151,7 +155,41 @@ func checkConsistency(t testing.TB, name string) {
 		if err := n.Validate(); err != nil {
 			t.Errorf("consistency: stored node invalid: %v", err)
 		}
+		if nodeAsset(&n) != nodeAssetProp[id] {
+			t.Errorf("consistency: node %s: property a %q, result asset %q", id, nodeAssetProp[id], nodeAsset(&n))
+		}
 		nodeWF[id] = wf
+	}
+	if names, _ := db.ObjectStoreNames(); contains(names, storeAssets) {
+		listed := map[string]bool{} // "hash wf/node"
+		for _, v := range read(storeAssets) {
+			r, err := recordFromJS(v)
+			if err != nil {
+				t.Errorf("consistency: asset record: %v", err)
+				continue
+			}
+			a, err := assetRecordFromRecord(r)
+			if err != nil {
+				t.Errorf("consistency: %v", err)
+				continue
+			}
+			wfs := map[string]bool{}
+			for _, u := range a.Users {
+				listed[a.Hash+" "+u.String()] = true
+				wfs[u.WorkflowID] = true
+				if nodeAssetProp[u.NodeID] != a.Hash || nodeWF[u.NodeID] != u.WorkflowID {
+					t.Errorf("consistency: asset %s lists user %s, which does not use it", a.Hash, u)
+				}
+			}
+			if got, _ := r.Props["workflows"].([]any); len(got) != len(wfs) {
+				t.Errorf("consistency: asset %s: workflows %v, users %v", a.Hash, got, a.Users)
+			}
+		}
+		for node, hash := range nodeAssetProp {
+			if !listed[hash+" "+nodeWF[node]+"/"+node] {
+				t.Errorf("consistency: node %s uses asset %s, whose record does not list it", node, hash)
+			}
+		}
 	}
 	for _, v := range read(storeEdges) {
 		id, wf, ver, u, body := props(v)
@@ -170,6 +208,15 @@ func checkConsistency(t testing.TB, name string) {
 			t.Errorf("consistency: edge %s connects nodes outside workflow %s", id, wf)
 		}
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // snapshot returns every record of every store in a comparable form, to

@@ -2,6 +2,7 @@ package idb
 
 import (
 	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 )
 
@@ -17,6 +18,8 @@ type kind[T any] struct {
 	ids func(v *T) (id, wf *string)
 	// rev points at the entity's Version and UpdatedAt.
 	rev func(v *T) (version, updatedAt *int64)
+	// asset returns the tracked asset the entity uses (nodes only).
+	asset func(v *T) (hash string, ref *assetref.Ref)
 }
 
 var (
@@ -37,6 +40,12 @@ var (
 		validate: (*graph.Node).Validate,
 		ids:      func(n *graph.Node) (*string, *string) { return &n.ID, &n.WorkflowID },
 		rev:      func(n *graph.Node) (*int64, *int64) { return &n.Version, &n.UpdatedAt },
+		asset: func(n *graph.Node) (string, *assetref.Ref) {
+			if h := nodeAsset(n); h != "" {
+				return h, n.Result.Asset
+			}
+			return "", nil
+		},
 	}
 	edgeKind = kind[graph.Edge]{
 		name:     "edge",

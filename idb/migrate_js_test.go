@@ -18,18 +18,22 @@ import (
 	"github.com/atelierstore/atelier/internal/idbx"
 )
 
-// v2 is a test-only schema version that reshapes node records: it adds an
-// index on the node type (structural step) and copies each node's type from
-// its body into a plain "type" property so the index sees it (data step).
-// It also renames the body key "title" to "label", a reshaping of the body
-// itself that the test can check record by record.
-func v2(dataErr func() error) []Migration {
+// next is a test-only schema version after the library's latest.
+var next = latest + 1
+
+// reshape returns the library's migrations plus a test-only version next
+// that reshapes node records: it adds an index on the node type
+// (structural step) and copies each node's type from its body into a plain
+// "type" property so the index sees it (data step). It also renames the
+// body key "title" to "label", a reshaping of the body itself that the test
+// can check record by record.
+func reshape(dataErr func() error) []Migration {
 	ms := append([]Migration(nil), migrations...)
 	return append(ms, Migration{
-		Version: 2,
+		Version: next,
 		Name:    "index nodes by type",
 		Structure: func(s Schema) error {
-			return s.CreateIndex(storeNodes, "type", "type", false)
+			return s.CreateIndex(storeNodes, "type", "type", IndexOptions{})
 		},
 		Data: func(tx RecordTx) error {
 			if dataErr != nil {
@@ -66,8 +70,9 @@ func v2(dataErr func() error) []Migration {
 	})
 }
 
-// seedV1 creates a v1 database with two workflows of nodes and closes it.
-func seedV1(t *testing.T, name string) map[string]graph.Node {
+// seed creates a database at the library's schema with two workflows of
+// nodes and closes it.
+func seed(t *testing.T, name string) map[string]graph.Node {
 	t.Helper()
 	ctx := testCtx(t)
 	d, err := Open(ctx, name, nil)
@@ -97,8 +102,9 @@ func seedV1(t *testing.T, name string) map[string]graph.Node {
 	return want
 }
 
-// checkV2 verifies every node record of a v2 database against the v1 data.
-func checkV2(t *testing.T, d *DB, want map[string]graph.Node) {
+// checkReshaped verifies every node record of a reshaped database against
+// the seeded data.
+func checkReshaped(t *testing.T, d *DB, want map[string]graph.Node) {
 	t.Helper()
 	err := d.View(testCtx(t), func(tx *Tx) error {
 		recs, err := tx.Records(storeNodes)
@@ -151,21 +157,21 @@ func checkV2(t *testing.T, d *DB, want map[string]graph.Node) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := d.schemaVersion(testCtx(t)); err != nil || v != 2 {
-		t.Fatalf("schemaVersion = %d, %v; want 2", v, err)
+	if v, err := d.schemaVersion(testCtx(t)); err != nil || v != next {
+		t.Fatalf("schemaVersion = %d, %v; want %d", v, err, next)
 	}
 }
 
-func TestMigrationV1ToV2(t *testing.T) {
+func TestMigrationReshapesRecords(t *testing.T) {
 	name := dbName(t)
 	defer dropDB(t, name)
-	want := seedV1(t, name)
-	d, err := open(testCtx(t), name, nil, v2(nil))
+	want := seed(t, name)
+	d, err := open(testCtx(t), name, nil, reshape(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	checkV2(t, d, want)
+	checkReshaped(t, d, want)
 }
 
 // TestMigrationCrashBetweenPhases: the structural upgrade commits, then the
@@ -173,18 +179,18 @@ func TestMigrationV1ToV2(t *testing.T) {
 func TestMigrationCrashBetweenPhases(t *testing.T) {
 	name := dbName(t)
 	defer dropDB(t, name)
-	want := seedV1(t, name)
+	want := seed(t, name)
 	ctx := testCtx(t)
 
 	crash := errors.New("simulated crash")
 	testHookBeforeData = func() error { return crash }
-	_, err := open(ctx, name, nil, v2(nil))
+	_, err := open(ctx, name, nil, reshape(nil))
 	testHookBeforeData = nil
 	if !errors.Is(err, crash) {
 		t.Fatalf("open with crash hook: %v", err)
 	}
-	// The database is at version 2 structurally, with data still at 1.
-	conn, err := idbx.Open(ctx, name, 2, idbx.Hooks{Upgrade: func(*idbx.Upgrade) error {
+	// The database is at version next structurally, with data behind.
+	conn, err := idbx.Open(ctx, name, next, idbx.Hooks{Upgrade: func(*idbx.Upgrade) error {
 		return errors.New("unexpected upgrade: the structural step did not commit")
 	}})
 	if err != nil {
@@ -193,22 +199,22 @@ func TestMigrationCrashBetweenPhases(t *testing.T) {
 	conn.Close()
 
 	// A data step that fails is rolled back as a whole and retried later.
-	_, err = open(ctx, name, nil, v2(func() error { return crash }))
+	_, err = open(ctx, name, nil, reshape(func() error { return crash }))
 	if !errors.Is(err, crash) {
 		t.Fatalf("open with failing data step: %v", err)
 	}
 
-	d, err := open(ctx, name, nil, v2(nil))
+	d, err := open(ctx, name, nil, reshape(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	checkV2(t, d, want)
+	checkReshaped(t, d, want)
 
 	// Opening again runs nothing.
 	ran := false
 	d.Close()
-	d2, err := open(ctx, name, nil, v2(func() error { ran = true; return nil }))
+	d2, err := open(ctx, name, nil, reshape(func() error { ran = true; return nil }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,25 +227,25 @@ func TestMigrationCrashBetweenPhases(t *testing.T) {
 func TestUpgradeFailureLeavesOldVersion(t *testing.T) {
 	name := dbName(t)
 	defer dropDB(t, name)
-	want := seedV1(t, name)
+	want := seed(t, name)
 	broken := append([]Migration(nil), migrations...)
-	broken = append(broken, Migration{Version: 2, Name: "broken", Structure: func(s Schema) error {
-		if err := s.CreateIndex(storeNodes, "type", "type", false); err != nil {
+	broken = append(broken, Migration{Version: next, Name: "broken", Structure: func(s Schema) error {
+		if err := s.CreateIndex(storeNodes, "type", "type", IndexOptions{}); err != nil {
 			return err
 		}
-		return s.CreateIndex("no-such-store", "x", "x", false)
+		return s.CreateIndex("no-such-store", "x", "x", IndexOptions{})
 	}})
 	_, err := open(testCtx(t), name, nil, broken)
 	if err == nil {
 		t.Fatal("open with a failing structural step succeeded")
 	}
-	// Still v1, data intact, and the library opens it.
+	// Still at the old version, data intact, and the library opens it.
 	d, err := Open(testCtx(t), name, nil)
 	if err != nil {
-		t.Fatalf("reopen at v1: %v", err)
+		t.Fatalf("reopen: %v", err)
 	}
 	defer d.Close()
-	if v := d.conn.Version(); v != 1 {
+	if v := d.conn.Version(); v != latest {
 		t.Fatalf("version %d after failed upgrade", v)
 	}
 	n := len(want)
@@ -258,14 +264,14 @@ func TestUpgradeFailureLeavesOldVersion(t *testing.T) {
 func TestSchemaTooNew(t *testing.T) {
 	name := dbName(t)
 	defer dropDB(t, name)
-	d, err := open(testCtx(t), name, nil, v2(nil))
+	d, err := open(testCtx(t), name, nil, reshape(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
 	_, err = Open(testCtx(t), name, nil)
 	if !errors.Is(err, atelier.ErrSchemaTooNew) {
-		t.Fatalf("opening a v2 database with v1: %v", err)
+		t.Fatalf("opening a newer database: %v", err)
 	}
 }
 
@@ -287,7 +293,7 @@ func TestVersionChangeClosesAndTells(t *testing.T) {
 	}
 
 	start := time.Now()
-	newer, err := open(ctx, name, &Options{OnBlocked: func(b Blocked) { blocked <- b }}, v2(nil))
+	newer, err := open(ctx, name, &Options{OnBlocked: func(b Blocked) { blocked <- b }}, reshape(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +301,7 @@ func TestVersionChangeClosesAndTells(t *testing.T) {
 	t.Logf("upgrade with an open older connection took %v", time.Since(start))
 	select {
 	case v := <-told:
-		if v.OldVersion != 1 || v.NewVersion != 2 {
+		if v.OldVersion != latest || v.NewVersion != next {
 			t.Fatalf("told %+v", v)
 		}
 	case <-time.After(5 * time.Second):
@@ -330,7 +336,7 @@ func TestOpenBlockedThenCompletes(t *testing.T) {
 	name := dbName(t)
 	defer dropDB(t, name)
 	ctx := testCtx(t)
-	seedV1(t, name)
+	seed(t, name)
 
 	stubborn := rawOpen(t, name)
 	blocked := make(chan Blocked, 1)
@@ -340,12 +346,12 @@ func TestOpenBlockedThenCompletes(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		d, err := open(ctx, name, &Options{OnBlocked: func(b Blocked) { blocked <- b }}, v2(nil))
+		d, err := open(ctx, name, &Options{OnBlocked: func(b Blocked) { blocked <- b }}, reshape(nil))
 		done <- result{d, err}
 	}()
 	select {
 	case b := <-blocked:
-		if b.OldVersion != 1 || b.NewVersion != 2 {
+		if b.OldVersion != latest || b.NewVersion != next {
 			t.Fatalf("blocked %+v", b)
 		}
 	case r := <-done:
@@ -374,8 +380,8 @@ func TestOpenBlockedThenCompletes(t *testing.T) {
 	defer stubborn.Call("close")
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	v3 := append(v2(nil), Migration{Version: 3, Name: "noop", Structure: func(Schema) error { return nil }})
-	if _, err := open(short, name, nil, v3); !errors.Is(err, context.DeadlineExceeded) {
+	later := append(reshape(nil), Migration{Version: next + 1, Name: "noop", Structure: func(Schema) error { return nil }})
+	if _, err := open(short, name, nil, later); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("blocked open with deadline: %v", err)
 	}
 }

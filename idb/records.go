@@ -25,6 +25,8 @@ type rec struct {
 	// add writes with add instead of put: the record must not exist yet,
 	// or the transaction fails with a ConstraintError.
 	add bool
+	// asset is the hash of the tracked asset a node uses (property a).
+	asset string
 }
 
 // putRecords writes recs, whose bodies are in buf. Crossing from Go to
@@ -54,6 +56,12 @@ func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 		hdr = strconv.AppendInt(hdr, r.v, 10)
 		hdr = append(hdr, `,"u":`...)
 		hdr = strconv.AppendInt(hdr, r.u, 10)
+		if r.asset != "" {
+			// A validated SRI hash: base64 needs no escaping in JSON.
+			hdr = append(hdr, `,"a":"`...)
+			hdr = append(hdr, r.asset...)
+			hdr = append(hdr, '"')
+		}
 		hdr = append(hdr, '}')
 	}
 	hdr = append(hdr, ']')
@@ -132,7 +140,8 @@ func keysOf(arr js.Value) (keys []string, err error) {
 	return keys, err
 }
 
-// recordFromJS converts a stored record for data migrations.
+// recordFromJS converts a stored record for data migrations. Properties
+// may be strings, numbers, booleans, null, or arrays of those.
 func recordFromJS(v js.Value) (Record, error) {
 	r := Record{Props: map[string]any{}}
 	err := jsutil.Try(func() {
@@ -147,21 +156,36 @@ func recordFromJS(v js.Value) (Record, error) {
 				}
 				continue
 			}
-			switch p.Type() {
-			case js.TypeString:
-				r.Props[k] = p.String()
-			case js.TypeNumber:
-				r.Props[k] = p.Float()
-			case js.TypeBoolean:
-				r.Props[k] = p.Bool()
-			case js.TypeNull:
-				r.Props[k] = nil
-			default:
-				panic(fmt.Errorf("property %q has unsupported type %s", k, p.Type()))
+			if p.Type() == js.TypeObject && jsArray.Call("isArray", p).Bool() {
+				list := make([]any, p.Length())
+				for j := range list {
+					list[j] = primitive(k, p.Index(j))
+				}
+				r.Props[k] = list
+				continue
 			}
+			r.Props[k] = primitive(k, p)
 		}
 	})
 	return r, err
+}
+
+var jsArray = js.Global().Get("Array")
+
+// primitive converts a plain property value; it panics (caught by the
+// caller's Try) on anything else.
+func primitive(k string, p js.Value) any {
+	switch p.Type() {
+	case js.TypeString:
+		return p.String()
+	case js.TypeNumber:
+		return p.Float()
+	case js.TypeBoolean:
+		return p.Bool()
+	case js.TypeNull:
+		return nil
+	}
+	panic(fmt.Errorf("property %q has unsupported type %s", k, p.Type()))
 }
 
 // recordToJS builds a record object for data migrations.

@@ -17,6 +17,15 @@ const (
 
 	indexWorkflowID = "workflowId"
 
+	// Schema v2: the IndexedDB fallback for asset bytes (chunks in blobs,
+	// one committed record per asset in blobmeta, unique by hash), folder
+	// handles the user picked, and which workflows use each asset.
+	storeBlobs     = "blobs"
+	storeBlobMeta  = "blobmeta"
+	storeHandles   = "handles"
+	indexHash      = "hash"
+	indexWorkflows = "workflows"
+
 	// kvSchemaVersion holds the last schema version whose data steps have
 	// completed.
 	kvSchemaVersion = "schemaVersion"
@@ -33,8 +42,15 @@ type Schema interface {
 	// property keyPath, or by explicit keys when keyPath is empty.
 	CreateStore(name, keyPath string) error
 	DeleteStore(name string) error
-	CreateIndex(store, name, keyPath string, unique bool) error
+	CreateIndex(store, name, keyPath string, opts IndexOptions) error
 	DeleteIndex(store, name string) error
+}
+
+// IndexOptions qualify an index.
+type IndexOptions struct {
+	Unique bool
+	// MultiEntry indexes each element of an array-valued key path.
+	MultiEntry bool
 }
 
 // Record is a stored record as data migrations see it: the plain
@@ -87,13 +103,38 @@ var migrations = []Migration{
 					return err
 				}
 			}
-			if err := s.CreateIndex(storeNodes, indexWorkflowID, "workflowId", false); err != nil {
+			if err := s.CreateIndex(storeNodes, indexWorkflowID, "workflowId", IndexOptions{}); err != nil {
 				return err
 			}
-			return s.CreateIndex(storeEdges, indexWorkflowID, "workflowId", false)
+			return s.CreateIndex(storeEdges, indexWorkflowID, "workflowId", IndexOptions{})
 		},
 	},
+	{
+		Version: 2,
+		Name:    "asset bytes in IndexedDB, folder handles, asset usage",
+		Structure: func(s Schema) error {
+			for _, st := range []struct{ name, keyPath string }{
+				{storeBlobs, ""}, // keys are [blobKey, chunk index]
+				{storeBlobMeta, "key"},
+				{storeHandles, "id"},
+			} {
+				if err := s.CreateStore(st.name, st.keyPath); err != nil {
+					return err
+				}
+			}
+			if err := s.CreateIndex(storeBlobMeta, indexHash, "hash", IndexOptions{Unique: true}); err != nil {
+				return err
+			}
+			return s.CreateIndex(storeAssets, indexWorkflows, "workflows", IndexOptions{MultiEntry: true})
+		},
+		Data: backfillAssetUsage,
+	},
 }
+
+// bulkStores hold asset bytes. They are written in transactions of their
+// own, chunk by chunk, so the writer's transactions leave them out of
+// their scope and metadata writes never queue behind a large upload.
+var bulkStores = map[string]bool{storeBlobs: true, storeBlobMeta: true}
 
 // checkMigrations verifies that ms is a usable history: versions 1, 2, ...
 // without gaps, each with at least one step.
@@ -187,7 +228,7 @@ func (r *schemaRecorder) DeleteStore(name string) error {
 	return nil
 }
 
-func (r *schemaRecorder) CreateIndex(store, name, _ string, _ bool) error {
+func (r *schemaRecorder) CreateIndex(store, name, _ string, _ IndexOptions) error {
 	if r.has(store) < 0 {
 		return fmt.Errorf("no store %q", store)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+var latest = len(migrations)
+
 func TestLibraryMigrationsAreValid(t *testing.T) {
 	if err := checkMigrations(migrations); err != nil {
 		t.Fatal(err)
@@ -14,17 +16,24 @@ func TestLibraryMigrationsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{storeWorkflows, storeNodes, storeEdges, storeAssets, storeKV}
+	want := []string{storeWorkflows, storeNodes, storeEdges, storeAssets, storeKV, storeBlobs, storeBlobMeta, storeHandles}
 	if !reflect.DeepEqual(stores, want) {
 		t.Fatalf("stores %v, want %v", stores, want)
 	}
 	rec := &schemaRecorder{}
-	if err := migrations[0].Structure(rec); err != nil {
-		t.Fatal(err)
+	for _, m := range migrations {
+		if err := m.Structure(rec); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, s := range []string{storeNodes, storeEdges} {
-		if !reflect.DeepEqual(rec.indexes[s], []string{indexWorkflowID}) {
-			t.Errorf("%s indexes %v", s, rec.indexes[s])
+	for s, ix := range map[string][]string{
+		storeNodes:    {indexWorkflowID},
+		storeEdges:    {indexWorkflowID},
+		storeBlobMeta: {indexHash},
+		storeAssets:   {indexWorkflows},
+	} {
+		if !reflect.DeepEqual(rec.indexes[s], ix) {
+			t.Errorf("%s indexes %v, want %v", s, rec.indexes[s], ix)
 		}
 	}
 }
@@ -97,18 +106,18 @@ func TestPlanning(t *testing.T) {
 func TestAllStoresFollowsHistory(t *testing.T) {
 	ms := append([]Migration(nil), migrations...)
 	ms = append(ms,
-		Migration{Version: 2, Structure: func(s Schema) error { return s.CreateStore("blobs", "key") }},
-		Migration{Version: 3, Structure: func(s Schema) error { return s.DeleteStore(storeAssets) }},
+		Migration{Version: latest + 1, Structure: func(s Schema) error { return s.CreateStore("extra", "key") }},
+		Migration{Version: latest + 2, Structure: func(s Schema) error { return s.DeleteStore(storeHandles) }},
 	)
 	stores, err := allStores(ms)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{storeWorkflows, storeNodes, storeEdges, storeKV, "blobs"}
+	want := []string{storeWorkflows, storeNodes, storeEdges, storeAssets, storeKV, storeBlobs, storeBlobMeta, "extra"}
 	if !reflect.DeepEqual(stores, want) {
 		t.Fatalf("stores %v, want %v", stores, want)
 	}
-	bad := append(ms, Migration{Version: 4, Structure: func(s Schema) error { return s.CreateStore("blobs", "") }})
+	bad := append(ms, Migration{Version: latest + 3, Structure: func(s Schema) error { return s.CreateStore("extra", "") }})
 	if _, err := allStores(bad); err == nil {
 		t.Fatal("creating an existing store was not caught")
 	}

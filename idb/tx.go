@@ -11,6 +11,7 @@ import (
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
@@ -123,10 +124,22 @@ func (t *Tx) stamp(prev int64) int64 {
 
 // storedRev is one stored record: its plain properties and its body.
 type storedRev struct {
-	id   string
-	wf   string
-	v, u int64
-	body []byte
+	id    string
+	wf    string
+	v, u  int64
+	body  []byte
+	asset string // property a: the tracked asset a node uses
+}
+
+// readProps fills the plain properties of a stored record.
+func (r *storedRev) readProps(v js.Value) {
+	r.id, r.v, r.u = v.Get("id").String(), int64(v.Get("v").Float()), int64(v.Get("u").Float())
+	if wf := v.Get("workflowId"); wf.Type() == js.TypeString {
+		r.wf = wf.String()
+	}
+	if a := v.Get("a"); a.Type() == js.TypeString {
+		r.asset = a.String()
+	}
 }
 
 // revs converts the result of a getAll.
@@ -138,11 +151,8 @@ func revs(arr js.Value) ([]storedRev, error) {
 	out := make([]storedRev, len(bs))
 	err = jsutil.Try(func() {
 		for i := range out {
-			r := arr.Index(i)
-			out[i] = storedRev{id: r.Get("id").String(), v: int64(r.Get("v").Float()), u: int64(r.Get("u").Float()), body: bs[i]}
-			if wf := r.Get("workflowId"); wf.Type() == js.TypeString {
-				out[i].wf = wf.String()
-			}
+			out[i].readProps(arr.Index(i))
+			out[i].body = bs[i]
 		}
 	})
 	return out, err
@@ -158,10 +168,8 @@ func rev(v js.Value) (r storedRev, ok bool, err error) {
 		return r, false, err
 	}
 	err = jsutil.Try(func() {
-		r = storedRev{id: v.Get("id").String(), v: int64(v.Get("v").Float()), u: int64(v.Get("u").Float()), body: b}
-		if wf := v.Get("workflowId"); wf.Type() == js.TypeString {
-			r.wf = wf.String()
-		}
+		r.readProps(v)
+		r.body = b
 	})
 	return r, err == nil, err
 }
@@ -364,6 +372,7 @@ func (t *Tx) revise(body []byte, trailer int, old storedRev, found bool) (nb []b
 func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) error {
 	buf := t.buf[:0]
 	recs := make([]rec, 0, len(items))
+	var use usage
 	for i := range items {
 		v, u := k.rev(&items[i])
 		*v, *u = old[i].v, old[i].u
@@ -382,6 +391,11 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		if wf != nil {
 			r.wf = *wf
 		}
+		if k.asset != nil {
+			var ref *assetref.Ref
+			r.asset, ref = k.asset(&items[i])
+			use.change(old[i].asset, r.asset, AssetUser{r.wf, r.id}, ref)
+		}
 		recs = append(recs, r)
 	}
 	t.buf = buf
@@ -390,9 +404,12 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		if r.add {
 			t.added[k.name] = true
 		}
-		t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end]})
+		t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset})
 	}
-	return putRecords(t.tx, k.store, recs, buf)
+	if err := putRecords(t.tx, k.store, recs, buf); err != nil {
+		return err
+	}
+	return t.applyUsage(&use)
 }
 
 // writeWorkflow writes w (already validated), keeping the stored CreatedAt

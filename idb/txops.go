@@ -132,17 +132,17 @@ func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 	if err := wfExists(); err != nil {
 		return nil, err
 	}
-	edgesGone, err := t.edgesTouching(wf, gone)
+	edgesGone, err := t.edgesTouching(wf, revIDs(gone))
 	if err != nil {
 		return nil, err
 	}
 	if err := write(t, nodeKind, nodes, old, found); err != nil {
 		return nil, err
 	}
-	if err := t.deleteKeys(storeNodes, gone); err != nil {
+	if err := t.deleteKeys(storeEdges, edgesGone); err != nil {
 		return nil, err
 	}
-	if err := t.deleteKeys(storeEdges, edgesGone); err != nil {
+	if err := t.dropNodes(gone); err != nil {
 		return nil, err
 	}
 	return nodes, nil
@@ -153,7 +153,7 @@ func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 // in the workflow, and the ids of the records that will be gone. Ids that
 // are not in the workflow yet are written with add, which fails if they
 // exist in another workflow: the database does that check for free.
-func (t *Tx) replacing(store, wf string, ids []string) (old []storedRev, found []bool, gone []string, err error) {
+func (t *Tx) replacing(store, wf string, ids []string) (old []storedRev, found []bool, gone []storedRev, err error) {
 	existing, err := t.byWorkflow(store, wf)
 	if err != nil {
 		return nil, nil, nil, err
@@ -172,7 +172,7 @@ func (t *Tx) replacing(store, wf string, ids []string) (old []storedRev, found [
 	}
 	for _, r := range existing {
 		if _, left := byID[r.id]; left {
-			gone = append(gone, r.id)
+			gone = append(gone, r)
 		}
 	}
 	return old, found, gone, nil
@@ -210,18 +210,18 @@ func (t *Tx) edgesTouching(wf string, nodes []string) ([]string, error) {
 // deleteNodes deletes nodes of wf and the edges attached to them; every
 // id must be a node of wf.
 func (t *Tx) deleteNodes(wf string, ids []string) error {
-	ids, err := t.ownedBy(storeNodes, "node", wf, ids)
+	revs, err := t.ownedBy(storeNodes, "node", wf, ids)
 	if err != nil {
 		return err
 	}
-	edges, err := t.edgesTouching(wf, ids)
+	edges, err := t.edgesTouching(wf, revIDs(revs))
 	if err != nil {
 		return err
 	}
 	if err := t.deleteKeys(storeEdges, edges); err != nil {
 		return err
 	}
-	return t.deleteKeys(storeNodes, ids)
+	return t.dropNodes(revs)
 }
 
 // putEdges creates or replaces edges of wf; with replace, edges of wf not
@@ -258,7 +258,7 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 	ids := edgeIDs(edges)
 	var old []storedRev
 	var found []bool
-	var gone []string
+	var gone []storedRev
 	if replace {
 		if old, found, gone, err = t.replacing(storeEdges, wf, ids); err != nil {
 			return nil, err
@@ -276,7 +276,7 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 	if err := write(t, edgeKind, edges, old, found); err != nil {
 		return nil, err
 	}
-	if err := t.deleteKeys(storeEdges, gone); err != nil {
+	if err := t.deleteKeys(storeEdges, revIDs(gone)); err != nil {
 		return nil, err
 	}
 	return edges, nil
@@ -284,16 +284,16 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 
 // deleteEdges deletes edges of wf; every id must be an edge of wf.
 func (t *Tx) deleteEdges(wf string, ids []string) error {
-	ids, err := t.ownedBy(storeEdges, "edge", wf, ids)
+	revs, err := t.ownedBy(storeEdges, "edge", wf, ids)
 	if err != nil {
 		return err
 	}
-	return t.deleteKeys(storeEdges, ids)
+	return t.deleteKeys(storeEdges, revIDs(revs))
 }
 
 // ownedBy checks that every id is a record of store belonging to workflow
-// wf, and returns the ids without repeats.
-func (t *Tx) ownedBy(store, entity, wf string, ids []string) ([]string, error) {
+// wf, and returns their stored revisions, without repeats.
+func (t *Tx) ownedBy(store, entity, wf string, ids []string) ([]storedRev, error) {
 	ids, err := prepareIDs(entity, ids)
 	if err != nil {
 		return nil, err
@@ -307,7 +307,27 @@ func (t *Tx) ownedBy(store, entity, wf string, ids []string) ([]string, error) {
 			return nil, fmt.Errorf("%s %s of workflow %s: %w", entity, id, wf, atelier.ErrNotFound)
 		}
 	}
-	return ids, nil
+	return old, nil
+}
+
+func revIDs(revs []storedRev) []string {
+	ids := make([]string, len(revs))
+	for i, r := range revs {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+// dropNodes deletes nodes and releases the assets they used.
+func (t *Tx) dropNodes(revs []storedRev) error {
+	var use usage
+	for _, r := range revs {
+		use.change(r.asset, "", AssetUser{r.wf, r.id}, nil)
+	}
+	if err := t.deleteKeys(storeNodes, revIDs(revs)); err != nil {
+		return err
+	}
+	return t.applyUsage(&use)
 }
 
 // deleteWorkflow deletes a workflow and everything in it.
@@ -337,6 +357,9 @@ func (t *Tx) deleteWorkflow(id string, wo writeOptions) error {
 		return err
 	}
 	if err := t.deleteKeys(storeNodes, nodes); err != nil {
+		return err
+	}
+	if err := t.releaseWorkflow(id); err != nil {
 		return err
 	}
 	return t.deleteKeys(storeWorkflows, []string{id})

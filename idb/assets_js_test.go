@@ -1,0 +1,243 @@
+//go:build js && wasm
+
+package idb
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/graph"
+)
+
+// opfsRef is a tracked ref to bytes that would be in OPFS.
+func opfsRef(content string) assetref.Ref {
+	return assetref.Ref{Kind: assetref.KindOPFS, Path: "atelier/assets/image/" + graph.NewID(),
+		MIME: "image/png", Bytes: int64(len(content)), Hash: assetref.HashBytes([]byte(content))}
+}
+
+func users(t *testing.T, d *DB, hash string) []string {
+	t.Helper()
+	a, err := d.Asset(testCtx(t), hash)
+	if errors.Is(err, atelier.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{}
+	for _, u := range a.Users {
+		out = append(out, u.String())
+	}
+	return out
+}
+
+func TestAssetUsageFollowsNodes(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	w := mustWorkflow(t, d, "Assets")
+	nodes, err := d.SetNodes(ctx, w.ID, someNodes(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := opfsRef("a"), opfsRef("b")
+
+	rec, existed, err := d.RegisterAsset(ctx, a)
+	if err != nil || existed || rec.Hash != a.Hash || len(rec.Users) != 0 {
+		t.Fatalf("RegisterAsset: %+v %v %v", rec, existed, err)
+	}
+	// Same bytes elsewhere: the first registration wins.
+	again := a
+	again.Path = "atelier/assets/image/" + graph.NewID()
+	rec, existed, err = d.RegisterAsset(ctx, again)
+	if err != nil || !existed || rec.Ref.Path != a.Path {
+		t.Fatalf("second RegisterAsset: %+v %v %v", rec, existed, err)
+	}
+
+	user := func(i int) string { return w.ID + "/" + nodes[i].ID }
+	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Asset: &a}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[1].ID, &graph.Result{Asset: &a, Text: "same image"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := users(t, d, a.Hash), sorted(user(0), user(1)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("users of a: %v, want %v", got, want)
+	}
+	// An asset never registered gets a record when a node uses it.
+	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[1].ID, &graph.Result{Asset: &b}); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, d, a.Hash); !reflect.DeepEqual(got, []string{user(0)}) {
+		t.Fatalf("after switching node 1 to b, users of a: %v", got)
+	}
+	if got := users(t, d, b.Hash); !reflect.DeepEqual(got, []string{user(1)}) {
+		t.Fatalf("users of b: %v", got)
+	}
+	// In use: cannot be forgotten.
+	if _, err := d.ForgetAsset(ctx, a.Hash); !errors.Is(err, ErrInUse) {
+		t.Fatalf("ForgetAsset of a used asset: %v", err)
+	}
+	// Clearing the result releases; so does removing the node via SetNodes.
+	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, d, a.Hash); len(got) != 0 {
+		t.Fatalf("users of a after clearing: %v", got)
+	}
+	g, _ := d.LoadWorkflow(ctx, w.ID)
+	if _, err := d.SetNodes(ctx, w.ID, []graph.Node{g.Nodes[0], g.Nodes[2]}); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, d, b.Hash); len(got) != 0 {
+		t.Fatalf("users of b after its node was removed: %v", got)
+	}
+	forgotten, err := d.ForgetAsset(ctx, a.Hash)
+	if err != nil || forgotten.Ref.Path != a.Path {
+		t.Fatalf("ForgetAsset: %+v %v", forgotten, err)
+	}
+	if _, err := d.Asset(ctx, a.Hash); !errors.Is(err, atelier.ErrNotFound) {
+		t.Fatalf("forgotten asset: %v", err)
+	}
+}
+
+func sorted(s ...string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func TestDeletingReleasesAssets(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	w1 := mustWorkflow(t, d, "one")
+	w2 := mustWorkflow(t, d, "two")
+	shared := opfsRef("shared")
+	in := someNodes(2)
+	for i := range in {
+		in[i].Result = &graph.Result{Asset: &shared}
+	}
+	n1, err := d.SetNodes(ctx, w1.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2, err := d.SetNodes(ctx, w2.ID, in[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, d, shared.Hash); len(got) != 3 {
+		t.Fatalf("users %v", got)
+	}
+	if err := d.DeleteNodes(ctx, w1.ID, n1[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, d, shared.Hash); len(got) != 2 {
+		t.Fatalf("after DeleteNodes: %v", got)
+	}
+	if err := d.DeleteWorkflow(ctx, w1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := users(t, d, shared.Hash), []string{w2.ID + "/" + n2[0].ID}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after DeleteWorkflow: %v, want %v", got, want)
+	}
+	// Managed transactions keep usage too.
+	err = d.Update(ctx, func(tx *Tx) error { return tx.DeleteNode(n2[0].ID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, d, shared.Hash); len(got) != 0 {
+		t.Fatalf("after Tx.DeleteNode: %v", got)
+	}
+	// url refs are not tracked.
+	url := assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/x.png", Hash: assetref.HashBytes([]byte("u"))}
+	if _, err := d.PutNodes(ctx, w2.ID, graph.Node{Type: "x", Result: &graph.Result{Asset: &url}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Asset(ctx, url.Hash); !errors.Is(err, atelier.ErrNotFound) {
+		t.Fatalf("url asset tracked: %v", err)
+	}
+	if _, _, err := d.RegisterAsset(ctx, url); !errors.Is(err, atelier.ErrInvalidRef) {
+		t.Fatalf("RegisterAsset(url): %v", err)
+	}
+}
+
+// TestBackfillAssetUsage: nodes written before schema v2 (no property a,
+// no asset records) get both from the v2 data step.
+func TestBackfillAssetUsage(t *testing.T) {
+	ctx := testCtx(t)
+	name := dbName(t)
+	defer dropDB(t, name)
+	v1 := migrations[:1]
+	d, err := open(ctx, name, nil, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := d.CreateWorkflow(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := opfsRef("old image")
+	var ids []string
+	// Write node records the way the v1 code did: no property a.
+	err = d.Update(ctx, func(tx *Tx) error {
+		for i := 0; i < 3; i++ {
+			n := graph.Node{ID: graph.NewID(), WorkflowID: w.ID, Type: "image", Version: 1, UpdatedAt: 1}
+			if i < 2 {
+				n.Result = &graph.Result{Asset: &img}
+			}
+			body, _ := tx.c.appendNode(nil, &n)
+			ids = append(ids, n.ID)
+			if err := tx.PutRecord(storeNodes, Record{Props: map[string]any{"id": n.ID, "workflowId": w.ID, "v": 1.0, "u": 1.0}, Body: body}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	d, err = Open(ctx, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	want := sorted(w.ID+"/"+ids[0], w.ID+"/"+ids[1])
+	if got := users(t, d, img.Hash); !reflect.DeepEqual(got, want) {
+		t.Fatalf("backfilled users %v, want %v", got, want)
+	}
+	err = d.View(ctx, func(tx *Tx) error {
+		recs, err := tx.Records(storeNodes)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			withAsset := r.Props["id"] == ids[0] || r.Props["id"] == ids[1]
+			if a, _ := r.Props["a"].(string); (a == img.Hash) != withAsset {
+				return fmt.Errorf("node %v: property a = %v", r.Props["id"], r.Props["a"])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Usage is live from here on.
+	if err := d.DeleteNodes(ctx, w.ID, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, d, img.Hash); !reflect.DeepEqual(got, []string{w.ID + "/" + ids[1]}) {
+		t.Fatalf("after delete: %v", got)
+	}
+	checkConsistency(t, name)
+}
