@@ -1,0 +1,652 @@
+//go:build js && wasm
+
+package idb
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"syscall/js"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/idbx"
+	"github.com/atelierstore/atelier/internal/jsutil"
+)
+
+// BlobStore keeps asset bytes in IndexedDB: the fallback for browsers
+// without OPFS, or when OPFS refuses. It hands out refs of kind idb.
+//
+// An asset is stored as chunks of at most ChunkSize bytes (single huge
+// values hit browser limits), each a Blob under the key [dataID, index],
+// written in transactions of their own as the reader yields them. The
+// asset becomes visible when its record in blobmeta is added: that record
+// maps the blob key (the asset id) to the data id, and its unique index on
+// the hash is what makes identical bytes stored once, even when two tabs
+// store them at the same moment. A failed or cancelled Put deletes its
+// chunks; chunks left by a crash have no record and are removed by Sweep.
+type BlobStore struct {
+	d     *DB
+	chunk int
+}
+
+// DefaultChunkSize is the chunk size of a BlobStore.
+const DefaultChunkSize = 4 << 20
+
+// inFlight is how many chunk transactions a Put keeps open at once: enough
+// to overlap copying with committing, few enough to bound memory.
+const inFlight = 2
+
+var (
+	_ assetref.Store  = (*BlobStore)(nil)
+	_ assetref.Lister = (*BlobStore)(nil)
+	_ io.ReaderAt     = (*blobReader)(nil)
+	_ io.Seeker       = (*blobReader)(nil)
+)
+
+// BlobStore returns the IndexedDB asset store of d. chunkSize <= 0 means
+// DefaultChunkSize.
+func (d *DB) BlobStore(chunkSize int) *BlobStore {
+	if chunkSize <= 0 {
+		chunkSize = DefaultChunkSize
+	}
+	return &BlobStore{d: d, chunk: chunkSize}
+}
+
+var (
+	jsBlob     = js.Global().Get("Blob")
+	jsKeyRange = js.Global().Get("IDBKeyRange")
+)
+
+// blobMeta is a committed asset: a record of blobmeta.
+type blobMeta struct {
+	key, data, hash, mime string
+	size                  int64
+	chunks, chunkSize     int
+}
+
+func (m *blobMeta) js() js.Value {
+	return js.ValueOf(map[string]any{
+		"key": m.key, "data": m.data, "hash": m.hash, "mime": m.mime,
+		"size": float64(m.size), "chunks": m.chunks, "chunk": m.chunkSize,
+	})
+}
+
+func metaFromJS(v js.Value) (m *blobMeta, err error) {
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	err = jsutil.Try(func() {
+		m = &blobMeta{
+			key: v.Get("key").String(), data: v.Get("data").String(), hash: v.Get("hash").String(),
+			mime: v.Get("mime").String(), size: int64(v.Get("size").Float()),
+			chunks: v.Get("chunks").Int(), chunkSize: v.Get("chunk").Int(),
+		}
+	})
+	return m, err
+}
+
+func (m *blobMeta) ref() assetref.Ref {
+	return assetref.Ref{Kind: assetref.KindIDB, BlobKey: m.key, MIME: m.mime, Bytes: m.size, Hash: m.hash}
+}
+
+func (m *blobMeta) info() assetref.Info {
+	return assetref.Info{Ref: m.ref(), Size: m.size, MIME: m.mime, Hash: m.hash}
+}
+
+// newID returns a UUIDv7 string; its timestamp tells Sweep how old an
+// upload is.
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	return id.String(), err
+}
+
+func chunkKey(data string, i int) js.Value { return js.ValueOf([]any{data, i}) }
+
+// chunkRange covers every chunk of one data id.
+func chunkRange(data string) (js.Value, error) {
+	return idbx.KeyRange(chunkKey(data, 0), js.ValueOf([]any{data, math.Inf(1)}))
+}
+
+func (s *BlobStore) begin(mode idbx.Mode, stores ...string) (*idbx.Tx, error) {
+	if err := s.d.closed(); err != nil {
+		return nil, err
+	}
+	tx, err := s.d.conn.Begin(mode, stores...)
+	return tx, s.d.mapErr(err)
+}
+
+// Put implements assetref.Store.
+func (s *BlobStore) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (assetref.Ref, error) {
+	if err := ctx.Err(); err != nil {
+		return assetref.Ref{}, err
+	}
+	hint, err := hint.Normalize()
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	data, err := newID()
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	m := &blobMeta{key: hint.ID, data: data, mime: hint.MIME, chunkSize: s.chunk}
+	if err := s.writeChunks(ctx, r, m); err != nil {
+		s.dropChunks(m.data)
+		return assetref.Ref{}, err
+	}
+	ref, err := s.commit(ctx, m)
+	if err != nil {
+		s.dropChunks(m.data)
+		return assetref.Ref{}, err
+	}
+	if ref.BlobKey != m.key || ref.Hash != m.hash {
+		s.dropChunks(m.data) // deduplicated: the bytes were already stored
+	}
+	return ref, nil
+}
+
+// writeChunks streams r into chunks under m.data, filling in size, hash
+// and chunk count.
+func (s *BlobStore) writeChunks(ctx context.Context, r io.Reader, m *blobMeta) error {
+	h := sha256.New()
+	buf := make([]byte, s.chunk)
+	var pending []*idbx.Tx
+	wait := func(tx *idbx.Tx) error {
+		if err := tx.Wait(ctx); err != nil {
+			return fmt.Errorf("store chunk: %w", err)
+		}
+		return nil
+	}
+	defer func() {
+		for _, tx := range pending {
+			_ = tx.Wait(context.Background())
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if len(pending) == inFlight {
+				if err := wait(pending[0]); err != nil {
+					return err
+				}
+				pending = pending[1:]
+			}
+			tx, err := s.putChunk(m.data, m.chunks, buf[:n])
+			if err != nil {
+				return err
+			}
+			pending = append(pending, tx)
+			m.chunks++
+			m.size += int64(n)
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("read asset: %w", rerr)
+		}
+	}
+	for len(pending) > 0 {
+		if err := wait(pending[0]); err != nil {
+			return err
+		}
+		pending = pending[1:]
+	}
+	var sum [sha256.Size]byte
+	m.hash = assetref.FormatHash([sha256.Size]byte(h.Sum(sum[:0])))
+	return nil
+}
+
+// putChunk starts a transaction storing one chunk. The bytes are copied
+// into JavaScript at once, so buf can be reused.
+func (s *BlobStore) putChunk(data string, i int, buf []byte) (*idbx.Tx, error) {
+	tx, err := s.begin(idbx.ReadWrite, storeBlobs)
+	if err != nil {
+		return nil, err
+	}
+	var blob js.Value
+	if err := jsutil.Try(func() { blob = jsBlob.New([]any{jsutil.Uint8Array(buf)}) }); err != nil {
+		tx.Abort()
+		return nil, err
+	}
+	if err := tx.PutKey(storeBlobs, chunkKey(data, i), blob); err != nil {
+		tx.Abort()
+		return nil, err
+	}
+	tx.Commit()
+	return tx, nil
+}
+
+// commit makes the asset visible by adding its record, unless the same
+// bytes are already stored (then their ref is returned) or the id holds
+// other content (ErrInvalid). A ConstraintError means another tab
+// committed the same hash or id in between: look again.
+func (s *BlobStore) commit(ctx context.Context, m *blobMeta) (assetref.Ref, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		ref, done, err := s.tryCommit(ctx, m)
+		if done || err != nil {
+			return ref, err
+		}
+	}
+	return assetref.Ref{}, errors.New("commit asset: lost three races for the same content")
+}
+
+func (s *BlobStore) tryCommit(ctx context.Context, m *blobMeta) (ref assetref.Ref, done bool, err error) {
+	tx, err := s.begin(idbx.ReadWrite, storeBlobMeta)
+	if err != nil {
+		return ref, true, err
+	}
+	byKey, err := tx.Get(storeBlobMeta, m.key)
+	if err != nil {
+		tx.Abort()
+		return ref, true, err
+	}
+	byHash, err := tx.GetAll(storeBlobMeta, indexHash, m.hash)
+	if err != nil {
+		tx.Abort()
+		return ref, true, err
+	}
+	arr, err := byHash.Await(ctx)
+	if err != nil {
+		tx.Abort()
+		return ref, true, err
+	}
+	if arr.Length() > 0 {
+		existing, err := metaFromJS(arr.Index(0))
+		tx.Abort()
+		if err != nil {
+			return ref, true, err
+		}
+		return existing.ref(), true, nil
+	}
+	kv, err := byKey.Result()
+	if err != nil {
+		tx.Abort()
+		return ref, true, err
+	}
+	if !kv.IsUndefined() {
+		tx.Abort()
+		return ref, true, &atelier.ValidationError{Entity: "asset hint", ID: m.key, Field: "id", Reason: "already holds other content"}
+	}
+	v := m.js()
+	if err := tx.Add(storeBlobMeta, v); err != nil {
+		tx.Abort()
+		return ref, true, err
+	}
+	tx.Commit()
+	if err := tx.Wait(ctx); err != nil {
+		if errors.Is(err, jsutil.Named("ConstraintError")) {
+			return ref, false, nil // raced: look again
+		}
+		return ref, true, fmt.Errorf("commit asset: %w", err)
+	}
+	return m.ref(), true, nil
+}
+
+// dropChunks deletes the chunks of an uncommitted or replaced data id, as
+// best it can: what it cannot delete, Sweep does later.
+func (s *BlobStore) dropChunks(data string) {
+	tx, err := s.begin(idbx.ReadWrite, storeBlobs)
+	if err != nil {
+		return
+	}
+	rng, err := chunkRange(data)
+	if err == nil {
+		err = tx.Delete(storeBlobs, rng)
+	}
+	if err != nil {
+		tx.Abort()
+		return
+	}
+	tx.Commit()
+	_ = tx.Wait(context.Background())
+}
+
+// lookup returns the record a ref names, or an error matching
+// atelier.ErrNotFound or atelier.ErrInvalidRef.
+func (s *BlobStore) lookup(ctx context.Context, ref assetref.Ref) (*blobMeta, error) {
+	if err := ref.Validate(); err != nil {
+		return nil, err
+	}
+	if ref.Kind != assetref.KindIDB {
+		return nil, fmt.Errorf("%w: the IndexedDB store holds refs of kind idb, not %s", atelier.ErrInvalidRef, ref.Kind)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tx, err := s.begin(idbx.ReadOnly, storeBlobMeta)
+	if err != nil {
+		return nil, err
+	}
+	r, err := tx.Get(storeBlobMeta, ref.BlobKey)
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.Await(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := metaFromJS(v)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil || (ref.Hash != "" && ref.Hash != m.hash) {
+		return nil, fmt.Errorf("asset %s: %w", ref.BlobKey, atelier.ErrNotFound)
+	}
+	return m, nil
+}
+
+// Stat implements assetref.Store.
+func (s *BlobStore) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
+	m, err := s.lookup(ctx, ref)
+	if err != nil {
+		return assetref.Info{}, err
+	}
+	return m.info(), nil
+}
+
+// Delete implements assetref.Store: the record and the chunks go in one
+// transaction.
+func (s *BlobStore) Delete(ctx context.Context, ref assetref.Ref) error {
+	m, err := s.lookup(ctx, ref)
+	if err != nil {
+		return err
+	}
+	tx, err := s.begin(idbx.ReadWrite, storeBlobMeta, storeBlobs)
+	if err != nil {
+		return err
+	}
+	rng, err := chunkRange(m.data)
+	if err == nil {
+		err = tx.Delete(storeBlobMeta, m.key)
+	}
+	if err == nil {
+		err = tx.Delete(storeBlobs, rng)
+	}
+	if err != nil {
+		tx.Abort()
+		return err
+	}
+	tx.Commit()
+	if err := tx.Wait(ctx); err != nil {
+		return fmt.Errorf("delete asset %s: %w", m.key, err)
+	}
+	return nil
+}
+
+// List implements assetref.Lister.
+func (s *BlobStore) List(ctx context.Context) ([]assetref.Info, error) {
+	tx, err := s.begin(idbx.ReadOnly, storeBlobMeta)
+	if err != nil {
+		return nil, err
+	}
+	r, err := tx.GetAll(storeBlobMeta, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := r.Await(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]assetref.Info, 0, arr.Length())
+	for i := 0; i < arr.Length(); i++ {
+		m, err := metaFromJS(arr.Index(i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m.info())
+	}
+	return out, nil
+}
+
+// Sweep deletes chunks that no committed asset owns (left by a crash in
+// the middle of a Put) and that are older than grace, so that Puts in
+// progress in other tabs are left alone. It returns how many uncommitted
+// uploads it removed.
+func (s *BlobStore) Sweep(ctx context.Context, grace time.Duration) (int, error) {
+	tx, err := s.begin(idbx.ReadOnly, storeBlobMeta, storeBlobs)
+	if err != nil {
+		return 0, err
+	}
+	metas, err := tx.GetAll(storeBlobMeta, "", nil)
+	if err != nil {
+		return 0, err
+	}
+	keys, err := tx.GetAllKeys(storeBlobs, "", nil)
+	if err != nil {
+		return 0, err
+	}
+	karr, err := keys.Await(ctx)
+	if err != nil {
+		return 0, err
+	}
+	marr, err := metas.Result()
+	if err != nil {
+		return 0, err
+	}
+	owned := map[string]bool{}
+	for i := 0; i < marr.Length(); i++ {
+		owned[marr.Index(i).Get("data").String()] = true
+	}
+	cutoff := time.Now().Add(-grace)
+	seen := map[string]bool{}
+	var orphans []string
+	for i := 0; i < karr.Length(); i++ {
+		data := karr.Index(i).Index(0).String()
+		if seen[data] || owned[data] {
+			continue
+		}
+		seen[data] = true
+		if id, err := uuid.Parse(data); err == nil && time.Unix(id.Time().UnixTime()).Before(cutoff) {
+			orphans = append(orphans, data)
+		}
+	}
+	for _, data := range orphans {
+		s.dropChunks(data)
+	}
+	return len(orphans), nil
+}
+
+// Open implements assetref.Store. The reader fetches one chunk at a time;
+// it also implements io.Seeker and io.ReaderAt.
+func (s *BlobStore) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
+	m, err := s.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &blobReader{ctx: ctx, s: s, m: m, bufIndex: -1, nextIndex: -1,
+		blobs: js.Undefined(), next: js.Undefined()}, nil
+}
+
+type blobReader struct {
+	ctx    context.Context
+	s      *BlobStore
+	m      *blobMeta
+	off    int64
+	closed bool
+
+	// The chunk last fetched: as a JavaScript Blob (for ReadAt slices) and,
+	// once a sequential Read needed it, copied whole into buf.
+	cur      js.Value
+	curIndex int
+	hasCur   bool
+	buf      []byte
+	bufIndex int // chunk held in buf, -1 for none
+
+	// For sequential reads: every chunk's Blob, and the chunk being loaded
+	// ahead (a promise of its ArrayBuffer).
+	blobs     js.Value
+	next      js.Value
+	nextIndex int
+}
+
+// Read serves sequential reads from a whole chunk copied into Go at once:
+// one browser round trip per chunk instead of one per caller buffer. The
+// chunk after it is already loading while the caller consumes this one.
+func (r *blobReader) Read(p []byte) (int, error) {
+	if r.closed {
+		return 0, errors.New("read of a closed asset reader")
+	}
+	if r.off >= r.m.size {
+		return 0, io.EOF
+	}
+	i := int(r.off / int64(r.m.chunkSize))
+	if r.bufIndex != i || r.buf == nil {
+		if err := r.load(i); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, r.buf[r.off-int64(i)*int64(r.m.chunkSize):])
+	r.off += int64(n)
+	return n, nil
+}
+
+// load copies chunk i into buf and starts loading chunk i+1.
+func (r *blobReader) load(i int) error {
+	if r.blobs.IsUndefined() {
+		if err := r.fetchAll(); err != nil {
+			return err
+		}
+	}
+	p := r.next
+	if r.nextIndex != i || p.IsUndefined() {
+		p = r.blobs.Index(i).Call("arrayBuffer")
+	}
+	r.next, r.nextIndex = js.Undefined(), -1
+	if i+1 < r.blobs.Length() {
+		r.next, r.nextIndex = r.blobs.Index(i+1).Call("arrayBuffer"), i+1
+	}
+	ab, err := jsutil.Await(r.ctx, p)
+	if err != nil {
+		return fmt.Errorf("read asset %s: %w", r.m.key, err)
+	}
+	arr := jsUint8Array.New(ab)
+	if cap(r.buf) < arr.Length() {
+		r.buf = make([]byte, arr.Length())
+	}
+	r.buf = r.buf[:arr.Length()]
+	js.CopyBytesToGo(r.buf, arr)
+	r.bufIndex = i
+	return nil
+}
+
+// fetchAll gets the Blob handles of every chunk in one request; their bytes
+// are read only when asked for.
+func (r *blobReader) fetchAll() error {
+	tx, err := r.s.begin(idbx.ReadOnly, storeBlobs)
+	if err != nil {
+		return err
+	}
+	rng, err := chunkRange(r.m.data)
+	if err != nil {
+		return err
+	}
+	req, err := tx.GetAll(storeBlobs, "", rng)
+	if err != nil {
+		return err
+	}
+	v, err := req.Await(r.ctx)
+	if err != nil {
+		return err
+	}
+	if v.Length() != r.m.chunks {
+		return fmt.Errorf("asset %s: %d of %d chunks: %w (deleted while being read?)", r.m.key, v.Length(), r.m.chunks, atelier.ErrNotFound)
+	}
+	r.blobs = v
+	return nil
+}
+
+// ReadAt reads from the chunks covering [off, off+len(p)), slicing their
+// Blobs so that only the bytes asked for are copied.
+func (r *blobReader) ReadAt(p []byte, off int64) (int, error) {
+	if r.closed {
+		return 0, errors.New("read of a closed asset reader")
+	}
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	n := 0
+	for n < len(p) {
+		at := off + int64(n)
+		if at >= r.m.size {
+			return n, io.EOF
+		}
+		i := int(at / int64(r.m.chunkSize))
+		start := at - int64(i)*int64(r.m.chunkSize)
+		if r.bufIndex == i && r.buf != nil {
+			n += copy(p[n:], r.buf[start:])
+			continue
+		}
+		blob, err := r.chunk(i)
+		if err != nil {
+			return n, err
+		}
+		end := min(start+int64(len(p)-n), int64(blob.Get("size").Float()))
+		ab, err := jsutil.Await(r.ctx, blob.Call("slice", start, end).Call("arrayBuffer"))
+		if err != nil {
+			return n, fmt.Errorf("read asset %s: %w", r.m.key, err)
+		}
+		n += js.CopyBytesToGo(p[n:n+int(end-start)], jsUint8Array.New(ab))
+	}
+	return n, nil
+}
+
+var jsUint8Array = js.Global().Get("Uint8Array")
+
+func (r *blobReader) chunk(i int) (js.Value, error) {
+	if r.hasCur && r.curIndex == i {
+		return r.cur, nil
+	}
+	tx, err := r.s.begin(idbx.ReadOnly, storeBlobs)
+	if err != nil {
+		return js.Value{}, err
+	}
+	req, err := tx.Get(storeBlobs, chunkKey(r.m.data, i))
+	if err != nil {
+		return js.Value{}, err
+	}
+	v, err := req.Await(r.ctx)
+	if err != nil {
+		return js.Value{}, err
+	}
+	if v.IsUndefined() {
+		return js.Value{}, fmt.Errorf("asset %s, chunk %d: %w (deleted while being read?)", r.m.key, i, atelier.ErrNotFound)
+	}
+	r.cur, r.curIndex, r.hasCur = v, i, true
+	return v, nil
+}
+
+func (r *blobReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.m.size
+	default:
+		return r.off, errors.New("seek: bad whence")
+	}
+	if offset < 0 {
+		return r.off, errors.New("seek before the start")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+func (r *blobReader) Close() error {
+	r.closed = true
+	r.hasCur = false
+	r.cur, r.blobs, r.next = js.Undefined(), js.Undefined(), js.Undefined()
+	r.buf = nil
+	return nil
+}
