@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/internal/tabs"
 )
 
 // DB is an open workflow store. Its methods are safe for concurrent use.
@@ -31,6 +33,10 @@ type DB struct {
 
 	closeOnce sync.Once
 	closedErr atomic.Pointer[error] // why the store is closed, once it is
+
+	tab  string // this store's id in messages to other tabs
+	hub  *hub
+	lead *leadership
 
 	transactions, mutations, retries atomic.Uint64
 }
@@ -128,6 +134,15 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 		d.log.Error("data migration failed", "err", err)
 		return nil, err
 	}
+	d.tab = graph.NewID()
+	d.hub = &hub{d: d, graphs: map[string]*liveGraph{}}
+	if bus, err := tabs.Open("atelier:"+name, d.hub.receive); err != nil {
+		d.log.Warn("no channel to other tabs: changes stay in this tab", "err", err)
+	} else {
+		d.hub.bus = bus
+		d.log.Debug("listening to other tabs", "transport", bus.Transport())
+	}
+	d.campaign()
 	go d.writer()
 	d.log.Info("opened", "version", target, "took", time.Since(start))
 	return d, nil
@@ -254,6 +269,12 @@ func (d *DB) shutdown(reason error, drain bool) {
 		if !drain {
 			// Transactions in flight still finish; nothing new starts.
 			d.conn.Close()
+		}
+		if d.hub != nil {
+			d.hub.close(reason)
+		}
+		if d.lead != nil {
+			d.lead.close()
 		}
 	})
 }
@@ -430,15 +451,18 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 	if err != nil {
 		err = d.mapErr(t.explain(err))
 		d.log.Warn("write failed", "err", err)
-	}
-	for _, j := range ok {
-		j.finish(err)
-	}
-	if err != nil {
+		for _, j := range ok {
+			j.finish(err)
+		}
 		return
 	}
 	d.transactions.Add(1)
 	d.mutations.Add(uint64(len(ok)))
+	// Live queries hear of the change before the callers return.
+	d.hub.publish(t.changes)
+	for _, j := range ok {
+		j.finish(nil)
+	}
 	d.log.Debug("flushed", "mutations", len(ok), "writes", t.writes, "took", time.Since(start), "replay", replay)
 }
 

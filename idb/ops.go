@@ -93,13 +93,18 @@ func (d *DB) ListWorkflows(ctx context.Context) ([]graph.Workflow, error) {
 		out, err = t.Workflows()
 		return err
 	})
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].UpdatedAt != out[j].UpdatedAt {
-			return out[i].UpdatedAt > out[j].UpdatedAt
-		}
-		return out[i].ID > out[j].ID
-	})
+	sortWorkflows(out)
 	return out, err
+}
+
+// sortWorkflows orders workflows most recently updated first.
+func sortWorkflows(ws []graph.Workflow) {
+	sort.Slice(ws, func(i, j int) bool {
+		if ws[i].UpdatedAt != ws[j].UpdatedAt {
+			return ws[i].UpdatedAt > ws[j].UpdatedAt
+		}
+		return ws[i].ID > ws[j].ID
+	})
 }
 
 // LoadWorkflow returns a workflow with all of its nodes and edges (in

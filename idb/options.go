@@ -27,6 +27,10 @@ type Options struct {
 	// context ends) and completes once they close.
 	OnBlocked func(Blocked)
 
+	// OnLeaderChange is called when this tab becomes or stops being the
+	// leader (see RunOnLeader).
+	OnLeaderChange func(leading bool)
+
 	// StrictDurability makes every write transaction wait until the browser
 	// has flushed it to disk, at the cost of latency. By default (relaxed,
 	// the browser's default too) a committed write survives a tab or

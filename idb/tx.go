@@ -42,6 +42,10 @@ type Tx struct {
 	// Tx keeps it current.
 	cache map[cacheKey]cacheEntry
 
+	// changes lists what the transaction wrote, for live queries and other
+	// tabs once it has committed.
+	changes []Change
+
 	// added names the kinds of which the transaction added records that
 	// must not exist yet: a ConstraintError then means an id that belongs
 	// to another workflow.
@@ -404,6 +408,11 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		if r.add {
 			t.added[k.name] = true
 		}
+		wf := r.wf
+		if wf == "" {
+			wf = r.id // a workflow
+		}
+		t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.id, WorkflowID: wf, Version: r.v})
 		t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset})
 	}
 	if err := putRecords(t.tx, k.store, recs, buf); err != nil {
@@ -431,7 +440,10 @@ func (t *Tx) writeWorkflow(w *graph.Workflow, old storedRev, found bool) error {
 	return nil
 }
 
-func (t *Tx) deleteKeys(store string, keys []string) error {
+// deleteKeys deletes records of store that belong to workflow wf (for
+// workflows, the workflow itself) and records the changes.
+func (t *Tx) deleteKeys(store, wf string, keys []string) error {
+	kind, announced := storeChange[store]
 	for _, k := range keys {
 		if err := t.tx.Delete(store, k); err != nil {
 			return fmt.Errorf("delete %s %s: %w", store, k, err)
@@ -440,8 +452,17 @@ func (t *Tx) deleteKeys(store string, keys []string) error {
 		if t.cache != nil {
 			t.cache[cacheKey{store, k}] = cacheEntry{}
 		}
+		if announced {
+			t.changes = append(t.changes, Change{Kind: kind, ID: k, WorkflowID: wf})
+		}
 	}
 	return nil
+}
+
+// storeChange maps the stores whose changes other tabs hear about to the
+// kind of change.
+var storeChange = map[string]ChangeKind{
+	storeWorkflows: ChangeWorkflow, storeNodes: ChangeNode, storeEdges: ChangeEdge,
 }
 
 // PutWorkflow creates or replaces a workflow. An empty w.ID gets a new id.

@@ -139,7 +139,7 @@ func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 	if err := write(t, nodeKind, nodes, old, found); err != nil {
 		return nil, err
 	}
-	if err := t.deleteKeys(storeEdges, edgesGone); err != nil {
+	if err := t.deleteKeys(storeEdges, wf, edgesGone); err != nil {
 		return nil, err
 	}
 	if err := t.dropNodes(gone); err != nil {
@@ -218,7 +218,7 @@ func (t *Tx) deleteNodes(wf string, ids []string) error {
 	if err != nil {
 		return err
 	}
-	if err := t.deleteKeys(storeEdges, edges); err != nil {
+	if err := t.deleteKeys(storeEdges, wf, edges); err != nil {
 		return err
 	}
 	return t.dropNodes(revs)
@@ -276,7 +276,7 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 	if err := write(t, edgeKind, edges, old, found); err != nil {
 		return nil, err
 	}
-	if err := t.deleteKeys(storeEdges, revIDs(gone)); err != nil {
+	if err := t.deleteKeys(storeEdges, wf, revIDs(gone)); err != nil {
 		return nil, err
 	}
 	return edges, nil
@@ -288,7 +288,7 @@ func (t *Tx) deleteEdges(wf string, ids []string) error {
 	if err != nil {
 		return err
 	}
-	return t.deleteKeys(storeEdges, revIDs(revs))
+	return t.deleteKeys(storeEdges, wf, revIDs(revs))
 }
 
 // ownedBy checks that every id is a record of store belonging to workflow
@@ -323,9 +323,9 @@ func (t *Tx) dropNodes(revs []storedRev) error {
 	var use usage
 	for _, r := range revs {
 		use.change(r.asset, "", AssetUser{r.wf, r.id}, nil)
-	}
-	if err := t.deleteKeys(storeNodes, revIDs(revs)); err != nil {
-		return err
+		if err := t.deleteKeys(storeNodes, r.wf, []string{r.id}); err != nil {
+			return err
+		}
 	}
 	return t.applyUsage(&use)
 }
@@ -353,16 +353,16 @@ func (t *Tx) deleteWorkflow(id string, wo writeOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := t.deleteKeys(storeEdges, edges); err != nil {
+	if err := t.deleteKeys(storeEdges, id, edges); err != nil {
 		return err
 	}
-	if err := t.deleteKeys(storeNodes, nodes); err != nil {
+	if err := t.deleteKeys(storeNodes, id, nodes); err != nil {
 		return err
 	}
 	if err := t.releaseWorkflow(id); err != nil {
 		return err
 	}
-	return t.deleteKeys(storeWorkflows, []string{id})
+	return t.deleteKeys(storeWorkflows, id, []string{id})
 }
 
 // updateNode applies a patch to one node of wf.
