@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
@@ -30,15 +31,19 @@ func main() {
 			if err := decodeArg(args, 0, &opts); err != nil {
 				return nil, err
 			}
-			var onVersionChange js.Value
+			var onVersionChange, onLeaderChange js.Value
 			if len(args) > 0 && args[0].Type() == js.TypeObject {
 				onVersionChange = args[0].Get("onVersionChange")
+				onLeaderChange = args[0].Get("onLeaderChange")
 			}
 			o := &idb.Options{}
 			if onVersionChange.Type() == js.TypeFunction {
 				o.OnVersionChange = func(v idb.VersionChange) {
-					onVersionChange.Invoke(map[string]any{"oldVersion": v.OldVersion, "newVersion": v.NewVersion})
+					invoke(onVersionChange, map[string]any{"oldVersion": v.OldVersion, "newVersion": v.NewVersion})
 				}
+			}
+			if onLeaderChange.Type() == js.TypeFunction {
+				o.OnLeaderChange = func(leading bool) { invoke(onLeaderChange, leading) }
 			}
 			d, err := idb.Open(ctx, opts.Name, o)
 			if err != nil {
@@ -134,10 +139,108 @@ func bindDB(d *idb.DB) js.Value {
 	method(o, "stats", func(context.Context, []js.Value) (any, error) {
 		return d.Stats(), nil
 	})
+	// watchWorkflow(id, cb) resolves to a function that stops the watch;
+	// cb(snapshot, null) gets {workflow, nodes, edges} now and after every
+	// change in any tab, cb(null, error) when the workflow is missing or the
+	// store closed.
+	method(o, "watchWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		cb, err := callbackArg(args, 1)
+		if err != nil {
+			return nil, err
+		}
+		w, err := d.WatchWorkflow(context.Background(), stringArg(args, 0))
+		if err != nil {
+			return nil, err
+		}
+		return forward(w.C, w.Stop, cb, func(s idb.WorkflowSnapshot) (any, error) { return s.Graph, s.Err }), nil
+	})
+	// watchWorkflows(cb) is watchWorkflow for the list of workflows.
+	method(o, "watchWorkflows", func(ctx context.Context, args []js.Value) (any, error) {
+		cb, err := callbackArg(args, 0)
+		if err != nil {
+			return nil, err
+		}
+		w, err := d.WatchWorkflows(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		return forward(w.C, w.Stop, cb, func(s idb.ListSnapshot) (any, error) { return s.Workflows, s.Err }), nil
+	})
+	method(o, "isLeader", func(context.Context, []js.Value) (any, error) {
+		return d.Leading(), nil
+	})
 	method(o, "close", func(context.Context, []js.Value) (any, error) {
 		return nil, d.Close()
 	})
 	return o
+}
+
+// Watches are stopped through one long-lived function bound to each
+// watch's id, so subscribing creates no js.Func to release, and calling
+// the stop function twice is harmless.
+var (
+	watchMu   sync.Mutex
+	watchNext int
+	watchStop = map[int]func(){}
+	stopWatch = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || args[0].Type() != js.TypeNumber {
+			return nil
+		}
+		watchMu.Lock()
+		stop := watchStop[args[0].Int()]
+		delete(watchStop, args[0].Int())
+		watchMu.Unlock()
+		if stop != nil {
+			stop()
+		}
+		return nil
+	})
+)
+
+// forward calls cb with every snapshot from c until it closes, and returns
+// the JavaScript function that stops the watch.
+func forward[T any](c <-chan T, stop func(), cb js.Value, split func(T) (any, error)) js.Value {
+	watchMu.Lock()
+	watchNext++
+	id := watchNext
+	watchStop[id] = stop
+	watchMu.Unlock()
+	go func() {
+		defer func() {
+			watchMu.Lock()
+			delete(watchStop, id)
+			watchMu.Unlock()
+		}()
+		for s := range c {
+			v, err := split(s)
+			if err != nil {
+				invoke(cb, js.Null(), errorValue(err))
+				continue
+			}
+			out, err := toJS(v)
+			if err != nil {
+				invoke(cb, js.Null(), errorValue(err))
+				continue
+			}
+			invoke(cb, out, js.Null())
+		}
+	}()
+	return stopWatch.Call("bind", js.Null(), id)
+}
+
+// invoke calls an application callback; an exception in it is reported on
+// the console and does not end the watch.
+func invoke(cb js.Value, args ...any) {
+	if err := jsutil.Try(func() { cb.Invoke(args...) }); err != nil {
+		js.Global().Get("console").Call("error", "atelier: a watch callback threw:", err.Error())
+	}
+}
+
+func callbackArg(args []js.Value, i int) (js.Value, error) {
+	if i >= len(args) || args[i].Type() != js.TypeFunction {
+		return js.Value{}, &atelier.ValidationError{Entity: "argument", Field: "#" + strconv.Itoa(i), Reason: "must be a function"}
+	}
+	return args[i], nil
 }
 
 // promise runs fn in a goroutine (never blocking the page) and settles a
