@@ -51,6 +51,7 @@ test-browser: chrome $(WBT)
 	if [ "$$out" != 'Storyboard: 2 nodes, 1 edges; "Hero shot" is at version 2' ]; then \
 		echo "examples/quickstart: unexpected output:"; echo "$$out"; exit 1; fi; \
 	echo "ok  	examples/quickstart (README example) runs in Chromium"
+	cd browsertest && $(GO) test -race -timeout 10m ./...
 
 ## bench: benchmarks in headless Chromium, each in a fresh browser (figures, not pass/fail)
 BENCHES := SetNodes10k:5x LoadWorkflow10k:5x UpdatePosition:300x
@@ -72,6 +73,7 @@ lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
+	cd browsertest && $(GO) vet ./...
 
 $(WBT):
 	$(GO) install github.com/agnivade/wasmbrowsertest@$(WBT_VERSION)
