@@ -35,6 +35,26 @@
 // returns an error or panics; View is read-only. The Tx offers IndexedDB
 // operations only.
 //
+// # Several tabs
+//
+// Tabs of one origin share the database. Every committed transaction
+// announces its changes (kind, id, workflow, new version) to the other tabs
+// on a BroadcastChannel named "atelier:<database name>", or through the
+// storage event where BroadcastChannel is missing. WatchWorkflow and
+// WatchWorkflows are live queries: a snapshot now and after every change,
+// local or remote. A tab re-reads only what is announced newer than it
+// holds, and a watcher that reads slowly gets the latest snapshot, never a
+// backlog.
+//
+// Writers in different tabs never tie: IndexedDB runs readwrite
+// transactions one at a time, and every write reads the stored version
+// before incrementing it, so the write that commits last wins with the
+// highest version. IfVersion lets an app notice that it lost instead.
+//
+// One tab leads, chosen with a Web Lock; RunOnLeader registers background
+// jobs (sync, asset collection) that run there only, and another tab takes
+// over when the leader closes or crashes.
+//
 // # Schema and migrations
 //
 // Version 1 has the object stores workflows, nodes and edges (both indexed
