@@ -1,0 +1,30 @@
+// Package syncproto is the contract between the browser's sync engine and
+// a sync server: the operations the client pushes, the acknowledgements
+// and changes the server returns, the HTTP routes, and the one rule both
+// sides use to settle concurrent writes. It is pure Go, shared by the
+// client (compiled to wasm) and the server.
+//
+// # Basics
+//
+// Every local mutation produces an Op: the entity's full state after the
+// change (or a deletion), the server version it was based on, the version
+// it proposes, and a UUIDv7 op id that makes pushing it idempotent. The
+// server applies a batch of ops atomically and answers each with an Ack
+// carrying the authoritative version; a replayed batch changes nothing and
+// gets the same acks. Every applied change gets the next sequence number
+// of its workspace; Pull returns changes after a cursor, in sequence order,
+// a page at a time.
+//
+// Concurrent writes to one entity are settled by Wins: the higher version
+// wins, then the later UpdatedAt, then the larger op id. The decision
+// depends only on the two revisions, so every replica reaches the same
+// result in any order. The losing write is acknowledged as superseded,
+// with the winning state, so the client adopts it and tells the app.
+//
+// # Caveats
+//
+// Versions are counters per entity, not clocks: an offline device that
+// edited an entity more often than the others wins a conflict on it. That
+// is the documented last-writer rule; apps that need more detect conflicts
+// with compare-and-set locally.
+package syncproto

@@ -1,0 +1,308 @@
+package syncproto
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/graph"
+)
+
+// Entity names the kind of entity an op or change is about.
+type Entity string
+
+// Entities.
+const (
+	EntityWorkflow Entity = "workflow"
+	EntityNode     Entity = "node"
+	EntityEdge     Entity = "edge"
+)
+
+// OpKind says what an op does.
+type OpKind string
+
+// Op kinds.
+const (
+	OpCreate OpKind = "create"
+	OpUpdate OpKind = "update"
+	OpDelete OpKind = "delete"
+)
+
+// Op is one local mutation, as pushed to the server.
+type Op struct {
+	ID         string `json:"id"` // UUIDv7; the idempotency key
+	Entity     Entity `json:"entity"`
+	EntityID   string `json:"entityId"`
+	WorkflowID string `json:"workflowId"` // for a workflow, its own id
+	Kind       OpKind `json:"kind"`
+	// Data is the entity after the change as JSON (graph.Workflow,
+	// graph.Node or graph.Edge); absent for a delete.
+	Data json.RawMessage `json:"data,omitempty"`
+	// BaseVersion is the server version the change was made on (0 when
+	// the entity never reached the server).
+	BaseVersion int64 `json:"baseVersion"`
+	// Version is the version the change proposes (greater than
+	// BaseVersion).
+	Version   int64  `json:"version"`
+	UpdatedAt int64  `json:"updatedAt"` // ms since the Unix epoch
+	Tab       string `json:"tab"`       // the tab that made it, for diagnostics
+	Time      int64  `json:"time"`      // when the op was made, ms
+}
+
+// AckStatus is the outcome of one op.
+type AckStatus string
+
+// Ack statuses.
+const (
+	// Applied: the op's state is now the server's.
+	Applied AckStatus = "applied"
+	// Superseded: a write that Wins over this op is the server's state;
+	// Current holds it (nil Data and Deleted for a deletion).
+	Superseded AckStatus = "superseded"
+	// Rejected: the op can never apply (Error says why); the client parks
+	// it and reports it.
+	Rejected AckStatus = "rejected"
+)
+
+// Ack answers one op.
+type Ack struct {
+	OpID   string    `json:"opId"`
+	Status AckStatus `json:"status"`
+	// Version is the entity's authoritative version after the op.
+	Version int64 `json:"version"`
+	// Current is the server's state when the op was superseded.
+	Current *Change `json:"current,omitempty"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// Change is the server state of one entity after an applied write.
+type Change struct {
+	Seq        int64           `json:"seq"` // position in the workspace's change sequence
+	Entity     Entity          `json:"entity"`
+	EntityID   string          `json:"entityId"`
+	WorkflowID string          `json:"workflowId"`
+	Version    int64           `json:"version"`
+	UpdatedAt  int64           `json:"updatedAt"`
+	OpID       string          `json:"opId"` // the op that wrote it
+	Deleted    bool            `json:"deleted,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"` // absent when deleted
+}
+
+// Revision identifies one write of an entity for Wins.
+type Revision struct {
+	Version   int64
+	UpdatedAt int64
+	OpID      string
+}
+
+// Revision of an op.
+func (o *Op) Revision() Revision { return Revision{o.Version, o.UpdatedAt, o.ID} }
+
+// Revision of a change.
+func (c *Change) Revision() Revision { return Revision{c.Version, c.UpdatedAt, c.OpID} }
+
+// Wins reports whether revision a beats revision b: the higher version,
+// then the later UpdatedAt, then the larger op id. It is a strict total
+// order on distinct revisions, so replicas agree whatever order writes
+// arrive in.
+func Wins(a, b Revision) bool {
+	if a.Version != b.Version {
+		return a.Version > b.Version
+	}
+	if a.UpdatedAt != b.UpdatedAt {
+		return a.UpdatedAt > b.UpdatedAt
+	}
+	return a.OpID > b.OpID
+}
+
+// Decide is the server's rule for applying op to the stored state of its
+// entity (nil when the server has none). It returns whether the op applies
+// and, if so, the authoritative version it gets: its proposed version, or
+// one past the stored one if that is not lower. An op based on the stored
+// version (no concurrent write) always applies; otherwise the op applies
+// only if it Wins over the stored write.
+func Decide(stored *Change, op *Op) (apply bool, version int64) {
+	if stored == nil {
+		return true, max(op.Version, 1)
+	}
+	if op.BaseVersion != stored.Version && !Wins(op.Revision(), stored.Revision()) {
+		return false, stored.Version
+	}
+	return true, max(op.Version, stored.Version+1)
+}
+
+// Limits the server enforces and the client respects.
+const (
+	MaxOpsPerPush  = 500
+	MaxPushBytes   = 4 << 20 // a push request body
+	MaxDataBytes   = 3 << 20 // one op's Data
+	MaxPullLimit   = 1000
+	DefaultPullMax = 200
+)
+
+func bad(field, reason string) error {
+	return &atelier.ValidationError{Entity: "op", Field: field, Reason: reason}
+}
+
+// Validate checks an op's form: ids, kinds, versions, and that Data is the
+// entity it claims to be (valid, same id and workflow). It does not decide
+// whether the op applies.
+func (o *Op) Validate() error {
+	if !graph.ValidID(o.ID) {
+		return bad("id", "must be a canonical UUID")
+	}
+	if !graph.ValidID(o.EntityID) {
+		return bad("entityId", "must be a canonical UUID")
+	}
+	if !graph.ValidID(o.WorkflowID) {
+		return bad("workflowId", "must be a canonical UUID")
+	}
+	switch o.Kind {
+	case OpCreate, OpUpdate, OpDelete:
+	default:
+		return bad("kind", fmt.Sprintf("unknown kind %q", o.Kind))
+	}
+	if o.BaseVersion < 0 || o.Version <= o.BaseVersion {
+		return bad("version", "must be greater than baseVersion, which must not be negative")
+	}
+	if o.Kind == OpDelete {
+		if len(o.Data) != 0 {
+			return bad("data", "a delete carries no data")
+		}
+		if o.Entity == EntityWorkflow && o.WorkflowID != o.EntityID {
+			return bad("workflowId", "a workflow's workflowId is its own id")
+		}
+		return o.checkEntity()
+	}
+	if len(o.Data) == 0 {
+		return bad("data", "missing")
+	}
+	if len(o.Data) > MaxDataBytes {
+		return bad("data", "larger than 3 MiB")
+	}
+	return o.checkData()
+}
+
+func (o *Op) checkEntity() error {
+	switch o.Entity {
+	case EntityWorkflow, EntityNode, EntityEdge:
+		return nil
+	}
+	return bad("entity", fmt.Sprintf("unknown entity %q", o.Entity))
+}
+
+// checkData decodes Data as the entity and checks it against the op.
+func (o *Op) checkData() error {
+	var id, wf string
+	var err error
+	switch o.Entity {
+	case EntityWorkflow:
+		var w graph.Workflow
+		if err = json.Unmarshal(o.Data, &w); err == nil {
+			err = w.Validate()
+		}
+		id, wf = w.ID, w.ID
+	case EntityNode:
+		var n graph.Node
+		if err = json.Unmarshal(o.Data, &n); err == nil {
+			err = n.Validate()
+		}
+		id, wf = n.ID, n.WorkflowID
+	case EntityEdge:
+		var e graph.Edge
+		if err = json.Unmarshal(o.Data, &e); err == nil {
+			err = e.Validate()
+		}
+		id, wf = e.ID, e.WorkflowID
+	default:
+		return o.checkEntity()
+	}
+	if err != nil {
+		return bad("data", err.Error())
+	}
+	if id != o.EntityID || wf != o.WorkflowID {
+		return bad("data", "id or workflowId differs from the op's")
+	}
+	return nil
+}
+
+// PushRequest is the body of a push.
+type PushRequest struct {
+	Ops []Op `json:"ops"`
+}
+
+// Validate checks a whole batch: the server rejects a batch with any
+// invalid op, or repeated op ids, as a whole (nothing is applied).
+func (p *PushRequest) Validate() error {
+	if len(p.Ops) == 0 {
+		return bad("ops", "empty batch")
+	}
+	if len(p.Ops) > MaxOpsPerPush {
+		return bad("ops", fmt.Sprintf("more than %d ops", MaxOpsPerPush))
+	}
+	seen := make(map[string]bool, len(p.Ops))
+	for i := range p.Ops {
+		if err := p.Ops[i].Validate(); err != nil {
+			return fmt.Errorf("op %d: %w", i, err)
+		}
+		if seen[p.Ops[i].ID] {
+			return fmt.Errorf("op %d: %w", i, bad("id", "repeated in the batch"))
+		}
+		seen[p.Ops[i].ID] = true
+	}
+	return nil
+}
+
+// PushResponse answers a push: one ack per op, in the order of the ops.
+type PushResponse struct {
+	Acks []Ack `json:"acks"`
+}
+
+// PullResponse is a page of changes after a cursor.
+type PullResponse struct {
+	Changes []Change `json:"changes"`
+	Cursor  int64    `json:"cursor"` // the Seq of the last change, to ask for the next page
+	More    bool     `json:"more"`   // whether more changes follow this page
+}
+
+// BlobCheckRequest asks which of the hashes the server lacks.
+type BlobCheckRequest struct {
+	Hashes []string `json:"hashes"` // "sha256-…" (SRI form)
+}
+
+// BlobCheckResponse lists the hashes the server does not have.
+type BlobCheckResponse struct {
+	Missing []string `json:"missing"`
+}
+
+// BlobURLRequest asks for a signed URL to upload (with the content's size
+// and type) or download a blob.
+type BlobURLRequest struct {
+	Hash  string `json:"hash"`
+	Bytes int64  `json:"bytes,omitempty"` // required for uploads
+	MIME  string `json:"mime,omitempty"`
+}
+
+// BlobURLResponse is a time-limited signed URL (PUT for uploads, GET for
+// downloads), usable without the bearer token, as S3 presigned URLs are.
+type BlobURLResponse struct {
+	URL       string `json:"url"`
+	ExpiresAt int64  `json:"expiresAt"` // ms since the Unix epoch
+}
+
+// Routes, relative to the server's base URL. {ws} is the workspace; the
+// bearer token must belong to it (401 without a valid token, 403 for
+// another workspace).
+const (
+	RoutePush         = "/v1/workspaces/{ws}/push"           // POST PushRequest -> PushResponse
+	RoutePull         = "/v1/workspaces/{ws}/pull"           // GET ?cursor=N&limit=M -> PullResponse
+	RouteBlobCheck    = "/v1/workspaces/{ws}/blobs/check"    // POST BlobCheckRequest -> BlobCheckResponse
+	RouteBlobUpload   = "/v1/workspaces/{ws}/blobs/upload"   // POST BlobURLRequest -> BlobURLResponse (PUT the bytes there)
+	RouteBlobDownload = "/v1/workspaces/{ws}/blobs/download" // POST BlobURLRequest -> BlobURLResponse (GET the bytes there)
+)
+
+// ErrorResponse is the body of every 4xx/5xx answer.
+type ErrorResponse struct {
+	Error string `json:"error"`
+	Code  string `json:"code"` // "Unauthorized", "Forbidden", "Invalid", "TooLarge", "NotFound", "Internal"
+}

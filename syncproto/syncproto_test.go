@@ -1,0 +1,144 @@
+package syncproto
+
+import (
+	"encoding/json"
+	"errors"
+	"math/rand"
+	"sort"
+	"testing"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/graph"
+)
+
+func TestWinsIsAStrictTotalOrder(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	var revs []Revision
+	for i := 0; i < 300; i++ {
+		revs = append(revs, Revision{Version: r.Int63n(4), UpdatedAt: r.Int63n(3), OpID: graph.NewID()})
+	}
+	for _, a := range revs {
+		if Wins(a, a) {
+			t.Fatal("a revision beats itself")
+		}
+		for _, b := range revs {
+			if a != b && Wins(a, b) == Wins(b, a) {
+				t.Fatalf("not antisymmetric: %+v vs %+v", a, b)
+			}
+		}
+	}
+	// Any arrival order ends with the same winner.
+	winner := func(order []Revision) Revision {
+		w := order[0]
+		for _, x := range order[1:] {
+			if Wins(x, w) {
+				w = x
+			}
+		}
+		return w
+	}
+	want := winner(revs)
+	for i := 0; i < 20; i++ {
+		shuffled := append([]Revision(nil), revs...)
+		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		if got := winner(shuffled); got != want {
+			t.Fatalf("order changed the winner: %+v vs %+v", got, want)
+		}
+	}
+	sorted := append([]Revision(nil), revs...)
+	sort.Slice(sorted, func(i, j int) bool { return Wins(sorted[j], sorted[i]) })
+	if sorted[len(sorted)-1] != want {
+		t.Fatal("sort and fold disagree")
+	}
+}
+
+func TestDecide(t *testing.T) {
+	stored := &Change{Version: 5, UpdatedAt: 100, OpID: "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a10"}
+	for _, tc := range []struct {
+		name    string
+		stored  *Change
+		op      Op
+		apply   bool
+		version int64
+	}{
+		{"new entity", nil, Op{BaseVersion: 0, Version: 1}, true, 1},
+		{"new entity edited offline", nil, Op{BaseVersion: 0, Version: 4}, true, 4},
+		{"fast-forward", stored, Op{BaseVersion: 5, Version: 6}, true, 6},
+		{"fast-forward of several local edits", stored, Op{BaseVersion: 5, Version: 9}, true, 9},
+		{"concurrent, higher version wins", stored, Op{BaseVersion: 3, Version: 6, UpdatedAt: 1}, true, 6},
+		{"concurrent, lower version loses", stored, Op{BaseVersion: 3, Version: 4, UpdatedAt: 999}, false, 5},
+		{"concurrent tie, later wins", stored, Op{BaseVersion: 4, Version: 5, UpdatedAt: 101}, true, 6},
+		{"concurrent tie, earlier loses", stored, Op{BaseVersion: 4, Version: 5, UpdatedAt: 99}, false, 5},
+		{"concurrent full tie, larger op id wins", stored, Op{ID: "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a11", BaseVersion: 4, Version: 5, UpdatedAt: 100}, true, 6},
+	} {
+		apply, v := Decide(tc.stored, &tc.op)
+		if apply != tc.apply || v != tc.version {
+			t.Errorf("%s: Decide = %v, %d; want %v, %d", tc.name, apply, v, tc.apply, tc.version)
+		}
+	}
+}
+
+func validNodeOp() Op {
+	wf, id := graph.NewID(), graph.NewID()
+	data, _ := json.Marshal(graph.Node{ID: id, WorkflowID: wf, Type: "image", Position: graph.Position{X: 1, Y: 2}})
+	return Op{ID: graph.NewID(), Entity: EntityNode, EntityID: id, WorkflowID: wf, Kind: OpUpdate,
+		Data: data, BaseVersion: 2, Version: 3, UpdatedAt: 5, Tab: "t", Time: 5}
+}
+
+func TestValidate(t *testing.T) {
+	ok := validNodeOp()
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	del := ok
+	del.Kind, del.Data = OpDelete, nil
+	if err := del.Validate(); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		mut  func(o *Op)
+	}{
+		{"bad op id", func(o *Op) { o.ID = "x" }},
+		{"bad entity", func(o *Op) { o.Entity = "asset" }},
+		{"bad kind", func(o *Op) { o.Kind = "merge" }},
+		{"version not above base", func(o *Op) { o.Version = o.BaseVersion }},
+		{"negative base", func(o *Op) { o.BaseVersion = -1 }},
+		{"no data", func(o *Op) { o.Data = nil }},
+		{"data for another id", func(o *Op) { o.EntityID = graph.NewID() }},
+		{"data of another workflow", func(o *Op) { o.WorkflowID = graph.NewID() }},
+		{"invalid entity in data", func(o *Op) { o.Data = json.RawMessage(`{"id":"` + o.EntityID + `","workflowId":"` + o.WorkflowID + `","type":""}`) }},
+		{"not json", func(o *Op) { o.Data = json.RawMessage(`{`) }},
+		{"delete with data", func(o *Op) { o.Kind = OpDelete }},
+	} {
+		o := validNodeOp()
+		tc.mut(&o)
+		if err := o.Validate(); !errors.Is(err, atelier.ErrInvalid) {
+			t.Errorf("%s: Validate = %v", tc.name, err)
+		}
+	}
+	batch := PushRequest{Ops: []Op{ok, ok}}
+	if err := batch.Validate(); err == nil {
+		t.Fatal("repeated op id accepted")
+	}
+	if err := (&PushRequest{}).Validate(); err == nil {
+		t.Fatal("empty batch accepted")
+	}
+}
+
+func FuzzPushRequest(f *testing.F) {
+	good, _ := json.Marshal(PushRequest{Ops: []Op{validNodeOp()}})
+	f.Add(good)
+	f.Add([]byte(`{"ops":[{"id":"x"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p PushRequest
+		if json.Unmarshal(b, &p) != nil || p.Validate() != nil {
+			return
+		}
+		for _, o := range p.Ops {
+			if !graph.ValidID(o.ID) || o.Version <= o.BaseVersion {
+				t.Fatalf("accepted %+v", o)
+			}
+		}
+	})
+}
