@@ -210,7 +210,8 @@ func (d *DB) ForgetAsset(ctx context.Context, hash string) (AssetRecord, error) 
 			return fmt.Errorf("asset %s: %w by %d nodes", hash, ErrInUse, len(recs[0].Users))
 		}
 		rec = *recs[0]
-		return t.deleteKeys(storeAssets, "", []string{hash})
+		t.writes++
+		return t.tx.Delete(storeAssets, hash)
 	})
 	return rec, err
 }

@@ -238,7 +238,7 @@ func (t *Tx) kvInt(key string) (int, error) {
 
 func (d *DB) newTx(ctx context.Context, itx *idbx.Tx, writable bool) *Tx {
 	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*codec),
-		now: d.opts.now().UnixMilli(), added: map[string]bool{}}
+		now: d.opts.now().UnixMilli(), added: map[string]bool{}, recordOps: writable && d.opts.RecordOps}
 }
 
 func (d *DB) putTx(t *Tx) {
@@ -439,6 +439,16 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 	}
 	if len(ok) == 0 {
 		itx.Abort()
+		return
+	}
+	if err := t.flushOps(); err != nil {
+		itx.Abort()
+		_ = itx.Wait(context.Background())
+		if len(ok) > 1 {
+			d.replay(ok)
+			return
+		}
+		ok[0].finish(fmt.Errorf("record operation: %w", err))
 		return
 	}
 	itx.Commit()

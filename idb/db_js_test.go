@@ -45,7 +45,7 @@ func someNodes(n int) []graph.Node {
 func TestOpenCreatesSchema(t *testing.T) {
 	d := newDB(t, nil)
 	got := append([]string(nil), d.conn.StoreNames()...)
-	want := []string{"assets", "blobmeta", "blobs", "edges", "handles", "kv", "nodes", "workflows"}
+	want := []string{"assets", "blobmeta", "blobs", "edges", "handles", "kv", "nodes", "oplog", "workflows"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("stores %v, want %v", got, want)
 	}

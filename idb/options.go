@@ -31,6 +31,13 @@ type Options struct {
 	// leader (see RunOnLeader).
 	OnLeaderChange func(leading bool)
 
+	// RecordOps keeps an outbox of operations for a sync engine: every
+	// mutation appends its operation, in the same transaction, to the
+	// oplog store, where PendingOps finds it and AckOps removes it. Leave
+	// it off unless something pushes the operations somewhere: the outbox
+	// grows with every write until then.
+	RecordOps bool
+
 	// StrictDurability makes every write transaction wait until the browser
 	// has flushed it to disk, at the cost of latency. By default (relaxed,
 	// the browser's default too) a committed write survives a tab or

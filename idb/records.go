@@ -27,6 +27,8 @@ type rec struct {
 	add bool
 	// asset is the hash of the tracked asset a node uses (property a).
 	asset string
+	// sv is the version the server last confirmed (property sv; 0: none).
+	sv int64
 }
 
 // putRecords writes recs, whose bodies are in buf. Crossing from Go to
@@ -56,6 +58,10 @@ func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 		hdr = strconv.AppendInt(hdr, r.v, 10)
 		hdr = append(hdr, `,"u":`...)
 		hdr = strconv.AppendInt(hdr, r.u, 10)
+		if r.sv > 0 {
+			hdr = append(hdr, `,"sv":`...)
+			hdr = strconv.AppendInt(hdr, r.sv, 10)
+		}
 		if r.asset != "" {
 			// A validated SRI hash: base64 needs no escaping in JSON.
 			hdr = append(hdr, `,"a":"`...)

@@ -26,6 +26,17 @@ const (
 	indexHash      = "hash"
 	indexWorkflows = "workflows"
 
+	// Schema v3: the outbox of operations for a sync engine, keyed by op
+	// id (UUIDv7: key order is the order they were made), indexed by
+	// entity. Entity records gain the property sv, the version the server
+	// last confirmed (absent: never synced).
+	storeOplog  = "oplog"
+	indexEntity = "entity"
+
+	// kvSyncCursor holds the sequence number of the last server change
+	// applied.
+	kvSyncCursor = "syncCursor"
+
 	// kvSchemaVersion holds the last schema version whose data steps have
 	// completed.
 	kvSchemaVersion = "schemaVersion"
@@ -128,6 +139,16 @@ var migrations = []Migration{
 			return s.CreateIndex(storeAssets, indexWorkflows, "workflows", IndexOptions{MultiEntry: true})
 		},
 		Data: backfillAssetUsage,
+	},
+	{
+		Version: 3,
+		Name:    "operation outbox for sync",
+		Structure: func(s Schema) error {
+			if err := s.CreateStore(storeOplog, "id"); err != nil {
+				return err
+			}
+			return s.CreateIndex(storeOplog, indexEntity, "e", IndexOptions{})
+		},
 	},
 }
 

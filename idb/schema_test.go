@@ -16,7 +16,7 @@ func TestLibraryMigrationsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{storeWorkflows, storeNodes, storeEdges, storeAssets, storeKV, storeBlobs, storeBlobMeta, storeHandles}
+	want := []string{storeWorkflows, storeNodes, storeEdges, storeAssets, storeKV, storeBlobs, storeBlobMeta, storeHandles, storeOplog}
 	if !reflect.DeepEqual(stores, want) {
 		t.Fatalf("stores %v, want %v", stores, want)
 	}
@@ -31,6 +31,7 @@ func TestLibraryMigrationsAreValid(t *testing.T) {
 		storeEdges:    {indexWorkflowID},
 		storeBlobMeta: {indexHash},
 		storeAssets:   {indexWorkflows},
+		storeOplog:    {indexEntity},
 	} {
 		if !reflect.DeepEqual(rec.indexes[s], ix) {
 			t.Errorf("%s indexes %v, want %v", s, rec.indexes[s], ix)
@@ -113,7 +114,7 @@ func TestAllStoresFollowsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{storeWorkflows, storeNodes, storeEdges, storeAssets, storeKV, storeBlobs, storeBlobMeta, "extra"}
+	want := []string{storeWorkflows, storeNodes, storeEdges, storeAssets, storeKV, storeBlobs, storeBlobMeta, storeOplog, "extra"}
 	if !reflect.DeepEqual(stores, want) {
 		t.Fatalf("stores %v, want %v", stores, want)
 	}

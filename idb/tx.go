@@ -15,6 +15,7 @@ import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/syncproto"
 )
 
 // Tx is a managed transaction, passed to the function given to DB.Update
@@ -45,6 +46,17 @@ type Tx struct {
 	// changes lists what the transaction wrote, for live queries and other
 	// tabs once it has committed.
 	changes []Change
+
+	// exact makes write store entities with the Version and UpdatedAt they
+	// carry, confirmed by the server (sv = Version), instead of bumping
+	// them: for states that come from the server.
+	exact bool
+
+	// recordOps makes writes append operations to ops, which the writer
+	// stores in the outbox before committing (Options.RecordOps). Changes
+	// that came from the server are not recorded.
+	recordOps bool
+	ops       []syncproto.Op
 
 	// added names the kinds of which the transaction added records that
 	// must not exist yet: a ConstraintError then means an id that belongs
@@ -133,6 +145,7 @@ type storedRev struct {
 	v, u  int64
 	body  []byte
 	asset string // property a: the tracked asset a node uses
+	sv    int64  // property sv: the version the server last confirmed
 }
 
 // readProps fills the plain properties of a stored record.
@@ -143,6 +156,9 @@ func (r *storedRev) readProps(v js.Value) {
 	}
 	if a := v.Get("a"); a.Type() == js.TypeString {
 		r.asset = a.String()
+	}
+	if sv := v.Get("sv"); sv.Type() == js.TypeNumber {
+		r.sv = int64(sv.Float())
 	}
 }
 
@@ -379,11 +395,24 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 	var use usage
 	for i := range items {
 		v, u := k.rev(&items[i])
-		*v, *u = old[i].v, old[i].u
+		exactV, exactU := *v, *u
+		if !t.exact {
+			*v, *u = old[i].v, old[i].u
+		}
 		start := len(buf)
 		var trailer int
 		buf, trailer = k.encode(t.c, buf, &items[i])
-		nb, nv, nu, changed := t.revise(buf[start:], trailer-start, old[i], found[i])
+		var nb []byte
+		var nv, nu int64
+		var changed bool
+		sv := old[i].sv
+		if t.exact {
+			// The server's state: its version and time, confirmed.
+			nb, nv, nu, sv = buf[start:], exactV, exactU, exactV
+			changed = !found[i] || !bytes.Equal(nb, old[i].body) || old[i].sv != sv
+		} else {
+			nb, nv, nu, changed = t.revise(buf[start:], trailer-start, old[i], found[i])
+		}
 		*v, *u = nv, nu
 		if !changed {
 			buf = buf[:start]
@@ -391,9 +420,14 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		}
 		buf = append(buf[:start], nb...)
 		id, wf := k.ids(&items[i])
-		r := rec{id: *id, v: nv, u: nu, start: start, end: len(buf), add: !found[i]}
+		r := rec{id: *id, v: nv, u: nu, start: start, end: len(buf), add: !found[i], sv: sv}
 		if wf != nil {
 			r.wf = *wf
+		}
+		if t.recordOps {
+			if err := t.recordWrite(storeChange[k.store], &items[i], r, old[i], found[i]); err != nil {
+				return err
+			}
 		}
 		if k.asset != nil {
 			var ref *assetref.Ref
@@ -413,7 +447,7 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 			wf = r.id // a workflow
 		}
 		t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.id, WorkflowID: wf, Version: r.v})
-		t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset})
+		t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset, sv: r.sv})
 	}
 	if err := putRecords(t.tx, k.store, recs, buf); err != nil {
 		return err
@@ -440,20 +474,25 @@ func (t *Tx) writeWorkflow(w *graph.Workflow, old storedRev, found bool) error {
 	return nil
 }
 
-// deleteKeys deletes records of store that belong to workflow wf (for
-// workflows, the workflow itself) and records the changes.
-func (t *Tx) deleteKeys(store, wf string, keys []string) error {
-	kind, announced := storeChange[store]
-	for _, k := range keys {
-		if err := t.tx.Delete(store, k); err != nil {
-			return fmt.Errorf("delete %s %s: %w", store, k, err)
+// deleteRevs deletes stored entities of store, recording the changes (and,
+// when the store keeps an outbox, the delete operations).
+func (t *Tx) deleteRevs(store string, revs []storedRev) error {
+	kind := storeChange[store]
+	for _, r := range revs {
+		if err := t.tx.Delete(store, r.id); err != nil {
+			return fmt.Errorf("delete %s %s: %w", store, r.id, err)
 		}
 		t.writes++
 		if t.cache != nil {
-			t.cache[cacheKey{store, k}] = cacheEntry{}
+			t.cache[cacheKey{store, r.id}] = cacheEntry{}
 		}
-		if announced {
-			t.changes = append(t.changes, Change{Kind: kind, ID: k, WorkflowID: wf})
+		wf := r.wf
+		if wf == "" {
+			wf = r.id // a workflow
+		}
+		t.changes = append(t.changes, Change{Kind: kind, ID: r.id, WorkflowID: wf})
+		if t.recordOps {
+			t.recordDelete(kind, wf, r)
 		}
 	}
 	return nil

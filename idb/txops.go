@@ -139,7 +139,7 @@ func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 	if err := write(t, nodeKind, nodes, old, found); err != nil {
 		return nil, err
 	}
-	if err := t.deleteKeys(storeEdges, wf, edgesGone); err != nil {
+	if err := t.deleteRevs(storeEdges, edgesGone); err != nil {
 		return nil, err
 	}
 	if err := t.dropNodes(gone); err != nil {
@@ -178,9 +178,9 @@ func (t *Tx) replacing(store, wf string, ids []string) (old []storedRev, found [
 	return old, found, gone, nil
 }
 
-// edgesTouching returns the ids of the edges of wf attached to any of the
-// given nodes.
-func (t *Tx) edgesTouching(wf string, nodes []string) ([]string, error) {
+// edgesTouching returns the edges of wf attached to any of the given
+// nodes.
+func (t *Tx) edgesTouching(wf string, nodes []string) ([]storedRev, error) {
 	if len(nodes) == 0 {
 		return nil, nil
 	}
@@ -192,7 +192,7 @@ func (t *Tx) edgesTouching(wf string, nodes []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []storedRev
 	var e graph.Edge
 	for _, r := range revs {
 		if err := t.c.decodeEdge(r.body, &e); err != nil {
@@ -201,7 +201,7 @@ func (t *Tx) edgesTouching(wf string, nodes []string) ([]string, error) {
 		_, s := set[e.Source]
 		_, d := set[e.Target]
 		if s || d {
-			out = append(out, r.id)
+			out = append(out, r)
 		}
 	}
 	return out, nil
@@ -218,7 +218,7 @@ func (t *Tx) deleteNodes(wf string, ids []string) error {
 	if err != nil {
 		return err
 	}
-	if err := t.deleteKeys(storeEdges, wf, edges); err != nil {
+	if err := t.deleteRevs(storeEdges, edges); err != nil {
 		return err
 	}
 	return t.dropNodes(revs)
@@ -276,7 +276,7 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 	if err := write(t, edgeKind, edges, old, found); err != nil {
 		return nil, err
 	}
-	if err := t.deleteKeys(storeEdges, wf, revIDs(gone)); err != nil {
+	if err := t.deleteRevs(storeEdges, gone); err != nil {
 		return nil, err
 	}
 	return edges, nil
@@ -288,7 +288,7 @@ func (t *Tx) deleteEdges(wf string, ids []string) error {
 	if err != nil {
 		return err
 	}
-	return t.deleteKeys(storeEdges, wf, revIDs(revs))
+	return t.deleteRevs(storeEdges, revs)
 }
 
 // ownedBy checks that every id is a record of store belonging to workflow
@@ -323,9 +323,9 @@ func (t *Tx) dropNodes(revs []storedRev) error {
 	var use usage
 	for _, r := range revs {
 		use.change(r.asset, "", AssetUser{r.wf, r.id}, nil)
-		if err := t.deleteKeys(storeNodes, r.wf, []string{r.id}); err != nil {
-			return err
-		}
+	}
+	if err := t.deleteRevs(storeNodes, revs); err != nil {
+		return err
 	}
 	return t.applyUsage(&use)
 }
@@ -345,24 +345,24 @@ func (t *Tx) deleteWorkflow(id string, wo writeOptions) error {
 	if err := checkVersion("workflow", id, wo, r.v); err != nil {
 		return err
 	}
-	nodes, err := t.keysByWorkflow(storeNodes, id)
+	nodes, err := t.byWorkflow(storeNodes, id)
 	if err != nil {
 		return err
 	}
-	edges, err := t.keysByWorkflow(storeEdges, id)
+	edges, err := t.byWorkflow(storeEdges, id)
 	if err != nil {
 		return err
 	}
-	if err := t.deleteKeys(storeEdges, id, edges); err != nil {
+	if err := t.deleteRevs(storeEdges, edges); err != nil {
 		return err
 	}
-	if err := t.deleteKeys(storeNodes, id, nodes); err != nil {
+	if err := t.deleteRevs(storeNodes, nodes); err != nil {
 		return err
 	}
 	if err := t.releaseWorkflow(id); err != nil {
 		return err
 	}
-	return t.deleteKeys(storeWorkflows, id, []string{id})
+	return t.deleteRevs(storeWorkflows, []storedRev{r})
 }
 
 // updateNode applies a patch to one node of wf.

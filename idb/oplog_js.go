@@ -1,0 +1,86 @@
+//go:build js && wasm
+
+package idb
+
+import (
+	"encoding/json"
+	"fmt"
+	"syscall/js"
+
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/syncproto"
+)
+
+var entityOf = map[ChangeKind]syncproto.Entity{
+	ChangeWorkflow: syncproto.EntityWorkflow, ChangeNode: syncproto.EntityNode, ChangeEdge: syncproto.EntityEdge,
+}
+
+// recordWrite appends the operation for writing entity v (its new record
+// r, its stored revision old).
+func (t *Tx) recordWrite(kind ChangeKind, v any, r rec, old storedRev, found bool) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode operation: %w", err)
+	}
+	op := syncproto.Op{
+		ID: graph.NewID(), Entity: entityOf[kind], EntityID: r.id, WorkflowID: r.wf,
+		Kind: syncproto.OpUpdate, Data: data, BaseVersion: old.sv, Version: r.v, UpdatedAt: r.u,
+		Tab: t.db.tab, Time: t.now,
+	}
+	if kind == ChangeWorkflow {
+		op.WorkflowID = r.id
+	}
+	if !found {
+		op.Kind = syncproto.OpCreate
+	}
+	t.ops = append(t.ops, op)
+	return nil
+}
+
+// recordDelete appends the operation for deleting the stored entity r.
+func (t *Tx) recordDelete(kind ChangeKind, wf string, r storedRev) {
+	t.ops = append(t.ops, syncproto.Op{
+		ID: graph.NewID(), Entity: entityOf[kind], EntityID: r.id, WorkflowID: wf,
+		Kind: syncproto.OpDelete, BaseVersion: r.sv, Version: r.v + 1, UpdatedAt: t.stamp(r.u),
+		Tab: t.db.tab, Time: t.now,
+	})
+}
+
+// oplogRecord is an outbox record: {id, e, op}, the op kept as a plain
+// object (readable in DevTools), e indexed so that the ops of one entity
+// are found without scanning.
+type oplogRecord struct {
+	ID     string       `json:"id"`
+	Entity string       `json:"e"`
+	Op     syncproto.Op `json:"op"`
+	Parked string       `json:"parked,omitempty"` // why a rejected op is parked
+}
+
+// flushOps stores the recorded operations in the outbox: one JSON.parse
+// for all of them, then one put each.
+func (t *Tx) flushOps() error {
+	if len(t.ops) == 0 {
+		return nil
+	}
+	recs := make([]oplogRecord, len(t.ops))
+	for i, op := range t.ops {
+		recs[i] = oplogRecord{ID: op.ID, Entity: op.EntityID, Op: op}
+	}
+	b, err := json.Marshal(recs)
+	if err != nil {
+		return err
+	}
+	var arr js.Value
+	if err := jsutil.Try(func() { arr = jsJSON.Call("parse", string(b)) }); err != nil {
+		return err
+	}
+	for i := range recs {
+		if err := t.tx.Put(storeOplog, arr.Index(i)); err != nil {
+			return err
+		}
+	}
+	t.writes += len(recs)
+	t.ops = t.ops[:0]
+	return nil
+}

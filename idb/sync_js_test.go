@@ -1,0 +1,325 @@
+//go:build js && wasm
+
+package idb
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/syncproto"
+)
+
+// refServer is the server's rule in memory: syncproto.Decide per entity,
+// one sequence of changes. It is what a sync server does, minus HTTP and
+// durability.
+type refServer struct {
+	state map[string]*syncproto.Change
+	seq   int64
+	log   []syncproto.Change
+	acks  map[string]syncproto.Ack
+}
+
+func newRefServer() *refServer {
+	return &refServer{state: map[string]*syncproto.Change{}, acks: map[string]syncproto.Ack{}}
+}
+
+func (s *refServer) push(t *testing.T, ops []syncproto.Op) []syncproto.Ack {
+	t.Helper()
+	if err := (&syncproto.PushRequest{Ops: ops}).Validate(); err != nil {
+		t.Fatalf("the store produced an invalid batch: %v", err)
+	}
+	var acks []syncproto.Ack
+	for i := range ops {
+		op := &ops[i]
+		if a, done := s.acks[op.ID]; done {
+			acks = append(acks, a)
+			continue
+		}
+		stored := s.state[op.EntityID]
+		apply, v := syncproto.Decide(stored, op)
+		var a syncproto.Ack
+		if apply {
+			s.seq++
+			c := &syncproto.Change{Seq: s.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
+				Version: v, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
+			if !c.Deleted {
+				c.Data = op.Data
+			}
+			s.state[op.EntityID] = c
+			s.log = append(s.log, *c)
+			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: v}
+		} else {
+			cur := *stored
+			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: stored.Version, Current: &cur}
+		}
+		s.acks[op.ID] = a
+		acks = append(acks, a)
+	}
+	return acks
+}
+
+func (s *refServer) pull(cursor int64) ([]syncproto.Change, int64) {
+	var out []syncproto.Change
+	latest := map[string]int{}
+	for _, c := range s.log {
+		if c.Seq > cursor {
+			if i, ok := latest[c.EntityID]; ok {
+				out[i] = c
+			} else {
+				latest[c.EntityID] = len(out)
+				out = append(out, c)
+			}
+		}
+	}
+	return out, s.seq
+}
+
+func recording(t *testing.T) *DB { return newDB(t, &Options{RecordOps: true}) }
+
+func TestOpsAreRecordedWithTheirMutation(t *testing.T) {
+	ctx := testCtx(t)
+	d := recording(t)
+	w := mustWorkflow(t, d, "ops")
+	nodes, err := d.SetNodes(ctx, w.ID, someNodes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges, err := d.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := graph.Position{X: 9, Y: 9}
+	if _, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[1].ID, &pos, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteNodes(ctx, w.ID, nodes[0].ID); err != nil { // cascades to the edge
+		t.Fatal(err)
+	}
+	ops, err := d.PendingOps(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		entity  syncproto.Entity
+		id      string
+		kind    syncproto.OpKind
+		version int64
+	}
+	wants := []want{
+		{syncproto.EntityWorkflow, w.ID, syncproto.OpCreate, 1},
+		{syncproto.EntityNode, nodes[0].ID, syncproto.OpCreate, 1},
+		{syncproto.EntityNode, nodes[1].ID, syncproto.OpCreate, 1},
+		{syncproto.EntityEdge, edges[0].ID, syncproto.OpCreate, 1},
+		{syncproto.EntityNode, nodes[1].ID, syncproto.OpUpdate, 2},
+		{syncproto.EntityEdge, edges[0].ID, syncproto.OpDelete, 2},
+		{syncproto.EntityNode, nodes[0].ID, syncproto.OpDelete, 2},
+	}
+	if len(ops) != len(wants) {
+		t.Fatalf("%d ops, want %d: %+v", len(ops), len(wants), ops)
+	}
+	for i, wnt := range wants {
+		op := ops[i]
+		if op.Entity != wnt.entity || op.EntityID != wnt.id || op.Kind != wnt.kind || op.Version != wnt.version || op.BaseVersion != 0 {
+			t.Errorf("op %d: %s %s %s v%d base %d, want %+v", i, op.Entity, op.EntityID, op.Kind, op.Version, op.BaseVersion, wnt)
+		}
+		if err := op.Validate(); err != nil {
+			t.Errorf("op %d does not validate: %v", i, err)
+		}
+		if op.Tab != d.tab || op.WorkflowID != w.ID {
+			t.Errorf("op %d: tab %q workflow %q", i, op.Tab, op.WorkflowID)
+		}
+	}
+	var moved graph.Node
+	if err := json.Unmarshal(ops[4].Data, &moved); err != nil || moved.Position != pos || moved.Version != 2 {
+		t.Fatalf("update op data: %+v %v", moved, err)
+	}
+	// Without RecordOps nothing is kept.
+	plain := newDB(t, nil)
+	mustWorkflow(t, plain, "no ops")
+	if ops, _ := plain.PendingOps(ctx, 0); len(ops) != 0 {
+		t.Fatalf("%d ops recorded without RecordOps", len(ops))
+	}
+}
+
+func TestAckAppliedConfirmsVersions(t *testing.T) {
+	ctx := testCtx(t)
+	d := recording(t)
+	srv := newRefServer()
+	w := mustWorkflow(t, d, "ack")
+	nodes, err := d.SetNodes(ctx, w.ID, someNodes(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, _ := d.PendingOps(ctx, 0)
+	conflicts, err := d.AckOps(ctx, srv.push(t, ops))
+	if err != nil || len(conflicts) != 0 {
+		t.Fatalf("AckOps: %v %v", conflicts, err)
+	}
+	if left, _ := d.PendingOps(ctx, 0); len(left) != 0 {
+		t.Fatalf("%d ops left after acks", len(left))
+	}
+	// Replaying the acks changes nothing.
+	if _, err := d.AckOps(ctx, srv.push(t, ops)); err != nil {
+		t.Fatal(err)
+	}
+	err = d.View(ctx, func(tx *Tx) error {
+		for _, n := range nodes {
+			r, _, err := tx.get(storeNodes, n.ID)
+			if err != nil {
+				return err
+			}
+			if r.sv != 1 || r.v != 1 {
+				t.Errorf("node %s: v %d sv %d, want both 1", n.ID, r.v, r.sv)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next local edit is based on the confirmed version.
+	pos := graph.Position{X: 1, Y: 1}
+	if _, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, &pos, nil); err != nil {
+		t.Fatal(err)
+	}
+	ops, _ = d.PendingOps(ctx, 0)
+	if len(ops) != 1 || ops[0].BaseVersion != 1 || ops[0].Version != 2 {
+		t.Fatalf("edit after sync: %+v", ops)
+	}
+}
+
+func TestAckSupersededAdoptsTheWinner(t *testing.T) {
+	ctx := testCtx(t)
+	srv := newRefServer()
+	// Device A and device B both start from the same synced workflow.
+	a, b := recording(t), recording(t)
+	w := mustWorkflow(t, a, "contested")
+	nodes, _ := a.SetNodes(ctx, w.ID, someNodes(1))
+	ops, _ := a.PendingOps(ctx, 0)
+	if _, err := a.AckOps(ctx, srv.push(t, ops)); err != nil {
+		t.Fatal(err)
+	}
+	changes, cursor := srv.pull(0)
+	if n, skipped, err := b.ApplyRemote(ctx, changes, cursor); err != nil || n != 2 || skipped != 0 {
+		t.Fatalf("B's first pull: applied %d skipped %d: %v", n, skipped, err)
+	}
+	// Offline, A edits the node twice and B once; A syncs first.
+	id := nodes[0].ID
+	for i, x := range []float64{10, 20} {
+		pos := graph.Position{X: x, Y: float64(i)}
+		if _, err := a.UpdateNodeDimensions(ctx, w.ID, id, &pos, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	title := "B's title"
+	if _, err := b.UpdateNode(ctx, w.ID, id, graph.NodePatch{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	ops, _ = a.PendingOps(ctx, 0)
+	if c, err := a.AckOps(ctx, srv.push(t, ops)); err != nil || len(c) != 0 {
+		t.Fatalf("A: %v %v", c, err)
+	}
+	watch, _ := b.WatchWorkflow(ctx, w.ID)
+	defer watch.Stop()
+	nextSnap(t, watch)
+	ops, _ = b.PendingOps(ctx, 0)
+	conflicts, err := b.AckOps(ctx, srv.push(t, ops))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conflicts) != 1 || conflicts[0].Winner == nil || conflicts[0].Lost.EntityID != id {
+		t.Fatalf("B's conflicts: %+v", conflicts)
+	}
+	// B adopted A's state, at the server's version; the app saw it.
+	s := until(t, watch, func(s WorkflowSnapshot) bool { return len(s.Graph.Nodes) == 1 && s.Graph.Nodes[0].Position.X == 20 })
+	ga, _ := a.LoadWorkflow(ctx, w.ID)
+	if !equalJSON(t, s.Graph.Nodes[0], ga.Nodes[0]) {
+		t.Fatalf("B holds %s, A holds %s", mustJSON(t, s.Graph.Nodes[0]), mustJSON(t, ga.Nodes[0]))
+	}
+	if left, _ := b.PendingOps(ctx, 0); len(left) != 0 {
+		t.Fatalf("B has %d ops left", len(left))
+	}
+}
+
+func TestRejectedOpsAreParked(t *testing.T) {
+	ctx := testCtx(t)
+	d := recording(t)
+	mustWorkflow(t, d, "parked")
+	ops, _ := d.PendingOps(ctx, 0)
+	conflicts, err := d.AckOps(ctx, []syncproto.Ack{{OpID: ops[0].ID, Status: syncproto.Rejected, Error: "workspace is read-only"}})
+	if err != nil || len(conflicts) != 1 || conflicts[0].Reason != "workspace is read-only" {
+		t.Fatalf("%+v %v", conflicts, err)
+	}
+	if p, _ := d.PendingOps(ctx, 0); len(p) != 0 {
+		t.Fatalf("a parked op is still pending: %+v", p)
+	}
+	parked, _ := d.ParkedOps(ctx)
+	if len(parked) != 1 || parked[0].Lost.ID != ops[0].ID {
+		t.Fatalf("parked: %+v", parked)
+	}
+	if err := d.RetryParked(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := d.PendingOps(ctx, 0); len(p) != 1 {
+		t.Fatalf("after retry: %+v", p)
+	}
+}
+
+func TestApplyRemote(t *testing.T) {
+	ctx := testCtx(t)
+	srv := newRefServer()
+	src, dst := recording(t), recording(t)
+	w := mustWorkflow(t, src, "remote")
+	nodes, _ := src.SetNodes(ctx, w.ID, someNodes(3))
+	src.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}, {Source: nodes[1].ID, Target: nodes[2].ID}})
+	ops, _ := src.PendingOps(ctx, 0)
+	src.AckOps(ctx, srv.push(t, ops))
+
+	watch, _ := dst.WatchWorkflows(ctx)
+	defer watch.Stop()
+	nextSnap(t, watch)
+	changes, cursor := srv.pull(0)
+	applied, skipped, err := dst.ApplyRemote(ctx, changes, cursor)
+	if err != nil || applied != 6 || skipped != 0 {
+		t.Fatalf("applied %d skipped %d: %v", applied, skipped, err)
+	}
+	until(t, watch, func(s ListSnapshot) bool { return len(s.Workflows) == 1 })
+	if c, _ := dst.SyncCursor(ctx); c != cursor {
+		t.Fatalf("cursor %d, want %d", c, cursor)
+	}
+	gs, _ := src.LoadWorkflow(ctx, w.ID)
+	gd, _ := dst.LoadWorkflow(ctx, w.ID)
+	if !equalJSON(t, gs, gd) {
+		t.Fatalf("not converged:\n%s\n%s", mustJSON(t, gs), mustJSON(t, gd))
+	}
+	if ops, _ := dst.PendingOps(ctx, 0); len(ops) != 0 {
+		t.Fatalf("applying remote changes recorded %d ops", len(ops))
+	}
+	// The same changes again: nothing to do.
+	if applied, _, _ := dst.ApplyRemote(ctx, changes, cursor); applied != 0 {
+		t.Fatalf("re-applied %d", applied)
+	}
+	// A remote delete of a node takes its edges; a change to an entity
+	// with a pending local op waits for the push to settle it.
+	if err := src.DeleteNodes(ctx, w.ID, nodes[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	title := "src title"
+	src.UpdateNode(ctx, w.ID, nodes[2].ID, graph.NodePatch{Title: &title})
+	ops, _ = src.PendingOps(ctx, 0)
+	src.AckOps(ctx, srv.push(t, ops))
+	local := "dst title"
+	if _, err := dst.UpdateNode(ctx, w.ID, nodes[2].ID, graph.NodePatch{Title: &local}); err != nil {
+		t.Fatal(err)
+	}
+	changes, cursor = srv.pull(cursor)
+	applied, skipped, err = dst.ApplyRemote(ctx, changes, cursor)
+	if err != nil || skipped != 1 {
+		t.Fatalf("second pull: applied %d skipped %d: %v", applied, skipped, err)
+	}
+	gd, _ = dst.LoadWorkflow(ctx, w.ID)
+	if len(gd.Nodes) != 2 || len(gd.Edges) != 0 || gd.Nodes[1].Title != "dst title" {
+		t.Fatalf("after the second pull: %s", mustJSON(t, gd))
+	}
+}
