@@ -107,7 +107,9 @@ func TestValidate(t *testing.T) {
 		{"no data", func(o *Op) { o.Data = nil }},
 		{"data for another id", func(o *Op) { o.EntityID = graph.NewID() }},
 		{"data of another workflow", func(o *Op) { o.WorkflowID = graph.NewID() }},
-		{"invalid entity in data", func(o *Op) { o.Data = json.RawMessage(`{"id":"` + o.EntityID + `","workflowId":"` + o.WorkflowID + `","type":""}`) }},
+		{"invalid entity in data", func(o *Op) {
+			o.Data = json.RawMessage(`{"id":"` + o.EntityID + `","workflowId":"` + o.WorkflowID + `","type":""}`)
+		}},
 		{"not json", func(o *Op) { o.Data = json.RawMessage(`{`) }},
 		{"delete with data", func(o *Op) { o.Kind = OpDelete }},
 	} {
