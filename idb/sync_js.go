@@ -22,18 +22,6 @@ import (
 // paths as local writes, so live queries and other tabs see them; they are
 // not recorded as operations.
 
-// Conflict is a local operation that did not become the server's state.
-type Conflict struct {
-	// Lost is the operation.
-	Lost syncproto.Op
-	// Winner is the server state that won over it (a Superseded ack), or
-	// nil when the server rejected the operation.
-	Winner *syncproto.Change
-	// Reason says why a rejected operation can never apply; it stays
-	// parked in the outbox until RetryParked.
-	Reason string
-}
-
 // readOplog reads outbox records (all of them, or those of one entity).
 func (t *Tx) readOplog(entity string) ([]oplogRecord, error) {
 	var req, err = t.tx.GetAll(storeOplog, "", nil)

@@ -1,0 +1,16 @@
+package idb
+
+import "github.com/atelierstore/atelier/syncproto"
+
+// Conflict is a local operation that did not become the server's state.
+type Conflict struct {
+	// Lost is the operation.
+	Lost syncproto.Op
+	// Winner is the server state that won over it (a Superseded ack), or
+	// nil when the server rejected the operation.
+	Winner *syncproto.Change
+	// Reason says why a rejected operation can never apply; it stays
+	// parked in the outbox until RetryParked.
+	Reason string
+}
+

@@ -1,0 +1,30 @@
+// Package syncengine keeps a local store and a sync server converging:
+// it pushes the store's outbox of operations in batches, applies the
+// server's acknowledgements, and pulls the server's changes after the
+// store's cursor, again and again, retrying with exponential backoff when
+// the network or the server fails.
+//
+// # Basics
+//
+// An Engine works between a Store (the local side: *idb.DB) and a
+// Transport (the server: NewHTTP in the browser). Run it, typically only
+// in the leading tab (idb.DB.RunOnLeader); Flush asks for a round now,
+// SetOnline pauses and resumes it, Status says where it stands:
+//
+//	e := syncengine.New(db, syncengine.NewHTTP(baseURL, workspace, token), nil)
+//	db.RunOnLeader("sync", e.Run)
+//
+// Nothing acknowledged locally is lost: an operation leaves the outbox
+// only once the server has answered it. Nothing is applied twice: an
+// operation keeps its id when it is pushed again after a lost response,
+// and the server answers a replay with the acknowledgement it gave the
+// first time. A batch the server refuses as a whole (one malformed
+// operation) is split until the operation that fails alone is found; that
+// one is parked and reported, the others go through.
+//
+// # Caveats
+//
+// Backoff applies to the whole engine: while the server is unreachable no
+// round runs before the delay has passed (2 s doubling to 32 s by default,
+// with jitter), unless Flush or coming back online asks for one.
+package syncengine

@@ -1,0 +1,347 @@
+package syncengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/syncproto"
+)
+
+// Store is the local side of sync (implemented by *idb.DB).
+type Store interface {
+	PendingOps(ctx context.Context, limit int) ([]syncproto.Op, error)
+	AckOps(ctx context.Context, acks []syncproto.Ack) ([]idb.Conflict, error)
+	ApplyRemote(ctx context.Context, changes []syncproto.Change, cursor int64) (applied, skipped int, err error)
+	SyncCursor(ctx context.Context) (int64, error)
+	ParkedOps(ctx context.Context) ([]idb.Conflict, error)
+}
+
+// Transport reaches the server.
+type Transport interface {
+	Push(ctx context.Context, req *syncproto.PushRequest) (*syncproto.PushResponse, error)
+	Pull(ctx context.Context, cursor int64, limit int) (*syncproto.PullResponse, error)
+}
+
+// HTTPError is a server's answer other than success. Status 4xx other
+// than 408 and 429 means the request itself is wrong and will fail again;
+// anything else is worth retrying.
+type HTTPError struct {
+	Status int
+	Code   string // the ErrorResponse code
+	Msg    string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("sync server: %d %s: %s", e.Status, e.Code, e.Msg)
+}
+
+// Permanent reports whether repeating the request cannot succeed.
+func (e *HTTPError) Permanent() bool {
+	// 408 Request Timeout and 429 Too Many Requests are worth retrying.
+	return e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
+}
+
+func permanent(err error) bool {
+	var h *HTTPError
+	return errors.As(err, &h) && h.Permanent()
+}
+
+// Options configure an Engine; zero fields mean the defaults.
+type Options struct {
+	BackoffBase  time.Duration // first retry delay; default 2 s
+	BackoffCap   time.Duration // longest delay; default 32 s
+	PullInterval time.Duration // how often to pull when idle; default 15 s
+	BatchSize    int           // ops per push; default and maximum syncproto.MaxOpsPerPush
+	PullPage     int           // changes per pull; default syncproto.DefaultPullMax
+
+	// OnConflict receives local operations that lost to another write or
+	// were rejected by the server.
+	OnConflict func([]idb.Conflict)
+	// OnStatus receives every change of Status.
+	OnStatus func(Status)
+
+	sleep func(ctx context.Context, d time.Duration) error // tests
+}
+
+// State is what an Engine is doing.
+type State string
+
+// States.
+const (
+	Synced  State = "synced"  // nothing pending, last round succeeded
+	Syncing State = "syncing" // a round is running
+	Offline State = "offline" // paused: the browser is offline
+	Failing State = "error"   // the last round failed; retrying after a delay
+)
+
+// Status is what an app can show.
+type Status struct {
+	State     State
+	Pending   int       // operations waiting to be pushed
+	Parked    int       // operations the server rejected, waiting for RetryParked
+	Failures  int       // consecutive failed rounds
+	LastError string    // the last round's error, if it failed
+	RetryAt   time.Time // when the next attempt runs, while failing
+}
+
+// Engine runs sync rounds. Its methods are safe for concurrent use.
+type Engine struct {
+	store Store
+	tr    Transport
+	opts  Options
+
+	wake   chan struct{}
+	mu     sync.Mutex
+	status Status
+	online bool
+}
+
+// New returns an engine; opts nil means defaults.
+func New(store Store, tr Transport, opts *Options) *Engine {
+	e := &Engine{store: store, tr: tr, wake: make(chan struct{}, 1), online: true}
+	if opts != nil {
+		e.opts = *opts
+	}
+	o := &e.opts
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 2 * time.Second
+	}
+	if o.BackoffCap <= 0 {
+		o.BackoffCap = 32 * time.Second
+	}
+	if o.PullInterval <= 0 {
+		o.PullInterval = 15 * time.Second
+	}
+	if o.BatchSize <= 0 || o.BatchSize > syncproto.MaxOpsPerPush {
+		o.BatchSize = syncproto.MaxOpsPerPush
+	}
+	if o.PullPage <= 0 || o.PullPage > syncproto.MaxPullLimit {
+		o.PullPage = syncproto.DefaultPullMax
+	}
+	if o.sleep == nil {
+		o.sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	e.status.State = Synced
+	return e
+}
+
+// Flush asks for a round as soon as possible, even during a backoff delay.
+func (e *Engine) Flush() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// SetOnline pauses (false) or resumes (true) the engine; resuming starts a
+// round at once.
+func (e *Engine) SetOnline(online bool) {
+	e.mu.Lock()
+	e.online = online
+	e.mu.Unlock()
+	if online {
+		e.Flush()
+	} else {
+		e.setStatus(func(s *Status) { s.State = Offline })
+	}
+}
+
+// Status returns the engine's status.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status
+}
+
+func (e *Engine) setStatus(f func(*Status)) {
+	e.mu.Lock()
+	f(&e.status)
+	s := e.status
+	cb := e.opts.OnStatus
+	e.mu.Unlock()
+	if cb != nil {
+		cb(s)
+	}
+}
+
+// Backoff returns the delay before retry number n (n >= 1): base doubling
+// up to cap, with jitter drawn from the upper half of the delay.
+func Backoff(base, cap time.Duration, n int, r *rand.Rand) time.Duration {
+	d := base
+	for i := 1; i < n && d < cap; i++ {
+		d *= 2
+	}
+	d = min(d, cap)
+	half := d / 2
+	return half + time.Duration(r.Int64N(int64(half)+1))
+}
+
+// Run runs rounds until ctx ends: after every local flush request, every
+// PullInterval, and, after a failure, when the backoff delay has passed.
+// It returns ctx.Err().
+func (e *Engine) Run(ctx context.Context) error {
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
+	failures := 0
+	for {
+		e.mu.Lock()
+		online := e.online
+		e.mu.Unlock()
+		wait := e.opts.PullInterval
+		if online {
+			err := e.round(ctx)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				failures++
+				wait = Backoff(e.opts.BackoffBase, e.opts.BackoffCap, failures, r)
+				e.setStatus(func(s *Status) {
+					s.State, s.Failures, s.LastError, s.RetryAt = Failing, failures, err.Error(), time.Now().Add(wait)
+				})
+			} else {
+				failures = 0
+				e.setStatus(func(s *Status) {
+					s.State, s.Failures, s.LastError, s.RetryAt = Synced, 0, "", time.Time{}
+				})
+			}
+		}
+		// Sleep until the delay passes or someone asks for a round.
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-e.wake:
+				cancel()
+			case <-done:
+			}
+		}()
+		err := e.opts.sleep(sctx, wait)
+		close(done)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		_ = err // woken early: run a round now
+	}
+}
+
+// Round runs one round (push everything pending, then pull until there is
+// nothing more) and returns its error. Run calls it; tests and apps that
+// drive sync themselves may too.
+func (e *Engine) Round(ctx context.Context) error { return e.round(ctx) }
+
+func (e *Engine) round(ctx context.Context) error {
+	e.setStatus(func(s *Status) { s.State = Syncing })
+	if err := e.pushAll(ctx); err != nil {
+		e.refreshCounts(ctx)
+		return err
+	}
+	err := e.pullAll(ctx)
+	e.refreshCounts(ctx)
+	return err
+}
+
+func (e *Engine) refreshCounts(ctx context.Context) {
+	pending, err1 := e.store.PendingOps(ctx, 0)
+	parked, err2 := e.store.ParkedOps(ctx)
+	if err1 == nil && err2 == nil {
+		e.setStatus(func(s *Status) { s.Pending, s.Parked = len(pending), len(parked) })
+	}
+}
+
+// pushAll pushes the outbox in batches until it is empty.
+func (e *Engine) pushAll(ctx context.Context) error {
+	for {
+		ops, err := e.store.PendingOps(ctx, e.opts.BatchSize)
+		if err != nil {
+			return fmt.Errorf("read outbox: %w", err)
+		}
+		if len(ops) == 0 {
+			return nil
+		}
+		if err := e.push(ctx, ops); err != nil {
+			return err
+		}
+	}
+}
+
+// push pushes one batch. A batch the server refuses as a whole is split in
+// halves until the single op that fails is found; it is parked (rejected)
+// and the others go through.
+func (e *Engine) push(ctx context.Context, ops []syncproto.Op) error {
+	resp, err := e.tr.Push(ctx, &syncproto.PushRequest{Ops: ops})
+	if err != nil {
+		if !permanent(err) {
+			return err
+		}
+		if len(ops) == 1 {
+			return e.ack(ctx, []syncproto.Ack{{OpID: ops[0].ID, Status: syncproto.Rejected, Error: err.Error()}})
+		}
+		mid := len(ops) / 2
+		if err := e.push(ctx, ops[:mid]); err != nil {
+			return err
+		}
+		return e.push(ctx, ops[mid:])
+	}
+	if len(resp.Acks) != len(ops) {
+		return fmt.Errorf("sync server answered %d ops with %d acks", len(ops), len(resp.Acks))
+	}
+	for i, a := range resp.Acks {
+		if a.OpID != ops[i].ID {
+			return fmt.Errorf("sync server acked op %s in the place of %s", a.OpID, ops[i].ID)
+		}
+	}
+	return e.ack(ctx, resp.Acks)
+}
+
+func (e *Engine) ack(ctx context.Context, acks []syncproto.Ack) error {
+	conflicts, err := e.store.AckOps(ctx, acks)
+	if err != nil {
+		return fmt.Errorf("apply acknowledgements: %w", err)
+	}
+	if len(conflicts) > 0 && e.opts.OnConflict != nil {
+		e.opts.OnConflict(conflicts)
+	}
+	return nil
+}
+
+// pullAll applies the server's changes after the store's cursor, a page at
+// a time, until there are no more.
+func (e *Engine) pullAll(ctx context.Context) error {
+	cursor, err := e.store.SyncCursor(ctx)
+	if err != nil {
+		return fmt.Errorf("read cursor: %w", err)
+	}
+	for {
+		page, err := e.tr.Pull(ctx, cursor, e.opts.PullPage)
+		if err != nil {
+			return err
+		}
+		if page.Cursor < cursor {
+			return fmt.Errorf("sync server moved the cursor back from %d to %d", cursor, page.Cursor)
+		}
+		if len(page.Changes) > 0 || page.Cursor != cursor {
+			if _, _, err := e.store.ApplyRemote(ctx, page.Changes, page.Cursor); err != nil {
+				return fmt.Errorf("apply changes: %w", err)
+			}
+			cursor = page.Cursor
+		}
+		if !page.More {
+			return nil
+		}
+	}
+}
