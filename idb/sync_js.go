@@ -435,3 +435,75 @@ func remoteEntity(c syncproto.Change, v any, validate func() error) error {
 	}
 	return nil
 }
+
+// RecordUnsynced puts in the outbox a create operation for every entity
+// the server has never confirmed (no sv) that has no operation pending:
+// what was written before RecordOps was on, or before sync was set up. It
+// returns how many it recorded. Workflows come first, then nodes, then
+// edges, so the server receives parents before what they contain.
+func (d *DB) RecordUnsynced(ctx context.Context) (int, error) {
+	n := 0
+	err := d.Update(ctx, func(t *Tx) error {
+		n = 0
+		ops, err := t.readOplog("")
+		if err != nil {
+			return err
+		}
+		pending := map[string]bool{}
+		for _, r := range ops {
+			pending[r.Entity] = true
+		}
+		t.recordOps = true
+		for _, k := range []struct {
+			store string
+			kind  ChangeKind
+		}{{storeWorkflows, ChangeWorkflow}, {storeNodes, ChangeNode}, {storeEdges, ChangeEdge}} {
+			r, err := t.tx.GetAll(k.store, "", nil)
+			if err != nil {
+				return err
+			}
+			arr, err := r.Await(t.ctx)
+			if err != nil {
+				return err
+			}
+			all, err := revs(arr)
+			if err != nil {
+				return err
+			}
+			for _, rev := range all {
+				if rev.sv > 0 || pending[rev.id] {
+					continue
+				}
+				v, err := decodeAny(t, k.kind, rev.body)
+				if err != nil {
+					return corrupt(k.store, rev.id, err)
+				}
+				wf := rev.wf
+				if k.kind == ChangeWorkflow {
+					wf = rev.id
+				}
+				if err := t.recordWrite(k.kind, v, rec{id: rev.id, wf: wf, v: rev.v, u: rev.u}, storedRev{}, false); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		return t.flushOps()
+	})
+	return n, err
+}
+
+// decodeAny decodes a stored body of the given kind.
+func decodeAny(t *Tx, k ChangeKind, body []byte) (any, error) {
+	switch k {
+	case ChangeWorkflow:
+		var w graph.Workflow
+		return &w, t.c.decodeWorkflow(body, &w)
+	case ChangeNode:
+		var n graph.Node
+		return &n, t.c.decodeNode(body, &n)
+	default:
+		var e graph.Edge
+		return &e, t.c.decodeEdge(body, &e)
+	}
+}

@@ -323,3 +323,34 @@ func TestApplyRemote(t *testing.T) {
 		t.Fatalf("after the second pull: %s", mustJSON(t, gd))
 	}
 }
+
+func TestRecordUnsynced(t *testing.T) {
+	ctx := testCtx(t)
+	name := dbName(t)
+	plain := openNamed(t, name, nil, migrations)
+	w := mustWorkflow(t, plain, "before sync")
+	nodes, _ := plain.SetNodes(ctx, w.ID, someNodes(2))
+	plain.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}})
+	n, err := plain.RecordUnsynced(ctx)
+	if err != nil || n != 4 {
+		t.Fatalf("RecordUnsynced = %d, %v; want 4", n, err)
+	}
+	ops, _ := plain.PendingOps(ctx, 0)
+	if len(ops) != 4 || ops[0].Entity != syncproto.EntityWorkflow || ops[3].Entity != syncproto.EntityEdge {
+		t.Fatalf("ops %+v", ops)
+	}
+	for _, op := range ops {
+		if err := op.Validate(); err != nil || op.Kind != syncproto.OpCreate {
+			t.Fatalf("op %+v: %v", op, err)
+		}
+	}
+	// Nothing twice, and nothing once confirmed.
+	if n, _ := plain.RecordUnsynced(ctx); n != 0 {
+		t.Fatalf("second call recorded %d", n)
+	}
+	srv := newRefServer()
+	plain.AckOps(ctx, srv.push(t, ops))
+	if n, _ := plain.RecordUnsynced(ctx); n != 0 {
+		t.Fatalf("after sync recorded %d", n)
+	}
+}

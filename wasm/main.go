@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/syncengine"
 )
 
 var jsJSON = js.Global().Get("JSON")
@@ -27,16 +29,24 @@ func main() {
 		return promise(func(ctx context.Context) (any, error) {
 			var opts struct {
 				Name string `json:"name"`
+				Sync *struct {
+					URL            string `json:"url"`
+					Workspace      string `json:"workspace"`
+					Token          string `json:"token"`
+					PullIntervalMs int    `json:"pullIntervalMs"`
+				} `json:"sync"`
 			}
 			if err := decodeArg(args, 0, &opts); err != nil {
 				return nil, err
 			}
-			var onVersionChange, onLeaderChange js.Value
+			var onVersionChange, onLeaderChange, onSyncStatus, onConflict js.Value
 			if len(args) > 0 && args[0].Type() == js.TypeObject {
 				onVersionChange = args[0].Get("onVersionChange")
 				onLeaderChange = args[0].Get("onLeaderChange")
+				onSyncStatus = args[0].Get("onSyncStatus")
+				onConflict = args[0].Get("onConflict")
 			}
-			o := &idb.Options{}
+			o := &idb.Options{RecordOps: opts.Sync != nil}
 			if onVersionChange.Type() == js.TypeFunction {
 				o.OnVersionChange = func(v idb.VersionChange) {
 					invoke(onVersionChange, map[string]any{"oldVersion": v.OldVersion, "newVersion": v.NewVersion})
@@ -49,7 +59,35 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
-			return bindDB(d), nil
+			var engine *syncengine.Engine
+			if s := opts.Sync; s != nil {
+				if _, err := d.RecordUnsynced(ctx); err != nil {
+					d.Close()
+					return nil, err
+				}
+				eo := &syncengine.Options{PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond}
+				if onSyncStatus.Type() == js.TypeFunction {
+					eo.OnStatus = func(st syncengine.Status) {
+						if v, err := toJS(statusJSON(st)); err == nil {
+							invoke(onSyncStatus, v)
+						}
+					}
+				}
+				if onConflict.Type() == js.TypeFunction {
+					eo.OnConflict = func(cs []idb.Conflict) {
+						if v, err := toJS(cs); err == nil {
+							invoke(onConflict, v)
+						}
+					}
+				}
+				engine = syncengine.New(d, syncengine.NewHTTP(s.URL, s.Workspace, s.Token), eo)
+				stopOnline := syncengine.FollowOnline(engine)
+				d.RunOnLeader("sync", func(ctx context.Context) {
+					defer stopOnline()
+					_ = engine.Run(ctx)
+				})
+			}
+			return bindDB(d, engine), nil
 		})
 	}))
 	js.Global().Set("atelier", api)
@@ -66,8 +104,43 @@ func method(obj js.Value, name string, fn func(ctx context.Context, args []js.Va
 	}))
 }
 
-func bindDB(d *idb.DB) js.Value {
+// statusJSON is a sync status as the page sees it.
+func statusJSON(s syncengine.Status) map[string]any {
+	out := map[string]any{"state": string(s.State), "pending": s.Pending, "parked": s.Parked,
+		"failures": s.Failures, "lastError": s.LastError}
+	if !s.RetryAt.IsZero() {
+		out["retryAt"] = s.RetryAt.UnixMilli()
+	}
+	return out
+}
+
+func bindDB(d *idb.DB, engine *syncengine.Engine) js.Value {
 	o := js.Global().Get("Object").New()
+	// syncNow() asks for a sync round at once (in the leading tab);
+	// syncStatus() resolves to {state, pending, parked, failures, lastError}.
+	method(o, "syncNow", func(context.Context, []js.Value) (any, error) {
+		if engine == nil {
+			return nil, &atelier.ValidationError{Entity: "sync", Reason: "not configured: pass sync to open"}
+		}
+		engine.Flush()
+		return nil, nil
+	})
+	method(o, "syncStatus", func(context.Context, []js.Value) (any, error) {
+		if engine == nil {
+			return nil, nil
+		}
+		return statusJSON(engine.Status()), nil
+	})
+	method(o, "parkedOps", func(ctx context.Context, _ []js.Value) (any, error) {
+		return d.ParkedOps(ctx)
+	})
+	method(o, "retryParked", func(ctx context.Context, _ []js.Value) (any, error) {
+		err := d.RetryParked(ctx)
+		if err == nil && engine != nil {
+			engine.Flush()
+		}
+		return nil, err
+	})
 	method(o, "listWorkflows", func(ctx context.Context, _ []js.Value) (any, error) {
 		return d.ListWorkflows(ctx)
 	})
