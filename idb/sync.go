@@ -13,4 +13,3 @@ type Conflict struct {
 	// parked in the outbox until RetryParked.
 	Reason string
 }
-
