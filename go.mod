@@ -1,10 +1,11 @@
 module github.com/atelierstore/atelier
 
-go 1.24.0
+go 1.25
 
 require (
 	github.com/google/uuid v1.6.0
 	github.com/hack-pad/go-indexeddb v0.3.2
+	github.com/klauspost/compress v1.20.3
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 )
 
