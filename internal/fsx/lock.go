@@ -1,0 +1,122 @@
+//go:build js && wasm
+
+package fsx
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall/js"
+
+	"github.com/atelierstore/atelier/internal/jsutil"
+)
+
+// LockMode is the mode of a Web Lock.
+type LockMode int
+
+// Lock modes: one exclusive holder, or any number of shared holders.
+const (
+	Exclusive LockMode = iota
+	Shared
+)
+
+// String returns the mode as the Web Locks API spells it.
+func (m LockMode) String() string {
+	if m == Shared {
+		return "shared"
+	}
+	return "exclusive"
+}
+
+// LocksSupported reports whether the Web Locks API (navigator.locks) is
+// available; it is in every browser with OPFS, but only in secure contexts.
+func LocksSupported() bool {
+	var ok bool
+	_ = jsutil.Try(func() {
+		n := js.Global().Get("navigator")
+		ok = n.Truthy() && n.Get("locks").Truthy()
+	})
+	return ok
+}
+
+// Lock acquires the Web Lock name, which every tab and worker of the
+// origin shares, and returns the function that releases it (safe to call
+// more than once). Requests for one name are granted in order. If ctx ends
+// before the lock is granted, the request is withdrawn and Lock returns
+// ctx.Err(). It fails with an error matching atelier.ErrUnsupported where
+// navigator.locks is missing.
+//
+// The lock is held until release is called or the page goes away, whatever
+// the Go code does meanwhile: always release it.
+func Lock(ctx context.Context, name string, mode LockMode) (release func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !LocksSupported() {
+		return nil, fmt.Errorf("fsx: lock %q: %w", name, unsupported("navigator.locks"))
+	}
+	locks := js.Global().Get("navigator").Get("locks")
+	granted := make(chan js.Value, 1) // the resolve function of the held promise
+	var (
+		req            js.Value
+		grant          js.Func
+		called, gaveUp bool
+	)
+	grant = js.FuncOf(func(js.Value, []js.Value) any {
+		called = true
+		grant.Release()
+		if gaveUp {
+			return nil // granted after the caller gave up: release at once
+		}
+		var resolve js.Value
+		executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			resolve = args[0]
+			return nil
+		})
+		held := js.Global().Get("Promise").New(executor) // runs executor at once
+		executor.Release()
+		granted <- resolve
+		return held
+	})
+	abort := js.Global().Get("AbortController").New()
+	err = jsutil.Try(func() {
+		req = locks.Call("request", name, object("mode", mode.String(), "signal", abort.Get("signal")), grant)
+	})
+	if err != nil {
+		grant.Release()
+		return nil, fmt.Errorf("fsx: lock %q: %w", name, err)
+	}
+	// The request's promise settles when the lock is released, or rejects
+	// with an AbortError if the request is withdrawn: mark it handled.
+	ignore(req)
+
+	select {
+	case resolve := <-granted:
+		var once sync.Once
+		return func() { once.Do(func() { resolve.Invoke() }) }, nil
+	case <-ctx.Done():
+		// JavaScript cannot run between here and the end of this case:
+		// either grant already ran (its value waits in the channel), or it
+		// has not and will see gaveUp, or the abort withdraws the request.
+		gaveUp = true
+		abort.Call("abort")
+		select {
+		case resolve := <-granted:
+			resolve.Invoke()
+		default:
+			// grant has not run. If the request was still queued it never
+			// will: release grant once the request has settled. (Only in
+			// this rare case does a callback into Go outlive the call.)
+			var settled js.Func
+			settled = js.FuncOf(func(js.Value, []js.Value) any {
+				settled.Release()
+				if !called {
+					grant.Release()
+				}
+				return nil
+			})
+			req.Call("then", settled, settled)
+		}
+		return nil, ctx.Err()
+	}
+}

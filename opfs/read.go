@@ -1,0 +1,323 @@
+//go:build js && wasm
+
+package opfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/fsx"
+)
+
+// resolve finds the asset ref names: its record must exist, agree with the
+// ref's type directory and (if the ref has one) hash, and its file must
+// exist with the recorded size.
+func (s *Store) resolve(ctx context.Context, ref assetref.Ref) (record, *fsx.Blob, error) {
+	if err := s.check(ctx); err != nil {
+		return record{}, nil, err
+	}
+	typ, id, err := s.locate(ref)
+	if err != nil {
+		return record{}, nil, err
+	}
+	r, ok, err := readRecord(ctx, s.meta, id)
+	if err != nil {
+		return record{}, nil, err
+	}
+	if !ok || r.Type != typ || ref.Hash != "" && ref.Hash != r.Hash {
+		return record{}, nil, atelier.ErrNotFound
+	}
+	b, ok, err := s.assetFile(ctx, r)
+	if err != nil {
+		return record{}, nil, err
+	}
+	if !ok {
+		return record{}, nil, atelier.ErrNotFound
+	}
+	return r, b, nil
+}
+
+// Stat describes the asset. It fails with an error matching
+// atelier.ErrNotFound if there is no such asset (or the ref's Hash names
+// other content), atelier.ErrInvalidRef if ref is invalid, of another
+// kind, of another folder or outside this store's layout, and
+// atelier.ErrClosed after Close.
+func (s *Store) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
+	r, _, err := s.resolve(ctx, ref)
+	if err != nil {
+		return assetref.Info{}, fmt.Errorf("opfs: stat %s: %w", describe(ref), err)
+	}
+	return s.info(r), nil
+}
+
+// Open returns a reader of the asset's content. It reads a snapshot of the
+// file: sequential reads stream it (the browser reads ahead a few chunks,
+// in JavaScript memory) and copy straight into the caller's buffer, so
+// Go memory stays bounded whatever the asset's size. The reader also
+// implements io.Seeker, io.ReaderAt (one Options.ChunkSize slice at a
+// time; safe for concurrent use), io.WriterTo (through one chunk-sized
+// buffer) and Size() int64. Reads fail with ctx.Err() once ctx is done,
+// and with an error matching atelier.ErrNotFound once the asset is
+// deleted. Open fails like Stat.
+func (s *Store) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
+	_, b, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("opfs: open %s: %w", describe(ref), err)
+	}
+	return &reader{ctx: ctx, b: b, chunk: s.chunk}, nil
+}
+
+var errReaderClosed = errors.New("opfs: read after Close")
+
+// reader is what Open returns.
+type reader struct {
+	ctx    context.Context
+	b      *fsx.Blob
+	chunk  int
+	closed atomic.Bool
+
+	// Sequential reading state, used by Read, Seek and WriteTo.
+	off int64       // offset of the next Read
+	st  *fsx.Stream // a stream positioned at off, or nil
+}
+
+func (r *reader) check() error {
+	if r.closed.Load() {
+		return errReaderClosed
+	}
+	return r.ctx.Err()
+}
+
+// stream returns a stream positioned at r.off, starting a new one after a
+// Seek.
+func (r *reader) stream() *fsx.Stream {
+	if r.st != nil && r.st.Offset() != r.off {
+		r.st.Close()
+		r.st = nil
+	}
+	if r.st == nil {
+		r.st = r.b.StreamFrom(r.off)
+	}
+	return r.st
+}
+
+// Read reads the next bytes of the asset: at most the rest of the chunk
+// the browser delivered last.
+func (r *reader) Read(p []byte) (int, error) {
+	if err := r.check(); err != nil {
+		return 0, err
+	}
+	if r.off >= r.b.Size() {
+		return 0, io.EOF
+	}
+	n, err := r.stream().Read(r.ctx, p)
+	r.off += int64(n)
+	if err == io.EOF {
+		if r.off < r.b.Size() {
+			return n, fmt.Errorf("opfs: read: %w", io.ErrUnexpectedEOF)
+		}
+		return n, io.EOF
+	}
+	if err != nil {
+		return n, r.fail(err)
+	}
+	return n, nil
+}
+
+func (r *reader) fail(err error) error {
+	if cerr := r.ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return fmt.Errorf("opfs: read: %w", err)
+}
+
+// WriteTo writes the rest of the asset to w through one chunk-sized
+// buffer; io.Copy uses it.
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, r.chunk)
+	var total int64
+	for {
+		n := 0
+		var err error
+		// Fill the buffer from several browser chunks before writing.
+		for n < len(buf) && err == nil {
+			var k int
+			k, err = r.Read(buf[n:])
+			n += k
+		}
+		if n > 0 {
+			k, werr := w.Write(buf[:n])
+			total += int64(k)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// ReadAt reads len(p) bytes at off, one chunk-sized slice at a time. It
+// does not move the offset of Read and may be called concurrently.
+func (r *reader) ReadAt(p []byte, off int64) (int, error) {
+	if err := r.check(); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, errors.New("opfs: ReadAt: negative offset")
+	}
+	done := 0
+	for done < len(p) {
+		end := min(len(p), done+r.chunk)
+		n, err := r.b.ReadAt(r.ctx, p[done:end], off+int64(done))
+		done += n
+		if err == io.EOF {
+			return done, io.EOF
+		}
+		if err != nil {
+			return done, r.fail(err)
+		}
+	}
+	return done, nil
+}
+
+// Seek sets the offset of the next Read.
+func (r *reader) Seek(offset int64, whence int) (int64, error) {
+	if r.closed.Load() {
+		return 0, errReaderClosed
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.b.Size()
+	default:
+		return 0, errors.New("opfs: Seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("opfs: Seek: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+// Size returns the length of the asset.
+func (r *reader) Size() int64 { return r.b.Size() }
+
+// Close stops the reader's stream; later reads fail.
+func (r *reader) Close() error {
+	if !r.closed.Swap(true) && r.st != nil {
+		r.st.Close()
+		r.st = nil
+	}
+	return nil
+}
+
+// List returns every stored asset, grouped by type directory. It reads
+// each asset's record and checks its file, a few browser calls per asset.
+// Files in assets/ without a valid record are not assets and are left out.
+// It fails only if ctx ends, the store is closed, or the browser fails.
+func (s *Store) List(ctx context.Context) ([]assetref.Info, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, fmt.Errorf("opfs: list: %w", err)
+	}
+	types, err := s.assets.Entries(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opfs: list: %w", err)
+	}
+	var infos []assetref.Info
+	for _, te := range types {
+		dir, ok := te.Dir()
+		if !ok || !validType(te.Name) {
+			continue
+		}
+		files, err := dir.Entries(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("opfs: list: %w", err)
+		}
+		for _, fe := range files {
+			if fe.Kind != fsx.KindFile || !validID(fe.Name) {
+				continue
+			}
+			r, ok, err := readRecord(ctx, s.meta, fe.Name)
+			if err != nil {
+				return nil, fmt.Errorf("opfs: list: %w", err)
+			}
+			if !ok || r.Type != te.Name {
+				continue
+			}
+			if _, ok, err := s.assetFile(ctx, r); err != nil {
+				return nil, fmt.Errorf("opfs: list: %w", err)
+			} else if ok {
+				infos = append(infos, s.info(r))
+			}
+		}
+	}
+	return infos, nil
+}
+
+// Delete removes the asset, for every ref that shares it: its file first
+// (the asset is gone from then on), then its records. It fails like Stat.
+func (s *Store) Delete(ctx context.Context, ref assetref.Ref) error {
+	if err := s.delete(ctx, ref); err != nil {
+		return fmt.Errorf("opfs: delete %s: %w", describe(ref), err)
+	}
+	return nil
+}
+
+func (s *Store) delete(ctx context.Context, ref assetref.Ref) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if _, _, err := s.locate(ref); err != nil {
+		return err
+	}
+	release, err := s.lock(ctx, s.commitLock, false)
+	if err != nil {
+		return err
+	}
+	defer release()
+	r, _, err := s.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	// Past this point the deletion finishes even if ctx ends.
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	dir, err := s.typeDir(ctx, r.Type, false)
+	if err == nil {
+		err = dir.Remove(ctx, r.ID, false)
+	}
+	if err != nil {
+		return err
+	}
+	return s.removeRecords(ctx, r)
+}
+
+// removeRecords removes the records of an asset whose file is gone. The
+// by-hash record goes only if it names this asset.
+func (s *Store) removeRecords(ctx context.Context, r record) error {
+	if err := removeIfExists(ctx, s.meta, r.ID); err != nil {
+		return err
+	}
+	hname, err := hashName(r.Hash)
+	if err != nil {
+		return err
+	}
+	if h, ok, err := readRecord(ctx, s.byHash, hname); err != nil {
+		return err
+	} else if ok && h.ID != r.ID {
+		return nil
+	}
+	return removeIfExists(ctx, s.byHash, hname)
+}

@@ -1,0 +1,335 @@
+//go:build js && wasm
+
+package opfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/fsx"
+)
+
+var (
+	_ assetref.Store  = (*Store)(nil)
+	_ assetref.Lister = (*Store)(nil)
+)
+
+// cleanupTimeout bounds the work a failed or cancelled call still does to
+// leave nothing behind (abort the writer, remove the temporary file) and
+// the commit of a Put that got that far.
+const cleanupTimeout = 30 * time.Second
+
+// startHelper starts the helper worker; tests replace it.
+var startHelper = fsx.StartHelper
+
+// Store is an assetref.Store and assetref.Lister over a directory: the
+// origin private file system (Open, refs of kind opfs) or a folder the
+// user picked (OpenFolder, refs of kind fs-handle). It is safe for
+// concurrent use, also by several tabs and workers at once: they
+// coordinate through Web Locks named after the store.
+type Store struct {
+	kind      assetref.Kind
+	handleKey string // KindFSHandle: the folder's key in HandleIDs
+	root      string
+	chunk     int
+	mode      WriteMode // the mode in use: never WriteAuto
+	auto      bool      // mode was chosen by WriteAuto: may fall back
+	helper    *fsx.Helper
+
+	assets, meta, byHash, tmp *fsx.Dir
+
+	commitLock, tmpLock string
+
+	typesMu sync.Mutex
+	types   map[string]*fsx.Dir // assets/<type> directories known to exist
+
+	bufs   sync.Pool // *[]byte chunk buffers
+	closed atomic.Bool
+}
+
+// Open opens the asset store in the origin private file system, creating
+// its directories (Options.Root, by default "atelier") if needed. Refs it
+// hands out have kind opfs and Path "<root>/assets/<type>/<id>".
+//
+// Open fails with an error matching atelier.ErrUnsupported if the browser
+// has no OPFS (or refuses it to this page) or cannot provide
+// Options.WriteMode, with atelier.ErrInvalid for invalid options, and with
+// ctx.Err() if ctx ends first.
+func Open(ctx context.Context, opts *Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("opfs: open: %w", err)
+	}
+	root, err := fsx.StorageRoot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opfs: open: %w", err)
+	}
+	return open(ctx, assetref.KindOPFS, "", root, o)
+}
+
+// OpenFolder opens the asset store in a folder the user picked, under the
+// same layout as Open (Options.Root inside the folder). Refs it hands out
+// have kind fs-handle and HandleID "<key>/<root>/assets/<type>/<id>"; key
+// is the id under which the application persists the folder's handle (see
+// ParseHandleID for what a key may hold). The store accepts only refs with
+// this key.
+//
+// The page must hold read and write permission on the folder (see
+// fsx.Dir.RequestPermission). OpenFolder fails with an error matching
+// atelier.ErrInvalidRef for an invalid key, and otherwise like Open;
+// without permission it fails with the browser's NotAllowedError.
+func OpenFolder(ctx context.Context, key string, dir *fsx.Dir, opts *Options) (*Store, error) {
+	if err := checkHandleKey(key); err != nil {
+		return nil, fmt.Errorf("opfs: open folder: %w", err)
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("opfs: open folder: %w", err)
+	}
+	return open(ctx, assetref.KindFSHandle, key, dir, o)
+}
+
+func open(ctx context.Context, kind assetref.Kind, key string, dir *fsx.Dir, o Options) (*Store, error) {
+	s := &Store{kind: kind, handleKey: key, root: o.Root, chunk: o.ChunkSize, types: map[string]*fsx.Dir{}}
+	s.bufs.New = func() any { b := make([]byte, s.chunk); return &b }
+	id := "atelier-opfs " + string(kind) + " " + key + " " + o.Root
+	s.commitLock, s.tmpLock = id+" commit", id+" tmp"
+
+	base, err := dir.Path(ctx, o.Root, true)
+	if err != nil {
+		return nil, fmt.Errorf("opfs: open %s: %w", o.Root, err)
+	}
+	for _, d := range []struct {
+		name string
+		dst  **fsx.Dir
+	}{{assetsDir, &s.assets}, {metaDir, &s.meta}, {hashDir, &s.byHash}, {tmpDir, &s.tmp}} {
+		if *d.dst, err = base.Dir(ctx, d.name, true); err != nil {
+			return nil, fmt.Errorf("opfs: open %s: %w", o.Root, err)
+		}
+	}
+	if err := s.chooseMode(ctx, o.WriteMode); err != nil {
+		return nil, fmt.Errorf("opfs: open %s: %w", o.Root, err)
+	}
+	return s, nil
+}
+
+func (s *Store) chooseMode(ctx context.Context, want WriteMode) error {
+	if want == WriteAuto {
+		s.auto = true
+		switch {
+		case fsx.SyncAccessSupported():
+			want = WriteSyncHandle
+		default:
+			want = DefaultMainThreadMode
+		}
+	}
+	switch want {
+	case WriteSyncHandle:
+		if !fsx.SyncAccessSupported() {
+			return fmt.Errorf("write mode %s needs a dedicated worker: %w", want, atelier.ErrUnsupported)
+		}
+	case WriteWorker:
+		h, err := startHelper(ctx)
+		switch {
+		case err == nil:
+			s.helper = h
+		case s.auto && errors.Is(err, atelier.ErrUnsupported):
+			want = WriteStream
+		default:
+			return err
+		}
+	}
+	s.mode = want
+	return nil
+}
+
+// Kind returns the kind of the refs the store hands out and accepts:
+// assetref.KindOPFS or assetref.KindFSHandle.
+func (s *Store) Kind() assetref.Kind { return s.kind }
+
+// WriteMode returns the mode Put writes with: what Options.WriteMode asked
+// for, or what WriteAuto chose.
+func (s *Store) WriteMode() WriteMode { return s.mode }
+
+// Close stops the helper worker, if the store started one, and makes
+// later calls fail with an error matching atelier.ErrClosed. Readers
+// already open keep working. Closing twice is harmless.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.helper != nil {
+		s.helper.Close()
+	}
+	return nil
+}
+
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return atelier.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// lock takes one of the store's locks: a Web Lock, shared by every tab
+// and worker of the origin, or an in-process lock where the browser has
+// no Web Locks.
+func (s *Store) lock(ctx context.Context, name string, shared bool) (func(), error) {
+	if !fsx.LocksSupported() {
+		return processLocks.lock(ctx, name, shared)
+	}
+	mode := fsx.Exclusive
+	if shared {
+		mode = fsx.Shared
+	}
+	return fsx.Lock(ctx, name, mode)
+}
+
+// typeDir returns assets/<typ>, creating it if create is set.
+func (s *Store) typeDir(ctx context.Context, typ string, create bool) (*fsx.Dir, error) {
+	s.typesMu.Lock()
+	d := s.types[typ]
+	s.typesMu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	d, err := s.assets.Dir(ctx, typ, create)
+	if err != nil {
+		return nil, err
+	}
+	s.typesMu.Lock()
+	s.types[typ] = d
+	s.typesMu.Unlock()
+	return d, nil
+}
+
+// forgetType drops a cached assets/<typ> that turned out to be gone.
+func (s *Store) forgetType(typ string) {
+	s.typesMu.Lock()
+	delete(s.types, typ)
+	s.typesMu.Unlock()
+}
+
+// ref returns the canonical ref of a stored asset.
+func (s *Store) ref(r record) assetref.Ref {
+	ref := assetref.Ref{Kind: s.kind, MIME: r.MIME, Bytes: r.Bytes, Hash: r.Hash}
+	p := assetPath(s.root, r.Type, r.ID)
+	if s.kind == assetref.KindOPFS {
+		ref.Path = p
+	} else {
+		ref.HandleID = s.handleKey + "/" + p
+	}
+	return ref
+}
+
+func (s *Store) info(r record) assetref.Info {
+	return assetref.Info{Ref: s.ref(r), Size: r.Bytes, MIME: r.MIME, Hash: r.Hash}
+}
+
+// locate validates ref and returns the type directory and id it names. It
+// fails with a *assetref.RefError for an invalid ref, one of another kind,
+// another folder, or a path outside this store's layout.
+func (s *Store) locate(ref assetref.Ref) (typ, id string, err error) {
+	if err := ref.Validate(); err != nil {
+		return "", "", err
+	}
+	if ref.Kind != s.kind {
+		return "", "", &assetref.RefError{Field: "kind", Reason: fmt.Sprintf("this store holds %s refs, not %s", s.kind, ref.Kind)}
+	}
+	if s.kind == assetref.KindOPFS {
+		return parseAssetPath("path", s.root, ref.Path)
+	}
+	key, p, err := ParseHandleID(ref.HandleID)
+	if err != nil {
+		return "", "", err
+	}
+	if key != s.handleKey {
+		return "", "", &assetref.RefError{Field: "handleId", Reason: fmt.Sprintf("names folder %q, this store is folder %q", key, s.handleKey)}
+	}
+	return parseAssetPath("handleId", s.root, p)
+}
+
+// describe names a ref in an error message, shortened so that a hostile
+// ref cannot make the message huge.
+func describe(ref assetref.Ref) string {
+	loc := ref.URL + ref.Path + ref.HandleID + ref.BlobKey + ref.ID
+	if len(loc) > 80 {
+		loc = loc[:80] + "…"
+	}
+	return fmt.Sprintf("%s %q", ref.Kind, loc)
+}
+
+// cleanupContext returns a context for finishing or undoing work after ctx
+// may have ended: it keeps ctx's values, not its cancellation.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+}
+
+// readRecord reads the record in dir/name. found is false if there is no
+// such file or it does not hold a valid record.
+func readRecord(ctx context.Context, dir *fsx.Dir, name string) (r record, found bool, err error) {
+	f, err := dir.File(ctx, name, false)
+	if err != nil {
+		if errors.Is(err, atelier.ErrNotFound) {
+			err = nil
+		}
+		return record{}, false, err
+	}
+	b, err := f.Blob(ctx)
+	if err != nil {
+		if errors.Is(err, atelier.ErrNotFound) {
+			err = nil
+		}
+		return record{}, false, err
+	}
+	if b.Size() > maxRecordLen {
+		return record{}, false, nil
+	}
+	p := make([]byte, b.Size())
+	if _, err := b.ReadAt(ctx, p, 0); err != nil && len(p) > 0 {
+		if errors.Is(err, atelier.ErrNotFound) {
+			err = nil
+		}
+		return record{}, false, err
+	}
+	r, err = decodeRecord(p)
+	return r, err == nil, nil
+}
+
+// writeRecord writes r to dir/name, replacing what was there. The file
+// changes atomically when the writable closes; a failed write removes it.
+func writeRecord(ctx context.Context, dir *fsx.Dir, name string, r record) error {
+	f, err := dir.File(ctx, name, true)
+	if err != nil {
+		return err
+	}
+	w, err := f.CreateWritable(ctx)
+	if err == nil {
+		err = w.Write(ctx, r.encode())
+		if err == nil {
+			err = w.Close(ctx)
+		}
+		if err != nil {
+			w.Abort(ctx)
+		}
+	}
+	if err != nil {
+		_ = dir.Remove(ctx, name, false)
+	}
+	return err
+}
+
+// removeIfExists removes dir/name, treating a missing entry as success.
+func removeIfExists(ctx context.Context, dir *fsx.Dir, name string) error {
+	err := dir.Remove(ctx, name, false)
+	if errors.Is(err, atelier.ErrNotFound) {
+		return nil
+	}
+	return err
+}
