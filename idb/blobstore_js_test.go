@@ -8,11 +8,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"syscall/js"
 	"testing"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/storetest"
+	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 func TestBlobStoreConformance(t *testing.T) {
@@ -162,4 +165,35 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 		c.cancel()
 	}
 	return k, err
+}
+
+func TestBlobStorePutBlob(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	s := d.BlobStore(64 << 10)
+	data := make([]byte, 1<<20+5)
+	rand.Read(data)
+	b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.PutBlob(ctx, b, assetref.Hint{MIME: "image/webp"})
+	if err != nil || ref.Hash != assetref.HashBytes(data) || ref.Bytes != int64(len(data)) {
+		t.Fatalf("PutBlob: %+v %v", ref, err)
+	}
+	before := countChunks(t, d)
+	again, err := s.Put(ctx, bytes.NewReader(data), assetref.Hint{})
+	if err != nil || again.BlobKey != ref.BlobKey || countChunks(t, d) != before {
+		t.Fatalf("Put of the same bytes: %+v %v, chunks %d -> %d", again, err, before, countChunks(t, d))
+	}
+	out, err := s.Blob(ctx, ref)
+	if err != nil || out.Size() != int64(len(data)) || out.JSValue().Get("type").String() != "image/webp" {
+		t.Fatalf("Blob: %v", err)
+	}
+	ab, _ := jsutil.Await(ctx, out.JSValue().Call("arrayBuffer"))
+	got := make([]byte, len(data))
+	js.CopyBytesToGo(got, js.Global().Get("Uint8Array").New(ab))
+	if !bytes.Equal(got, data) {
+		t.Fatal("Blob content differs")
+	}
 }

@@ -1,0 +1,91 @@
+//go:build js && wasm
+
+package opfs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/fsx"
+)
+
+// PutBlob stores content the page already holds as a Blob (a File the
+// user dropped, a fetched image) without its bytes passing through Go: the
+// browser hashes it (WebCrypto) and copies it into the file. Content
+// already stored is found by its hash before anything is written.
+// Otherwise it behaves, and fails, like Put.
+func (s *Store) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
+	ref, err := s.putBlob(ctx, b, hint)
+	if err != nil {
+		return assetref.Ref{}, fmt.Errorf("opfs: put blob: %w", err)
+	}
+	return ref, nil
+}
+
+func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (ref assetref.Ref, err error) {
+	hint, err = hint.Normalize()
+	if err != nil {
+		return ref, err
+	}
+	if err := s.check(ctx); err != nil {
+		return ref, err
+	}
+	hash, err := fsx.HashBlob(ctx, b)
+	if err != nil {
+		return ref, err
+	}
+	hname, err := hashName(hash)
+	if err != nil {
+		return ref, err
+	}
+	if old, ok, err := s.findHash(ctx, hname, hash); err != nil || ok {
+		return s.ref(old), err
+	}
+	release, err := s.lock(ctx, s.tmpLock, true)
+	if err != nil {
+		return ref, err
+	}
+	defer release()
+	fctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	name := tmpName()
+	f, err := s.tmp.File(fctx, name, true)
+	if err != nil {
+		return ref, err
+	}
+	moved := false
+	var w *fsx.Writable
+	defer func() {
+		if moved {
+			return
+		}
+		if w != nil {
+			w.Abort(fctx)
+		}
+		_ = removeIfExists(fctx, s.tmp, name)
+	}()
+	if w, err = f.CreateWritable(fctx); err != nil {
+		w = nil
+		return ref, err
+	}
+	if err := w.WriteBlob(ctx, b); err != nil {
+		return ref, err
+	}
+	if err := w.Close(fctx); err != nil {
+		return ref, err
+	}
+	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: hash, Bytes: b.Size()}
+	ref, moved, err = s.commit(ctx, f, rec)
+	return ref, err
+}
+
+// Blob returns the asset's content as a Blob (the file itself: nothing is
+// read or copied), for the page to display or upload. It fails like Stat.
+func (s *Store) Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error) {
+	_, b, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("opfs: blob: %w", err)
+	}
+	return b, nil
+}
