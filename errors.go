@@ -40,6 +40,10 @@ var (
 
 	// ErrUnsupported is returned when the browser lacks a required API.
 	ErrUnsupported = errors.New("not supported by this browser")
+
+	// ErrPermission is returned when the user has not granted (or has
+	// withdrawn) access to a folder they picked.
+	ErrPermission = errors.New("permission denied")
 )
 
 // ValidationError describes one invalid field. It matches ErrInvalid with

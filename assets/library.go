@@ -1,0 +1,595 @@
+//go:build js && wasm
+
+package assets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/opfs"
+)
+
+// Backend names a store for new assets.
+type Backend string
+
+// Backends.
+const (
+	BackendAuto Backend = ""     // OPFS, or IndexedDB where OPFS is missing or refuses
+	BackendOPFS Backend = "opfs" // the origin private file system only
+	BackendIDB  Backend = "idb"  // IndexedDB only
+)
+
+// Options configure Open; zero fields mean the defaults.
+type Options struct {
+	Backend Backend
+	OPFS    *opfs.Options
+	// Grace is how old unused or unregistered bytes must be before
+	// Collect and Reconcile delete them; default 10 minutes.
+	Grace time.Duration
+	// CollectEvery is how often the leading tab runs Collect; default 1
+	// hour. Negative: never on its own.
+	CollectEvery time.Duration
+	Logger       *slog.Logger
+}
+
+// Library is the asset layer of one workflow store. Its methods are safe
+// for concurrent use.
+type Library struct {
+	db      *idb.DB
+	opfs    *opfs.Store    // nil where OPFS is unavailable
+	blobs   *idb.BlobStore // always there: the fallback
+	backend Backend        // what new assets go to (unless a folder)
+	opts    Options
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	folders map[string]*opfs.Store // opened folder stores, by key
+	target  string                 // the folder new assets go to, if any
+	stop    func()
+}
+
+// Open opens the asset layer of db. It removes what an earlier session
+// left half-written and, in the leading tab, reconciles and collects.
+func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
+	l := &Library{db: db, blobs: db.BlobStore(0), folders: map[string]*opfs.Store{}}
+	if opts != nil {
+		l.opts = *opts
+	}
+	if l.opts.Grace <= 0 {
+		l.opts.Grace = 10 * time.Minute
+	}
+	if l.opts.CollectEvery == 0 {
+		l.opts.CollectEvery = time.Hour
+	}
+	l.log = l.opts.Logger
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	if l.opts.Backend != BackendIDB {
+		s, err := opfs.Open(ctx, l.opts.OPFS)
+		switch {
+		case err == nil:
+			l.opfs, l.backend = s, BackendOPFS
+			if _, err := s.Sweep(ctx); err != nil {
+				l.log.Warn("sweeping OPFS failed", "err", err)
+			}
+		case l.opts.Backend == BackendOPFS:
+			return nil, err
+		default:
+			l.log.Warn("OPFS unavailable: assets go to IndexedDB", "err", err)
+		}
+	}
+	if l.opfs == nil {
+		l.backend = BackendIDB
+	}
+	if _, err := l.blobs.Sweep(ctx, l.opts.Grace); err != nil {
+		l.log.Warn("sweeping the IndexedDB asset store failed", "err", err)
+	}
+	l.stop = db.RunOnLeader("assets", l.upkeep)
+	return l, nil
+}
+
+// upkeep runs in the leading tab: reconcile once, then collect
+// periodically.
+func (l *Library) upkeep(ctx context.Context) {
+	if r, err := l.Reconcile(ctx); err != nil {
+		l.log.Warn("reconciling assets failed", "err", err)
+	} else if r.Removed > 0 || len(r.Missing) > 0 {
+		l.log.Info("reconciled assets", "removed", r.Removed, "missing", len(r.Missing))
+	}
+	for {
+		if n, err := l.Collect(ctx); err != nil && ctx.Err() == nil {
+			l.log.Warn("collecting unused assets failed", "err", err)
+		} else if n > 0 {
+			l.log.Info("collected unused assets", "removed", n)
+		}
+		if l.opts.CollectEvery < 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(l.opts.CollectEvery):
+		}
+	}
+}
+
+// Close stops the background work and releases the stores.
+func (l *Library) Close() error {
+	if l.stop != nil {
+		l.stop()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.folders {
+		_ = f.Close()
+	}
+	if l.opfs != nil {
+		return l.opfs.Close()
+	}
+	return nil
+}
+
+// Backend reports the store new assets go to when no folder is in use.
+func (l *Library) Backend() Backend { return l.backend }
+
+// store returns the store holding assets of the ref's kind.
+func (l *Library) store(ctx context.Context, ref assetref.Ref) (assetref.Store, error) {
+	if err := ref.Validate(); err != nil {
+		return nil, err
+	}
+	switch ref.Kind {
+	case assetref.KindOPFS:
+		if l.opfs == nil {
+			return nil, fmt.Errorf("asset %s: OPFS is %w", ref.Path, atelier.ErrUnsupported)
+		}
+		return l.opfs, nil
+	case assetref.KindIDB:
+		return l.blobs, nil
+	case assetref.KindFSHandle:
+		key, _, err := opfs.ParseHandleID(ref.HandleID)
+		if err != nil {
+			return nil, err
+		}
+		return l.folder(ctx, key, false)
+	}
+	return nil, fmt.Errorf("%w: assets of kind %s are not stored here", atelier.ErrInvalidRef, ref.Kind)
+}
+
+// newStore returns the store new assets go to.
+func (l *Library) newStore(ctx context.Context) (assetref.Store, error) {
+	l.mu.Lock()
+	target := l.target
+	l.mu.Unlock()
+	if target != "" {
+		return l.folder(ctx, target, true)
+	}
+	if l.opfs != nil {
+		return l.opfs, nil
+	}
+	return l.blobs, nil
+}
+
+// Put stores r's bytes and registers them. Identical bytes already stored
+// (in any store) are not stored twice: their ref is returned. It fails
+// with atelier.ErrQuotaExceeded (nothing stored) when the origin is out of
+// quota, and like assetref.Store.Put otherwise.
+func (l *Library) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (assetref.Ref, error) {
+	s, err := l.newStore(ctx)
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	hint = withID(hint)
+	ref, err := s.Put(ctx, r, hint)
+	if errors.Is(err, atelier.ErrUnsupported) && s == assetref.Store(l.opfs) {
+		// OPFS refused at write time: the fallback takes it. The reader
+		// may be partly consumed; only a seekable one can be retried.
+		if seeker, ok := r.(io.Seeker); ok {
+			if _, serr := seeker.Seek(0, io.SeekStart); serr == nil {
+				l.log.Warn("OPFS refused a write: using IndexedDB", "err", err)
+				s = l.blobs
+				ref, err = s.Put(ctx, r, hint)
+			}
+		}
+	}
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	return l.register(ctx, s, ref)
+}
+
+// withID gives the hint a UUIDv7 id, whose timestamp tells Reconcile how
+// old unregistered bytes are.
+func withID(h assetref.Hint) assetref.Hint {
+	if h.ID == "" {
+		h.ID = graph.NewID()
+	}
+	return h
+}
+
+// blobPutter is implemented by stores that take a Blob directly.
+type blobPutter interface {
+	PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error)
+}
+
+// PutBlob stores a Blob or File the page holds (blob must be one) without
+// its bytes passing through Go, and registers it; otherwise like Put.
+func (l *Library) PutBlob(ctx context.Context, blob js.Value, hint assetref.Hint) (assetref.Ref, error) {
+	b, err := fsx.WrapBlob(blob)
+	if err != nil {
+		return assetref.Ref{}, &atelier.ValidationError{Entity: "asset", Field: "blob", Reason: err.Error()}
+	}
+	if hint.MIME == "" {
+		if t := blob.Get("type"); t.Type() == js.TypeString && t.String() != "" {
+			hint.MIME = t.String()
+		}
+	}
+	s, err := l.newStore(ctx)
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	hint = withID(hint)
+	bp, ok := s.(blobPutter)
+	if !ok {
+		return assetref.Ref{}, fmt.Errorf("store %T cannot take a Blob", s)
+	}
+	ref, err := bp.PutBlob(ctx, b, hint)
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	return l.register(ctx, s, ref)
+}
+
+// register records a stored asset. When its bytes were already known
+// under another ref (stored earlier, in another store or folder), the new
+// copy is deleted and the known ref returned.
+func (l *Library) register(ctx context.Context, s assetref.Store, ref assetref.Ref) (assetref.Ref, error) {
+	rec, existed, err := l.db.RegisterAsset(ctx, ref)
+	if err != nil {
+		// The bytes stay until Reconcile finds them unregistered.
+		return assetref.Ref{}, fmt.Errorf("register asset: %w", err)
+	}
+	if existed && !sameLocation(rec.Ref, ref) {
+		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+			l.log.Warn("deleting a duplicate copy failed", "ref", ref, "err", err)
+		}
+	}
+	return rec.Ref, nil
+}
+
+func sameLocation(a, b assetref.Ref) bool {
+	return a.Kind == b.Kind && a.URL == b.URL && a.Path == b.Path && a.HandleID == b.HandleID &&
+		a.BlobKey == b.BlobKey && a.ID == b.ID
+}
+
+// Open returns a reader of an asset's bytes. It fails with
+// atelier.ErrNotFound for unknown assets and atelier.ErrInvalidRef for
+// refs of kinds not stored here (url, embedded).
+func (l *Library) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
+	s, err := l.store(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(ctx, ref)
+}
+
+// Stat describes an asset; it fails like Open.
+func (l *Library) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
+	s, err := l.store(ctx, ref)
+	if err != nil {
+		return assetref.Info{}, err
+	}
+	return s.Stat(ctx, ref)
+}
+
+// blobGetter is implemented by stores that return their content as a Blob.
+type blobGetter interface {
+	Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error)
+}
+
+// Blob returns an asset's content as a JavaScript Blob, without reading it
+// into Go (for an <img> through URL.createObjectURL, or an upload). It
+// fails like Open.
+func (l *Library) Blob(ctx context.Context, ref assetref.Ref) (js.Value, error) {
+	s, err := l.store(ctx, ref)
+	if err != nil {
+		return js.Undefined(), err
+	}
+	g, ok := s.(blobGetter)
+	if !ok {
+		return js.Undefined(), fmt.Errorf("store %T cannot give a Blob", s)
+	}
+	b, err := g.Blob(ctx, ref)
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return b.JSValue(), nil
+}
+
+// Delete deletes an asset no node uses: its record, then its bytes. It
+// fails with idb.ErrInUse when nodes use it, and atelier.ErrNotFound when
+// it is unknown.
+func (l *Library) Delete(ctx context.Context, ref assetref.Ref) error {
+	if ref.Hash == "" {
+		return fmt.Errorf("%w: deleting an asset needs its hash", atelier.ErrInvalidRef)
+	}
+	rec, err := l.db.ForgetAsset(ctx, ref.Hash)
+	if err != nil {
+		return err
+	}
+	return l.deleteBytes(ctx, rec.Ref)
+}
+
+func (l *Library) deleteBytes(ctx context.Context, ref assetref.Ref) error {
+	s, err := l.store(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// Collect deletes the assets no node uses that were registered more than
+// Options.Grace ago, and returns how many it deleted.
+func (l *Library) Collect(ctx context.Context) (int, error) {
+	recs, err := l.db.Assets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-l.opts.Grace).UnixMilli()
+	n := 0
+	for _, r := range recs {
+		if len(r.Users) > 0 || r.CreatedAt > cutoff {
+			continue
+		}
+		rec, err := l.db.ForgetAsset(ctx, r.Hash)
+		if errors.Is(err, idb.ErrInUse) || errors.Is(err, atelier.ErrNotFound) {
+			continue // used or collected meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := l.deleteBytes(ctx, rec.Ref); err != nil {
+			// The record is gone; Reconcile will remove the bytes.
+			l.log.Warn("deleting collected bytes failed", "ref", rec.Ref, "err", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Report is what Reconcile found.
+type Report struct {
+	// Removed counts stored bytes that no record knew (left by a crash
+	// between storing and registering) and that Reconcile deleted.
+	Removed int
+	// Missing lists records whose bytes are gone (deleted outside the
+	// library, or a folder the user emptied). Nodes using them will fail
+	// to open their asset; the app decides what to do.
+	Missing []idb.AssetRecord
+}
+
+// Reconcile compares what the stores hold with the asset records: it
+// deletes bytes no record knows (once older than Options.Grace) and
+// reports records whose bytes are missing.
+func (l *Library) Reconcile(ctx context.Context) (Report, error) {
+	var rep Report
+	recs, err := l.db.Assets(ctx)
+	if err != nil {
+		return rep, err
+	}
+	known := map[string]assetref.Ref{}
+	for _, r := range recs {
+		known[r.Hash] = r.Ref
+	}
+	stores := []assetref.Store{l.blobs}
+	if l.opfs != nil {
+		stores = append(stores, l.opfs)
+	}
+	l.mu.Lock()
+	for _, f := range l.folders {
+		stores = append(stores, f)
+	}
+	l.mu.Unlock()
+	cutoff := time.Now().Add(-l.opts.Grace)
+	for _, s := range stores {
+		lister, ok := s.(assetref.Lister)
+		if !ok {
+			continue
+		}
+		infos, err := lister.List(ctx)
+		if err != nil {
+			return rep, err
+		}
+		for _, info := range infos {
+			if r, ok := known[info.Hash]; ok && sameLocation(r, info.Ref) {
+				continue
+			}
+			if !olderThan(info.Ref, cutoff) {
+				continue // perhaps another tab is about to register it
+			}
+			if err := s.Delete(ctx, info.Ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+				return rep, err
+			}
+			rep.Removed++
+		}
+	}
+	for _, r := range recs {
+		if _, err := l.Stat(ctx, r.Ref); errors.Is(err, atelier.ErrNotFound) {
+			rep.Missing = append(rep.Missing, r)
+		} else if err != nil && !errors.Is(err, atelier.ErrPermission) {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// olderThan reports whether the asset's id (a UUIDv7, as Put gives) says
+// it was stored before t. Assets with other ids count as old.
+func olderThan(ref assetref.Ref, t time.Time) bool {
+	id := ref.BlobKey
+	switch ref.Kind {
+	case assetref.KindOPFS:
+		id = lastSegment(ref.Path)
+	case assetref.KindFSHandle:
+		id = lastSegment(ref.HandleID)
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		return true
+	}
+	sec, nsec := u.Time().UnixTime()
+	return time.Unix(sec, nsec).Before(t)
+}
+
+func lastSegment(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+// Capabilities is what the app can show about storage.
+type Capabilities struct {
+	Backend      Backend // where new assets go, unless a folder is in use
+	Folder       string  // the key of the folder new assets go to, if any
+	OPFS         bool    // the origin private file system is available
+	SyncAccess   bool    // the fast OPFS path (a dedicated worker) is in use
+	FolderAccess bool    // the browser lets the user pick folders
+	Persisted    bool    // storage is persistent (not evicted under pressure)
+	Usage, Quota int64   // bytes, as navigator.storage.estimate() reports them
+}
+
+// Capabilities reports the storage situation.
+func (l *Library) Capabilities(ctx context.Context) (Capabilities, error) {
+	c := Capabilities{Backend: l.backend, OPFS: l.opfs != nil, SyncAccess: fsx.SyncAccessSupported(),
+		FolderAccess: js.Global().Get("showDirectoryPicker").Type() == js.TypeFunction}
+	l.mu.Lock()
+	c.Folder = l.target
+	l.mu.Unlock()
+	storage := js.Global().Get("navigator").Get("storage")
+	if !storage.Truthy() {
+		return c, nil
+	}
+	if est, err := jsutil.Await(ctx, storage.Call("estimate")); err == nil {
+		c.Usage, c.Quota = int64(est.Get("usage").Float()), int64(est.Get("quota").Float())
+	} else {
+		return c, err
+	}
+	if p, err := jsutil.Await(ctx, storage.Call("persisted")); err == nil {
+		c.Persisted = p.Truthy()
+	}
+	return c, nil
+}
+
+// Persist asks the browser to make this origin's storage persistent, and
+// reports whether it is.
+func (l *Library) Persist(ctx context.Context) (bool, error) {
+	storage := js.Global().Get("navigator").Get("storage")
+	if !storage.Truthy() || storage.Get("persist").Type() != js.TypeFunction {
+		return false, fmt.Errorf("persistent storage: %w", atelier.ErrUnsupported)
+	}
+	v, err := jsutil.Await(ctx, storage.Call("persist"))
+	if err != nil {
+		return false, err
+	}
+	return v.Truthy(), nil
+}
+
+// AddFolder persists a folder the user picked (dir must be a
+// FileSystemDirectoryHandle) and returns its key. With use, new assets go
+// there from now on.
+func (l *Library) AddFolder(ctx context.Context, dir js.Value, use bool) (string, error) {
+	d, err := fsx.WrapDir(dir)
+	if err != nil {
+		return "", &atelier.ValidationError{Entity: "folder", Field: "handle", Reason: err.Error()}
+	}
+	key := graph.NewID()
+	if err := l.db.PutFolder(ctx, idb.Folder{Key: key, Name: d.Name(), Dir: d}); err != nil {
+		return "", err
+	}
+	if use {
+		if err := l.UseFolder(ctx, key); err != nil {
+			return "", err
+		}
+	}
+	return key, nil
+}
+
+// UseFolder sends new assets to the persisted folder with the given key,
+// asking for write permission if the browser needs it (call it from a
+// user gesture then); an empty key goes back to the default store. It
+// fails with atelier.ErrPermission when the user refuses.
+func (l *Library) UseFolder(ctx context.Context, key string) error {
+	if key != "" {
+		if _, err := l.folder(ctx, key, true); err != nil {
+			return err
+		}
+	}
+	l.mu.Lock()
+	l.target = key
+	l.mu.Unlock()
+	return nil
+}
+
+// folder opens (once) the store of a persisted folder, checking (and with
+// ask, requesting) permission.
+func (l *Library) folder(ctx context.Context, key string, ask bool) (*opfs.Store, error) {
+	l.mu.Lock()
+	s := l.folders[key]
+	l.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	folders, err := l.db.Folders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range folders {
+		if f.Key != key {
+			continue
+		}
+		p, err := f.Dir.QueryPermission(ctx, true)
+		if err == nil && p != fsx.PermissionGranted && ask {
+			p, err = f.Dir.RequestPermission(ctx, true)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p != fsx.PermissionGranted {
+			return nil, fmt.Errorf("folder %s (%s): %w", f.Name, key, atelier.ErrPermission)
+		}
+		s, err := opfs.OpenFolder(ctx, key, f.Dir, l.opts.OPFS)
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if existing := l.folders[key]; existing != nil {
+			l.mu.Unlock()
+			_ = s.Close()
+			return existing, nil
+		}
+		l.folders[key] = s
+		l.mu.Unlock()
+		return s, nil
+	}
+	return nil, fmt.Errorf("folder %s: %w", key, atelier.ErrNotFound)
+}
