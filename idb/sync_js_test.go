@@ -42,7 +42,7 @@ func (s *refServer) push(t *testing.T, ops []syncproto.Op) []syncproto.Ack {
 		if apply {
 			s.seq++
 			c := &syncproto.Change{Seq: s.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
-				Version: v, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
+				Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
 			if !c.Deleted {
 				c.Data = op.Data
 			}

@@ -143,7 +143,7 @@ func (s *memServer) Push(_ context.Context, req *syncproto.PushRequest) (*syncpr
 			s.seq++
 			s.applied++
 			c := &syncproto.Change{Seq: s.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
-				Version: v, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete, Data: op.Data}
+				Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete, Data: op.Data}
 			s.state[op.EntityID] = c
 			s.log = append(s.log, *c)
 			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: v}

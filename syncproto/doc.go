@@ -15,11 +15,13 @@
 // of its workspace; Pull returns changes after a cursor, in sequence order,
 // a page at a time.
 //
-// Concurrent writes to one entity are settled by Wins: the higher version
-// wins, then the later UpdatedAt, then the larger op id. The decision
-// depends only on the two revisions, so every replica reaches the same
-// result in any order. The losing write is acknowledged as superseded,
-// with the winning state, so the client adopts it and tells the app.
+// Concurrent writes to one entity are settled by Wins on their claims: the
+// higher proposed version wins, then the later UpdatedAt, then the larger
+// op id. The server keeps the winning claim apart from the authoritative
+// version (which grows with every write), so the final state is the op
+// with the greatest claim whatever order the ops arrive in. The losing
+// write is acknowledged as superseded, with the winning state, so the
+// client adopts it and tells the app.
 //
 // # Caveats
 //

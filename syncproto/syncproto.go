@@ -30,7 +30,7 @@ const (
 
 // Op is one local mutation, as pushed to the server.
 type Op struct {
-	ID         string `json:"id"` // UUIDv7; the idempotency key
+	ID         string `json:"id"` // UUIDv7; the idempotency key, within a workspace
 	Entity     Entity `json:"entity"`
 	EntityID   string `json:"entityId"`
 	WorkflowID string `json:"workflowId"` // for a workflow, its own id
@@ -59,8 +59,9 @@ const (
 	// Superseded: a write that Wins over this op is the server's state;
 	// Current holds it (nil Data and Deleted for a deletion).
 	Superseded AckStatus = "superseded"
-	// Rejected: the op can never apply (Error says why); the client parks
-	// it and reports it.
+	// Rejected: the op can never apply (Error says why, Version is 0):
+	// its entity id names another kind of entity or belongs to another
+	// workflow on the server. The client parks it and reports it.
 	Rejected AckStatus = "rejected"
 )
 
@@ -77,15 +78,21 @@ type Ack struct {
 
 // Change is the server state of one entity after an applied write.
 type Change struct {
-	Seq        int64           `json:"seq"` // position in the workspace's change sequence
-	Entity     Entity          `json:"entity"`
-	EntityID   string          `json:"entityId"`
-	WorkflowID string          `json:"workflowId"`
-	Version    int64           `json:"version"`
-	UpdatedAt  int64           `json:"updatedAt"`
-	OpID       string          `json:"opId"` // the op that wrote it
-	Deleted    bool            `json:"deleted,omitempty"`
-	Data       json.RawMessage `json:"data,omitempty"` // absent when deleted
+	Seq        int64  `json:"seq"` // position in the workspace's change sequence
+	Entity     Entity `json:"entity"`
+	EntityID   string `json:"entityId"`
+	WorkflowID string `json:"workflowId"`
+	// Version is the authoritative version: it grows with every write the
+	// entity takes, so a client holding an older one knows it is behind.
+	Version int64 `json:"version"`
+	// Proposed is the version the winning op proposed, which together
+	// with UpdatedAt and OpID is the write's claim in conflicts (see
+	// Revision). It is at most Version.
+	Proposed  int64           `json:"proposed"`
+	UpdatedAt int64           `json:"updatedAt"`
+	OpID      string          `json:"opId"` // the op that wrote it
+	Deleted   bool            `json:"deleted,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"` // absent when deleted
 }
 
 // Revision identifies one write of an entity for Wins.
@@ -98,8 +105,11 @@ type Revision struct {
 // Revision of an op.
 func (o *Op) Revision() Revision { return Revision{o.Version, o.UpdatedAt, o.ID} }
 
-// Revision of a change.
-func (c *Change) Revision() Revision { return Revision{c.Version, c.UpdatedAt, c.OpID} }
+// Revision of a change: the claim of the op that wrote it, with the
+// version it proposed (not the authoritative Version, which may be higher:
+// comparing that would let a write that won a tie beat writes it would
+// lose to).
+func (c *Change) Revision() Revision { return Revision{c.Proposed, c.UpdatedAt, c.OpID} }
 
 // Wins reports whether revision a beats revision b: the higher version,
 // then the later UpdatedAt, then the larger op id. It is a strict total
@@ -116,16 +126,20 @@ func Wins(a, b Revision) bool {
 }
 
 // Decide is the server's rule for applying op to the stored state of its
-// entity (nil when the server has none). It returns whether the op applies
-// and, if so, the authoritative version it gets: its proposed version, or
-// one past the stored one if that is not lower. An op based on the stored
-// version (no concurrent write) always applies; otherwise the op applies
-// only if it Wins over the stored write.
+// entity (nil when the server has none). The op applies if its claim Wins
+// over the stored write's claim; then it gets the authoritative version
+// max(op.Version, stored.Version+1), so versions grow with every write.
+//
+// The stored claim is therefore the running maximum of the claims of the
+// ops received, and the final state is the op with the greatest claim,
+// whatever order the ops arrive in. An op made on the latest state wins
+// over it: it proposes a version above the authoritative one, which is at
+// least the stored claim's.
 func Decide(stored *Change, op *Op) (apply bool, version int64) {
 	if stored == nil {
 		return true, max(op.Version, 1)
 	}
-	if op.BaseVersion != stored.Version && !Wins(op.Revision(), stored.Revision()) {
+	if !Wins(op.Revision(), stored.Revision()) {
 		return false, stored.Version
 	}
 	return true, max(op.Version, stored.Version+1)
@@ -138,6 +152,7 @@ const (
 	MaxDataBytes   = 3 << 20 // one op's Data
 	MaxPullLimit   = 1000
 	DefaultPullMax = 200
+	MaxCheckHashes = 1000 // hashes in one BlobCheckRequest
 )
 
 func bad(field, reason string) error {
@@ -258,7 +273,10 @@ type PushResponse struct {
 	Acks []Ack `json:"acks"`
 }
 
-// PullResponse is a page of changes after a cursor.
+// PullResponse is a page of changes after a cursor. It holds the latest
+// state of each entity changed since the cursor (once, in the order of its
+// last change), not every intermediate write; so the Seq values of a page
+// may have gaps.
 type PullResponse struct {
 	Changes []Change `json:"changes"`
 	Cursor  int64    `json:"cursor"` // the Seq of the last change, to ask for the next page
@@ -267,7 +285,7 @@ type PullResponse struct {
 
 // BlobCheckRequest asks which of the hashes the server lacks.
 type BlobCheckRequest struct {
-	Hashes []string `json:"hashes"` // "sha256-…" (SRI form)
+	Hashes []string `json:"hashes"` // "sha256-…" (SRI form), at most MaxCheckHashes
 }
 
 // BlobCheckResponse lists the hashes the server does not have.
@@ -276,10 +294,14 @@ type BlobCheckResponse struct {
 }
 
 // BlobURLRequest asks for a signed URL to upload (with the content's size
-// and type) or download a blob.
+// and type) or download a blob. Asking to upload a blob the workspace
+// already has is answered 409 with code "Exists".
 type BlobURLRequest struct {
-	Hash  string `json:"hash"`
-	Bytes int64  `json:"bytes,omitempty"` // required for uploads
+	Hash string `json:"hash"`
+	// Bytes is the size of the content to upload; the signed URL accepts
+	// exactly that many bytes. 0 (or absent) is valid only for the hash of
+	// empty content.
+	Bytes int64  `json:"bytes,omitempty"`
 	MIME  string `json:"mime,omitempty"`
 }
 
@@ -304,5 +326,8 @@ const (
 // ErrorResponse is the body of every 4xx/5xx answer.
 type ErrorResponse struct {
 	Error string `json:"error"`
-	Code  string `json:"code"` // "Unauthorized", "Forbidden", "Invalid", "TooLarge", "NotFound", "Internal"
+	// Code is one of "Unauthorized" (401), "Forbidden" (403), "Invalid"
+	// (400), "NotFound" (404), "Exists" (409), "TooLarge" (413),
+	// "Internal" (5xx).
+	Code string `json:"code"`
 }

@@ -3,6 +3,7 @@ package syncproto
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand"
 	"sort"
 	"testing"
@@ -53,7 +54,7 @@ func TestWinsIsAStrictTotalOrder(t *testing.T) {
 }
 
 func TestDecide(t *testing.T) {
-	stored := &Change{Version: 5, UpdatedAt: 100, OpID: "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a10"}
+	stored := &Change{Version: 5, Proposed: 5, UpdatedAt: 100, OpID: "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a10"}
 	for _, tc := range []struct {
 		name    string
 		stored  *Change
@@ -63,8 +64,9 @@ func TestDecide(t *testing.T) {
 	}{
 		{"new entity", nil, Op{BaseVersion: 0, Version: 1}, true, 1},
 		{"new entity edited offline", nil, Op{BaseVersion: 0, Version: 4}, true, 4},
-		{"fast-forward", stored, Op{BaseVersion: 5, Version: 6}, true, 6},
-		{"fast-forward of several local edits", stored, Op{BaseVersion: 5, Version: 9}, true, 9},
+		{"made on the latest state", stored, Op{BaseVersion: 5, Version: 6}, true, 6},
+		{"several local edits on the latest state", stored, Op{BaseVersion: 5, Version: 9}, true, 9},
+		{"made on a bumped version", &Change{Version: 7, Proposed: 5, UpdatedAt: 100}, Op{BaseVersion: 7, Version: 8}, true, 8},
 		{"concurrent, higher version wins", stored, Op{BaseVersion: 3, Version: 6, UpdatedAt: 1}, true, 6},
 		{"concurrent, lower version loses", stored, Op{BaseVersion: 3, Version: 4, UpdatedAt: 999}, false, 5},
 		{"concurrent tie, later wins", stored, Op{BaseVersion: 4, Version: 5, UpdatedAt: 101}, true, 6},
@@ -76,6 +78,54 @@ func TestDecide(t *testing.T) {
 			t.Errorf("%s: Decide = %v, %d; want %v, %d", tc.name, apply, v, tc.apply, tc.version)
 		}
 	}
+}
+
+// TestDecideIgnoresArrivalOrder: whatever order ops arrive in, the final
+// state is the op with the greatest claim, ties included (a case where
+// comparing the authoritative version instead would depend on order).
+func TestDecideIgnoresArrivalOrder(t *testing.T) {
+	id := func(n int) string { return fmt.Sprintf("0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a%02d", n) }
+	r := rand.New(rand.NewSource(7))
+	for round := 0; round < 300; round++ {
+		n := 2 + r.Intn(4)
+		ops := make([]Op, n)
+		for i := range ops {
+			ops[i] = Op{ID: id(i), BaseVersion: int64(r.Intn(2)), UpdatedAt: int64(r.Intn(3))}
+			ops[i].Version = ops[i].BaseVersion + 1 + int64(r.Intn(2))
+		}
+		var want string
+		permute(ops, func(order []Op) {
+			var stored *Change
+			for i := range order {
+				op := &order[i]
+				if apply, v := Decide(stored, op); apply {
+					stored = &Change{Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID}
+				}
+			}
+			if want == "" {
+				want = stored.OpID
+			} else if stored.OpID != want {
+				t.Fatalf("ops %+v: one order ends with %s, another with %s", ops, want, stored.OpID)
+			}
+		})
+	}
+}
+
+// permute calls f with every ordering of ops.
+func permute(ops []Op, f func([]Op)) {
+	var rec func(k int)
+	rec = func(k int) {
+		if k == len(ops) {
+			f(append([]Op(nil), ops...))
+			return
+		}
+		for i := k; i < len(ops); i++ {
+			ops[k], ops[i] = ops[i], ops[k]
+			rec(k + 1)
+			ops[k], ops[i] = ops[i], ops[k]
+		}
+	}
+	rec(0)
 }
 
 func validNodeOp() Op {
