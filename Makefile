@@ -43,6 +43,7 @@ test: test-host test-browser
 
 test-host:
 	$(GO) test -race -timeout 5m ./...
+	cd server && bash testdata/with-postgres.sh $(GO) test -race -timeout 5m ./...
 
 test-browser: chrome $(WBT)
 	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
@@ -77,6 +78,16 @@ lint:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 	cd browsertest && $(GO) vet ./...
+	cd server && $(GO) vet ./...
+
+## sync-server: run the sync server (embedded SQLite, data in build/sync-data) with a development token
+SYNC_ADDR  ?= 127.0.0.1:8787
+SYNC_TOKEN ?= dev-token
+SYNC_WS    ?= dev
+.PHONY: sync-server
+sync-server:
+	@echo "sync server: http://$(SYNC_ADDR)  workspace: $(SYNC_WS)  token: $(SYNC_TOKEN)"
+	cd server && $(GO) run ./cmd/atelier-sync -addr $(SYNC_ADDR) -data ../$(BUILD)/sync-data -token '$(SYNC_TOKEN)=$(SYNC_WS)'
 
 $(WBT):
 	$(GO) install github.com/agnivade/wasmbrowsertest@$(WBT_VERSION)

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/atelierstore/atelier/server"
+	"github.com/atelierstore/atelier/server/dirblob"
+	"github.com/atelierstore/atelier/server/postgres"
+	"github.com/atelierstore/atelier/server/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Args[1:], log, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "atelier-sync:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// tokenFlags collects -token TOKEN=WORKSPACE.
+type tokenFlags map[string]string
+
+func (t tokenFlags) String() string { return "" }
+
+func (t tokenFlags) Set(v string) error {
+	tok, ws, ok := strings.Cut(v, "=")
+	if !ok {
+		return errors.New("want TOKEN=WORKSPACE")
+	}
+	t[tok] = ws
+	return nil
+}
+
+// run serves until ctx is done. ready, if not nil, is told the address
+// once the server listens.
+func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr string)) error {
+	fl := flag.NewFlagSet("atelier-sync", flag.ContinueOnError)
+	addr := fl.String("addr", "127.0.0.1:8787", "address to listen on")
+	data := fl.String("data", "atelier-sync-data", "data directory: sync.db, blobs/ and the URL signing secret")
+	pg := fl.String("postgres", "", "PostgreSQL DSN to use instead of the embedded SQLite database")
+	tokensFile := fl.String("tokens", "", "JSON file of bearer token to workspace")
+	tokens := tokenFlags{}
+	fl.Var(tokens, "token", "TOKEN=WORKSPACE, a bearer token for development (repeatable)")
+	secretFile := fl.String("secret", "", "file holding the hex URL signing secret (default DATA/secret, created if absent)")
+	origins := fl.String("origins", "*", "comma-separated origins allowed to call the server (* for any)")
+	ttl := fl.Duration("url-ttl", server.DefaultURLTTL, "how long signed blob URLs work")
+	baseURL := fl.String("base-url", "", "public base URL put in signed URLs (default: from each request)")
+	maxBlob := fl.Int64("max-blob-bytes", server.DefaultMaxBlobBytes, "largest blob accepted")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+
+	if *tokensFile != "" {
+		m, err := readTokens(*tokensFile)
+		if err != nil {
+			return err
+		}
+		for tok, ws := range m {
+			tokens[tok] = ws
+		}
+	}
+	if len(tokens) == 0 {
+		return errors.New("no tokens: give -tokens FILE or -token TOKEN=WORKSPACE")
+	}
+	tok, err := server.NewTokens(tokens)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	if *secretFile == "" {
+		*secretFile = filepath.Join(*data, "secret")
+	}
+	secret, err := loadSecret(*secretFile)
+	if err != nil {
+		return err
+	}
+
+	var store server.Store
+	if *pg != "" {
+		store, err = postgres.Open(ctx, *pg)
+	} else {
+		store, err = sqlite.Open(filepath.Join(*data, "sync.db"))
+	}
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	blobs, err := dirblob.Open(filepath.Join(*data, "blobs"))
+	if err != nil {
+		return err
+	}
+	h, err := server.New(store, blobs, &server.Options{
+		Tokens: tok, Secret: secret, AllowedOrigins: strings.Split(*origins, ","),
+		URLTTL: *ttl, BaseURL: *baseURL, MaxBlobBytes: *maxBlob, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	backend := "sqlite " + filepath.Join(*data, "sync.db")
+	if *pg != "" {
+		backend = "postgres"
+	}
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "store", backend, "blobs", filepath.Join(*data, "blobs"), "workspaces", len(tokens))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// readTokens reads a tokens file into a map, to merge with -token.
+func readTokens(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("tokens file %s: want a JSON object of token to workspace: %w", path, err)
+	}
+	return m, nil
+}
+
+// loadSecret reads the hex secret at path, or creates one there.
+func loadSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key := make([]byte, 32)
+		rand.Read(key)
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("create secret: %w", err)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) < 32 {
+		return nil, fmt.Errorf("secret %s: want at least 64 hex digits", path)
+	}
+	return key, nil
+}

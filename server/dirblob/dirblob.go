@@ -1,0 +1,110 @@
+package dirblob
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/server"
+)
+
+// Store is a server.BlobStore in a directory. Create it with Open.
+type Store struct {
+	dir string
+}
+
+var _ server.BlobStore = (*Store)(nil)
+
+// Open returns the Store in dir, creating the directory if needed and
+// removing temporary files left by uploads that never finished. Do not
+// open one directory from two processes while either runs uploads: the
+// second would remove the first one's temporary files.
+func Open(dir string) (*Store, error) {
+	s := &Store{dir: dir}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, fmt.Errorf("dirblob: open %s: %w", dir, err)
+	}
+	for _, d := range []string{tmp, filepath.Join(dir, "sha256")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("dirblob: open %s: %w", dir, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) path(sum [32]byte) string {
+	d := hex.EncodeToString(sum[:])
+	return filepath.Join(s.dir, "sha256", d[:2], d)
+}
+
+// Put implements server.BlobStore.
+func (s *Store) Put(ctx context.Context, sum [32]byte, r io.Reader) (err error) {
+	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
+	if err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	final := s.path(sum)
+	if _, err := os.Stat(final); err == nil {
+		// Same digest, same bytes: keep the copy there is.
+		return os.Remove(f.Name())
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	if err := os.Rename(f.Name(), final); err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	// Make the rename durable before the caller records the blob.
+	if d, err := os.Open(filepath.Dir(final)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Open implements server.BlobStore.
+func (s *Store) Open(ctx context.Context, sum [32]byte) (io.ReadSeekCloser, error) {
+	f, err := os.Open(s.path(sum))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("dirblob: blob %x: %w", sum, atelier.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dirblob: %w", err)
+	}
+	return f, nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

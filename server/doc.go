@@ -1,0 +1,59 @@
+// Package server is the sync server of atelier: the HTTP side of the
+// syncproto contract, written once on top of a small Store interface (the
+// database) and a BlobStore interface (the bytes of assets).
+//
+// # Basics
+//
+// New returns an http.Handler serving the syncproto routes:
+//
+//   - Push applies a batch of ops in one Store transaction. Each op is
+//     answered by the ack stored the first time its id was seen, or decided
+//     with syncproto.Decide against the entity's stored state. A replayed
+//     batch changes nothing and gets the same acks, byte for byte.
+//   - Pull returns, after a cursor, the latest state of every entity that
+//     changed since, ordered by the sequence number of its last change.
+//     The store keeps one row per entity, so a page holds each changed
+//     entity once and the sequence numbers it shows may have gaps (the
+//     changes in between were overwritten); the numbers assigned by
+//     pushes have none. A page with no changes answers the cursor it was
+//     asked for.
+//   - Blob check, upload and download hand out URLs signed with HMAC-SHA256
+//     that work without the bearer token, as S3 presigned URLs do. Uploads
+//     are streamed to the BlobStore while their size and hash are checked,
+//     and committed only when both match what was declared.
+//
+// Every request but those to signed URLs carries "Authorization: Bearer
+// <token>"; Tokens maps tokens to workspaces. Errors are answered as
+// syncproto.ErrorResponse with one of the codes syncproto lists, plus
+// "Exists" (409) when an upload URL is asked for a blob the workspace
+// already has. A PUT to a valid upload URL of a blob the workspace has
+// meanwhile got succeeds (204) without reading the body.
+//
+// Decisions the contract leaves open:
+//
+//   - An op whose entity id is stored as another kind of entity, or under
+//     another workflow, is Rejected (with Version 0, as the op's entity
+//     does not exist): an id names one entity for good, tombstones too.
+//   - Op ids are idempotency keys per workspace. A second op with a known
+//     id gets the first one's ack, whatever it carries.
+//   - Blobs are visible per workspace. The bytes are stored once per hash,
+//     but a workspace only has a blob after it uploaded it itself: knowing
+//     a hash is not proof of having the content.
+//   - A Pull page is cut short when it grows past Options.MaxPullBytes
+//     (More is then true), so large entities cannot make a page unbounded.
+//
+// # Caveats
+//
+// The server stores entities one by one: it neither cascades the deletion
+// of a workflow to its nodes and edges nor checks that an edge's nodes
+// exist. That is the clients' business, as in the local store.
+//
+// Acks are kept forever (they are the idempotency record), and so are
+// blobs: there is no garbage collection yet. A superseded ack carries the
+// winning state, so a push answer can be far larger than the push.
+//
+// syncproto.Decide gives a concurrent winner with the stored version the
+// next version, so with equal proposed versions the final version (and,
+// with three or more such writes, the winner) can depend on the order in
+// which ops arrive. Writes with distinct versions converge in any order.
+package server

@@ -1,0 +1,16 @@
+package server
+
+import "errors"
+
+// The package matches the sentinels of the atelier module (ErrNotFound,
+// ErrInvalid, ErrClosed) wherever they fit; the errors below are its own.
+var (
+	// ErrBlobTooLarge is returned by the reader a BlobStore is given when
+	// more bytes arrive than were declared. Nothing is stored.
+	ErrBlobTooLarge = errors.New("blob larger than declared")
+
+	// ErrBlobMismatch is returned by the reader a BlobStore is given when
+	// the upload ends short of the declared size or its SHA-256 differs
+	// from the declared hash. Nothing is stored.
+	ErrBlobMismatch = errors.New("blob does not match its declared size and hash")
+)

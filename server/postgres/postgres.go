@@ -1,0 +1,378 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/server"
+	"github.com/atelierstore/atelier/syncproto"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations bring the schema from version i to i+1.
+var migrations = []string{
+	`CREATE TABLE workspaces (
+		ws  text PRIMARY KEY,
+		seq bigint NOT NULL
+	);
+	CREATE TABLE entities (
+		ws          text NOT NULL,
+		id          text NOT NULL,
+		entity      text NOT NULL,
+		workflow_id text NOT NULL,
+		seq         bigint NOT NULL,
+		version     bigint NOT NULL,
+		proposed    bigint NOT NULL,
+		updated_at  bigint NOT NULL,
+		op_id       text NOT NULL,
+		deleted     boolean NOT NULL,
+		data        bytea,
+		PRIMARY KEY (ws, id)
+	);
+	CREATE UNIQUE INDEX entities_seq ON entities (ws, seq);
+	CREATE TABLE ops (
+		ws  text NOT NULL,
+		id  text NOT NULL,
+		ack bytea NOT NULL,
+		PRIMARY KEY (ws, id)
+	);
+	CREATE TABLE blobs (
+		ws      text NOT NULL,
+		hash    text NOT NULL,
+		size    bigint NOT NULL,
+		mime    text NOT NULL,
+		created bigint NOT NULL,
+		PRIMARY KEY (ws, hash)
+	);`,
+}
+
+// Store is a server.Store in PostgreSQL. Create it with Open.
+type Store struct {
+	pool   *pgxpool.Pool
+	closed atomic.Bool
+}
+
+var _ server.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a URL or key=value string,
+// as pgx takes; parameters it does not know, like search_path, are sent
+// as run-time settings) and migrates the schema. It fails when the
+// database cannot be reached or its schema is newer than this package's.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Two servers starting at once would both create the tables.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('atelier-sync ' || coalesce(current_schema(), '')))`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS atelier_schema (version integer NOT NULL)`); err != nil {
+			return err
+		}
+		v := 0
+		if err := tx.QueryRow(ctx, `SELECT version FROM atelier_schema`).Scan(&v); errors.Is(err, pgx.ErrNoRows) {
+			if _, err := tx.Exec(ctx, `INSERT INTO atelier_schema (version) VALUES (0)`); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if v > len(migrations) {
+			return fmt.Errorf("schema version %d is newer than this server's %d", v, len(migrations))
+		}
+		for ; v < len(migrations); v++ {
+			if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE atelier_schema SET version = $1`, v)
+		return err
+	})
+}
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return fmt.Errorf("postgres: %w", atelier.ErrClosed)
+	}
+	return nil
+}
+
+// Close closes the connections, waiting for those in use.
+func (s *Store) Close() error {
+	if !s.closed.Swap(true) {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// retryable reports whether err is a deadlock or serialization failure,
+// after which the transaction may be run again.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// Update implements server.Store.
+func (s *Store) Update(ctx context.Context, ws string, fn func(server.Tx) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.update(ctx, ws, fn)
+		if attempt < 5 && retryable(err) {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Store) update(ctx context.Context, ws string, fn func(server.Tx) error) error {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer ptx.Rollback(ctx) // after Commit, a no-op
+	t := &tx{ctx: ctx, tx: ptx, ws: ws}
+	// Lock the workspace's row until commit: see the package doc.
+	err = ptx.QueryRow(ctx, `INSERT INTO workspaces (ws, seq) VALUES ($1, 0)
+		ON CONFLICT (ws) DO UPDATE SET seq = workspaces.seq RETURNING seq`, ws).Scan(&t.seq)
+	if err != nil {
+		return fmt.Errorf("postgres: lock workspace %s: %w", ws, err)
+	}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+type tx struct {
+	ctx context.Context
+	tx  pgx.Tx
+	ws  string
+	seq int64
+}
+
+func (t *tx) Seq() int64 { return t.seq }
+
+func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
+	rows, err := t.tx.Query(t.ctx, `SELECT o.id, o.ack FROM unnest($2::text[]) AS k(id)
+		JOIN ops o ON o.ws = $1 AND o.id = k.id`, t.ws, opIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read acks: %w", err)
+	}
+	m := map[string][]byte{}
+	var id string
+	var ack []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &ack}, func() error {
+		m[id], ack = ack, nil // a fresh slice for the next row
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read acks: %w", err)
+	}
+	return m, nil
+}
+
+const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data"
+
+// qualified is changeColumns of the entities table aliased e.
+const qualified = "e.id, e.entity, e.workflow_id, e.seq, e.version, e.proposed, e.updated_at, e.op_id, e.deleted, e.data"
+
+// forEachChange scans rows of changeColumns.
+func forEachChange(rows pgx.Rows, fn func(*syncproto.Change) error) error {
+	var c syncproto.Change
+	var data []byte
+	_, err := pgx.ForEachRow(rows, []any{&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version,
+		&c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data}, func() error {
+		cc := c
+		if len(data) > 0 {
+			cc.Data = data
+		}
+		data = nil
+		return fn(&cc)
+	})
+	return err
+}
+
+func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) {
+	rows, err := t.tx.Query(t.ctx, `SELECT `+qualified+` FROM unnest($2::text[]) AS k(id)
+		JOIN entities e ON e.ws = $1 AND e.id = k.id`, t.ws, entityIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read entities: %w", err)
+	}
+	m := map[string]*syncproto.Change{}
+	if err := forEachChange(rows, func(c *syncproto.Change) error { m[c.EntityID] = c; return nil }); err != nil {
+		return nil, fmt.Errorf("postgres: read entities: %w", err)
+	}
+	return m, nil
+}
+
+func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
+	seq := t.seq
+	for i := range changes {
+		c := &changes[i]
+		if c.Seq <= seq {
+			return fmt.Errorf("postgres: put change of %s: seq %d is not above %d", c.EntityID, c.Seq, seq)
+		}
+		seq = c.Seq
+	}
+	// One statement per table, with the rows as arrays. An upsert may not
+	// touch a row twice, so only the last change of each entity goes in.
+	last := make(map[string]int, len(changes))
+	for i := range changes {
+		last[changes[i].EntityID] = i
+	}
+	var (
+		ids, kinds, wfs, opIDs               []string
+		seqs, versions, proposed, updatedAts []int64
+		deleted                              []bool
+		data                                 [][]byte
+	)
+	for i := range changes {
+		c := &changes[i]
+		if last[c.EntityID] != i {
+			continue
+		}
+		ids, kinds, wfs, opIDs = append(ids, c.EntityID), append(kinds, string(c.Entity)), append(wfs, c.WorkflowID), append(opIDs, c.OpID)
+		seqs, versions, updatedAts = append(seqs, c.Seq), append(versions, c.Version), append(updatedAts, c.UpdatedAt)
+		proposed = append(proposed, c.Proposed)
+		deleted = append(deleted, c.Deleted)
+		if c.Deleted {
+			data = append(data, nil)
+		} else {
+			data = append(data, c.Data)
+		}
+	}
+	b := &pgx.Batch{}
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO entities (ws, `+changeColumns+`)
+			SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+				$8::bigint[], $9::text[], $10::boolean[], $11::bytea[])
+			ON CONFLICT (ws, id) DO UPDATE SET entity = excluded.entity, workflow_id = excluded.workflow_id,
+				seq = excluded.seq, version = excluded.version, proposed = excluded.proposed, updated_at = excluded.updated_at,
+				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data`,
+			t.ws, ids, kinds, wfs, seqs, versions, proposed, updatedAts, opIDs, deleted, data)
+		b.Queue(`UPDATE workspaces SET seq = $2 WHERE ws = $1`, t.ws, seq)
+	}
+	if len(acks) > 0 {
+		ackIDs, ackJSON := make([]string, len(acks)), make([][]byte, len(acks))
+		for i, a := range acks {
+			ackIDs[i], ackJSON[i] = a.OpID, a.JSON
+		}
+		b.Queue(`INSERT INTO ops (ws, id, ack) SELECT $1, * FROM unnest($2::text[], $3::bytea[])`, t.ws, ackIDs, ackJSON)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: put: %w", err)
+	}
+	t.seq = seq
+	return nil
+}
+
+// Changes implements server.Store.
+func (s *Store) Changes(ctx context.Context, ws string, q server.ChangesQuery) ([]syncproto.Change, bool, error) {
+	if err := s.check(); err != nil {
+		return nil, false, err
+	}
+	limit := max(q.Limit, 1)
+	rows, err := s.pool.Query(ctx, `SELECT `+changeColumns+` FROM entities WHERE ws = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+		ws, q.After, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: read changes: %w", err)
+	}
+	var out []syncproto.Change
+	size, more := 0, false
+	stop := errors.New("page full")
+	err = forEachChange(rows, func(c *syncproto.Change) error {
+		if len(out) >= limit || (q.MaxBytes > 0 && len(out) > 0 && size+len(c.Data) > q.MaxBytes) {
+			more = true
+			return stop
+		}
+		size += len(c.Data)
+		out = append(out, *c)
+		return nil
+	})
+	if err != nil && err != stop {
+		return nil, false, fmt.Errorf("postgres: read changes: %w", err)
+	}
+	return out, more, nil
+}
+
+// MissingBlobs implements server.Store.
+func (s *Store) MissingBlobs(ctx context.Context, ws string, hashes []string) ([]string, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT b.hash FROM unnest($2::text[]) AS k(hash)
+		JOIN blobs b ON b.ws = $1 AND b.hash = k.hash`, ws, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: check blobs: %w", err)
+	}
+	have := map[string]bool{}
+	var h string
+	if _, err := pgx.ForEachRow(rows, []any{&h}, func() error { have[h] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("postgres: check blobs: %w", err)
+	}
+	var missing []string
+	for _, h := range hashes {
+		if !have[h] {
+			missing = append(missing, h)
+		}
+	}
+	return missing, nil
+}
+
+// Blob implements server.Store.
+func (s *Store) Blob(ctx context.Context, ws, hash string) (server.BlobInfo, error) {
+	b := server.BlobInfo{Hash: hash}
+	if err := s.check(); err != nil {
+		return b, err
+	}
+	err := s.pool.QueryRow(ctx, `SELECT size, mime, created FROM blobs WHERE ws = $1 AND hash = $2`, ws, hash).
+		Scan(&b.Size, &b.MIME, &b.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, fmt.Errorf("postgres: blob %s: %w", hash, atelier.ErrNotFound)
+	}
+	if err != nil {
+		return b, fmt.Errorf("postgres: blob %s: %w", hash, err)
+	}
+	return b, nil
+}
+
+// PutBlob implements server.Store.
+func (s *Store) PutBlob(ctx context.Context, ws string, b server.BlobInfo) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO blobs (ws, hash, size, mime, created) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT DO NOTHING`, ws, b.Hash, b.Size, b.MIME, b.Created)
+	if err != nil {
+		return fmt.Errorf("postgres: put blob %s: %w", b.Hash, err)
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/atelierstore/atelier/syncproto"
+)
+
+// Defaults and bounds of Options, and limits of requests syncproto does
+// not fix.
+const (
+	// DefaultURLTTL is how long signed blob URLs work by default.
+	DefaultURLTTL = time.Hour
+	// DefaultMaxBlobBytes is the default bound on one blob: 2 GiB.
+	DefaultMaxBlobBytes = 2 << 30
+	// DefaultMaxPullBytes is the default bound on the Data in one pull
+	// page, beyond its first change: 8 MiB.
+	DefaultMaxPullBytes = 8 << 20
+	// MaxCheckHashes is the most hashes one blob check may ask about;
+	// more are answered 400.
+	MaxCheckHashes = 1000
+
+	maxCheckBody = 128 << 10
+	maxURLBody   = 16 << 10
+	maxMIME      = 255
+)
+
+// Options configure a Server. The zero value (or nil) is a server that
+// knows no token, so it answers every request but a signed URL with 401.
+type Options struct {
+	// Tokens maps bearer tokens to workspaces. Nil knows no token.
+	Tokens *Tokens
+
+	// Secret signs blob URLs; at least 32 bytes. Nil means a random secret
+	// of this Server, so its URLs stop working when the process ends.
+	Secret []byte
+
+	// AllowedOrigins are the origins (like "http://localhost:8080") whose
+	// pages may call the server, signed URLs included. Nil, or a "*"
+	// among them, allows every origin: no cookies are used, the bearer
+	// token is the credential.
+	AllowedOrigins []string
+
+	// URLTTL is how long signed URLs work; 0 means DefaultURLTTL.
+	URLTTL time.Duration
+
+	// BaseURL, like "https://sync.example.com", is put in front of signed
+	// URLs. Empty means the scheme and Host of the request asking for one.
+	BaseURL string
+
+	// MaxBlobBytes bounds a blob's size; 0 means DefaultMaxBlobBytes.
+	MaxBlobBytes int64
+
+	// MaxPullBytes bounds the Data in a pull page (a page has at least one
+	// change whatever its size); 0 means DefaultMaxPullBytes.
+	MaxPullBytes int
+
+	// Logger receives one line per request and the errors behind 500s.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock for URL expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the syncproto routes over a Store and a BlobStore. It is
+// an http.Handler; create it with New.
+type Server struct {
+	store   Store
+	blobs   BlobStore
+	tokens  *Tokens
+	sign    signer
+	origins map[string]bool // nil: any origin
+	ttl     time.Duration
+	base    string
+	maxBlob int64
+	maxPull int
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+}
+
+// New returns a Server over store and blobs. It fails with an error
+// matching atelier.ErrInvalid when opts hold a Secret shorter than 32
+// bytes, a malformed BaseURL or a negative bound. The Server does not own
+// store and blobs: close them after the last request.
+func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
+	if store == nil || blobs == nil {
+		return nil, errors.New("server: New needs a Store and a BlobStore")
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Server{
+		store: store, blobs: blobs, tokens: opts.Tokens,
+		ttl: opts.URLTTL, base: strings.TrimSuffix(opts.BaseURL, "/"),
+		maxBlob: opts.MaxBlobBytes, maxPull: opts.MaxPullBytes,
+		log: opts.Logger, now: opts.Now,
+	}
+	switch {
+	case opts.Secret == nil:
+		s.sign.key = make([]byte, 32)
+		rand.Read(s.sign.key)
+	case len(opts.Secret) < 32:
+		return nil, invalid("secret", "must be at least 32 bytes")
+	default:
+		s.sign.key = append([]byte(nil), opts.Secret...)
+	}
+	if s.ttl < 0 || s.maxBlob < 0 || s.maxPull < 0 {
+		return nil, invalid("options", "URLTTL, MaxBlobBytes and MaxPullBytes must not be negative")
+	}
+	if s.base != "" && !strings.HasPrefix(s.base, "http://") && !strings.HasPrefix(s.base, "https://") {
+		return nil, invalid("baseURL", "must start with http:// or https://")
+	}
+	if s.ttl == 0 {
+		s.ttl = DefaultURLTTL
+	}
+	if s.maxBlob == 0 {
+		s.maxBlob = DefaultMaxBlobBytes
+	}
+	if s.maxPull == 0 {
+		s.maxPull = DefaultMaxPullBytes
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, o := range opts.AllowedOrigins {
+		if o == "*" {
+			s.origins = nil
+			break
+		}
+		if s.origins == nil {
+			s.origins = map[string]bool{}
+		}
+		s.origins[strings.TrimSuffix(o, "/")] = true
+	}
+
+	m := http.NewServeMux()
+	m.HandleFunc("POST "+syncproto.RoutePush, s.authed(s.push))
+	m.HandleFunc("GET "+syncproto.RoutePull, s.authed(s.pull))
+	m.HandleFunc("POST "+syncproto.RouteBlobCheck, s.authed(s.blobCheck))
+	m.HandleFunc("POST "+syncproto.RouteBlobUpload, s.authed(s.blobUploadURL))
+	m.HandleFunc("POST "+syncproto.RouteBlobDownload, s.authed(s.blobDownloadURL))
+	m.HandleFunc("PUT "+blobPath+"{ws}/{digest}", s.blobPut)
+	m.HandleFunc("GET "+blobPath+"{ws}/{digest}", s.blobGet)
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	})
+	s.mux = m
+	return s, nil
+}
+
+// ServeHTTP answers CORS preflights, adds CORS headers, logs the request
+// and routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	if s.cors(rec, r) {
+		s.mux.ServeHTTP(rec, r)
+	}
+	// The query is left out: it holds URL signatures.
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+		slog.Duration("took", time.Since(start)))
+}
+
+// authed wraps h with the bearer token check: 401 without a known token,
+// 403 when the token's workspace is not the {ws} of the path.
+func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, ws string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		ws, known := s.tokens.Workspace(strings.TrimSpace(tok))
+		if !strings.EqualFold(scheme, "Bearer") || !known {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="atelier"`)
+			writeError(w, http.StatusUnauthorized, "Unauthorized", "missing or unknown bearer token")
+			return
+		}
+		if r.PathValue("ws") != ws {
+			writeError(w, http.StatusForbidden, "Forbidden", "the token is not valid for this workspace")
+			return
+		}
+		h(w, r, ws)
+	}
+}
+
+// cors adds the CORS headers for an allowed origin and answers
+// preflights. It reports whether the request still needs handling.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	allowed := origin != "" && (s.origins == nil || s.origins[origin])
+	if allowed {
+		if s.origins == nil {
+			h.Set("Access-Control-Allow-Origin", "*")
+		} else {
+			h.Set("Access-Control-Allow-Origin", origin)
+		}
+		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, WWW-Authenticate")
+	}
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return true
+	}
+	if allowed {
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, OPTIONS")
+		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+			h.Set("Access-Control-Allow-Headers", req)
+		}
+		h.Set("Access-Control-Max-Age", "600")
+	}
+	h.Add("Vary", "Access-Control-Request-Method")
+	h.Add("Vary", "Access-Control-Request-Headers")
+	w.WriteHeader(http.StatusNoContent)
+	return false
+}
+
+// writeError answers with a syncproto.ErrorResponse.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, syncproto.ErrorResponse{Error: msg, Code: code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the types of this package are written; they always encode.
+		panic(err)
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// internal logs err and answers 500 without its details.
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	writeError(w, http.StatusInternalServerError, "Internal", "internal server error")
+}
+
+// recorder remembers the status and size of a response for the log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,400 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/server"
+	"github.com/atelierstore/atelier/syncproto"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// migrations bring the schema from version i to i+1; the schema version
+// is SQLite's user_version.
+var migrations = []string{
+	`CREATE TABLE workspaces (
+		ws  TEXT PRIMARY KEY,
+		seq INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE entities (
+		ws          TEXT NOT NULL,
+		id          TEXT NOT NULL,
+		entity      TEXT NOT NULL,
+		workflow_id TEXT NOT NULL,
+		seq         INTEGER NOT NULL,
+		version     INTEGER NOT NULL,
+		proposed    INTEGER NOT NULL,
+		updated_at  INTEGER NOT NULL,
+		op_id       TEXT NOT NULL,
+		deleted     INTEGER NOT NULL,
+		data        BLOB,
+		PRIMARY KEY (ws, id)
+	);
+	CREATE UNIQUE INDEX entities_seq ON entities (ws, seq);
+	CREATE TABLE ops (
+		ws  TEXT NOT NULL,
+		id  TEXT NOT NULL,
+		ack BLOB NOT NULL,
+		PRIMARY KEY (ws, id)
+	);
+	CREATE TABLE blobs (
+		ws      TEXT NOT NULL,
+		hash    TEXT NOT NULL,
+		size    INTEGER NOT NULL,
+		mime    TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		PRIMARY KEY (ws, hash)
+	) WITHOUT ROWID;`,
+}
+
+// Store is a server.Store in one SQLite file. Create it with Open.
+type Store struct {
+	db     *sql.DB
+	wmu    sync.Mutex // one writer in this process
+	closed atomic.Bool
+}
+
+var _ server.Store = (*Store)(nil)
+
+// Open opens the SQLite database at path, creating it if needed, and
+// migrates its schema. The path must not contain '?'. It fails when the
+// file cannot be opened or was migrated by a newer version of this
+// package.
+func Open(path string) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, &atelier.ValidationError{Entity: "sqlite", Field: "path", Reason: "must be non-empty and contain no '?'"})
+	}
+	// IMMEDIATE transactions take the write lock when they begin, so two
+	// writers never deadlock upgrading read locks; the busy timeout makes
+	// a writer of another process wait for the lock rather than fail.
+	dsn := "file:" + path + "?_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	s := &Store{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this server's %d", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlite: %w", atelier.ErrClosed)
+	}
+	return nil
+}
+
+// Close closes the database. Requests under way may fail.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.db.Close()
+}
+
+// Update implements server.Store.
+func (s *Store) Update(ctx context.Context, ws string, fn func(server.Tx) error) (err error) {
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	stx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			stx.Rollback()
+		}
+	}()
+	t := &tx{ctx: ctx, tx: stx, ws: ws}
+	err = stx.QueryRowContext(ctx, "SELECT seq FROM workspaces WHERE ws = ?", ws).Scan(&t.seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: read seq of %s: %w", ws, err)
+	}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+type tx struct {
+	ctx context.Context
+	tx  *sql.Tx
+	ws  string
+	seq int64
+}
+
+func (t *tx) Seq() int64 { return t.seq }
+
+// chunk is how many ids go into one IN list: below SQLite's limit of
+// bound parameters with room to spare.
+const chunk = 500
+
+// in runs query, which ends in "IN (", for the ids in chunks and calls
+// scan for every row.
+func (t *tx) in(query string, ids []string, scan func(*sql.Rows) error) error {
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		args := make([]any, 0, n+1)
+		args = append(args, t.ws)
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		rows, err := t.tx.QueryContext(t.ctx, query+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
+	m := map[string][]byte{}
+	err := t.in("SELECT id, ack FROM ops WHERE ws = ? AND id IN (", opIDs, func(r *sql.Rows) error {
+		var id string
+		var ack []byte
+		if err := r.Scan(&id, &ack); err != nil {
+			return err
+		}
+		m[id] = ack
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read acks: %w", err)
+	}
+	return m, nil
+}
+
+const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data"
+
+func scanChange(r *sql.Rows) (*syncproto.Change, error) {
+	var c syncproto.Change
+	var data []byte
+	if err := r.Scan(&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version, &c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data); err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		c.Data = data
+	}
+	return &c, nil
+}
+
+func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) {
+	m := map[string]*syncproto.Change{}
+	err := t.in("SELECT "+changeColumns+" FROM entities WHERE ws = ? AND id IN (", entityIDs, func(r *sql.Rows) error {
+		c, err := scanChange(r)
+		if err == nil {
+			m[c.EntityID] = c
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read entities: %w", err)
+	}
+	return m, nil
+}
+
+func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
+	seq := t.seq
+	if len(changes) > 0 {
+		put, err := t.tx.PrepareContext(t.ctx, `INSERT INTO entities (ws, `+changeColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ws, id) DO UPDATE SET entity = excluded.entity, workflow_id = excluded.workflow_id,
+				seq = excluded.seq, version = excluded.version, proposed = excluded.proposed, updated_at = excluded.updated_at,
+				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data`)
+		if err != nil {
+			return fmt.Errorf("sqlite: put changes: %w", err)
+		}
+		defer put.Close()
+		for i := range changes {
+			c := &changes[i]
+			if c.Seq <= seq {
+				return fmt.Errorf("sqlite: put change of %s: seq %d is not above %d", c.EntityID, c.Seq, seq)
+			}
+			seq = c.Seq
+			var data []byte
+			if !c.Deleted {
+				data = c.Data
+			}
+			if _, err := put.ExecContext(t.ctx, t.ws, c.EntityID, c.Entity, c.WorkflowID, c.Seq, c.Version,
+				c.Proposed, c.UpdatedAt, c.OpID, c.Deleted, data); err != nil {
+				return fmt.Errorf("sqlite: put change of %s: %w", c.EntityID, err)
+			}
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO workspaces (ws, seq) VALUES (?, ?)
+			ON CONFLICT (ws) DO UPDATE SET seq = excluded.seq`, t.ws, seq); err != nil {
+			return fmt.Errorf("sqlite: put seq: %w", err)
+		}
+	}
+	if len(acks) > 0 {
+		put, err := t.tx.PrepareContext(t.ctx, "INSERT INTO ops (ws, id, ack) VALUES (?, ?, ?)")
+		if err != nil {
+			return fmt.Errorf("sqlite: put acks: %w", err)
+		}
+		defer put.Close()
+		for _, a := range acks {
+			if _, err := put.ExecContext(t.ctx, t.ws, a.OpID, a.JSON); err != nil {
+				return fmt.Errorf("sqlite: put ack of %s: %w", a.OpID, err)
+			}
+		}
+	}
+	t.seq = seq
+	return nil
+}
+
+// Changes implements server.Store.
+func (s *Store) Changes(ctx context.Context, ws string, q server.ChangesQuery) ([]syncproto.Change, bool, error) {
+	if err := s.check(); err != nil {
+		return nil, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+changeColumns+" FROM entities WHERE ws = ? AND seq > ? ORDER BY seq LIMIT ?",
+		ws, q.After, max(q.Limit, 1)+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: read changes: %w", err)
+	}
+	defer rows.Close()
+	var out []syncproto.Change
+	size, more := 0, false
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("sqlite: read changes: %w", err)
+		}
+		if len(out) >= max(q.Limit, 1) || (q.MaxBytes > 0 && len(out) > 0 && size+len(c.Data) > q.MaxBytes) {
+			more = true
+			break
+		}
+		size += len(c.Data)
+		out = append(out, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: read changes: %w", err)
+	}
+	return out, more, nil
+}
+
+// MissingBlobs implements server.Store.
+func (s *Store) MissingBlobs(ctx context.Context, ws string, hashes []string) ([]string, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for rest := hashes; len(rest) > 0; {
+		n := min(len(rest), chunk)
+		args := []any{ws}
+		for _, h := range rest[:n] {
+			args = append(args, h)
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT hash FROM blobs WHERE ws = ? AND hash IN ("+
+			strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: check blobs: %w", err)
+		}
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: check blobs: %w", err)
+			}
+			have[h] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("sqlite: check blobs: %w", err)
+		}
+		rest = rest[n:]
+	}
+	var missing []string
+	for _, h := range hashes {
+		if !have[h] {
+			missing = append(missing, h)
+		}
+	}
+	return missing, nil
+}
+
+// Blob implements server.Store.
+func (s *Store) Blob(ctx context.Context, ws, hash string) (server.BlobInfo, error) {
+	b := server.BlobInfo{Hash: hash}
+	if err := s.check(); err != nil {
+		return b, err
+	}
+	err := s.db.QueryRowContext(ctx, "SELECT size, mime, created FROM blobs WHERE ws = ? AND hash = ?", ws, hash).
+		Scan(&b.Size, &b.MIME, &b.Created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, fmt.Errorf("sqlite: blob %s: %w", hash, atelier.ErrNotFound)
+	}
+	if err != nil {
+		return b, fmt.Errorf("sqlite: blob %s: %w", hash, err)
+	}
+	return b, nil
+}
+
+// PutBlob implements server.Store.
+func (s *Store) PutBlob(ctx context.Context, ws string, b server.BlobInfo) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.db.ExecContext(ctx, "INSERT INTO blobs (ws, hash, size, mime, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		ws, b.Hash, b.Size, b.MIME, b.Created)
+	if err != nil {
+		return fmt.Errorf("sqlite: put blob %s: %w", b.Hash, err)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"io"
+
+	"github.com/atelierstore/atelier/syncproto"
+)
+
+// Store is the database of a sync server: per workspace, the latest state
+// of every entity, the acks of every op seen, the workspace's last
+// sequence number, and which blobs it has. Implementations live in the
+// sqlite and postgres packages and pass storetest.Run.
+//
+// Every method is safe for concurrent use, also by several processes
+// sharing one database.
+type Store interface {
+	// Update runs fn in one write transaction on workspace ws and commits
+	// it when fn returns nil; an error or a panic rolls it back. Updates of
+	// one workspace are serialized, across processes too, so Tx.Seq and
+	// what fn reads stay current until the commit. An implementation may
+	// run fn again after a transient failure, so fn must not have effects
+	// outside tx. The error is fn's, or the database's.
+	Update(ctx context.Context, ws string, fn func(Tx) error) error
+
+	// Changes returns the entities of ws whose last change has a sequence
+	// number above q.After, in sequence order: at most q.Limit of them,
+	// and no more once their Data add up to q.MaxBytes (but at least one).
+	// more reports whether further changes follow.
+	Changes(ctx context.Context, ws string, q ChangesQuery) (changes []syncproto.Change, more bool, err error)
+
+	// MissingBlobs returns those of hashes that ws has no blob for, in
+	// their order.
+	MissingBlobs(ctx context.Context, ws string, hashes []string) ([]string, error)
+
+	// Blob returns what ws has under hash; it fails with an error matching
+	// atelier.ErrNotFound when ws has no such blob.
+	Blob(ctx context.Context, ws, hash string) (BlobInfo, error)
+
+	// PutBlob records that ws has the blob b. Recording a blob ws already
+	// has keeps the first record and succeeds.
+	PutBlob(ctx context.Context, ws string, b BlobInfo) error
+
+	// Close releases the database. Calls after Close fail with an error
+	// matching atelier.ErrClosed.
+	io.Closer
+}
+
+// Tx is a write transaction on one workspace. It uses the context given
+// to Store.Update and must not be used after fn returns.
+type Tx interface {
+	// Seq returns the workspace's last sequence number (0 before its first
+	// change) as of this transaction, including changes Put in it.
+	Seq() int64
+
+	// Acks returns the stored ack of each of opIDs that the workspace has
+	// seen, keyed by op id, exactly as it was stored.
+	Acks(opIDs []string) (map[string][]byte, error)
+
+	// Entities returns the stored state of each of entityIDs that the
+	// workspace has, keyed by entity id; a deleted entity is a Change with
+	// Deleted set and no Data.
+	Entities(entityIDs []string) (map[string]*syncproto.Change, error)
+
+	// Put stores changes, each replacing the state of its entity, and
+	// acks. Every change carries its Seq, above Seq() and increasing in
+	// the order given; afterwards Seq() returns the last one. An ack for
+	// an op id already stored is an error.
+	Put(changes []syncproto.Change, acks []StoredAck) error
+}
+
+// StoredAck is the ack of one op as stored: the JSON answered, byte for
+// byte, on every replay of the op.
+type StoredAck struct {
+	OpID string
+	JSON []byte
+}
+
+// ChangesQuery selects a page of changes for Store.Changes.
+type ChangesQuery struct {
+	After    int64 // only changes with a greater Seq
+	Limit    int   // at most this many changes (at least 1)
+	MaxBytes int   // stop once the Data returned add up to this; 0 means no bound
+}
+
+// BlobInfo is what a workspace knows of one blob.
+type BlobInfo struct {
+	Hash    string // "sha256-…", as assetref.FormatHash writes it
+	Size    int64  // in bytes
+	MIME    string // the media type declared on upload
+	Created int64  // when the workspace got it, ms since the Unix epoch
+}
