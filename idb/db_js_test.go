@@ -949,3 +949,41 @@ func TestTransactionDiesUnderInnocentMutation(t *testing.T) {
 		t.Fatalf("workflow A took %d nodes", len(g.Nodes))
 	}
 }
+
+func TestPutGraph(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	wf := graph.NewID()
+	n1, n2 := graph.NewID(), graph.NewID()
+	g := graph.Graph{
+		Workflow: graph.Workflow{ID: wf, Name: "imported", Viewport: graph.DefaultViewport},
+		Nodes:    []graph.Node{{ID: n1, WorkflowID: wf, Type: "a"}, {ID: n2, WorkflowID: wf, Type: "b"}},
+		Edges:    []graph.Edge{{ID: graph.NewID(), WorkflowID: wf, Source: n1, Target: n2}},
+	}
+	stored, err := d.PutGraph(ctx, &g)
+	if err != nil || stored.Workflow.Version != 1 || len(stored.Nodes) != 2 || len(stored.Edges) != 1 {
+		t.Fatalf("%+v %v", stored, err)
+	}
+	loaded, _ := d.LoadWorkflow(ctx, wf)
+	if !equalJSON(t, loaded, stored) {
+		t.Fatalf("loaded %s\nstored %s", mustJSON(t, loaded), mustJSON(t, stored))
+	}
+	// Replacing: one node and no edges left.
+	g.Workflow.Name = "replaced"
+	g.Nodes, g.Edges = g.Nodes[:1], nil
+	if _, err := d.PutGraph(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	loaded, _ = d.LoadWorkflow(ctx, wf)
+	if loaded.Workflow.Name != "replaced" || len(loaded.Nodes) != 1 || len(loaded.Edges) != 0 {
+		t.Fatalf("after replace: %s", mustJSON(t, loaded))
+	}
+	// An invalid graph writes nothing.
+	before := snapshot(t, d)
+	bad := g
+	bad.Edges = []graph.Edge{{ID: graph.NewID(), WorkflowID: wf, Source: n1, Target: graph.NewID()}}
+	if _, err := d.PutGraph(ctx, &bad); !errors.Is(err, atelier.ErrInvalid) {
+		t.Fatalf("dangling edge: %v", err)
+	}
+	sameSnapshot(t, before, snapshot(t, d))
+}

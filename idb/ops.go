@@ -271,3 +271,36 @@ func (d *DB) PutEdges(ctx context.Context, wf string, edges ...graph.Edge) ([]gr
 func (d *DB) DeleteEdges(ctx context.Context, wf string, ids ...string) error {
 	return d.mutate(ctx, func(t *Tx) error { return t.deleteEdges(wf, ids) }, keysIn(storeEdges, ids)...)
 }
+
+// PutGraph stores a whole graph in one transaction: the workflow (created,
+// or replaced if its id exists), then exactly g's nodes and edges (others
+// of the workflow are deleted). It is what an import commits. It fails
+// with atelier.ErrInvalid (writing nothing) when the graph is invalid; the
+// returned graph holds the stored versions.
+func (d *DB) PutGraph(ctx context.Context, g *graph.Graph) (graph.Graph, error) {
+	if err := g.Validate(); err != nil {
+		return graph.Graph{}, err
+	}
+	var out graph.Graph
+	err := d.Update(ctx, func(t *Tx) error {
+		w := g.Workflow
+		old, found, err := t.get(storeWorkflows, w.ID)
+		if err != nil {
+			return err
+		}
+		if err := t.writeWorkflow(&w, old, found); err != nil {
+			return err
+		}
+		nodes, err := t.setNodes(w.ID, g.Nodes)
+		if err != nil {
+			return err
+		}
+		edges, err := t.putEdges(w.ID, g.Edges, true)
+		if err != nil {
+			return err
+		}
+		out = graph.Graph{Workflow: w, Nodes: nodes, Edges: edges}
+		return nil
+	})
+	return out, err
+}

@@ -29,7 +29,8 @@
 //
 //	res, err := pack.ImportAndCommit(ctx, file, size, sink, nil,
 //		func(ctx context.Context, res *pack.Result) error {
-//			return db.PutGraph(ctx, &res.Graph) // the caller's database write
+//			_, err := db.PutGraph(ctx, &res.Graph) // the caller's database write (idb.DB)
+//			return err
 //		})
 //
 // Importing a workflow whose id is already stored makes it a new workflow
