@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assets"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/pack"
 	"github.com/atelierstore/atelier/syncengine"
 )
 
@@ -59,6 +61,11 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
+			lib, err := assets.Open(ctx, d, nil)
+			if err != nil {
+				d.Close()
+				return nil, err
+			}
 			var engine *syncengine.Engine
 			if s := opts.Sync; s != nil {
 				if _, err := d.RecordUnsynced(ctx); err != nil {
@@ -87,7 +94,9 @@ func main() {
 					_ = engine.Run(ctx)
 				})
 			}
-			return bindDB(d, engine), nil
+			o2 := bindDB(d, engine)
+			bindAssets(o2, lib)
+			return o2, nil
 		})
 	}))
 	js.Global().Set("atelier", api)
@@ -368,6 +377,7 @@ var errorCodes = []struct {
 	err  error
 	code string
 }{
+	{pack.ErrInvalidPackage, "InvalidPackage"}, // before Invalid: it matches that too
 	{atelier.ErrNotFound, "NotFound"},
 	{atelier.ErrInvalidRef, "InvalidRef"},
 	{atelier.ErrInvalid, "Invalid"},
@@ -377,6 +387,8 @@ var errorCodes = []struct {
 	{atelier.ErrSchemaTooNew, "SchemaTooNew"},
 	{atelier.ErrUnsupported, "Unsupported"},
 	{idb.ErrReadOnly, "ReadOnly"},
+	{idb.ErrInUse, "InUse"},
+	{atelier.ErrPermission, "Permission"},
 }
 
 func errorValue(err error) js.Value {
