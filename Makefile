@@ -65,6 +65,8 @@ bench: chrome $(WBT)
 		-bench 'codeNode' -benchtime 3000x ./idb/ 2>&1 | grep '^Benchmark'
 	@$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
 		-bench 'BlobStore' -benchtime 3x ./idb/ 2>&1 | grep '^Benchmark'
+	@$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
+		-bench 'PutBlob' -benchtime 3x ./assets/ 2>&1 | grep '^Benchmark'
 	@cd browsertest && $(GO) test -run '^$$' -bench . -benchtime 1x ./... 2>&1 | grep '^Benchmark'
 
 ## size: gzipped size of the wasm module

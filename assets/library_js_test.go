@@ -37,8 +37,15 @@ func name(t *testing.T) string {
 // setup opens a fresh database and an OPFS root of the test's own.
 func setup(t *testing.T, o Options) (*idb.DB, *Library, Options) {
 	t.Helper()
-	ctx := ctxT(t)
-	n := name(t)
+	return setupTB(t, ctxT(t), name(t), o)
+}
+
+func setupB(b *testing.B, o Options) (*idb.DB, *Library, Options) {
+	return setupTB(b, context.Background(), fmt.Sprintf("assets-%s-%d", b.Name(), time.Now().UnixNano()), o)
+}
+
+func setupTB(t testing.TB, ctx context.Context, n string, o Options) (*idb.DB, *Library, Options) {
+	t.Helper()
 	db, err := idb.Open(ctx, n, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -12,40 +12,38 @@ import (
 	"github.com/atelierstore/atelier/internal/idbx"
 )
 
+// blobChunk is the chunk size for Blobs the page hands over. Their chunks
+// are slices of the Blob, never in Go memory, so they can be larger than
+// those of Put: fewer parts make reading the whole faster.
+const blobChunk = 32 << 20
+
 // PutBlob stores content the page already holds as a Blob without its
-// bytes passing through Go: the browser hashes it (WebCrypto), its chunks
-// are slices of the Blob (no copy until IndexedDB stores them), and
-// content already stored is found by its hash before anything is written.
-// Otherwise it behaves, and fails, like Put.
+// bytes passing through Go: its chunks are slices of the Blob (no copy
+// until IndexedDB stores them), written while the browser hashes it
+// (WebCrypto). Content already stored is found by its hash at commit, and
+// the new copy discarded. Otherwise it behaves, and fails, like Put.
 func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
 	hint, err := hint.Normalize()
 	if err != nil {
 		return assetref.Ref{}, err
 	}
-	hash, err := fsx.HashBlob(ctx, b)
-	if err != nil {
-		return assetref.Ref{}, err
-	}
-	if m, err := s.byHash(ctx, hash); err != nil || m != nil {
-		if m == nil {
-			return assetref.Ref{}, err
-		}
-		return m.ref(), nil
-	}
+	hashed := fsx.StartHash(ctx, b)
 	data, err := newID()
 	if err != nil {
 		return assetref.Ref{}, err
 	}
-	m := &blobMeta{key: hint.ID, data: data, mime: hint.MIME, chunkSize: s.chunk, hash: hash, size: b.Size()}
+	chunk := max(s.chunk, blobChunk)
+	m := &blobMeta{key: hint.ID, data: data, mime: hint.MIME, chunkSize: chunk, size: b.Size()}
 	var pending []*idbx.Tx
 	fail := func(err error) (assetref.Ref, error) {
 		for _, tx := range pending {
 			_ = tx.Wait(context.Background())
 		}
+		_, _ = hashed()
 		s.dropChunks(m.data)
 		return assetref.Ref{}, err
 	}
-	for off := int64(0); off < b.Size(); off += int64(s.chunk) {
+	for off := int64(0); off < b.Size(); off += int64(chunk) {
 		if err := ctx.Err(); err != nil {
 			return fail(err)
 		}
@@ -59,7 +57,7 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 		if err != nil {
 			return fail(err)
 		}
-		if err := tx.PutKey(storeBlobs, chunkKey(m.data, m.chunks), b.Slice(off, min(off+int64(s.chunk), b.Size()))); err != nil {
+		if err := tx.PutKey(storeBlobs, chunkKey(m.data, m.chunks), b.Slice(off, min(off+int64(chunk), b.Size()))); err != nil {
 			tx.Abort()
 			return fail(err)
 		}
@@ -72,6 +70,9 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 			return fail(fmt.Errorf("store chunk: %w", err))
 		}
 		pending = pending[1:]
+	}
+	if m.hash, err = hashed(); err != nil {
+		return fail(err)
 	}
 	ref, err := s.commit(ctx, m)
 	if err != nil {

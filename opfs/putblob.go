@@ -12,9 +12,10 @@ import (
 
 // PutBlob stores content the page already holds as a Blob (a File the
 // user dropped, a fetched image) without its bytes passing through Go: the
-// browser hashes it (WebCrypto) and copies it into the file. Content
-// already stored is found by its hash before anything is written.
-// Otherwise it behaves, and fails, like Put.
+// browser copies it into the file while it hashes it (WebCrypto), the two
+// running at the same time. Content already stored is found by its hash
+// at commit, and the new copy discarded. Otherwise it behaves, and fails,
+// like Put.
 func (s *Store) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
 	ref, err := s.putBlob(ctx, b, hint)
 	if err != nil {
@@ -31,17 +32,7 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 	if err := s.check(ctx); err != nil {
 		return ref, err
 	}
-	hash, err := fsx.HashBlob(ctx, b)
-	if err != nil {
-		return ref, err
-	}
-	hname, err := hashName(hash)
-	if err != nil {
-		return ref, err
-	}
-	if old, ok, err := s.findHash(ctx, hname, hash); err != nil || ok {
-		return s.ref(old), err
-	}
+	hashed := fsx.StartHash(ctx, b)
 	release, err := s.lock(ctx, s.tmpLock, true)
 	if err != nil {
 		return ref, err
@@ -73,6 +64,10 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 		return ref, err
 	}
 	if err := w.Close(fctx); err != nil {
+		return ref, err
+	}
+	hash, err := hashed()
+	if err != nil {
 		return ref, err
 	}
 	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: hash, Bytes: b.Size()}

@@ -43,6 +43,25 @@ func (b *Blob) Slice(start, end int64) js.Value { return b.v.Call("slice", start
 // hashed in Go, a slice at a time.
 const maxDigestBytes = 256 << 20
 
+// StartHash starts hashing the Blob's content (as HashBlob does) and
+// returns a function that waits for the result: the browser hashes while
+// the caller does other work, such as writing the same Blob.
+func StartHash(ctx context.Context, b *Blob) func() (string, error) {
+	type result struct {
+		h   string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		h, err := HashBlob(ctx, b)
+		ch <- result{h, err}
+	}()
+	return func() (string, error) {
+		r := <-ch
+		return r.h, r.err
+	}
+}
+
 // HashBlob returns the hash string (assetref form, "sha256-…") of the
 // Blob's content. Up to 256 MiB it uses the browser's native SHA-256
 // (WebCrypto), an order of magnitude faster than SHA-256 in Go on wasm;
