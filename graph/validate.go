@@ -290,7 +290,7 @@ func checkJSON(entity, id, field string, raw json.RawMessage) error {
 	if len(raw) > MaxJSONBytes {
 		return invalid(entity, id, field, "larger than 1 MiB")
 	}
-	if !json.Valid(raw) {
+	if !validJSON(raw) {
 		return invalid(entity, id, field, "not valid JSON")
 	}
 	return nil
