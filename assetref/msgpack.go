@@ -40,6 +40,16 @@ func (r Ref) EncodeMsgpack(enc *msgpack.Encoder) error {
 	return err
 }
 
+// AppendMsgpack appends the bytes EncodeMsgpack writes for r to b, for
+// encoders that assemble msgpack themselves. It fails with a *RefError if r
+// does not Validate, leaving b as it was.
+func (r Ref) AppendMsgpack(b []byte) ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return b, err
+	}
+	return r.appendMsgpack(b), nil
+}
+
 func (r *Ref) appendMsgpack(b []byte) []byte {
 	n := 0
 	for f := range numStringFields {

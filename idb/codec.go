@@ -2,7 +2,6 @@ package idb
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -22,21 +21,13 @@ import (
 // coordinates as integers, others as float32 when that is exact, float64
 // otherwise.
 
-// codec encodes and decodes record bodies. It reuses its buffers, so one
+// codec encodes and decodes record bodies. It keeps a reader, so one
 // codec must not be used by two goroutines at once.
 type codec struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
-	rd  bytes.Reader
-	dec *msgpack.Decoder
+	r mpReader
 }
 
-func newCodec() *codec {
-	c := &codec{}
-	c.enc = msgpack.NewEncoder(&c.buf)
-	c.dec = msgpack.NewDecoder(&c.rd)
-	return c
-}
+func newCodec() *codec { return &codec{} }
 
 // CorruptError reports a stored record that cannot be decoded.
 type CorruptError struct {
@@ -60,44 +51,37 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 
 // appendWorkflow appends the encoded body of w to dst.
 func (c *codec) appendWorkflow(dst []byte, w *graph.Workflow) ([]byte, int) {
-	c.buf.Reset()
-	e := c.enc
 	n := 8 // id, name, vx, vy, zoom, createdAt, updatedAt, version
 	if len(w.Meta) > 0 {
 		n++
 	}
-	_ = e.EncodeMapLen(n)
-	str(e, "id", w.ID)
-	str(e, "name", w.Name)
-	num(e, "vx", w.Viewport.X)
-	num(e, "vy", w.Viewport.Y)
-	num(e, "zoom", w.Viewport.Zoom)
+	dst = mpAppendMapLen(dst, n)
+	dst = str(dst, "id", w.ID)
+	dst = str(dst, "name", w.Name)
+	dst = num(dst, "vx", w.Viewport.X)
+	dst = num(dst, "vy", w.Viewport.Y)
+	dst = num(dst, "zoom", w.Viewport.Zoom)
 	if len(w.Meta) > 0 {
-		raw(e, "meta", w.Meta)
+		dst = raw(dst, "meta", w.Meta)
 	}
-	integer(e, "createdAt", w.CreatedAt)
+	dst = integer(dst, "createdAt", w.CreatedAt)
 	return c.finish(dst, w.UpdatedAt, w.Version)
 }
 
-// finish appends the buffered fields and the trailer to dst.
+// finish appends the trailer and returns where it starts.
 func (c *codec) finish(dst []byte, updatedAt, version int64) ([]byte, int) {
-	dst = append(dst, c.buf.Bytes()...)
 	at := len(dst)
 	return c.appendTrailer(dst, updatedAt, version), at
 }
 
 // appendTrailer appends the updatedAt and version fields.
 func (c *codec) appendTrailer(dst []byte, updatedAt, version int64) []byte {
-	c.buf.Reset()
-	integer(c.enc, "updatedAt", updatedAt)
-	integer(c.enc, "version", version)
-	return append(dst, c.buf.Bytes()...)
+	dst = integer(dst, "updatedAt", updatedAt)
+	return integer(dst, "version", version)
 }
 
 // appendNode appends the encoded body of n to dst.
 func (c *codec) appendNode(dst []byte, n *graph.Node) ([]byte, int) {
-	c.buf.Reset()
-	e := c.enc
 	fields := 7 // id, workflowId, type, x, y, updatedAt, version
 	if n.Title != "" {
 		fields++
@@ -114,46 +98,51 @@ func (c *codec) appendNode(dst []byte, n *graph.Node) ([]byte, int) {
 	if n.Result != nil {
 		fields++
 	}
-	_ = e.EncodeMapLen(fields)
-	str(e, "id", n.ID)
-	str(e, "wf", n.WorkflowID)
-	str(e, "type", n.Type)
+	dst = mpAppendMapLen(dst, fields)
+	dst = str(dst, "id", n.ID)
+	dst = str(dst, "wf", n.WorkflowID)
+	dst = str(dst, "type", n.Type)
 	if n.Title != "" {
-		str(e, "title", n.Title)
+		dst = str(dst, "title", n.Title)
 	}
 	if n.Status != "" {
-		str(e, "status", n.Status)
+		dst = str(dst, "status", n.Status)
 	}
-	num(e, "x", n.Position.X)
-	num(e, "y", n.Position.Y)
+	dst = num(dst, "x", n.Position.X)
+	dst = num(dst, "y", n.Position.Y)
 	if n.Size != nil {
-		num(e, "w", n.Size.Width)
-		num(e, "h", n.Size.Height)
+		dst = num(dst, "w", n.Size.Width)
+		dst = num(dst, "h", n.Size.Height)
 	}
 	if len(n.Config) > 0 {
-		raw(e, "config", n.Config)
+		dst = raw(dst, "config", n.Config)
 	}
 	if r := n.Result; r != nil {
-		_ = e.EncodeString("result")
+		dst = mpAppendString(dst, "result")
 		rf := 0
-		for _, set := range []bool{r.Text != "", r.Asset != nil, r.Thumbnail != "", len(r.Data) > 0} {
+		for _, set := range [...]bool{r.Text != "", r.Asset != nil, r.Thumbnail != "", len(r.Data) > 0} {
 			if set {
 				rf++
 			}
 		}
-		_ = e.EncodeMapLen(rf)
+		dst = mpAppendMapLen(dst, rf)
 		if r.Text != "" {
-			str(e, "text", r.Text)
+			dst = str(dst, "text", r.Text)
 		}
 		if r.Asset != nil {
-			_ = e.EncodeString("asset")
-			_ = r.Asset.EncodeMsgpack(e)
+			dst = mpAppendString(dst, "asset")
+			var err error
+			if dst, err = r.Asset.AppendMsgpack(dst); err != nil {
+				// Unreachable for a validated node; keep the body
+				// well-formed all the same.
+				dst = append(dst, mpNil)
+			}
 		}
 		if r.Thumbnail != "" {
-			str(e, "thumb", r.Thumbnail)
+			dst = str(dst, "thumb", r.Thumbnail)
 		}
 		if len(r.Data) > 0 {
-			raw(e, "data", r.Data)
+			dst = raw(dst, "data", r.Data)
 		}
 	}
 	return c.finish(dst, n.UpdatedAt, n.Version)
@@ -161,8 +150,6 @@ func (c *codec) appendNode(dst []byte, n *graph.Node) ([]byte, int) {
 
 // appendEdge appends the encoded body of ed to dst.
 func (c *codec) appendEdge(dst []byte, ed *graph.Edge) ([]byte, int) {
-	c.buf.Reset()
-	e := c.enc
 	fields := 6
 	if ed.SourceHandle != "" {
 		fields++
@@ -170,142 +157,177 @@ func (c *codec) appendEdge(dst []byte, ed *graph.Edge) ([]byte, int) {
 	if ed.TargetHandle != "" {
 		fields++
 	}
-	_ = e.EncodeMapLen(fields)
-	str(e, "id", ed.ID)
-	str(e, "wf", ed.WorkflowID)
-	str(e, "src", ed.Source)
-	str(e, "dst", ed.Target)
+	dst = mpAppendMapLen(dst, fields)
+	dst = str(dst, "id", ed.ID)
+	dst = str(dst, "wf", ed.WorkflowID)
+	dst = str(dst, "src", ed.Source)
+	dst = str(dst, "dst", ed.Target)
 	if ed.SourceHandle != "" {
-		str(e, "srcHandle", ed.SourceHandle)
+		dst = str(dst, "srcHandle", ed.SourceHandle)
 	}
 	if ed.TargetHandle != "" {
-		str(e, "dstHandle", ed.TargetHandle)
+		dst = str(dst, "dstHandle", ed.TargetHandle)
 	}
 	return c.finish(dst, ed.UpdatedAt, ed.Version)
 }
 
-func str(e *msgpack.Encoder, k, v string) {
-	_ = e.EncodeString(k)
-	_ = e.EncodeString(v)
+func str(dst []byte, k, v string) []byte {
+	return mpAppendString(mpAppendString(dst, k), v)
 }
 
-func raw(e *msgpack.Encoder, k string, v []byte) {
-	_ = e.EncodeString(k)
-	_ = e.EncodeBytes(v)
+func raw(dst []byte, k string, v []byte) []byte {
+	return mpAppendBytes(mpAppendString(dst, k), v)
 }
 
-func integer(e *msgpack.Encoder, k string, v int64) {
-	_ = e.EncodeString(k)
-	_ = e.EncodeInt(v)
+func integer(dst []byte, k string, v int64) []byte {
+	return mpAppendInt(mpAppendString(dst, k), v)
 }
 
-func num(e *msgpack.Encoder, k string, f float64) {
-	_ = e.EncodeString(k)
+func num(dst []byte, k string, f float64) []byte {
+	dst = mpAppendString(dst, k)
 	switch {
 	case f == math.Trunc(f) && math.Abs(f) < 1<<53 && !(f == 0 && math.Signbit(f)):
-		_ = e.EncodeInt(int64(f))
+		return mpAppendInt(dst, int64(f))
 	case float64(float32(f)) == f:
-		_ = e.EncodeFloat32(float32(f))
+		return mpAppendFloat32(dst, float32(f))
 	default:
-		_ = e.EncodeFloat64(f)
+		return mpAppendFloat64(dst, f)
 	}
 }
 
 // ---- decoding
 
-// fields decodes a body, a msgpack map, calling field for each key with
-// the decoder positioned at its value; field must consume the value.
-func (c *codec) fields(b []byte, field func(k string, d *msgpack.Decoder) error) error {
-	c.rd.Reset(b)
-	c.dec.Reset(&c.rd)
-	n, err := c.dec.DecodeMapLen()
-	if err != nil {
-		return err
+// Decoding reads a body (a msgpack map) key by key: keys it does not know
+// are skipped, truncated bodies and trailing bytes are errors. Strings are
+// cut from shared when it is not empty (it must hold the same bytes as b):
+// decodeAll converts all bodies of a read to one string once.
+
+func (c *codec) decodeWorkflow(b []byte, w *graph.Workflow) error {
+	return c.decodeWorkflowIn(b, "", w)
+}
+
+func (c *codec) decodeNode(b []byte, nd *graph.Node) error {
+	return c.decodeNodeIn(b, "", nd)
+}
+
+func (c *codec) decodeEdge(b []byte, ed *graph.Edge) error {
+	return c.decodeEdgeIn(b, "", ed)
+}
+
+// begin starts reading a body and returns its number of fields.
+func (c *codec) begin(b []byte, shared string) (int, error) {
+	c.r.reset(b, shared)
+	n, err := c.r.mapLen()
+	if n < 0 { // nil reads as an empty map, as it always did
+		n = 0
 	}
-	for i := 0; i < n; i++ {
-		k, err := c.dec.DecodeString()
-		if err != nil {
-			return err
-		}
-		if err := field(k, c.dec); err != nil {
-			return fmt.Errorf("field %q: %w", k, err)
-		}
-	}
-	if c.rd.Len() != 0 {
-		return fmt.Errorf("%d trailing bytes", c.rd.Len())
+	return n, err
+}
+
+// end checks that the body has been read to its last byte.
+func (c *codec) end() error {
+	if n := c.r.left(); n != 0 {
+		return fmt.Errorf("%d trailing bytes", n)
 	}
 	return nil
 }
 
-func (c *codec) decodeWorkflow(b []byte, w *graph.Workflow) (err error) {
-	*w = graph.Workflow{}
-	return c.fields(b, func(k string, d *msgpack.Decoder) error {
-		switch k {
-		case "id":
-			w.ID, err = d.DecodeString()
-		case "name":
-			w.Name, err = d.DecodeString()
-		case "vx":
-			w.Viewport.X, err = d.DecodeFloat64()
-		case "vy":
-			w.Viewport.Y, err = d.DecodeFloat64()
-		case "zoom":
-			w.Viewport.Zoom, err = d.DecodeFloat64()
-		case "meta":
-			w.Meta, err = decodeRaw(d)
-		case "createdAt":
-			w.CreatedAt, err = d.DecodeInt64()
-		case "updatedAt":
-			w.UpdatedAt, err = d.DecodeInt64()
-		case "version":
-			w.Version, err = d.DecodeInt64()
-		default:
-			err = d.Skip()
-		}
-		return err
-	})
+func fieldErr(k []byte, err error) error {
+	return fmt.Errorf("field %q: %w", k, err)
 }
 
-func (c *codec) decodeNode(b []byte, nd *graph.Node) (err error) {
+func (c *codec) decodeWorkflowIn(b []byte, shared string, w *graph.Workflow) error {
+	*w = graph.Workflow{}
+	n, err := c.begin(b, shared)
+	if err != nil {
+		return err
+	}
+	r := &c.r
+	for range n {
+		k, err := r.key()
+		if err != nil {
+			return err
+		}
+		switch string(k) {
+		case "id":
+			w.ID, err = r.str()
+		case "name":
+			w.Name, err = r.str()
+		case "vx":
+			w.Viewport.X, err = r.float64()
+		case "vy":
+			w.Viewport.Y, err = r.float64()
+		case "zoom":
+			w.Viewport.Zoom, err = r.float64()
+		case "meta":
+			w.Meta, err = r.bytes()
+		case "createdAt":
+			w.CreatedAt, err = r.int64()
+		case "updatedAt":
+			w.UpdatedAt, err = r.int64()
+		case "version":
+			w.Version, err = r.int64()
+		default:
+			err = r.skip(0)
+		}
+		if err != nil {
+			return fieldErr(k, err)
+		}
+	}
+	return c.end()
+}
+
+func (c *codec) decodeNodeIn(b []byte, shared string, nd *graph.Node) error {
 	*nd = graph.Node{}
+	n, err := c.begin(b, shared)
+	if err != nil {
+		return err
+	}
+	r := &c.r
 	var size graph.Size
 	var hasW, hasH bool
-	err = c.fields(b, func(k string, d *msgpack.Decoder) error {
-		switch k {
+	for range n {
+		k, err := r.key()
+		if err != nil {
+			return err
+		}
+		switch string(k) {
 		case "id":
-			nd.ID, err = d.DecodeString()
+			nd.ID, err = r.str()
 		case "wf":
-			nd.WorkflowID, err = d.DecodeString()
+			nd.WorkflowID, err = r.str()
 		case "type":
-			nd.Type, err = d.DecodeString()
+			nd.Type, err = r.str()
 		case "title":
-			nd.Title, err = d.DecodeString()
+			nd.Title, err = r.str()
 		case "status":
-			nd.Status, err = d.DecodeString()
+			nd.Status, err = r.str()
 		case "x":
-			nd.Position.X, err = d.DecodeFloat64()
+			nd.Position.X, err = r.float64()
 		case "y":
-			nd.Position.Y, err = d.DecodeFloat64()
+			nd.Position.Y, err = r.float64()
 		case "w":
-			size.Width, err = d.DecodeFloat64()
+			size.Width, err = r.float64()
 			hasW = true
 		case "h":
-			size.Height, err = d.DecodeFloat64()
+			size.Height, err = r.float64()
 			hasH = true
 		case "config":
-			nd.Config, err = decodeRaw(d)
+			nd.Config, err = r.bytes()
 		case "result":
-			nd.Result, err = decodeResult(d)
+			nd.Result, err = c.decodeResult()
 		case "updatedAt":
-			nd.UpdatedAt, err = d.DecodeInt64()
+			nd.UpdatedAt, err = r.int64()
 		case "version":
-			nd.Version, err = d.DecodeInt64()
+			nd.Version, err = r.int64()
 		default:
-			err = d.Skip()
+			err = r.skip(0)
 		}
-		return err
-	})
-	if err != nil {
+		if err != nil {
+			return fieldErr(k, err)
+		}
+	}
+	if err := c.end(); err != nil {
 		return err
 	}
 	if hasW != hasH {
@@ -317,71 +339,88 @@ func (c *codec) decodeNode(b []byte, nd *graph.Node) (err error) {
 	return nil
 }
 
-func decodeResult(d *msgpack.Decoder) (*graph.Result, error) {
-	n, err := d.DecodeMapLen()
-	if err != nil {
+func (c *codec) decodeResult() (*graph.Result, error) {
+	r := &c.r
+	n, err := r.mapLen()
+	if err != nil || n < 0 { // nil: no result
 		return nil, err
 	}
-	if n < 0 { // nil
-		return nil, nil
-	}
-	r := &graph.Result{}
-	for i := 0; i < n; i++ {
-		k, err := d.DecodeString()
+	res := &graph.Result{}
+	for range n {
+		k, err := r.key()
 		if err != nil {
 			return nil, err
 		}
-		switch k {
+		switch string(k) {
 		case "text":
-			r.Text, err = d.DecodeString()
+			res.Text, err = r.str()
 		case "asset":
-			r.Asset = &assetref.Ref{}
-			err = r.Asset.DecodeMsgpack(d)
+			res.Asset, err = c.decodeRef()
 		case "thumb":
-			r.Thumbnail, err = d.DecodeString()
+			res.Thumbnail, err = r.str()
 		case "data":
-			r.Data, err = decodeRaw(d)
+			res.Data, err = r.bytes()
 		default:
-			err = d.Skip()
+			err = r.skip(0)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("result field %q: %w", k, err)
 		}
 	}
-	return r, nil
+	return res, nil
 }
 
-func (c *codec) decodeEdge(b []byte, ed *graph.Edge) (err error) {
-	*ed = graph.Edge{}
-	return c.fields(b, func(k string, d *msgpack.Decoder) error {
-		switch k {
-		case "id":
-			ed.ID, err = d.DecodeString()
-		case "wf":
-			ed.WorkflowID, err = d.DecodeString()
-		case "src":
-			ed.Source, err = d.DecodeString()
-		case "dst":
-			ed.Target, err = d.DecodeString()
-		case "srcHandle":
-			ed.SourceHandle, err = d.DecodeString()
-		case "dstHandle":
-			ed.TargetHandle, err = d.DecodeString()
-		case "updatedAt":
-			ed.UpdatedAt, err = d.DecodeInt64()
-		case "version":
-			ed.Version, err = d.DecodeInt64()
-		default:
-			err = d.Skip()
-		}
-		return err
-	})
-}
-
-func decodeRaw(d *msgpack.Decoder) (json.RawMessage, error) {
-	b, err := d.DecodeBytes()
-	if err != nil || len(b) == 0 {
+// decodeRef reads an asset reference with assetref's own msgpack decoder,
+// which validates it.
+func (c *codec) decodeRef() (*assetref.Ref, error) {
+	r := &c.r
+	start := r.off
+	if err := r.skip(0); err != nil {
 		return nil, err
 	}
-	return json.RawMessage(b), nil
+	ref := &assetref.Ref{}
+	dec := msgpack.NewDecoder(bytes.NewReader(r.b[start:r.off]))
+	if err := ref.DecodeMsgpack(dec); err != nil {
+		return nil, err
+	}
+	return ref, nil
+}
+
+func (c *codec) decodeEdgeIn(b []byte, shared string, ed *graph.Edge) error {
+	*ed = graph.Edge{}
+	n, err := c.begin(b, shared)
+	if err != nil {
+		return err
+	}
+	r := &c.r
+	for range n {
+		k, err := r.key()
+		if err != nil {
+			return err
+		}
+		switch string(k) {
+		case "id":
+			ed.ID, err = r.str()
+		case "wf":
+			ed.WorkflowID, err = r.str()
+		case "src":
+			ed.Source, err = r.str()
+		case "dst":
+			ed.Target, err = r.str()
+		case "srcHandle":
+			ed.SourceHandle, err = r.str()
+		case "dstHandle":
+			ed.TargetHandle, err = r.str()
+		case "updatedAt":
+			ed.UpdatedAt, err = r.int64()
+		case "version":
+			ed.Version, err = r.int64()
+		default:
+			err = r.skip(0)
+		}
+		if err != nil {
+			return fieldErr(k, err)
+		}
+	}
+	return c.end()
 }
