@@ -38,7 +38,13 @@ type DB struct {
 	hub  *hub
 	lead *leadership
 
-	transactions, mutations, retries atomic.Uint64
+	transactions, mutations, retries, guardMisses atomic.Uint64
+
+	// mem holds revisions the writer remembers (see remember_js.go).
+	memMu sync.Mutex
+	mem   map[cacheKey]cacheEntry
+	// rememberedReads counts reads answered from mem (for tests).
+	rememberedReads atomic.Uint64
 }
 
 // task is one queued mutation: a function run inside the writer's
@@ -302,7 +308,8 @@ func (d *DB) Name() string { return d.name }
 
 // Stats returns counters of the writer's work since Open.
 func (d *DB) Stats() Stats {
-	return Stats{Transactions: d.transactions.Load(), Mutations: d.mutations.Load(), Retries: d.retries.Load()}
+	return Stats{Transactions: d.transactions.Load(), Mutations: d.mutations.Load(), Retries: d.retries.Load(),
+		StaleGuesses: d.guardMisses.Load()}
 }
 
 // Update runs fn in a readwrite transaction of its own, queued behind the
@@ -380,6 +387,14 @@ func (d *DB) writer() {
 // a constraint), every job that had succeeded is replayed in a transaction
 // of its own, so that one bad mutation cannot sink the others.
 func (d *DB) runBatch(batch []*job[task], replay bool) {
+	d.run(batch, replay, !replay)
+}
+
+// run is runBatch; with remember, the batch may run on remembered
+// revisions (see remember_js.go), and nothing is reported to a caller
+// before the transaction has committed: any failure runs the batch again
+// on fresh reads.
+func (d *DB) run(batch []*job[task], replay, remember bool) {
 	start := time.Now()
 	itx, err := d.conn.Begin(idbx.ReadWrite, d.stores...)
 	if err != nil {
@@ -397,6 +412,10 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 		if j.ctx.Err() == nil {
 			reads = append(reads, j.task.reads...)
 		}
+	}
+	var g *guards
+	if remember {
+		g = t.useRemembered(reads)
 	}
 	if err := t.prefetch(reads); err != nil {
 		// Each mutation reads for itself and meets the error there.
@@ -416,6 +435,13 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 		if err == nil {
 			ok = append(ok, j)
 			continue
+		}
+		if g != nil {
+			// The failure may come from a stale remembered revision.
+			itx.Abort()
+			_ = itx.Wait(context.Background())
+			d.run(append(ok, batch[i:]...), replay, false)
+			return
 		}
 		dead := itx.Failed()
 		if !dead && !j.solo && t.writes == before {
@@ -444,6 +470,10 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 	if err := t.flushOps(); err != nil {
 		itx.Abort()
 		_ = itx.Wait(context.Background())
+		if g != nil {
+			d.run(ok, replay, false)
+			return
+		}
 		if len(ok) > 1 {
 			d.replay(ok)
 			return
@@ -451,8 +481,19 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 		ok[0].finish(fmt.Errorf("record operation: %w", err))
 		return
 	}
-	itx.Commit()
+	if g != nil {
+		t.commitGuarded(g)
+	} else {
+		itx.Commit()
+	}
 	err = itx.Wait(context.Background())
+	if err != nil && g != nil && g.stale() {
+		d.forget(g.keys)
+		d.guardMisses.Add(1)
+		d.log.Debug("remembered revisions were stale; running the batch on fresh reads", "mutations", len(ok))
+		d.run(ok, replay, false)
+		return
+	}
 	if err != nil && len(ok) > 1 {
 		d.log.Warn("shared transaction failed; replaying its mutations one by one", "mutations", len(ok), "err", err)
 		d.replay(ok)
@@ -468,6 +509,7 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 	}
 	d.transactions.Add(1)
 	d.mutations.Add(uint64(len(ok)))
+	d.remember(t.cache)
 	// Live queries hear of the change before the callers return.
 	d.hub.publish(t.changes)
 	for _, j := range ok {

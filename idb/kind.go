@@ -9,10 +9,12 @@ import (
 // kind describes how one entity type is stored, so that reading, writing
 // and preparing input is written once for workflows, nodes and edges.
 type kind[T any] struct {
-	name     string // "node", as used in errors
-	store    string
-	encode   func(c *codec, dst []byte, v *T) ([]byte, int)
-	decode   func(c *codec, b []byte, v *T) error
+	name   string // "node", as used in errors
+	store  string
+	encode func(c *codec, dst []byte, v *T) ([]byte, int)
+	decode func(c *codec, b []byte, v *T) error
+	// decodeIn is decode with strings cut from shared (see codec).
+	decodeIn func(c *codec, b []byte, shared string, v *T) error
 	validate func(v *T) error
 	// ids points at the entity's id and workflow id (nil for workflows).
 	ids func(v *T) (id, wf *string)
@@ -28,6 +30,7 @@ var (
 		store:    storeWorkflows,
 		encode:   (*codec).appendWorkflow,
 		decode:   (*codec).decodeWorkflow,
+		decodeIn: (*codec).decodeWorkflowIn,
 		validate: (*graph.Workflow).Validate,
 		ids:      func(w *graph.Workflow) (*string, *string) { return &w.ID, nil },
 		rev:      func(w *graph.Workflow) (*int64, *int64) { return &w.Version, &w.UpdatedAt },
@@ -37,6 +40,7 @@ var (
 		store:    storeNodes,
 		encode:   (*codec).appendNode,
 		decode:   (*codec).decodeNode,
+		decodeIn: (*codec).decodeNodeIn,
 		validate: (*graph.Node).Validate,
 		ids:      func(n *graph.Node) (*string, *string) { return &n.ID, &n.WorkflowID },
 		rev:      func(n *graph.Node) (*int64, *int64) { return &n.Version, &n.UpdatedAt },
@@ -52,6 +56,7 @@ var (
 		store:    storeEdges,
 		encode:   (*codec).appendEdge,
 		decode:   (*codec).decodeEdge,
+		decodeIn: (*codec).decodeEdgeIn,
 		validate: (*graph.Edge).Validate,
 		ids:      func(e *graph.Edge) (*string, *string) { return &e.ID, &e.WorkflowID },
 		rev:      func(e *graph.Edge) (*int64, *int64) { return &e.Version, &e.UpdatedAt },

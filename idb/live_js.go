@@ -121,6 +121,7 @@ func (h *hub) receive(msg string) {
 	if tab == h.d.tab {
 		return // an echo of our own change
 	}
+	h.d.forgetChanges(changes)
 	h.deliver(changes, workflows)
 }
 

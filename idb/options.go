@@ -71,6 +71,9 @@ type Stats struct {
 	// Retries counts mutations re-run in a transaction of their own after
 	// the shared transaction they were in failed.
 	Retries uint64
+	// StaleGuesses counts batches that ran on remembered revisions which
+	// another tab had changed meanwhile, and ran again on fresh reads.
+	StaleGuesses uint64
 }
 
 // ErrReadOnly is returned by write methods of a Tx passed to View.

@@ -3,7 +3,9 @@
 package idb
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"syscall/js"
 
@@ -31,17 +33,87 @@ type rec struct {
 	sv int64
 }
 
-// putRecords writes recs, whose bodies are in buf. Crossing from Go to
-// JavaScript is paid per call, not per byte, so the record objects are
-// built by one JSON.parse and the bodies cross in one copy; each record
-// then costs a slice (its own ArrayBuffer: storing a view would clone the
-// whole shared buffer) and a put.
+// recordsJS moves records across the Go/JavaScript boundary in bulk:
+// crossing it costs per call, not per byte (PLATFORM.md), so a write of
+// 10,000 records is one call that builds and writes them all, and a read
+// is one call that packs every body and property into one buffer for one
+// copy.
+var recordsJS = js.Global().Get("Function").New(`
+return {
+  // write builds record hdr.r[i] with body all.slice(x[3i], x[3i+1])
+  // (its own ArrayBuffer: storing a view would clone all of all) and
+  // writes it with add if x[3i+2] is 1, else put. It returns null, or
+  // [i, error] for the first record the store refused.
+  write(store, json, all) {
+    const hdr = JSON.parse(json), r = hdr.r, x = hdr.x;
+    for (let i = 0; i < r.length; i++) {
+      const o = r[i];
+      o.b = all.slice(x[3 * i], x[3 * i + 1]);
+      try {
+        if (x[3 * i + 2] === 1) store.add(o); else store.put(o);
+      } catch (e) {
+        return [i, e];
+      }
+    }
+    return null;
+  },
+  // gather packs the records of arr into one Uint8Array: for each record
+  // the body length (uint32), and with props its v, u and sv (float64)
+  // and the lengths of its id, workflowId and a (uint16, UTF-8), then
+  // those strings and the body. Numbers are little-endian.
+  gather(arr, props) {
+    const n = arr.length, bs = new Array(n);
+    let size = 0;
+    for (let i = 0; i < n; i++) {
+      const o = arr[i];
+      let b = o == null ? undefined : o.b;
+      if (b instanceof ArrayBuffer) b = new Uint8Array(b);
+      else if (!(b instanceof Uint8Array)) throw new TypeError("record " + i + ": body is not a Uint8Array");
+      bs[i] = b;
+      size += 4 + b.length;
+      if (props) {
+        if (typeof o.id !== "string") throw new TypeError("record " + i + ": id is not a string");
+        if (typeof o.v !== "number" || typeof o.u !== "number") throw new TypeError("record " + i + ": v or u is not a number");
+        size += 30 + 3 * (o.id.length + (typeof o.workflowId === "string" ? o.workflowId.length : 0) + (typeof o.a === "string" ? o.a.length : 0));
+      }
+    }
+    const out = new Uint8Array(size), dv = new DataView(out.buffer), te = new TextEncoder();
+    let off = 0;
+    const str = (s, at) => {
+      const k = typeof s === "string" ? te.encodeInto(s, out.subarray(off)).written : 0;
+      if (k > 65535) throw new RangeError("property longer than 65535 bytes");
+      dv.setUint16(at, k, true);
+      off += k;
+    };
+    for (let i = 0; i < n; i++) {
+      const o = arr[i], b = bs[i];
+      dv.setUint32(off, b.length, true);
+      off += 4;
+      if (props) {
+        dv.setFloat64(off, o.v, true);
+        dv.setFloat64(off + 8, o.u, true);
+        dv.setFloat64(off + 16, typeof o.sv === "number" ? o.sv : 0, true);
+        const at = off + 24;
+        off += 30;
+        str(o.id, at);
+        str(o.workflowId, at + 2);
+        str(o.a, at + 4);
+      }
+      out.set(b, off);
+      off += b.length;
+    }
+    return out.subarray(0, off);
+  },
+};`).Invoke()
+
+// putRecords writes recs, whose bodies are in buf, in one call: see
+// recordsJS.write.
 func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	hdr := make([]byte, 0, len(recs)*112)
-	hdr = append(hdr, '[')
+	hdr := make([]byte, 0, len(recs)*128+16)
+	hdr = append(hdr, `{"r":[`...)
 	for i := range recs {
 		r := &recs[i]
 		if i > 0 {
@@ -70,56 +142,86 @@ func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 		}
 		hdr = append(hdr, '}')
 	}
-	hdr = append(hdr, ']')
-
-	var objs, all js.Value
-	err := jsutil.Try(func() {
-		objs = jsJSON.Call("parse", string(hdr))
-		all = jsutil.Uint8Array(buf)
-	})
-	if err != nil {
-		return err
-	}
+	hdr = append(hdr, `],"x":[`...)
 	for i := range recs {
-		o := objs.Index(i)
-		if err := jsutil.Try(func() { o.Set("b", all.Call("slice", recs[i].start, recs[i].end)) }); err != nil {
-			return err
+		r := &recs[i]
+		if i > 0 {
+			hdr = append(hdr, ',')
 		}
-		write := tx.Put
-		if recs[i].add {
-			write = tx.Add
-		}
-		if err := write(store, o); err != nil {
-			return fmt.Errorf("write %s %s: %w", store, recs[i].id, err)
+		hdr = strconv.AppendInt(hdr, int64(r.start), 10)
+		hdr = append(hdr, ',')
+		hdr = strconv.AppendInt(hdr, int64(r.end), 10)
+		if r.add {
+			hdr = append(hdr, ",1"...)
+		} else {
+			hdr = append(hdr, ",0"...)
 		}
 	}
-	return nil
+	hdr = append(hdr, "]}"...)
+	return tx.Issue(store, func(s js.Value) error {
+		res := recordsJS.Call("write", s, string(hdr), jsutil.Uint8Array(buf))
+		if res.IsNull() {
+			return nil
+		}
+		i := res.Index(0).Int()
+		return fmt.Errorf("write %s %s: %w", store, recs[i].id, jsutil.ToError(res.Index(1)))
+	})
 }
 
-// bodies copies the body of every record in the JS array arr into one Go
-// allocation and returns one slice per record.
-func bodies(arr js.Value) ([][]byte, error) {
-	var out [][]byte
+// gathered is what recordsJS.gather packed, copied into Go.
+type gathered struct {
+	buf    []byte
+	shared string // buf as a string, for the strings cut from it
+	off    int
+	props  bool
+}
+
+// gather copies every record of the JS array arr into Go with one copy.
+func gather(arr js.Value, props bool) (*gathered, error) {
+	g := &gathered{props: props}
 	err := jsutil.Try(func() {
-		n := arr.Length()
-		vals := make([]js.Value, n)
-		lens := make([]int, n)
-		total := 0
-		for i := 0; i < n; i++ {
-			b := arr.Index(i).Get("b")
-			vals[i] = b
-			lens[i] = b.Length()
-			total += lens[i]
-		}
-		slab := make([]byte, total)
-		out = make([][]byte, n)
-		off := 0
-		for i, v := range vals {
-			out[i] = jsutil.CopyInto(slab[off:off+lens[i]:off+lens[i]], v)
-			off += lens[i]
-		}
+		packed := recordsJS.Call("gather", arr, props)
+		g.buf = make([]byte, packed.Length())
+		jsutil.CopyInto(g.buf, packed)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	g.shared = string(g.buf)
+	return g, nil
+}
+
+// next returns the next record: its properties when packed with them, and
+// its body (also as a string, sharing g.shared).
+func (g *gathered) next(r *storedRev) (body []byte, shared string, err error) {
+	b := g.buf[g.off:]
+	need := 4
+	if g.props {
+		need += 30
+	}
+	if len(b) < need {
+		return nil, "", errTruncated
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	at := g.off + need
+	if g.props {
+		r.v = int64(math.Float64frombits(binary.LittleEndian.Uint64(b[4:])))
+		r.u = int64(math.Float64frombits(binary.LittleEndian.Uint64(b[12:])))
+		r.sv = int64(math.Float64frombits(binary.LittleEndian.Uint64(b[20:])))
+		lens := [3]int{int(binary.LittleEndian.Uint16(b[28:])), int(binary.LittleEndian.Uint16(b[30:])), int(binary.LittleEndian.Uint16(b[32:]))}
+		for i, dst := range [3]*string{&r.id, &r.wf, &r.asset} {
+			if at+lens[i] > len(g.buf) {
+				return nil, "", errTruncated
+			}
+			*dst = g.shared[at : at+lens[i]]
+			at += lens[i]
+		}
+	}
+	if at+n > len(g.buf) {
+		return nil, "", errTruncated
+	}
+	g.off = at + n
+	return g.buf[at:g.off:g.off], g.shared[at:g.off], nil
 }
 
 // body returns the body of one record object; ok is false when v is

@@ -89,11 +89,10 @@ type cacheEntry struct {
 	found bool
 }
 
-// cacheWrite records a revision this transaction wrote. body is copied:
-// the encoding buffer is reused.
+// cacheWrite records a revision this transaction wrote. The body is kept
+// as it is: write never reuses the part of its buffer that bodies occupy.
 func (t *Tx) cacheWrite(store string, r storedRev) {
 	if t.cache != nil {
-		r.body = append([]byte(nil), r.body...)
 		t.cache[cacheKey{store, r.id}] = cacheEntry{r, true}
 	}
 }
@@ -164,18 +163,17 @@ func (r *storedRev) readProps(v js.Value) {
 
 // revs converts the result of a getAll.
 func revs(arr js.Value) ([]storedRev, error) {
-	bs, err := bodies(arr)
+	g, err := gather(arr, true)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]storedRev, len(bs))
-	err = jsutil.Try(func() {
-		for i := range out {
-			out[i].readProps(arr.Index(i))
-			out[i].body = bs[i]
+	out := make([]storedRev, arr.Length())
+	for i := range out {
+		if out[i].body, _, err = g.next(&out[i]); err != nil {
+			return nil, err
 		}
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // rev converts the result of a get; ok is false for a missing record.
@@ -310,13 +308,18 @@ func one[T any](t *Tx, k kind[T], id string) (T, error) {
 
 // decodeAll decodes the records a getAll returned.
 func decodeAll[T any](t *Tx, k kind[T], arr js.Value) ([]T, error) {
-	bs, err := bodies(arr)
+	g, err := gather(arr, false)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]T, len(bs))
-	for i, b := range bs {
-		if err := k.decode(t.c, b, &out[i]); err != nil {
+	out := make([]T, arr.Length())
+	var r storedRev
+	for i := range out {
+		b, shared, err := g.next(&r)
+		if err == nil {
+			err = k.decodeIn(t.c, b, shared, &out[i])
+		}
+		if err != nil {
 			return nil, corrupt(k.store, fmt.Sprint("#", i), err)
 		}
 	}
@@ -436,7 +439,9 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		}
 		recs = append(recs, r)
 	}
-	t.buf = buf
+	// Later writes of this transaction append after these bodies, which
+	// the cache keeps.
+	t.buf = buf[len(buf):]
 	t.writes += len(recs)
 	for _, r := range recs {
 		if r.add {

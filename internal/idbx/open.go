@@ -45,6 +45,9 @@ type DB struct {
 	// active counts transactions that have not finished: their completion
 	// callbacks must stay callable until then.
 	active sync.WaitGroup
+
+	scopeMu sync.Mutex
+	scopes  map[string]scope // see Begin
 }
 
 // SetStrictDurability makes later readwrite transactions complete only

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
@@ -40,10 +42,94 @@ var ErrAborted = errors.New("transaction aborted")
 // anything but the Tx's own requests.
 type Tx struct {
 	v      js.Value
+	id     int // this transaction's entry in settlers
 	stores map[string]js.Value
-	funcs  jsutil.Funcs
 	done   chan struct{}
 	err    error // valid once done is closed
+	reqs   []int // settlers of awaited requests, dropped when t finishes
+}
+
+// Events reach Go through one long-lived function, settled(id, what),
+// instead of a js.Func made and released per transaction and per awaited
+// request: that costs several calls across the boundary each time.
+var (
+	settleMu   sync.Mutex
+	settleNext int
+	settlers   = map[int]func(what int){}
+
+	settled = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		id := args[0].Int()
+		settleMu.Lock()
+		f := settlers[id]
+		delete(settlers, id)
+		settleMu.Unlock()
+		if f != nil {
+			f(args[1].Int())
+		}
+		return nil
+	})
+
+	txJS = js.Global().Get("Function").New("settled", `
+return {
+  begin(db, stores, mode, opts, id) {
+    const tx = db.transaction(stores, mode, opts);
+    tx.oncomplete = () => settled(id, 0);
+    tx.onabort = () => settled(id, 1);
+    return tx;
+  },
+  // await reports whether req is done; if not, settled(id, 2) follows.
+  await(req, id) {
+    if (req.readyState === "done") return true;
+    req.onsuccess = req.onerror = () => settled(id, 2);
+    return false;
+  },
+};`).Invoke(settled)
+)
+
+// settler registers f and returns its id.
+func settler(f func(what int)) int {
+	settleMu.Lock()
+	defer settleMu.Unlock()
+	settleNext++
+	settlers[settleNext] = f
+	return settleNext
+}
+
+func dropSettlers(ids []int) {
+	settleMu.Lock()
+	defer settleMu.Unlock()
+	for _, id := range ids {
+		delete(settlers, id)
+	}
+}
+
+// scope is the JavaScript form of a list of store names and a mode,
+// converted once per connection.
+type scope struct {
+	stores, mode, opts js.Value
+}
+
+func (db *DB) scope(mode Mode, stores []string) scope {
+	durability := "relaxed"
+	if db.strict.Load() {
+		durability = "strict"
+	}
+	key := mode.String() + "/" + durability + "/" + strings.Join(stores, "\x00")
+	db.scopeMu.Lock()
+	defer db.scopeMu.Unlock()
+	if sc, ok := db.scopes[key]; ok {
+		return sc
+	}
+	names := make([]any, len(stores))
+	for i, s := range stores {
+		names[i] = s
+	}
+	sc := scope{js.ValueOf(names), js.ValueOf(mode.String()), js.ValueOf(map[string]any{"durability": durability})}
+	if db.scopes == nil {
+		db.scopes = map[string]scope{}
+	}
+	db.scopes[key] = sc
+	return sc
 }
 
 // Begin starts a transaction over the named stores, with the durability
@@ -52,43 +138,29 @@ func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
 	if db.closed.Load() {
 		return nil, atelier.ErrClosed
 	}
-	names := make([]any, len(stores))
-	for i, s := range stores {
-		names[i] = s
-	}
-	var v js.Value
-	err := jsutil.Try(func() {
-		durability := "relaxed"
-		if db.strict.Load() {
-			durability = "strict"
-		}
-		v = db.v.Call("transaction", names, mode.String(), map[string]any{"durability": durability})
-	})
-	if err != nil {
-		if errors.Is(err, jsutil.Named("InvalidStateError")) {
-			return nil, fmt.Errorf("%w (%v)", atelier.ErrClosed, err)
-		}
-		return nil, err
-	}
-	t := &Tx{v: v, stores: make(map[string]js.Value, len(stores)), done: make(chan struct{})}
-	db.active.Add(1)
-	finish := t.funcs.Add(func(_ js.Value, args []js.Value) any {
+	sc := db.scope(mode, stores)
+	t := &Tx{stores: make(map[string]js.Value, len(stores)), done: make(chan struct{})}
+	t.id = settler(func(what int) {
 		defer db.active.Done()
-		if args[0].Get("type").String() == "abort" {
+		if what == 1 { // abort
 			t.err = jsutil.ToError(t.v.Get("error"))
 			if t.err == nil {
 				t.err = ErrAborted
 			}
 		}
-		t.v.Set("oncomplete", js.Null())
-		t.v.Set("onabort", js.Null())
-		// No request callback can fire after the transaction finished.
-		t.funcs.Release()
+		dropSettlers(t.reqs)
 		close(t.done)
-		return nil
 	})
-	v.Set("oncomplete", finish)
-	v.Set("onabort", finish)
+	db.active.Add(1)
+	err := jsutil.Try(func() { t.v = txJS.Call("begin", db.v, sc.stores, sc.mode, sc.opts, t.id) })
+	if err != nil {
+		dropSettlers([]int{t.id})
+		db.active.Done()
+		if errors.Is(err, jsutil.Named("InvalidStateError")) {
+			return nil, fmt.Errorf("%w (%v)", atelier.ErrClosed, err)
+		}
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -141,6 +213,24 @@ func (t *Tx) call(store, index, method string, args ...any) (Request, error) {
 		return Request{}, t.requestErr(err)
 	}
 	return Request{v: r, t: t}, nil
+}
+
+// Issue calls fn with the object store, for issuing many requests in one
+// call into JavaScript. An exception thrown in fn, or fn's error, is
+// returned; after the transaction finished, the reason it finished is.
+func (t *Tx) Issue(store string, fn func(s js.Value) error) error {
+	s, err := t.store(store)
+	if err != nil {
+		return err
+	}
+	var fnErr error
+	if err := jsutil.Try(func() { fnErr = fn(s) }); err != nil {
+		return t.requestErr(err)
+	}
+	if fnErr != nil {
+		return t.requestErr(fnErr)
+	}
+	return nil
 }
 
 // Put stores value (the key comes from the store's key path).
@@ -214,6 +304,9 @@ func (t *Tx) Abort() {
 	_ = jsutil.Try(func() { t.v.Call("abort") })
 }
 
+// Value returns the IDBTransaction.
+func (t *Tx) Value() js.Value { return t.v }
+
 // Durability returns the durability the transaction was created with.
 func (t *Tx) Durability() string { return t.v.Get("durability").String() }
 
@@ -257,16 +350,18 @@ type Request struct {
 // transaction complete in the order they were issued, so after awaiting a
 // request the results of all earlier ones are available through Result.
 func (r Request) Await(ctx context.Context) (js.Value, error) {
-	if r.v.Get("readyState").String() == "done" {
+	ch := make(chan struct{}, 1)
+	id := settler(func(int) { ch <- struct{}{} })
+	var isDone bool
+	if err := jsutil.Try(func() { isDone = txJS.Call("await", r.v, id).Bool() }); err != nil {
+		dropSettlers([]int{id})
+		return js.Undefined(), err
+	}
+	if isDone {
+		dropSettlers([]int{id})
 		return r.Result()
 	}
-	ch := make(chan struct{}, 1)
-	fn := r.t.funcs.Add(func(js.Value, []js.Value) any {
-		ch <- struct{}{}
-		return nil
-	})
-	r.v.Set("onsuccess", fn)
-	r.v.Set("onerror", fn)
+	r.t.reqs = append(r.t.reqs, id)
 	select {
 	case <-ch:
 		return r.Result()
