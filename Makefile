@@ -22,7 +22,7 @@ BROWSER_ENV := env -i PATH="$$PATH" HOME="$$HOME" TMPDIR="$${TMPDIR:-/tmp}" \
 # unknown event values; drop them so real failures stay readable.
 NOISE := /could not unmarshal event/d
 
-.PHONY: all run build test test-host test-browser bench size lint clean chrome
+.PHONY: all run build test test-host test-types test-browser bench size lint clean chrome
 
 all: build
 
@@ -38,12 +38,17 @@ $(BUILD)/wasm_exec.js:
 	mkdir -p $(BUILD)
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $@
 
-## test: host tests with the race detector, then every package in headless Chromium
-test: test-host test-browser
+## test: host tests with the race detector, the TypeScript declarations, then every package in headless Chromium
+test: test-host test-types test-browser
 
 test-host:
 	$(GO) test -race -timeout 5m ./...
 	cd server && bash testdata/with-postgres.sh $(GO) test -race -timeout 5m ./...
+	cd bench/driver && $(GO) test -race ./...
+
+## test-types: type-check wasm/atelier.d.ts against wasm/typecheck/usage.ts (pinned TypeScript from npm)
+test-types:
+	bash wasm/typecheck/check.sh
 
 test-browser: chrome $(WBT)
 	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
@@ -52,11 +57,26 @@ test-browser: chrome $(WBT)
 	if [ "$$out" != 'Storyboard: 2 nodes, 1 edges; "Hero shot" is at version 2' ]; then \
 		echo "examples/quickstart: unexpected output:"; echo "$$out"; exit 1; fi; \
 	echo "ok  	examples/quickstart (README example) runs in Chromium"
-	cd browsertest && $(GO) test -race -timeout 10m ./...
+	@# -count=1: the harness builds ./wasm in a go build of its own, which go
+	@# test's cache does not see; cached results would hide library changes.
+	cd browsertest && $(GO) test -race -count=1 -timeout 15m ./...
 
-## bench: benchmarks in headless Chromium, each in a fresh browser (figures, not pass/fail)
+## bench: this library against raw browser APIs and Dexie.js in one headless Chromium:
+## prints a table, writes bench/results.json and docs/BENCHMARKS.md (figures, not pass/fail)
+BENCH_RUNS ?= 5
+bench: chrome bench/node_modules/.package-lock.json
+	@# -mod=mod: bench/driver/go.sum follows browsertest's requirements by itself.
+	cd bench/driver && $(GO) run -mod=mod . -runs $(BENCH_RUNS)
+
+# Dexie, pinned in bench/package-lock.json, into bench/node_modules (not committed).
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	@command -v npm >/dev/null || { echo "make bench needs npm (Debian/Ubuntu: sudo apt-get install npm; macOS: brew install node)"; exit 1; }
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+
+## bench-packages: the go test benchmarks inside the packages, each in a fresh browser
+.PHONY: bench-packages
 BENCHES := SetNodes10k:5x LoadWorkflow10k:5x UpdatePosition:300x
-bench: chrome $(WBT)
+bench-packages: chrome $(WBT)
 	@for spec in $(BENCHES); do \
 		$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
 			-bench "^Benchmark$${spec%%:*}$$" -benchtime "$${spec##*:}" ./idb/ 2>&1 | grep '^Benchmark'; \
@@ -81,6 +101,7 @@ lint:
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 	cd browsertest && $(GO) vet ./...
 	cd server && $(GO) vet ./...
+	cd bench/driver && $(GO) vet ./...
 
 ## sync-server: run the sync server (embedded SQLite, data in build/sync-data) with a development token
 SYNC_ADDR  ?= 127.0.0.1:8787

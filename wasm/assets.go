@@ -4,41 +4,107 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
-	"github.com/atelierstore/atelier/assets"
-	"github.com/atelierstore/atelier/pack"
+	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/opfs"
 )
 
-// bindAssets adds the asset, storage and package methods to the db object.
-func bindAssets(o js.Value, lib *assets.Library) {
-	// putAsset(blobOrFile, {mime?}) resolves to the AssetRef.
-	method(o, "putAsset", func(ctx context.Context, args []js.Value) (any, error) {
-		if len(args) == 0 {
-			return nil, &atelier.ValidationError{Entity: "argument", Field: "#0", Reason: "a Blob or File is required"}
-		}
-		var hint struct {
-			MIME string `json:"mime"`
-		}
-		if err := decodeArg(args, 1, &hint); err != nil {
+// Native getters of the browser's types, to check what an app passes:
+// they throw unless their receiver really is such an object, where
+// instanceof and property reads can be fooled (or made to throw
+// uncatchably) by a Proxy or a look-alike object.
+var (
+	blobSize   = nativeGetter("Blob", "size")
+	handleKind = nativeGetter("FileSystemHandle", "kind")
+)
+
+func nativeGetter(class, prop string) js.Value {
+	c := js.Global().Get(class)
+	if c.Type() != js.TypeFunction {
+		return js.Undefined()
+	}
+	return jsObject.Call("getOwnPropertyDescriptor", c.Get("prototype"), prop).Get("get")
+}
+
+// branded calls the native getter on v and returns its result, or false
+// when v is not of its type.
+func branded(getter, v js.Value) (out js.Value, ok bool) {
+	if getter.Type() != js.TypeFunction || v.Type() != js.TypeObject {
+		return js.Undefined(), false
+	}
+	err := jsutil.Try(func() { out = getter.Call("call", v) })
+	return out, err == nil
+}
+
+// blobArg returns argument i, which must be a Blob or File.
+func blobArg(args []js.Value, i int, name string) (js.Value, error) {
+	v := arg(args, i)
+	if _, ok := branded(blobSize, v); !ok {
+		return js.Value{}, argError(name, "must be a Blob or File, not "+describe(v))
+	}
+	return v, nil
+}
+
+// refArg decodes argument i, an AssetRef. A value that is not an object
+// is Invalid; an object that is not a valid ref is InvalidRef.
+func refArg(args []js.Value, i int) (assetref.Ref, error) {
+	var ref assetref.Ref
+	if err := objectArg(args, i, "ref", &ref, false); err != nil {
+		return ref, err
+	}
+	return ref, ref.Validate() // {} decodes to the zero Ref
+}
+
+// assetRecord is idb.AssetRecord as the page sees it.
+type assetRecord struct {
+	Hash      string       `json:"hash"`
+	Ref       assetref.Ref `json:"ref"`
+	Users     []assetUser  `json:"users"`
+	CreatedAt int64        `json:"createdAt"`
+}
+
+type assetUser struct {
+	WorkflowID string `json:"workflowId"`
+	NodeID     string `json:"nodeId"`
+}
+
+// bindAssets adds the asset, storage and folder methods to the db object.
+func (h *handle) bindAssets(o js.Value) {
+	d, lib := h.d, h.lib
+	// putAsset(blobOrFile, {mime}) stores the content and resolves to its
+	// AssetRef; identical content already stored resolves to the ref it
+	// has.
+	h.method(o, "putAsset", func(ctx context.Context, args []js.Value) (any, error) {
+		blob, err := blobArg(args, 0, "blob")
+		if err != nil {
 			return nil, err
 		}
-		return lib.PutBlob(ctx, args[0], assetref.Hint{MIME: hint.MIME})
+		var opt struct {
+			MIME string `json:"mime"`
+		}
+		if _, err := optionsArg(args, 1, "options", &opt); err != nil {
+			return nil, err
+		}
+		return lib.PutBlob(ctx, blob, assetref.Hint{MIME: opt.MIME})
 	})
 	// assetBlob(ref) resolves to the content as a Blob; assetURL(ref) to an
 	// object URL for it (revoke it with URL.revokeObjectURL when done).
-	method(o, "assetBlob", func(ctx context.Context, args []js.Value) (any, error) {
-		var ref assetref.Ref
-		if err := decodeArg(args, 0, &ref); err != nil {
+	h.method(o, "assetBlob", func(ctx context.Context, args []js.Value) (any, error) {
+		ref, err := refArg(args, 0)
+		if err != nil {
 			return nil, err
 		}
 		return lib.Blob(ctx, ref)
 	})
-	method(o, "assetURL", func(ctx context.Context, args []js.Value) (any, error) {
-		var ref assetref.Ref
-		if err := decodeArg(args, 0, &ref); err != nil {
+	h.method(o, "assetURL", func(ctx context.Context, args []js.Value) (any, error) {
+		ref, err := refArg(args, 0)
+		if err != nil {
 			return nil, err
 		}
 		b, err := lib.Blob(ctx, ref)
@@ -47,110 +113,181 @@ func bindAssets(o js.Value, lib *assets.Library) {
 		}
 		return js.Global().Get("URL").Call("createObjectURL", b), nil
 	})
+	// assetInfo(ref) resolves to {ref, size, mime, hash} of a stored asset.
+	h.method(o, "assetInfo", func(ctx context.Context, args []js.Value) (any, error) {
+		ref, err := refArg(args, 0)
+		if err != nil {
+			return nil, err
+		}
+		info, err := lib.Stat(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"ref": info.Ref, "size": info.Size, "mime": info.MIME, "hash": info.Hash}, nil
+	})
+	// listAssets() resolves to every registered asset with the nodes using
+	// it.
+	h.method(o, "listAssets", func(ctx context.Context, _ []js.Value) (any, error) {
+		recs, err := d.Assets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]assetRecord, len(recs))
+		for i, r := range recs {
+			users := make([]assetUser, len(r.Users))
+			for j, u := range r.Users {
+				users[j] = assetUser{u.WorkflowID, u.NodeID}
+			}
+			out[i] = assetRecord{Hash: r.Hash, Ref: r.Ref, Users: users, CreatedAt: r.CreatedAt}
+		}
+		return out, nil
+	})
 	// deleteAsset(ref) deletes an asset no node uses (InUse otherwise).
-	method(o, "deleteAsset", func(ctx context.Context, args []js.Value) (any, error) {
-		var ref assetref.Ref
-		if err := decodeArg(args, 0, &ref); err != nil {
+	h.method(o, "deleteAsset", func(ctx context.Context, args []js.Value) (any, error) {
+		ref, err := refArg(args, 0)
+		if err != nil {
 			return nil, err
 		}
 		return nil, lib.Delete(ctx, ref)
 	})
-	method(o, "collectAssets", func(ctx context.Context, _ []js.Value) (any, error) {
+	h.method(o, "collectAssets", func(ctx context.Context, _ []js.Value) (any, error) {
 		return lib.Collect(ctx)
 	})
-	method(o, "reconcileAssets", func(ctx context.Context, _ []js.Value) (any, error) {
+	h.method(o, "reconcileAssets", func(ctx context.Context, _ []js.Value) (any, error) {
 		rep, err := lib.Reconcile(ctx)
-		missing := make([]string, len(rep.Missing))
-		for i, m := range rep.Missing {
-			missing[i] = m.Hash
+		if err != nil {
+			return nil, err
 		}
-		return map[string]any{"removed": rep.Removed, "missing": missing}, err
+		out := struct {
+			Removed int      `json:"removed"`
+			Missing []string `json:"missing"`
+		}{rep.Removed, make([]string, len(rep.Missing))}
+		for i, m := range rep.Missing {
+			out.Missing[i] = m.Hash
+		}
+		return out, nil
 	})
-	// capabilities() resolves to {backend, folder, opfs, syncAccess,
-	// folderAccess, persisted, usage, quota}; persist() asks for
-	// persistent storage and resolves to whether it is.
-	method(o, "capabilities", func(ctx context.Context, _ []js.Value) (any, error) {
+
+	// capabilities() resolves to where assets go and what the browser
+	// offers; estimate() to the origin's {usage, quota} alone; persist()
+	// asks for persistent storage and resolves to whether it is.
+	h.method(o, "capabilities", func(ctx context.Context, _ []js.Value) (any, error) {
 		c, err := lib.Capabilities(ctx)
-		return map[string]any{"backend": string(c.Backend), "folder": c.Folder, "opfs": c.OPFS,
+		if err != nil {
+			return nil, err
+		}
+		var folder any
+		if c.Folder != "" {
+			folder = c.Folder
+		}
+		return map[string]any{"backend": string(c.Backend), "folder": folder, "opfs": c.OPFS,
 			"syncAccess": c.SyncAccess, "folderAccess": c.FolderAccess, "persisted": c.Persisted,
-			"usage": c.Usage, "quota": c.Quota}, err
+			"usage": c.Usage, "quota": c.Quota}, nil
 	})
-	method(o, "persist", func(ctx context.Context, _ []js.Value) (any, error) {
+	h.method(o, "estimate", func(ctx context.Context, _ []js.Value) (any, error) {
+		storage := js.Global().Get("navigator").Get("storage")
+		if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
+			return nil, fmt.Errorf("storage estimate: %w", atelier.ErrUnsupported)
+		}
+		est, err := jsutil.Await(ctx, storage.Call("estimate"))
+		if err != nil {
+			return nil, err
+		}
+		num := func(k string) float64 {
+			if v := est.Get(k); v.Type() == js.TypeNumber {
+				return v.Float()
+			}
+			return 0 // not reported
+		}
+		return map[string]any{"usage": num("usage"), "quota": num("quota")}, nil
+	})
+	h.method(o, "persist", func(ctx context.Context, _ []js.Value) (any, error) {
 		return lib.Persist(ctx)
 	})
+
 	// addFolder(directoryHandle, {use}) persists a folder the user picked
-	// and resolves to its key; useFolder(key) sends new assets there (""
-	// goes back to the default store); folders() lists them.
-	method(o, "addFolder", func(ctx context.Context, args []js.Value) (any, error) {
-		if len(args) == 0 {
-			return nil, &atelier.ValidationError{Entity: "argument", Field: "#0", Reason: "a FileSystemDirectoryHandle is required"}
+	// and resolves to its key; useFolder(key) sends new assets there (null
+	// goes back to the default store); folders() lists them;
+	// removeFolder(key) forgets one.
+	h.method(o, "addFolder", func(ctx context.Context, args []js.Value) (any, error) {
+		if handleKind.Type() != js.TypeFunction {
+			return nil, fmt.Errorf("folders: %w", atelier.ErrUnsupported)
+		}
+		dir := arg(args, 0)
+		if kind, ok := branded(handleKind, dir); !ok || kind.String() != "directory" {
+			return nil, argError("handle", "must be a FileSystemDirectoryHandle, not "+describe(dir))
 		}
 		var opt struct {
 			Use bool `json:"use"`
 		}
-		if err := decodeArg(args, 1, &opt); err != nil {
+		if _, err := optionsArg(args, 1, "options", &opt); err != nil {
 			return nil, err
 		}
-		return lib.AddFolder(ctx, args[0], opt.Use)
+		return lib.AddFolder(ctx, dir, opt.Use)
 	})
-	method(o, "useFolder", func(ctx context.Context, args []js.Value) (any, error) {
-		return nil, lib.UseFolder(ctx, stringArg(args, 0))
-	})
-	// exportWorkflow(id, {includeOriginals, keepFailedAsUrl, onProgress})
-	// resolves to the package as a Blob (application/zip) to download.
-	method(o, "exportWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
-		var opt struct {
-			IncludeOriginals bool `json:"includeOriginals"`
-			KeepFailedAsURL  bool `json:"keepFailedAsUrl"`
-		}
-		if err := decodeArg(args, 1, &opt); err != nil {
-			return nil, err
-		}
-		w := &assets.BlobWriter{}
-		_, err := lib.Export(ctx, w, stringArg(args, 0), &pack.ExportOptions{
-			IncludeOriginals: opt.IncludeOriginals, KeepFailedAsURL: opt.KeepFailedAsURL,
-			Progress: progressArg(args, 1),
-		})
+	h.method(o, "useFolder", func(ctx context.Context, args []js.Value) (any, error) {
+		key, err := optionalStringArg(args, 0, "key")
 		if err != nil {
 			return nil, err
 		}
-		return w.Blob("application/zip"), nil
+		if key != "" {
+			// The library keeps the stores of folders it opened; ask the
+			// database, so that a folder removed (here or in another tab)
+			// is not used again.
+			fs, err := d.Folders(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(fs, func(f idb.Folder) bool { return f.Key == key }) {
+				return nil, fmt.Errorf("folder %s: %w", key, atelier.ErrNotFound)
+			}
+		}
+		return nil, lib.UseFolder(ctx, key)
 	})
-	// importPackage(fileOrBlob, {replace, onProgress}) resolves to
-	// {workflow, nodes, edges, newIds}: the stored workflow.
-	method(o, "importPackage", func(ctx context.Context, args []js.Value) (any, error) {
-		if len(args) == 0 {
-			return nil, &atelier.ValidationError{Entity: "argument", Field: "#0", Reason: "a File or Blob is required"}
-		}
-		var opt struct {
-			Replace bool `json:"replace"`
-		}
-		if err := decodeArg(args, 1, &opt); err != nil {
-			return nil, err
-		}
-		r, size, err := assets.BlobReaderAt(ctx, args[0])
+	h.method(o, "folders", func(ctx context.Context, _ []js.Value) (any, error) {
+		fs, err := d.Folders(ctx)
 		if err != nil {
 			return nil, err
 		}
-		g, res, err := lib.Import(ctx, r, size, &pack.ImportOptions{Replace: opt.Replace, Progress: progressArg(args, 1)})
+		out := jsArray.New()
+		for _, f := range fs {
+			var perm any
+			if p, err := f.Dir.QueryPermission(ctx, true); err == nil {
+				perm = string(p)
+			}
+			out.Call("push", object("key", f.Key, "name", f.Name, "createdAt", f.CreatedAt,
+				"handle", f.Dir.JSValue(), "permission", perm))
+		}
+		return out, nil
+	})
+	h.method(o, "removeFolder", func(ctx context.Context, args []js.Value) (any, error) {
+		key, err := stringArg(args, 0, "key")
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"workflow": g.Workflow, "nodes": g.Nodes, "edges": g.Edges, "newIds": res.NewIDs}, nil
+		// Refuse while nodes show assets kept there: their refs would
+		// dangle after the next reload.
+		recs, err := d.Assets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		used := 0
+		for _, r := range recs {
+			if r.Ref.Kind != assetref.KindFSHandle || len(r.Users) == 0 {
+				continue
+			}
+			if k, _, err := opfs.ParseHandleID(r.Ref.HandleID); err == nil && k == key {
+				used++
+			}
+		}
+		if used > 0 {
+			return nil, fmt.Errorf("folder %s holds %d assets that nodes use: %w", key, used, idb.ErrInUse)
+		}
+		if c, err := lib.Capabilities(ctx); err == nil && c.Folder == key {
+			if err := lib.UseFolder(ctx, ""); err != nil {
+				return nil, err
+			}
+		}
+		return nil, d.RemoveFolder(ctx, key)
 	})
-}
-
-// progressArg returns a progress callback calling args[i].onProgress({done,
-// total}), or nil.
-func progressArg(args []js.Value, i int) func(pack.Progress) {
-	if i >= len(args) || args[i].Type() != js.TypeObject {
-		return nil
-	}
-	cb := args[i].Get("onProgress")
-	if cb.Type() != js.TypeFunction {
-		return nil
-	}
-	return func(p pack.Progress) {
-		invoke(cb, map[string]any{"done": p.Done, "total": p.Total})
-	}
 }

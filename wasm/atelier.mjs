@@ -1,39 +1,94 @@
 // atelier.mjs loads the atelier wasm module and resolves to its API.
+// atelier.d.ts describes it for TypeScript.
 //
 //   import { load } from "./wasm/atelier.mjs";
 //   const atelier = await load();            // or load({ wasmURL, execURL })
 //   const db = await atelier.open({ name: "my-app" });
 //
 // It loads Go's wasm_exec.js (if globalThis.Go is not there yet) and the
-// module, and waits until the Go side has installed the API.
+// module, and waits until the Go side has installed the API. It works in a
+// window and in a module worker.
 
 const here = new URL(".", import.meta.url);
 
+/** The codes of AtelierError, as atelier.d.ts lists them in ErrorCode. */
+export const errorCodes = Object.freeze([
+  "NotFound", "Invalid", "InvalidRef", "InvalidPackage", "VersionConflict", "Closed",
+  "QuotaExceeded", "SchemaTooNew", "Unsupported", "ReadOnly", "InUse", "Permission", "Internal",
+]);
+
+/** The Error every rejection of the API is: its name and code say what went wrong. */
+export class AtelierError extends Error {
+  constructor(message, code = "Internal") {
+    super(message);
+    this.name = code;
+    this.code = code;
+  }
+}
+
+/** Reports whether e is an error of the API, and with code whether it has that code. */
+export function isAtelierError(e, code) {
+  const ok = e instanceof AtelierError || (e instanceof Error && errorCodes.includes(e.code));
+  return ok && (code === undefined || e.code === code);
+}
+
 function loadScript(src) {
+  if (typeof document === "undefined") {
+    // A worker: wasm_exec.js is a plain script that sets globalThis.Go,
+    // which importing it as a module does as well.
+    return import(String(src));
+  }
   return new Promise((resolve, reject) => {
     const s = document.createElement("script");
-    s.src = src;
+    s.src = String(src);
     s.onload = resolve;
-    s.onerror = () => reject(new Error(`cannot load ${src}`));
+    s.onerror = () => reject(new Error(`atelier: cannot load ${src}`));
     document.head.append(s);
   });
 }
 
+async function instantiate(wasmURL, imports) {
+  const resp = await fetch(wasmURL);
+  if (!resp.ok) throw new Error(`atelier: cannot load ${wasmURL}: ${resp.status} ${resp.statusText}`);
+  // Streaming compilation needs the application/wasm type; a server that
+  // sends another one still works, compiling after the download.
+  if ((resp.headers.get("content-type") ?? "").startsWith("application/wasm")) {
+    return (await WebAssembly.instantiateStreaming(resp, imports)).instance;
+  }
+  return (await WebAssembly.instantiate(await resp.arrayBuffer(), imports)).instance;
+}
+
 let loading;
 
+async function start(wasmURL, execURL) {
+  if (!globalThis.Go) await loadScript(execURL);
+  const go = new globalThis.Go();
+  const ready = new Promise((resolve) => { globalThis.__atelierReady = resolve; });
+  globalThis.__atelierErrorClass = AtelierError;
+  try {
+    const instance = await instantiate(wasmURL, go.importObject);
+    const exited = go.run(instance).then(() => {
+      console.error("atelier: the wasm module exited");
+      throw new Error("atelier: the wasm module exited before it was ready");
+    });
+    return await Promise.race([ready, exited]);
+  } finally {
+    delete globalThis.__atelierReady;
+    delete globalThis.__atelierErrorClass;
+  }
+}
+
+/**
+ * Loads the module once per page (later calls return the same promise;
+ * after a failure the next call tries again) and resolves to the API.
+ */
 export function load({
   wasmURL = new URL("../build/atelier.wasm", here),
   execURL = new URL("../build/wasm_exec.js", here),
 } = {}) {
-  loading ??= (async () => {
-    if (!globalThis.Go) await loadScript(execURL);
-    const go = new globalThis.Go();
-    const ready = new Promise((resolve) => { globalThis.__atelierReady = resolve; });
-    const { instance } = await WebAssembly.instantiateStreaming(fetch(wasmURL), go.importObject);
-    go.run(instance).then(() => console.error("atelier: the wasm module exited"));
-    const api = await ready;
-    delete globalThis.__atelierReady;
-    return api;
-  })();
+  if (!loading) {
+    loading = start(wasmURL, execURL);
+    loading.catch(() => { loading = undefined; });
+  }
   return loading;
 }

@@ -1,16 +1,19 @@
 //go:build js && wasm
 
 // Command wasm is the library compiled for JavaScript: it installs
-// globalThis.atelier (see atelier.mjs, which loads it) with a Promise API
-// over the workflow store.
+// globalThis.atelier (see atelier.mjs, which loads it, and atelier.d.ts,
+// which describes it) with a Promise API over the workflow store, the
+// asset library, packages and sync.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"fmt"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -19,85 +22,24 @@ import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/jsutil"
-	"github.com/atelierstore/atelier/pack"
 	"github.com/atelierstore/atelier/syncengine"
 )
 
-var jsJSON = js.Global().Get("JSON")
+var (
+	jsJSON   = js.Global().Get("JSON")
+	jsObject = js.Global().Get("Object")
+	// errorClass constructs rejection errors: atelier.mjs's AtelierError
+	// when it provided one, so that apps can test instanceof.
+	errorClass = js.Global().Get("Error")
+)
 
 func main() {
-	api := js.Global().Get("Object").New()
+	if c := js.Global().Get("__atelierErrorClass"); c.Type() == js.TypeFunction {
+		errorClass = c
+	}
+	api := jsObject.New()
 	api.Set("open", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		return promise(func(ctx context.Context) (any, error) {
-			var opts struct {
-				Name string `json:"name"`
-				Sync *struct {
-					URL            string `json:"url"`
-					Workspace      string `json:"workspace"`
-					Token          string `json:"token"`
-					PullIntervalMs int    `json:"pullIntervalMs"`
-				} `json:"sync"`
-			}
-			if err := decodeArg(args, 0, &opts); err != nil {
-				return nil, err
-			}
-			var onVersionChange, onLeaderChange, onSyncStatus, onConflict js.Value
-			if len(args) > 0 && args[0].Type() == js.TypeObject {
-				onVersionChange = args[0].Get("onVersionChange")
-				onLeaderChange = args[0].Get("onLeaderChange")
-				onSyncStatus = args[0].Get("onSyncStatus")
-				onConflict = args[0].Get("onConflict")
-			}
-			o := &idb.Options{RecordOps: opts.Sync != nil}
-			if onVersionChange.Type() == js.TypeFunction {
-				o.OnVersionChange = func(v idb.VersionChange) {
-					invoke(onVersionChange, map[string]any{"oldVersion": v.OldVersion, "newVersion": v.NewVersion})
-				}
-			}
-			if onLeaderChange.Type() == js.TypeFunction {
-				o.OnLeaderChange = func(leading bool) { invoke(onLeaderChange, leading) }
-			}
-			d, err := idb.Open(ctx, opts.Name, o)
-			if err != nil {
-				return nil, err
-			}
-			lib, err := assets.Open(ctx, d, nil)
-			if err != nil {
-				d.Close()
-				return nil, err
-			}
-			var engine *syncengine.Engine
-			if s := opts.Sync; s != nil {
-				if _, err := d.RecordUnsynced(ctx); err != nil {
-					d.Close()
-					return nil, err
-				}
-				eo := &syncengine.Options{PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond}
-				if onSyncStatus.Type() == js.TypeFunction {
-					eo.OnStatus = func(st syncengine.Status) {
-						if v, err := toJS(statusJSON(st)); err == nil {
-							invoke(onSyncStatus, v)
-						}
-					}
-				}
-				if onConflict.Type() == js.TypeFunction {
-					eo.OnConflict = func(cs []idb.Conflict) {
-						if v, err := toJS(cs); err == nil {
-							invoke(onConflict, v)
-						}
-					}
-				}
-				engine = syncengine.New(d, syncengine.NewHTTP(s.URL, s.Workspace, s.Token), eo)
-				stopOnline := syncengine.FollowOnline(engine)
-				d.RunOnLeader("sync", func(ctx context.Context) {
-					defer stopOnline()
-					_ = engine.Run(ctx)
-				})
-			}
-			o2 := bindDB(d, engine)
-			bindAssets(o2, lib)
-			return o2, nil
-		})
+		return promise(func(ctx context.Context) (any, error) { return open(ctx, args) })
 	}))
 	js.Global().Set("atelier", api)
 	if ready := js.Global().Get("__atelierReady"); ready.Type() == js.TypeFunction {
@@ -106,223 +48,437 @@ func main() {
 	select {} // keep the Go side alive for callbacks
 }
 
-// method defines a Promise-returning method on obj.
-func method(obj js.Value, name string, fn func(ctx context.Context, args []js.Value) (any, error)) {
+// openOptions are open's data options; its callbacks are read apart.
+type openOptions struct {
+	Name             string       `json:"name"`
+	StrictDurability bool         `json:"strictDurability"`
+	AssetBackend     string       `json:"assetBackend"`
+	Sync             *syncOptions `json:"sync"`
+}
+
+type syncOptions struct {
+	URL            string `json:"url"`
+	Workspace      string `json:"workspace"`
+	Token          string `json:"token"`
+	PullIntervalMs int64  `json:"pullIntervalMs"`
+}
+
+func (s *syncOptions) check() error {
+	u, err := url.Parse(s.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return argError("options.sync.url", "must be an absolute http or https URL")
+	}
+	if s.Workspace == "" {
+		return argError("options.sync.workspace", "required")
+	}
+	if s.PullIntervalMs < 0 {
+		return argError("options.sync.pullIntervalMs", "must not be negative")
+	}
+	return nil
+}
+
+// open is atelier.open(options).
+func open(ctx context.Context, args []js.Value) (any, error) {
+	if !isPlainObject(arg(args, 0)) {
+		return nil, argError("options", "must be an object with a name, not "+describe(arg(args, 0)))
+	}
+	var opts openOptions
+	cbs, err := optionsArg(args, 0, "options", &opts,
+		"onVersionChange", "onBlocked", "onLeaderChange", "onSyncStatus", "onConflict")
+	if err != nil {
+		return nil, err
+	}
+	if opts.Name == "" {
+		return nil, argError("options.name", "required")
+	}
+	var backend assets.Backend
+	switch opts.AssetBackend {
+	case "", "auto":
+	case "opfs":
+		backend = assets.BackendOPFS
+	case "idb":
+		backend = assets.BackendIDB
+	default:
+		return nil, argError("options.assetBackend", `must be "auto", "opfs" or "idb"`)
+	}
+	if opts.Sync != nil {
+		if err := opts.Sync.check(); err != nil {
+			return nil, err
+		}
+	}
+
+	h := &handle{}
+	o := &idb.Options{RecordOps: opts.Sync != nil, StrictDurability: opts.StrictDurability}
+	o.OnVersionChange = func(v idb.VersionChange) {
+		// The store has closed its connection already; release the rest
+		// (asset stores, sync) too, without waiting here.
+		h.closed.Store(true)
+		go func() { _ = h.close() }()
+		if cb := cbs["onVersionChange"]; cb.Type() == js.TypeFunction {
+			invoke(cb, object("oldVersion", v.OldVersion, "newVersion", v.NewVersion))
+		}
+	}
+	if cb := cbs["onBlocked"]; cb.Type() == js.TypeFunction {
+		o.OnBlocked = func(b idb.Blocked) {
+			invoke(cb, object("oldVersion", b.OldVersion, "newVersion", b.NewVersion))
+		}
+	}
+	if cb := cbs["onLeaderChange"]; cb.Type() == js.TypeFunction {
+		o.OnLeaderChange = func(leading bool) { invoke(cb, leading) }
+	}
+	d, err := idb.Open(ctx, opts.Name, o)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.d = d
+	h.mu.Unlock()
+	lib, err := assets.Open(ctx, d, &assets.Options{Backend: backend})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	h.mu.Lock()
+	h.lib = lib
+	h.mu.Unlock()
+	if h.closed.Load() { // another tab upgraded meanwhile
+		_ = h.close()
+		return nil, errClosed
+	}
+	if s := opts.Sync; s != nil {
+		if _, err := d.RecordUnsynced(ctx); err != nil {
+			lib.Close()
+			d.Close()
+			return nil, err
+		}
+		eo := &syncengine.Options{PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond}
+		if cb := cbs["onSyncStatus"]; cb.Type() == js.TypeFunction {
+			eo.OnStatus = func(st syncengine.Status) {
+				if v, err := toJS(statusJSON(st)); err == nil {
+					invoke(cb, v)
+				}
+			}
+		}
+		if cb := cbs["onConflict"]; cb.Type() == js.TypeFunction {
+			eo.OnConflict = func(cs []idb.Conflict) {
+				if v, err := toJS(conflictsJSON(cs)); err == nil {
+					invoke(cb, v)
+				}
+			}
+		}
+		engine := syncengine.New(d, syncengine.NewHTTP(s.URL, s.Workspace, s.Token), eo)
+		h.engine = engine
+		stopOnline := syncengine.FollowOnline(engine)
+		d.RunOnLeader("sync", func(ctx context.Context) {
+			defer stopOnline()
+			_ = engine.Run(ctx)
+		})
+	}
+	db := jsObject.New()
+	db.Set("name", d.Name())
+	h.bindGraph(db)
+	h.bindLive(db)
+	h.bindAssets(db)
+	h.bindPackages(db)
+	h.bindSync(db)
+	return db, nil
+}
+
+// handle is one open database as JavaScript holds it.
+type handle struct {
+	d      *idb.DB
+	lib    *assets.Library
+	engine *syncengine.Engine // nil without sync
+
+	closed atomic.Bool // set by close() and by another tab's upgrade
+	mu     sync.Mutex  // guards d and lib while open sets them
+
+	libOnce, dbOnce sync.Once
+	libErr, dbErr   error
+}
+
+var errClosed = fmt.Errorf("database %w", atelier.ErrClosed)
+
+// method defines a Promise-returning method on obj. Once the handle is
+// closed every method rejects with Closed, including those that would
+// not touch the database (assets in OPFS, storage estimates).
+func (h *handle) method(obj js.Value, name string, fn func(ctx context.Context, args []js.Value) (any, error)) {
 	obj.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
-		return promise(func(ctx context.Context) (any, error) { return fn(ctx, args) })
+		return promise(func(ctx context.Context) (any, error) {
+			if h.closed.Load() {
+				return nil, errClosed
+			}
+			return fn(ctx, args)
+		})
 	}))
 }
 
-// statusJSON is a sync status as the page sees it.
-func statusJSON(s syncengine.Status) map[string]any {
-	out := map[string]any{"state": string(s.State), "pending": s.Pending, "parked": s.Parked,
-		"failures": s.Failures, "lastError": s.LastError}
-	if !s.RetryAt.IsZero() {
-		out["retryAt"] = s.RetryAt.UnixMilli()
+// close stops the asset upkeep and sync, waits for queued writes and
+// closes the database. Calling it again waits for the first call; a call
+// while open is still running closes what is open so far, and open closes
+// the rest.
+func (h *handle) close() error {
+	h.closed.Store(true)
+	h.mu.Lock()
+	d, lib := h.d, h.lib
+	h.mu.Unlock()
+	var lerr, derr error
+	if lib != nil {
+		h.libOnce.Do(func() { h.libErr = lib.Close() })
+		lerr = h.libErr
 	}
-	return out
+	if d != nil {
+		h.dbOnce.Do(func() { h.dbErr = d.Close() })
+		derr = h.dbErr
+	}
+	return errors.Join(derr, lerr)
 }
 
-func bindDB(d *idb.DB, engine *syncengine.Engine) js.Value {
-	o := js.Global().Get("Object").New()
-	// syncNow() asks for a sync round at once (in the leading tab);
-	// syncStatus() resolves to {state, pending, parked, failures, lastError}.
-	method(o, "syncNow", func(context.Context, []js.Value) (any, error) {
-		if engine == nil {
-			return nil, &atelier.ValidationError{Entity: "sync", Reason: "not configured: pass sync to open"}
+func (h *handle) bindGraph(o js.Value) {
+	d := h.d
+	// Workflows.
+	h.method(o, "listWorkflows", func(ctx context.Context, _ []js.Value) (any, error) {
+		ws, err := d.ListWorkflows(ctx)
+		if ws == nil {
+			ws = []graph.Workflow{}
 		}
-		engine.Flush()
-		return nil, nil
+		return ws, err
 	})
-	method(o, "syncStatus", func(context.Context, []js.Value) (any, error) {
-		if engine == nil {
-			return nil, nil
+	h.method(o, "createWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		name, err := stringArg(args, 0, "name")
+		if err != nil {
+			return nil, err
 		}
-		return statusJSON(engine.Status()), nil
+		return d.CreateWorkflow(ctx, name)
 	})
-	method(o, "parkedOps", func(ctx context.Context, _ []js.Value) (any, error) {
-		return d.ParkedOps(ctx)
-	})
-	method(o, "retryParked", func(ctx context.Context, _ []js.Value) (any, error) {
-		err := d.RetryParked(ctx)
-		if err == nil && engine != nil {
-			engine.Flush()
+	h.method(o, "loadWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		id, err := stringArg(args, 0, "workflowId")
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		g, err := d.LoadWorkflow(ctx, id)
+		return graphJSON(g), err
 	})
-	method(o, "listWorkflows", func(ctx context.Context, _ []js.Value) (any, error) {
-		return d.ListWorkflows(ctx)
+	h.method(o, "renameWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		id, err := stringArg(args, 0, "workflowId")
+		if err != nil {
+			return nil, err
+		}
+		name, err := stringArg(args, 1, "name")
+		if err != nil {
+			return nil, err
+		}
+		wo, err := writeOptions(args, 2)
+		if err != nil {
+			return nil, err
+		}
+		return d.RenameWorkflow(ctx, id, name, wo...)
 	})
-	method(o, "createWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
-		return d.CreateWorkflow(ctx, stringArg(args, 0))
+	h.method(o, "setViewport", func(ctx context.Context, args []js.Value) (any, error) {
+		id, err := stringArg(args, 0, "workflowId")
+		if err != nil {
+			return nil, err
+		}
+		var vp graph.Viewport
+		if err := objectArg(args, 1, "viewport", &vp, false); err != nil {
+			return nil, err
+		}
+		wo, err := writeOptions(args, 2)
+		if err != nil {
+			return nil, err
+		}
+		return d.SetViewport(ctx, id, vp, wo...)
 	})
-	method(o, "loadWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
-		return d.LoadWorkflow(ctx, stringArg(args, 0))
-	})
-	method(o, "updateWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+	h.method(o, "updateWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		id, err := stringArg(args, 0, "workflowId")
+		if err != nil {
+			return nil, err
+		}
 		var p graph.WorkflowPatch
-		if err := decodeArg(args, 1, &p); err != nil {
+		if err := objectArg(args, 1, "patch", &p, true); err != nil {
 			return nil, err
 		}
-		return d.UpdateWorkflow(ctx, stringArg(args, 0), p, writeOpts(args, 2)...)
-	})
-	method(o, "deleteWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
-		return nil, d.DeleteWorkflow(ctx, stringArg(args, 0), writeOpts(args, 1)...)
-	})
-	method(o, "setNodes", func(ctx context.Context, args []js.Value) (any, error) {
-		var nodes []graph.Node
-		if err := decodeArg(args, 1, &nodes); err != nil {
+		wo, err := writeOptions(args, 2)
+		if err != nil {
 			return nil, err
 		}
-		return d.SetNodes(ctx, stringArg(args, 0), nodes)
+		return d.UpdateWorkflow(ctx, id, p, wo...)
 	})
-	method(o, "putNodes", func(ctx context.Context, args []js.Value) (any, error) {
-		var nodes []graph.Node
-		if err := decodeArg(args, 1, &nodes); err != nil {
+	h.method(o, "deleteWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
+		id, err := stringArg(args, 0, "workflowId")
+		if err != nil {
 			return nil, err
 		}
-		return d.PutNodes(ctx, stringArg(args, 0), nodes...)
-	})
-	method(o, "deleteNodes", func(ctx context.Context, args []js.Value) (any, error) {
-		var ids []string
-		if err := decodeArg(args, 1, &ids); err != nil {
+		wo, err := writeOptions(args, 1)
+		if err != nil {
 			return nil, err
 		}
-		return nil, d.DeleteNodes(ctx, stringArg(args, 0), ids...)
+		return nil, d.DeleteWorkflow(ctx, id, wo...)
 	})
-	method(o, "updateNode", func(ctx context.Context, args []js.Value) (any, error) {
+	// putGraph(graph) stores a whole workflow in one transaction.
+	h.method(o, "putGraph", func(ctx context.Context, args []js.Value) (any, error) {
+		var g graph.Graph
+		if err := objectArg(args, 0, "graph", &g, false); err != nil {
+			return nil, err
+		}
+		out, err := d.PutGraph(ctx, &g)
+		return graphJSON(out), err
+	})
+
+	// Nodes.
+	nodesMethod := func(name string, fn func(ctx context.Context, wf string, nodes []graph.Node) ([]graph.Node, error)) {
+		h.method(o, name, func(ctx context.Context, args []js.Value) (any, error) {
+			wf, err := stringArg(args, 0, "workflowId")
+			if err != nil {
+				return nil, err
+			}
+			var nodes []graph.Node
+			if err := arrayArg(args, 1, "nodes", &nodes); err != nil {
+				return nil, err
+			}
+			out, err := fn(ctx, wf, nodes)
+			if out == nil {
+				out = []graph.Node{}
+			}
+			return out, err
+		})
+	}
+	nodesMethod("setNodes", d.SetNodes)
+	nodesMethod("putNodes", func(ctx context.Context, wf string, nodes []graph.Node) ([]graph.Node, error) {
+		return d.PutNodes(ctx, wf, nodes...)
+	})
+	// nodeMethod defines a method (workflowId, nodeId, x, options) that
+	// updates one node.
+	nodeMethod := func(name string, fn func(ctx context.Context, wf, id string, args []js.Value, wo []idb.WriteOption) (graph.Node, error)) {
+		h.method(o, name, func(ctx context.Context, args []js.Value) (any, error) {
+			wf, err := stringArg(args, 0, "workflowId")
+			if err != nil {
+				return nil, err
+			}
+			id, err := stringArg(args, 1, "nodeId")
+			if err != nil {
+				return nil, err
+			}
+			wo, err := writeOptions(args, 3)
+			if err != nil {
+				return nil, err
+			}
+			return fn(ctx, wf, id, args, wo)
+		})
+	}
+	nodeMethod("updateNode", func(ctx context.Context, wf, id string, args []js.Value, wo []idb.WriteOption) (graph.Node, error) {
 		var p graph.NodePatch
-		if err := decodeArg(args, 2, &p); err != nil {
+		if err := objectArg(args, 2, "patch", &p, true); err != nil {
+			return graph.Node{}, err
+		}
+		return d.UpdateNode(ctx, wf, id, p, wo...)
+	})
+	// updateNodeConfig(wf, id, config): any JSON value; null removes it.
+	nodeMethod("updateNodeConfig", func(ctx context.Context, wf, id string, args []js.Value, wo []idb.WriteOption) (graph.Node, error) {
+		var config json.RawMessage
+		if err := jsonArg(args, 2, "config", &config); err != nil {
+			return graph.Node{}, err
+		}
+		if isNull(config) {
+			config = nil // UpdateNodeConfig removes it
+		}
+		return d.UpdateNodeConfig(ctx, wf, id, config, wo...)
+	})
+	// updateNodeResult(wf, id, result): null removes it.
+	nodeMethod("updateNodeResult", func(ctx context.Context, wf, id string, args []js.Value, wo []idb.WriteOption) (graph.Node, error) {
+		if arg(args, 2).IsNull() {
+			return d.UpdateNodeResult(ctx, wf, id, nil, wo...)
+		}
+		var r graph.Result
+		if err := objectArg(args, 2, "result", &r, true); err != nil {
+			return graph.Node{}, err
+		}
+		return d.UpdateNodeResult(ctx, wf, id, &r, wo...)
+	})
+	// updateNodeDimensions(wf, id, {position, size}): both in one write.
+	nodeMethod("updateNodeDimensions", func(ctx context.Context, wf, id string, args []js.Value, wo []idb.WriteOption) (graph.Node, error) {
+		var dims struct {
+			Position *graph.Position `json:"position"`
+			Size     *graph.Size     `json:"size"`
+		}
+		if err := objectArg(args, 2, "dimensions", &dims, true); err != nil {
+			return graph.Node{}, err
+		}
+		if dims.Position == nil && dims.Size == nil {
+			return graph.Node{}, argError("dimensions", "needs a position, a size or both")
+		}
+		return d.UpdateNodeDimensions(ctx, wf, id, dims.Position, dims.Size, wo...)
+	})
+	h.method(o, "deleteNodes", func(ctx context.Context, args []js.Value) (any, error) {
+		wf, err := stringArg(args, 0, "workflowId")
+		if err != nil {
 			return nil, err
 		}
-		return d.UpdateNode(ctx, stringArg(args, 0), stringArg(args, 1), p, writeOpts(args, 3)...)
-	})
-	method(o, "setEdges", func(ctx context.Context, args []js.Value) (any, error) {
-		var edges []graph.Edge
-		if err := decodeArg(args, 1, &edges); err != nil {
-			return nil, err
-		}
-		return d.SetEdges(ctx, stringArg(args, 0), edges)
-	})
-	method(o, "putEdges", func(ctx context.Context, args []js.Value) (any, error) {
-		var edges []graph.Edge
-		if err := decodeArg(args, 1, &edges); err != nil {
-			return nil, err
-		}
-		return d.PutEdges(ctx, stringArg(args, 0), edges...)
-	})
-	method(o, "deleteEdges", func(ctx context.Context, args []js.Value) (any, error) {
 		var ids []string
-		if err := decodeArg(args, 1, &ids); err != nil {
+		if err := arrayArg(args, 1, "nodeIds", &ids); err != nil {
 			return nil, err
 		}
-		return nil, d.DeleteEdges(ctx, stringArg(args, 0), ids...)
+		return nil, d.DeleteNodes(ctx, wf, ids...)
 	})
-	method(o, "stats", func(context.Context, []js.Value) (any, error) {
-		return d.Stats(), nil
+
+	// Edges.
+	edgesMethod := func(name string, fn func(ctx context.Context, wf string, edges []graph.Edge) ([]graph.Edge, error)) {
+		h.method(o, name, func(ctx context.Context, args []js.Value) (any, error) {
+			wf, err := stringArg(args, 0, "workflowId")
+			if err != nil {
+				return nil, err
+			}
+			var edges []graph.Edge
+			if err := arrayArg(args, 1, "edges", &edges); err != nil {
+				return nil, err
+			}
+			out, err := fn(ctx, wf, edges)
+			if out == nil {
+				out = []graph.Edge{}
+			}
+			return out, err
+		})
+	}
+	edgesMethod("setEdges", d.SetEdges)
+	edgesMethod("putEdges", func(ctx context.Context, wf string, edges []graph.Edge) ([]graph.Edge, error) {
+		return d.PutEdges(ctx, wf, edges...)
 	})
-	// watchWorkflow(id, cb) resolves to a function that stops the watch;
-	// cb(snapshot, null) gets {workflow, nodes, edges} now and after every
-	// change in any tab, cb(null, error) when the workflow is missing or the
-	// store closed.
-	method(o, "watchWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
-		cb, err := callbackArg(args, 1)
+	h.method(o, "deleteEdges", func(ctx context.Context, args []js.Value) (any, error) {
+		wf, err := stringArg(args, 0, "workflowId")
 		if err != nil {
 			return nil, err
 		}
-		w, err := d.WatchWorkflow(context.Background(), stringArg(args, 0))
-		if err != nil {
+		var ids []string
+		if err := arrayArg(args, 1, "edgeIds", &ids); err != nil {
 			return nil, err
 		}
-		return forward(w.C, w.Stop, cb, func(s idb.WorkflowSnapshot) (any, error) { return s.Graph, s.Err }), nil
+		return nil, d.DeleteEdges(ctx, wf, ids...)
 	})
-	// watchWorkflows(cb) is watchWorkflow for the list of workflows.
-	method(o, "watchWorkflows", func(ctx context.Context, args []js.Value) (any, error) {
-		cb, err := callbackArg(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		w, err := d.WatchWorkflows(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		return forward(w.C, w.Stop, cb, func(s idb.ListSnapshot) (any, error) { return s.Workflows, s.Err }), nil
+
+	// The store.
+	h.method(o, "stats", func(context.Context, []js.Value) (any, error) {
+		s := d.Stats()
+		return map[string]any{"transactions": s.Transactions, "mutations": s.Mutations, "retries": s.Retries}, nil
 	})
-	method(o, "isLeader", func(context.Context, []js.Value) (any, error) {
+	h.method(o, "isLeader", func(context.Context, []js.Value) (any, error) {
 		return d.Leading(), nil
 	})
-	method(o, "close", func(context.Context, []js.Value) (any, error) {
-		return nil, d.Close()
-	})
-	return o
+	// close() is the one method a closed handle still takes: it resolves
+	// once everything is closed, however often it is called.
+	o.Set("close", js.FuncOf(func(js.Value, []js.Value) any {
+		return promise(func(context.Context) (any, error) { return nil, h.close() })
+	}))
 }
 
-// Watches are stopped through one long-lived function bound to each
-// watch's id, so subscribing creates no js.Func to release, and calling
-// the stop function twice is harmless.
-var (
-	watchMu   sync.Mutex
-	watchNext int
-	watchStop = map[int]func(){}
-	stopWatch = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) == 0 || args[0].Type() != js.TypeNumber {
-			return nil
-		}
-		watchMu.Lock()
-		stop := watchStop[args[0].Int()]
-		delete(watchStop, args[0].Int())
-		watchMu.Unlock()
-		if stop != nil {
-			stop()
-		}
-		return nil
-	})
-)
-
-// forward calls cb with every snapshot from c until it closes, and returns
-// the JavaScript function that stops the watch.
-func forward[T any](c <-chan T, stop func(), cb js.Value, split func(T) (any, error)) js.Value {
-	watchMu.Lock()
-	watchNext++
-	id := watchNext
-	watchStop[id] = stop
-	watchMu.Unlock()
-	go func() {
-		defer func() {
-			watchMu.Lock()
-			delete(watchStop, id)
-			watchMu.Unlock()
-		}()
-		for s := range c {
-			v, err := split(s)
-			if err != nil {
-				invoke(cb, js.Null(), errorValue(err))
-				continue
-			}
-			out, err := toJS(v)
-			if err != nil {
-				invoke(cb, js.Null(), errorValue(err))
-				continue
-			}
-			invoke(cb, out, js.Null())
-		}
-	}()
-	return stopWatch.Call("bind", js.Null(), id)
-}
-
-// invoke calls an application callback; an exception in it is reported on
-// the console and does not end the watch.
-func invoke(cb js.Value, args ...any) {
-	if err := jsutil.Try(func() { cb.Invoke(args...) }); err != nil {
-		js.Global().Get("console").Call("error", "atelier: a watch callback threw:", err.Error())
+// graphJSON gives a graph empty arrays instead of null for JavaScript.
+func graphJSON(g graph.Graph) graph.Graph {
+	if g.Nodes == nil {
+		g.Nodes = []graph.Node{}
 	}
-}
-
-func callbackArg(args []js.Value, i int) (js.Value, error) {
-	if i >= len(args) || args[i].Type() != js.TypeFunction {
-		return js.Value{}, &atelier.ValidationError{Entity: "argument", Field: "#" + strconv.Itoa(i), Reason: "must be a function"}
+	if g.Edges == nil {
+		g.Edges = []graph.Edge{}
 	}
-	return args[i], nil
+	return g
 }
 
 // promise runs fn in a goroutine (never blocking the page) and settles a
@@ -342,11 +498,10 @@ func promise(fn func(ctx context.Context) (any, error)) js.Value {
 				defer jsutil.Recover(&err)
 				v, err = fn(context.Background())
 			}()
-			if err != nil {
-				reject.Invoke(errorValue(err))
-				return
+			var out js.Value
+			if err == nil {
+				out, err = toJS(v)
 			}
-			out, err := toJS(v)
 			if err != nil {
 				reject.Invoke(errorValue(err))
 				return
@@ -358,7 +513,9 @@ func promise(fn func(ctx context.Context) (any, error)) js.Value {
 	return js.Global().Get("Promise").New(executor)
 }
 
-func toJS(v any) (js.Value, error) {
+// toJS converts a Go value for JavaScript: a js.Value as it is, nil as
+// undefined, anything else through JSON.
+func toJS(v any) (out js.Value, err error) {
 	switch v := v.(type) {
 	case nil:
 		return js.Undefined(), nil
@@ -369,76 +526,6 @@ func toJS(v any) (js.Value, error) {
 	if err != nil {
 		return js.Undefined(), err
 	}
-	return jsJSON.Call("parse", string(b)), nil
-}
-
-// errorCodes maps sentinels to the name and code of the JavaScript Error.
-var errorCodes = []struct {
-	err  error
-	code string
-}{
-	{pack.ErrInvalidPackage, "InvalidPackage"}, // before Invalid: it matches that too
-	{atelier.ErrNotFound, "NotFound"},
-	{atelier.ErrInvalidRef, "InvalidRef"},
-	{atelier.ErrInvalid, "Invalid"},
-	{atelier.ErrVersionConflict, "VersionConflict"},
-	{atelier.ErrClosed, "Closed"},
-	{atelier.ErrQuotaExceeded, "QuotaExceeded"},
-	{atelier.ErrSchemaTooNew, "SchemaTooNew"},
-	{atelier.ErrUnsupported, "Unsupported"},
-	{idb.ErrReadOnly, "ReadOnly"},
-	{idb.ErrInUse, "InUse"},
-	{atelier.ErrPermission, "Permission"},
-}
-
-func errorValue(err error) js.Value {
-	code := "Internal"
-	for _, c := range errorCodes {
-		if errors.Is(err, c.err) {
-			code = c.code
-			break
-		}
-	}
-	e := js.Global().Get("Error").New(err.Error())
-	e.Set("name", code)
-	e.Set("code", code)
-	return e
-}
-
-// decodeArg decodes argument i (a plain JavaScript value) into v by way of
-// JSON.stringify. A missing argument leaves v as it is.
-func decodeArg(args []js.Value, i int, v any) error {
-	if i >= len(args) || args[i].IsUndefined() || args[i].IsNull() {
-		return nil
-	}
-	var s string
-	if err := jsutil.Try(func() { s = jsJSON.Call("stringify", args[i]).String() }); err != nil {
-		return &atelier.ValidationError{Entity: "argument", Field: "#" + strconv.Itoa(i), Reason: err.Error()}
-	}
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		var ve *atelier.ValidationError
-		if errors.As(err, &ve) {
-			return ve
-		}
-		return &atelier.ValidationError{Entity: "argument", Field: "#" + strconv.Itoa(i), Reason: err.Error()}
-	}
-	return nil
-}
-
-func stringArg(args []js.Value, i int) string {
-	if i >= len(args) || args[i].Type() != js.TypeString {
-		return ""
-	}
-	return args[i].String()
-}
-
-// writeOpts reads {ifVersion} from argument i.
-func writeOpts(args []js.Value, i int) []idb.WriteOption {
-	var o struct {
-		IfVersion int64 `json:"ifVersion"`
-	}
-	if decodeArg(args, i, &o) != nil || o.IfVersion == 0 {
-		return nil
-	}
-	return []idb.WriteOption{idb.IfVersion(o.IfVersion)}
+	err = jsutil.Try(func() { out = jsJSON.Call("parse", string(b)) })
+	return out, err
 }

@@ -1,0 +1,847 @@
+// api.test.mjs exercises the JavaScript API as an app would, with nothing
+// but the module: atelier.mjs and the wasm it loads. Each case is recorded
+// as passed or failed with its message in globalThis.apiTest, which
+// browsertest/jsapi_test.go reads, and listed on the page.
+
+import { load, AtelierError, isAtelierError, errorCodes } from "../atelier.mjs";
+import { dbMethods } from "./methods.mjs";
+
+const state = { done: false, results: [] };
+globalThis.apiTest = state;
+
+// ---------------------------------------------------------------------------
+// A small harness.
+
+const cases = [];
+const test = (name, fn) => cases.push({ name, fn });
+
+class AssertionError extends Error {}
+
+function assert(cond, msg) {
+  if (!cond) throw new AssertionError(msg);
+}
+
+const json = (v) => JSON.stringify(v);
+
+function eq(got, want, msg) {
+  if (json(got) !== json(want)) throw new AssertionError(`${msg}: got ${json(got)}, want ${json(want)}`);
+}
+
+// rejects awaits p and checks that it rejects with an AtelierError of the
+// given code; it returns the error.
+async function rejects(p, code, msg) {
+  let v;
+  try {
+    v = await p;
+  } catch (e) {
+    assert(e instanceof AtelierError, `${msg}: rejected with ${e?.name}: ${e?.message}, not an AtelierError`);
+    assert(e.name === code && e.code === code, `${msg}: rejected with ${e.code} (${e.message}), want ${code}`);
+    assert(typeof e.message === "string" && e.message !== "", `${msg}: the ${code} error has no message`);
+    return e;
+  }
+  throw new AssertionError(`${msg}: resolved with ${json(v)}, want a ${code} rejection`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(cond, what, ms = 5000) {
+  const end = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new AssertionError(`waited ${ms} ms for ${what}`);
+    await sleep(10);
+  }
+}
+
+let dbCount = 0;
+// open opens a database of its own for one case.
+async function open(options = {}) {
+  const atelier = await load();
+  return atelier.open({ name: `api-test-${++dbCount}-${crypto.randomUUID()}`, ...options });
+}
+
+// bytes returns n pseudo-random bytes.
+function bytes(n, seed = 1) {
+  const b = new Uint8Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    b[i] = s >>> 24;
+  }
+  return b;
+}
+
+async function blobBytes(blob) {
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// checkProgress checks a list of progress reports: at least one, done
+// never shrinking, never above total, and ending at total.
+function checkProgress(seen, what) {
+  assert(seen.length > 0, `${what}: onProgress was never called`);
+  let last = -1;
+  for (const p of seen) {
+    assert(Number.isInteger(p.done) && Number.isInteger(p.total), `${what}: progress ${json(p)} is not {done, total}`);
+    assert(p.done >= last, `${what}: done went back from ${last} to ${p.done}`);
+    assert(p.done <= p.total, `${what}: done ${p.done} above total ${p.total}`);
+    last = p.done;
+  }
+  const end = seen.at(-1);
+  assert(end.done === end.total, `${what}: the last progress is ${json(end)}, not complete`);
+}
+
+const missingId = "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2aff";
+
+// ---------------------------------------------------------------------------
+// Loading and shape.
+
+test("load resolves to the API once, with open", async () => {
+  const [a, b] = await Promise.all([load(), load()]);
+  assert(a === b, "two load() calls give two APIs");
+  assert(typeof a.open === "function", "the API has no open()");
+  eq(Object.keys(a), ["open"], "API keys");
+  eq([...errorCodes].sort(), ["Closed", "InUse", "Internal", "Invalid", "InvalidPackage", "InvalidRef", "NotFound",
+    "Permission", "QuotaExceeded", "ReadOnly", "SchemaTooNew", "Unsupported", "VersionConflict"], "errorCodes");
+});
+
+test("the db object has exactly the methods of methods.mjs, each returning a Promise", async () => {
+  const db = await open();
+  const fns = Object.keys(db).filter((k) => typeof db[k] === "function").sort();
+  eq(fns, [...dbMethods].sort(), "methods");
+  eq(Object.keys(db).filter((k) => typeof db[k] !== "function"), ["name"], "other properties");
+  assert(db.name.startsWith("api-test-"), `name is ${db.name}`);
+  // Every method, called with nothing, returns a Promise and does not throw.
+  for (const m of dbMethods) {
+    if (m === "close") continue;
+    const p = db[m]();
+    assert(p instanceof Promise, `${m}() returned ${typeof p}, not a Promise`);
+    await p.catch(() => {});
+  }
+  await db.close();
+});
+
+test("open rejects bad options with Invalid", async () => {
+  const atelier = await load();
+  const bad = [
+    [undefined, "options"],
+    ["my-app", "options"],
+    [{}, "options.name"],
+    [{ name: "" }, "options.name"],
+    [{ name: 5 }, "options.name"],
+    [{ name: "x", onVersionChange: "reload" }, "options.onVersionChange"],
+    [{ name: "x", nmae: "typo" }, "options"],
+    [{ name: "x", assetBackend: "s3" }, "options.assetBackend"],
+    [{ name: "x", sync: { url: "ftp://x", workspace: "w" } }, "options.sync.url"],
+    [{ name: "x", sync: { url: "https://sync.test" } }, "options.sync.workspace"],
+  ];
+  for (const [opts, field] of bad) {
+    const e = await rejects(atelier.open(opts), "Invalid", `open(${json(opts)})`);
+    eq(e.field, field, `open(${json(opts)}): field`);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Workflows.
+
+test("workflows: create, list, rename, delete", async () => {
+  const db = await open();
+  eq(await db.listWorkflows(), [], "a new database lists");
+  const a = await db.createWorkflow("Alpha");
+  assert(/^[0-9a-f-]{36}$/.test(a.id), `id ${a.id}`);
+  eq([a.name, a.version, a.viewport], ["Alpha", 1, { x: 0, y: 0, zoom: 1 }], "created");
+  assert(a.createdAt > 0 && a.updatedAt >= a.createdAt, "timestamps");
+  await sleep(2);
+  const b = await db.createWorkflow("Beta");
+  eq((await db.listWorkflows()).map((w) => w.name), ["Beta", "Alpha"], "most recently updated first");
+
+  const r = await db.renameWorkflow(a.id, "Alpha 2", { ifVersion: a.version });
+  eq([r.id, r.name, r.version], [a.id, "Alpha 2", 2], "renamed");
+  eq((await db.listWorkflows()).map((w) => w.name), ["Alpha 2", "Beta"], "after the rename");
+  const u = await db.updateWorkflow(a.id, { meta: { tags: ["x"] } });
+  eq(u.meta, { tags: ["x"] }, "meta");
+  eq((await db.loadWorkflow(a.id)).workflow, u, "loaded workflow");
+
+  await db.deleteWorkflow(b.id);
+  eq((await db.listWorkflows()).map((w) => w.id), [a.id], "after deleting Beta");
+  await rejects(db.loadWorkflow(b.id), "NotFound", "loading the deleted workflow");
+  await rejects(db.deleteWorkflow(b.id), "NotFound", "deleting it again");
+  await rejects(db.renameWorkflow(b.id, "x"), "NotFound", "renaming it");
+  await db.close();
+});
+
+test("viewport: set, load, invalid values leave it unchanged", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("View");
+  const s = await db.setViewport(w.id, { x: 12.5, y: -40, zoom: 2 });
+  eq(s.viewport, { x: 12.5, y: -40, zoom: 2 }, "set");
+  eq(s.version, 2, "version");
+  for (const vp of [{ x: 0, y: 0, zoom: 0 }, { x: NaN, y: 0, zoom: 1 }, { x: 0, y: 0 }, { x: "1", y: 0, zoom: 1 }]) {
+    await rejects(db.setViewport(w.id, vp), "Invalid", `setViewport(${json(vp)})`);
+  }
+  await rejects(db.setViewport(w.id, null), "Invalid", "setViewport(null)");
+  eq((await db.loadWorkflow(w.id)).workflow, s, "stored after the rejected calls");
+  await db.close();
+});
+
+// ---------------------------------------------------------------------------
+// Nodes and edges.
+
+test("nodes: set, put, update config and result, delete with their edges", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Nodes");
+  const [a, b, c] = await db.setNodes(w.id, [
+    { type: "prompt", title: "A", position: { x: 0, y: 0 }, config: { text: "a cat" } },
+    { type: "image-gen", title: "B", position: { x: 300, y: 0 }, size: { width: 256, height: 128 } },
+    { type: "note", appState: { selected: true } },
+  ]);
+  eq([a.workflowId, a.version, a.config, b.size, c.title], [w.id, 1, { text: "a cat" }, { width: 256, height: 128 }, undefined], "stored");
+  eq(c.position, { x: 0, y: 0 }, "the default position");
+  assert(!("appState" in c), "an app key was stored");
+
+  const [a2] = await db.putNodes(w.id, [{ ...a, title: "A!" }]);
+  eq([a2.id, a2.title, a2.version], [a.id, "A!", 2], "put");
+  const cfg = await db.updateNodeConfig(w.id, a.id, { seed: 7, steps: [1, 2] });
+  eq(cfg.config, { seed: 7, steps: [1, 2] }, "config");
+  const noCfg = await db.updateNodeConfig(w.id, a.id, null);
+  assert(!("config" in noCfg), `config after null: ${json(noCfg.config)}`);
+  const res = await db.updateNodeResult(w.id, b.id, { text: "done", data: { score: 0.5 } });
+  eq(res.result, { text: "done", data: { score: 0.5 } }, "result");
+  const noRes = await db.updateNodeResult(w.id, b.id, null);
+  assert(!("result" in noRes), "result after null");
+  const st = await db.updateNode(w.id, b.id, { status: "running", clearSize: true }, { ifVersion: noRes.version });
+  eq([st.status, st.size], ["running", undefined], "status set, size cleared");
+
+  const edges = await db.setEdges(w.id, [{ source: a.id, target: b.id }, { source: b.id, target: c.id, sourceHandle: "out" }]);
+  eq(edges.map((e) => [e.source, e.target, e.sourceHandle]), [[a.id, b.id, undefined], [b.id, c.id, "out"]], "edges");
+  await db.deleteNodes(w.id, [b.id]);
+  const g = await db.loadWorkflow(w.id);
+  eq(g.nodes.map((n) => n.id), [a.id, c.id], "nodes after deleting B");
+  eq(g.edges, [], "B's edges went with it");
+  await db.close();
+});
+
+test("edges: set, put, delete; an edge to another workflow's node is Invalid", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Edges");
+  const other = await db.createWorkflow("Other");
+  const [a, b] = await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 } }, { type: "t", position: { x: 1, y: 1 } }]);
+  const [x] = await db.setNodes(other.id, [{ type: "t", position: { x: 0, y: 0 } }]);
+  const [e1] = await db.setEdges(w.id, [{ source: a.id, target: b.id }]);
+  const [e2] = await db.putEdges(w.id, [{ source: b.id, target: a.id, targetHandle: "in" }]);
+  eq((await db.loadWorkflow(w.id)).edges.map((e) => e.id), [e1.id, e2.id], "after put");
+  const before = await db.loadWorkflow(w.id);
+  await rejects(db.putEdges(w.id, [{ source: a.id, target: x.id }]), "Invalid", "an edge to another workflow's node");
+  await rejects(db.setEdges(w.id, [{ source: a.id }]), "Invalid", "an edge without a target");
+  eq(await db.loadWorkflow(w.id), before, "after the rejected edges");
+  await db.deleteEdges(w.id, [e1.id]);
+  eq((await db.loadWorkflow(w.id)).edges.map((e) => e.id), [e2.id], "after delete");
+  await rejects(db.deleteEdges(w.id, [e2.id, missingId]), "NotFound", "deleting a missing edge");
+  eq((await db.loadWorkflow(w.id)).edges.map((e) => e.id), [e2.id], "nothing deleted by the rejected call");
+  await db.close();
+});
+
+test("updateNodeDimensions moves and resizes in one write, seen together by a watcher", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Dims");
+  const [n] = await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 }, size: { width: 100, height: 100 } }]);
+  const seen = [];
+  const stop = await db.watchWorkflow(w.id, (g) => { if (g) seen.push(g.nodes[0]); });
+  let last;
+  for (let i = 1; i <= 20; i++) {
+    last = await db.updateNodeDimensions(w.id, n.id, { position: { x: i * 10, y: i }, size: { width: 100 + i, height: 100 + i } });
+  }
+  eq([last.position, last.size, last.version], [{ x: 200, y: 20 }, { width: 120, height: 120 }, 21], "after 20 moves");
+  await waitFor(() => seen.at(-1)?.version === 21, "the watcher to see the last move");
+  stop();
+  for (const s of seen) {
+    const i = s.position.y;
+    eq([s.position.x, s.size.width, s.size.height], [i * 10, 100 + i, 100 + i], `snapshot at version ${s.version}: position and size disagree`);
+  }
+  const onlySize = await db.updateNodeDimensions(w.id, n.id, { size: { width: 5, height: 6 } }, { ifVersion: 21 });
+  eq([onlySize.position, onlySize.size], [{ x: 200, y: 20 }, { width: 5, height: 6 }], "size alone");
+  await rejects(db.updateNodeDimensions(w.id, n.id, {}), "Invalid", "neither position nor size");
+  await rejects(db.updateNodeDimensions(w.id, n.id, { position: { x: 1, y: 1 }, size: { width: -1, height: 1 } }), "Invalid", "a negative width");
+  eq((await db.loadWorkflow(w.id)).nodes[0], onlySize, "after the rejected calls");
+  await db.close();
+});
+
+test("ifVersion: stale versions reject with VersionConflict and write nothing", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("CAS");
+  const [n] = await db.setNodes(w.id, [{ type: "t", title: "v1", position: { x: 0, y: 0 } }]);
+  const n2 = await db.updateNode(w.id, n.id, { title: "v2" }, { ifVersion: 1 });
+  const e = await rejects(db.updateNode(w.id, n.id, { title: "stale" }, { ifVersion: 1 }), "VersionConflict", "updateNode");
+  eq([e.entity, e.id, e.expected, e.actual], ["node", n.id, 1, 2], "conflict details");
+  await rejects(db.updateNodeDimensions(w.id, n.id, { position: { x: 9, y: 9 } }, { ifVersion: 1 }), "VersionConflict", "updateNodeDimensions");
+  await rejects(db.updateNodeConfig(w.id, n.id, { a: 1 }, { ifVersion: 7 }), "VersionConflict", "updateNodeConfig");
+  await rejects(db.renameWorkflow(w.id, "stale", { ifVersion: 9 }), "VersionConflict", "renameWorkflow");
+  await rejects(db.setViewport(w.id, { x: 1, y: 1, zoom: 1 }, { ifVersion: 9 }), "VersionConflict", "setViewport");
+  await rejects(db.deleteWorkflow(w.id, { ifVersion: 9 }), "VersionConflict", "deleteWorkflow");
+  // A malformed ifVersion is Invalid, never an unconditional write.
+  for (const v of ["2", 0, -1, 1.5, true]) {
+    const ie = await rejects(db.updateNode(w.id, n.id, { title: "bad" }, { ifVersion: v }), "Invalid", `ifVersion ${json(v)}`);
+    assert(ie.field?.startsWith("options"), `ifVersion ${json(v)}: field ${ie.field}`);
+  }
+  await rejects(db.updateNode(w.id, n.id, { title: "bad" }, { ifVerison: 2 }), "Invalid", "a misspelt ifVersion");
+  await rejects(db.updateNode(w.id, n.id, { title: "bad" }, { ifversion: 2 }), "Invalid", "ifVersion in the wrong case");
+  await rejects(db.updateNode(w.id, n.id, { Title: "bad" }), "Invalid", "a patch key in the wrong case");
+  await rejects(db.updateNode(w.id, n.id, { title: "bad" }, "2"), "Invalid", "options as a string");
+  const g = await db.loadWorkflow(w.id);
+  eq(g.nodes, [n2], "the node after the rejected writes");
+  eq([g.workflow.name, g.workflow.version], ["CAS", 1], "the workflow after the rejected writes");
+  await db.deleteWorkflow(w.id, { ifVersion: 1 });
+  await db.close();
+});
+
+test("NotFound for missing workflows, nodes and edges", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("NF");
+  const [n] = await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 } }]);
+  await rejects(db.loadWorkflow(missingId), "NotFound", "loadWorkflow");
+  await rejects(db.updateWorkflow(missingId, { name: "x" }), "NotFound", "updateWorkflow");
+  await rejects(db.setNodes(missingId, []), "NotFound", "setNodes on a missing workflow");
+  await rejects(db.updateNode(w.id, missingId, { title: "x" }), "NotFound", "updateNode");
+  await rejects(db.updateNodeResult(w.id, missingId, null), "NotFound", "updateNodeResult");
+  await rejects(db.deleteNodes(w.id, [n.id, missingId]), "NotFound", "deleteNodes with one missing id");
+  eq((await db.loadWorkflow(w.id)).nodes.map((x) => x.id), [n.id], "nothing deleted");
+  await db.close();
+});
+
+test("wrong argument types reject with Invalid and leave the data unchanged", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Strict");
+  const [a, b] = await db.setNodes(w.id, [
+    { type: "t", title: "A", position: { x: 1, y: 2 } },
+    { type: "t", title: "B", position: { x: 3, y: 4 }, size: { width: 5, height: 6 } },
+  ]);
+  await db.setEdges(w.id, [{ source: a.id, target: b.id }]);
+  const before = await db.loadWorkflow(w.id);
+  const list = await db.listWorkflows();
+  const cyclic = { type: "t", position: { x: 0, y: 0 } };
+  cyclic.self = cyclic;
+  const calls = {
+    "createWorkflow()": () => db.createWorkflow(),
+    "createWorkflow(42)": () => db.createWorkflow(42),
+    "createWorkflow('')": () => db.createWorkflow(""),
+    "loadWorkflow(42)": () => db.loadWorkflow(42),
+    "loadWorkflow('not-an-id')": () => db.loadWorkflow("not-an-id"),
+    "renameWorkflow(id, null)": () => db.renameWorkflow(w.id, null),
+    "updateWorkflow(id, 'x')": () => db.updateWorkflow(w.id, "x"),
+    "updateWorkflow(id, {nmae})": () => db.updateWorkflow(w.id, { nmae: "typo" }),
+    "setNodes(id)": () => db.setNodes(w.id),
+    "setNodes(id, null)": () => db.setNodes(w.id, null),
+    "setNodes(id, node)": () => db.setNodes(w.id, { type: "t", position: { x: 0, y: 0 } }),
+    "setNodes(id, ['x'])": () => db.setNodes(w.id, ["x"]),
+    "setNodes(id, [position: null])": () => db.setNodes(w.id, [{ type: "t", position: null }]),
+    "putNodes(id, [NaN])": () => db.putNodes(w.id, [{ type: "t", position: { x: NaN, y: 0 } }]),
+    "putNodes(id, [Infinity])": () => db.putNodes(w.id, [{ type: "t", position: { x: 0, y: Infinity } }]),
+    "putNodes(id, [x: '1'])": () => db.putNodes(w.id, [{ type: "t", position: { x: "1", y: 0 } }]),
+    "putNodes(id, [no type])": () => db.putNodes(w.id, [{ position: { x: 0, y: 0 } }]),
+    "putNodes(id, [bad id])": () => db.putNodes(w.id, [{ id: "n1", type: "t", position: { x: 0, y: 0 } }]),
+    "putNodes(id, [cyclic])": () => db.putNodes(w.id, [cyclic]),
+    "putNodes(id, [BigInt])": () => db.putNodes(w.id, [{ type: "t", position: { x: 0, y: 0 }, config: { n: 1n } }]),
+    "putNodes(42, [...])": () => db.putNodes(42, [{ type: "t", position: { x: 0, y: 0 } }]),
+    "updateNode(id, id)": () => db.updateNode(w.id, a.id),
+    "updateNode(id, id, {postion})": () => db.updateNode(w.id, a.id, { postion: { x: 9, y: 9 } }),
+    "updateNode(id, id, {size: -1})": () => db.updateNode(w.id, b.id, { size: { width: -1, height: 1 } }),
+    "updateNode(id, id, {title: 5})": () => db.updateNode(w.id, a.id, { title: 5 }),
+    "updateNode(id, 5, {...})": () => db.updateNode(w.id, 5, { title: "x" }),
+    "updateNodeConfig(id, id)": () => db.updateNodeConfig(w.id, a.id),
+    "updateNodeResult(id, id, 'x')": () => db.updateNodeResult(w.id, a.id, "x"),
+    "updateNodeResult(id, id, {txt})": () => db.updateNodeResult(w.id, a.id, { txt: "typo" }),
+    "updateNodeDimensions(id, id, [])": () => db.updateNodeDimensions(w.id, a.id, []),
+    "deleteNodes(id, 'id')": () => db.deleteNodes(w.id, a.id),
+    "deleteNodes(id)": () => db.deleteNodes(w.id),
+    "setEdges(id)": () => db.setEdges(w.id),
+    "deleteEdges(id, [1])": () => db.deleteEdges(w.id, [1]),
+    "watchWorkflow(id)": () => db.watchWorkflow(w.id),
+    "watchWorkflow(id, 'cb')": () => db.watchWorkflow(w.id, "cb"),
+    "watchWorkflows({})": () => db.watchWorkflows({}),
+    "putGraph('x')": () => db.putGraph("x"),
+    "putGraph(graph without ids)": () => db.putGraph({ workflow: { name: "x", viewport: { x: 0, y: 0, zoom: 1 } }, nodes: [], edges: [] }),
+    "retryParked('x')": () => db.retryParked("x"),
+    "useFolder(5)": () => db.useFolder(5),
+    "addFolder('x')": () => db.addFolder("x"),
+  };
+  for (const [what, call] of Object.entries(calls)) {
+    const e = await rejects(call(), "Invalid", what);
+    assert(typeof e.reason === "string" && e.reason !== "", `${what}: no reason`);
+  }
+  eq(await db.loadWorkflow(w.id), before, "the workflow after the rejected calls");
+  eq(await db.listWorkflows(), list, "the list after the rejected calls");
+  await db.close();
+});
+
+test("putGraph stores a whole workflow in one transaction", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Source");
+  const [a, b] = await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 } }, { type: "t", position: { x: 5, y: 5 } }]);
+  await db.setEdges(w.id, [{ source: a.id, target: b.id }]);
+  const g = await db.loadWorkflow(w.id);
+  const id = crypto.randomUUID();
+  const fresh = new Map();
+  const map = (x) => fresh.get(x) ?? fresh.set(x, crypto.randomUUID()).get(x);
+  const copy = await db.putGraph({
+    workflow: { ...g.workflow, id, name: "Copy" },
+    nodes: g.nodes.map((n) => ({ ...n, id: map(n.id), workflowId: id })),
+    edges: g.edges.map((e) => ({ ...e, id: map(e.id), workflowId: id, source: map(e.source), target: map(e.target) })),
+  });
+  eq([copy.workflow.id, copy.workflow.name, copy.nodes.length, copy.edges.length], [id, "Copy", 2, 1], "stored copy");
+  // Nodes and edges load in id order (creation order for the store's own
+  // UUIDv7 ids); these random ids sort otherwise.
+  const byId = (g) => ({ ...g, nodes: [...g.nodes].sort((x, y) => x.id < y.id ? -1 : 1), edges: [...g.edges].sort((x, y) => x.id < y.id ? -1 : 1) });
+  eq(byId(await db.loadWorkflow(id)), byId(copy), "loaded copy");
+  const bad = { workflow: copy.workflow, nodes: copy.nodes, edges: [{ ...copy.edges[0], target: missingId }] };
+  await rejects(db.putGraph(bad), "Invalid", "an edge to a missing node");
+  eq(byId(await db.loadWorkflow(id)), byId(copy), "after the rejected putGraph");
+  eq((await db.listWorkflows()).length, 2, "workflows");
+  await db.close();
+});
+
+// ---------------------------------------------------------------------------
+// Live queries.
+
+test("watchWorkflow: snapshots now and after changes, NotFound on delete, nothing after unsubscribe", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Watched");
+  const calls = [];
+  const stop = await db.watchWorkflow(w.id, (g, err) => calls.push(err ? { err: err.code } : { nodes: g.nodes.length, name: g.workflow.name }));
+  assert(typeof stop === "function", "watchWorkflow did not resolve to a function");
+  await waitFor(() => calls.length >= 1, "the first snapshot");
+  eq(calls[0], { nodes: 0, name: "Watched" }, "first snapshot");
+  await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 } }]);
+  await waitFor(() => calls.at(-1)?.nodes === 1, "the snapshot with the node");
+  await db.renameWorkflow(w.id, "Renamed");
+  await waitFor(() => calls.at(-1)?.name === "Renamed", "the snapshot with the new name");
+
+  // A second watch keeps running to tell when a change has been delivered.
+  const other = [];
+  const stopOther = await db.watchWorkflow(w.id, (g, err) => other.push(err ? err.code : g.workflow.name));
+  await waitFor(() => other.length >= 1, "the second watch's first snapshot");
+  stop();
+  stop(); // harmless twice
+  const n = calls.length;
+  await db.renameWorkflow(w.id, "After stop");
+  await db.setNodes(w.id, []);
+  await waitFor(() => other.at(-1) === "After stop", "the second watch to see the rename");
+  await db.deleteWorkflow(w.id);
+  await waitFor(() => other.at(-1) === "NotFound", "the second watch to see the delete");
+  await sleep(100);
+  eq(calls.length, n, "calls after unsubscribe");
+  stopOther();
+  await db.close();
+});
+
+test("watchWorkflows: the list now and after changes, nothing after unsubscribe", async () => {
+  const db = await open();
+  const lists = [];
+  const stop = await db.watchWorkflows((ws, err) => lists.push(err ? err.code : ws.map((w) => w.name)));
+  await waitFor(() => lists.length >= 1, "the first list");
+  eq(lists[0], [], "first list");
+  const a = await db.createWorkflow("A");
+  await waitFor(() => json(lists.at(-1)) === json(["A"]), "the list with A");
+  await sleep(2);
+  await db.createWorkflow("B");
+  await waitFor(() => json(lists.at(-1)) === json(["B", "A"]), "the list with B first");
+  stop();
+  const n = lists.length;
+  await db.deleteWorkflow(a.id);
+  await db.createWorkflow("C");
+  const probe = [];
+  const stopProbe = await db.watchWorkflows((ws) => ws && probe.push(ws.length));
+  await waitFor(() => probe.at(-1) === 2, "a new watch to see B and C");
+  await sleep(100);
+  eq(lists.length, n, "calls after unsubscribe");
+  stopProbe();
+  await db.close();
+});
+
+test("a throwing watch callback does not end the watch", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Throws");
+  let calls = 0;
+  const stop = await db.watchWorkflow(w.id, () => { calls++; throw new Error("app bug"); });
+  await waitFor(() => calls >= 1, "the first call");
+  await db.renameWorkflow(w.id, "Again");
+  await waitFor(() => calls >= 2, "a call after the throw");
+  stop();
+  await db.close();
+});
+
+// ---------------------------------------------------------------------------
+// Assets.
+
+async function assetRoundTrip(db, kind) {
+  const data = bytes(200_000, 7);
+  const ref = await db.putAsset(new Blob([data], { type: "image/png" }));
+  eq([ref.kind, ref.mime, ref.bytes], [kind, "image/png", data.length], "ref");
+  assert(/^sha256-[A-Za-z0-9+/]{43}=$/.test(ref.hash), `hash ${ref.hash}`);
+  assert(sameBytes(await blobBytes(await db.assetBlob(ref)), data), "assetBlob returns other bytes");
+  const url = await db.assetURL(ref);
+  assert(url.startsWith("blob:"), `assetURL ${url}`);
+  const fetched = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  URL.revokeObjectURL(url);
+  assert(sameBytes(fetched, data), "the object URL serves other bytes");
+  const info = await db.assetInfo(ref);
+  eq([info.size, info.mime, info.hash, info.ref], [data.length, "image/png", ref.hash, ref], "assetInfo");
+  const again = await db.putAsset(new File([data], "again.png", { type: "image/png" }));
+  eq(again, ref, "the same content stored again");
+  return { ref, data };
+}
+
+test("assets: put a Blob, read it back as Blob and URL, InUse while a node shows it", async () => {
+  const db = await open();
+  const { ref } = await assetRoundTrip(db, (await db.capabilities()).backend);
+  const w = await db.createWorkflow("Assets");
+  const [n] = await db.setNodes(w.id, [{ type: "image", position: { x: 0, y: 0 }, result: { asset: ref } }]);
+  const recs = await db.listAssets();
+  eq(recs.map((r) => [r.hash, r.ref, r.users]), [[ref.hash, ref, [{ workflowId: w.id, nodeId: n.id }]]], "listAssets");
+  const e = await rejects(db.deleteAsset(ref), "InUse", "deleting an asset a node shows");
+  assert(e.message.includes("in use"), e.message);
+  assert(sameBytes(await blobBytes(await db.assetBlob(ref)), bytes(200_000, 7)), "the asset after the refused delete");
+  await db.updateNodeResult(w.id, n.id, null);
+  await db.deleteAsset(ref);
+  await rejects(db.assetBlob(ref), "NotFound", "reading the deleted asset");
+  await rejects(db.assetInfo(ref), "NotFound", "assetInfo of the deleted asset");
+  await rejects(db.deleteAsset(ref), "NotFound", "deleting it again");
+  eq(await db.listAssets(), [], "listAssets after the delete");
+  await db.close();
+});
+
+test("assets: the IndexedDB backend stores and reads the same way", async () => {
+  const db = await open({ assetBackend: "idb" });
+  eq((await db.capabilities()).backend, "idb", "backend");
+  await assetRoundTrip(db, "idb");
+  await db.close();
+});
+
+test("assets: bad arguments reject with Invalid or InvalidRef", async () => {
+  const db = await open();
+  await rejects(db.putAsset("bytes"), "Invalid", "putAsset(string)");
+  await rejects(db.putAsset(new Uint8Array(3)), "Invalid", "putAsset(Uint8Array)");
+  await rejects(db.putAsset(), "Invalid", "putAsset()");
+  await rejects(db.putAsset(new Blob(["x"]), { mime: 5 }), "Invalid", "putAsset with a numeric mime");
+  await rejects(db.putAsset(new Blob(["x"]), { mim: "text/plain" }), "Invalid", "putAsset with a misspelt option");
+  await rejects(db.assetBlob(42), "Invalid", "assetBlob(42)");
+  await rejects(db.assetBlob(), "Invalid", "assetBlob()");
+  await rejects(db.assetBlob({}), "InvalidRef", "assetBlob({})");
+  await rejects(db.assetBlob({ kind: "opfs" }), "InvalidRef", "a ref without its path");
+  await rejects(db.assetBlob({ kind: "opfs", path: "../etc/passwd" }), "InvalidRef", "an unsafe path");
+  await rejects(db.assetURL({ kind: "url", url: "https://example.test/a.png" }), "InvalidRef", "a url ref is not stored here");
+  await rejects(db.deleteAsset({ kind: "opfs", path: "atelier/assets/x" }), "InvalidRef", "deleting without a hash");
+  const w = await db.createWorkflow("Refs");
+  await rejects(db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 }, result: { asset: { kind: "ftp", url: "x" } } }]), "InvalidRef", "a node with a bad ref");
+  eq((await db.loadWorkflow(w.id)).nodes, [], "no node stored");
+  eq(await db.listAssets(), [], "no asset stored");
+  await db.close();
+});
+
+test("folders: add, use, list, InUse while nodes show its assets, remove", async () => {
+  const db = await open();
+  const root = await navigator.storage.getDirectory();
+  const picked = await root.getDirectoryHandle(`picked-${crypto.randomUUID()}`, { create: true });
+  eq(await db.folders(), [], "no folders yet");
+  const key = await db.addFolder(picked, { use: true });
+  assert(typeof key === "string" && key !== "", `key ${key}`);
+  const fs = await db.folders();
+  eq(fs.map((f) => [f.key, f.name, f.permission]), [[key, picked.name, "granted"]], "folders()");
+  assert(await fs[0].handle.isSameEntry(picked), "the listed handle is another folder");
+  eq((await db.capabilities()).folder, key, "capabilities().folder");
+
+  const data = bytes(5000, 3);
+  const ref = await db.putAsset(new Blob([data], { type: "text/plain" }));
+  eq(ref.kind, "fs-handle", "kind of an asset put while the folder is in use");
+  assert(ref.handleId.startsWith(key + "/"), `handleId ${ref.handleId}`);
+  assert(sameBytes(await blobBytes(await db.assetBlob(ref)), data), "bytes from the folder");
+  const w = await db.createWorkflow("Folder");
+  const [n] = await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 }, result: { asset: ref } }]);
+  await rejects(db.removeFolder(key), "InUse", "removing a folder whose asset a node shows");
+  eq((await db.folders()).length, 1, "the folder after the refused remove");
+  await db.deleteNodes(w.id, [n.id]);
+  await db.removeFolder(key);
+  eq(await db.folders(), [], "folders after the remove");
+  eq((await db.capabilities()).folder, null, "new assets go back to the default store");
+  await rejects(db.removeFolder(key), "NotFound", "removing it again");
+  await rejects(db.useFolder(key), "NotFound", "using a removed folder");
+  await db.useFolder(null);
+  eq((await db.putAsset(new Blob(["default"]))).kind, (await db.capabilities()).backend, "kind after useFolder(null)");
+  await db.close();
+});
+
+// ---------------------------------------------------------------------------
+// Packages.
+
+test("exportWorkflow -> Blob -> importPackage round trip with progress", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Package");
+  const data = bytes(3 << 20, 11); // several 1 MiB chunks
+  const ref = await db.putAsset(new Blob([data], { type: "video/mp4" }));
+  const [a, b] = await db.setNodes(w.id, [
+    { type: "prompt", title: "Idea", position: { x: 0, y: 0 }, config: { text: "a cat" } },
+    { type: "video", title: "Clip", position: { x: 300, y: 0 }, size: { width: 320, height: 180 }, result: { asset: ref, text: "clip" } },
+  ]);
+  await db.setEdges(w.id, [{ source: a.id, target: b.id }]);
+  await db.setViewport(w.id, { x: 5, y: 6, zoom: 0.5 });
+
+  const exported = [];
+  const zip = await db.exportWorkflow(w.id, { appName: "api-test", appVersion: "1.0.0", onProgress: (p) => exported.push(p) });
+  assert(zip instanceof Blob, "exportWorkflow did not resolve to a Blob");
+  eq(zip.type, "application/zip", "type");
+  assert(zip.size > data.length, `the package is ${zip.size} bytes`);
+  checkProgress(exported, "export");
+  eq(exported.at(-1).total, data.length, "export total");
+
+  const imported = [];
+  const r = await db.importPackage(new File([zip], "w.genaiw.zip"), { onProgress: (p) => imported.push(p) });
+  checkProgress(imported, "import");
+  eq(imported.at(-1).total, data.length, "import total");
+  assert(r.newIds && !r.replaced, `newIds ${r.newIds}, replaced ${r.replaced}: the workflow exists, so the copy gets new ids`);
+  assert(r.workflow.id !== w.id, "the copy has the original's id");
+  eq(r.ids[w.id], r.workflow.id, "ids maps the workflow");
+  const orig = await db.loadWorkflow(w.id);
+  const copy = await db.loadWorkflow(r.workflow.id);
+  eq([copy.workflow.name, copy.workflow.viewport], ["Package", { x: 5, y: 6, zoom: 0.5 }], "copied workflow");
+  eq(copy.nodes.map((n) => [n.id, n.type, n.title, n.position, n.size, n.config]),
+    orig.nodes.map((n) => [r.ids[n.id], n.type, n.title, n.position, n.size, n.config]), "copied nodes");
+  eq(copy.edges.map((e) => [e.source, e.target]), [[r.ids[a.id], r.ids[b.id]]], "copied edges");
+  const copied = copy.nodes.find((n) => n.type === "video").result.asset;
+  eq(copied.hash, ref.hash, "the copy's asset hash");
+  assert(sameBytes(await blobBytes(await db.assetBlob(copied)), data), "the imported asset's bytes");
+
+  // replace keeps the ids and replaces the stored workflow.
+  await db.renameWorkflow(w.id, "Changed");
+  const rr = await db.importPackage(zip, { replace: true });
+  assert(rr.replaced && !rr.newIds, `replace: replaced ${rr.replaced}, newIds ${rr.newIds}`);
+  eq(rr.workflow.id, w.id, "replaced id");
+  eq((await db.loadWorkflow(w.id)).workflow.name, "Package", "the name after the replace");
+  eq((await db.listWorkflows()).length, 2, "workflows after the imports");
+  await db.close();
+});
+
+test("exportWorkflow with includeOriginals: failed downloads are listed, or kept as links", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Links");
+  const ok = new URL("./api.test.html", location.href).href;
+  const missing = new URL(`./no-such-file-${crypto.randomUUID()}.png`, location.href).href;
+  const [good, bad] = await db.setNodes(w.id, [
+    { type: "image", position: { x: 0, y: 0 }, result: { asset: { kind: "url", url: ok, mime: "text/html" } } },
+    { type: "image", position: { x: 1, y: 0 }, result: { asset: { kind: "url", url: missing, mime: "image/png" } } },
+  ]);
+  const e = await rejects(db.exportWorkflow(w.id, { includeOriginals: true }), "Internal", "an original that cannot be downloaded");
+  eq(e.failures?.map((f) => [f.ref.url, f.nodes]), [[missing, [bad.id]]], "failures");
+  assert(e.failures[0].message.includes("404"), e.failures[0].message);
+
+  const kept = [];
+  const zip = await db.exportWorkflow(w.id, { includeOriginals: true, keepFailedAsUrl: true, onKeptAsUrl: (k) => kept.push(...k) });
+  eq(kept.map((k) => [k.ref.kind, k.ref.url, k.nodes]), [["url", missing, [bad.id]]], "kept as links");
+  const r = await db.importPackage(zip);
+  const byTitle = Object.fromEntries(r.nodes.map((n) => [n.id === r.ids[good.id] ? "good" : "bad", n.result.asset]));
+  eq(byTitle.good.kind, "opfs" === (await db.capabilities()).backend ? "opfs" : "idb", "the downloaded original is stored");
+  eq([byTitle.bad.kind, byTitle.bad.url], ["url", missing], "the failed one stays a link");
+  await db.close();
+});
+
+test("importPackage of garbage rejects with InvalidPackage and stores nothing", async () => {
+  const db = await open();
+  await db.createWorkflow("Keep");
+  const list = await db.listWorkflows();
+  await rejects(db.importPackage(new Blob(["this is not a zip file at all"])), "InvalidPackage", "a text file");
+  await rejects(db.importPackage(new Blob([new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3])])), "InvalidPackage", "a truncated zip");
+  await rejects(db.importPackage(new Blob([])), "InvalidPackage", "an empty file");
+  await rejects(db.importPackage("w.genaiw.zip"), "Invalid", "a file name instead of a File");
+  await rejects(db.importPackage(new Blob(["x"]), { onProgress: 5 }), "Invalid", "a numeric onProgress");
+  await rejects(db.exportWorkflow(missingId), "NotFound", "exporting a missing workflow");
+  await rejects(db.exportWorkflow(list[0].id, { onProgress: "yes" }), "Invalid", "a string onProgress");
+  await rejects(db.exportWorkflow(list[0].id, { includeOriginal: true }), "Invalid", "a misspelt export option");
+  eq(await db.listWorkflows(), list, "the list after the rejected imports");
+  eq(await db.listAssets(), [], "no assets stored");
+  await db.close();
+});
+
+// ---------------------------------------------------------------------------
+// Storage, sync, this tab.
+
+test("capabilities, estimate, persist, stats, isLeader: shapes", async () => {
+  const db = await open();
+  const c = await db.capabilities();
+  eq(Object.keys(c).sort(), ["backend", "folder", "folderAccess", "opfs", "persisted", "quota", "syncAccess", "usage"], "capabilities keys");
+  assert(c.backend === "opfs" || c.backend === "idb", `backend ${c.backend}`);
+  eq(c.folder, null, "folder");
+  for (const k of ["opfs", "syncAccess", "folderAccess", "persisted"]) assert(typeof c[k] === "boolean", `${k} is ${typeof c[k]}`);
+  assert(Number.isFinite(c.usage) && Number.isFinite(c.quota) && c.quota > 0, `usage ${c.usage}, quota ${c.quota}`);
+  const est = await db.estimate();
+  eq(Object.keys(est).sort(), ["quota", "usage"], "estimate keys");
+  assert(est.quota > 0 && est.usage >= 0, `estimate ${json(est)}`);
+  const p = await db.persist();
+  assert(typeof p === "boolean", `persist resolved to ${json(p)}`);
+  const s = await db.stats();
+  eq(Object.keys(s).sort(), ["mutations", "retries", "transactions"], "stats keys");
+  await db.createWorkflow("counted");
+  const s2 = await db.stats();
+  assert(s2.mutations === s.mutations + 1 && s2.transactions >= s.transactions + 1, `stats ${json(s)} then ${json(s2)}`);
+  assert(typeof (await db.isLeader()) === "boolean", "isLeader");
+  eq(await db.collectAssets(), 0, "collectAssets on an empty library");
+  eq(await db.reconcileAssets(), { removed: 0, missing: [] }, "reconcileAssets");
+  await db.close();
+});
+
+test("sync methods without sync configured", async () => {
+  const db = await open();
+  eq(await db.syncStatus(), null, "syncStatus");
+  await rejects(db.syncNow(), "Invalid", "syncNow");
+  eq(await db.parkedOps(), [], "parkedOps");
+  eq(await db.retryParked(), undefined, "retryParked()");
+  eq(await db.retryParked([]), undefined, "retryParked([])");
+  await db.close();
+});
+
+test("errors are AtelierErrors with name, code and details", async () => {
+  const db = await open();
+  const e = await rejects(db.loadWorkflow(missingId), "NotFound", "loadWorkflow");
+  assert(e instanceof Error, "not an Error");
+  assert(isAtelierError(e) && isAtelierError(e, "NotFound") && !isAtelierError(e, "Invalid"), "isAtelierError");
+  assert(!isAtelierError(new TypeError("x")) && !isAtelierError("NotFound"), "isAtelierError on others");
+  const ie = await rejects(db.putNodes((await db.createWorkflow("E")).id, [{ type: "t", position: { x: 0, y: NaN } }]), "Invalid", "NaN");
+  eq([ie.entity, ie.field], ["json", "position.y"], "validation details");
+  assert(typeof ie.stack === "string", "no stack");
+  await db.close();
+});
+
+test("throwing getters, Proxies and look-alikes reject with Invalid and the module keeps working", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Hostile");
+  // The getter answers JSON.stringify, then throws when the callback is
+  // read: reading an app object must not end the module.
+  let reads = 0;
+  const opts = { get onProgress() { if (reads++ > 0) throw new Error("getter failed"); return undefined; } };
+  const e = await rejects(db.exportWorkflow(w.id, opts), "Invalid", "a throwing getter");
+  assert(e.message.includes("getter failed"), e.message);
+  assert(e.field?.startsWith("options"), `field ${e.field}`);
+  const trap = new Proxy({}, { get() { throw new Error("trap"); }, ownKeys() { throw new Error("trap"); } });
+  await rejects((await load()).open(trap), "Invalid", "open(a Proxy that throws)");
+  await rejects(db.updateNode(w.id, missingId, trap), "Invalid", "a patch that throws");
+  await rejects(db.putAsset(new Proxy(new Blob(["x"]), {})), "Invalid", "a Proxy of a Blob");
+  await rejects(db.putAsset({ size: 3, type: "image/png", slice() {} }), "Invalid", "a Blob look-alike");
+  await rejects(db.importPackage(Object.create(Blob.prototype)), "Invalid", "an object with Blob's prototype");
+  await rejects(db.addFolder({ kind: "directory", name: "fake" }), "Invalid", "a handle look-alike");
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  await rejects(db.updateNode(w.id, missingId, proxy), "Invalid", "a revoked Proxy");
+  eq((await db.loadWorkflow(w.id)).workflow.name, "Hostile", "a call afterwards");
+  await db.close();
+});
+
+test("close: later calls reject with Closed, close again resolves, watches end with Closed", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Closing");
+  const ref = await db.putAsset(new Blob(["kept"]));
+  const seen = [];
+  await db.watchWorkflow(w.id, (g, err) => seen.push(err ? err.code : "graph"));
+  await waitFor(() => seen.length >= 1, "the first snapshot");
+  // A write queued before close is committed, not lost.
+  const queued = db.renameWorkflow(w.id, "Renamed before close");
+  eq(await db.close(), undefined, "close resolves to");
+  eq((await queued).name, "Renamed before close", "the write queued before close");
+  eq(await db.close(), undefined, "close again");
+  await waitFor(() => seen.at(-1) === "Closed", "the watch to end with Closed");
+  const calls = {
+    listWorkflows: () => db.listWorkflows(),
+    createWorkflow: () => db.createWorkflow("after"),
+    loadWorkflow: () => db.loadWorkflow(w.id),
+    setNodes: () => db.setNodes(w.id, []),
+    watchWorkflows: () => db.watchWorkflows(() => {}),
+    assetBlob: () => db.assetBlob(ref),
+    putAsset: () => db.putAsset(new Blob(["after"])),
+    capabilities: () => db.capabilities(),
+    estimate: () => db.estimate(),
+    exportWorkflow: () => db.exportWorkflow(w.id),
+    isLeader: () => db.isLeader(),
+    // Even bad arguments: the handle is closed first.
+    createWorkflowBad: () => db.createWorkflow(42),
+  };
+  for (const [what, call] of Object.entries(calls)) await rejects(call(), "Closed", what);
+
+  const again = await (await load()).open({ name: db.name });
+  eq((await again.loadWorkflow(w.id)).workflow.name, "Renamed before close", "the data after reopening");
+  assert(sameBytes(await blobBytes(await again.assetBlob(ref)), new TextEncoder().encode("kept")), "the asset after reopening");
+  await again.close();
+});
+
+test("another tab's schema upgrade: onVersionChange, then Closed; reopening is SchemaTooNew", async () => {
+  const changes = [];
+  const db = await open({ onVersionChange: (v) => changes.push(v) });
+  const w = await db.createWorkflow("Before the upgrade");
+  const { version } = (await indexedDB.databases()).find((d) => d.name === db.name);
+  // What a newer version of the library in another tab would do.
+  const newer = await new Promise((resolve, reject) => {
+    const req = indexedDB.open(db.name, version + 1);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error("the upgrade was blocked: the old connection did not close"));
+  });
+  newer.close();
+  eq(changes, [{ oldVersion: version, newVersion: version + 1 }], "onVersionChange calls");
+  await rejects(db.loadWorkflow(w.id), "Closed", "loadWorkflow after the upgrade");
+  await rejects(db.assetInfo({ kind: "opfs", path: "atelier/x" }), "Closed", "an asset call after the upgrade");
+  eq(await db.close(), undefined, "close after the upgrade");
+  await rejects((await load()).open({ name: db.name }), "SchemaTooNew", "opening the upgraded database");
+});
+
+test("a module worker loads the API and shares the database with the page", async () => {
+  const name = `api-test-worker-${crypto.randomUUID()}`;
+  const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+  try {
+    const reply = await new Promise((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(new Error(`worker error: ${e.message}`));
+      setTimeout(() => reject(new Error("the worker did not answer in 20 s")), 20_000);
+      worker.postMessage({ name });
+    });
+    assert(reply.ok, `worker: ${reply.error}`);
+    const db = await (await load()).open({ name });
+    eq((await db.listWorkflows()).map((w) => [w.id, w.name]), [[reply.id, "from a worker"]], "the page lists");
+    await db.close();
+  } finally {
+    worker.terminate();
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Run.
+
+const list = document.getElementById("results");
+const summary = document.getElementById("summary");
+
+for (const c of cases) {
+  const start = performance.now();
+  let ok = true;
+  let message = "";
+  try {
+    await c.fn();
+  } catch (e) {
+    ok = false;
+    message = e instanceof AssertionError ? e.message : `${e?.name}: ${e?.message}\n${e?.stack ?? ""}`;
+  }
+  const ms = Math.round(performance.now() - start);
+  state.results.push({ name: c.name, ok, message, ms });
+  const li = document.createElement("li");
+  li.className = ok ? "pass" : "fail";
+  li.textContent = `${c.name} `;
+  const small = document.createElement("small");
+  small.textContent = `${ms} ms`;
+  li.append(small);
+  if (!ok) {
+    const pre = document.createElement("pre");
+    pre.textContent = message;
+    li.append(pre);
+  }
+  list.append(li);
+}
+const failed = state.results.filter((r) => !r.ok).length;
+summary.textContent = `${state.results.length - failed} passed, ${failed} failed`;
+state.done = true;
