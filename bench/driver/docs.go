@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Markdown renders docs/BENCHMARKS.md for a complete run.
+func Markdown(rep Report, c Config) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Benchmarks\n\n")
+	w("This file is written by `make bench` (bench/driver); rerun it rather than editing by hand.\n")
+	w("It compares the library with the same work done by raw browser APIs and by\n")
+	w("[Dexie.js](https://dexie.org) 4, all measured in one headless Chromium, in one run.\n\n")
+	w("## This run\n\n")
+	w("| | |\n|---|---|\n")
+	w("| date | %s |\n", rep.Date)
+	w("| machine | %s |\n", rep.Machine.String())
+	w("| browser | %s, headless, fresh profile |\n", rep.Browser)
+	w("| Dexie.js | %s |\n", rep.Dexie)
+	w("| Go | %s |\n", rep.Go)
+	w("| runs | %d measured runs of every scenario, after one warm-up run |\n", rep.Runs)
+	w("| duration | %s (the driver, wasm builds included) |\n\n", rep.Duration)
+	w("## Results\n\n")
+	w("%s\n", Table(rep.Rows))
+	w("Ratio = this library / baseline, of the medians above: for times lower is better,\n")
+	w("for MiB/s higher is better. \"met\" and \"not met\" follow from these numbers and the\n")
+	w("target; \"info\" rows have no target of their own (another path of the library,\n")
+	w("or another view of a figure). bench/results.json (not committed) has every\n")
+	w("run's figure, and the paired ratio: the median of the per-run ratios.\n\n")
+	var notes []string
+	for _, r := range rep.Rows {
+		if r.Note != "" {
+			notes = append(notes, fmt.Sprintf("- %s %s: %s.", r.ID, r.Scenario, r.Note))
+		}
+	}
+	if len(notes) > 0 {
+		w("Notes:\n\n%s\n\n", strings.Join(notes, "\n"))
+	}
+	w("## How it measures\n\n")
+	w(`One Chromium, one profile, one origin (127.0.0.1). The library side runs in
+bench/wasm, a Go program compiled to wasm that calls the library's public Go API
+(idb, assets) and times each call from the Go side; in the same loop it calls the
+JavaScript baselines of bench/baselines.mjs, which time themselves with
+performance.now(). The contenders take turns within every run, in a rotating
+order, so that a busy machine slows them alike; every scenario starts from a
+freshly loaded page. Each contender has its own database or OPFS directory. The
+records are the same for every contender: realistic nodes (ids, type, title,
+status, position, size and a model configuration, about 450 bytes each as
+JSON), made in Go and handed to JavaScript as the same objects.
+IndexedDB writes use durability "relaxed" on all sides, as the library does.
+The benchmark page and its worker are cross-origin isolated (COOP and COEP
+headers), which gives performance.now() microsecond resolution.
+
+- S1: SetNodes of %d new nodes into a new workflow, against a raw put loop in
+  one readwrite transaction (until oncomplete) and Dexie's bulkPut. Between
+  runs (untimed) each side removes what it wrote.
+- S2: UpdateNodeDimensions of one node of a 100-node workflow, which returns
+  after the commit, against a raw put of the node's object in its own
+  transaction until oncomplete; %d updates per run and contender, alternating
+  one by one; the p50 of each run.
+- S3: LoadWorkflow of %d nodes into Go structs, against a raw getAll on the
+  workflowId index and Dexie's where("workflowId").equals(id).toArray().
+- S4: a %d MiB asset on the page's main thread. The library's page path is
+  PutBlob (a Blob whose bytes never pass through Go, hashed with WebCrypto)
+  and Blob().arrayBuffer(); its Go path is Put from a []byte (hashed in Go and
+  written by its helper worker) and Open with io.Copy. The baseline is
+  createWritable().write(blob) and getFile().arrayBuffer(). The target rows
+  are the page path; the Go path rows inform. Every contender stores content
+  no other stored, so deduplication never skips a write.
+- S5: the same in a dedicated worker (bench/worker.js), where the library
+  runs too. The target rows are its worker mode: Put from a []byte, written
+  with a sync access handle, and Open with io.Copy; PutBlob there
+  (createWritable and WebCrypto) informs. The baseline writes and reads with
+  a sync access handle.
+- S6: tabs A and B with the benchmark page; A moves a node (UpdateNodeDimensions)
+  %d times per run, %.0f ms apart, and B's WatchWorkflow records when each
+  position first appears. Times come from performance.timeOrigin +
+  performance.now(), which the tabs share. The baseline is a raw
+  BroadcastChannel message from A echoed by B (a round trip). A watcher keeps
+  only the latest snapshot, so under load some positions are coalesced away;
+  the row's note says how many were seen.
+- S7: Export of a workflow whose nodes hold %d assets (%d MiB in all) into a
+  Blob, as the JavaScript API's exportWorkflow does, then Import of that
+  package into a fresh database and OPFS directory (nothing deduplicated). The
+  baseline writes the same package bytes to an OPFS file with createWritable
+  and reads them back with getFile().arrayBuffer().
+- S8: sizes are gzip -9 of the modules built with -trimpath -ldflags="-s -w"
+  (as make build does), in MB of 10^6 bytes. Start-up is timed in fresh page
+  loads, each in a new tab with no other tab of the origin open: from just
+  before the module is fetched and instantiated (wasm_exec.js and atelier.mjs
+  already loaded) until atelier.open() and listWorkflows() have answered; the
+  module is served with Cache-Control: no-store, so it is compiled every time.
+  The baseline is a Go hello world (fmt.Println), until its first output.
+
+## Running it
+
+    make bench                  # npm ci in bench/, then cd bench/driver && go run .
+    make bench BENCH_RUNS=9     # more runs
+    cd bench/driver && go run . -only S1,S3 -docs=false   # a subset; leaves this file alone
+
+make bench needs Go, npm and Chromium or Chrome. Dexie is pinned in
+bench/package.json and bench/package-lock.json and installed into
+bench/node_modules (not committed). Absolute figures drift with the machine's
+load; the ratios, measured with the contenders alternating in one run, hold
+better. The benchmarks inside the packages (go test -bench) remain, for work on
+one package; make bench-packages runs the main ones.
+`, c.Nodes, c.Updates, c.Nodes, c.AssetBytes>>20, c.Tabs, c.TabsGapMS, c.PkgParts, c.PkgBytes>>20)
+	return b.String()
+}
