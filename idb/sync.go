@@ -13,3 +13,12 @@ type Conflict struct {
 	// parked in the outbox until RetryParked.
 	Reason string
 }
+
+// Applied is what ApplyChanges did with a page of pulled changes.
+type Applied struct {
+	Applied, Skipped int
+	// Overwritten are this device's writes that the server had applied
+	// and that a concurrent write, made without seeing them, has since
+	// replaced: Lost is the op (without its data), Winner the change.
+	Overwritten []Conflict
+}

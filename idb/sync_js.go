@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -22,11 +24,15 @@ import (
 // paths as local writes, so live queries and other tabs see them; they are
 // not recorded as operations.
 
-// readOplog reads outbox records (all of them, or those of one entity).
+// readOplog reads the outbox's operations (all of them, or those of one
+// entity), not the done records kept beside them (see doneKey).
 func (t *Tx) readOplog(entity string) ([]oplogRecord, error) {
-	var req, err = t.tx.GetAll(storeOplog, "", nil)
+	var req idbx.Request
+	var err error
 	if entity != "" {
 		req, err = t.tx.GetAll(storeOplog, indexEntity, entity)
+	} else {
+		req, err = t.tx.GetAll(storeOplog, "", opsRange())
 	}
 	if err != nil {
 		return nil, err
@@ -42,6 +48,85 @@ func (t *Tx) readOplog(entity string) ([]oplogRecord, error) {
 	var out []oplogRecord
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil, &CorruptError{Store: storeOplog, Err: err}
+	}
+	if entity != "" {
+		ops := out[:0]
+		for _, r := range out {
+			if !isDoneKey(r.ID) {
+				ops = append(ops, r)
+			}
+		}
+		out = ops
+	}
+	return out, nil
+}
+
+// Done records: the outbox also keeps, for each entity whose server state
+// is this device's last applied write, that op (without its data), under
+// doneKey(entity id). When a pulled change says it overwrote that op
+// unseen (syncproto.Change.Overwrote), the app is told its write was lost
+// although it had been applied. The record goes when a pulled change
+// replaces the entity's state. Op ids are canonical UUIDs (hex digits and
+// dashes), so every done key sorts after every op id.
+const donePrefix = "~done:"
+
+func doneKey(entityID string) string { return donePrefix + entityID }
+
+func isDoneKey(id string) bool {
+	return len(id) >= len(donePrefix) && id[:len(donePrefix)] == donePrefix
+}
+
+// opsRange is the key range of the operations: everything before "~".
+func opsRange() js.Value {
+	return js.Global().Get("IDBKeyRange").Call("upperBound", "~", true)
+}
+
+// putDone records op as the device's last applied write of its entity.
+func (t *Tx) putDone(op syncproto.Op) error {
+	op.Data = nil
+	return t.putOplog(oplogRecord{ID: doneKey(op.EntityID), Entity: op.EntityID, Op: op})
+}
+
+// dropDone forgets the done record of an entity.
+func (t *Tx) dropDone(entityID string) error {
+	t.writes++
+	return t.tx.Delete(storeOplog, doneKey(entityID))
+}
+
+// readDones returns the done records of entities, by entity id: one
+// request each, one wait for all.
+func (t *Tx) readDones(entityIDs []string) (map[string]*oplogRecord, error) {
+	out := map[string]*oplogRecord{}
+	if len(entityIDs) == 0 {
+		return out, nil
+	}
+	reqs := make([]idbx.Request, len(entityIDs))
+	for i, id := range entityIDs {
+		r, err := t.tx.Get(storeOplog, doneKey(id))
+		if err != nil {
+			return nil, err
+		}
+		reqs[i] = r
+	}
+	if _, err := reqs[len(reqs)-1].Await(t.ctx); err != nil {
+		return nil, err
+	}
+	for i, r := range reqs {
+		v, err := r.Result()
+		if err != nil {
+			return nil, err
+		}
+		if v.IsUndefined() {
+			continue
+		}
+		var rec oplogRecord
+		if err := jsutil.Try(func() { err = json.Unmarshal([]byte(jsJSON.Call("stringify", v).String()), &rec) }); err != nil {
+			return nil, err
+		}
+		if err != nil {
+			return nil, &CorruptError{Store: storeOplog, Key: doneKey(entityIDs[i]), Err: err}
+		}
+		out[entityIDs[i]] = &rec
 	}
 	return out, nil
 }
@@ -134,13 +219,44 @@ func kindOf(e syncproto.Entity) (store string, kind ChangeKind, ok bool) {
 // winning state replaces the local one; a rejected op stays in the outbox,
 // parked. Superseded and rejected ops are returned as conflicts for the
 // app. Acks for ops no longer in the outbox (a replay) are ignored.
+//
+// The outbox is read once and the entities touched are fetched together,
+// so a batch of acks costs a few waits, not a few per ack.
 func (d *DB) AckOps(ctx context.Context, acks []syncproto.Ack) ([]Conflict, error) {
 	var conflicts []Conflict
 	err := d.Update(ctx, func(t *Tx) error {
 		t.recordOps = false
 		conflicts = nil
+		recs, err := t.readOplog("")
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]*oplogRecord, len(recs))
+		left := map[string]int{} // ops still in the outbox, per entity
+		for i := range recs {
+			byID[recs[i].ID] = &recs[i]
+			left[recs[i].Entity]++
+		}
+		byStore := map[string][]string{}
+		for _, a := range acks {
+			if r := byID[a.OpID]; r != nil {
+				if store, _, ok := kindOf(r.Op.Entity); ok {
+					byStore[store] = append(byStore[store], r.Op.EntityID)
+				}
+			}
+		}
+		for store, ids := range byStore {
+			if _, _, err := t.gets(store, ids); err != nil {
+				return err
+			}
+		}
 		for _, ack := range acks {
-			c, err := t.ack(ack)
+			rec := byID[ack.OpID]
+			if rec == nil {
+				continue // gone already: a replayed ack
+			}
+			delete(byID, ack.OpID)
+			c, err := t.ack(ack, *rec, left)
 			if err != nil {
 				return fmt.Errorf("ack of op %s: %w", ack.OpID, err)
 			}
@@ -153,22 +269,9 @@ func (d *DB) AckOps(ctx context.Context, acks []syncproto.Ack) ([]Conflict, erro
 	return conflicts, err
 }
 
-func (t *Tx) ack(ack syncproto.Ack) (*Conflict, error) {
-	req, err := t.tx.Get(storeOplog, ack.OpID)
-	if err != nil {
-		return nil, err
-	}
-	v, err := req.Await(t.ctx)
-	if err != nil || v.IsUndefined() {
-		return nil, err // gone already: a replayed ack
-	}
-	var rec oplogRecord
-	if err := jsutil.Try(func() { err = json.Unmarshal([]byte(jsJSON.Call("stringify", v).String()), &rec) }); err != nil {
-		return nil, err
-	}
-	if err != nil {
-		return nil, &CorruptError{Store: storeOplog, Key: ack.OpID, Err: err}
-	}
+// ack applies one ack to its op's outbox record rec; left counts the ops
+// of each entity still in the outbox, and is updated.
+func (t *Tx) ack(ack syncproto.Ack, rec oplogRecord, left map[string]int) (*Conflict, error) {
 	op := rec.Op
 	if ack.Status == syncproto.Rejected {
 		rec.Parked = ack.Error
@@ -181,10 +284,8 @@ func (t *Tx) ack(ack syncproto.Ack) (*Conflict, error) {
 		return nil, err
 	}
 	t.writes++
-	others, err := t.readOplog(op.EntityID)
-	if err != nil {
-		return nil, err
-	}
+	left[rec.Entity]--
+	others := left[rec.Entity]
 	store, _, ok := kindOf(op.Entity)
 	if !ok {
 		return nil, fmt.Errorf("op of unknown entity %q", op.Entity)
@@ -195,20 +296,34 @@ func (t *Tx) ack(ack syncproto.Ack) (*Conflict, error) {
 	}
 	switch ack.Status {
 	case syncproto.Applied:
+		if others == 0 && (op.Kind == syncproto.OpDelete || (found && cur.v == op.Version)) {
+			// The server's state of the entity is this op's.
+			if err := t.putDone(op); err != nil {
+				return nil, err
+			}
+		}
 		if !found {
 			return nil, nil // deleted since (or a delete op)
 		}
-		if len(others) == 0 && cur.v == op.Version {
+		if others == 0 && cur.v == op.Version {
 			// The local state is the op's: take the server's version.
 			return nil, t.confirm(op.Entity, cur, ack.Version)
 		}
 		return nil, t.confirmSV(store, cur, ack.Version)
 	case syncproto.Superseded:
+		if err := t.dropDone(op.EntityID); err != nil {
+			return nil, err
+		}
 		c := &Conflict{Lost: op, Winner: ack.Current}
 		if ack.Current == nil {
 			return c, nil
 		}
-		if len(others) > 0 {
+		if op.Kind == syncproto.OpDelete && ack.Current.Deleted {
+			// Deleted by another write first (another device, or the
+			// server along with its workflow or node): nothing was lost.
+			c = nil
+		}
+		if others > 0 {
 			// Newer local operations will be pushed and judged.
 			if found {
 				return c, t.confirmSV(store, cur, ack.Current.Version)
@@ -258,30 +373,44 @@ func (t *Tx) confirmSV(store string, cur storedRev, sv int64) error {
 	return putRecords(t.tx, store, []rec{r}, cur.body)
 }
 
+// kvSyncDeferred keeps, as JSON, the pulled changes that could not apply
+// yet because their workflow or an end node was missing locally.
+const kvSyncDeferred = "syncDeferred"
+
+// maxDeferred bounds the deferred changes kept; past it the oldest go.
+const maxDeferred = 50_000
+
 // ApplyRemote applies changes pulled from the server and records cursor
 // as the position reached, in one transaction. A change is skipped when
 // the entity has local operations still pending (the push settles it) or
-// when the local copy is already at that confirmed version or newer; a
-// node whose workflow is missing, or an edge whose ends are, is skipped
-// too (counted in skipped). Deleting a workflow or node also deletes what
-// it contains, as a local delete does.
+// when the local copy is already at that confirmed version or newer.
+// Deleting a workflow or node also deletes what it contains, as a local
+// delete does.
+//
+// The server sends each entity once, in the order of its last change, a
+// page at a time, so a node can come a page before its workflow (when the
+// workflow changed after it) and an edge before its nodes. Such a change
+// is deferred, not dropped: it is kept in the store and applied by a
+// later call once what it needs has arrived, unless a newer change of the
+// entity replaces it. Deferred changes count as skipped.
 func (d *DB) ApplyRemote(ctx context.Context, changes []syncproto.Change, cursor int64) (applied, skipped int, err error) {
-	order := map[syncproto.Entity]int{syncproto.EntityWorkflow: 0, syncproto.EntityNode: 1, syncproto.EntityEdge: 2}
-	sorted := append([]syncproto.Change(nil), changes...)
-	// Creations and updates parents first; deletions children first.
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if a.Deleted != b.Deleted {
-			return !a.Deleted
-		}
-		if a.Deleted {
-			return order[a.Entity] > order[b.Entity]
-		}
-		return order[a.Entity] < order[b.Entity]
-	})
-	err = d.Update(ctx, func(t *Tx) error {
+	r, err := d.ApplyChanges(ctx, changes, cursor)
+	return r.Applied, r.Skipped, err
+}
+
+// ApplyChanges is ApplyRemote also reporting this device's writes that
+// the changes overwrote (see syncproto.Change.Overwrote).
+func (d *DB) ApplyChanges(ctx context.Context, changes []syncproto.Change, cursor int64) (Applied, error) {
+	var res Applied
+	err := d.Update(ctx, func(t *Tx) error {
 		t.recordOps = false
-		applied, skipped = 0, 0
+		res = Applied{}
+		applied, skipped := 0, 0
+		deferred, err := t.readDeferred()
+		if err != nil {
+			return err
+		}
+		sorted := mergeChanges(deferred, changes)
 		// One read of the outbox and one wait per store for the entities
 		// touched, instead of a wait per change.
 		ops, err := t.readOplog("")
@@ -298,29 +427,139 @@ func (d *DB) ApplyRemote(ctx context.Context, changes []syncproto.Change, cursor
 				byStore[store] = append(byStore[store], c.EntityID)
 			}
 		}
+		var all []string
 		for store, ids := range byStore {
 			if _, _, err := t.gets(store, ids); err != nil {
 				return err
 			}
+			all = append(all, ids...)
 		}
+		dones, err := t.readDones(all)
+		if err != nil {
+			return err
+		}
+		var later []syncproto.Change
 		for _, c := range sorted {
 			if pending[c.EntityID] {
 				skipped++
 				continue
 			}
-			ok, err := t.applyState(c)
+			ok, orphan, err := t.applyStateWhy(c)
 			if err != nil {
 				return fmt.Errorf("apply %s %s: %w", c.Entity, c.EntityID, err)
 			}
-			if ok {
+			if ok || (c.Deleted && !orphan) {
+				// The entity's state is no longer this device's write.
+				lost, err := t.overwritten(c, dones)
+				if err != nil {
+					return err
+				}
+				if lost != nil {
+					res.Overwritten = append(res.Overwritten, *lost)
+				}
+			}
+			switch {
+			case ok:
 				applied++
-			} else {
+			case orphan:
+				later = append(later, c)
+				skipped++
+			default:
 				skipped++
 			}
 		}
+		if err := t.writeDeferred(later); err != nil {
+			return err
+		}
+		res.Applied, res.Skipped = applied, skipped
 		return t.tx.PutKey(storeKV, kvSyncCursor, js.ValueOf(float64(cursor)))
 	})
-	return applied, skipped, err
+	return res, err
+}
+
+// overwritten drops the done record of c's entity (from dones too) and
+// returns it as a conflict when c says it overwrote that op unseen.
+func (t *Tx) overwritten(c syncproto.Change, dones map[string]*oplogRecord) (*Conflict, error) {
+	rec := dones[c.EntityID]
+	if rec == nil || c.OpID == rec.Op.ID {
+		return nil, nil // none, or this device's own write echoed
+	}
+	delete(dones, c.EntityID)
+	if err := t.dropDone(c.EntityID); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(c.Overwrote, rec.Op.ID) {
+		return nil, nil
+	}
+	w := c
+	return &Conflict{Lost: rec.Op, Winner: &w}, nil
+}
+
+// mergeChanges returns the deferred changes and a page's changes, the
+// latest of each entity, ordered for applying: creations and updates
+// parents first, deletions children first, each kind in seq order.
+func mergeChanges(deferred, page []syncproto.Change) []syncproto.Change {
+	latest := map[string]int{}
+	var all []syncproto.Change
+	for _, list := range [][]syncproto.Change{deferred, page} {
+		for _, c := range list {
+			if i, ok := latest[c.EntityID]; ok {
+				if c.Seq >= all[i].Seq {
+					all[i] = c
+				}
+				continue
+			}
+			latest[c.EntityID] = len(all)
+			all = append(all, c)
+		}
+	}
+	order := map[syncproto.Entity]int{syncproto.EntityWorkflow: 0, syncproto.EntityNode: 1, syncproto.EntityEdge: 2}
+	sort.SliceStable(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.Deleted != b.Deleted {
+			return !a.Deleted
+		}
+		if order[a.Entity] != order[b.Entity] {
+			if a.Deleted {
+				return order[a.Entity] > order[b.Entity]
+			}
+			return order[a.Entity] < order[b.Entity]
+		}
+		return a.Seq < b.Seq
+	})
+	return all
+}
+
+func (t *Tx) readDeferred() ([]syncproto.Change, error) {
+	r, err := t.tx.Get(storeKV, kvSyncDeferred)
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.Await(t.ctx)
+	if err != nil || v.Type() != js.TypeString {
+		return nil, err
+	}
+	var out []syncproto.Change
+	if err := json.Unmarshal([]byte(v.String()), &out); err != nil {
+		return nil, &CorruptError{Store: storeKV, Key: kvSyncDeferred, Err: err}
+	}
+	return out, nil
+}
+
+func (t *Tx) writeDeferred(cs []syncproto.Change) error {
+	t.writes++
+	if len(cs) == 0 {
+		return t.tx.Delete(storeKV, kvSyncDeferred)
+	}
+	if len(cs) > maxDeferred {
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Seq < cs[j].Seq })
+		cs = cs[len(cs)-maxDeferred:]
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		return err
+	}
+	return t.tx.PutKey(storeKV, kvSyncDeferred, js.ValueOf(string(b)))
 }
 
 // SyncCursor returns the position in the server's change sequence reached
@@ -344,78 +583,86 @@ func (d *DB) SyncCursor(ctx context.Context) (int64, error) {
 // applyState makes the local copy of an entity the server's state c, if c
 // is newer than what is confirmed locally. It reports whether it wrote.
 func (t *Tx) applyState(c syncproto.Change) (bool, error) {
+	ok, _, err := t.applyStateWhy(c)
+	return ok, err
+}
+
+// applyStateWhy is applyState also reporting, when it did not write,
+// whether that is because the entity's workflow or an edge's end node is
+// missing locally (orphan), so that the change may apply later.
+func (t *Tx) applyStateWhy(c syncproto.Change) (wrote, orphan bool, err error) {
 	store, _, ok := kindOf(c.Entity)
 	if !ok {
-		return false, nil
+		return false, false, nil
 	}
 	cur, found, err := t.get(store, c.EntityID)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if found && cur.sv >= c.Version && cur.v >= c.Version {
-		return false, nil // already there, or newer
+		return false, false, nil // already there, or newer
 	}
 	t.exact = true
 	defer func() { t.exact = false }()
 	if c.Deleted {
 		if !found {
-			return false, nil
+			return false, false, nil
 		}
 		switch c.Entity {
 		case syncproto.EntityWorkflow:
-			return true, t.deleteWorkflow(c.EntityID, writeOptions{})
+			return true, false, t.deleteWorkflow(c.EntityID, writeOptions{})
 		case syncproto.EntityNode:
 			edges, err := t.edgesTouching(cur.wf, []string{cur.id})
 			if err != nil {
-				return false, err
+				return false, false, err
 			}
 			if err := t.deleteRevs(storeEdges, edges); err != nil {
-				return false, err
+				return false, false, err
 			}
-			return true, t.dropNodes([]storedRev{cur})
+			return true, false, t.dropNodes([]storedRev{cur})
 		default:
-			return true, t.deleteRevs(storeEdges, []storedRev{cur})
+			return true, false, t.deleteRevs(storeEdges, []storedRev{cur})
 		}
 	}
 	switch c.Entity {
 	case syncproto.EntityWorkflow:
 		var w graph.Workflow
 		if err := remoteEntity(c, &w, w.Validate); err != nil {
-			return false, err
+			return false, false, err
 		}
 		w.Version, w.UpdatedAt = c.Version, c.UpdatedAt
 		ws := []graph.Workflow{w}
-		return true, write(t, workflowKind, ws, []storedRev{cur}, []bool{found})
+		return true, false, write(t, workflowKind, ws, []storedRev{cur}, []bool{found})
 	case syncproto.EntityNode:
 		var n graph.Node
 		if err := remoteEntity(c, &n, n.Validate); err != nil {
-			return false, err
+			return false, false, err
 		}
 		if ok, err := t.workflowExists(n.WorkflowID); err != nil || !ok {
-			return false, err
+			return false, err == nil, err
 		}
 		if found && cur.wf != n.WorkflowID {
-			return false, nil
+			return false, false, nil
 		}
 		n.Version, n.UpdatedAt = c.Version, c.UpdatedAt
-		return true, write(t, nodeKind, []graph.Node{n}, []storedRev{cur}, []bool{found})
+		return true, false, write(t, nodeKind, []graph.Node{n}, []storedRev{cur}, []bool{found})
 	default:
 		var e graph.Edge
 		if err := remoteEntity(c, &e, e.Validate); err != nil {
-			return false, err
+			return false, false, err
 		}
 		ends, found2, err := t.gets(storeNodes, []string{e.Source, e.Target})
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
-		if !found2[0] || !found2[1] || ends[0].wf != e.WorkflowID || ends[1].wf != e.WorkflowID {
-			return false, nil
+		if !found2[0] || !found2[1] {
+			return false, true, nil
 		}
-		if found && cur.wf != e.WorkflowID {
-			return false, nil
+		if ends[0].wf != e.WorkflowID || ends[1].wf != e.WorkflowID || (found && cur.wf != e.WorkflowID) {
+			return false, false, nil
 		}
 		e.Version, e.UpdatedAt = c.Version, c.UpdatedAt
-		return true, write(t, edgeKind, []graph.Edge{e}, []storedRev{cur}, []bool{found})
+		return true, false, write(t, edgeKind, []graph.Edge{e}, []storedRev{cur}, []bool{found})
 	}
 }
 

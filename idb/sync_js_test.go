@@ -4,7 +4,10 @@ package idb
 
 import (
 	"encoding/json"
+	"fmt"
+	"sort"
 	"testing"
+	"time"
 
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/syncproto"
@@ -43,6 +46,9 @@ func (s *refServer) push(t *testing.T, ops []syncproto.Op) []syncproto.Ack {
 			s.seq++
 			c := &syncproto.Change{Seq: s.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
 				Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
+			if stored != nil && op.BaseVersion < stored.Version {
+				c.Overwrote = syncproto.Overwriting(stored)
+			}
 			if !c.Deleted {
 				c.Data = op.Data
 			}
@@ -352,5 +358,154 @@ func TestRecordUnsynced(t *testing.T) {
 	plain.AckOps(ctx, srv.push(t, ops))
 	if n, _ := plain.RecordUnsynced(ctx); n != 0 {
 		t.Fatalf("after sync recorded %d", n)
+	}
+}
+
+// A large outbox is acknowledged in one transaction in reasonable time:
+// a batch of the size an engine pushes (500), on top of many more ops
+// pending.
+func TestAckOfAFullBatch(t *testing.T) {
+	ctx := testCtx(t)
+	d := recording(t)
+	srv := newRefServer()
+	w := mustWorkflow(t, d, "big")
+	nodes, err := d.SetNodes(ctx, w.ID, someNodes(1500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes[:300] {
+		pos := graph.Position{X: 3, Y: 4}
+		if _, err := d.UpdateNodeDimensions(ctx, w.ID, n.ID, &pos, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ops, err := d.PendingOps(ctx, syncproto.MaxOpsPerPush)
+	if err != nil || len(ops) != syncproto.MaxOpsPerPush {
+		t.Fatalf("PendingOps: %d, %v", len(ops), err)
+	}
+	start := time.Now()
+	if _, err := d.AckOps(ctx, srv.push(t, ops)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("AckOps of %d ops with %d pending: %v", len(ops), 1801, time.Since(start))
+	left, _ := d.PendingOps(ctx, 0)
+	if len(left) != 1801-len(ops) {
+		t.Fatalf("%d ops left, want %d", len(left), 1801-len(ops))
+	}
+}
+
+// Changes that come before what they need (a node before its workflow, an
+// edge before its nodes, as pages in the order of last change bring them)
+// wait in the store and apply once it has arrived.
+func TestApplyRemoteDefersOrphans(t *testing.T) {
+	ctx := testCtx(t)
+	srv := newRefServer()
+	src, dst := recording(t), recording(t)
+	w := mustWorkflow(t, src, "pages")
+	nodes, _ := src.SetNodes(ctx, w.ID, someNodes(2))
+	src.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}})
+	name := "pages, renamed"
+	if _, err := src.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Title: &name}); err != nil {
+		t.Fatal(err)
+	}
+	ops, _ := src.PendingOps(ctx, 0)
+	src.AckOps(ctx, srv.push(t, ops))
+	changes, cursor := srv.pull(0)
+	// As a server sends them: in the order of each entity's last change
+	// (n1, edge, workflow, n0).
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Seq < changes[j].Seq })
+	for i, c := range changes {
+		if c.Entity == syncproto.EntityWorkflow && i == 0 {
+			t.Fatal("the workflow comes first: the test needs it later")
+		}
+	}
+	// One change per page.
+	for i, c := range changes {
+		if _, _, err := dst.ApplyRemote(ctx, []syncproto.Change{c}, c.Seq); err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+	}
+	if c, _ := dst.SyncCursor(ctx); c != cursor {
+		t.Fatalf("cursor %d, want %d", c, cursor)
+	}
+	gs, _ := src.LoadWorkflow(ctx, w.ID)
+	gd, err := dst.LoadWorkflow(ctx, w.ID)
+	if err != nil || !equalJSON(t, gs, gd) {
+		t.Fatalf("not converged (%v):\n%s\n%s", err, mustJSON(t, gs), mustJSON(t, gd))
+	}
+	// Nothing left waiting.
+	dst.View(ctx, func(tx *Tx) error {
+		if d, err := tx.readDeferred(); err != nil || len(d) != 0 {
+			t.Errorf("deferred: %v, %v", d, err)
+		}
+		return nil
+	})
+}
+
+// A write the server applied and a concurrent write then overwrote is
+// reported to its device when the pull brings the winner; the winner's
+// device, pulling its own write back, is told nothing.
+func TestOverwrittenWriteIsReportedOnPull(t *testing.T) {
+	ctx := testCtx(t)
+	srv := newRefServer()
+	a, b := recording(t), recording(t)
+	w := mustWorkflow(t, a, "lww")
+	nodes, _ := a.SetNodes(ctx, w.ID, someNodes(1))
+	n := nodes[0].ID
+	sync := func(d *DB) Applied {
+		t.Helper()
+		ops, _ := d.PendingOps(ctx, 0)
+		if len(ops) > 0 {
+			if _, err := d.AckOps(ctx, srv.push(t, ops)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cur, _ := d.SyncCursor(ctx)
+		changes, cursor := srv.pull(cur)
+		res, err := d.ApplyChanges(ctx, changes, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	sync(a)
+	sync(b)
+	// Offline, A moves the node once, B twice (B's claim is higher).
+	pos := graph.Position{X: 1, Y: 1}
+	if _, err := a.UpdateNodeDimensions(ctx, w.ID, n, &pos, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		title := fmt.Sprint("B", i)
+		if _, err := b.UpdateNode(ctx, w.ID, n, graph.NodePatch{Title: &title}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aOp, _ := a.PendingOps(ctx, 0)
+	// A syncs first: applied, nothing to report yet.
+	if res := sync(a); len(res.Overwritten) != 0 {
+		t.Fatalf("A: %+v before B synced", res.Overwritten)
+	}
+	// B syncs: its write wins and overwrites A's, unseen.
+	if res := sync(b); len(res.Overwritten) != 0 {
+		t.Fatalf("B, the winner, told of %+v", res.Overwritten)
+	}
+	res := sync(a)
+	if len(res.Overwritten) != 1 || res.Overwritten[0].Lost.ID != aOp[0].ID || res.Overwritten[0].Winner == nil ||
+		res.Overwritten[0].Winner.EntityID != n {
+		t.Fatalf("A was told %+v, want its op %s overwritten on node %s", res.Overwritten, aOp[0].ID, n)
+	}
+	ga, _ := a.LoadWorkflow(ctx, w.ID)
+	gb, _ := b.LoadWorkflow(ctx, w.ID)
+	if !equalJSON(t, ga, gb) {
+		t.Fatalf("not converged:\n%s\n%s", mustJSON(t, ga), mustJSON(t, gb))
+	}
+	// Told once: the same changes again report nothing.
+	changes, cursor := srv.pull(0)
+	if res, _ := a.ApplyChanges(ctx, changes, cursor); len(res.Overwritten) != 0 {
+		t.Fatalf("told again: %+v", res.Overwritten)
 	}
 }

@@ -39,14 +39,18 @@
 //   - Blobs are visible per workspace. The bytes are stored once per hash,
 //     but a workspace only has a blob after it uploaded it itself: knowing
 //     a hash is not proof of having the content.
+//   - The graph stays whole across devices. Deleting a workflow deletes
+//     its nodes and edges, and deleting a node its edges, including those
+//     the deleting device never saw; a write of a node or edge whose
+//     workflow is deleted, or of an edge whose source or target node is,
+//     loses to that deletion: it is answered Superseded with the entity's
+//     tombstone, which the server stores. A node or edge whose workflow or
+//     end node the server has never seen is accepted: the parent's write
+//     may come in a later batch.
 //   - A Pull page is cut short when it grows past Options.MaxPullBytes
 //     (More is then true), so large entities cannot make a page unbounded.
 //
 // # Caveats
-//
-// The server stores entities one by one: it neither cascades the deletion
-// of a workflow to its nodes and edges nor checks that an edge's nodes
-// exist. That is the clients' business, as in the local store.
 //
 // Acks are kept forever (they are the idempotency record), and so are
 // blobs: there is no garbage collection yet. A superseded ack carries the

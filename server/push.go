@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 
 	"github.com/atelierstore/atelier/syncproto"
@@ -68,6 +69,11 @@ func (s *Server) apply(r *http.Request, ws string, ops []syncproto.Op) ([][]byte
 // stored ack; any other is Rejected when its id names another kind of
 // entity or another workflow, else decided by syncproto.Decide against
 // the entity's state, which includes the ops before it in the batch.
+//
+// The graph stays whole (see keepWhole): deleting a workflow deletes its
+// nodes and edges, deleting a node deletes its edges, and a write of a
+// node or edge whose workflow, or an edge whose end node, is deleted
+// loses to that deletion.
 func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	ids := make([]string, len(ops))
 	for i := range ops {
@@ -77,10 +83,21 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The state of each op's entity, of its workflow and of an edge's ends.
 	var entityIDs []string
+	ends := make([][2]string, len(ops))
 	for i := range ops {
-		if seen[ops[i].ID] == nil {
-			entityIDs = append(entityIDs, ops[i].EntityID)
+		op := &ops[i]
+		if seen[op.ID] != nil {
+			continue
+		}
+		entityIDs = append(entityIDs, op.EntityID)
+		if op.Entity != syncproto.EntityWorkflow {
+			entityIDs = append(entityIDs, op.WorkflowID)
+		}
+		if op.Entity == syncproto.EntityEdge && op.Kind != syncproto.OpDelete {
+			ends[i] = edgeEnds(op.Data)
+			entityIDs = append(entityIDs, ends[i][0], ends[i][1])
 		}
 	}
 	state, err := tx.Entities(entityIDs)
@@ -90,15 +107,14 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	if state == nil {
 		state = map[string]*syncproto.Change{}
 	}
+	a := &applier{tx: tx, state: state, seq: tx.Seq(), contents: map[string][]*syncproto.Change{}}
 
 	acks := make([][]byte, len(ops))
 	var stored []StoredAck
-	var changes []*syncproto.Change // in seq order, one per op applied
-	seq := tx.Seq()
 	for i := range ops {
 		op := &ops[i]
-		if a := seen[op.ID]; a != nil {
-			acks[i] = a
+		if b := seen[op.ID]; b != nil {
+			acks[i] = b
 			continue
 		}
 		cur := state[op.EntityID]
@@ -110,15 +126,28 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 		case cur != nil && cur.WorkflowID != op.WorkflowID:
 			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Rejected,
 				Error: fmt.Sprintf("%s %s belongs to workflow %s", op.Entity, op.EntityID, cur.WorkflowID)}
+		case op.Kind != syncproto.OpDelete && a.deletedParent(op, ends[i]) != nil:
+			// The write would leave a node outside any workflow or an
+			// edge hanging: it loses to the deletion, and the entity is
+			// deleted (a tombstone, so that the id stays used up).
+			cause := a.deletedParent(op, ends[i])
+			tomb := cur
+			if cur == nil || !cur.Deleted {
+				tomb = a.bury(op.Entity, op.EntityID, op.WorkflowID, max(op.Version, version(cur)+1), cause, cur)
+			}
+			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: tomb.Version, Current: tomb}
 		default:
 			apply, version := syncproto.Decide(cur, op)
 			if !apply {
 				ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: version, Current: cur}
 				break
 			}
-			seq++
-			c := &syncproto.Change{Seq: seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
+			a.seq++
+			c := &syncproto.Change{Seq: a.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
 				Version: version, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
+			if cur != nil && op.BaseVersion < cur.Version {
+				c.Overwrote = syncproto.Overwriting(cur) // writes the op's device had not seen
+			}
 			if !c.Deleted {
 				var buf bytes.Buffer
 				if err := json.Compact(&buf, op.Data); err != nil {
@@ -127,8 +156,13 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 				c.Data = buf.Bytes()
 			}
 			state[op.EntityID] = c
-			changes = append(changes, c)
+			a.changes = append(a.changes, c)
 			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: version}
+			if c.Deleted {
+				if err := a.keepWhole(c); err != nil {
+					return nil, err
+				}
+			}
 		}
 		b, err := json.Marshal(&ack)
 		if err != nil {
@@ -143,12 +177,130 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	// Keep the last change of each entity: one row per entity is all the
 	// store keeps, and the last change carries the batch's highest seq.
 	var final []syncproto.Change
-	for _, c := range changes {
+	for _, c := range a.changes {
 		if state[c.EntityID] == c {
 			final = append(final, *c)
 		}
 	}
 	return acks, tx.Put(final, stored)
+}
+
+// applier is the state of one batch being applied.
+type applier struct {
+	tx       Tx
+	state    map[string]*syncproto.Change // entity id: its latest state, the batch's changes included
+	seq      int64
+	changes  []*syncproto.Change            // in seq order
+	contents map[string][]*syncproto.Change // workflow id: Tx.Contents, as read
+}
+
+func version(c *syncproto.Change) int64 {
+	if c == nil {
+		return 0
+	}
+	return c.Version
+}
+
+// edgeEnds reads the source and target of an edge's data (validated).
+func edgeEnds(data json.RawMessage) [2]string {
+	var e struct {
+		Source string `json:"source"`
+		Target string `json:"target"`
+	}
+	json.Unmarshal(data, &e)
+	return [2]string{e.Source, e.Target}
+}
+
+// deletedParent returns the deletion that a write of op (a node or an
+// edge with ends) must lose to: its workflow's, or an end node's. An
+// entity the server has never seen is no reason: its write may come later.
+func (a *applier) deletedParent(op *syncproto.Op, ends [2]string) *syncproto.Change {
+	if op.Entity == syncproto.EntityWorkflow {
+		return nil
+	}
+	if w := a.state[op.WorkflowID]; w != nil && w.Deleted {
+		return w
+	}
+	if op.Entity == syncproto.EntityEdge {
+		for _, id := range ends {
+			if n := a.state[id]; n != nil && n.Deleted {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// bury records the deletion of an entity caused by the deletion cause: a
+// tombstone at version v, claimed with the cause's time and op. cur is
+// the entity's live state it replaces, if any: its write is overwritten.
+func (a *applier) bury(e syncproto.Entity, id, wf string, v int64, cause, cur *syncproto.Change) *syncproto.Change {
+	a.seq++
+	t := &syncproto.Change{Seq: a.seq, Entity: e, EntityID: id, WorkflowID: wf,
+		Version: v, Proposed: v, UpdatedAt: cause.UpdatedAt, OpID: cause.OpID, Deleted: true}
+	if cur != nil && !cur.Deleted {
+		t.Overwrote = syncproto.Overwriting(cur)
+	}
+	a.state[id] = t
+	a.changes = append(a.changes, t)
+	return t
+}
+
+// keepWhole deletes what the deletion del leaves hanging: a workflow's
+// nodes and edges, a node's edges.
+func (a *applier) keepWhole(del *syncproto.Change) error {
+	if del.Entity != syncproto.EntityWorkflow && del.Entity != syncproto.EntityNode {
+		return nil
+	}
+	live, err := a.live(del.WorkflowID)
+	if err != nil {
+		return err
+	}
+	for _, c := range live {
+		if del.Entity == syncproto.EntityNode {
+			if c.Entity != syncproto.EntityEdge {
+				continue
+			}
+			if ends := edgeEnds(c.Data); ends[0] != del.EntityID && ends[1] != del.EntityID {
+				continue
+			}
+		}
+		a.bury(c.Entity, c.EntityID, c.WorkflowID, c.Version+1, del, c)
+	}
+	return nil
+}
+
+// live returns the nodes and edges of workflow wf that are not deleted,
+// as of the batch so far, ordered by id.
+func (a *applier) live(wf string) ([]*syncproto.Change, error) {
+	stored, ok := a.contents[wf]
+	if !ok {
+		var err error
+		if stored, err = a.tx.Contents(wf); err != nil {
+			return nil, err
+		}
+		a.contents[wf] = stored
+	}
+	byID := map[string]*syncproto.Change{}
+	for _, c := range stored {
+		byID[c.EntityID] = c
+	}
+	for id, c := range a.state {
+		if c.WorkflowID == wf && c.Entity != syncproto.EntityWorkflow {
+			byID[id] = c
+		}
+	}
+	var out []*syncproto.Change
+	for id, c := range byID {
+		if s := a.state[id]; s != nil {
+			c = s
+		}
+		if !c.Deleted {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].EntityID < out[j].EntityID })
+	return out, nil
 }
 
 // readBody reads a request body of at most limit bytes, answering 413

@@ -62,6 +62,10 @@ type Tx interface {
 	// Deleted set and no Data.
 	Entities(entityIDs []string) (map[string]*syncproto.Change, error)
 
+	// Contents returns the stored state of every node and edge of
+	// workflow workflowID that is not deleted, in no particular order.
+	Contents(workflowID string) ([]*syncproto.Change, error)
+
 	// Put stores changes, each replacing the state of its entity, and
 	// acks. Every change carries its Seq, above Seq() and increasing in
 	// the order given; afterwards Seq() returns the last one. An ack for

@@ -16,7 +16,7 @@ import (
 type Store interface {
 	PendingOps(ctx context.Context, limit int) ([]syncproto.Op, error)
 	AckOps(ctx context.Context, acks []syncproto.Ack) ([]idb.Conflict, error)
-	ApplyRemote(ctx context.Context, changes []syncproto.Change, cursor int64) (applied, skipped int, err error)
+	ApplyChanges(ctx context.Context, changes []syncproto.Change, cursor int64) (idb.Applied, error)
 	SyncCursor(ctx context.Context) (int64, error)
 	ParkedOps(ctx context.Context) ([]idb.Conflict, error)
 }
@@ -60,7 +60,9 @@ type Options struct {
 	PullPage     int           // changes per pull; default syncproto.DefaultPullMax
 
 	// OnConflict receives local operations that lost to another write or
-	// were rejected by the server.
+	// were rejected by the server: when they are pushed (superseded or
+	// rejected), or, for writes the server had applied, when a pull
+	// brings the concurrent write that overwrote them.
 	OnConflict func([]idb.Conflict)
 	// OnStatus receives every change of Status.
 	OnStatus func(Status)
@@ -206,7 +208,14 @@ func (e *Engine) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if err != nil {
+			e.mu.Lock()
+			online = e.online
+			e.mu.Unlock()
+			if err != nil && !online {
+				// The browser went offline during the round: that is why
+				// it failed. Wait for it to come back, not for a backoff.
+				e.setStatus(func(s *Status) { s.State = Offline })
+			} else if err != nil {
 				failures++
 				wait = Backoff(e.opts.BackoffBase, e.opts.BackoffCap, failures, r)
 				e.setStatus(func(s *Status) {
@@ -335,8 +344,12 @@ func (e *Engine) pullAll(ctx context.Context) error {
 			return fmt.Errorf("sync server moved the cursor back from %d to %d", cursor, page.Cursor)
 		}
 		if len(page.Changes) > 0 || page.Cursor != cursor {
-			if _, _, err := e.store.ApplyRemote(ctx, page.Changes, page.Cursor); err != nil {
+			res, err := e.store.ApplyChanges(ctx, page.Changes, page.Cursor)
+			if err != nil {
 				return fmt.Errorf("apply changes: %w", err)
+			}
+			if len(res.Overwritten) > 0 && e.opts.OnConflict != nil {
+				e.opts.OnConflict(res.Overwritten)
 			}
 			cursor = page.Cursor
 		}

@@ -66,7 +66,7 @@ func (m *memStore) AckOps(_ context.Context, acks []syncproto.Ack) ([]idb.Confli
 	return conflicts, nil
 }
 
-func (m *memStore) ApplyRemote(_ context.Context, changes []syncproto.Change, cursor int64) (int, int, error) {
+func (m *memStore) ApplyChanges(_ context.Context, changes []syncproto.Change, cursor int64) (idb.Applied, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range changes {
@@ -74,7 +74,7 @@ func (m *memStore) ApplyRemote(_ context.Context, changes []syncproto.Change, cu
 		m.versions[c.EntityID] = max(m.versions[c.EntityID], c.Version)
 	}
 	m.cursor = cursor
-	return len(changes), 0, nil
+	return idb.Applied{Applied: len(changes)}, nil
 }
 
 func (m *memStore) SyncCursor(context.Context) (int64, error) {
@@ -377,4 +377,39 @@ func TestConvergenceOfTwoDevices(t *testing.T) {
 		}
 	}
 	_ = lost
+}
+
+// offlineMidPush is a transport whose push fails as a fetch does when the
+// browser goes offline while it is under way.
+type offlineMidPush struct {
+	*memServer
+	e *Engine
+}
+
+func (o *offlineMidPush) Push(ctx context.Context, req *syncproto.PushRequest) (*syncproto.PushResponse, error) {
+	o.e.SetOnline(false)
+	return nil, errors.New("sync server unreachable: TypeError: Failed to fetch")
+}
+
+// A round cut short by going offline leaves the engine offline, not
+// failing with a backoff: it waits for the network, then syncs at once.
+func TestOfflineDuringARound(t *testing.T) {
+	store := newMemStore(someOps(2)...)
+	tr := &offlineMidPush{memServer: newMemServer()}
+	e := New(store, tr, &Options{BackoffBase: time.Hour, BackoffCap: time.Hour, PullInterval: time.Hour})
+	tr.e = e
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.Status().State != Offline && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the round has ended by now
+	if s := e.Status(); s.State != Offline || s.Failures != 0 {
+		t.Fatalf("status %+v, want offline with no failures", s)
+	}
+	cancel()
+	<-done
 }

@@ -93,6 +93,35 @@ type Change struct {
 	OpID      string          `json:"opId"` // the op that wrote it
 	Deleted   bool            `json:"deleted,omitempty"`
 	Data      json.RawMessage `json:"data,omitempty"` // absent when deleted
+	// Overwrote lists the ops whose writes this one replaced without
+	// having seen them: concurrent writes that lost although they had been
+	// applied (or a node or edge deleted along with its workflow or node).
+	// The device that made one of them learns from it, when it pulls this
+	// change, that its write was overwritten. Empty when the write was
+	// made on the state it replaced. It carries on the list of the write
+	// it replaced, so writes overwritten one after the other are all
+	// named, the oldest first, at most MaxOverwrote of them.
+	Overwrote []string `json:"overwrote,omitempty"`
+}
+
+// MaxOverwrote bounds Change.Overwrote.
+const MaxOverwrote = 16
+
+// Overwriting returns the Overwrote list of a write that replaces prev
+// without having seen it: prev's list and prev's op, the oldest dropped
+// past MaxOverwrote.
+func Overwriting(prev *Change) []string {
+	out := make([]string, 0, len(prev.Overwrote)+1)
+	for _, id := range prev.Overwrote {
+		if id != prev.OpID {
+			out = append(out, id)
+		}
+	}
+	out = append(out, prev.OpID)
+	if len(out) > MaxOverwrote {
+		out = out[len(out)-MaxOverwrote:]
+	}
+	return out
 }
 
 // Revision identifies one write of an entity for Wins.

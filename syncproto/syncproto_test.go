@@ -194,3 +194,21 @@ func FuzzPushRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestOverwriting(t *testing.T) {
+	c := &Change{OpID: "b", Overwrote: []string{"a"}}
+	if got := Overwriting(c); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("Overwriting: %v, want [a b]", got)
+	}
+	long := &Change{OpID: "z"}
+	for i := range MaxOverwrote + 5 {
+		long.Overwrote = append(long.Overwrote, string(rune('A'+i)))
+	}
+	got := Overwriting(long)
+	if len(got) != MaxOverwrote || got[len(got)-1] != "z" || got[0] != string(rune('A'+6)) {
+		t.Fatalf("Overwriting a long list: %v", got)
+	}
+	if len(c.Overwrote) != 1 {
+		t.Fatal("Overwriting changed its argument")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/atelierstore/atelier"
@@ -49,6 +50,11 @@ var migrations = []string{
 		created bigint NOT NULL,
 		PRIMARY KEY (ws, hash)
 	);`,
+	// Finding a workflow's nodes and edges, to delete them with it.
+	`CREATE INDEX entities_workflow ON entities (ws, workflow_id);`,
+	// The ops a concurrent write overwrote (syncproto.Change.Overwrote),
+	// comma-separated.
+	`ALTER TABLE entities ADD COLUMN overwrote text NOT NULL DEFAULT '';`,
 }
 
 // Store is a server.Store in PostgreSQL. Create it with Open.
@@ -196,20 +202,24 @@ func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
 	return m, nil
 }
 
-const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data"
+const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data, overwrote"
 
 // qualified is changeColumns of the entities table aliased e.
-const qualified = "e.id, e.entity, e.workflow_id, e.seq, e.version, e.proposed, e.updated_at, e.op_id, e.deleted, e.data"
+const qualified = "e.id, e.entity, e.workflow_id, e.seq, e.version, e.proposed, e.updated_at, e.op_id, e.deleted, e.data, e.overwrote"
 
 // forEachChange scans rows of changeColumns.
 func forEachChange(rows pgx.Rows, fn func(*syncproto.Change) error) error {
 	var c syncproto.Change
 	var data []byte
+	var overwrote string
 	_, err := pgx.ForEachRow(rows, []any{&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version,
-		&c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data}, func() error {
+		&c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data, &overwrote}, func() error {
 		cc := c
 		if len(data) > 0 {
 			cc.Data = data
+		}
+		if overwrote != "" {
+			cc.Overwrote = strings.Split(overwrote, ",")
 		}
 		data = nil
 		return fn(&cc)
@@ -230,6 +240,19 @@ func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) 
 	return m, nil
 }
 
+func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
+	rows, err := t.tx.Query(t.ctx, `SELECT `+changeColumns+` FROM entities
+		WHERE ws = $1 AND workflow_id = $2 AND NOT deleted AND entity <> 'workflow'`, t.ws, workflowID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read contents of %s: %w", workflowID, err)
+	}
+	var out []*syncproto.Change
+	if err := forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil }); err != nil {
+		return nil, fmt.Errorf("postgres: read contents of %s: %w", workflowID, err)
+	}
+	return out, nil
+}
+
 func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 	seq := t.seq
 	for i := range changes {
@@ -246,7 +269,7 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 		last[changes[i].EntityID] = i
 	}
 	var (
-		ids, kinds, wfs, opIDs               []string
+		ids, kinds, wfs, opIDs, overwrote    []string
 		seqs, versions, proposed, updatedAts []int64
 		deleted                              []bool
 		data                                 [][]byte
@@ -260,6 +283,7 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 		seqs, versions, updatedAts = append(seqs, c.Seq), append(versions, c.Version), append(updatedAts, c.UpdatedAt)
 		proposed = append(proposed, c.Proposed)
 		deleted = append(deleted, c.Deleted)
+		overwrote = append(overwrote, strings.Join(c.Overwrote, ","))
 		if c.Deleted {
 			data = append(data, nil)
 		} else {
@@ -270,11 +294,11 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 	if len(ids) > 0 {
 		b.Queue(`INSERT INTO entities (ws, `+changeColumns+`)
 			SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-				$8::bigint[], $9::text[], $10::boolean[], $11::bytea[])
+				$8::bigint[], $9::text[], $10::boolean[], $11::bytea[], $12::text[])
 			ON CONFLICT (ws, id) DO UPDATE SET entity = excluded.entity, workflow_id = excluded.workflow_id,
 				seq = excluded.seq, version = excluded.version, proposed = excluded.proposed, updated_at = excluded.updated_at,
-				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data`,
-			t.ws, ids, kinds, wfs, seqs, versions, proposed, updatedAts, opIDs, deleted, data)
+				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data, overwrote = excluded.overwrote`,
+			t.ws, ids, kinds, wfs, seqs, versions, proposed, updatedAts, opIDs, deleted, data, overwrote)
 		b.Queue(`UPDATE workspaces SET seq = $2 WHERE ws = $1`, t.ws, seq)
 	}
 	if len(acks) > 0 {

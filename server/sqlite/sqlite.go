@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,6 +52,11 @@ var migrations = []string{
 		created INTEGER NOT NULL,
 		PRIMARY KEY (ws, hash)
 	) WITHOUT ROWID;`,
+	// Finding a workflow's nodes and edges, to delete them with it.
+	`CREATE INDEX entities_workflow ON entities (ws, workflow_id);`,
+	// The ops a concurrent write overwrote (syncproto.Change.Overwrote),
+	// comma-separated.
+	`ALTER TABLE entities ADD COLUMN overwrote TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is a server.Store in one SQLite file. Create it with Open.
@@ -220,13 +226,17 @@ func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
 	return m, nil
 }
 
-const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data"
+const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data, overwrote"
 
 func scanChange(r *sql.Rows) (*syncproto.Change, error) {
 	var c syncproto.Change
 	var data []byte
-	if err := r.Scan(&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version, &c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data); err != nil {
+	var overwrote string
+	if err := r.Scan(&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version, &c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data, &overwrote); err != nil {
 		return nil, err
+	}
+	if overwrote != "" {
+		c.Overwrote = strings.Split(overwrote, ",")
 	}
 	if len(data) > 0 {
 		c.Data = data
@@ -249,14 +259,35 @@ func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) 
 	return m, nil
 }
 
+func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+changeColumns+
+		" FROM entities WHERE ws = ? AND workflow_id = ? AND deleted = 0 AND entity <> 'workflow'", t.ws, workflowID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read contents of %s: %w", workflowID, err)
+	}
+	defer rows.Close()
+	var out []*syncproto.Change
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read contents of %s: %w", workflowID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read contents of %s: %w", workflowID, err)
+	}
+	return out, nil
+}
+
 func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 	seq := t.seq
 	if len(changes) > 0 {
 		put, err := t.tx.PrepareContext(t.ctx, `INSERT INTO entities (ws, `+changeColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (ws, id) DO UPDATE SET entity = excluded.entity, workflow_id = excluded.workflow_id,
 				seq = excluded.seq, version = excluded.version, proposed = excluded.proposed, updated_at = excluded.updated_at,
-				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data`)
+				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data, overwrote = excluded.overwrote`)
 		if err != nil {
 			return fmt.Errorf("sqlite: put changes: %w", err)
 		}
@@ -272,7 +303,7 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 				data = c.Data
 			}
 			if _, err := put.ExecContext(t.ctx, t.ws, c.EntityID, c.Entity, c.WorkflowID, c.Seq, c.Version,
-				c.Proposed, c.UpdatedAt, c.OpID, c.Deleted, data); err != nil {
+				c.Proposed, c.UpdatedAt, c.OpID, c.Deleted, data, strings.Join(c.Overwrote, ",")); err != nil {
 				return fmt.Errorf("sqlite: put change of %s: %w", c.EntityID, err)
 			}
 		}
@@ -397,4 +428,68 @@ func (s *Store) PutBlob(ctx context.Context, ws string, b server.BlobInfo) error
 		return fmt.Errorf("sqlite: put blob %s: %w", b.Hash, err)
 	}
 	return nil
+}
+
+// Dump is everything a workspace holds about operations and entities: for
+// checks and diagnostics, not for serving.
+type Dump struct {
+	Seq      int64              `json:"seq"`      // the workspace's last sequence number
+	Entities []syncproto.Change `json:"entities"` // every entity, tombstones too, in seq order
+	Acks     []DumpedAck        `json:"acks"`     // every op seen, in op id order
+}
+
+// DumpedAck is the stored ack of one op.
+type DumpedAck struct {
+	OpID string          `json:"opId"`
+	Ack  json.RawMessage `json:"ack"`
+}
+
+// Dump reads all that workspace ws holds, in one read transaction.
+func (s *Store) Dump(ctx context.Context, ws string) (*Dump, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: dump: %w", err)
+	}
+	defer tx.Rollback()
+	d := &Dump{Entities: []syncproto.Change{}, Acks: []DumpedAck{}}
+	err = tx.QueryRowContext(ctx, "SELECT seq FROM workspaces WHERE ws = ?", ws).Scan(&d.Seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: dump seq: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+changeColumns+" FROM entities WHERE ws = ? ORDER BY seq", ws)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: dump entities: %w", err)
+	}
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: dump entities: %w", err)
+		}
+		d.Entities = append(d.Entities, *c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite: dump entities: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, "SELECT id, ack FROM ops WHERE ws = ? ORDER BY id", ws)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: dump acks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a DumpedAck
+		var b []byte
+		if err := rows.Scan(&a.OpID, &b); err != nil {
+			return nil, fmt.Errorf("sqlite: dump acks: %w", err)
+		}
+		a.Ack = b
+		d.Acks = append(d.Acks, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: dump acks: %w", err)
+	}
+	return d, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +29,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"FollowsDecide", testFollowsDecide},
 		{"Conflicts", testConflicts},
 		{"Rejected", testRejected},
+		{"GraphStaysWhole", testGraphWhole},
+		{"Overwrote", testOverwrote},
 		{"Pagination", testPagination},
 		{"PageBytes", testPageBytes},
 		{"Auth", testAuth},
@@ -444,6 +447,89 @@ func testRejected(t *testing.T, open Opener) {
 	// A tombstone keeps its kind.
 	e.push("alpha", deleteOp(syncproto.EntityNode, wf, n, 1, 2, 6))
 	wantAck(t, e.push("alpha", edgeOp(wf, n, graph.NewID(), graph.NewID(), 0, 7, 7))[0], syncproto.Rejected, 0)
+}
+
+// Deleting a workflow deletes its nodes and edges, deleting a node its
+// edges, whether they arrived before the deletion or after it: nothing is
+// left hanging, and a write that would hang loses to the deletion, as a
+// tombstone the client adopts.
+func testGraphWhole(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	wf, n1, n2, n3, e1, e2, e3 := graph.NewID(), graph.NewID(), graph.NewID(), graph.NewID(), graph.NewID(), graph.NewID(), graph.NewID()
+	e.push("alpha", workflowOp(wf, 0, 1, 1, "W"), nodeOp(wf, n1, 0, 1, 1, "n1"), nodeOp(wf, n2, 0, 1, 1, "n2"),
+		nodeOp(wf, n3, 0, 1, 1, "n3"), edgeOp(wf, e1, n1, n2, 0, 1, 1), edgeOp(wf, e2, n2, n3, 0, 1, 1))
+
+	// Deleting n1 deletes e1, which the deleting device did not know.
+	wantAck(t, e.push("alpha", deleteOp(syncproto.EntityNode, wf, n1, 1, 2, 5))[0], syncproto.Applied, 2)
+	state := e.latest("alpha")
+	if c := state[e1]; !c.Deleted || c.Version != 2 || c.Data != nil || len(c.Overwrote) != 1 {
+		t.Fatalf("edge of the deleted node: %+v, want deleted at version 2", c)
+	}
+	if state[e2].Deleted || state[n2].Deleted {
+		t.Fatal("deleting n1 deleted more than its edges")
+	}
+	// An edge to n1 arriving later loses to its deletion, as a tombstone;
+	// a replay gets the same ack.
+	late := edgeOp(wf, e3, n3, n1, 0, 3, 6)
+	first := e.pushRaw("alpha", late)
+	var resp syncproto.PushResponse
+	json.Unmarshal(first, &resp)
+	a := resp.Acks[0]
+	wantAck(t, a, syncproto.Superseded, 3)
+	if a.Current == nil || !a.Current.Deleted || a.Current.EntityID != e3 {
+		t.Fatalf("a hanging edge's ack: %+v, want its tombstone", a)
+	}
+	if c := e.latest("alpha")[e3]; !c.Deleted || c.Version != 3 {
+		t.Fatalf("the hanging edge on the server: %+v, want a tombstone", c)
+	}
+	if again := e.pushRaw("alpha", late); !bytes.Equal(again, first) {
+		t.Fatalf("replayed: %s, first %s", again, first)
+	}
+
+	// Deleting the workflow deletes what is left of it, in the same batch
+	// as a node created just before; a node written afterwards loses.
+	n4, n5 := graph.NewID(), graph.NewID()
+	acks := e.push("alpha", nodeOp(wf, n4, 0, 1, 7, "n4"), deleteOp(syncproto.EntityWorkflow, wf, wf, 1, 2, 8))
+	wantAck(t, acks[1], syncproto.Applied, 2)
+	for id, c := range e.latest("alpha") {
+		if !c.Deleted {
+			t.Errorf("%s %s is live after its workflow's deletion", c.Entity, id)
+		}
+	}
+	wantAck(t, e.push("alpha", nodeOp(wf, n5, 0, 1, 9, "n5"))[0], syncproto.Superseded, 1)
+	wantAck(t, e.push("alpha", nodeOp(wf, n2, 1, 5, 9, "n2 edited offline"))[0], syncproto.Superseded, 2)
+	if c := e.latest("alpha")[n2]; !c.Deleted {
+		t.Fatalf("a node edited after its workflow's deletion is live: %+v", c)
+	}
+}
+
+// A write made without having seen the state it replaces names the op it
+// overwrote, so that op's device can tell its user; a write made on the
+// current state names none.
+func testOverwrote(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	wf, n := graph.NewID(), graph.NewID()
+	e.push("alpha", workflowOp(wf, 0, 1, 1, "W"), nodeOp(wf, n, 0, 1, 1, "n"))
+	a := nodeOp(wf, n, 1, 2, 2, "A, offline")
+	b := nodeOp(wf, n, 1, 3, 3, "B, offline, twice")
+	wantAck(t, e.push("alpha", a)[0], syncproto.Applied, 2)
+	if c := e.latest("alpha")[n]; len(c.Overwrote) != 0 {
+		t.Fatalf("a write on the current state overwrote %q", c.Overwrote)
+	}
+	wantAck(t, e.push("alpha", b)[0], syncproto.Applied, 3)
+	if c := e.latest("alpha")[n]; !slices.Equal(c.Overwrote, []string{a.ID}) {
+		t.Fatalf("B's write overwrote %q, want A's op %s", c.Overwrote, a.ID)
+	}
+	// Another write made on the version before both names both.
+	d := nodeOp(wf, n, 1, 5, 5, "D, offline too")
+	wantAck(t, e.push("alpha", d)[0], syncproto.Applied, 5)
+	if c := e.latest("alpha")[n]; !slices.Equal(c.Overwrote, []string{a.ID, b.ID}) {
+		t.Fatalf("D's write overwrote %q, want A's and B's ops %s %s", c.Overwrote, a.ID, b.ID)
+	}
+	wantAck(t, e.push("alpha", nodeOp(wf, n, 5, 6, 6, "C, after pulling"))[0], syncproto.Applied, 6)
+	if c := e.latest("alpha")[n]; len(c.Overwrote) != 0 {
+		t.Fatalf("a write on the current state overwrote %q", c.Overwrote)
+	}
 }
 
 func testPagination(t *testing.T, open Opener) {

@@ -7,6 +7,7 @@
 //	atelier-sync -data ./sync-data -tokens tokens.json
 //	atelier-sync -data ./sync-data -token dev-token=dev     # development
 //	atelier-sync -postgres postgres://user@db/atelier -data ./blobs -tokens tokens.json
+//	atelier-sync -data ./sync-data -dump dev                # what workspace dev holds, as JSON
 //
 // The tokens file is a JSON object of bearer token to workspace; a key may
 // be "sha256:" and the hex SHA-256 of the token instead of the token. The

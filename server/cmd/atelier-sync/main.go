@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -66,11 +67,15 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	ttl := fl.Duration("url-ttl", server.DefaultURLTTL, "how long signed blob URLs work")
 	baseURL := fl.String("base-url", "", "public base URL put in signed URLs (default: from each request)")
 	maxBlob := fl.Int64("max-blob-bytes", server.DefaultMaxBlobBytes, "largest blob accepted")
+	dump := fl.String("dump", "", "print what WORKSPACE holds in DATA/sync.db (entities, tombstones, acks) as JSON and exit")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	if *dump != "" {
+		return dumpWorkspace(ctx, filepath.Join(*data, "sync.db"), *dump, os.Stdout)
 	}
 
 	if *tokensFile != "" {
@@ -154,6 +159,26 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// dumpWorkspace writes what workspace ws holds in the SQLite database at
+// path as JSON to w. The server may be running on the same database.
+func dumpWorkspace(ctx context.Context, path, ws string, w io.Writer) error {
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	store, err := sqlite.Open(path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	d, err := store.Dump(ctx, ws)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
 }
 
 // readTokens reads a tokens file into a map, to merge with -token.
