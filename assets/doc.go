@@ -29,6 +29,44 @@
 // persistent, and how much of the quota is used; Persist asks the browser
 // to make storage persistent.
 //
+// # Sync
+//
+// With a sync server the library is the local side of asset sync. Wire it
+// next to the op engine:
+//
+//	tr := syncengine.NewHTTP(url, workspace, token)
+//	lib.SetRemote(tr)                              // fetch on demand
+//	up := syncengine.NewUploader(lib, tr, nil)     // lib is its AssetSource
+//	up.FollowOnline()
+//	db.RunOnLeader("assets-upload", func(ctx context.Context) { up.Run(ctx) })
+//
+// The asset registry records, per asset, whether the server has the
+// bytes (Uploaded), whether this device does (Remote) and when they were
+// last read here (UsedAt). The uploader in the leading tab asks the
+// server which hashes it lacks and uploads those, content-addressed,
+// assets that nodes use first, retrying with backoff; new assets stored in
+// any tab start it at once (OnStored).
+//
+// A node pulled from another device brings only its ref: the registry
+// knows the asset as Remote. Open, Blob and Stat resolve a ref through
+// the registry (by hash), so the bytes are served from wherever this
+// device keeps them; when it keeps none, Open and Blob fetch them from the
+// server, store them in OPFS (or IndexedDB) under the ref's id, record the
+// new location and serve them. Stat answers from the record without
+// fetching. While the server does not have the asset yet (the other
+// device has not uploaded it), fetching retries for up to
+// Options.FetchWait and then fails with a *FetchError, which matches
+// atelier.ErrNotFound and is Temporary; a later read tries again.
+//
+// Evict deletes local copies of assets the server has, least recently
+// read first: never one the server lacks, one read within
+// Options.EvictIdle, one an open reader holds (in any tab: readers share a
+// Web Lock per asset that Evict takes only if it is free), or one in a
+// folder the user picked. The leading tab calls EvictIfNeeded every
+// Options.EvictEvery, which evicts when usage passes Options.EvictAbove of
+// the quota; a write that fails for want of quota evicts and tries again.
+// An evicted asset comes back on its next read.
+//
 // # Caveats
 //
 // A folder the user picked must be picked again (or its permission
@@ -38,4 +76,9 @@
 //
 // Collect and Reconcile leave alone assets younger than Options.Grace, so
 // that an upload another tab has not registered yet is never deleted.
+//
+// A Blob that Blob returned reads the stored file when the page reads it:
+// if the copy is evicted meanwhile, reading it fails. Eviction keeps
+// assets read within Options.EvictIdle, so show or copy the Blob well
+// within that.
 package assets

@@ -20,6 +20,7 @@ import (
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/internal/tabs"
 	"github.com/atelierstore/atelier/opfs"
 )
 
@@ -44,6 +45,30 @@ type Options struct {
 	// hour. Negative: never on its own.
 	CollectEvery time.Duration
 	Logger       *slog.Logger
+
+	// With a sync server (SetRemote):
+
+	// FetchWait is how long Open, Blob and Stat keep trying to fetch an
+	// asset that is not on this device while the server lacks it (the
+	// device that has it may not have uploaded it yet) or cannot be
+	// reached; default 15 s. Negative: one try.
+	FetchWait time.Duration
+	// EvictAbove is the fraction of the storage quota in use above which
+	// the leading tab evicts local copies of uploaded assets; default
+	// 0.8. Negative: never on its own (Evict still works).
+	EvictAbove float64
+	// EvictTo is the fraction of the quota eviction aims for; default
+	// 0.6, at most EvictAbove.
+	EvictTo float64
+	// EvictIdle keeps copies read more recently than this; default 10
+	// minutes. Negative: evict whatever was read last.
+	EvictIdle time.Duration
+	// EvictEvery is how often the leading tab compares usage with the
+	// quota; default 1 minute.
+	EvictEvery time.Duration
+
+	fetchBackoff time.Duration                                             // first fetch retry delay; tests shorten it
+	estimate     func(ctx context.Context) (usage, quota int64, err error) // tests replace it
 }
 
 // Library is the asset layer of one workflow store. Its methods are safe
@@ -56,24 +81,56 @@ type Library struct {
 	opts    Options
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	folders map[string]*opfs.Store // opened folder stores, by key
-	target  string                 // the folder new assets go to, if any
-	stop    func()
+	mu        sync.Mutex
+	folders   map[string]*opfs.Store // opened folder stores, by key
+	target    string                 // the folder new assets go to, if any
+	stop      func()
+	stopEvict func()
+	remote    Remote                // nil: no sync server
+	onStored  []func()              // called when a new asset is registered
+	bus       *tabs.Bus             // tells other tabs of new assets
+	fetching  map[string]*fetchCall // downloads in flight, by hash
+	readers   map[string]int        // open readers by hash, where Web Locks are missing
 }
 
 // Open opens the asset layer of db. It removes what an earlier session
 // left half-written and, in the leading tab, reconciles and collects.
 func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
-	l := &Library{db: db, blobs: db.BlobStore(0), folders: map[string]*opfs.Store{}}
+	l := &Library{db: db, blobs: db.BlobStore(0), folders: map[string]*opfs.Store{},
+		fetching: map[string]*fetchCall{}, readers: map[string]int{}}
 	if opts != nil {
 		l.opts = *opts
 	}
-	if l.opts.Grace <= 0 {
-		l.opts.Grace = 10 * time.Minute
+	o := &l.opts
+	if o.Grace <= 0 {
+		o.Grace = 10 * time.Minute
 	}
-	if l.opts.CollectEvery == 0 {
-		l.opts.CollectEvery = time.Hour
+	if o.CollectEvery == 0 {
+		o.CollectEvery = time.Hour
+	}
+	if o.FetchWait == 0 {
+		o.FetchWait = 15 * time.Second
+	}
+	if o.EvictAbove == 0 {
+		o.EvictAbove = 0.8
+	}
+	if o.EvictTo <= 0 || o.EvictTo > o.EvictAbove && o.EvictAbove > 0 {
+		o.EvictTo = min(0.6, max(o.EvictAbove, 0))
+	}
+	switch {
+	case o.EvictIdle == 0:
+		o.EvictIdle = 10 * time.Minute
+	case o.EvictIdle < 0:
+		o.EvictIdle = 0
+	}
+	if o.EvictEvery <= 0 {
+		o.EvictEvery = time.Minute
+	}
+	if o.fetchBackoff <= 0 {
+		o.fetchBackoff = 500 * time.Millisecond
+	}
+	if o.estimate == nil {
+		o.estimate = estimate
 	}
 	l.log = l.opts.Logger
 	if l.log == nil {
@@ -99,7 +156,13 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 	if _, err := l.blobs.Sweep(ctx, l.opts.Grace); err != nil {
 		l.log.Warn("sweeping the IndexedDB asset store failed", "err", err)
 	}
+	if bus, err := tabs.Open("atelier:"+db.Name()+":assets", func(string) { l.stored("", false) }); err == nil {
+		l.bus = bus
+	}
 	l.stop = db.RunOnLeader("assets", l.upkeep)
+	if l.opts.EvictAbove >= 0 {
+		l.stopEvict = db.RunOnLeader("assets-evict", l.evictLoop)
+	}
 	return l, nil
 }
 
@@ -133,8 +196,15 @@ func (l *Library) Close() error {
 	if l.stop != nil {
 		l.stop()
 	}
+	if l.stopEvict != nil {
+		l.stopEvict()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.bus != nil {
+		l.bus.Close()
+		l.bus = nil
+	}
 	for _, f := range l.folders {
 		_ = f.Close()
 	}
@@ -195,6 +265,18 @@ func (l *Library) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (ass
 	}
 	hint = withID(hint)
 	ref, err := s.Put(ctx, r, hint)
+	if errors.Is(err, atelier.ErrQuotaExceeded) {
+		// Room may be made by evicting uploaded assets; only a seekable
+		// reader can be read again.
+		if seeker, ok := r.(io.Seeker); ok {
+			ref, err = l.withRoom(ctx, 0, func() (assetref.Ref, error) {
+				if _, err := seeker.Seek(0, io.SeekStart); err != nil {
+					return assetref.Ref{}, err
+				}
+				return s.Put(ctx, r, hint)
+			})
+		}
+	}
 	if errors.Is(err, atelier.ErrUnsupported) && s == assetref.Store(l.opfs) {
 		// OPFS refused at write time: the fallback takes it. The reader
 		// may be partly consumed; only a seekable one can be retried.
@@ -247,7 +329,7 @@ func (l *Library) PutBlob(ctx context.Context, blob js.Value, hint assetref.Hint
 	if !ok {
 		return assetref.Ref{}, fmt.Errorf("store %T cannot take a Blob", s)
 	}
-	ref, err := bp.PutBlob(ctx, b, hint)
+	ref, err := l.withRoom(ctx, b.Size(), func() (assetref.Ref, error) { return bp.PutBlob(ctx, b, hint) })
 	if err != nil {
 		return assetref.Ref{}, err
 	}
@@ -268,32 +350,82 @@ func (l *Library) register(ctx context.Context, s assetref.Store, ref assetref.R
 			l.log.Warn("deleting a duplicate copy failed", "ref", ref, "err", err)
 		}
 	}
+	if sameLocation(rec.Ref, ref) {
+		// This copy is the registered one (new, or taking the place of
+		// an evicted or never fetched one): it may need uploading.
+		l.stored(rec.Hash, true)
+	}
 	return rec.Ref, nil
 }
 
-func sameLocation(a, b assetref.Ref) bool {
-	return a.Kind == b.Kind && a.URL == b.URL && a.Path == b.Path && a.HandleID == b.HandleID &&
-		a.BlobKey == b.BlobKey && a.ID == b.ID
-}
+var sameLocation = idb.SameLocation
 
-// Open returns a reader of an asset's bytes. It fails with
-// atelier.ErrNotFound for unknown assets and atelier.ErrInvalidRef for
-// refs of kinds not stored here (url, embedded).
+// Open returns a reader of an asset's bytes: those the registry records
+// for the ref's hash, wherever identical bytes were stored first. When
+// they are not on this device and a sync server is set (SetRemote), Open
+// fetches them, stores them and records where, retrying for up to
+// Options.FetchWait. Evict leaves the asset alone until the reader is
+// closed.
+//
+// It fails with atelier.ErrNotFound for unknown assets (a *FetchError when
+// fetching failed), atelier.ErrInvalidRef for refs of kinds not stored
+// here (url, embedded), and atelier.ErrQuotaExceeded when a fetched copy
+// finds no room.
 func (l *Library) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
-	s, err := l.store(ctx, ref)
+	var rc io.ReadCloser
+	release, err := l.access(ctx, ref, true, func(s assetref.Store, loc assetref.Ref) error {
+		var err error
+		rc, err = s.Open(ctx, loc)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Open(ctx, ref)
+	if r, ok := rc.(readerAtSeeker); ok {
+		return &lockedRandomReader{r, release}, nil
+	}
+	return &lockedReader{rc, release}, nil
 }
 
-// Stat describes an asset; it fails like Open.
+// Stat describes an asset. An asset whose bytes are not on this device
+// but can be fetched (it is registered, and a sync server is set) is
+// described from its record, without fetching it. Otherwise it fails like
+// Open.
 func (l *Library) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
-	s, err := l.store(ctx, ref)
+	info, err := l.statLocal(ctx, ref)
+	if err == nil || !absent(err) || ref.Hash == "" || l.getRemote() == nil {
+		return info, err
+	}
+	rec, rerr := l.db.Asset(ctx, ref.Hash)
+	if rerr != nil {
+		return info, err
+	}
+	mime := rec.Ref.MIME
+	if mime == "" {
+		mime = assetref.DefaultMIME
+	}
+	return assetref.Info{Ref: rec.Ref, Size: rec.Ref.Bytes, MIME: mime, Hash: rec.Hash}, nil
+}
+
+// statLocal describes the local copy of an asset, at the location the
+// registry records for its hash, without fetching anything.
+func (l *Library) statLocal(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
+	loc := ref
+	if ref.Hash != "" {
+		if rec, err := l.db.Asset(ctx, ref.Hash); err == nil {
+			if rec.Remote {
+				return assetref.Info{}, fmt.Errorf("asset %s: the bytes are not on this device: %w", ref.Hash, atelier.ErrNotFound)
+			}
+			loc = rec.Ref
+		} else if !errors.Is(err, atelier.ErrNotFound) {
+			return assetref.Info{}, err
+		}
+	}
+	s, err := l.store(ctx, loc)
 	if err != nil {
 		return assetref.Info{}, err
 	}
-	return s.Stat(ctx, ref)
+	return s.Stat(ctx, loc)
 }
 
 // blobGetter is implemented by stores that return their content as a Blob.
@@ -302,22 +434,29 @@ type blobGetter interface {
 }
 
 // Blob returns an asset's content as a JavaScript Blob, without reading it
-// into Go (for an <img> through URL.createObjectURL, or an upload). It
-// fails like Open.
+// into Go (for an <img> through URL.createObjectURL, or an upload),
+// fetching it first like Open. It fails like Open.
+//
+// The Blob reads the stored file when it is read: Evict keeps assets read
+// within Options.EvictIdle, so display it (or copy it) well within that.
 func (l *Library) Blob(ctx context.Context, ref assetref.Ref) (js.Value, error) {
-	s, err := l.store(ctx, ref)
+	var out js.Value
+	_, err := l.access(ctx, ref, false, func(s assetref.Store, loc assetref.Ref) error {
+		g, ok := s.(blobGetter)
+		if !ok {
+			return fmt.Errorf("store %T cannot give a Blob: %w", s, atelier.ErrUnsupported)
+		}
+		b, err := g.Blob(ctx, loc)
+		if err != nil {
+			return err
+		}
+		out = b.JSValue()
+		return nil
+	})
 	if err != nil {
 		return js.Undefined(), err
 	}
-	g, ok := s.(blobGetter)
-	if !ok {
-		return js.Undefined(), fmt.Errorf("store %T cannot give a Blob", s)
-	}
-	b, err := g.Blob(ctx, ref)
-	if err != nil {
-		return js.Undefined(), err
-	}
-	return b.JSValue(), nil
+	return out, nil
 }
 
 // Delete deletes an asset no node uses: its record, then its bytes. It
@@ -330,6 +469,9 @@ func (l *Library) Delete(ctx context.Context, ref assetref.Ref) error {
 	rec, err := l.db.ForgetAsset(ctx, ref.Hash)
 	if err != nil {
 		return err
+	}
+	if rec.Remote {
+		return nil // no copy here
 	}
 	return l.deleteBytes(ctx, rec.Ref)
 }
@@ -364,6 +506,10 @@ func (l *Library) Collect(ctx context.Context) (int, error) {
 		}
 		if err != nil {
 			return n, err
+		}
+		if rec.Remote {
+			n++
+			continue // no copy here
 		}
 		if err := l.deleteBytes(ctx, rec.Ref); err != nil {
 			// The record is gone; Reconcile will remove the bytes.
@@ -431,7 +577,10 @@ func (l *Library) Reconcile(ctx context.Context) (Report, error) {
 		}
 	}
 	for _, r := range recs {
-		if _, err := l.Stat(ctx, r.Ref); errors.Is(err, atelier.ErrNotFound) {
+		if r.Remote {
+			continue // the sync server has the bytes, not this device
+		}
+		if _, err := l.statLocal(ctx, r.Ref); errors.Is(err, atelier.ErrNotFound) {
 			rep.Missing = append(rep.Missing, r)
 		} else if err != nil && !errors.Is(err, atelier.ErrPermission) {
 			return rep, err

@@ -22,13 +22,39 @@ import (
 // ErrInUse is returned by ForgetAsset when nodes still use the asset.
 var ErrInUse = errors.New("asset is in use")
 
+// ErrNotUploaded is returned by EvictAsset when the sync server is not
+// known to have the asset: its local copy is the only one.
+var ErrNotUploaded = errors.New("asset is not on the sync server")
+
 // AssetRecord is what the store knows about one stored asset.
+//
+// With sync, a record also says whether the sync server has the bytes
+// (Uploaded) and whether this device still does (Remote), and when the
+// bytes were last read here (UsedAt), for least-recently-used eviction.
+// These are plain properties of the stored record ("up", "remote",
+// "used"), outside its indexes: builds that do not know them ignore them,
+// and one that rewrites a record drops them, which costs no more than
+// asking the server again.
 type AssetRecord struct {
 	Hash      string       // the content hash, "sha256-…"
-	Ref       assetref.Ref // where the bytes are
+	Ref       assetref.Ref // where the bytes are (or were, or would be put, while Remote)
 	Users     []AssetUser  // the nodes whose result uses the asset
 	CreatedAt int64        // ms since the Unix epoch
+
+	// Uploaded is when the sync server was found to have the bytes (ms
+	// since the Unix epoch); 0 while it is not known to.
+	Uploaded int64
+	// Remote reports that the bytes are not on this device: its copy was
+	// evicted, or the asset arrived with a synced node and was never
+	// fetched. Ref then names where they were or would be stored.
+	Remote bool
+	// UsedAt is when the bytes were last read on this device (ms since
+	// the Unix epoch), to a granularity of about a minute; 0 if never.
+	UsedAt int64
 }
+
+// LastUse is when the asset was last read, or else stored, here.
+func (a *AssetRecord) LastUse() int64 { return max(a.UsedAt, a.CreatedAt) }
 
 // AssetUser is a node whose result uses an asset.
 type AssetUser struct {
@@ -87,13 +113,22 @@ func assetRecordToRecord(a *AssetRecord) (Record, error) {
 			wfs = append(wfs, u.WorkflowID)
 		}
 	}
-	return Record{
-		Props: map[string]any{
-			"id": a.Hash, "kind": string(a.Ref.Kind), "bytes": float64(a.Ref.Bytes),
-			"users": users, "workflows": wfs, "created": float64(a.CreatedAt),
-		},
-		Body: body,
-	}, nil
+	props := map[string]any{
+		"id": a.Hash, "kind": string(a.Ref.Kind), "bytes": float64(a.Ref.Bytes),
+		"users": users, "workflows": wfs, "created": float64(a.CreatedAt),
+	}
+	// Sync state only when set: records of stores without sync keep
+	// their old shape.
+	if a.Uploaded != 0 {
+		props["up"] = float64(a.Uploaded)
+	}
+	if a.Remote {
+		props["remote"] = true
+	}
+	if a.UsedAt != 0 {
+		props["used"] = float64(a.UsedAt)
+	}
+	return Record{Props: props, Body: body}, nil
 }
 
 func sortedUsers(us []AssetUser) []AssetUser {
@@ -111,6 +146,13 @@ func assetRecordFromRecord(r Record) (AssetRecord, error) {
 	}
 	if c, ok := r.Props["created"].(float64); ok {
 		a.CreatedAt = int64(c)
+	}
+	if u, ok := r.Props["up"].(float64); ok && u > 0 {
+		a.Uploaded = int64(u)
+	}
+	a.Remote, _ = r.Props["remote"].(bool)
+	if u, ok := r.Props["used"].(float64); ok && u > 0 {
+		a.UsedAt = int64(u)
 	}
 	users, _ := r.Props["users"].([]any)
 	for _, u := range users {
@@ -163,14 +205,16 @@ func (u *usage) hashes() []string {
 }
 
 // apply changes the record of hash (nil when there is none yet) and
-// returns the new record, or nil when there is nothing to store.
-func (u *usage) apply(hash string, rec *AssetRecord, now int64) *AssetRecord {
+// returns the new record, or nil when there is nothing to store. A record
+// it creates for a node from the sync server (remote) is Remote: the
+// bytes are on the device that made the node, not here.
+func (u *usage) apply(hash string, rec *AssetRecord, now int64, remote bool) *AssetRecord {
 	if rec == nil {
 		ref, ok := u.refs[hash]
 		if !ok {
 			return nil // only removals for an unknown asset: nothing to do
 		}
-		rec = &AssetRecord{Hash: hash, Ref: ref, CreatedAt: now}
+		rec = &AssetRecord{Hash: hash, Ref: ref, CreatedAt: now, Remote: remote}
 	}
 	users := map[AssetUser]bool{}
 	for _, x := range rec.Users {
@@ -231,7 +275,7 @@ func backfillAssetUsage(tx RecordTx) error {
 	for _, h := range u.hashes() {
 		// A record made here gets CreatedAt 0: it is in use, and once it is
 		// not, nothing argues for keeping it.
-		a := u.apply(h, existing[h], 0)
+		a := u.apply(h, existing[h], 0, false)
 		if a == nil {
 			continue
 		}

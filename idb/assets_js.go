@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"syscall/js"
+	"time"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
@@ -79,7 +80,7 @@ func (t *Tx) applyUsage(u *usage) error {
 		return err
 	}
 	for i, h := range hashes {
-		if a := u.apply(h, recs[i], t.now); a != nil {
+		if a := u.apply(h, recs[i], t.now, t.exact); a != nil {
 			if err := t.putAssetRecord(a); err != nil {
 				return err
 			}
@@ -122,29 +123,183 @@ func (t *Tx) releaseWorkflow(wf string) error {
 // hash: opfs, fs-handle or idb) are stored. If an asset with the same hash
 // is already registered, nothing changes and its record is returned with
 // existed set: the caller then holds a second copy of the bytes and should
-// delete it unless it is the same location. A new record has no users; it
+// delete it unless it is the same location. (A record that is Remote, whose
+// bytes are not on this device, takes ref as its location instead: then
+// the returned record's location is ref's.) A new record has no users; it
 // gains them when node results refer to it.
 func (d *DB) RegisterAsset(ctx context.Context, ref assetref.Ref) (rec AssetRecord, existed bool, err error) {
-	if err := ref.Validate(); err != nil {
-		return rec, false, err
-	}
-	hash, ok := tracked(&ref)
-	if !ok {
-		return rec, false, fmt.Errorf("register asset: %w: a stored asset needs kind opfs, fs-handle or idb and a hash", atelier.ErrInvalidRef)
+	hash, err := trackedRef(ref)
+	if err != nil {
+		return rec, false, fmt.Errorf("register asset: %w", err)
 	}
 	err = d.mutate(ctx, func(t *Tx) error {
 		recs, err := t.assetRecords([]string{hash})
 		if err != nil {
 			return err
 		}
-		if recs[0] != nil {
-			rec, existed = *recs[0], true
+		if a := recs[0]; a != nil {
+			existed = true
+			if a.Remote {
+				a.Ref, a.Remote = ref, false
+				if err := t.putAssetRecord(a); err != nil {
+					return err
+				}
+			}
+			rec = *a
 			return nil
 		}
 		rec, existed = AssetRecord{Hash: hash, Ref: ref, CreatedAt: t.now}, false
 		return t.putAssetRecord(&rec)
 	})
 	return rec, existed, err
+}
+
+// trackedRef checks that ref is valid and of a kind with a usage record,
+// and returns its hash.
+func trackedRef(ref assetref.Ref) (string, error) {
+	if err := ref.Validate(); err != nil {
+		return "", err
+	}
+	hash, ok := tracked(&ref)
+	if !ok {
+		return "", fmt.Errorf("%w: a stored asset needs kind opfs, fs-handle or idb and a hash", atelier.ErrInvalidRef)
+	}
+	return hash, nil
+}
+
+// updateAsset changes the record of hash in one writer transaction: f
+// returns whether to write it. It fails with atelier.ErrNotFound when
+// there is no record (f is not called), and with f's error.
+func (d *DB) updateAsset(ctx context.Context, hash string, f func(t *Tx, a *AssetRecord) (bool, error)) (AssetRecord, error) {
+	var rec AssetRecord
+	err := d.mutate(ctx, func(t *Tx) error {
+		recs, err := t.assetRecords([]string{hash})
+		if err != nil {
+			return err
+		}
+		a := recs[0]
+		if a == nil {
+			return fmt.Errorf("asset %s: %w", hash, atelier.ErrNotFound)
+		}
+		write, err := f(t, a)
+		if err != nil {
+			return err
+		}
+		if write {
+			if err := t.putAssetRecord(a); err != nil {
+				return err
+			}
+		}
+		rec = *a
+		return nil
+	})
+	return rec, err
+}
+
+// MarkAssetsUploaded records that the sync server has the assets with the
+// given hashes. Hashes without a record are ignored; it fails only when
+// the store does.
+func (d *DB) MarkAssetsUploaded(ctx context.Context, hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	return d.mutate(ctx, func(t *Tx) error {
+		recs, err := t.assetRecords(hashes)
+		if err != nil {
+			return err
+		}
+		for _, a := range recs {
+			if a == nil || a.Uploaded != 0 {
+				continue
+			}
+			a.Uploaded = t.now
+			if err := t.putAssetRecord(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// TouchAsset records that the asset's bytes were read now, for
+// least-recently-used eviction. It writes only when the recorded time is
+// older than granularity, so that reading often costs no writes. It fails
+// with atelier.ErrNotFound when there is no record.
+func (d *DB) TouchAsset(ctx context.Context, hash string, granularity time.Duration) error {
+	_, err := d.updateAsset(ctx, hash, func(t *Tx, a *AssetRecord) (bool, error) {
+		if t.now-a.UsedAt < granularity.Milliseconds() {
+			return false, nil
+		}
+		a.UsedAt = t.now
+		return true, nil
+	})
+	return err
+}
+
+// EvictAsset marks the local copy of an asset as gone (Remote), before the
+// caller deletes the bytes at the returned record's Ref: record first, so
+// that a crash in between leaves bytes the record calls remote (fetching
+// them again finds them), never a record naming bytes that are gone.
+//
+// It refuses, changing nothing, with ErrNotUploaded when the sync server
+// is not known to have the asset, with atelier.ErrNotFound when there is
+// no record, and with atelier.ErrVersionConflict when the record is Remote
+// already or its location is no longer at (another tab moved it since the
+// caller looked).
+func (d *DB) EvictAsset(ctx context.Context, hash string, at assetref.Ref) (AssetRecord, error) {
+	return d.updateAsset(ctx, hash, func(_ *Tx, a *AssetRecord) (bool, error) {
+		switch {
+		case a.Uploaded == 0:
+			return false, fmt.Errorf("evict asset %s: %w", hash, ErrNotUploaded)
+		case a.Remote || !SameLocation(a.Ref, at):
+			return false, fmt.Errorf("evict asset %s: %w: it moved or was evicted meanwhile", hash, atelier.ErrVersionConflict)
+		}
+		a.Remote = true
+		return true, nil
+	})
+}
+
+// AssetFetched records that the bytes of an asset the sync server has
+// were stored on this device at ref (fetched on demand). The record (made
+// if there is none) takes ref as its location when it is Remote or still
+// at expect, the location the caller found empty; then moved reports true.
+// Otherwise another tab stored the bytes first: the record is unchanged
+// and returned, and the caller deletes its own copy unless it is at the
+// record's location.
+func (d *DB) AssetFetched(ctx context.Context, ref, expect assetref.Ref) (rec AssetRecord, moved bool, err error) {
+	hash, err := trackedRef(ref)
+	if err != nil {
+		return rec, false, fmt.Errorf("asset fetched: %w", err)
+	}
+	err = d.mutate(ctx, func(t *Tx) error {
+		recs, err := t.assetRecords([]string{hash})
+		if err != nil {
+			return err
+		}
+		a := recs[0]
+		switch {
+		case a == nil:
+			a = &AssetRecord{Hash: hash, Ref: ref, CreatedAt: t.now}
+		case a.Remote || SameLocation(a.Ref, expect):
+			a.Ref, a.Remote = ref, false
+		default:
+			rec = *a
+			return nil
+		}
+		moved = true
+		a.Uploaded = max(a.Uploaded, t.now)
+		a.UsedAt = t.now
+		rec = *a
+		return t.putAssetRecord(a)
+	})
+	return rec, moved, err
+}
+
+// SameLocation reports whether two refs name the same stored bytes: the
+// same kind and locator, whatever MIME, Bytes and Hash they carry.
+func SameLocation(a, b assetref.Ref) bool {
+	return a.Kind == b.Kind && a.URL == b.URL && a.Path == b.Path && a.HandleID == b.HandleID &&
+		a.BlobKey == b.BlobKey && a.ID == b.ID
 }
 
 // Asset returns the record of the asset with the given hash. It fails with

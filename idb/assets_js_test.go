@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
@@ -240,4 +241,132 @@ func TestBackfillAssetUsage(t *testing.T) {
 		t.Fatalf("after delete: %v", got)
 	}
 	checkConsistency(t, name)
+}
+
+// TestAssetSyncState: the upload, eviction and fetch state of an asset
+// record, and the transitions that guard it.
+func TestAssetSyncState(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	w := mustWorkflow(t, d, "Sync state")
+	nodes, err := d.SetNodes(ctx, w.ID, someNodes(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := opfsRef("sync state")
+	rec, _, err := d.RegisterAsset(ctx, a)
+	if err != nil || rec.Uploaded != 0 || rec.Remote || rec.UsedAt != 0 {
+		t.Fatalf("new record %+v %v", rec, err)
+	}
+	// Not on the server: the only copy may not be evicted.
+	if _, err := d.EvictAsset(ctx, a.Hash, a); !errors.Is(err, ErrNotUploaded) {
+		t.Fatalf("evicting a copy the server lacks: %v", err)
+	}
+	unknown := assetref.HashBytes([]byte("unknown"))
+	if err := d.MarkAssetsUploaded(ctx, []string{a.Hash, unknown}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err = d.Asset(ctx, a.Hash)
+	if err != nil || rec.Uploaded == 0 {
+		t.Fatalf("after MarkAssetsUploaded: %+v %v", rec, err)
+	}
+	if _, err := d.Asset(ctx, unknown); !errors.Is(err, atelier.ErrNotFound) {
+		t.Fatalf("MarkAssetsUploaded made a record for an unknown hash: %v", err)
+	}
+	up := rec.Uploaded
+	// Node writes rewrite the record (users): the sync state survives.
+	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Asset: &a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.TouchAsset(ctx, a.Hash, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ = d.Asset(ctx, a.Hash)
+	if rec.Uploaded != up || rec.UsedAt == 0 || len(rec.Users) != 1 {
+		t.Fatalf("after a node write and a touch: %+v", rec)
+	}
+	used := rec.UsedAt
+	if err := d.TouchAsset(ctx, a.Hash, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ = d.Asset(ctx, a.Hash); rec.UsedAt != used {
+		t.Fatalf("a touch within the granularity wrote: %d -> %d", used, rec.UsedAt)
+	}
+	if err := d.TouchAsset(ctx, unknown, 0); !errors.Is(err, atelier.ErrNotFound) {
+		t.Fatalf("touching an unknown asset: %v", err)
+	}
+
+	// Evicting names the location the caller checked.
+	elsewhere := a
+	elsewhere.Path = "atelier/assets/image/" + graph.NewID()
+	if _, err := d.EvictAsset(ctx, a.Hash, elsewhere); !errors.Is(err, atelier.ErrVersionConflict) {
+		t.Fatalf("evicting another location: %v", err)
+	}
+	rec, err = d.EvictAsset(ctx, a.Hash, a)
+	if err != nil || !rec.Remote || rec.Ref != a {
+		t.Fatalf("EvictAsset: %+v %v", rec, err)
+	}
+	if _, err := d.EvictAsset(ctx, a.Hash, a); !errors.Is(err, atelier.ErrVersionConflict) {
+		t.Fatalf("evicting twice: %v", err)
+	}
+
+	// Fetched back, to another location: the record follows.
+	fetched := a
+	fetched.Path = "atelier/assets/image/" + graph.NewID()
+	rec, moved, err := d.AssetFetched(ctx, fetched, a)
+	if err != nil || !moved || rec.Remote || rec.Ref != fetched || rec.Uploaded < up || len(rec.Users) != 1 {
+		t.Fatalf("AssetFetched: %+v moved %v %v", rec, moved, err)
+	}
+	// A second tab that fetched at the same time, expecting the old
+	// location, finds the record moved: it keeps the first copy.
+	late := a
+	late.Path = "atelier/assets/image/" + graph.NewID()
+	rec, moved, err = d.AssetFetched(ctx, late, a)
+	if err != nil || moved || rec.Ref != fetched {
+		t.Fatalf("a late AssetFetched: %+v moved %v %v", rec, moved, err)
+	}
+	// A fetched asset with no record gets one, uploaded.
+	b := opfsRef("fetched without a record")
+	rec, moved, err = d.AssetFetched(ctx, b, assetref.Ref{})
+	if err != nil || !moved || rec.Uploaded == 0 || rec.Remote {
+		t.Fatalf("AssetFetched of an unknown asset: %+v %v %v", rec, moved, err)
+	}
+
+	// Registering bytes of a remote asset makes the new copy its location.
+	if _, err := d.EvictAsset(ctx, b.Hash, b); err != nil {
+		t.Fatal(err)
+	}
+	again := b
+	again.Path = "atelier/assets/image/" + graph.NewID()
+	rec, existed, err := d.RegisterAsset(ctx, again)
+	if err != nil || !existed || rec.Ref != again || rec.Remote {
+		t.Fatalf("RegisterAsset over a remote record: %+v %v %v", rec, existed, err)
+	}
+	if _, _, err := d.AssetFetched(ctx, assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/a.png", Hash: b.Hash}, b); !errors.Is(err, atelier.ErrInvalidRef) {
+		t.Fatalf("AssetFetched of a url ref: %v", err)
+	}
+	checkConsistency(t, d.Name())
+}
+
+// TestOldRecordsHaveNoSyncState: records written without the sync
+// properties (by builds before them) read as not uploaded, local, unused.
+func TestOldRecordsHaveNoSyncState(t *testing.T) {
+	a := &AssetRecord{Hash: "sha256-x", Ref: opfsRef("old"), CreatedAt: 5}
+	r, err := assetRecordToRecord(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"up", "remote", "used"} {
+		if _, ok := r.Props[k]; ok {
+			t.Errorf("a record without sync state has property %q", k)
+		}
+	}
+	a.Uploaded, a.Remote, a.UsedAt = 7, true, 9
+	if r, err = assetRecordToRecord(a); err != nil {
+		t.Fatal(err)
+	}
+	back, err := assetRecordFromRecord(r)
+	if err != nil || back.Uploaded != 7 || !back.Remote || back.UsedAt != 9 || back.LastUse() != 9 {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
 }

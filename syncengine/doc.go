@@ -22,6 +22,23 @@
 // operation) is split until the operation that fails alone is found; that
 // one is parked and reported, the others go through.
 //
+// # Assets
+//
+// Assets travel apart from operations, content-addressed: an operation
+// carries a node whose result is an AssetRef with a hash, never the
+// bytes. An Uploader (NewUploader, run on the leader too) asks the server
+// which hashes it lacks, uploads those through a retrying queue with the
+// same backoff, and marks them uploaded in the local registry; a hash the
+// server already has is never sent. The asset library (assets.Library,
+// with SetRemote) fetches on demand the bytes a synced node refers to and
+// may evict local copies of uploaded assets, least recently read first,
+// when storage nears its quota:
+//
+//	tr := syncengine.NewHTTP(baseURL, workspace, token)
+//	lib.SetRemote(tr)
+//	up := syncengine.NewUploader(lib, tr, nil)
+//	db.RunOnLeader("assets-upload", func(ctx context.Context) { _ = up.Run(ctx) })
+//
 // # Caveats
 //
 // Backoff applies to the whole engine: while the server is unreachable no

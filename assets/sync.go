@@ -1,0 +1,697 @@
+//go:build js && wasm
+
+package assets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sort"
+	"syscall/js"
+	"time"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/syncengine"
+)
+
+// Assets and the sync server. With a Remote set, the library is the local
+// side of asset sync:
+//
+//   - it is a syncengine.AssetSource: an Uploader in the leading tab
+//     uploads what the server lacks and marks it uploaded in the asset
+//     registry;
+//   - Open, Blob and Stat of an asset whose bytes are not on this device
+//     (it came with a node from another device, or its copy was evicted)
+//     fetch them from the server, store them (deduplicated by hash) and
+//     serve them, so a synced workflow loads its metadata at once and its
+//     assets when something reads them;
+//   - Evict removes local copies of uploaded assets, least recently read
+//     first, when storage nears its quota; reading them again fetches them
+//     back.
+
+// Remote is where assets are fetched from: a sync server's blob routes
+// (implemented by *syncengine.HTTP).
+type Remote interface {
+	// DownloadBlob returns the content of the blob with the given hash as
+	// a JavaScript Blob. It fails with an error matching
+	// atelier.ErrNotFound when the server has no such blob (perhaps not
+	// yet); an error with a method Permanent() bool that returns true
+	// means asking again cannot help.
+	DownloadBlob(ctx context.Context, hash string) (js.Value, error)
+}
+
+var _ syncengine.AssetSource = (*Library)(nil)
+
+// FetchError is the failure to fetch the bytes of an asset that are not on
+// this device. It matches atelier.ErrNotFound with errors.Is: the asset is
+// not available here, now. Err says why (the server lacks it, or cannot be
+// reached); Temporary whether a later try may succeed.
+type FetchError struct {
+	Hash string
+	Err  error
+}
+
+func (e *FetchError) Error() string {
+	return "asset " + e.Hash + " is not on this device and fetching it failed: " + e.Err.Error()
+}
+
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// Is reports whether target is atelier.ErrNotFound.
+func (e *FetchError) Is(target error) bool { return target == atelier.ErrNotFound }
+
+// Temporary reports whether a later try may succeed: the server lacked
+// the asset (the device that has it may not have uploaded it yet) or could
+// not be reached.
+func (e *FetchError) Temporary() bool {
+	return !isPermanent(e.Err) && !errors.Is(e.Err, errMismatch)
+}
+
+var errMismatch = errors.New("the sync server sent bytes with another hash")
+
+func isPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// SetRemote makes the library fetch assets whose bytes are not on this
+// device from r (nil: stop fetching), and lets the leading tab evict local
+// copies of uploaded assets when storage nears its quota.
+func (l *Library) SetRemote(r Remote) {
+	l.mu.Lock()
+	l.remote = r
+	l.mu.Unlock()
+}
+
+func (l *Library) getRemote() Remote {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.remote
+}
+
+// OnStored registers f to be called (from its own goroutine) when an asset
+// new to the store is registered, in this tab or another: an Uploader
+// (syncengine.NewUploader) uses it to start at once.
+func (l *Library) OnStored(f func()) {
+	l.mu.Lock()
+	l.onStored = append(l.onStored, f)
+	l.mu.Unlock()
+}
+
+// stored tells this tab's and the other tabs' listeners that hash is new.
+func (l *Library) stored(hash string, local bool) {
+	l.mu.Lock()
+	fs := append([]func(){}, l.onStored...)
+	bus := l.bus
+	l.mu.Unlock()
+	for _, f := range fs {
+		go f()
+	}
+	if local && bus != nil {
+		_ = bus.Post(hash)
+	}
+}
+
+// PendingUploads implements syncengine.AssetSource: the assets stored on
+// this device that the sync server is not known to have.
+func (l *Library) PendingUploads(ctx context.Context) ([]syncengine.PendingAsset, error) {
+	recs, err := l.db.Assets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []syncengine.PendingAsset
+	for _, r := range recs {
+		if r.Uploaded == 0 && !r.Remote {
+			out = append(out, syncengine.PendingAsset{Hash: r.Hash, Bytes: r.Ref.Bytes, Used: len(r.Users) > 0, Created: r.CreatedAt})
+		}
+	}
+	return out, nil
+}
+
+// upload is the content of one asset for an Uploader: a Blob.
+type upload struct {
+	b    *fsx.Blob
+	mime string
+}
+
+func (u *upload) Size() int64       { return u.b.Size() }
+func (u *upload) MIME() string      { return u.mime }
+func (u *upload) JSValue() js.Value { return u.b.JSValue() }
+func (u *upload) Close() error      { return nil }
+
+// UploadContent implements syncengine.AssetSource. It fails with an error
+// matching atelier.ErrNotFound when the bytes are not on this device.
+func (l *Library) UploadContent(ctx context.Context, hash string) (syncengine.Content, error) {
+	rec, err := l.db.Asset(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Remote {
+		return nil, fmt.Errorf("asset %s: the bytes are not on this device: %w", hash, atelier.ErrNotFound)
+	}
+	s, err := l.store(ctx, rec.Ref)
+	if err != nil {
+		return nil, err
+	}
+	g, ok := s.(blobGetter)
+	if !ok {
+		return nil, fmt.Errorf("store %T cannot give a Blob: %w", s, atelier.ErrUnsupported)
+	}
+	b, err := g.Blob(ctx, rec.Ref)
+	if err != nil {
+		return nil, err
+	}
+	mime := rec.Ref.MIME
+	if mime == "" {
+		mime = assetref.DefaultMIME
+	}
+	return &upload{b: b, mime: mime}, nil
+}
+
+// MarkUploaded implements syncengine.AssetSource.
+func (l *Library) MarkUploaded(ctx context.Context, hashes []string) error {
+	return l.db.MarkAssetsUploaded(ctx, hashes)
+}
+
+// absent reports whether err means the bytes are not on this device (or
+// not reachable in the location the registry names), so that fetching
+// them is the way to go.
+func absent(err error) bool {
+	return errors.Is(err, atelier.ErrNotFound) || errors.Is(err, atelier.ErrUnsupported) ||
+		errors.Is(err, atelier.ErrPermission)
+}
+
+// access runs f on the local copy of ref's bytes: at the location the
+// registry records for ref's hash (which may differ from ref's, when
+// identical bytes were stored first elsewhere), fetched from the Remote
+// first when they are not on this device. f runs under the asset's read
+// lock, which keeps Evict away; with keep, access returns the lock's
+// release function instead of releasing it.
+func (l *Library) access(ctx context.Context, ref assetref.Ref, keep bool, f func(s assetref.Store, loc assetref.Ref) error) (release func(), err error) {
+	if err := ref.Validate(); err != nil {
+		return nil, err
+	}
+	if ref.Kind == assetref.KindURL || ref.Kind == assetref.KindEmbedded {
+		return nil, fmt.Errorf("%w: assets of kind %s are not stored here", atelier.ErrInvalidRef, ref.Kind)
+	}
+	if ref.Hash == "" {
+		// Without a hash there is no record and nothing to fetch.
+		s, err := l.store(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return func() {}, f(s, ref)
+	}
+	var rec *idb.AssetRecord
+	switch r, err := l.db.Asset(ctx, ref.Hash); {
+	case err == nil:
+		rec = &r
+	case !errors.Is(err, atelier.ErrNotFound):
+		return nil, err
+	}
+	release, err = l.readLock(ctx, ref.Hash)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil || !keep {
+			release()
+		}
+	}()
+	loc := ref
+	if rec != nil {
+		loc = rec.Ref
+	}
+	if rec == nil || !rec.Remote {
+		s, serr := l.store(ctx, loc)
+		if serr == nil {
+			serr = f(s, loc)
+		}
+		if serr == nil {
+			l.touch(ctx, rec)
+			return release, nil
+		}
+		// A location outside this device's stores (another device's
+		// folder or root) is as good as absent.
+		if !absent(serr) && !errors.Is(serr, atelier.ErrInvalidRef) || l.getRemote() == nil {
+			return release, serr
+		}
+	} else if l.getRemote() == nil {
+		return release, fmt.Errorf("asset %s: the bytes are not on this device and no sync server is set: %w", ref.Hash, atelier.ErrNotFound)
+	}
+	mime := ref.MIME
+	if rec != nil && rec.Ref.MIME != "" {
+		mime = rec.Ref.MIME
+	}
+	loc, err = l.fetch(ctx, ref.Hash, loc, mime)
+	if err != nil {
+		return release, err
+	}
+	s, err := l.store(ctx, loc)
+	if err != nil {
+		return release, err
+	}
+	return release, f(s, loc)
+}
+
+// touch records that rec's bytes were read, at most once per
+// touchEvery.
+func (l *Library) touch(ctx context.Context, rec *idb.AssetRecord) {
+	if rec == nil {
+		return
+	}
+	every := l.touchEvery()
+	if time.Now().UnixMilli()-rec.UsedAt < every.Milliseconds() {
+		return
+	}
+	if err := l.db.TouchAsset(ctx, rec.Hash, every); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+		l.log.Warn("recording the use of an asset failed", "hash", rec.Hash, "err", err)
+	}
+}
+
+func (l *Library) touchEvery() time.Duration {
+	return max(0, min(time.Minute, l.opts.EvictIdle/4))
+}
+
+// lockedReader releases the asset's read lock when closed.
+type lockedReader struct {
+	io.ReadCloser
+	release func()
+}
+
+func (r *lockedReader) Close() error {
+	err := r.ReadCloser.Close()
+	r.release()
+	return err
+}
+
+// readerAtSeeker is what readers of the stores offer beyond ReadCloser.
+type readerAtSeeker interface {
+	io.ReadCloser
+	io.ReaderAt
+	io.Seeker
+}
+
+// lockedRandomReader keeps io.ReaderAt and io.Seeker visible (packing
+// zips needs them).
+type lockedRandomReader struct {
+	readerAtSeeker
+	release func()
+}
+
+func (r *lockedRandomReader) Close() error {
+	err := r.readerAtSeeker.Close()
+	r.release()
+	return err
+}
+
+// fetchCall is one download in flight, shared by every reader of the
+// asset in this tab.
+type fetchCall struct {
+	done chan struct{}
+	loc  assetref.Ref
+	err  error
+}
+
+// fetch brings the bytes of the asset with the given hash from the Remote
+// into the store new copies go to, records them, and returns where they
+// now are. expect is the location the registry named (found empty), mime
+// the asset's media type. Concurrent fetches of one hash in this tab share
+// one download; another tab's is noticed when registering.
+func (l *Library) fetch(ctx context.Context, hash string, expect assetref.Ref, mime string) (assetref.Ref, error) {
+	for {
+		l.mu.Lock()
+		c := l.fetching[hash]
+		leader := c == nil
+		if leader {
+			c = &fetchCall{done: make(chan struct{})}
+			l.fetching[hash] = c
+		}
+		l.mu.Unlock()
+		if leader {
+			c.loc, c.err = l.download(ctx, hash, expect, mime)
+			l.mu.Lock()
+			delete(l.fetching, hash)
+			l.mu.Unlock()
+			close(c.done)
+			return c.loc, c.err
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return assetref.Ref{}, ctx.Err()
+		}
+		// The caller that downloaded gave up: try ourselves.
+		if errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded) {
+			continue
+		}
+		return c.loc, c.err
+	}
+}
+
+// download fetches, retrying with backoff for up to Options.FetchWait
+// while the server lacks the asset or cannot be reached, then stores.
+func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref, mime string) (assetref.Ref, error) {
+	remote := l.getRemote()
+	if remote == nil {
+		return assetref.Ref{}, &FetchError{Hash: hash, Err: errors.New("no sync server is set")}
+	}
+	start := time.Now()
+	r := rand.New(rand.NewPCG(uint64(start.UnixNano()), 2))
+	var blob js.Value
+	for attempt := 1; ; attempt++ {
+		var err error
+		blob, err = remote.DownloadBlob(ctx, hash)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return assetref.Ref{}, ctx.Err()
+		}
+		wait := syncengine.Backoff(l.opts.fetchBackoff, 8*l.opts.fetchBackoff, attempt, r)
+		if isPermanent(err) || l.opts.FetchWait < 0 || time.Since(start)+wait > l.opts.FetchWait {
+			return assetref.Ref{}, &FetchError{Hash: hash, Err: err}
+		}
+		l.log.Info("fetching an asset failed: trying again", "hash", hash, "in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return assetref.Ref{}, ctx.Err()
+		}
+	}
+	b, err := fsx.WrapBlob(blob)
+	if err != nil {
+		return assetref.Ref{}, &FetchError{Hash: hash, Err: err}
+	}
+	if mime == "" {
+		if t := blob.Get("type"); t.Type() == js.TypeString {
+			mime = t.String()
+		}
+	}
+	hint := assetref.Hint{ID: idOf(expect), MIME: mime}
+	if _, err := hint.Normalize(); err != nil {
+		hint = assetref.Hint{MIME: mime}
+		if _, err := hint.Normalize(); err != nil {
+			hint.MIME = ""
+		}
+	}
+	s := l.cacheStore()
+	put := func() (assetref.Ref, error) {
+		ref, err := s.PutBlob(ctx, b, withID(hint))
+		if errors.Is(err, atelier.ErrInvalid) && hint.ID != "" {
+			// The id holds other content here: take a new one.
+			hint.ID = ""
+			ref, err = s.PutBlob(ctx, b, withID(hint))
+		}
+		return ref, err
+	}
+	ref, err := l.withRoom(ctx, b.Size(), put)
+	if err != nil {
+		return assetref.Ref{}, fmt.Errorf("store fetched asset %s: %w", hash, err)
+	}
+	if ref.Hash != hash {
+		// Only delete the copy if no record names it: dedup may have
+		// handed back bytes another asset owns.
+		if rec, err := l.db.Asset(ctx, ref.Hash); err != nil || !idb.SameLocation(rec.Ref, ref) {
+			_ = s.Delete(ctx, ref)
+		}
+		return assetref.Ref{}, &FetchError{Hash: hash, Err: fmt.Errorf("%w (%s)", errMismatch, ref.Hash)}
+	}
+	rec, moved, err := l.db.AssetFetched(ctx, ref, expect)
+	if err != nil {
+		return assetref.Ref{}, fmt.Errorf("record fetched asset %s: %w", hash, err)
+	}
+	if !moved && !idb.SameLocation(rec.Ref, ref) {
+		// Another tab stored it first, elsewhere.
+		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+			l.log.Warn("deleting a duplicate fetched copy failed", "ref", ref, "err", err)
+		}
+	}
+	l.log.Info("fetched an asset", "hash", hash, "bytes", ref.Bytes, "took", time.Since(start))
+	return rec.Ref, nil
+}
+
+// blobStore is a store that takes and gives Blobs.
+type blobStore interface {
+	assetref.Store
+	blobPutter
+	blobGetter
+}
+
+// cacheStore is where fetched copies go: OPFS, else IndexedDB; never a
+// folder the user picked (those hold the user's own files).
+func (l *Library) cacheStore() blobStore {
+	if l.opfs != nil {
+		return l.opfs
+	}
+	return l.blobs
+}
+
+// idOf is the asset id in a ref's locator, so that a fetched copy lands
+// where the ref says when the stores agree.
+func idOf(ref assetref.Ref) string {
+	switch ref.Kind {
+	case assetref.KindOPFS:
+		return lastSegment(ref.Path)
+	case assetref.KindFSHandle:
+		return lastSegment(ref.HandleID)
+	case assetref.KindIDB:
+		return ref.BlobKey
+	}
+	return ""
+}
+
+// withRoom runs put; when it fails for want of quota and a sync server
+// holds assets this device could let go, it evicts about need bytes (at
+// least) and tries once more.
+func (l *Library) withRoom(ctx context.Context, need int64, put func() (assetref.Ref, error)) (assetref.Ref, error) {
+	ref, err := put()
+	if !errors.Is(err, atelier.ErrQuotaExceeded) || l.getRemote() == nil {
+		return ref, err
+	}
+	rep, eerr := l.Evict(ctx, max(need, 1))
+	if eerr != nil || rep.Bytes < need {
+		return ref, err
+	}
+	l.log.Info("out of quota: evicted uploaded assets to make room", "evicted", rep.Evicted, "bytes", rep.Bytes)
+	return put()
+}
+
+// EvictReport is what Evict did.
+type EvictReport struct {
+	Evicted int   // local copies deleted
+	Bytes   int64 // their size
+}
+
+// Evict deletes local copies of assets the sync server has, least
+// recently read first, until at least want bytes are freed (want <= 0:
+// every such copy), and reports what it deleted. The assets stay
+// registered; reading one again fetches it back.
+//
+// It never deletes an asset the server is not known to have, one read
+// within Options.EvictIdle, one being read (an open reader, in any tab),
+// or one in a folder the user picked. It fails only when the store does;
+// copies that cannot be deleted now are skipped.
+func (l *Library) Evict(ctx context.Context, want int64) (EvictReport, error) {
+	var rep EvictReport
+	recs, err := l.db.Assets(ctx)
+	if err != nil {
+		return rep, err
+	}
+	cutoff := time.Now().Add(-l.opts.EvictIdle).UnixMilli()
+	var cands []idb.AssetRecord
+	for _, r := range recs {
+		if r.Uploaded == 0 || r.Remote || r.LastUse() > cutoff {
+			continue
+		}
+		if r.Ref.Kind != assetref.KindOPFS && r.Ref.Kind != assetref.KindIDB {
+			continue
+		}
+		cands = append(cands, r)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].LastUse() < cands[j].LastUse() })
+	for _, c := range cands {
+		if want > 0 && rep.Bytes >= want {
+			break
+		}
+		release, ok, err := l.tryEvictLock(ctx, c.Hash)
+		if err != nil {
+			return rep, err
+		}
+		if !ok {
+			continue // being read
+		}
+		size := c.Ref.Bytes
+		if info, err := l.statLocal(ctx, c.Ref); err == nil {
+			size = info.Size
+		} else if errors.Is(err, atelier.ErrNotFound) {
+			size = 0 // gone already: mark it all the same
+		}
+		rec, err := l.db.EvictAsset(ctx, c.Hash, c.Ref)
+		if err != nil {
+			release()
+			if errors.Is(err, idb.ErrNotUploaded) || errors.Is(err, atelier.ErrNotFound) || errors.Is(err, atelier.ErrVersionConflict) {
+				continue // changed meanwhile
+			}
+			return rep, err
+		}
+		err = l.deleteBytes(ctx, rec.Ref)
+		release()
+		if err != nil {
+			// The record calls the bytes remote; reading fetches them
+			// again and finds them here, so nothing is lost.
+			l.log.Warn("deleting an evicted copy failed", "ref", rec.Ref, "err", err)
+			continue
+		}
+		rep.Evicted++
+		rep.Bytes += size
+	}
+	return rep, nil
+}
+
+// evictLoop runs in the leading tab: it evicts when storage nears its
+// quota, while a Remote is set.
+func (l *Library) evictLoop(ctx context.Context) {
+	for {
+		if l.getRemote() != nil {
+			if rep, err := l.EvictIfNeeded(ctx); err != nil && ctx.Err() == nil {
+				l.log.Warn("evicting uploaded assets failed", "err", err)
+			} else if rep.Evicted > 0 {
+				l.log.Info("storage nears its quota: evicted uploaded assets", "evicted", rep.Evicted, "bytes", rep.Bytes)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(l.opts.EvictEvery):
+		}
+	}
+}
+
+// EvictIfNeeded evicts (see Evict) when the origin uses more than
+// Options.EvictAbove of its quota, down to Options.EvictTo. The leading
+// tab calls it every Options.EvictEvery while a Remote is set.
+func (l *Library) EvictIfNeeded(ctx context.Context) (EvictReport, error) {
+	if l.opts.EvictAbove < 0 {
+		return EvictReport{}, nil
+	}
+	usage, quota, err := l.opts.estimate(ctx)
+	if err != nil || quota <= 0 {
+		return EvictReport{}, err
+	}
+	if float64(usage) <= l.opts.EvictAbove*float64(quota) {
+		return EvictReport{}, nil
+	}
+	return l.Evict(ctx, usage-int64(l.opts.EvictTo*float64(quota)))
+}
+
+// estimate asks navigator.storage.estimate().
+func estimate(ctx context.Context) (usage, quota int64, err error) {
+	storage := js.Global().Get("navigator").Get("storage")
+	if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
+		return 0, 0, fmt.Errorf("storage estimate: %w", atelier.ErrUnsupported)
+	}
+	est, err := jsutil.Await(ctx, storage.Call("estimate"))
+	if err != nil {
+		return 0, 0, err
+	}
+	return int64(est.Get("usage").Float()), int64(est.Get("quota").Float()), nil
+}
+
+// ---- locks
+
+// lockName is the Web Lock readers of an asset share and Evict takes
+// exclusively.
+func (l *Library) lockName(hash string) string { return "atelier:" + l.db.Name() + ":asset:" + hash }
+
+// readLock holds the asset's read lock: shared across tabs with Web
+// Locks, else in this tab only.
+func (l *Library) readLock(ctx context.Context, hash string) (func(), error) {
+	if fsx.LocksSupported() {
+		return fsx.Lock(ctx, l.lockName(hash), fsx.Shared)
+	}
+	l.mu.Lock()
+	l.readers[hash]++
+	l.mu.Unlock()
+	done := false
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if !done {
+			done = true
+			if l.readers[hash]--; l.readers[hash] <= 0 {
+				delete(l.readers, hash)
+			}
+		}
+	}, nil
+}
+
+// tryEvictLock takes the asset's lock exclusively if nobody reads it now.
+func (l *Library) tryEvictLock(ctx context.Context, hash string) (release func(), ok bool, err error) {
+	if !fsx.LocksSupported() {
+		// Only this tab's readers are known.
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return func() {}, l.readers[hash] == 0, nil
+	}
+	return tryLock(ctx, l.lockName(hash))
+}
+
+// tryLock requests the Web Lock name exclusively with ifAvailable: it is
+// granted at once or not at all.
+func tryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	type grant struct {
+		resolve js.Value
+		ok      bool
+	}
+	ch := make(chan grant, 1)
+	var cb js.Func
+	cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		cb.Release()
+		if len(args) == 0 || args[0].IsNull() || args[0].IsUndefined() {
+			ch <- grant{}
+			return nil
+		}
+		var resolve js.Value
+		exec := js.FuncOf(func(_ js.Value, a []js.Value) any {
+			resolve = a[0]
+			return nil
+		})
+		held := js.Global().Get("Promise").New(exec)
+		exec.Release()
+		ch <- grant{resolve: resolve, ok: true}
+		return held
+	})
+	err = jsutil.Try(func() {
+		js.Global().Get("navigator").Get("locks").Call("request", name,
+			map[string]any{"mode": "exclusive", "ifAvailable": true}, cb)
+	})
+	if err != nil {
+		cb.Release()
+		return nil, false, err
+	}
+	// With ifAvailable the callback runs soon whatever happens; waiting
+	// for it (not for ctx) keeps the lock from being orphaned.
+	g := <-ch
+	if !g.ok {
+		return nil, false, nil
+	}
+	done := false
+	return func() {
+		if !done {
+			done = true
+			g.resolve.Invoke()
+		}
+	}, true, nil
+}
