@@ -762,3 +762,60 @@ func TestSyncOutboxSurvivesACrashWithItsMutations(t *testing.T) {
 		}
 	}
 }
+
+// Through the JavaScript API (atelier.open with sync): an image stored in
+// one profile as a node's result is uploaded by that profile's leader; a
+// fresh profile gets the node from the pull and the image's bytes from
+// the server when it reads them, and keeps a local copy.
+func TestSyncAssetsReachANewDeviceThroughTheAPI(t *testing.T) {
+	f := newSyncFixture(t, 8)
+	a := f.b.NewProfile(t).NewTab(t, "A")
+	openSynced(t, a, "atelier", f.opts(200))
+	type put struct {
+		WF, Node, Hash string
+		Bytes          int
+	}
+	p := browsertest.Eval[put](t, a, `async () => {
+		const bytes = new Uint8Array(300 * 1024);
+		for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+		const ref = await db.putAsset(new Blob([bytes], { type: "image/png" }));
+		const w = await db.createWorkflow("With media");
+		const [n] = await db.putNodes(w.id, [{ type: "image", title: "picture", position: { x: 0, y: 0 } }]);
+		await db.updateNodeResult(w.id, n.id, { asset: ref });
+		return { WF: w.id, Node: n.id, Hash: ref.hash, Bytes: bytes.length };
+	}`)
+	a.WaitFor(t, `async () => { const s = await db.syncStatus(); return s.assets.pending === 0 && s.assets.uploaded === 1; }`, 30*time.Second)
+	waitConverged(t, f.srv, 20*time.Second, a)
+
+	c := f.b.NewProfile(t).NewTab(t, "B")
+	openSynced(t, c, "atelier", f.opts(200))
+	waitConverged(t, f.srv, 20*time.Second, a, c)
+	type got struct {
+		Hash, Kind                      string
+		Same, RemoteBefore, RemoteAfter bool
+	}
+	g := browsertest.Eval[got](t, c, `async (wf, node) => {
+		const g = await db.loadWorkflow(wf);
+		const ref = g.nodes.find((n) => n.id === node).result.asset;
+		const before = (await db.listAssets()).find((r) => r.hash === ref.hash);
+		const b = await db.assetBlob(ref);
+		const mine = new Uint8Array(await b.arrayBuffer());
+		let same = mine.length === 300 * 1024;
+		for (let i = 0; same && i < mine.length; i++) same = mine[i] === ((i * 2654435761) >>> 24);
+		const after = (await db.listAssets()).find((r) => r.hash === ref.hash);
+		return { Hash: ref.hash, Kind: ref.kind, Same: same, RemoteBefore: !before || !!before.remote, RemoteAfter: !after || !!after.remote };
+	}`, p.WF, p.Node)
+	if g.Hash != p.Hash {
+		t.Fatalf("the node's asset on the new device has hash %s, want %s", g.Hash, p.Hash)
+	}
+	if !g.Same {
+		t.Fatal("the bytes read on the new device differ from those stored on the first")
+	}
+	if !g.RemoteBefore {
+		t.Error("the new device held the bytes before anything read them: want them fetched on demand")
+	}
+	if g.RemoteAfter {
+		t.Error("after a read, the new device still has no local copy of the bytes")
+	}
+	t.Logf("%d bytes, %s ref, fetched from the server on first read", p.Bytes, g.Kind)
+}

@@ -67,6 +67,9 @@ type assetRecord struct {
 	Ref       assetref.Ref `json:"ref"`
 	Users     []assetUser  `json:"users"`
 	CreatedAt int64        `json:"createdAt"`
+	Uploaded  int64        `json:"uploaded,omitempty"`
+	Remote    bool         `json:"remote,omitempty"`
+	UsedAt    int64        `json:"usedAt,omitempty"`
 }
 
 type assetUser struct {
@@ -138,7 +141,8 @@ func (h *handle) bindAssets(o js.Value) {
 			for j, u := range r.Users {
 				users[j] = assetUser{u.WorkflowID, u.NodeID}
 			}
-			out[i] = assetRecord{Hash: r.Hash, Ref: r.Ref, Users: users, CreatedAt: r.CreatedAt}
+			out[i] = assetRecord{Hash: r.Hash, Ref: r.Ref, Users: users, CreatedAt: r.CreatedAt,
+				Uploaded: r.Uploaded, Remote: r.Remote, UsedAt: r.UsedAt}
 		}
 		return out, nil
 	})

@@ -351,6 +351,12 @@ export interface AssetRecord {
   /** The nodes whose result uses the asset. */
   users: { workflowId: Id; nodeId: Id }[];
   createdAt: number;
+  /** With sync: when the server was found to have the bytes (ms since the epoch); absent while it is not known to. */
+  uploaded?: number;
+  /** With sync: the bytes are not on this device (never fetched, or evicted); reading them fetches them. */
+  remote?: boolean;
+  /** When the bytes were last read here (ms since the epoch, to about a minute); absent if never. */
+  usedAt?: number;
 }
 
 export interface ReconcileReport {
@@ -458,6 +464,28 @@ export interface SyncStatus {
   /** The last round's error, if it failed; else "". */
   lastError: string;
   /** While failing: when the next attempt runs, ms since the epoch. */
+  retryAt?: number;
+  /** Asset uploads (run by the leading tab; another tab shows its own, idle, uploader). */
+  assets: AssetUploadStatus;
+}
+
+export interface AssetUploadStatus {
+  state: "synced" | "syncing" | "offline" | "error";
+  /** Assets not known to be on the server. */
+  pending: number;
+  /** Of those, assets whose bytes are on another device. */
+  waiting: number;
+  /** Of those, assets the server refused, waiting to be tried again. */
+  held: number;
+  /** Assets uploaded since this tab started uploading. */
+  uploaded: number;
+  /** While uploading: the hash of the asset being sent, bytes sent and its size. */
+  current?: string;
+  sent?: number;
+  total?: number;
+  /** Consecutive failed passes. */
+  failures: number;
+  lastError: string;
   retryAt?: number;
 }
 

@@ -166,12 +166,23 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 				}
 			}
 		}
-		engine := syncengine.New(d, syncengine.NewHTTP(s.URL, s.Workspace, s.Token), eo)
+		tr := syncengine.NewHTTP(s.URL, s.Workspace, s.Token)
+		engine := syncengine.New(d, tr, eo)
 		h.engine = engine
 		stopOnline := syncengine.FollowOnline(engine)
 		d.RunOnLeader("sync", func(ctx context.Context) {
 			defer stopOnline()
 			_ = engine.Run(ctx)
+		})
+		// Assets travel beside the operations: the leader uploads what the
+		// server lacks; every tab fetches what is not on this device.
+		lib.SetRemote(tr)
+		up := syncengine.NewUploader(lib, tr, nil)
+		h.uploader = up
+		d.RunOnLeader("assets-upload", func(ctx context.Context) {
+			stop := up.FollowOnline()
+			defer stop()
+			_ = up.Run(ctx)
 		})
 	}
 	db := jsObject.New()
@@ -186,9 +197,10 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 
 // handle is one open database as JavaScript holds it.
 type handle struct {
-	d      *idb.DB
-	lib    *assets.Library
-	engine *syncengine.Engine // nil without sync
+	d        *idb.DB
+	lib      *assets.Library
+	engine   *syncengine.Engine   // nil without sync
+	uploader *syncengine.Uploader // nil without sync
 
 	closed atomic.Bool // set by close() and by another tab's upgrade
 	mu     sync.Mutex  // guards d and lib while open sets them

@@ -13,7 +13,7 @@ import (
 )
 
 func (h *handle) bindSync(o js.Value) {
-	d, engine := h.d, h.engine
+	d, engine, up := h.d, h.engine, h.uploader
 	// syncNow() asks for a sync round at once (in the leading tab).
 	h.method(o, "syncNow", func(context.Context, []js.Value) (any, error) {
 		if engine == nil {
@@ -27,7 +27,9 @@ func (h *handle) bindSync(o js.Value) {
 		if engine == nil {
 			return js.Null(), nil
 		}
-		return statusJSON(engine.Status()), nil
+		out := statusJSON(engine.Status())
+		out["assets"] = uploadStatusJSON(up.Status())
+		return out, nil
 	})
 	h.method(o, "parkedOps", func(ctx context.Context, _ []js.Value) (any, error) {
 		cs, err := d.ParkedOps(ctx)
@@ -51,6 +53,21 @@ func (h *handle) bindSync(o js.Value) {
 		}
 		return nil, err
 	})
+}
+
+// uploadStatusJSON is the asset uploader's status as the page sees it.
+func uploadStatusJSON(s syncengine.UploadStatus) map[string]any {
+	out := map[string]any{"state": string(s.State), "pending": s.Pending, "waiting": s.Waiting,
+		"held": s.Held, "uploaded": s.Uploaded, "failures": s.Failures, "lastError": s.LastError}
+	if s.Current != "" {
+		out["current"] = s.Current
+		out["sent"] = s.Sent
+		out["total"] = s.Total
+	}
+	if !s.RetryAt.IsZero() {
+		out["retryAt"] = s.RetryAt.UnixMilli()
+	}
+	return out
 }
 
 // statusJSON is a sync status as the page sees it.
