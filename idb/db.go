@@ -45,6 +45,11 @@ type DB struct {
 	mem   map[cacheKey]cacheEntry
 	// rememberedReads counts reads answered from mem (for tests).
 	rememberedReads atomic.Uint64
+
+	// onOps are called when operations may have been recorded (OnOps).
+	opsMu sync.Mutex
+	onOps map[int]func()
+	opsN  int
 }
 
 // task is one queued mutation: a function run inside the writer's
@@ -512,6 +517,9 @@ func (d *DB) run(batch []*job[task], replay, remember bool) {
 	d.remember(t.cache)
 	// Live queries hear of the change before the callers return.
 	d.hub.publish(t.changes)
+	if t.opsStored > 0 {
+		d.opsRecorded()
+	}
 	for _, j := range ok {
 		j.finish(nil)
 	}

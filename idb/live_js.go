@@ -123,6 +123,7 @@ func (h *hub) receive(msg string) {
 	}
 	h.d.forgetChanges(changes)
 	h.deliver(changes, workflows)
+	h.d.opsRecorded() // the other tab's writes may have recorded some
 }
 
 func (h *hub) deliver(changes []Change, workflows []string) {

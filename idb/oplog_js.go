@@ -81,6 +81,40 @@ func (t *Tx) flushOps() error {
 		}
 	}
 	t.writes += len(recs)
+	t.opsStored += len(recs)
 	t.ops = t.ops[:0]
 	return nil
+}
+
+// OnOps registers f to be called, from a goroutine of its own, after this
+// tab commits a transaction that recorded operations (Options.RecordOps)
+// and whenever another tab announces changes, which may have recorded
+// some. A sync engine uses it to push soon after a write
+// (syncengine.Engine.Nudge). The returned function unregisters f.
+func (d *DB) OnOps(f func()) (stop func()) {
+	d.opsMu.Lock()
+	defer d.opsMu.Unlock()
+	if d.onOps == nil {
+		d.onOps = map[int]func(){}
+	}
+	d.opsN++
+	id := d.opsN
+	d.onOps[id] = f
+	return func() {
+		d.opsMu.Lock()
+		delete(d.onOps, id)
+		d.opsMu.Unlock()
+	}
+}
+
+func (d *DB) opsRecorded() {
+	d.opsMu.Lock()
+	fs := make([]func(), 0, len(d.onOps))
+	for _, f := range d.onOps {
+		fs = append(fs, f)
+	}
+	d.opsMu.Unlock()
+	for _, f := range fs {
+		go f()
+	}
 }

@@ -509,3 +509,43 @@ func TestOverwrittenWriteIsReportedOnPull(t *testing.T) {
 		t.Fatalf("told again: %+v", res.Overwritten)
 	}
 }
+
+// OnOps hears of every committed write that recorded operations, not of
+// changes applied from the server, and nothing after stop.
+func TestOnOpsHearsRecordedWrites(t *testing.T) {
+	ctx := testCtx(t)
+	d := recording(t)
+	calls := make(chan struct{}, 16)
+	stop := d.OnOps(func() { calls <- struct{}{} })
+	heard := func(within time.Duration) bool {
+		select {
+		case <-calls:
+			return true
+		case <-time.After(within):
+			return false
+		}
+	}
+	w := mustWorkflow(t, d, "nudge")
+	if !heard(2 * time.Second) {
+		t.Fatal("creating a workflow recorded an op, and OnOps was not called")
+	}
+	// A change from the server records nothing.
+	n := someNodes(1)[0]
+	n.ID, n.WorkflowID = graph.NewID(), w.ID
+	data, _ := json.Marshal(n)
+	cur, _ := d.SyncCursor(ctx)
+	if _, _, err := d.ApplyRemote(ctx, []syncproto.Change{{Seq: cur + 1, Entity: syncproto.EntityNode, EntityID: n.ID,
+		WorkflowID: w.ID, Version: 1, OpID: graph.NewID(), Data: data}}, cur+1); err != nil {
+		t.Fatal(err)
+	}
+	if heard(200 * time.Millisecond) {
+		t.Fatal("OnOps was called for a change applied from the server")
+	}
+	stop()
+	if _, err := d.RenameWorkflow(ctx, w.ID, "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if heard(200 * time.Millisecond) {
+		t.Fatal("OnOps was called after stop")
+	}
+}

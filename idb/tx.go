@@ -57,6 +57,7 @@ type Tx struct {
 	// that came from the server are not recorded.
 	recordOps bool
 	ops       []syncproto.Op
+	opsStored int // operations put in the outbox (flushOps)
 
 	// added names the kinds of which the transaction added records that
 	// must not exist yet: a ConstraintError then means an id that belongs

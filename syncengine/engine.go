@@ -58,6 +58,9 @@ type Options struct {
 	PullInterval time.Duration // how often to pull when idle; default 15 s
 	BatchSize    int           // ops per push; default and maximum syncproto.MaxOpsPerPush
 	PullPage     int           // changes per pull; default syncproto.DefaultPullMax
+	// PushDelay is how long after Nudge a round starts, so that a burst
+	// of writes goes in one push; default 50 ms.
+	PushDelay time.Duration
 
 	// OnConflict receives local operations that lost to another write or
 	// were rejected by the server: when they are pushed (superseded or
@@ -98,6 +101,7 @@ type Engine struct {
 	opts  Options
 
 	wake   chan struct{}
+	nudge  chan struct{}
 	mu     sync.Mutex
 	status Status
 	online bool
@@ -105,7 +109,7 @@ type Engine struct {
 
 // New returns an engine; opts nil means defaults.
 func New(store Store, tr Transport, opts *Options) *Engine {
-	e := &Engine{store: store, tr: tr, wake: make(chan struct{}, 1), online: true}
+	e := &Engine{store: store, tr: tr, wake: make(chan struct{}, 1), nudge: make(chan struct{}, 1), online: true}
 	if opts != nil {
 		e.opts = *opts
 	}
@@ -118,6 +122,9 @@ func New(store Store, tr Transport, opts *Options) *Engine {
 	}
 	if o.PullInterval <= 0 {
 		o.PullInterval = 15 * time.Second
+	}
+	if o.PushDelay <= 0 {
+		o.PushDelay = 50 * time.Millisecond
 	}
 	if o.BatchSize <= 0 || o.BatchSize > syncproto.MaxOpsPerPush {
 		o.BatchSize = syncproto.MaxOpsPerPush
@@ -145,6 +152,18 @@ func New(store Store, tr Transport, opts *Options) *Engine {
 func (e *Engine) Flush() {
 	select {
 	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Nudge tells the engine that operations were recorded (in this tab or
+// another): it pushes them PushDelay later, with whatever else is
+// recorded meanwhile. Unlike Flush, it does not cut a backoff delay short:
+// while the server fails, writes wait for the next retry instead of each
+// starting a request.
+func (e *Engine) Nudge() {
+	select {
+	case e.nudge <- struct{}{}:
 	default:
 	}
 }
@@ -192,8 +211,9 @@ func Backoff(base, cap time.Duration, n int, r *rand.Rand) time.Duration {
 	return half + time.Duration(r.Int64N(int64(half)+1))
 }
 
-// Run runs rounds until ctx ends: after every local flush request, every
-// PullInterval, and, after a failure, when the backoff delay has passed.
+// Run runs rounds until ctx ends: after every Flush, shortly after a
+// Nudge, every PullInterval, and, after a failure, when the backoff delay
+// has passed.
 // It returns ctx.Err().
 func (e *Engine) Run(ctx context.Context) error {
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
@@ -228,14 +248,32 @@ func (e *Engine) Run(ctx context.Context) error {
 				})
 			}
 		}
-		// Sleep until the delay passes or someone asks for a round.
+		// Sleep until the delay passes or someone asks for a round: at
+		// once (Flush), or PushDelay after a Nudge unless backing off.
 		sctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
+		backingOff := failures > 0
 		go func() {
-			select {
-			case <-e.wake:
-				cancel()
-			case <-done:
+			for {
+				select {
+				case <-e.wake:
+					cancel()
+					return
+				case <-e.nudge:
+					if backingOff {
+						continue
+					}
+					select {
+					case <-time.After(e.opts.PushDelay):
+					case <-e.wake:
+					case <-done:
+						return
+					}
+					cancel()
+					return
+				case <-done:
+					return
+				}
 			}
 		}()
 		err := e.opts.sleep(sctx, wait)

@@ -413,3 +413,78 @@ func TestOfflineDuringARound(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A Nudge pushes what was recorded after PushDelay, long before the pull
+// interval; while the engine backs off, nudges wait for the retry.
+func TestNudgePushesSoonButNotDuringBackoff(t *testing.T) {
+	store, srv := newMemStore(), newMemServer()
+	e := New(store, srv, &Options{PullInterval: time.Hour, PushDelay: 10 * time.Millisecond,
+		BackoffBase: time.Hour, BackoffCap: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	pushes := func() int {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.pushRequests
+	}
+	record := func(ops ...syncproto.Op) {
+		store.mu.Lock()
+		store.ops = append(store.ops, ops...)
+		store.mu.Unlock()
+		e.Nudge()
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (status %+v)", what, e.Status())
+			}
+		}
+	}
+	waitFor("the first round", func() bool { return e.Status().State == Synced })
+
+	ops := someOps(4)
+	record(ops[0], ops[1])
+	waitFor("the nudged push", func() bool { return pushes() == 1 })
+	store.mu.Lock()
+	n := len(store.ops)
+	store.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d ops left after the nudged push", n)
+	}
+
+	// The server fails: the engine backs off (an hour); nudges must not
+	// start rounds meanwhile.
+	srv.mu.Lock()
+	srv.down = 1
+	srv.mu.Unlock()
+	record(ops[2])
+	waitFor("the failing round", func() bool { return e.Status().State == Failing })
+	before := pushes()
+	for range 5 {
+		e.Nudge()
+		time.Sleep(30 * time.Millisecond)
+	}
+	if got := pushes(); got != before {
+		t.Fatalf("nudges during a backoff started %d rounds", got-before)
+	}
+	// Flush still cuts the delay short, and the retry pushes everything.
+	record(ops[3])
+	e.Flush()
+	waitFor("the flushed retry", func() bool { return e.Status().State == Synced })
+	store.mu.Lock()
+	left := len(store.ops)
+	store.mu.Unlock()
+	srv.mu.Lock()
+	applied := srv.applied
+	srv.mu.Unlock()
+	if left != 0 || applied != 4 {
+		t.Fatalf("after the retry: %d ops left, %d applied on the server, want 0 and 4", left, applied)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+}
