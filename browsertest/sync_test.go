@@ -2,6 +2,7 @@ package browsertest_test
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -515,6 +516,20 @@ func TestSyncOnlyTheLeaderPushes(t *testing.T) {
 		t.Fatalf("A pushed %d times, B %d times and made %d requests; want only A", pushesA.Load(), pushesB.Load(), requestsB.Load())
 	}
 	t.Logf("leader A pushed %d times, B never", pushesA.Load())
+	// B shows the leader's status, received from A: onSyncStatus fired
+	// in B although its own engine never ran.
+	type shared struct {
+		Calls  int
+		Leader []bool
+		State  string
+	}
+	sh := browsertest.Eval[shared](t, c, `async () => {
+		const s = await db.syncStatus();
+		return { Calls: statuses.length, Leader: [...new Set(statuses.map((x) => x.leader)), s.leader], State: s.state };
+	}`)
+	if sh.Calls == 0 || slices.Contains(sh.Leader, true) || sh.State != "synced" {
+		t.Errorf("B's sync status: %d onSyncStatus calls, leader flags %v, state %q; want calls relayed from A (leader false) ending synced", sh.Calls, sh.Leader, sh.State)
+	}
 
 	a.Close()
 	c.WaitFor(t, `db.isLeader()`, 10*time.Second)
@@ -818,4 +833,35 @@ func TestSyncAssetsReachANewDeviceThroughTheAPI(t *testing.T) {
 		t.Error("after a read, the new device still has no local copy of the bytes")
 	}
 	t.Logf("%d bytes, %s ref, fetched from the server on first read", p.Bytes, g.Kind)
+}
+
+// The example editor syncs when its address says where to: a workflow
+// created in it reaches the server, and its sync chip says so.
+func TestSyncExampleEditor(t *testing.T) {
+	f := newSyncFixture(t, 9)
+	a := f.b.NewProfile(t).NewTab(t, "A")
+	o := f.opts(200)
+	a.Navigate(t, "/?"+url.Values{"sync": {o.URL}, "workspace": {o.Workspace}, "token": {o.Token}}.Encode())
+	a.WaitFor(t, readyJS, 30*time.Second)
+	a.Type(t, "#newName", "Synced from the editor")
+	a.Click(t, "#create button")
+	a.WaitFor(t, `document.querySelector("#syncChip").dataset.sync === "synced" && !document.querySelector("#syncChip").hidden`, 20*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d := f.srv.Dump(t)
+		found := false
+		for _, c := range d.Entities {
+			if c.Entity == "workflow" && strings.Contains(string(c.Data), "Synced from the editor") {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the workflow created in the editor never reached the server (%d entities there)", len(d.Entities))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	shot(t, a, "21-synced")
 }

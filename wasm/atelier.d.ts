@@ -54,9 +54,9 @@ export interface OpenOptions {
   assetBackend?: "auto" | "opfs" | "idb";
   /** Sync with a server: record every write in an outbox and push/pull from the leading tab. */
   sync?: SyncOptions;
-  /** Every change of the sync status (with sync only). */
+  /** Every change of the sync status (with sync only), in every tab: the leading tab runs sync and tells the others. */
   onSyncStatus?: (status: SyncStatus) => void;
-  /** Local operations that lost to another write or that the server rejected (with sync only). */
+  /** Local operations that lost to another write or that the server rejected (with sync only), in every tab. */
   onConflict?: (conflicts: Conflict[]) => void;
 }
 
@@ -465,8 +465,13 @@ export interface SyncStatus {
   lastError: string;
   /** While failing: when the next attempt runs, ms since the epoch. */
   retryAt?: number;
-  /** Asset uploads (run by the leading tab; another tab shows its own, idle, uploader). */
+  /** Asset uploads. */
   assets: AssetUploadStatus;
+  /**
+   * Only the leading tab runs sync: true when this is its own status, false
+   * when it is the leader's as this tab last received it.
+   */
+  leader: boolean;
 }
 
 export interface AssetUploadStatus {

@@ -151,24 +151,17 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 			d.Close()
 			return nil, err
 		}
-		eo := &syncengine.Options{PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond}
-		if cb := cbs["onSyncStatus"]; cb.Type() == js.TypeFunction {
-			eo.OnStatus = func(st syncengine.Status) {
-				if v, err := toJS(statusJSON(st)); err == nil {
-					invoke(cb, v)
-				}
-			}
-		}
-		if cb := cbs["onConflict"]; cb.Type() == js.TypeFunction {
-			eo.OnConflict = func(cs []idb.Conflict) {
-				if v, err := toJS(conflictsJSON(cs)); err == nil {
-					invoke(cb, v)
-				}
-			}
-		}
+		status := openSyncStatus(d, cbs["onSyncStatus"], cbs["onConflict"])
+		h.mu.Lock()
+		h.status = status
+		h.mu.Unlock()
+		eo := &syncengine.Options{PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond,
+			OnStatus: func(syncengine.Status) { status.changed() }}
+		eo.OnConflict = status.conflicts
 		tr := syncengine.NewHTTP(s.URL, s.Workspace, s.Token)
 		engine := syncengine.New(d, tr, eo)
 		h.engine = engine
+		d.OnOps(engine.Nudge) // push soon after a write, in this tab or another
 		stopOnline := syncengine.FollowOnline(engine)
 		d.RunOnLeader("sync", func(ctx context.Context) {
 			defer stopOnline()
@@ -177,8 +170,9 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 		// Assets travel beside the operations: the leader uploads what the
 		// server lacks; every tab fetches what is not on this device.
 		lib.SetRemote(tr)
-		up := syncengine.NewUploader(lib, tr, nil)
-		h.uploader = up
+		up := syncengine.NewUploader(lib, tr, &syncengine.UploaderOptions{
+			OnStatus: func(syncengine.UploadStatus) { status.changed() }})
+		status.start(engine, up)
 		d.RunOnLeader("assets-upload", func(ctx context.Context) {
 			stop := up.FollowOnline()
 			defer stop()
@@ -197,13 +191,13 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 
 // handle is one open database as JavaScript holds it.
 type handle struct {
-	d        *idb.DB
-	lib      *assets.Library
-	engine   *syncengine.Engine   // nil without sync
-	uploader *syncengine.Uploader // nil without sync
+	d      *idb.DB
+	lib    *assets.Library
+	engine *syncengine.Engine // nil without sync
+	status *syncStatus        // nil without sync
 
 	closed atomic.Bool // set by close() and by another tab's upgrade
-	mu     sync.Mutex  // guards d and lib while open sets them
+	mu     sync.Mutex  // guards d, lib and status while open sets them
 
 	libOnce, dbOnce sync.Once
 	libErr, dbErr   error
@@ -232,9 +226,12 @@ func (h *handle) method(obj js.Value, name string, fn func(ctx context.Context, 
 func (h *handle) close() error {
 	h.closed.Store(true)
 	h.mu.Lock()
-	d, lib := h.d, h.lib
+	d, lib, status := h.d, h.lib, h.status
 	h.mu.Unlock()
 	var lerr, derr error
+	if status != nil {
+		status.close()
+	}
 	if lib != nil {
 		h.libOnce.Do(func() { h.libErr = lib.Close() })
 		lerr = h.libErr

@@ -13,7 +13,7 @@ import (
 )
 
 func (h *handle) bindSync(o js.Value) {
-	d, engine, up := h.d, h.engine, h.uploader
+	d, engine, status := h.d, h.engine, h.status
 	// syncNow() asks for a sync round at once (in the leading tab).
 	h.method(o, "syncNow", func(context.Context, []js.Value) (any, error) {
 		if engine == nil {
@@ -22,14 +22,13 @@ func (h *handle) bindSync(o js.Value) {
 		engine.Flush()
 		return nil, nil
 	})
-	// syncStatus() resolves to the engine's status, or null without sync.
+	// syncStatus() resolves to the status of sync, which the leading tab
+	// runs (in any tab: see syncStatus), or null without sync.
 	h.method(o, "syncStatus", func(context.Context, []js.Value) (any, error) {
 		if engine == nil {
 			return js.Null(), nil
 		}
-		out := statusJSON(engine.Status())
-		out["assets"] = uploadStatusJSON(up.Status())
-		return out, nil
+		return status.current(), nil
 	})
 	h.method(o, "parkedOps", func(ctx context.Context, _ []js.Value) (any, error) {
 		cs, err := d.ParkedOps(ctx)

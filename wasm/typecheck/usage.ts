@@ -211,7 +211,7 @@ async function app(): Promise<void> {
   // Sync.
   await db.syncNow();
   const status: SyncStatus | null = await db.syncStatus();
-  console.log(status?.state, status?.assets.pending, status?.assets.current);
+  console.log(status?.state, status?.leader, status?.assets.pending, status?.assets.current);
   for (const c of await db.parkedOps()) console.log(c.lost.id, c.reason);
   await db.retryParked();
   await db.retryParked(["0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2aff"]);
