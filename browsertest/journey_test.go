@@ -300,8 +300,22 @@ func TestJourneyThroughTheEditor(t *testing.T) {
 	wantEdges := edgesOf(t, a)
 	a.Reload(t)
 	a.WaitFor(t, readyJS, 30*time.Second)
-	a.WaitFor(t, `document.querySelectorAll("#canvas .node img.thumb[data-src=original]").length === 1 && document.querySelector("#canvas .node img.thumb[data-src=thumbnail]")?.naturalWidth > 0`, stepTimeout)
+	// Images load after the page is ready: wait until every node shows
+	// what it showed before (or the time is up, and the diff is reported).
+	same := func(got map[string]shown) bool {
+		for title, w := range want {
+			g := got[title]
+			w.Src, g.Src = scheme(w.Src), scheme(g.Src)
+			if g != w {
+				return false
+			}
+		}
+		return len(got) == len(want)
+	}
 	got := nodesOf(t, a)
+	for deadline := time.Now().Add(stepTimeout); !same(got) && time.Now().Before(deadline); got = nodesOf(t, a) {
+		time.Sleep(50 * time.Millisecond)
+	}
 	for title, w := range want {
 		g := got[title]
 		w.Src, g.Src = scheme(w.Src), scheme(g.Src) // object URLs differ per page
