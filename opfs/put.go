@@ -100,11 +100,17 @@ func (s *Store) writer(ctx context.Context, f *fsx.File) (fsx.Writer, error) {
 		w   fsx.Writer
 		err error
 	)
+	var h *fsx.Helper
+	if s.mode == WriteWorker {
+		if h, err = s.workerHelper(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case s.mode == WriteSyncHandle:
 		w, err = fsx.NewSyncWriter(ctx, f)
-	case s.mode == WriteWorker && (s.helper.Err() == nil || !s.auto):
-		w, err = s.helper.Create(ctx, f)
+	case h != nil:
+		w, err = h.Create(ctx, f)
 	default:
 		w, err = f.CreateWritable(ctx)
 	}

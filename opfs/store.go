@@ -38,9 +38,16 @@ type Store struct {
 	handleKey string // KindFSHandle: the folder's key in HandleIDs
 	root      string
 	chunk     int
-	mode      WriteMode // the mode in use: never WriteAuto
+	mode      WriteMode // the mode asked for or chosen: never WriteAuto
 	auto      bool      // mode was chosen by WriteAuto: may fall back
-	helper    *fsx.Helper
+
+	// helperReady is closed once the helper worker has started or failed
+	// to (helper, helperErr). In WriteAuto the worker starts in the
+	// background, so that Open does not wait for it; the first write does.
+	helperReady chan struct{}
+	helperMu    sync.Mutex
+	helper      *fsx.Helper
+	helperErr   error
 
 	assets, meta, byHash, tmp *fsx.Dir
 
@@ -105,12 +112,21 @@ func open(ctx context.Context, kind assetref.Kind, key string, dir *fsx.Dir, o O
 	if err != nil {
 		return nil, fmt.Errorf("opfs: open %s: %w", o.Root, err)
 	}
-	for _, d := range []struct {
+	// The four directories at once: one wait instead of four.
+	dirs := []struct {
 		name string
 		dst  **fsx.Dir
-	}{{assetsDir, &s.assets}, {metaDir, &s.meta}, {hashDir, &s.byHash}, {tmpDir, &s.tmp}} {
-		if *d.dst, err = base.Dir(ctx, d.name, true); err != nil {
-			return nil, fmt.Errorf("opfs: open %s: %w", o.Root, err)
+		err  error
+	}{{name: assetsDir, dst: &s.assets}, {name: metaDir, dst: &s.meta}, {name: hashDir, dst: &s.byHash}, {name: tmpDir, dst: &s.tmp}}
+	var wg sync.WaitGroup
+	for i := range dirs {
+		d := &dirs[i]
+		wg.Go(func() { *d.dst, d.err = base.Dir(ctx, d.name, true) })
+	}
+	wg.Wait()
+	for _, d := range dirs {
+		if d.err != nil {
+			return nil, fmt.Errorf("opfs: open %s: %w", o.Root, d.err)
 		}
 	}
 	if err := s.chooseMode(ctx, o.WriteMode); err != nil {
@@ -135,18 +151,52 @@ func (s *Store) chooseMode(ctx context.Context, want WriteMode) error {
 			return fmt.Errorf("write mode %s needs a dedicated worker: %w", want, atelier.ErrUnsupported)
 		}
 	case WriteWorker:
-		h, err := startHelper(ctx)
-		switch {
-		case err == nil:
-			s.helper = h
-		case s.auto && errors.Is(err, atelier.ErrUnsupported):
-			want = WriteStream
-		default:
-			return err
+		s.helperReady = make(chan struct{})
+		if s.auto {
+			go s.startHelper(context.Background())
+			break
+		}
+		s.startHelper(ctx)
+		if s.helperErr != nil {
+			return s.helperErr
 		}
 	}
 	s.mode = want
 	return nil
+}
+
+// startHelper starts the helper worker and records the outcome.
+func (s *Store) startHelper(ctx context.Context) {
+	h, err := startHelper(ctx)
+	s.helperMu.Lock()
+	if err == nil && s.closed.Load() {
+		h.Close() // closed while the worker started
+		h, err = nil, atelier.ErrClosed
+	}
+	s.helper, s.helperErr = h, err
+	s.helperMu.Unlock()
+	close(s.helperReady)
+}
+
+// workerHelper waits for the helper worker to have started and returns
+// it, or nil when it could not start and WriteAuto falls back to
+// createWritable (an error otherwise).
+func (s *Store) workerHelper(ctx context.Context) (*fsx.Helper, error) {
+	select {
+	case <-s.helperReady:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.helperMu.Lock()
+	h, err := s.helper, s.helperErr
+	s.helperMu.Unlock()
+	switch {
+	case err == nil && (h.Err() == nil || !s.auto):
+		return h, nil
+	case err == nil || s.auto && errors.Is(err, atelier.ErrUnsupported):
+		return nil, nil // stopped working, or never started: fall back
+	}
+	return nil, err
 }
 
 // Kind returns the kind of the refs the store hands out and accepts:
@@ -154,8 +204,16 @@ func (s *Store) chooseMode(ctx context.Context, want WriteMode) error {
 func (s *Store) Kind() assetref.Kind { return s.kind }
 
 // WriteMode returns the mode Put writes with: what Options.WriteMode asked
-// for, or what WriteAuto chose.
-func (s *Store) WriteMode() WriteMode { return s.mode }
+// for, or what WriteAuto chose. In WriteAuto on the main thread it waits
+// for the helper worker to start (or fail to: then it is WriteStream).
+func (s *Store) WriteMode() WriteMode {
+	if s.mode == WriteWorker && s.auto {
+		if h, err := s.workerHelper(context.Background()); h == nil && err == nil {
+			return WriteStream
+		}
+	}
+	return s.mode
+}
 
 // Close stops the helper worker, if the store started one, and makes
 // later calls fail with an error matching atelier.ErrClosed. Readers
@@ -164,8 +222,11 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	if s.helper != nil {
-		s.helper.Close()
+	s.helperMu.Lock()
+	h := s.helper
+	s.helperMu.Unlock()
+	if h != nil {
+		h.Close()
 	}
 	return nil
 }

@@ -612,7 +612,7 @@ func TestWriteModes(t *testing.T) {
 		t.Fatalf("WriteWorker without a helper: %v", err)
 	}
 	s := &Store{auto: true}
-	if err := s.chooseMode(ctx, WriteWorker); err != nil || s.mode != WriteStream {
-		t.Fatalf("WriteAuto choosing the worker without one: %s, %v", s.mode, err)
+	if err := s.chooseMode(ctx, WriteWorker); err != nil || s.WriteMode() != WriteStream {
+		t.Fatalf("WriteAuto choosing the worker without one: %s, %v", s.WriteMode(), err)
 	}
 }
