@@ -86,6 +86,8 @@ type Library struct {
 	target    string                 // the folder new assets go to, if any
 	stop      func()
 	stopEvict func()
+	stopSweep func()
+	swept     chan struct{}         // closed when the sweeps started by Open end
 	remote    Remote                // nil: no sync server
 	onStored  []func()              // called when a new asset is registered
 	bus       *tabs.Bus             // tells other tabs of new assets
@@ -93,8 +95,9 @@ type Library struct {
 	readers   map[string]int        // open readers by hash, where Web Locks are missing
 }
 
-// Open opens the asset layer of db. It removes what an earlier session
-// left half-written and, in the leading tab, reconciles and collects.
+// Open opens the asset layer of db. In the background it removes what an
+// earlier session left half-written and, in the leading tab, reconciles
+// and collects.
 func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 	l := &Library{db: db, blobs: db.BlobStore(0), folders: map[string]*opfs.Store{},
 		fetching: map[string]*fetchCall{}, readers: map[string]int{}}
@@ -141,9 +144,6 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 		switch {
 		case err == nil:
 			l.opfs, l.backend = s, BackendOPFS
-			if _, err := s.Sweep(ctx); err != nil {
-				l.log.Warn("sweeping OPFS failed", "err", err)
-			}
 		case l.opts.Backend == BackendOPFS:
 			return nil, err
 		default:
@@ -153,9 +153,23 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 	if l.opfs == nil {
 		l.backend = BackendIDB
 	}
-	if _, err := l.blobs.Sweep(ctx, l.opts.Grace); err != nil {
-		l.log.Warn("sweeping the IndexedDB asset store failed", "err", err)
-	}
+	// What an earlier session left half-written goes in the background:
+	// the sweeps wait for writes in progress in other tabs (their locks),
+	// and writes starting now wait for the sweeps.
+	sctx, stopSweep := context.WithCancel(context.Background())
+	l.stopSweep = stopSweep
+	l.swept = make(chan struct{})
+	go func() {
+		defer close(l.swept)
+		if l.opfs != nil {
+			if _, err := l.opfs.Sweep(sctx); err != nil && sctx.Err() == nil {
+				l.log.Warn("sweeping OPFS failed", "err", err)
+			}
+		}
+		if _, err := l.blobs.Sweep(sctx, l.opts.Grace); err != nil && sctx.Err() == nil {
+			l.log.Warn("sweeping the IndexedDB asset store failed", "err", err)
+		}
+	}()
 	if bus, err := tabs.Open("atelier:"+db.Name()+":assets", func(string) { l.stored("", false) }); err == nil {
 		l.bus = bus
 	}
@@ -193,6 +207,10 @@ func (l *Library) upkeep(ctx context.Context) {
 
 // Close stops the background work and releases the stores.
 func (l *Library) Close() error {
+	if l.stopSweep != nil {
+		l.stopSweep()
+		<-l.swept
+	}
 	if l.stop != nil {
 		l.stop()
 	}
