@@ -43,6 +43,11 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 		s.dropChunks(m.data)
 		return assetref.Ref{}, err
 	}
+	var stored int64
+	stepped := func() {
+		stored = min(stored+int64(chunk), b.Size())
+		assetref.ReportProgress(ctx, stored, b.Size())
+	}
 	for off := int64(0); off < b.Size(); off += int64(chunk) {
 		if err := ctx.Err(); err != nil {
 			return fail(err)
@@ -52,6 +57,7 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 				return fail(fmt.Errorf("store chunk: %w", err))
 			}
 			pending = pending[1:]
+			stepped()
 		}
 		tx, err := s.begin(idbx.ReadWrite, storeBlobs)
 		if err != nil {
@@ -70,6 +76,10 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 			return fail(fmt.Errorf("store chunk: %w", err))
 		}
 		pending = pending[1:]
+		stepped()
+	}
+	if b.Size() == 0 {
+		assetref.ReportProgress(ctx, 0, 0)
 	}
 	if m.hash, err = hashed(); err != nil {
 		return fail(err)

@@ -24,6 +24,9 @@ func (s *Store) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (a
 	return ref, nil
 }
 
+// putBlobSlice is how much of a Blob PutBlob writes per step.
+const putBlobSlice = 16 << 20
+
 func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (ref assetref.Ref, err error) {
 	hint, err = hint.Normalize()
 	if err != nil {
@@ -60,8 +63,19 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 		w = nil
 		return ref, err
 	}
-	if err := w.WriteBlob(ctx, b); err != nil {
-		return ref, err
+	// In slices, so that a large Blob reports progress as it goes.
+	size := b.Size()
+	for off := int64(0); off == 0 || off < size; off += putBlobSlice {
+		part := b
+		if size > putBlobSlice {
+			if part, err = fsx.WrapBlob(b.Slice(off, min(off+putBlobSlice, size))); err != nil {
+				return ref, err
+			}
+		}
+		if err := w.WriteBlob(ctx, part); err != nil {
+			return ref, err
+		}
+		assetref.ReportProgress(ctx, min(off+putBlobSlice, size), size)
 	}
 	if err := w.Close(fctx); err != nil {
 		return ref, err

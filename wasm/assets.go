@@ -80,7 +80,7 @@ type assetUser struct {
 // bindAssets adds the asset, storage and folder methods to the db object.
 func (h *handle) bindAssets(o js.Value) {
 	d, lib := h.d, h.lib
-	// putAsset(blobOrFile, {mime}) stores the content and resolves to its
+	// putAsset(blobOrFile, {mime, onProgress}) stores the content and resolves to its
 	// AssetRef; identical content already stored resolves to the ref it
 	// has.
 	h.method(o, "putAsset", func(ctx context.Context, args []js.Value) (any, error) {
@@ -91,8 +91,14 @@ func (h *handle) bindAssets(o js.Value) {
 		var opt struct {
 			MIME string `json:"mime"`
 		}
-		if _, err := optionsArg(args, 1, "options", &opt); err != nil {
+		cbs, err := optionsArg(args, 1, "options", &opt, "onProgress")
+		if err != nil {
 			return nil, err
+		}
+		if cb := cbs["onProgress"]; cb.Type() == js.TypeFunction {
+			ctx = assetref.WithProgress(ctx, func(done, total int64) {
+				invoke(cb, object("done", done, "total", total))
+			})
 		}
 		return lib.PutBlob(ctx, blob, assetref.Hint{MIME: opt.MIME})
 	})

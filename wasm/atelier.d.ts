@@ -335,6 +335,8 @@ export type StoredAssetRef = OpfsAssetRef | FolderAssetRef | IdbAssetRef;
 export interface PutAssetOptions {
   /** The media type to record; default the Blob's type, else application/octet-stream. */
   mime?: string;
+  /** Bytes written so far, as they are (every 16 MiB in OPFS, every 32 MiB in IndexedDB), and once at the end. */
+  onProgress?: (progress: Progress) => void;
 }
 
 export interface AssetInfo {

@@ -491,6 +491,15 @@ async function assetRoundTrip(db, kind) {
   eq([info.size, info.mime, info.hash, info.ref], [data.length, "image/png", ref.hash, ref], "assetInfo");
   const again = await db.putAsset(new File([data], "again.png", { type: "image/png" }));
   eq(again, ref, "the same content stored again");
+
+  // A large Blob reports progress as it is written.
+  const big = bytes(40 << 20, 11);
+  const seen = [];
+  const bigRef = await db.putAsset(new Blob([big], { type: "video/mp4" }), { onProgress: (p) => seen.push(p) });
+  checkProgress(seen, `putAsset of 40 MiB (${kind})`);
+  assert(seen.length >= 2, `putAsset of 40 MiB (${kind}) reported progress ${seen.length} times, want it in steps (16 MiB in OPFS, 32 MiB in IndexedDB)`);
+  eq(seen.at(-1).total, big.length, "putAsset progress total");
+  await db.deleteAsset(bigRef);
   return { ref, data };
 }
 

@@ -94,7 +94,7 @@ async function app(): Promise<void> {
   // Assets.
   const file = new File([new Uint8Array([1, 2, 3])], "cat.png", { type: "image/png" });
   const ref: StoredAssetRef = await db.putAsset(file);
-  await db.putAsset(new Blob(["text"]), { mime: "text/plain" });
+  await db.putAsset(new Blob(["text"]), { mime: "text/plain", onProgress: (p) => console.log(p.done, p.total) });
   await db.updateNodeResult(w.id, b.id, { asset: ref, text: "a cat", thumbnail: "data:image/png;base64,AA==", data: { score: 0.9 } });
   const url: string = await db.assetURL(ref);
   URL.revokeObjectURL(url);
