@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -122,18 +121,17 @@ type Uploader struct {
 	tr   BlobTransport
 	opts UploaderOptions
 
-	wake   chan struct{}
+	loop   *loop
 	mu     sync.Mutex
 	status UploadStatus
-	online bool
 	held   map[string]time.Time // hash -> when to try again
 }
 
 // NewUploader returns an uploader; opts nil means defaults. If src can
-// tell when new assets are stored (it has a method OnStored(func())), the
-// uploader is kicked then.
+// tell when new assets are stored (it has a method OnStored(func())), a
+// pass starts then, unless the uploader is backing off after a failure.
 func NewUploader(src AssetSource, tr BlobTransport, opts *UploaderOptions) *Uploader {
-	u := &Uploader{src: src, tr: tr, wake: make(chan struct{}, 1), online: true, held: map[string]time.Time{}}
+	u := &Uploader{src: src, tr: tr, loop: newLoop(), held: map[string]time.Time{}}
 	if opts != nil {
 		u.opts = *opts
 	}
@@ -158,40 +156,22 @@ func NewUploader(src AssetSource, tr BlobTransport, opts *UploaderOptions) *Uplo
 	}
 	u.status.State = Synced
 	if n, ok := src.(interface{ OnStored(func()) }); ok {
-		n.OnStored(u.Kick)
+		// A new asset starts a pass, but does not cut a backoff short:
+		// while the server fails, assets wait for the next retry.
+		n.OnStored(func() { signal(u.loop.nudge) })
 	}
 	return u
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Kick asks for a pass as soon as possible, even during a backoff delay.
-func (u *Uploader) Kick() {
-	select {
-	case u.wake <- struct{}{}:
-	default:
-	}
-}
+func (u *Uploader) Kick() { signal(u.loop.wake) }
 
 // SetOnline pauses (false) or resumes (true) uploads; resuming starts a
 // pass at once. An upload under way when the browser goes offline fails
 // and is retried from its start.
 func (u *Uploader) SetOnline(online bool) {
-	u.mu.Lock()
-	u.online = online
-	u.mu.Unlock()
-	if online {
-		u.Kick()
-	} else {
+	u.loop.setOnline(online)
+	if !online {
 		u.setStatus(func(s *UploadStatus) { s.State = Offline })
 	}
 }
@@ -214,61 +194,27 @@ func (u *Uploader) setStatus(f func(*UploadStatus)) {
 	}
 }
 
-func (u *Uploader) isOnline() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.online
-}
-
 // Run runs passes until ctx ends: at once, after every Kick, every
 // Interval, and after a failure when the backoff delay has passed. It
 // returns ctx.Err().
 func (u *Uploader) Run(ctx context.Context) error {
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	failures := 0
-	for {
-		wait := u.opts.Interval
-		if u.isOnline() {
-			err := u.pass(ctx)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+	p := pacing{base: u.opts.BackoffBase, cap: u.opts.BackoffCap, interval: u.opts.Interval,
+		sleep: u.opts.sleep, now: u.opts.now, seed: 1}
+	return u.loop.run(ctx, p, u.pass, func(o outcome) {
+		u.setStatus(func(s *UploadStatus) {
 			switch {
-			case err != nil && !u.isOnline():
-				u.setStatus(func(s *UploadStatus) { s.State = Offline })
-			case err != nil:
-				failures++
-				wait = Backoff(u.opts.BackoffBase, u.opts.BackoffCap, failures, r)
-				at := u.opts.now().Add(wait)
-				u.setStatus(func(s *UploadStatus) {
-					s.State, s.Failures, s.LastError, s.RetryAt = Failing, failures, err.Error(), at
-				})
+			case o.offline:
+				s.State = Offline
+			case o.err != nil:
+				s.State, s.Failures, s.LastError, s.RetryAt = Failing, o.failures, o.err.Error(), o.retryAt
 			default:
-				failures = 0
-				u.setStatus(func(s *UploadStatus) {
-					s.State, s.Failures, s.RetryAt = Synced, 0, time.Time{}
-					if s.Held == 0 {
-						s.LastError = ""
-					}
-				})
+				s.State, s.Failures, s.RetryAt = Synced, 0, time.Time{}
+				if s.Held == 0 {
+					s.LastError = ""
+				}
 			}
-		}
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			select {
-			case <-u.wake:
-				cancel()
-			case <-done:
-			}
-		}()
-		_ = u.opts.sleep(sctx, wait)
-		close(done)
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+		})
+	})
 }
 
 // Pass runs one pass (check, then upload what the server lacks) and

@@ -430,3 +430,52 @@ func (s *notifyingSource) notify() {
 		f()
 	}
 }
+
+// TestUploaderStoreDuringBackoffWaits: while the uploader backs off after
+// a failure, a newly stored asset does not start a pass (the server is
+// failing); Kick still does.
+func TestUploaderStoreDuringBackoffWaits(t *testing.T) {
+	t.Parallel()
+	src := &notifyingSource{memSource: newSource()}
+	srv := newBlobServer()
+	srv.fail = []error{errors.New("503")}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	states := make(chan State, 100)
+	u := NewUploader(src, srv, &UploaderOptions{Interval: time.Hour, BackoffBase: time.Hour, BackoffCap: time.Hour,
+		OnStatus: func(s UploadStatus) { states <- s.State }})
+	src.add("first", true, true, 1)
+	go u.Run(ctx)
+	for s := range states {
+		if s == Failing {
+			break
+		}
+	}
+	checks := func() int {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.checks
+	}
+	before := checks()
+	src.add("second", true, true, 2)
+	src.notify()
+	time.Sleep(200 * time.Millisecond)
+	if got := checks(); got != before {
+		t.Fatalf("a store during the backoff started a pass (%d checks, was %d)", got, before)
+	}
+	u.Kick()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-states:
+			if s == Synced {
+				if u.Status().Pending != 0 {
+					t.Fatalf("after the kicked pass: %+v", u.Status())
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("Kick did not end the backoff")
+		}
+	}
+}

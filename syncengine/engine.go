@@ -100,16 +100,14 @@ type Engine struct {
 	tr    Transport
 	opts  Options
 
-	wake   chan struct{}
-	nudge  chan struct{}
+	loop   *loop
 	mu     sync.Mutex
 	status Status
-	online bool
 }
 
 // New returns an engine; opts nil means defaults.
 func New(store Store, tr Transport, opts *Options) *Engine {
-	e := &Engine{store: store, tr: tr, wake: make(chan struct{}, 1), nudge: make(chan struct{}, 1), online: true}
+	e := &Engine{store: store, tr: tr, loop: newLoop()}
 	if opts != nil {
 		e.opts = *opts
 	}
@@ -133,50 +131,27 @@ func New(store Store, tr Transport, opts *Options) *Engine {
 		o.PullPage = syncproto.DefaultPullMax
 	}
 	if o.sleep == nil {
-		o.sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		o.sleep = sleepCtx
 	}
 	e.status.State = Synced
 	return e
 }
 
 // Flush asks for a round as soon as possible, even during a backoff delay.
-func (e *Engine) Flush() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
+func (e *Engine) Flush() { signal(e.loop.wake) }
 
 // Nudge tells the engine that operations were recorded (in this tab or
 // another): it pushes them PushDelay later, with whatever else is
 // recorded meanwhile. Unlike Flush, it does not cut a backoff delay short:
 // while the server fails, writes wait for the next retry instead of each
 // starting a request.
-func (e *Engine) Nudge() {
-	select {
-	case e.nudge <- struct{}{}:
-	default:
-	}
-}
+func (e *Engine) Nudge() { signal(e.loop.nudge) }
 
 // SetOnline pauses (false) or resumes (true) the engine; resuming starts a
 // round at once.
 func (e *Engine) SetOnline(online bool) {
-	e.mu.Lock()
-	e.online = online
-	e.mu.Unlock()
-	if online {
-		e.Flush()
-	} else {
+	e.loop.setOnline(online)
+	if !online {
 		e.setStatus(func(s *Status) { s.State = Offline })
 	}
 }
@@ -216,74 +191,20 @@ func Backoff(base, cap time.Duration, n int, r *rand.Rand) time.Duration {
 // has passed.
 // It returns ctx.Err().
 func (e *Engine) Run(ctx context.Context) error {
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
-	failures := 0
-	for {
-		e.mu.Lock()
-		online := e.online
-		e.mu.Unlock()
-		wait := e.opts.PullInterval
-		if online {
-			err := e.round(ctx)
-			if ctx.Err() != nil {
-				return ctx.Err()
+	p := pacing{base: e.opts.BackoffBase, cap: e.opts.BackoffCap, interval: e.opts.PullInterval,
+		delay: e.opts.PushDelay, sleep: e.opts.sleep, now: time.Now}
+	return e.loop.run(ctx, p, e.round, func(o outcome) {
+		e.setStatus(func(s *Status) {
+			switch {
+			case o.offline:
+				s.State = Offline
+			case o.err != nil:
+				s.State, s.Failures, s.LastError, s.RetryAt = Failing, o.failures, o.err.Error(), o.retryAt
+			default:
+				s.State, s.Failures, s.LastError, s.RetryAt = Synced, 0, "", time.Time{}
 			}
-			e.mu.Lock()
-			online = e.online
-			e.mu.Unlock()
-			if err != nil && !online {
-				// The browser went offline during the round: that is why
-				// it failed. Wait for it to come back, not for a backoff.
-				e.setStatus(func(s *Status) { s.State = Offline })
-			} else if err != nil {
-				failures++
-				wait = Backoff(e.opts.BackoffBase, e.opts.BackoffCap, failures, r)
-				e.setStatus(func(s *Status) {
-					s.State, s.Failures, s.LastError, s.RetryAt = Failing, failures, err.Error(), time.Now().Add(wait)
-				})
-			} else {
-				failures = 0
-				e.setStatus(func(s *Status) {
-					s.State, s.Failures, s.LastError, s.RetryAt = Synced, 0, "", time.Time{}
-				})
-			}
-		}
-		// Sleep until the delay passes or someone asks for a round: at
-		// once (Flush), or PushDelay after a Nudge unless backing off.
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		backingOff := failures > 0
-		go func() {
-			for {
-				select {
-				case <-e.wake:
-					cancel()
-					return
-				case <-e.nudge:
-					if backingOff {
-						continue
-					}
-					select {
-					case <-time.After(e.opts.PushDelay):
-					case <-e.wake:
-					case <-done:
-						return
-					}
-					cancel()
-					return
-				case <-done:
-					return
-				}
-			}
-		}()
-		err := e.opts.sleep(sctx, wait)
-		close(done)
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		_ = err // woken early: run a round now
-	}
+		})
+	})
 }
 
 // Round runs one round (push everything pending, then pull until there is
