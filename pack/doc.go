@@ -20,6 +20,11 @@
 // ExportOptions.IncludeOriginals has them downloaded and embedded. Export
 // streams, holding one chunk of asset content at a time.
 //
+// Media assets, which a package stores rather than deflates, can skip Go
+// altogether: when the source, the writer, the package's reader and the
+// sink know how, they pass them as a Part (in the browser, a Blob), which
+// the browser copies itself. See Part for what is checked then.
+//
 // Import validates a package completely, then copies its embedded assets
 // into an AssetSink, checking each one's size and SHA-256 as it goes, and
 // returns a Result: the graph with the sink's refs in place of the

@@ -141,7 +141,9 @@ type ExportResult struct {
 // Export streams: it holds one chunk of asset content at a time, so memory
 // does not grow with the package. The entries are written assets first,
 // then workflow.json, then manifest.json, whose hashes are computed on the
-// way.
+// way. A stored asset that src hands out as a Part (PartSource) and w
+// takes as one (PartWriter) is appended as it is, with the hash src
+// recorded for it.
 //
 // Export fails with an error matching atelier.ErrInvalid if g does not
 // validate or opts are inconsistent (IncludeOriginals without Fetch, an
@@ -169,10 +171,18 @@ func Export(ctx context.Context, w io.Writer, g *graph.Graph, src AssetSource, o
 		return nil, err
 	}
 	x.zw = newZipWriter(w, o.CreatedAt)
-	for _, p := range x.assets {
+	x.ps, _ = src.(PartSource)
+	if x.zw.pw == nil {
+		x.ps = nil
+	}
+	// Parts prepared ahead stop when Export returns.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for i, p := range x.assets {
 		if !p.embed {
 			continue
 		}
+		x.prepareAhead(ctx, i)
 		failure, err := x.embed(ctx, p)
 		if err != nil {
 			return nil, err
@@ -297,6 +307,8 @@ type exportAsset struct {
 type exporter struct {
 	o      *ExportOptions
 	src    AssetSource
+	ps     PartSource                     // src, if it hands out parts and the output takes them
+	parts  map[*exportAsset]*preparedPart // prepared, the current asset's and the next one's
 	zw     *zipWriter
 	buf    []byte
 	assets []*exportAsset
@@ -425,6 +437,12 @@ func (x *exporter) embed(ctx context.Context, p *exportAsset) (failure, fatal er
 			x.total += resp.Size
 		}
 	} else {
+		if p.mime == "" {
+			p.mime = assetref.DefaultMIME
+		}
+		if done, failure, fatal := x.embedPart(ctx, p); done {
+			return failure, fatal
+		}
 		var err error
 		body, err = x.src.Open(ctx, p.ref)
 		if err != nil {
@@ -468,6 +486,125 @@ func (x *exporter) embed(ctx context.Context, p *exportAsset) (failure, fatal er
 	}
 	p.size, p.hash = n, h.Sum()
 	return nil, nil
+}
+
+// preparedPart is an asset's Part, opened and checksummed.
+type preparedPart struct {
+	part Part
+	hash string
+	crc  uint32
+	err  error // of OpenPart (ErrNoPart: the io.Reader way) or of CRC32
+	done chan struct{}
+}
+
+// takesPart reports whether p would be embedded from a Part.
+func (x *exporter) takesPart(p *exportAsset) bool {
+	if x.ps == nil || !p.embed || p.fetch {
+		return false
+	}
+	mime := p.mime
+	if mime == "" {
+		mime = assetref.DefaultMIME
+	}
+	return !compressible(mime)
+}
+
+// prepareAhead starts preparing the part of x.assets[i], if it takes one,
+// and that of the next asset that does, so that the browser reads and
+// checksums the next one while the current one is written; reading is
+// most of the work.
+func (x *exporter) prepareAhead(ctx context.Context, i int) {
+	if x.ps == nil {
+		return
+	}
+	if p := x.assets[i]; x.takesPart(p) && x.parts[p] == nil {
+		x.prepare(ctx, p)
+	}
+	for _, p := range x.assets[i+1:] {
+		if x.takesPart(p) {
+			if x.parts[p] == nil {
+				x.prepare(ctx, p)
+			}
+			return
+		}
+	}
+}
+
+// prepare opens p's part and computes its CRC-32, in the background.
+func (x *exporter) prepare(ctx context.Context, p *exportAsset) *preparedPart {
+	pp := &preparedPart{done: make(chan struct{})}
+	if x.parts == nil {
+		x.parts = map[*exportAsset]*preparedPart{}
+	}
+	x.parts[p] = pp
+	go func() {
+		defer close(pp.done)
+		pp.part, pp.hash, pp.err = x.ps.OpenPart(ctx, p.ref)
+		if pp.err == nil {
+			// Without a recorded hash there is nothing to skip hashing for.
+			if _, err := assetref.ParseHash(pp.hash); err != nil {
+				pp.err = ErrNoPart
+			}
+		}
+		if pp.err == nil && !mismatched(p, pp) {
+			pp.crc, pp.err = pp.part.CRC32(ctx)
+		}
+	}()
+	return pp
+}
+
+// mismatched reports whether a part is not the content p's ref describes.
+func mismatched(p *exportAsset, pp *preparedPart) bool {
+	return p.ref.Hash != "" && pp.hash != p.ref.Hash || p.ref.Bytes != 0 && pp.part.Size() != p.ref.Bytes
+}
+
+// embedPart writes the entry of a local asset that is stored, not
+// deflated, from a Part, when the source hands out parts and the output
+// takes them. done reports whether it did, or failed trying; otherwise
+// the asset goes the io.Reader way.
+func (x *exporter) embedPart(ctx context.Context, p *exportAsset) (done bool, failure, fatal error) {
+	if !x.takesPart(p) {
+		return false, nil, nil
+	}
+	pp := x.parts[p]
+	if pp == nil {
+		pp = x.prepare(ctx, p)
+	}
+	delete(x.parts, p)
+	select {
+	case <-pp.done:
+	case <-ctx.Done():
+		return true, nil, ctx.Err()
+	}
+	switch {
+	case errors.Is(pp.err, ErrNoPart):
+		return false, nil, nil
+	case pp.err != nil && ctx.Err() != nil:
+		return true, nil, ctx.Err()
+	case pp.err != nil:
+		return true, pp.err, nil
+	}
+	n := pp.part.Size()
+	if mismatched(p, pp) {
+		return true, fmt.Errorf("%w: got %d bytes %s, ref says %d bytes %s", ErrContentMismatch, n, pp.hash, p.ref.Bytes, p.ref.Hash), nil
+	}
+	// The checksum was computed before the entry starts, so that an
+	// asset that cannot be read leaves nothing behind in the archive.
+	p.file = AssetDir + p.id + "." + extFor(p.mime)
+	ew, err := x.zw.create(p.file, false)
+	if err != nil {
+		return true, nil, err
+	}
+	if err := ew.writePart(ctx, pp.part, pp.crc); err != nil {
+		ew.abort()
+		return true, nil, err
+	}
+	if err := ew.close(); err != nil {
+		return true, nil, err
+	}
+	p.size, p.hash = n, pp.hash
+	x.report(n)
+	return true, nil, nil
 }
 
 // copy streams src into the entry, hashing it and failing once more than

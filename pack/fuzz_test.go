@@ -99,6 +99,7 @@ func FuzzImport(f *testing.F) {
 		dst := destination(t, fx)
 		before := listStore(t, dst)
 		res, err := Import(context.Background(), bytes.NewReader(data), int64(len(data)), FromStore(dst), opts)
+		samePartWay(t, fx, data, opts, err)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidPackage) {
 				t.Fatalf("error %v does not match ErrInvalidPackage", err)
@@ -136,4 +137,37 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("Discard did not restore the store:\nbefore %v\nafter  %v", before, after)
 		}
 	})
+}
+
+// samePartWay imports data again through the part path and checks that it
+// fails, or succeeds, as the io.Reader path did (ioErr): with the same
+// Problem, and leaving the store as it was when it fails. The one allowed
+// difference is content that matches its hash under a wrong CRC-32 field,
+// which only the io.Reader path refuses (see Part).
+func samePartWay(t *testing.T, fx *fixture, data []byte, opts *ImportOptions, ioErr error) {
+	t.Helper()
+	dst := destination(t, fx)
+	before := listStore(t, dst)
+	res, err := Import(context.Background(), newPartReader(data), int64(len(data)), findingPartSink{newPartSink(dst)}, opts)
+	var ioPE, pe *PackageError
+	switch {
+	case ioErr == nil && err == nil:
+		if err := res.Discard(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	case ioErr != nil && err == nil:
+		if !errors.As(ioErr, &ioPE) || ioPE.Problem != ErrCorruptZip || ioPE.Detail != "CRC-32 mismatch" {
+			t.Fatalf("the io.Reader way failed with %v, the part way succeeded", ioErr)
+		}
+		if err := res.Discard(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	case ioErr == nil:
+		t.Fatalf("the io.Reader way succeeded, the part way failed with %v", err)
+	case !errors.As(err, &pe) || !errors.As(ioErr, &ioPE) || pe.Problem != ioPE.Problem:
+		t.Fatalf("the part way failed with %v, the io.Reader way with %v", err, ioErr)
+	}
+	if after := listStore(t, dst); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the part way changed the store:\nbefore %v\nafter  %v", before, after)
+	}
 }

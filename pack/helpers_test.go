@@ -116,13 +116,23 @@ func (f *fixture) export(tb testing.TB, opts *ExportOptions) ([]byte, *ExportRes
 // read with klauspost's reader (independent of this package's).
 func entries(tb testing.TB, data []byte) ([]string, map[string][]byte) {
 	tb.Helper()
+	names, files, _ := entriesStored(tb, data)
+	return names, files
+}
+
+// entriesStored is entries that also reports which entries are stored
+// rather than deflated.
+func entriesStored(tb testing.TB, data []byte) ([]string, map[string][]byte, map[string]bool) {
+	tb.Helper()
 	zr, err := kzip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var names []string
 	files := map[string][]byte{}
+	stored := map[string]bool{}
 	for _, f := range zr.File {
+		stored[f.Name] = f.Method == kzip.Store
 		rc, err := f.Open()
 		if err != nil {
 			tb.Fatal(err)
@@ -135,7 +145,7 @@ func entries(tb testing.TB, data []byte) ([]string, map[string][]byte) {
 		names = append(names, f.Name)
 		files[f.Name] = b
 	}
-	return names, files
+	return names, files, stored
 }
 
 // rawEntry is an entry for assemble. Fields after data lie about it.
@@ -198,25 +208,28 @@ func assemble(tb testing.TB, es []rawEntry) []byte {
 }
 
 // unpacked is a valid package taken apart, to be changed and reassembled.
+// Entries that were stored are stored again (media, as Export writes
+// them); the rest, and entries added, are deflated.
 type unpacked struct {
-	names []string
-	files map[string][]byte
+	names  []string
+	files  map[string][]byte
+	stored map[string]bool
 }
 
 func unpack(tb testing.TB, data []byte) *unpacked {
-	names, files := entries(tb, data)
-	return &unpacked{names: names, files: files}
+	names, files, stored := entriesStored(tb, data)
+	return &unpacked{names: names, files: files, stored: stored}
 }
 
 func (u *unpacked) clone() *unpacked {
-	return &unpacked{names: slices.Clone(u.names), files: maps.Clone(u.files)}
+	return &unpacked{names: slices.Clone(u.names), files: maps.Clone(u.files), stored: maps.Clone(u.stored)}
 }
 
 func (u *unpacked) zip(tb testing.TB) []byte {
 	tb.Helper()
 	es := make([]rawEntry, len(u.names))
 	for i, n := range u.names {
-		es[i] = rawEntry{name: n, data: u.files[n]}
+		es[i] = rawEntry{name: n, data: u.files[n], store: u.stored[n]}
 	}
 	return assemble(tb, es)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/atelierstore/atelier/assetref"
@@ -252,7 +253,10 @@ func ReadManifest(ctx context.Context, r io.ReaderAt, size int64, opts *ImportOp
 // graph ((*graph.Graph).Validate, and the same workflow id and name as the
 // manifest), and that the graph's asset refs and the manifest's assets
 // match one to one. Each asset's content is then hashed and counted as it
-// is copied into dst, and never more than its declared size is read.
+// is copied into dst, and never more than its declared size is read. An
+// asset stored without compression goes to dst as a Part when r is a
+// PartReaderAt and dst a PartSink, which then hashes it; two such assets
+// may be stored at a time.
 //
 // Import is all or nothing: when it fails, every asset it created in dst
 // is deleted again (even when ctx is done; that deletion uses
@@ -546,45 +550,126 @@ func (p *pkg) readAll(f *zipFile) ([]byte, error) {
 	}
 }
 
-// storeAssets puts the embedded assets into dst in manifest order and
-// records every asset in res. On error res.Assets holds what was stored so
-// far, for the caller to discard.
+// partsInFlight is how many assets Import stores as parts at the same
+// time. Storing one is partly work (the browser copies and hashes it) and
+// partly waiting (a file to create, records to write, a rename); two at a
+// time fill each other's waits.
+const partsInFlight = 2
+
+// storeAssets puts the embedded assets into dst in manifest order (up to
+// partsInFlight of those that go as parts at a time) and records every
+// asset in res. On error res.Assets holds what was stored, for the caller
+// to discard; the error is that of the first asset, in manifest order,
+// that failed.
 func (p *pkg) storeAssets(ctx context.Context, dst AssetSink, res *Result) error {
-	var prog progress
-	prog.fn = p.o.Progress
+	prog := &progress{fn: p.o.Progress}
 	for _, a := range p.m.Assets {
 		if a.Origin == OriginEmbedded {
 			prog.total += a.Bytes
 		}
 	}
 	finder, _ := dst.(AssetFinder)
-	for _, a := range p.m.Assets {
-		if err := ctx.Err(); err != nil {
-			return err
+	_, parts := dst.(PartSink)
+	if _, ok := p.z.r.(PartReaderAt); !ok {
+		parts = false
+	}
+	type outcome struct {
+		ref     assetref.Ref
+		created bool
+		err     error
+		done    bool
+	}
+	out := make([]outcome, len(p.m.Assets))
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed bool
+		sem    = make(chan struct{}, partsInFlight)
+	)
+	record := func(i int, ref assetref.Ref, created bool, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		out[i] = outcome{ref, created, err, true}
+		failed = failed || err != nil
+	}
+	stop := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed {
+			return errStopped
+		}
+		return ctx.Err()
+	}
+	var stopped error
+	for i := range p.m.Assets {
+		a := &p.m.Assets[i]
+		if stopped = stop(); stopped != nil {
+			break
 		}
 		if a.Origin == OriginURL {
-			res.Assets = append(res.Assets, ImportedAsset{ID: a.ID, Origin: OriginURL,
-				Ref: assetref.Ref{Kind: assetref.KindURL, URL: a.URL, MIME: a.MIME, Bytes: a.Bytes, Hash: a.Hash}})
+			record(i, assetref.Ref{Kind: assetref.KindURL, URL: a.URL, MIME: a.MIME, Bytes: a.Bytes, Hash: a.Hash}, false, nil)
 			continue
 		}
-		ref, created, err := p.storeAsset(ctx, dst, finder, &a, &prog)
-		if created {
-			res.Assets = append(res.Assets, ImportedAsset{ID: a.ID, Origin: OriginEmbedded, Ref: ref, Created: true})
+		if !parts || p.files[a.File].method != methodStore {
+			ref, created, err := p.storeAsset(ctx, dst, finder, a, prog)
+			record(i, ref, created, err)
+			continue
 		}
-		if err != nil {
-			return err
+		sem <- struct{}{}
+		if stopped = stop(); stopped != nil {
+			<-sem
+			break
 		}
-		if !created {
-			res.Assets = append(res.Assets, ImportedAsset{ID: a.ID, Origin: OriginEmbedded, Ref: ref})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ref, created, err := p.storeAsset(ctx, dst, finder, a, prog)
+			record(i, ref, created, err)
+		}()
+	}
+	wg.Wait()
+	var first error
+	for i, o := range out {
+		if !o.done {
+			continue
+		}
+		a := &p.m.Assets[i]
+		switch {
+		case a.Origin == OriginURL:
+			res.Assets = append(res.Assets, ImportedAsset{ID: a.ID, Origin: OriginURL, Ref: o.ref})
+		case o.created:
+			res.Assets = append(res.Assets, ImportedAsset{ID: a.ID, Origin: OriginEmbedded, Ref: o.ref, Created: true})
+		case o.err == nil:
+			res.Assets = append(res.Assets, ImportedAsset{ID: a.ID, Origin: OriginEmbedded, Ref: o.ref})
+		}
+		if first == nil {
+			first = o.err
 		}
 	}
-	return nil
+	if first == nil {
+		// Only ctx can have stopped the loop: a failed asset is first.
+		first = stopped
+	}
+	return first
 }
+
+// errStopped ends storeAssets' loop after an asset failed; that asset's
+// error is reported.
+var errStopped = errors.New("pack: stopped after a failure")
 
 // storeAsset copies one embedded asset into dst, verifying it on the way.
 // If it returns created and an error, the asset must be deleted.
 func (p *pkg) storeAsset(ctx context.Context, dst AssetSink, finder AssetFinder, a *Asset, prog *progress) (ref assetref.Ref, created bool, err error) {
 	f := p.files[a.File]
+	if ps, ok := dst.(PartSink); ok && f.method == methodStore {
+		if pr, ok := p.z.r.(PartReaderAt); ok {
+			ref, created, done, err := p.storePart(ctx, pr, ps, finder, f, a, prog)
+			if done {
+				return ref, created, err
+			}
+		}
+	}
 	rc, err := p.z.open(f, p.o.ChunkSize)
 	if err != nil {
 		return ref, false, err
@@ -621,12 +706,96 @@ func (p *pkg) storeAsset(ctx context.Context, dst AssetSink, finder AssetFinder,
 	return ref, created, nil
 }
 
+// storePart stores an asset whose entry is stored, not deflated, by
+// handing the sink the entry's content as a Part. done is false when the
+// reader or the sink declined (ErrNoPart) before anything was stored:
+// the asset then goes the io.Reader way.
+func (p *pkg) storePart(ctx context.Context, pr PartReaderAt, ps PartSink, finder AssetFinder, f *zipFile, a *Asset, prog *progress) (ref assetref.Ref, created, done bool, err error) {
+	start, err := p.z.dataOffset(f)
+	if err != nil {
+		return ref, false, true, err
+	}
+	part, err := pr.Part(start, int64(f.csize))
+	if errors.Is(err, ErrNoPart) {
+		return ref, false, false, nil
+	}
+	if err == nil && part.Size() != int64(f.usize) {
+		err = fmt.Errorf("part of %d bytes for an entry of %d", part.Size(), f.usize)
+	}
+	if err != nil {
+		return ref, false, true, &ioError{err}
+	}
+	if finder != nil {
+		found, ok, err := finder.FindHash(ctx, a.Hash)
+		if err != nil {
+			return ref, false, true, fmt.Errorf("pack: import: find asset %s: %w", a.ID, err)
+		}
+		if ok {
+			err := ps.CheckPart(ctx, part, a.Hash)
+			if errors.Is(err, ErrNoPart) {
+				return ref, false, false, nil
+			}
+			if err != nil {
+				return ref, false, true, p.partFailed(ctx, f, part, a, err)
+			}
+			prog.add(int(f.usize))
+			return found, false, true, nil
+		}
+	}
+	ref, created, err = ps.PutPart(ctx, part, a.Hash, assetref.Hint{MIME: a.MIME})
+	if errors.Is(err, ErrNoPart) {
+		return ref, false, false, nil
+	}
+	if err != nil {
+		// The sink stored nothing.
+		return ref, false, true, p.partFailed(ctx, f, part, a, err)
+	}
+	if ref.Hash != "" && ref.Hash != a.Hash {
+		// The sink stored content of another hash without saying so.
+		return ref, created, true, p.partFailed(ctx, f, part, a, fmt.Errorf("sink stored content of hash %s: %w", ref.Hash, ErrHashMismatch))
+	}
+	if err := ref.Validate(); err != nil {
+		return ref, created, true, fmt.Errorf("pack: import: store asset %s: sink returned an invalid ref: %w", a.ID, err)
+	}
+	prog.add(int(f.usize))
+	return ref, created, true, nil
+}
+
+// partFailed returns the error Import reports when storing or checking a
+// part failed with err. When the content's hash differs from the
+// manifest's, that is the error the io.Reader path gives for the same
+// entry, which checks the CRC-32 first: ErrCorruptZip if the content does
+// not match the entry's CRC-32 either, ErrHashMismatch if it does.
+func (p *pkg) partFailed(ctx context.Context, f *zipFile, part Part, a *Asset, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !errors.Is(err, ErrHashMismatch) {
+		return fmt.Errorf("pack: import: store asset %s: %w", a.ID, err)
+	}
+	crc, cerr := part.CRC32(ctx)
+	switch {
+	case cerr != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case cerr != nil:
+		return &ioError{cerr}
+	case crc != f.crc:
+		return corrupt(f.name, "CRC-32 mismatch")
+	}
+	return bad(ErrHashMismatch, a.File, "")
+}
+
+// progress counts the bytes of asset content read. Assets stored at the
+// same time report one after the other, never at once.
 type progress struct {
+	mu          sync.Mutex
 	fn          func(Progress)
 	done, total int64
 }
 
 func (p *progress) add(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.done += int64(n)
 	if p.fn != nil {
 		p.fn(Progress{Done: p.done, Total: p.total})

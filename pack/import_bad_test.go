@@ -193,6 +193,15 @@ func badCases() []badCase {
 			}
 			return assemble(t, es)
 		}},
+		{name: "crc mismatch/stored asset", want: ErrCorruptZip, pkg: func(t testing.TB, u *unpacked, _ []byte) []byte {
+			data := u.zip(t)
+			file := embeddedFile(t, u)
+			if !u.stored[file] {
+				t.Fatalf("%s is not stored", file)
+			}
+			data[storedDataAt(t, data, file)+100] ^= 1
+			return data
+		}},
 
 		// The manifest.
 		{name: "version/2", want: ErrUnsupportedVersion, pkg: manifestEdit(func(m map[string]any) { m["packageVersion"] = 2 })},

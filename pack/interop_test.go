@@ -43,7 +43,7 @@ var samples struct {
 }
 
 // samplePackages returns archives to check with other zip readers: an
-// export, an export with an abandoned entry (a url original that broke
+// export, one written from parts (PartSource, PartWriter), an export with an abandoned entry (a url original that broke
 // half way), archives of the zip writer with zip64 records forced, and
 // one with more entries than the classic end record can count. They are
 // built once.
@@ -102,8 +102,16 @@ func buildSamples(t *testing.T) map[string][]byte {
 		}
 		return buf.Bytes()
 	}
+	var parts partBuffer
+	if _, err := Export(context.Background(), &parts, &f.g, &partSource{Store: f.src}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if parts.parts == 0 {
+		t.Fatal("the part export wrote no part")
+	}
 	pkgs := map[string][]byte{
 		"export.genaiw.zip":          plain,
+		"export-parts.genaiw.zip":    parts.Bytes(),
 		"abandoned-entry.genaiw.zip": abandoned.Bytes(),
 		"zip64.zip":                  zip64(false),
 		"zip64-abandoned-entry.zip":  zip64(true),

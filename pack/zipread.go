@@ -304,28 +304,11 @@ func (z *zipReader) checkLayout() error {
 // lets more through), and with ErrCorruptZip for a CRC-32 mismatch or a
 // broken deflate stream. chunk is the size of the reads from r.
 func (z *zipReader) open(f *zipFile, chunk int) (io.ReadCloser, error) {
-	h := make([]byte, localLen+len(f.name))
-	if err := readAt(z.r, h, int64(f.offset)); err != nil {
+	start, err := z.dataOffset(f)
+	if err != nil {
 		return nil, err
 	}
-	if le32At(h, 0) != sigLocal {
-		return nil, corrupt(f.name, "no local header where the directory says")
-	}
-	flags, method, crc := le16At(h, 6), le16At(h, 8), le32At(h, 14)
-	if int(le16At(h, 26)) != len(f.name) || !bytes.Equal(h[localLen:], []byte(f.name)) {
-		return nil, corrupt(f.name, "local header names another file")
-	}
-	if method != f.method || flags&(flagEncrypted|flagStrongEnc) != 0 {
-		return nil, corrupt(f.name, "local header disagrees with the central directory")
-	}
-	if flags&flagDataDesc == 0 && crc != f.crc {
-		return nil, corrupt(f.name, "local header disagrees with the central directory")
-	}
-	start := f.offset + localLen + uint64(len(f.name)) + uint64(le16At(h, 28))
-	if start > f.limit || f.csize > f.limit-start {
-		return nil, corrupt(f.name, "entry overlaps the next one or the central directory")
-	}
-	sr := io.NewSectionReader(readerAtErr{z.r}, int64(start), int64(f.csize))
+	sr := io.NewSectionReader(readerAtErr{z.r}, start, int64(f.csize))
 	// A small entry needs no chunk-sized buffer.
 	if f.csize < uint64(chunk) {
 		chunk = max(int(f.csize), 512)
@@ -337,6 +320,34 @@ func (z *zipReader) open(f *zipFile, chunk int) (io.ReadCloser, error) {
 		er.src = er.inflater
 	}
 	return er, nil
+}
+
+// dataOffset reads f's local header, checks that it agrees with the
+// central directory, and returns where f's (compressed) content starts;
+// it ends csize bytes later, before the next entry.
+func (z *zipReader) dataOffset(f *zipFile) (int64, error) {
+	h := make([]byte, localLen+len(f.name))
+	if err := readAt(z.r, h, int64(f.offset)); err != nil {
+		return 0, err
+	}
+	if le32At(h, 0) != sigLocal {
+		return 0, corrupt(f.name, "no local header where the directory says")
+	}
+	flags, method, crc := le16At(h, 6), le16At(h, 8), le32At(h, 14)
+	if int(le16At(h, 26)) != len(f.name) || !bytes.Equal(h[localLen:], []byte(f.name)) {
+		return 0, corrupt(f.name, "local header names another file")
+	}
+	if method != f.method || flags&(flagEncrypted|flagStrongEnc) != 0 {
+		return 0, corrupt(f.name, "local header disagrees with the central directory")
+	}
+	if flags&flagDataDesc == 0 && crc != f.crc {
+		return 0, corrupt(f.name, "local header disagrees with the central directory")
+	}
+	start := f.offset + localLen + uint64(len(f.name)) + uint64(le16At(h, 28))
+	if start > f.limit || f.csize > f.limit-start {
+		return 0, corrupt(f.name, "entry overlaps the next one or the central directory")
+	}
+	return int64(start), nil
 }
 
 // yield lets other goroutines run between chunks. Under js/wasm a

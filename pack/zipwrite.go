@@ -2,6 +2,7 @@ package pack
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash"
@@ -76,6 +77,7 @@ type zipWriter struct {
 	dosDate uint16
 	fw      *flate.Writer // reused for every deflated entry
 	cur     *entryWriter
+	pw      PartWriter // the output, if it takes parts
 	// zip64 forces zip64 records even for small archives, so that tests
 	// can check what large archives look like.
 	zip64 bool
@@ -94,6 +96,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 func newZipWriter(w io.Writer, modified time.Time) *zipWriter {
 	z := &zipWriter{cw: countWriter{w: w}}
+	z.pw, _ = w.(PartWriter)
 	// Small writes (headers, deflate output) are gathered; writes of a
 	// whole buffer's size pass straight through.
 	z.bw = bufio.NewWriterSize(&z.cw, 64<<10)
@@ -185,16 +188,45 @@ type entryWriter struct {
 	out   countWriter // counts the compressed bytes
 	dst   io.Writer   // the compressor, or out itself for stored entries
 	done  bool
+	// part is set when the content was a Part, whose CRC-32 partCRC
+	// was computed elsewhere.
+	part    bool
+	partCRC uint32
 }
 
 func (e *entryWriter) Write(p []byte) (int, error) {
-	if e.done {
+	if e.done || e.part {
 		return 0, errors.New("pack: write to a closed zip entry")
 	}
 	n, err := e.dst.Write(p)
 	e.crc.Write(p[:n])
 	e.usize += uint64(n)
 	return n, err
+}
+
+// writePart makes p, whose CRC-32 is crc, the whole content of a stored
+// entry: what the archive holds so far is flushed, and p is appended to
+// the output after it as it is, its bytes never passing through here.
+func (e *entryWriter) writePart(ctx context.Context, p Part, crc uint32) error {
+	z := e.z
+	switch {
+	case e.done || e.part:
+		return errors.New("pack: write to a closed zip entry")
+	case z.pw == nil || e.entry.method != methodStore || e.usize != 0:
+		return errors.New("pack: a part must be the whole content of a stored entry")
+	}
+	if err := z.bw.Flush(); err != nil {
+		return err
+	}
+	if err := z.pw.WritePart(ctx, p); err != nil {
+		return err
+	}
+	n := p.Size()
+	z.cw.n += n
+	e.out.n += n
+	e.usize = uint64(n)
+	e.part, e.partCRC = true, crc
+	return nil
 }
 
 // close finishes the entry and records it in the central directory.
@@ -210,6 +242,9 @@ func (e *entryWriter) close() error {
 		}
 	}
 	e.entry.crc = e.crc.Sum32()
+	if e.part {
+		e.entry.crc = e.partCRC
+	}
 	e.entry.usize = e.usize
 	e.entry.csize = uint64(e.out.n)
 	// Like Go's archive/zip, sizes of 4 GiB and more go into an 8-byte
