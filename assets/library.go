@@ -358,10 +358,17 @@ func (l *Library) PutBlob(ctx context.Context, blob js.Value, hint assetref.Hint
 // under another ref (stored earlier, in another store or folder), the new
 // copy is deleted and the known ref returned.
 func (l *Library) register(ctx context.Context, s assetref.Store, ref assetref.Ref) (assetref.Ref, error) {
+	r, _, err := l.registerNew(ctx, s, ref)
+	return r, err
+}
+
+// registerNew is register also reporting whether the content was new to
+// the registry.
+func (l *Library) registerNew(ctx context.Context, s assetref.Store, ref assetref.Ref) (assetref.Ref, bool, error) {
 	rec, existed, err := l.db.RegisterAsset(ctx, ref)
 	if err != nil {
 		// The bytes stay until Reconcile finds them unregistered.
-		return assetref.Ref{}, fmt.Errorf("register asset: %w", err)
+		return assetref.Ref{}, false, fmt.Errorf("register asset: %w", err)
 	}
 	if existed && !sameLocation(rec.Ref, ref) {
 		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
@@ -373,7 +380,7 @@ func (l *Library) register(ctx context.Context, s assetref.Store, ref assetref.R
 		// an evicted or never fetched one): it may need uploading.
 		l.stored(rec.Hash, true)
 	}
-	return rec.Ref, nil
+	return rec.Ref, !existed, nil
 }
 
 var sameLocation = idb.SameLocation

@@ -22,6 +22,13 @@ import (
 // as a package (.genaiw.zip) to w, streaming: one chunk of asset content
 // is in Go memory at a time. opts may be nil; when it asks for originals
 // and has no Fetch, the browser's fetch is used.
+//
+// When w is a *BlobWriter, media assets (stored in the package, not
+// deflated) do not pass through Go at all: their stored files become parts
+// of the package Blob, and only their CRC-32 is computed, in JavaScript.
+// Their SHA-256 is the one recorded when they were stored (verified then);
+// assets in a folder the user picked, which other programs can change, are
+// hashed again (WebCrypto) to catch that.
 func (l *Library) Export(ctx context.Context, w io.Writer, workflowID string, opts *pack.ExportOptions) (*pack.ExportResult, error) {
 	g, err := l.db.LoadWorkflow(ctx, workflowID)
 	if err != nil {
@@ -87,14 +94,13 @@ func (s libSink) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (asse
 	if err != nil {
 		return assetref.Ref{}, false, err
 	}
-	rec, existed, err := s.l.db.RegisterAsset(ctx, ref)
-	if err != nil {
-		return assetref.Ref{}, false, err
-	}
-	if existed && !sameLocation(rec.Ref, ref) {
-		_ = st.Delete(ctx, ref)
-	}
-	return rec.Ref, !existed, nil
+	return s.register(ctx, st, ref)
+}
+
+// register records an asset the import stored in st, as Library.register
+// does, also reporting whether it was new (pack deletes those on failure).
+func (s libSink) register(ctx context.Context, st assetref.Store, ref assetref.Ref) (assetref.Ref, bool, error) {
+	return s.l.registerNew(ctx, st, ref)
 }
 
 func (s libSink) Delete(ctx context.Context, ref assetref.Ref) error { return s.l.Delete(ctx, ref) }
@@ -109,7 +115,10 @@ func (s libSink) FindHash(ctx context.Context, hash string) (assetref.Ref, bool,
 }
 
 // BlobReaderAt reads a Blob or File (blob must be one) as an io.ReaderAt,
-// a slice at a time, for Import; it returns the reader and the size.
+// a slice at a time, for Import; it returns the reader and the size. The
+// reader also hands out slices of the Blob as parts (pack.PartReaderAt):
+// Library.Import stores media assets from those, without their bytes
+// passing through Go.
 func BlobReaderAt(ctx context.Context, blob js.Value) (io.ReaderAt, int64, error) {
 	b, err := fsx.WrapBlob(blob)
 	if err != nil {
@@ -126,7 +135,11 @@ type blobAt struct {
 func (a blobAt) ReadAt(p []byte, off int64) (int, error) { return a.b.ReadAt(a.ctx, p, off) }
 
 // BlobWriter collects what is written to it into a Blob, one part per
-// Write (copied out of Go at once, so Go memory holds none of it).
+// Write (copied out of Go at once, so Go memory holds none of it). As a
+// pack.PartWriter it also takes assets' stored files as parts, which the
+// Blob then refers to rather than copies: like a Blob from Library.Blob,
+// it reads them when it is read, so save or upload it soon (reading fails
+// once an asset in it was deleted or evicted).
 type BlobWriter struct{ parts []any }
 
 // Write implements io.Writer.
