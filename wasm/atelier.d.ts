@@ -641,7 +641,11 @@ export interface Db {
   removeFolder(key: string): Promise<void>;
 
   // Packages (.genaiw.zip)
-  /** The workflow and its assets as a package (application/zip), streamed into a Blob. */
+  /**
+   * The workflow and its assets as a package (application/zip), streamed into a Blob. Media assets are
+   * not copied: the Blob refers to their stored files and reads them when it is read, so save or upload
+   * it soon (reading it fails once one of those assets is deleted or evicted).
+   */
   exportWorkflow(workflowId: Id, options?: ExportOptions): Promise<Blob>;
   /** Stores a package's assets and workflow, all or nothing; InvalidPackage for a bad one. */
   importPackage(file: Blob, options?: ImportOptions): Promise<ImportResult>;

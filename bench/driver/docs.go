@@ -85,7 +85,12 @@ headers), which gives performance.now() microsecond resolution.
   Blob, as the JavaScript API's exportWorkflow does, then Import of that
   package into a fresh database and OPFS directory (nothing deduplicated). The
   baseline writes the same package bytes to an OPFS file with createWritable
-  and reads them back with getFile().arrayBuffer().
+  and reads them back with getFile().arrayBuffer(). Media assets travel as
+  Blobs: Export appends the assets' stored files to the package Blob (CRC-32
+  computed in JavaScript, SHA-256 taken from the asset record); Import stores
+  slices of the package File through the store's Blob path (written by the
+  browser while WebCrypto hashes them), two assets at a time. The baseline
+  writes the Blob Export returned.
 - S8: sizes are gzip -9 of the modules built with -trimpath -ldflags="-s -w"
   (as make build does), in MB of 10^6 bytes. Start-up is timed in fresh page
   loads, each in a new tab with no other tab of the origin open: from just
