@@ -122,8 +122,8 @@ type Uploader struct {
 	opts UploaderOptions
 
 	loop   *loop
-	mu     sync.Mutex
-	status UploadStatus
+	status statusCell[UploadStatus]
+	mu     sync.Mutex           // guards held
 	held   map[string]time.Time // hash -> when to try again
 }
 
@@ -154,7 +154,7 @@ func NewUploader(src AssetSource, tr BlobTransport, opts *UploaderOptions) *Uplo
 	if o.now == nil {
 		o.now = time.Now
 	}
-	u.status.State = Synced
+	u.status.v.State = Synced
 	if n, ok := src.(interface{ OnStored(func()) }); ok {
 		// A new asset starts a pass, but does not cut a backoff short:
 		// while the server fails, assets wait for the next retry.
@@ -177,22 +177,9 @@ func (u *Uploader) SetOnline(online bool) {
 }
 
 // Status returns the uploader's status.
-func (u *Uploader) Status() UploadStatus {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.status
-}
+func (u *Uploader) Status() UploadStatus { return u.status.get() }
 
-func (u *Uploader) setStatus(f func(*UploadStatus)) {
-	u.mu.Lock()
-	f(&u.status)
-	s := u.status
-	cb := u.opts.OnStatus
-	u.mu.Unlock()
-	if cb != nil {
-		cb(s)
-	}
-}
+func (u *Uploader) setStatus(f func(*UploadStatus)) { u.status.update(f, u.opts.OnStatus) }
 
 // Run runs passes until ctx ends: at once, after every Kick, every
 // Interval, and after a failure when the backoff delay has passed. It

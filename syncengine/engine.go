@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/atelierstore/atelier/idb"
@@ -101,8 +100,7 @@ type Engine struct {
 	opts  Options
 
 	loop   *loop
-	mu     sync.Mutex
-	status Status
+	status statusCell[Status]
 }
 
 // New returns an engine; opts nil means defaults.
@@ -133,7 +131,7 @@ func New(store Store, tr Transport, opts *Options) *Engine {
 	if o.sleep == nil {
 		o.sleep = sleepCtx
 	}
-	e.status.State = Synced
+	e.status.v.State = Synced
 	return e
 }
 
@@ -157,22 +155,9 @@ func (e *Engine) SetOnline(online bool) {
 }
 
 // Status returns the engine's status.
-func (e *Engine) Status() Status {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.status
-}
+func (e *Engine) Status() Status { return e.status.get() }
 
-func (e *Engine) setStatus(f func(*Status)) {
-	e.mu.Lock()
-	f(&e.status)
-	s := e.status
-	cb := e.opts.OnStatus
-	e.mu.Unlock()
-	if cb != nil {
-		cb(s)
-	}
-}
+func (e *Engine) setStatus(f func(*Status)) { e.status.update(f, e.opts.OnStatus) }
 
 // Backoff returns the delay before retry number n (n >= 1): base doubling
 // up to cap, with jitter drawn from the upper half of the delay.

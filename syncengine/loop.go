@@ -140,3 +140,26 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// statusCell holds a status that changes under a lock and is reported to
+// a callback after each change (outside the lock).
+type statusCell[T any] struct {
+	mu sync.Mutex
+	v  T
+}
+
+func (c *statusCell[T]) get() T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.v
+}
+
+func (c *statusCell[T]) update(f func(*T), report func(T)) {
+	c.mu.Lock()
+	f(&c.v)
+	v := c.v
+	c.mu.Unlock()
+	if report != nil {
+		report(v)
+	}
+}
