@@ -161,18 +161,18 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 		tr := syncengine.NewHTTP(s.URL, s.Workspace, s.Token)
 		engine := syncengine.New(d, tr, eo)
 		h.engine = engine
-		d.OnOps(engine.Nudge) // push soon after a write, in this tab or another
-		stopOnline := syncengine.FollowOnline(engine)
-		d.RunOnLeader("sync", func(ctx context.Context) {
-			defer stopOnline()
-			_ = engine.Run(ctx)
-		})
 		// Assets travel beside the operations: the leader uploads what the
 		// server lacks; every tab fetches what is not on this device.
 		lib.SetRemote(tr)
 		up := syncengine.NewUploader(lib, tr, &syncengine.UploaderOptions{
 			OnStatus: func(syncengine.UploadStatus) { status.changed() }})
-		status.start(engine, up)
+		status.start(engine, up) // before anything can change a status
+		d.OnOps(engine.Nudge)    // push soon after a write, in this tab or another
+		stopOnline := syncengine.FollowOnline(engine)
+		d.RunOnLeader("sync", func(ctx context.Context) {
+			defer stopOnline()
+			_ = engine.Run(ctx)
+		})
 		d.RunOnLeader("assets-upload", func(ctx context.Context) {
 			stop := up.FollowOnline()
 			defer stop()

@@ -30,7 +30,7 @@ type syncStatus struct {
 	bus    *tabs.Bus
 
 	mu   sync.Mutex
-	last string // the leader's status as JSON, as received
+	last string // the leader's status as JSON, as received (leader: false)
 }
 
 const (
@@ -39,22 +39,22 @@ const (
 	conflictPrefix = "conflicts:"
 )
 
-// openSyncStatus starts sharing; without a channel (no BroadcastChannel
-// nor localStorage) every tab reports its own status.
+// openSyncStatus prepares sharing, which start begins; without a channel
+// (no BroadcastChannel nor localStorage) every tab reports its own status.
 func openSyncStatus(d *idb.DB, onStatus, onConflict js.Value) *syncStatus {
-	s := &syncStatus{d: d, cb: onStatus, onConf: onConflict}
-	if bus, err := tabs.Open("atelier:"+d.Name()+":sync-status", s.recv); err == nil {
-		s.bus = bus
-	}
-	return s
+	return &syncStatus{d: d, cb: onStatus, onConf: onConflict}
 }
 
-// start begins once the engine and the uploader exist: it asks the leader
-// for its status.
+// start begins once the engine and the uploader exist, before either can
+// change its status: it opens the channel and asks the leader for its
+// status.
 func (s *syncStatus) start(engine *syncengine.Engine, up *syncengine.Uploader) {
 	s.mu.Lock()
 	s.engine, s.up = engine, up
 	s.mu.Unlock()
+	if bus, err := tabs.Open("atelier:"+s.d.Name()+":sync-status", s.recv); err == nil {
+		s.bus = bus
+	}
 	if s.bus != nil && !s.d.Leading() {
 		_ = s.bus.Post(statusAsk)
 	}
@@ -71,17 +71,8 @@ func (s *syncStatus) local() map[string]any {
 	s.mu.Lock()
 	engine, up := s.engine, s.up
 	s.mu.Unlock()
-	var out map[string]any
-	if engine != nil {
-		out = statusJSON(engine.Status())
-	} else {
-		out = statusJSON(syncengine.Status{State: syncengine.Syncing})
-	}
-	if up != nil {
-		out["assets"] = uploadStatusJSON(up.Status())
-	} else {
-		out["assets"] = uploadStatusJSON(syncengine.UploadStatus{State: syncengine.Syncing})
-	}
+	out := statusJSON(engine.Status())
+	out["assets"] = uploadStatusJSON(up.Status())
 	out["leader"] = s.d.Leading()
 	return out
 }
@@ -99,7 +90,6 @@ func (s *syncStatus) current() map[string]any {
 	if last == "" || json.Unmarshal([]byte(last), &out) != nil {
 		return s.local() // nothing heard from a leader yet
 	}
-	out["leader"] = false
 	return out
 }
 
@@ -160,15 +150,17 @@ func (s *syncStatus) recv(msg string) {
 		if s.d.Leading() {
 			return
 		}
-		j := msg[len(statusPrefix):]
-		var probe map[string]any
-		if json.Unmarshal([]byte(j), &probe) != nil {
+		var st map[string]any
+		if json.Unmarshal([]byte(msg[len(statusPrefix):]), &st) != nil {
 			return
 		}
-		probe["leader"] = false
-		b, _ := json.Marshal(probe)
+		st["leader"] = false
+		b, err := json.Marshal(st)
+		if err != nil {
+			return
+		}
 		s.mu.Lock()
-		s.last = j
+		s.last = string(b)
 		s.mu.Unlock()
 		s.notify(string(b))
 	}
