@@ -409,6 +409,14 @@ func TestBadInputWritesNothing(t *testing.T) {
 			_, err := d.SetNodes(ctx, w.ID, append(append([]graph.Node(nil), nodes...), graph.Node{ID: foreign[0].ID, Type: "x"}))
 			return err
 		}},
+		{"set nodes stealing another workflow's node after chunks were handed over", atelier.ErrInvalid, func() error {
+			// write hands records to the database writeChunk at a time:
+			// the stolen id comes after two chunks have been issued.
+			many := append(append([]graph.Node(nil), nodes...), someNodes(3*writeChunk)...)
+			many[2*writeChunk+7] = graph.Node{ID: foreign[0].ID, Type: "x"}
+			_, err := d.SetNodes(ctx, w.ID, many)
+			return err
+		}},
 		{"put node of another workflow", atelier.ErrInvalid, func() error {
 			n := foreign[0]
 			n.WorkflowID = ""

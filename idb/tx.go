@@ -397,6 +397,26 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 	buf := t.buf[:0]
 	recs := make([]rec, 0, len(items))
 	var use usage
+	// Records are handed to the database every writeChunk records, so that
+	// it stores the first ones while the rest are encoded.
+	flushed := 0
+	flush := func() error {
+		chunk := recs[flushed:]
+		flushed = len(recs)
+		t.writes += len(chunk)
+		for _, r := range chunk {
+			if r.add {
+				t.added[k.name] = true
+			}
+			wf := r.wf
+			if wf == "" {
+				wf = r.id // a workflow
+			}
+			t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.id, WorkflowID: wf, Version: r.v})
+			t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset, sv: r.sv})
+		}
+		return putRecords(t.tx, k.store, chunk, buf)
+	}
 	for i := range items {
 		v, u := k.rev(&items[i])
 		exactV, exactU := *v, *u
@@ -439,27 +459,25 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 			use.change(old[i].asset, r.asset, AssetUser{r.wf, r.id}, ref)
 		}
 		recs = append(recs, r)
+		if len(recs)-flushed == writeChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	// Later writes of this transaction append after these bodies, which
 	// the cache keeps.
 	t.buf = buf[len(buf):]
-	t.writes += len(recs)
-	for _, r := range recs {
-		if r.add {
-			t.added[k.name] = true
-		}
-		wf := r.wf
-		if wf == "" {
-			wf = r.id // a workflow
-		}
-		t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.id, WorkflowID: wf, Version: r.v})
-		t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset, sv: r.sv})
-	}
-	if err := putRecords(t.tx, k.store, recs, buf); err != nil {
-		return err
-	}
 	return t.applyUsage(&use)
 }
+
+// writeChunk is how many records write hands to the database at once: few
+// enough that the database starts on a large write early, many enough that
+// the calls cost nothing next to the records.
+const writeChunk = 500
 
 // writeWorkflow writes w (already validated), keeping the stored CreatedAt
 // or setting it for a new workflow.
