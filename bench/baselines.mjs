@@ -106,13 +106,6 @@ export async function count(db) {
   return request(db.transaction("nodes", "readonly").objectStore("nodes").count());
 }
 
-export async function clear(db) {
-  if (isDexie(db)) return db.table("nodes").clear();
-  const tx = db.transaction("nodes", "readwrite", TX);
-  tx.objectStore("nodes").clear();
-  await committed(tx);
-}
-
 // opfsWrite writes a Blob (or bytes) to an OPFS file with createWritable.
 export async function opfsWrite(data, name) {
   const t0 = performance.now();

@@ -54,8 +54,10 @@ The benchmark page and its worker are cross-origin isolated (COOP and COEP
 headers), which gives performance.now() microsecond resolution.
 
 - S1: SetNodes of %d new nodes into a new workflow, against a raw put loop in
-  one readwrite transaction (until oncomplete) and Dexie's bulkPut. Between
-  runs (untimed) each side removes what it wrote.
+  one readwrite transaction (until oncomplete) and Dexie's bulkPut. Before
+  every run (untimed) each side gets a new empty database, so that all three
+  write into the same state (removing 10k records one by one, as deleting a
+  workflow does, leaves the database work to do that a clear() does not).
 - S2: UpdateNodeDimensions of one node of a 100-node workflow, which returns
   after the commit, against a raw put of the node's object in its own
   transaction until oncomplete; %d updates per run and contender, alternating

@@ -90,71 +90,80 @@ func (c *contenders) close() {
 
 // s1 writes o.N new nodes of one workflow in one call: the library's
 // SetNodes, raw JavaScript's put loop in one transaction, Dexie's bulkPut.
-// Every contender writes the same nodes; between iterations (untimed) each
-// removes them again, so every iteration writes into the same state.
+// Every contender writes the same nodes, each into a database of its own
+// that is created afresh (untimed) for every iteration, so every write
+// starts from the same state: an empty store, no deleted records left for
+// the database to skip or compact.
 func s1(ctx context.Context, o Options) (*Result, error) {
-	c, err := openContenders(ctx, "bench-s1", true)
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
 	res := newResult()
 	for i := -1; i < o.Runs; i++ { // i = -1 warms up
-		w, err := c.lib.CreateWorkflow(ctx, "bench")
-		if err != nil {
+		if err := s1Once(ctx, o, i, res); err != nil {
 			return nil, err
-		}
-		nodes := makeNodes(w.ID, o.N)
-		objs, size, err := jsNodes(nodes)
-		if err != nil {
-			return nil, err
-		}
-		res.Info["recordBytes"] = size
-		for _, who := range order(i+1, "library", "raw", "dexie") {
-			var t float64
-			switch who {
-			case "library":
-				t0 := time.Now()
-				out, err := c.lib.SetNodes(ctx, w.ID, nodes)
-				t = ms(t0)
-				if err != nil {
-					return nil, err
-				}
-				if len(out) != o.N {
-					return nil, fmt.Errorf("SetNodes stored %d nodes, want %d", len(out), o.N)
-				}
-			case "raw":
-				if t, err = timed(ctx, "rawPutAll", c.raw, objs); err != nil {
-					return nil, err
-				}
-			case "dexie":
-				if t, err = timed(ctx, "dexiePutAll", c.dexie, objs); err != nil {
-					return nil, err
-				}
-			}
-			if i >= 0 {
-				res.add(who, i, t)
-			}
-		}
-		for _, db := range []js.Value{c.raw, c.dexie} {
-			n, err := call(ctx, "count", db)
-			if err != nil {
-				return nil, err
-			}
-			if n.Int() != o.N {
-				return nil, fmt.Errorf("a baseline stored %d nodes, want %d", n.Int(), o.N)
-			}
-		}
-		if err := c.lib.DeleteWorkflow(ctx, w.ID); err != nil {
-			return nil, err
-		}
-		for _, db := range []js.Value{c.raw, c.dexie} {
-			if _, err := call(ctx, "clear", db); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return res, nil
+}
+
+// s1Once is one iteration of s1 (i < 0: warm-up, not recorded).
+func s1Once(ctx context.Context, o Options, i int, res *Result) error {
+	c, err := openContenders(ctx, "bench-s1", true)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	w, err := c.lib.CreateWorkflow(ctx, "bench")
+	if err != nil {
+		return err
+	}
+	nodes := makeNodes(w.ID, o.N)
+	objs, size, err := jsNodes(nodes)
+	if err != nil {
+		return err
+	}
+	res.Info["recordBytes"] = size
+	for _, who := range order(i+1, "library", "raw", "dexie") {
+		var t float64
+		switch who {
+		case "library":
+			t0 := time.Now()
+			out, err := c.lib.SetNodes(ctx, w.ID, nodes)
+			t = ms(t0)
+			if err != nil {
+				return err
+			}
+			if len(out) != o.N {
+				return fmt.Errorf("SetNodes stored %d nodes, want %d", len(out), o.N)
+			}
+		case "raw":
+			if t, err = timed(ctx, "rawPutAll", c.raw, objs); err != nil {
+				return err
+			}
+		case "dexie":
+			if t, err = timed(ctx, "dexiePutAll", c.dexie, objs); err != nil {
+				return err
+			}
+		}
+		if i >= 0 {
+			res.add(who, i, t)
+		}
+	}
+	g, err := c.lib.LoadWorkflow(ctx, w.ID)
+	if err != nil {
+		return err
+	}
+	if len(g.Nodes) != o.N {
+		return fmt.Errorf("the library holds %d nodes, want %d", len(g.Nodes), o.N)
+	}
+	for _, db := range []js.Value{c.raw, c.dexie} {
+		n, err := call(ctx, "count", db)
+		if err != nil {
+			return err
+		}
+		if n.Int() != o.N {
+			return fmt.Errorf("a baseline stored %d nodes, want %d", n.Int(), o.N)
+		}
+	}
+	return nil
 }
 
 // s2 moves one node of a 100-node workflow and waits until the change is
