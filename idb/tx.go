@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall/js"
 
@@ -397,6 +398,11 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 	buf := t.buf[:0]
 	recs := make([]rec, 0, len(items))
 	var use usage
+	t.changes = slices.Grow(t.changes, len(items))
+	// A bulk write is not kept in the cache (the writer would not remember
+	// it anyway): its entries are dropped, so that a later read in this
+	// transaction asks the database, which has the new records.
+	cache := len(items) <= maxRememberBatch
 	// Records are handed to the database every writeChunk records, so that
 	// it stores the first ones while the rest are encoded.
 	flushed := 0
@@ -413,7 +419,11 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 				wf = r.id // a workflow
 			}
 			t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.id, WorkflowID: wf, Version: r.v})
-			t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset, sv: r.sv})
+			if cache {
+				t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset, sv: r.sv})
+			} else if t.cache != nil {
+				delete(t.cache, cacheKey{k.store, r.id})
+			}
 		}
 		return putRecords(t.tx, k.store, chunk, buf)
 	}
@@ -426,6 +436,12 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		start := len(buf)
 		var trailer int
 		buf, trailer = k.encode(t.c, buf, &items[i])
+		if i == 0 && len(items) > 1 {
+			// Room for a chunk of bodies sized like the first: growing
+			// buf step by step copies them over and over (for 10k nodes,
+			// 18 MB of garbage for 3.6 MB of bodies).
+			buf = slices.Grow(buf, (len(buf)-start)*min(len(items), writeChunk)*9/8)
+		}
 		var nb []byte
 		var nv, nu int64
 		var changed bool
@@ -460,9 +476,13 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		}
 		recs = append(recs, r)
 		if len(recs)-flushed == writeChunk {
+			used := len(buf) - recs[flushed].start
 			if err := flush(); err != nil {
 				return err
 			}
+			// The flushed bodies stay where they are (the cache keeps
+			// them); the next chunk gets a buffer of its own.
+			buf = make([]byte, 0, used*9/8)
 		}
 	}
 	if err := flush(); err != nil {
