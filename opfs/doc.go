@@ -49,12 +49,15 @@
 // # Writing
 //
 // Put streams: it reads its io.Reader one chunk (Options.ChunkSize,
-// default 1 MiB) at a time into one reused buffer, hashes each chunk with
-// crypto/sha256 and writes it to a new file in tmp/, so Go memory stays at
-// about one chunk whatever the asset's size (measured: 2.1 MiB of Go heap
-// growth while streaming 256 MiB in and out). When the whole stream is
-// written and the file closed, Put commits under a Web Lock shared by all
-// tabs and workers of the origin:
+// default 1 MiB) at a time into one reused buffer and writes it to a new
+// file in tmp/, so Go memory stays at about one chunk whatever the asset's
+// size (measured: 2.1 MiB of Go heap growth while streaming 256 MiB in and
+// out). Once the file is closed, Put hashes it: the browser reads it back
+// and hashes it with WebCrypto, which needs the whole content in
+// JavaScript memory for a moment but runs several times faster than
+// crypto/sha256 in wasm; content over 256 MiB is read back in 4 MiB slices
+// and hashed in Go. Then Put commits under a Web Lock shared by all tabs
+// and workers of the origin:
 //
 //  1. If by-hash/<hex> names an asset whose record and file agree, the
 //     content is stored already: the temporary file is removed and the
@@ -99,24 +102,28 @@
 // the ratios hold better than the rates, which vary with the machine's
 // load):
 //
-//	write, main thread, helper worker   66-82 MB/s    0.46-0.57x createWritable, 0.10-0.13x a sync handle in a worker
-//	write, main thread, createWritable  49-81 MB/s    0.40-0.57x createWritable
-//	write, Go in a worker, sync handle  54-82 MB/s    0.10-0.15x a sync handle
+//	write, main thread, helper worker   161-192 MB/s  1.45-1.67x createWritable, 0.39-0.40x a sync handle in a worker
+//	write, main thread, createWritable  80-85 MB/s    0.80-0.86x createWritable
+//	write, Go in a worker, sync handle  186 MB/s      0.33-0.44x a sync handle
 //	read with io.Copy, main thread      530-735 MB/s  0.75-0.92x one arrayBuffer() of the whole file
-//	read with io.Copy, Go in a worker   480-760 MB/s  0.74-0.96x one arrayBuffer() of the whole file
+//	read with io.Copy, Go in a worker   430-760 MB/s  0.65-0.96x one arrayBuffer() of the whole file
 //	crypto/sha256 compiled to wasm      98 MB/s       (idle machine)
+//	WebCrypto SHA-256                   610 MB/s
 //
-// Writes are bound by hashing: crypto/sha256 compiled to wasm is slower
-// than OPFS writes with createWritable (about 150 MB/s) and far slower
-// than with a sync handle (about 600 MB/s). A fully unrolled SHA-256 in Go
-// gained only 15% in wasm.
+// Writes are bound by hashing. Hashing the bytes in Go as they passed
+// (crypto/sha256 in wasm; a fully unrolled SHA-256 gained only 15%) held
+// every write mode at 54-82 MB/s; reading the closed file back for
+// WebCrypto costs a second read of the bytes but is two to three times
+// faster in all. The browser offers no SHA-256 that takes its input in
+// pieces, so the hash cannot run while the bytes are written.
 //
 // # Caveats
 //
-// Hashing runs on the thread Go runs on: on the page's main thread, Put
-// costs about 10 ms of main-thread time per MiB, in slices of one chunk
-// between which the page stays responsive. Import large files from a
-// dedicated worker if the page must stay smooth.
+// Content over 256 MiB is hashed on the thread Go runs on: on the page's
+// main thread, that costs about 10 ms of main-thread time per MiB, in
+// slices of 4 MiB between which the page stays responsive. Import such
+// files from a dedicated worker if the page must stay smooth. Up to 256
+// MiB the browser hashes off the main thread.
 //
 // Deduplication means one stored asset can be shared by many refs, and
 // Delete removes it for all of them. Delete only what no graph still

@@ -4,7 +4,6 @@ package opfs
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,9 @@ import (
 )
 
 // Put streams r into the store, as assetref.Store documents: it reads and
-// writes one chunk (Options.ChunkSize) at a time and hashes as it goes, so
-// Go memory stays at one chunk whatever the asset's size.
+// writes one chunk (Options.ChunkSize) at a time, so Go memory stays at
+// one chunk whatever the asset's size, and hashes the file once it is
+// written (see the package documentation, Writing).
 //
 // The bytes go to a new file in tmp/, and only once all of them are
 // written and the file is closed does Put commit: under the store's commit
@@ -80,11 +80,15 @@ func (s *Store) put(ctx context.Context, r io.Reader, hint assetref.Hint) (ref a
 	if w, err = s.writer(fctx, f); err != nil {
 		return ref, err
 	}
-	hash, size, err := s.stream(ctx, r, w)
+	size, err := s.stream(ctx, r, w)
 	if err != nil {
 		return ref, err
 	}
 	if err := w.Close(fctx); err != nil {
+		return ref, err
+	}
+	hash, err := hashFile(ctx, f, size)
+	if err != nil {
 		return ref, err
 	}
 	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: hash, Bytes: size}
@@ -124,20 +128,36 @@ func (s *Store) writer(ctx context.Context, f *fsx.File) (fsx.Writer, error) {
 // error before Put gives up with io.ErrNoProgress, as bufio does.
 const maxEmptyReads = 100
 
-// stream copies r to w chunk by chunk and returns the hash string and size
-// of what it copied. It checks ctx before every read.
-func (s *Store) stream(ctx context.Context, r io.Reader, w fsx.Writer) (hash string, size int64, err error) {
+// hashFile returns the hash of the file Put just wrote and closed, which
+// must hold size bytes. The file is read back rather than the bytes hashed
+// in Go as they pass: the browser reads the file and hashes it (WebCrypto)
+// several times faster than SHA-256 runs in Go on wasm. Content over 256
+// MiB, which WebCrypto would need in memory at once, is hashed in Go, a
+// slice at a time (fsx.HashBlob).
+func hashFile(ctx context.Context, f *fsx.File, size int64) (string, error) {
+	b, err := f.Blob(ctx)
+	if err != nil {
+		return "", err
+	}
+	if b.Size() != size {
+		return "", fmt.Errorf("wrote %d bytes but the file holds %d", size, b.Size())
+	}
+	return fsx.HashBlob(ctx, b)
+}
+
+// stream copies r to w chunk by chunk and returns the size of what it
+// copied. It checks ctx before every read.
+func (s *Store) stream(ctx context.Context, r io.Reader, w fsx.Writer) (size int64, err error) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	buf := *bp
-	h := sha256.New()
 	for eof := false; !eof; {
 		// Fill the chunk: readers often return less than asked for, and
 		// each write to the browser has a fixed cost.
 		n, empty := 0, 0
 		for n < len(buf) {
 			if err := ctx.Err(); err != nil {
-				return "", 0, err
+				return 0, err
 			}
 			k, rerr := r.Read(buf[n:])
 			n += k
@@ -146,26 +166,23 @@ func (s *Store) stream(ctx context.Context, r io.Reader, w fsx.Writer) (hash str
 				break
 			}
 			if rerr != nil {
-				return "", 0, fmt.Errorf("read: %w", rerr)
+				return 0, fmt.Errorf("read: %w", rerr)
 			}
 			if k == 0 {
 				if empty++; empty >= maxEmptyReads {
-					return "", 0, fmt.Errorf("read: %w", io.ErrNoProgress)
+					return 0, fmt.Errorf("read: %w", io.ErrNoProgress)
 				}
 			}
 		}
 		if n == 0 {
 			continue
 		}
-		h.Write(buf[:n])
 		if err := w.Write(ctx, buf[:n]); err != nil {
-			return "", 0, err
+			return 0, err
 		}
 		size += int64(n)
 	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return assetref.FormatHash(sum), size, nil
+	return size, nil
 }
 
 // commit makes the closed temporary file f the asset rec describes, or

@@ -66,8 +66,8 @@ headers), which gives performance.now() microsecond resolution.
   workflowId index and Dexie's where("workflowId").equals(id).toArray().
 - S4: a %d MiB asset on the page's main thread. The library's page path is
   PutBlob (a Blob whose bytes never pass through Go, hashed with WebCrypto)
-  and Blob().arrayBuffer(); its Go path is Put from a []byte (hashed in Go and
-  written by its helper worker) and Open with io.Copy. The baseline is
+  and Blob().arrayBuffer(); its Go path is Put from a []byte (written by its
+  helper worker, then read back and hashed with WebCrypto) and Open with io.Copy. The baseline is
   createWritable().write(blob) and getFile().arrayBuffer(). The target rows
   are the page path; the Go path rows inform. Every contender stores content
   no other stored, so deduplication never skips a write.

@@ -165,7 +165,7 @@ func s4Rows(p *PageResult, c Config) ([]Row, error) {
 			target: atLeast(0.9)},
 		rateRow{id: "S4", scenario: fmt.Sprintf("%d MiB asset write from Go bytes, main thread", mib),
 			lib: []string{"libraryGo.write"}, libName: "Put(io.Reader)", base: []string{"raw.write"}, baseName: "raw createWritable",
-			note: "the library's other main-thread path, for Go code holding the bytes: hashed in Go, written by the helper worker"},
+			note: "the library's other main-thread path, for Go code holding the bytes: written by the helper worker, then read back and hashed with WebCrypto"},
 		rateRow{id: "S4", scenario: fmt.Sprintf("%d MiB asset read into Go, main thread", mib),
 			lib: []string{"libraryGo.read"}, libName: "Open + io.Copy", base: []string{"raw.read"}, baseName: "raw getFile().arrayBuffer()"},
 	)

@@ -181,9 +181,9 @@ func rawRound(ctx context.Context, res *Result, run int, fnWrite, fnRead string,
 // s4 stores and reads a 64 MiB asset on the page's main thread. The
 // library's page path is PutBlob (the Blob's bytes never pass through Go;
 // WebCrypto hashes them) and Blob().arrayBuffer(); its Go path is Put from
-// a []byte (hashed in Go, written by the helper worker) and Open with
-// io.Copy. The baseline is createWritable().write(blob) and
-// getFile().arrayBuffer().
+// a []byte (written by the helper worker, then read back and hashed with
+// WebCrypto) and Open with io.Copy. The baseline is
+// createWritable().write(blob) and getFile().arrayBuffer().
 func s4(ctx context.Context, o Options) (*Result, error) {
 	const name = "bench-s4"
 	db, lib, err := openLibrary(ctx, name)

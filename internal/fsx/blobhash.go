@@ -40,8 +40,8 @@ func (b *Blob) Slice(start, end int64) js.Value { return b.v.Call("slice", start
 
 // maxDigestBytes is the largest Blob HashBlob hashes in one piece with
 // WebCrypto, which needs the whole content in memory; larger ones are
-// hashed in Go, a slice at a time.
-const maxDigestBytes = 256 << 20
+// hashed in Go, a slice at a time. A variable for the tests.
+var maxDigestBytes int64 = 256 << 20
 
 // StartHash starts hashing the Blob's content (as HashBlob does) and
 // returns a function that waits for the result: the browser hashes while

@@ -13,7 +13,8 @@ import (
 )
 
 func TestHashBlobMatchesGo(t *testing.T) {
-	for _, n := range []int{0, 1, 1 << 20, 3<<20 + 7} {
+	check := func(n int) {
+		t.Helper()
 		data := make([]byte, n)
 		rand.Read(data)
 		b, err := WrapBlob(jsBlobType.New([]any{jsutil.Uint8Array(data)}))
@@ -22,8 +23,17 @@ func TestHashBlobMatchesGo(t *testing.T) {
 		}
 		got, err := HashBlob(context.Background(), b)
 		if err != nil || got != assetref.HashBytes(data) {
-			t.Fatalf("%d bytes: HashBlob %q (%v), want %q", n, got, err, assetref.HashBytes(data))
+			t.Fatalf("%d bytes (WebCrypto up to %d): HashBlob %q (%v), want %q", n, maxDigestBytes, got, err, assetref.HashBytes(data))
 		}
+	}
+	for _, n := range []int{0, 1, 1 << 20, 3<<20 + 7} {
+		check(n)
+	}
+	// Over maxDigestBytes the content is hashed in Go, 4 MiB at a time.
+	defer func(m int64) { maxDigestBytes = m }(maxDigestBytes)
+	maxDigestBytes = 1 << 20
+	for _, n := range []int{1<<20 + 1, 4 << 20, 9<<20 + 3} {
+		check(n)
 	}
 	if _, err := WrapBlob(js.ValueOf("text")); err == nil {
 		t.Fatal("wrapped a string")
