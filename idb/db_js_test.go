@@ -180,6 +180,58 @@ func TestLoadWorkflowRoundTrip(t *testing.T) {
 	}
 }
 
+// TestBulkWriteRoundTrip: a write of several chunks (see writeChunk)
+// stores every node's own body, as new records and as replaced ones.
+func TestBulkWriteRoundTrip(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	w := mustWorkflow(t, d, "Bulk")
+	in := someNodes(3*writeChunk + 7)
+	for i := range in {
+		in[i].Title = fmt.Sprintf("Node %d", i)
+		in[i].Config = json.RawMessage(fmt.Sprintf(`{"seed":%d,"prompt":%q}`, i, strings.Repeat("x", i%97)))
+	}
+	check := func(stored []graph.Node) {
+		t.Helper()
+		g, err := d.LoadWorkflow(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := make(map[string]graph.Node, len(g.Nodes))
+		for _, n := range g.Nodes {
+			byID[n.ID] = n
+		}
+		if len(byID) != len(stored) {
+			t.Fatalf("loaded %d nodes, stored %d", len(byID), len(stored))
+		}
+		for i, n := range stored {
+			if !equalJSON(t, byID[n.ID], n) {
+				t.Fatalf("node %d:\nloaded %s\nstored %s", i, mustJSON(t, byID[n.ID]), mustJSON(t, n))
+			}
+		}
+	}
+	stored, err := d.SetNodes(ctx, w.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(stored)
+	// Change every other node: replaced records among unchanged ones.
+	for i := 0; i < len(stored); i += 2 {
+		stored[i].Position.X += 1
+		stored[i].Title += " (moved)"
+	}
+	again, err := d.SetNodes(ctx, w.ID, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range again {
+		if want := stored[i].Version + int64(1-i%2); again[i].Version != want {
+			t.Fatalf("node %d: version %d, want %d", i, again[i].Version, want)
+		}
+	}
+	check(again)
+}
+
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -112,8 +112,6 @@ func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	// The bodies of recs are contiguous: copy only their span.
-	base, end := recs[0].start, recs[len(recs)-1].end
 	hdr := make([]byte, 0, len(recs)*128+16)
 	hdr = append(hdr, `{"r":[`...)
 	for i := range recs {
@@ -150,9 +148,9 @@ func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 		if i > 0 {
 			hdr = append(hdr, ',')
 		}
-		hdr = strconv.AppendInt(hdr, int64(r.start-base), 10)
+		hdr = strconv.AppendInt(hdr, int64(r.start), 10)
 		hdr = append(hdr, ',')
-		hdr = strconv.AppendInt(hdr, int64(r.end-base), 10)
+		hdr = strconv.AppendInt(hdr, int64(r.end), 10)
 		if r.add {
 			hdr = append(hdr, ",1"...)
 		} else {
@@ -161,7 +159,7 @@ func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 	}
 	hdr = append(hdr, "]}"...)
 	return tx.Issue(store, func(s js.Value) error {
-		res := recordsJS.Call("write", s, string(hdr), jsutil.Uint8Array(buf[base:end]))
+		res := recordsJS.Call("write", s, string(hdr), jsutil.Uint8Array(buf))
 		if res.IsNull() {
 			return nil
 		}

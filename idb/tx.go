@@ -476,13 +476,14 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		}
 		recs = append(recs, r)
 		if len(recs)-flushed == writeChunk {
-			used := len(buf) - recs[flushed].start
 			if err := flush(); err != nil {
 				return err
 			}
-			// The flushed bodies stay where they are (the cache keeps
-			// them); the next chunk gets a buffer of its own.
-			buf = make([]byte, 0, used*9/8)
+			if !cache {
+				// The flushed bodies are in JavaScript now and nothing
+				// here refers to them: the next chunk reuses their room.
+				buf = buf[:0]
+			}
 		}
 	}
 	if err := flush(); err != nil {
