@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math"
 	"syscall/js"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
@@ -151,10 +153,20 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (a
 	return ref, nil
 }
 
+// hashAtOnce is the largest asset whose hash BlobStore.Put leaves to
+// WebCrypto, over the chunks' Blobs once they are all written: several
+// times faster than SHA-256 in Go on wasm, but it needs the content in
+// memory at once. A variable for the tests.
+var hashAtOnce = fsx.DigestLimit()
+
 // writeChunks streams r into chunks under m.data, filling in size, hash
-// and chunk count.
+// and chunk count. It keeps the chunks' Blobs to hash them at the end
+// (hashAtOnce); should the asset outgrow that, it hashes what it kept in
+// Go, lets them go and hashes the rest in Go as it passes.
 func (s *BlobStore) writeChunks(ctx context.Context, r io.Reader, m *blobMeta) error {
 	h := sha256.New()
+	var kept []js.Value // the chunks' Blobs, until the asset outgrows hashAtOnce
+	inGo := false
 	buf := make([]byte, s.chunk)
 	var pending []*idbx.Tx
 	wait := func(tx *idbx.Tx) error {
@@ -174,20 +186,35 @@ func (s *BlobStore) writeChunks(ctx context.Context, r io.Reader, m *blobMeta) e
 		}
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
-			h.Write(buf[:n])
 			if len(pending) == inFlight {
 				if err := wait(pending[0]); err != nil {
 					return err
 				}
 				pending = pending[1:]
 			}
-			tx, err := s.putChunk(m.data, m.chunks, buf[:n])
+			tx, blob, err := s.putChunk(m.data, m.chunks, buf[:n])
 			if err != nil {
 				return err
 			}
 			pending = append(pending, tx)
 			m.chunks++
 			m.size += int64(n)
+			switch {
+			case inGo:
+				h.Write(buf[:n])
+			case m.size <= hashAtOnce:
+				kept = append(kept, blob)
+			default:
+				// buf holds this chunk: read the kept ones elsewhere.
+				tmp := make([]byte, s.chunk)
+				for _, b := range kept {
+					if err := hashBlobInGo(ctx, h, b, tmp); err != nil {
+						return err
+					}
+				}
+				kept, inGo = nil, true
+				h.Write(buf[:n])
+			}
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break
@@ -202,29 +229,53 @@ func (s *BlobStore) writeChunks(ctx context.Context, r io.Reader, m *blobMeta) e
 		}
 		pending = pending[1:]
 	}
+	if !inGo {
+		hash, err := fsx.HashBlob(ctx, fsx.NewBlob(kept, ""))
+		if err != nil {
+			return fmt.Errorf("hash asset: %w", err)
+		}
+		m.hash = hash
+		return nil
+	}
 	var sum [sha256.Size]byte
 	m.hash = assetref.FormatHash([sha256.Size]byte(h.Sum(sum[:0])))
 	return nil
 }
 
-// putChunk starts a transaction storing one chunk. The bytes are copied
-// into JavaScript at once, so buf can be reused.
-func (s *BlobStore) putChunk(data string, i int, buf []byte) (*idbx.Tx, error) {
+// hashBlobInGo adds the content of b, a chunk's Blob of at most len(buf)
+// bytes, to h.
+func hashBlobInGo(ctx context.Context, h hash.Hash, b js.Value, buf []byte) error {
+	blob, err := fsx.WrapBlob(b)
+	if err != nil {
+		return err
+	}
+	n, err := blob.ReadAt(ctx, buf[:blob.Size()], 0)
+	if err != nil && int64(n) < blob.Size() {
+		return fmt.Errorf("hash asset: %w", err)
+	}
+	h.Write(buf[:n])
+	return nil
+}
+
+// putChunk starts a transaction storing one chunk, and returns it with
+// the chunk's Blob. The bytes are copied into JavaScript at once, so buf
+// can be reused.
+func (s *BlobStore) putChunk(data string, i int, buf []byte) (*idbx.Tx, js.Value, error) {
 	tx, err := s.begin(idbx.ReadWrite, storeBlobs)
 	if err != nil {
-		return nil, err
+		return nil, js.Value{}, err
 	}
 	var blob js.Value
 	if err := jsutil.Try(func() { blob = jsBlob.New([]any{jsutil.Uint8Array(buf)}) }); err != nil {
 		tx.Abort()
-		return nil, err
+		return nil, js.Value{}, err
 	}
 	if err := tx.PutKey(storeBlobs, chunkKey(data, i), blob); err != nil {
 		tx.Abort()
-		return nil, err
+		return nil, js.Value{}, err
 	}
 	tx.Commit()
-	return tx, nil
+	return tx, blob, nil
 }
 
 // commit makes the asset visible by adding its record, unless the same

@@ -43,6 +43,9 @@ func (b *Blob) Slice(start, end int64) js.Value { return b.v.Call("slice", start
 // hashed in Go, a slice at a time. A variable for the tests.
 var maxDigestBytes int64 = 256 << 20
 
+// DigestLimit is the largest content HashBlob hashes with WebCrypto.
+func DigestLimit() int64 { return maxDigestBytes }
+
 // StartHash starts hashing the Blob's content (as HashBlob does) and
 // returns a function that waits for the result: the browser hashes while
 // the caller does other work, such as writing the same Blob.
