@@ -46,22 +46,44 @@ var maxDigestBytes int64 = 256 << 20
 // DigestLimit is the largest content HashBlob hashes with WebCrypto.
 func DigestLimit() int64 { return maxDigestBytes }
 
-// StartHash starts hashing the Blob's content (as HashBlob does) and
-// returns a function that waits for the result: the browser hashes while
-// the caller does other work, such as writing the same Blob.
+// Sum is what SumBlob learns of a Blob's content.
+type Sum struct {
+	Hash string // hash string, assetref form ("sha256-…")
+	// CRC32 is the CRC-32 (IEEE, as zip uses) of the content, when HasCRC.
+	CRC32  uint32
+	HasCRC bool
+}
+
+// StartSum starts SumBlob and returns a function that waits for the
+// result: the browser hashes while the caller does other work, such as
+// writing the same Blob.
+func StartSum(ctx context.Context, b *Blob) func() (Sum, error) { return start(ctx, b, true) }
+
+// StartHashOnly is StartSum without the CRC-32 (HasCRC false).
+func StartHashOnly(ctx context.Context, b *Blob) func() (Sum, error) { return start(ctx, b, false) }
+
+// StartHash is StartHashOnly for callers that want the hash string.
 func StartHash(ctx context.Context, b *Blob) func() (string, error) {
+	wait := StartHashOnly(ctx, b)
+	return func() (string, error) {
+		s, err := wait()
+		return s.Hash, err
+	}
+}
+
+func start(ctx context.Context, b *Blob, withCRC bool) func() (Sum, error) {
 	type result struct {
-		h   string
+		s   Sum
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		h, err := HashBlob(ctx, b)
-		ch <- result{h, err}
+		s, err := sum(ctx, b, withCRC)
+		ch <- result{s, err}
 	}()
-	return func() (string, error) {
+	return func() (Sum, error) {
 		r := <-ch
-		return r.h, r.err
+		return r.s, r.err
 	}
 }
 
@@ -70,19 +92,46 @@ func StartHash(ctx context.Context, b *Blob) func() (string, error) {
 // (WebCrypto), an order of magnitude faster than SHA-256 in Go on wasm;
 // larger content streams through Go in 4 MiB slices to bound memory.
 func HashBlob(ctx context.Context, b *Blob) (string, error) {
+	s, err := sum(ctx, b, false)
+	return s.Hash, err
+}
+
+// SumBlob is HashBlob that also returns the content's CRC-32 where it
+// comes at little cost: up to 256 MiB, computed in JavaScript over the
+// bytes WebCrypto hashes, while it hashes them (a piece at a time, the
+// page running in between). Larger content, or a page that does not let
+// the module compile JavaScript, gets no CRC-32 (HasCRC false).
+func SumBlob(ctx context.Context, b *Blob) (Sum, error) { return sum(ctx, b, true) }
+
+func sum(ctx context.Context, b *Blob, withCRC bool) (Sum, error) {
 	subtle := js.Global().Get("crypto").Get("subtle")
 	if b.size <= maxDigestBytes && subtle.Truthy() {
 		ab, err := jsutil.Await(ctx, b.v.Call("arrayBuffer"))
 		if err != nil {
-			return "", fmt.Errorf("fsx: read blob: %w", err)
+			return Sum{}, fmt.Errorf("fsx: read blob: %w", err)
 		}
-		d, err := jsutil.Await(ctx, subtle.Call("digest", "SHA-256", ab))
+		// digest copies the bytes before it returns: the checksum reads
+		// the same buffer while WebCrypto hashes its copy.
+		var digest js.Value
+		if err := jsutil.Try(func() { digest = subtle.Call("digest", "SHA-256", ab) }); err != nil {
+			return Sum{}, fmt.Errorf("fsx: digest: %w", err)
+		}
+		var out Sum
+		if f, err := crcJS(); withCRC && err == nil && !crcInGo {
+			if v, err := jsutil.Await(ctx, f.Call("bytes", ab, crcPiece)); err == nil {
+				out.CRC32, out.HasCRC = uint32(v.Float()), true
+			} else if ctx.Err() != nil {
+				return Sum{}, ctx.Err()
+			}
+		}
+		d, err := jsutil.Await(ctx, digest)
 		if err != nil {
-			return "", fmt.Errorf("fsx: digest: %w", err)
+			return Sum{}, fmt.Errorf("fsx: digest: %w", err)
 		}
-		var sum [sha256.Size]byte
-		js.CopyBytesToGo(sum[:], js.Global().Get("Uint8Array").New(d))
-		return assetref.FormatHash(sum), nil
+		var h [sha256.Size]byte
+		js.CopyBytesToGo(h[:], js.Global().Get("Uint8Array").New(d))
+		out.Hash = assetref.FormatHash(h)
+		return out, nil
 	}
 	h := sha256.New()
 	buf := make([]byte, 4<<20)
@@ -91,9 +140,9 @@ func HashBlob(ctx context.Context, b *Blob) (string, error) {
 		h.Write(buf[:n])
 		off += int64(n)
 		if err != nil && off < b.size {
-			return "", err
+			return Sum{}, err
 		}
 	}
-	var sum [sha256.Size]byte
-	return assetref.FormatHash([sha256.Size]byte(h.Sum(sum[:0]))), nil
+	var hs [sha256.Size]byte
+	return Sum{Hash: assetref.FormatHash([sha256.Size]byte(h.Sum(hs[:0])))}, nil
 }

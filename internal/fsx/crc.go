@@ -49,7 +49,20 @@ function update(crc, u8) {
   return ~crc;
 }
 const noop = () => {};
-return async function (blob, piece, depth, state) {
+const yieldNow = globalThis.scheduler && typeof scheduler.yield === "function"
+  ? () => scheduler.yield()
+  : () => new Promise((ok) => setTimeout(ok, 0));
+// bytes checksums an ArrayBuffer a piece at a time, letting the page run
+// between the pieces.
+const bytes = async function (ab, piece) {
+  let crc = 0;
+  for (let off = 0; off < ab.byteLength; off += piece) {
+    if (off > 0) await yieldNow();
+    crc = update(crc, new Uint8Array(ab, off, Math.min(piece, ab.byteLength - off)));
+  }
+  return crc >>> 0;
+};
+const blob = async function (blob, piece, depth, state) {
   const size = blob.size;
   const reads = [];
   let next = 0;
@@ -70,7 +83,8 @@ return async function (blob, piece, depth, state) {
     crc = update(crc, new Uint8Array(ab));
   }
   return crc >>> 0;
-};`
+};
+return { blob, bytes };`
 
 // crcPiece and crcDepth are the slice size and the number of slices in
 // flight: reading 16 MiB while the previous 8 MiB are checksummed keeps the
@@ -85,8 +99,8 @@ const (
 var crcJS = sync.OnceValues(func() (js.Value, error) {
 	var f js.Value
 	err := jsutil.Try(func() { f = js.Global().Get("Function").New(crcSource).Invoke() })
-	if err == nil && f.Type() != js.TypeFunction {
-		err = fmt.Errorf("fsx: the checksum source did not give a function")
+	if err == nil && (f.Get("blob").Type() != js.TypeFunction || f.Get("bytes").Type() != js.TypeFunction) {
+		err = fmt.Errorf("fsx: the checksum source did not give its functions")
 	}
 	return f, err
 })
@@ -111,7 +125,7 @@ func BlobCRC32(ctx context.Context, b *Blob) (uint32, error) {
 	stop := context.AfterFunc(ctx, func() { state.Set("stop", true) })
 	defer stop()
 	var p js.Value
-	if err := jsutil.Try(func() { p = f.Invoke(b.v, crcPiece, crcDepth, state) }); err != nil {
+	if err := jsutil.Try(func() { p = f.Call("blob", b.v, crcPiece, crcDepth, state) }); err != nil {
 		return 0, fmt.Errorf("fsx: checksum: %w", err)
 	}
 	v, err := jsutil.Await(ctx, p)
