@@ -199,14 +199,21 @@ func tmpName() string {
 //	mime=<mime>
 //	hash=<sha256-…>
 //	bytes=<decimal size>
+//	crc32=<8 lower-case hex digits>   (optional)
 //
-// Lines with other keys are ignored, so later versions may add some.
+// Lines with other keys are ignored, so later versions may add some (as
+// crc32 was: older builds read such records and ignore it).
 type record struct {
 	ID    string
 	Type  string
 	MIME  string
 	Hash  string
 	Bytes int64
+	// CRC32 is the content's CRC-32 (IEEE), when HasCRC: computed while it
+	// was hashed, so that an export need not read the file to checksum it.
+	// Records written before it existed have none.
+	CRC32  uint32
+	HasCRC bool
 }
 
 const recordMagic = "atelier-asset 1\n"
@@ -223,6 +230,9 @@ func (r record) encode() []byte {
 		b.WriteByte('=')
 		b.WriteString(kv[1])
 		b.WriteByte('\n')
+	}
+	if r.HasCRC {
+		fmt.Fprintf(&b, "crc32=%08x\n", r.CRC32)
 	}
 	return b.Bytes()
 }
@@ -268,6 +278,13 @@ func decodeRecord(b []byte) (record, error) {
 			}
 			r.Bytes, bytesSet = n, true
 			seen++
+			continue
+		case "crc32":
+			n, err := strconv.ParseUint(v, 16, 32)
+			if r.HasCRC || err != nil || fmt.Sprintf("%08x", n) != v {
+				return r, errCorrupt
+			}
+			r.CRC32, r.HasCRC = uint32(n), true
 			continue
 		default:
 			continue

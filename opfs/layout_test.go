@@ -161,6 +161,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		goodRecord,
 		{ID: "a", Type: "application", MIME: "application/octet-stream", Hash: assetref.HashBytes(nil), Bytes: 0},
 		{ID: "id=with=equals é", Type: "image", MIME: "Image/PNG", Hash: assetref.HashBytes([]byte("y")), Bytes: assetref.MaxBytes},
+		{ID: "c", Type: "image", MIME: "image/png", Hash: assetref.HashBytes([]byte("z")), Bytes: 1, CRC32: 0x0a1b2c3d, HasCRC: true},
+		{ID: "d", Type: "image", MIME: "image/png", Hash: assetref.HashBytes(nil), Bytes: 0, HasCRC: true},
 	} {
 		got, err := decodeRecord(r.encode())
 		if err != nil || got != r {
@@ -197,6 +199,11 @@ func TestRecordRejects(t *testing.T) {
 		"no equals":      enc + "junk\n",
 		"not UTF-8":      strings.Replace(enc, "id=0190-abc", "id=\xff", 1),
 		"too long":       enc + "pad=" + strings.Repeat("x", maxRecordLen) + "\n",
+		"short crc":      enc + "crc32=1234567\n",
+		"upper-case crc": enc + "crc32=0A1B2C3D\n",
+		"signed crc":     enc + "crc32=+a1b2c3d\n",
+		"long crc":       enc + "crc32=10a1b2c3d\n",
+		"duplicate crc":  enc + "crc32=0a1b2c3d\ncrc32=0a1b2c3d\n",
 	} {
 		if r, err := decodeRecord([]byte(b)); err == nil {
 			t.Errorf("%s: decodeRecord accepted %q as %+v", name, b, r)
@@ -208,6 +215,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(goodRecord.encode())
 	f.Add([]byte(recordMagic))
 	f.Add([]byte(recordMagic + "id=a\ntype=b\nmime=b/c\nhash=x\nbytes=1\n"))
+	f.Add(append(goodRecord.encode(), "crc32=0a1b2c3d\n"...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(b)
 		if err != nil {

@@ -13,11 +13,22 @@ import (
 // PutBlob stores content the page already holds as a Blob (a File the
 // user dropped, a fetched image) without its bytes passing through Go: the
 // browser copies it into the file while it hashes it (WebCrypto), the two
-// running at the same time. Content already stored is found by its hash
-// at commit, and the new copy discarded. Otherwise it behaves, and fails,
-// like Put.
+// running at the same time, and records its CRC-32 (fsx.SumBlob) for
+// exports. Content already stored is found by its hash at commit, and the
+// new copy discarded. Otherwise it behaves, and fails, like Put.
 func (s *Store) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
-	ref, err := s.putBlob(ctx, b, hint)
+	ref, err := s.putBlob(ctx, b, hint, true)
+	if err != nil {
+		return assetref.Ref{}, fmt.Errorf("opfs: put blob: %w", err)
+	}
+	return ref, nil
+}
+
+// PutBlobWithoutCRC is PutBlob without the CRC-32: for an import, which
+// verifies content by its hash and should not pay for a checksum only a
+// later export could use (the export then computes it).
+func (s *Store) PutBlobWithoutCRC(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
+	ref, err := s.putBlob(ctx, b, hint, false)
 	if err != nil {
 		return assetref.Ref{}, fmt.Errorf("opfs: put blob: %w", err)
 	}
@@ -27,7 +38,7 @@ func (s *Store) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (a
 // putBlobSlice is how much of a Blob PutBlob writes per step.
 const putBlobSlice = 16 << 20
 
-func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (ref assetref.Ref, err error) {
+func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint, withCRC bool) (ref assetref.Ref, err error) {
 	hint, err = hint.Normalize()
 	if err != nil {
 		return ref, err
@@ -35,7 +46,11 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 	if err := s.check(ctx); err != nil {
 		return ref, err
 	}
-	hashed := fsx.StartHash(ctx, b)
+	start := fsx.StartSum
+	if !withCRC {
+		start = fsx.StartHashOnly
+	}
+	hashed := start(ctx, b)
 	release, err := s.lock(ctx, s.tmpLock, true)
 	if err != nil {
 		return ref, err
@@ -80,11 +95,11 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 	if err := w.Close(fctx); err != nil {
 		return ref, err
 	}
-	hash, err := hashed()
+	sum, err := hashed()
 	if err != nil {
 		return ref, err
 	}
-	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: hash, Bytes: b.Size()}
+	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: sum.Hash, Bytes: b.Size(), CRC32: sum.CRC32, HasCRC: sum.HasCRC}
 	ref, moved, err = s.commit(ctx, f, rec)
 	return ref, err
 }
@@ -92,9 +107,16 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 // Blob returns the asset's content as a Blob (the file itself: nothing is
 // read or copied), for the page to display or upload. It fails like Stat.
 func (s *Store) Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error) {
-	_, b, err := s.resolve(ctx, ref)
+	b, _, _, err := s.BlobCRC32(ctx, ref)
+	return b, err
+}
+
+// BlobCRC32 is Blob that also returns the content's CRC-32 as recorded
+// when it was stored (ok false for assets stored before records had it).
+func (s *Store) BlobCRC32(ctx context.Context, ref assetref.Ref) (b *fsx.Blob, crc uint32, ok bool, err error) {
+	r, b, err := s.resolve(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("opfs: blob: %w", err)
+		return nil, 0, false, fmt.Errorf("opfs: blob: %w", err)
 	}
-	return b, nil
+	return b, r.CRC32, r.HasCRC, nil
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"hash/crc32"
 	"io"
 	"syscall/js"
 	"testing"
@@ -56,5 +57,76 @@ func TestPutBlobStoresWithoutGo(t *testing.T) {
 	out, err := s.Blob(ctx, ref)
 	if err != nil || out.Size() != int64(len(data)) {
 		t.Fatalf("Blob: %v", err)
+	}
+}
+
+// TestStoredCRC32: Put and PutBlob record the content's CRC-32 with the
+// asset, and BlobCRC32 returns it; an asset whose record predates the
+// CRC-32 has none (an export then computes it).
+func TestStoredCRC32(t *testing.T) {
+	ctx := context.Background()
+	s := openOPFS(t, Options{})
+	check := func(how string, ref assetref.Ref, data []byte, want bool) {
+		t.Helper()
+		b, crc, ok, err := s.BlobCRC32(ctx, ref)
+		if err != nil || b.Size() != int64(len(data)) || ok != want || ok && crc != crc32.ChecksumIEEE(data) {
+			t.Fatalf("%s: BlobCRC32 = %08x, %v, %v; want %08x, %v", how, crc, ok, err, crc32.ChecksumIEEE(data), want)
+		}
+	}
+	for _, n := range []int{0, 5, 9<<20 + 1} {
+		data := make([]byte, n)
+		rand.Read(data)
+		ref, err := s.Put(ctx, bytes.NewReader(data), assetref.Hint{MIME: "video/mp4"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("Put", ref, data, true)
+		data = append(data, 7) // other content for PutBlob
+		b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err = s.PutBlob(ctx, b, assetref.Hint{MIME: "video/mp4"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("PutBlob", ref, data, true)
+	}
+	// A record written before CRC-32s were recorded.
+	data := []byte("older asset")
+	ref, err := s.Put(ctx, bytes.NewReader(data), assetref.Hint{MIME: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, err := s.locate(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok, err := readRecord(ctx, s.meta, id)
+	if err != nil || !ok {
+		t.Fatalf("readRecord: %v %v", ok, err)
+	}
+	r.HasCRC, r.CRC32 = false, 0
+	if err := writeRecord(ctx, s.meta, id, r); err != nil {
+		t.Fatal(err)
+	}
+	check("old record", ref, data, false)
+}
+
+// TestPutBlobWithoutCRC stores like PutBlob and records no CRC-32.
+func TestPutBlobWithoutCRC(t *testing.T) {
+	ctx := context.Background()
+	s := openOPFS(t, Options{})
+	data := []byte("imported content")
+	b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.PutBlobWithoutCRC(ctx, b, assetref.Hint{MIME: "text/plain"})
+	if err != nil || ref.Hash != assetref.HashBytes(data) {
+		t.Fatalf("PutBlobWithoutCRC: %+v %v", ref, err)
+	}
+	if _, _, ok, err := s.BlobCRC32(ctx, ref); err != nil || ok {
+		t.Fatalf("BlobCRC32: has a CRC-32 (%v), %v", ok, err)
 	}
 }
