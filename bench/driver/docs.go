@@ -88,11 +88,12 @@ headers), which gives performance.now() microsecond resolution.
   package into a fresh database and OPFS directory (nothing deduplicated). The
   baseline writes the same package bytes to an OPFS file with createWritable
   and reads them back with getFile().arrayBuffer(). Media assets travel as
-  Blobs: Export appends the assets' stored files to the package Blob (CRC-32
-  computed in JavaScript, SHA-256 taken from the asset record); Import stores
-  slices of the package File through the store's Blob path (written by the
-  browser while WebCrypto hashes them), two assets at a time. The baseline
-  writes the Blob Export returned.
+  Blobs: Export appends the assets' stored files to the package Blob, with
+  the SHA-256 and CRC-32 their records kept from when PutBlob stored them (an
+  asset stored before records had a CRC-32 is read to compute it); Import
+  stores slices of the package File through the store's Blob path (written
+  by the browser while WebCrypto hashes them, no CRC-32), two assets at a
+  time. The baseline writes the Blob Export returned.
 - S8: sizes are gzip -9 of the modules built with -trimpath -ldflags="-s -w"
   (as make build does), in MB of 10^6 bytes. Start-up is timed in fresh page
   loads, each in a new tab with no other tab of the origin open: from just
