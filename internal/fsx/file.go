@@ -6,6 +6,9 @@ import (
 	"context"
 	"fmt"
 	"syscall/js"
+
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 // File is a file: a FileSystemFileHandle. Like Dir it is a handle and needs
@@ -91,6 +94,26 @@ func (f *File) CreateSyncAccessHandle(ctx context.Context) (*SyncHandle, error) 
 	v, err := callAsync(ctx, f.v, "createSyncAccessHandle")
 	if err != nil {
 		return nil, fmt.Errorf("fsx: open %q for sync access: %w", f.name, err)
+	}
+	return &SyncHandle{v: v, name: f.name}, nil
+}
+
+// OpenReadOnly opens a read-only sync access handle on f (mode
+// "read-only"): several may be open at once, in any worker of the origin,
+// and reading the file as a Blob still works meanwhile, but removing or
+// writing f fails with a NoModificationAllowedError until they are closed.
+// It fails with an error matching atelier.ErrUnsupported where sync access
+// handles do not exist or the browser ignores the mode (it would have
+// opened an exclusive handle, which is closed again), and with an error
+// matching atelier.ErrNotFound once f was removed.
+func (f *File) OpenReadOnly(ctx context.Context) (*SyncHandle, error) {
+	v, err := callAsync(ctx, f.v, "createSyncAccessHandle", object("mode", "read-only"))
+	if err != nil {
+		return nil, fmt.Errorf("fsx: open %q to read: %w", f.name, err)
+	}
+	if m := v.Get("mode"); m.Type() != js.TypeString || m.String() != "read-only" {
+		_ = jsutil.Try(func() { v.Call("close") })
+		return nil, fmt.Errorf("fsx: open %q to read: read-only sync access handles: %w", f.name, atelier.ErrUnsupported)
 	}
 	return &SyncHandle{v: v, name: f.name}, nil
 }

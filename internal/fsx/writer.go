@@ -257,6 +257,17 @@ func (h *SyncHandle) ReadAt(p []byte, off int64) (int, error) {
 	return got, nil
 }
 
+// ReadInto reads up to dst.length bytes at off into dst, a Uint8Array,
+// without copying them into Go, and returns how many it read (0 at the end
+// of the file).
+func (h *SyncHandle) ReadInto(dst js.Value, off int64) (int, error) {
+	n, err := callSync(h.v, "read", dst, object("at", off))
+	if err != nil {
+		return 0, fmt.Errorf("fsx: read %q: %w", h.name, err)
+	}
+	return n.Int(), nil
+}
+
 // Size returns the file's current length.
 func (h *SyncHandle) Size() (int64, error) {
 	v, err := callSync(h.v, "getSize")
