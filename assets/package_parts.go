@@ -18,9 +18,9 @@ import (
 // from one Blob to another, copied by the browser, with their CRC-32
 // computed in JavaScript and their SHA-256 by WebCrypto, never in Go.
 // Export reads nothing for an asset whose CRC-32 the OPFS store recorded
-// when it stored the content (Put and PutBlob do); Import stores without
-// one, since the hash verifies the content and the checksum would slow
-// every import for the sake of a later export, which computes it then.
+// when it stored the content (PutBlob does); Import stores without one,
+// since the hash verifies the content and the checksum would slow every
+// import for the sake of a later export, which computes it then.
 //
 // Measured in Chromium on a 2-core machine for 100 MiB in four assets, Go
 // on wasm hashes SHA-256 at 70-100 MB/s and CRC-32 at about 320 MB/s plus

@@ -209,9 +209,9 @@ type record struct {
 	MIME  string
 	Hash  string
 	Bytes int64
-	// CRC32 is the content's CRC-32 (IEEE), when HasCRC: computed while it
-	// was hashed, so that an export need not read the file to checksum it.
-	// Records written before it existed have none.
+	// CRC32 is the content's CRC-32 (IEEE), when HasCRC: PutBlob computes
+	// it while it hashes, so that an export need not read the file to
+	// checksum it. Put does not, nor did builds before this field.
 	CRC32  uint32
 	HasCRC bool
 }

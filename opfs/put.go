@@ -87,11 +87,11 @@ func (s *Store) put(ctx context.Context, r io.Reader, hint assetref.Hint) (ref a
 	if err := w.Close(fctx); err != nil {
 		return ref, err
 	}
-	sum, err := hashFile(ctx, f, size)
+	hash, err := hashFile(ctx, f, size)
 	if err != nil {
 		return ref, err
 	}
-	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: sum.Hash, Bytes: size, CRC32: sum.CRC32, HasCRC: sum.HasCRC}
+	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: hash, Bytes: size}
 	ref, moved, err = s.commit(ctx, f, rec)
 	return ref, err
 }
@@ -128,21 +128,23 @@ func (s *Store) writer(ctx context.Context, f *fsx.File) (fsx.Writer, error) {
 // error before Put gives up with io.ErrNoProgress, as bufio does.
 const maxEmptyReads = 100
 
-// hashFile returns the hash (and CRC-32, see fsx.SumBlob) of the file Put
-// just wrote and closed, which must hold size bytes. The file is read back
-// rather than the bytes hashed in Go as they pass: the browser reads the
-// file and hashes it (WebCrypto) several times faster than SHA-256 runs in
-// Go on wasm. Content over 256 MiB, which WebCrypto would need in memory
-// at once, is hashed in Go, a slice at a time.
-func hashFile(ctx context.Context, f *fsx.File, size int64) (fsx.Sum, error) {
+// hashFile returns the hash of the file Put just wrote and closed, which
+// must hold size bytes. The file is read back rather than the bytes hashed
+// in Go as they pass: the browser reads the file and hashes it (WebCrypto)
+// several times faster than SHA-256 runs in Go on wasm. Content over 256
+// MiB, which WebCrypto would need in memory at once, is hashed in Go, a
+// slice at a time. No CRC-32 is recorded: unlike PutBlob's, this hash runs
+// after the write, and a checksum would lengthen every Put (by 15-30% in
+// Chromium) for the sake of an export, which computes it then.
+func hashFile(ctx context.Context, f *fsx.File, size int64) (string, error) {
 	b, err := f.Blob(ctx)
 	if err != nil {
-		return fsx.Sum{}, err
+		return "", err
 	}
 	if b.Size() != size {
-		return fsx.Sum{}, fmt.Errorf("wrote %d bytes but the file holds %d", size, b.Size())
+		return "", fmt.Errorf("wrote %d bytes but the file holds %d", size, b.Size())
 	}
-	return fsx.SumBlob(ctx, b)
+	return fsx.HashBlob(ctx, b)
 }
 
 // stream copies r to w chunk by chunk and returns the size of what it

@@ -13,8 +13,8 @@ import (
 // PutBlob stores content the page already holds as a Blob (a File the
 // user dropped, a fetched image) without its bytes passing through Go: the
 // browser copies it into the file while it hashes it (WebCrypto), the two
-// running at the same time, and records its CRC-32 (fsx.SumBlob) for
-// exports. Content already stored is found by its hash at commit, and the
+// running at the same time, and records its CRC-32 (fsx.SumBlob), computed
+// meanwhile as well, so that an export need not read the file. Content already stored is found by its hash at commit, and the
 // new copy discarded. Otherwise it behaves, and fails, like Put.
 func (s *Store) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
 	ref, err := s.putBlob(ctx, b, hint, true)
