@@ -325,27 +325,33 @@ func (s *Store) findID(ctx context.Context, id string) (record, bool, error) {
 // assetFile returns a snapshot of the asset r describes, if its file
 // exists and has the recorded size.
 func (s *Store) assetFile(ctx context.Context, r record) (*fsx.Blob, bool, error) {
+	_, b, ok, err := s.assetFileHandle(ctx, r)
+	return b, ok, err
+}
+
+// assetFileHandle is assetFile that also returns the file's handle.
+func (s *Store) assetFileHandle(ctx context.Context, r record) (*fsx.File, *fsx.Blob, bool, error) {
 	dir, err := s.typeDir(ctx, r.Type, false)
 	if errors.Is(err, atelier.ErrNotFound) {
 		s.forgetType(r.Type)
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	f, err := dir.File(ctx, r.ID, false)
 	if errors.Is(err, atelier.ErrNotFound) {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	b, err := f.Blob(ctx)
 	if errors.Is(err, atelier.ErrNotFound) {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
-	return b, b.Size() == r.Bytes, nil
+	return f, b, b.Size() == r.Bytes, nil
 }

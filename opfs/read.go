@@ -8,38 +8,47 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"syscall/js"
+	"time"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 // resolve finds the asset ref names: its record must exist, agree with the
 // ref's type directory and (if the ref has one) hash, and its file must
 // exist with the recorded size.
 func (s *Store) resolve(ctx context.Context, ref assetref.Ref) (record, *fsx.Blob, error) {
+	r, _, b, err := s.resolveFile(ctx, ref)
+	return r, b, err
+}
+
+// resolveFile is resolve that also returns the asset file's handle.
+func (s *Store) resolveFile(ctx context.Context, ref assetref.Ref) (record, *fsx.File, *fsx.Blob, error) {
 	if err := s.check(ctx); err != nil {
-		return record{}, nil, err
+		return record{}, nil, nil, err
 	}
 	typ, id, err := s.locate(ref)
 	if err != nil {
-		return record{}, nil, err
+		return record{}, nil, nil, err
 	}
 	r, ok, err := readRecord(ctx, s.meta, id)
 	if err != nil {
-		return record{}, nil, err
+		return record{}, nil, nil, err
 	}
 	if !ok || r.Type != typ || ref.Hash != "" && ref.Hash != r.Hash {
-		return record{}, nil, atelier.ErrNotFound
+		return record{}, nil, nil, atelier.ErrNotFound
 	}
-	b, ok, err := s.assetFile(ctx, r)
+	f, b, ok, err := s.assetFileHandle(ctx, r)
 	if err != nil {
-		return record{}, nil, err
+		return record{}, nil, nil, err
 	}
 	if !ok {
-		return record{}, nil, atelier.ErrNotFound
+		return record{}, nil, nil, atelier.ErrNotFound
 	}
-	return r, b, nil
+	return r, f, b, nil
 }
 
 // Stat describes the asset. It fails with an error matching
@@ -64,13 +73,32 @@ func (s *Store) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, erro
 // buffer) and Size() int64. Reads fail with ctx.Err() once ctx is done,
 // and with an error matching atelier.ErrNotFound once the asset is
 // deleted. Open fails like Stat.
+//
+// In a dedicated worker, sequential reads of an OPFS asset go through
+// read-only sync access handles instead, several times faster: each fills
+// a JavaScript buffer of readFill bytes with a handle opened for that one
+// read and closed right after, so that the file is held for a few
+// milliseconds at a time (a Delete meanwhile waits, see removeAsset).
 func (s *Store) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
-	_, b, err := s.resolve(ctx, ref)
+	_, f, b, err := s.resolveFile(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("opfs: open %s: %w", describe(ref), err)
 	}
-	return &reader{ctx: ctx, b: b, chunk: s.chunk}, nil
+	r := &reader{ctx: ctx, b: b, chunk: s.chunk}
+	if s.kind == assetref.KindOPFS && readHandles.Load() && fsx.SyncAccessSupported() {
+		r.f = f
+	}
+	return r, nil
 }
+
+// readHandles is cleared once the browser turns out to ignore the
+// read-only mode of sync access handles: readers then stream Blobs.
+var readHandles atomic.Bool
+
+func init() { readHandles.Store(true) }
+
+// readFill is how much a reader reads through one read-only handle.
+const readFill = 8 << 20
 
 var errReaderClosed = errors.New("opfs: read after Close")
 
@@ -84,6 +112,13 @@ type reader struct {
 	// Sequential reading state, used by Read, Seek and WriteTo.
 	off int64       // offset of the next Read
 	st  *fsx.Stream // a stream positioned at off, or nil
+
+	// In a dedicated worker: the file, read with read-only handles into
+	// fill, which holds the bytes at [fillOff, fillOff+fillLen).
+	f       *fsx.File
+	fill    js.Value
+	fillOff int64
+	fillLen int
 }
 
 func (r *reader) check() error {
@@ -115,6 +150,14 @@ func (r *reader) Read(p []byte) (int, error) {
 	if r.off >= r.b.Size() {
 		return 0, io.EOF
 	}
+	if r.f != nil {
+		n, err := r.readHandle(p)
+		if !errors.Is(err, atelier.ErrUnsupported) {
+			return n, err
+		}
+		readHandles.Store(false)
+		r.f = nil
+	}
 	n, err := r.stream().Read(r.ctx, p)
 	r.off += int64(n)
 	if err == io.EOF {
@@ -127,6 +170,42 @@ func (r *reader) Read(p []byte) (int, error) {
 		return n, r.fail(err)
 	}
 	return n, nil
+}
+
+// readHandle is Read through read-only sync access handles: it copies
+// from the buffered bytes, filling the buffer first if r.off is outside.
+func (r *reader) readHandle(p []byte) (int, error) {
+	if r.off < r.fillOff || r.off >= r.fillOff+int64(r.fillLen) {
+		size := r.b.Size()
+		if r.fill.IsUndefined() {
+			r.fill = js.Global().Get("Uint8Array").New(min(int64(readFill), size))
+		}
+		h, err := r.f.OpenReadOnly(r.ctx)
+		if err != nil {
+			if errors.Is(err, atelier.ErrUnsupported) {
+				return 0, err
+			}
+			return 0, r.fail(err)
+		}
+		n, err := h.ReadInto(r.fill, r.off)
+		_ = h.Close()
+		if err != nil {
+			return 0, r.fail(err)
+		}
+		if n == 0 {
+			// The file is shorter than its record says: it was replaced.
+			return 0, fmt.Errorf("opfs: read: %w", io.ErrUnexpectedEOF)
+		}
+		r.fillOff, r.fillLen = r.off, n
+	}
+	at := int(r.off - r.fillOff)
+	k := min(len(p), r.fillLen-at)
+	js.CopyBytesToGo(p[:k], r.fill.Call("subarray", at, at+k))
+	r.off += int64(k)
+	if r.off >= r.b.Size() {
+		return k, io.EOF
+	}
+	return k, nil
 }
 
 func (r *reader) fail(err error) error {
@@ -216,10 +295,14 @@ func (r *reader) Size() int64 { return r.b.Size() }
 
 // Close stops the reader's stream; later reads fail.
 func (r *reader) Close() error {
-	if !r.closed.Swap(true) && r.st != nil {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	if r.st != nil {
 		r.st.Close()
 		r.st = nil
 	}
+	r.fill = js.Undefined()
 	return nil
 }
 
@@ -267,7 +350,9 @@ func (s *Store) List(ctx context.Context) ([]assetref.Info, error) {
 }
 
 // Delete removes the asset, for every ref that shares it: its file first
-// (the asset is gone from then on), then its records. It fails like Stat.
+// (the asset is gone from then on), then its records. While a reader in a
+// dedicated worker holds the file (see Open) it waits, for up to two
+// seconds. It fails like Stat.
 func (s *Store) Delete(ctx context.Context, ref assetref.Ref) error {
 	if err := s.delete(ctx, ref); err != nil {
 		return fmt.Errorf("opfs: delete %s: %w", describe(ref), err)
@@ -296,12 +381,32 @@ func (s *Store) delete(ctx context.Context, ref assetref.Ref) error {
 	defer cancel()
 	dir, err := s.typeDir(ctx, r.Type, false)
 	if err == nil {
-		err = dir.Remove(ctx, r.ID, false)
+		err = removeAsset(ctx, dir, r.ID)
 	}
 	if err != nil {
 		return err
 	}
 	return s.removeRecords(ctx, r)
+}
+
+// removeAsset removes an asset's file. Readers in dedicated workers hold
+// it with a read-only handle for a few milliseconds at a time (see Open),
+// during which removing it fails with a NoModificationAllowedError: it
+// tries again, for up to about two seconds.
+func removeAsset(ctx context.Context, dir *fsx.Dir, name string) error {
+	wait := time.Millisecond
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		err := dir.Remove(ctx, name, false)
+		if !errors.Is(err, jsutil.Named("NoModificationAllowedError")) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
 }
 
 // removeRecords removes the records of an asset whose file is gone. The

@@ -12,11 +12,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path"
 	"strings"
 	"syscall/js"
 	"testing"
+	"time"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
@@ -116,7 +118,7 @@ func TestDedicatedWorker(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("the tests in the worker failed (exit code %d)", code)
 	}
-	for _, name := range []string{"TestConformanceInWorker", "TestFailedPutsInWorker", "TestQuotaExceededInWorker", "Test64MiBInWorker", "TestPeakHeapInWorker"} {
+	for _, name := range []string{"TestConformanceInWorker", "TestFailedPutsInWorker", "TestQuotaExceededInWorker", "Test64MiBInWorker", "TestPeakHeapInWorker", "TestReadHandlesInWorker"} {
 		if !strings.Contains(out, "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass in the worker", name)
 		}
@@ -205,5 +207,83 @@ func Test64MiBInWorker(t *testing.T) {
 	}
 	if h.Size() != size || h.Sum() != ref.Hash {
 		t.Fatalf("read back %d bytes hashing to %s, want %d and %s", h.Size(), h.Sum(), size, ref.Hash)
+	}
+}
+
+// TestReadHandlesInWorker: in a worker, sequential reads go through
+// read-only sync access handles, a fill at a time, and give the content
+// however they are cut; a Delete waits while a handle holds the file, and
+// reads fail with ErrNotFound afterwards.
+func TestReadHandlesInWorker(t *testing.T) {
+	skipOutsideWorker(t)
+	ctx := t.Context()
+	s := openOPFS(t, Options{})
+	const size = 2*readFill + 12345
+	want, err := io.ReadAll(newStream(size, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Put(ctx, bytes.NewReader(want), assetref.Hint{MIME: "video/webm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Open(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	r := rc.(*reader)
+	if r.f == nil {
+		t.Fatal("the reader does not use read-only handles")
+	}
+	got := make([]byte, 0, size)
+	buf := make([]byte, 100<<10+3)
+	for {
+		n, err := r.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) || r.f == nil {
+		t.Fatalf("read %d bytes, equal %v; handles still used: %v", len(got), bytes.Equal(got, want), r.f != nil)
+	}
+	if _, err := r.Seek(readFill-10, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	part := make([]byte, 20)
+	if _, err := io.ReadFull(r, part); err != nil || !bytes.Equal(part, want[readFill-10:readFill+10]) {
+		t.Fatalf("read across fills after Seek: %v", err)
+	}
+
+	// A handle held elsewhere makes Delete wait until it is closed.
+	_, f, _, err := s.resolveFile(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.OpenReadOnly(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Delete(ctx, ref) }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Delete returned while a handle held the file: %v", err)
+	default:
+	}
+	h.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Delete after the handle closed: %v", err)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(buf); !errors.Is(err, atelier.ErrNotFound) {
+		t.Fatalf("read after Delete = %v, want ErrNotFound", err)
 	}
 }
