@@ -73,7 +73,8 @@ headers), which gives performance.now() microsecond resolution.
   no other stored, so deduplication never skips a write.
 - S5: the same in a dedicated worker (bench/worker.js), where the library
   runs too. The target rows are its worker mode: Put from a []byte, written
-  with a sync access handle, and Open with io.Copy; PutBlob there
+  with a sync access handle, and Open with io.Copy (read through read-only
+  sync access handles); PutBlob there
   (createWritable and WebCrypto) informs. The baseline writes and reads with
   a sync access handle.
 - S6: tabs A and B with the benchmark page; A moves a node (UpdateNodeDimensions)
