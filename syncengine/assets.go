@@ -190,8 +190,13 @@ func (u *Uploader) Run(ctx context.Context) error {
 	return u.loop.run(ctx, p, u.pass, func(o outcome) {
 		u.setStatus(func(s *UploadStatus) {
 			switch {
-			case o.offline:
+			case o.offline && o.err != nil:
 				s.State = Offline
+			case o.offline:
+				s.State, s.Failures, s.RetryAt = Offline, 0, time.Time{}
+				if s.Held == 0 {
+					s.LastError = ""
+				}
 			case o.err != nil:
 				s.State, s.Failures, s.LastError, s.RetryAt = Failing, o.failures, o.err.Error(), o.retryAt
 			default:

@@ -181,8 +181,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	return e.loop.run(ctx, p, e.round, func(o outcome) {
 		e.setStatus(func(s *Status) {
 			switch {
-			case o.offline:
+			case o.offline && o.err != nil:
 				s.State = Offline
+			case o.offline:
+				s.State, s.Failures, s.LastError, s.RetryAt = Offline, 0, "", time.Time{}
 			case o.err != nil:
 				s.State, s.Failures, s.LastError, s.RetryAt = Failing, o.failures, o.err.Error(), o.retryAt
 			default:

@@ -414,6 +414,44 @@ func TestOfflineDuringARound(t *testing.T) {
 	<-done
 }
 
+// offlineMidPull is a transport whose pull succeeds although the browser
+// went offline while it was under way (the answer was on its way).
+type offlineMidPull struct {
+	*memServer
+	e *Engine
+}
+
+func (o *offlineMidPull) Pull(ctx context.Context, cursor int64, limit int) (*syncproto.PullResponse, error) {
+	o.e.SetOnline(false)
+	return o.memServer.Pull(ctx, cursor, limit)
+}
+
+// A round that succeeds after the browser went offline leaves the engine
+// offline: it must not report "synced" while it is paused.
+func TestOfflineDuringASuccessfulRound(t *testing.T) {
+	store := newMemStore(someOps(2)...)
+	tr := &offlineMidPull{memServer: newMemServer()}
+	e := New(store, tr, &Options{PullInterval: time.Hour})
+	tr.e = e
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for s := e.Status(); s.Pending != 0 || s.State == Syncing; s = e.Status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the round did not end: %+v", s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the round has reported by now
+	if s := e.Status(); s.State != Offline || s.Failures != 0 {
+		t.Fatalf("status %+v, want offline with no failures", s)
+	}
+	cancel()
+	<-done
+}
+
 // A Nudge pushes what was recorded after PushDelay, long before the pull
 // interval; while the engine backs off, nudges wait for the retry.
 func TestNudgePushesSoonButNotDuringBackoff(t *testing.T) {

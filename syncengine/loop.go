@@ -57,7 +57,7 @@ type pacing struct {
 // outcome is what one run of the job did, for the status.
 type outcome struct {
 	err      error     // nil: it succeeded
-	offline  bool      // it failed because the browser went offline
+	offline  bool      // the browser went offline during the run (and it failed for that, if it did)
 	failures int       // consecutive failures, this one included
 	retryAt  time.Time // when failing: when the next run starts
 }
@@ -86,6 +86,9 @@ func (l *loop) run(ctx context.Context, p pacing, job func(context.Context) erro
 				o.retryAt = p.now().Add(wait)
 			default:
 				failures = 0
+				// It may have gone offline as the last answer arrived: the
+				// loop is paused, and says so rather than "synced".
+				o.offline = !l.isOnline()
 			}
 			o.failures = failures
 			report(o)
