@@ -141,8 +141,8 @@ func TestSyncTwoProfilesConvergeAfterOfflineEdits(t *testing.T) {
 	}
 	for _, tab := range []*browsertest.Tab{a, c} {
 		st := browsertest.Eval[syncStatus](t, tab, `db.syncStatus()`)
-		if st.State != "offline" || st.Failures != 0 {
-			t.Fatalf("%s: status while offline %+v, want offline with no failures (paused, not failing)", tab.Name(), st)
+		if st.State != "offline" || st.Failures != 0 || st.Pending == 0 {
+			t.Fatalf("%s: status while offline %+v, want offline with no failures (paused, not failing) and the edits pending", tab.Name(), st)
 		}
 	}
 

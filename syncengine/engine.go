@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/atelierstore/atelier/idb"
@@ -101,6 +102,10 @@ type Engine struct {
 
 	loop   *loop
 	status statusCell[Status]
+
+	// counting is set while a count of the outbox, for a Nudge while
+	// offline, is under way or due.
+	counting atomic.Bool
 }
 
 // New returns an engine; opts nil means defaults.
@@ -143,7 +148,20 @@ func (e *Engine) Flush() { signal(e.loop.wake) }
 // recorded meanwhile. Unlike Flush, it does not cut a backoff delay short:
 // while the server fails, writes wait for the next retry instead of each
 // starting a request.
-func (e *Engine) Nudge() { signal(e.loop.nudge) }
+//
+// While offline it only updates the status's Pending and Parked counts,
+// PushDelay later, so that a page can show how many changes wait for the
+// network.
+func (e *Engine) Nudge() {
+	signal(e.loop.nudge)
+	if !e.loop.isOnline() && e.counting.CompareAndSwap(false, true) {
+		go func() {
+			time.Sleep(e.opts.PushDelay) // count a burst of writes once
+			e.counting.Store(false)
+			e.refreshCounts(context.Background())
+		}()
+	}
+}
 
 // SetOnline pauses (false) or resumes (true) the engine; resuming starts a
 // round at once.

@@ -452,6 +452,25 @@ func TestOfflineDuringASuccessfulRound(t *testing.T) {
 	<-done
 }
 
+// While offline, a Nudge updates the pending count (a page shows how many
+// changes wait for the network) and pushes nothing.
+func TestNudgeWhileOfflineCountsPending(t *testing.T) {
+	store, srv := newMemStore(someOps(3)...), newMemServer()
+	e := New(store, srv, &Options{PushDelay: time.Millisecond})
+	e.SetOnline(false)
+	e.Nudge()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.Status().Pending != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v, want 3 pending", e.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := e.Status(); s.State != Offline || srv.pushRequests != 0 {
+		t.Fatalf("status %+v after %d pushes, want offline and none", s, srv.pushRequests)
+	}
+}
+
 // A Nudge pushes what was recorded after PushDelay, long before the pull
 // interval; while the engine backs off, nudges wait for the retry.
 func TestNudgePushesSoonButNotDuringBackoff(t *testing.T) {

@@ -457,7 +457,8 @@ export interface ImportResult extends Graph {
 
 export interface SyncStatus {
   state: "synced" | "syncing" | "offline" | "error";
-  /** Operations waiting to be pushed. */
+  /** Operations waiting to be pushed (counted again shortly after each
+   * write, also while offline). */
   pending: number;
   /** Operations the server rejected, waiting for retryParked. */
   parked: number;
