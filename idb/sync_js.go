@@ -147,6 +147,26 @@ func (d *DB) PendingOps(ctx context.Context, limit int) ([]syncproto.Op, error) 
 	return out, err
 }
 
+// CountOps returns how many operations the outbox holds, pending and
+// parked together, with one count request: cheap at any size, where
+// PendingOps reads and decodes them all.
+func (d *DB) CountOps(ctx context.Context) (int, error) {
+	n := 0
+	err := d.View(ctx, func(t *Tx) error {
+		req, err := t.tx.Count(storeOplog, "", opsRange())
+		if err != nil {
+			return err
+		}
+		v, err := req.Await(t.ctx)
+		if err != nil {
+			return err
+		}
+		n = v.Int()
+		return nil
+	})
+	return n, err
+}
+
 // ParkedOps returns the operations the server rejected, with why.
 func (d *DB) ParkedOps(ctx context.Context) ([]Conflict, error) {
 	var out []Conflict

@@ -158,12 +158,19 @@ func TestAckAppliedConfirmsVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops, _ := d.PendingOps(ctx, 0)
+	if n, err := d.CountOps(ctx); err != nil || n != len(ops) || n == 0 {
+		t.Fatalf("CountOps = %d, %v; want %d", n, err, len(ops))
+	}
 	conflicts, err := d.AckOps(ctx, srv.push(t, ops))
 	if err != nil || len(conflicts) != 0 {
 		t.Fatalf("AckOps: %v %v", conflicts, err)
 	}
 	if left, _ := d.PendingOps(ctx, 0); len(left) != 0 {
 		t.Fatalf("%d ops left after acks", len(left))
+	}
+	// The records of applied writes the outbox keeps are not operations.
+	if n, err := d.CountOps(ctx); err != nil || n != 0 {
+		t.Fatalf("CountOps after acks = %d, %v; want 0", n, err)
 	}
 	// Replaying the acks changes nothing.
 	if _, err := d.AckOps(ctx, srv.push(t, ops)); err != nil {

@@ -19,6 +19,9 @@ type Store interface {
 	ApplyChanges(ctx context.Context, changes []syncproto.Change, cursor int64) (idb.Applied, error)
 	SyncCursor(ctx context.Context) (int64, error)
 	ParkedOps(ctx context.Context) ([]idb.Conflict, error)
+	// CountOps returns how many operations the outbox holds, pending and
+	// parked, without reading them.
+	CountOps(ctx context.Context) (int, error)
 }
 
 // Transport reaches the server.
@@ -149,16 +152,20 @@ func (e *Engine) Flush() { signal(e.loop.wake) }
 // while the server fails, writes wait for the next retry instead of each
 // starting a request.
 //
-// While offline it only updates the status's Pending and Parked counts,
-// PushDelay later, so that a page can show how many changes wait for the
-// network.
+// While offline it only updates the status's Pending count, PushDelay
+// later, so that a page can show how many changes wait for the network.
+// It counts the outbox (one request, whatever its size) and subtracts the
+// parked operations, which change only during rounds.
 func (e *Engine) Nudge() {
 	signal(e.loop.nudge)
 	if !e.loop.isOnline() && e.counting.CompareAndSwap(false, true) {
 		go func() {
 			time.Sleep(e.opts.PushDelay) // count a burst of writes once
 			e.counting.Store(false)
-			e.refreshCounts(context.Background())
+			n, err := e.store.CountOps(context.Background())
+			if err == nil {
+				e.setStatus(func(s *Status) { s.Pending = max(n-s.Parked, 0) })
+			}
 		}()
 	}
 }

@@ -95,6 +95,12 @@ func (m *memStore) ParkedOps(context.Context) ([]idb.Conflict, error) {
 	return out, nil
 }
 
+func (m *memStore) CountOps(context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.ops), nil
+}
+
 // memServer applies syncproto's rule, with faults on demand.
 type memServer struct {
 	mu      sync.Mutex
