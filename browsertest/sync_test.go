@@ -517,7 +517,9 @@ func TestSyncOnlyTheLeaderPushes(t *testing.T) {
 	}
 	t.Logf("leader A pushed %d times, B never", pushesA.Load())
 	// B shows the leader's status, received from A: onSyncStatus fired
-	// in B although its own engine never ran.
+	// in B although its own engine never ran. A starts a round (state
+	// "syncing") every pull interval, so wait for one to end.
+	c.WaitFor(t, `async () => (await db.syncStatus()).state === "synced"`, 10*time.Second)
 	type shared struct {
 		Calls  int
 		Leader []bool
@@ -527,8 +529,8 @@ func TestSyncOnlyTheLeaderPushes(t *testing.T) {
 		const s = await db.syncStatus();
 		return { Calls: statuses.length, Leader: [...new Set(statuses.map((x) => x.leader)), s.leader], State: s.state };
 	}`)
-	if sh.Calls == 0 || slices.Contains(sh.Leader, true) || sh.State != "synced" {
-		t.Errorf("B's sync status: %d onSyncStatus calls, leader flags %v, state %q; want calls relayed from A (leader false) ending synced", sh.Calls, sh.Leader, sh.State)
+	if sh.Calls == 0 || slices.Contains(sh.Leader, true) {
+		t.Errorf("B's sync status: %d onSyncStatus calls, leader flags %v, state %q; want calls relayed from A (leader false)", sh.Calls, sh.Leader, sh.State)
 	}
 
 	a.Close()
