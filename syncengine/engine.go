@@ -154,18 +154,13 @@ func (e *Engine) Flush() { signal(e.loop.wake) }
 //
 // While offline it only updates the status's Pending count, PushDelay
 // later, so that a page can show how many changes wait for the network.
-// It counts the outbox (one request, whatever its size) and subtracts the
-// parked operations, which change only during rounds.
 func (e *Engine) Nudge() {
 	signal(e.loop.nudge)
 	if !e.loop.isOnline() && e.counting.CompareAndSwap(false, true) {
 		go func() {
 			time.Sleep(e.opts.PushDelay) // count a burst of writes once
 			e.counting.Store(false)
-			n, err := e.store.CountOps(context.Background())
-			if err == nil {
-				e.setStatus(func(s *Status) { s.Pending = max(n-s.Parked, 0) })
-			}
+			e.countPending(context.Background())
 		}()
 	}
 }
@@ -235,11 +230,24 @@ func (e *Engine) round(ctx context.Context) error {
 	return err
 }
 
+// refreshCounts sets the status's Pending and Parked counts: the parked
+// operations are read (they are few), the rest only counted.
 func (e *Engine) refreshCounts(ctx context.Context) {
-	pending, err1 := e.store.PendingOps(ctx, 0)
-	parked, err2 := e.store.ParkedOps(ctx)
-	if err1 == nil && err2 == nil {
-		e.setStatus(func(s *Status) { s.Pending, s.Parked = len(pending), len(parked) })
+	parked, err := e.store.ParkedOps(ctx)
+	if err != nil {
+		return
+	}
+	e.setStatus(func(s *Status) { s.Parked = len(parked) })
+	e.countPending(ctx)
+}
+
+// countPending sets the status's Pending count from a count of the outbox
+// (one request, whatever its size) less the parked operations, which
+// change only during rounds.
+func (e *Engine) countPending(ctx context.Context) {
+	n, err := e.store.CountOps(ctx)
+	if err == nil {
+		e.setStatus(func(s *Status) { s.Pending = max(n-s.Parked, 0) })
 	}
 }
 
