@@ -27,7 +27,7 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 	if err != nil {
 		return assetref.Ref{}, err
 	}
-	hashed := fsx.StartHash(ctx, b)
+	hashed := fsx.StartHashOnly(ctx, b)
 	data, err := newID()
 	if err != nil {
 		return assetref.Ref{}, err
@@ -81,9 +81,11 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 	if b.Size() == 0 {
 		assetref.ReportProgress(ctx, 0, 0)
 	}
-	if m.hash, err = hashed(); err != nil {
+	sum, err := hashed()
+	if err != nil {
 		return fail(err)
 	}
+	m.hash = sum.Hash
 	ref, err := s.commit(ctx, m)
 	if err != nil {
 		return fail(err)

@@ -62,15 +62,6 @@ func StartSum(ctx context.Context, b *Blob) func() (Sum, error) { return start(c
 // StartHashOnly is StartSum without the CRC-32 (HasCRC false).
 func StartHashOnly(ctx context.Context, b *Blob) func() (Sum, error) { return start(ctx, b, false) }
 
-// StartHash is StartHashOnly for callers that want the hash string.
-func StartHash(ctx context.Context, b *Blob) func() (string, error) {
-	wait := StartHashOnly(ctx, b)
-	return func() (string, error) {
-		s, err := wait()
-		return s.Hash, err
-	}
-}
-
 func start(ctx context.Context, b *Blob, withCRC bool) func() (Sum, error) {
 	type result struct {
 		s   Sum
