@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func Example() {
@@ -47,7 +47,7 @@ func ExampleRef_Validate() {
 	}
 	for _, r := range refs {
 		err := r.Validate()
-		fmt.Println(errors.Is(err, atelier.ErrInvalidRef), err)
+		fmt.Println(errors.Is(err, errs.ErrInvalidRef), err)
 	}
 	// Output:
 	// false <nil>

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -263,10 +263,10 @@ func TestOptionalRefField(t *testing.T) {
 		Name  string `json:"name" msgpack:"name"`
 		Thumb Ref    `json:"thumb,omitzero" msgpack:"thumb,omitempty"`
 	}
-	if _, err := json.Marshal(struct{ R Ref }{}); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, err := json.Marshal(struct{ R Ref }{}); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("json.Marshal of a zero Ref field: %v, want ErrInvalidRef", err)
 	}
-	if _, err := msgpack.Marshal(struct{ R Ref }{}); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, err := msgpack.Marshal(struct{ R Ref }{}); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("msgpack.Marshal of a zero Ref field: %v, want ErrInvalidRef", err)
 	}
 	for _, in := range []rec{{Name: "a"}, {Name: "b", Thumb: typicalRef}} {

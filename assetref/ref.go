@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // Kind says where the bytes of an asset live and therefore which field of a
@@ -71,7 +71,7 @@ type Ref struct {
 // omitzero or the msgpack tag option omitempty.
 func (r Ref) IsZero() bool { return r == Ref{} }
 
-// RefError describes why a Ref is invalid. It matches atelier.ErrInvalidRef
+// RefError describes why a Ref is invalid. It matches errs.ErrInvalidRef
 // with errors.Is.
 type RefError struct {
 	Field  string // JSON name of the offending field, e.g. "path"; "" for the whole value
@@ -81,13 +81,13 @@ type RefError struct {
 // Error returns "invalid asset reference: <field>: <reason>".
 func (e *RefError) Error() string {
 	if e.Field == "" {
-		return atelier.ErrInvalidRef.Error() + ": " + e.Reason
+		return errs.ErrInvalidRef.Error() + ": " + e.Reason
 	}
-	return atelier.ErrInvalidRef.Error() + ": " + e.Field + ": " + e.Reason
+	return errs.ErrInvalidRef.Error() + ": " + e.Field + ": " + e.Reason
 }
 
-// Is reports whether target is atelier.ErrInvalidRef.
-func (e *RefError) Is(target error) bool { return target == atelier.ErrInvalidRef }
+// Is reports whether target is errs.ErrInvalidRef.
+func (e *RefError) Is(target error) bool { return target == errs.ErrInvalidRef }
 
 func refErr(field, reason string) error { return &RefError{Field: field, Reason: reason} }
 
@@ -95,7 +95,7 @@ func refErr(field, reason string) error { return &RefError{Field: field, Reason:
 var locatorKinds = [...]Kind{fURL: KindURL, fPath: KindOPFS, fHandleID: KindFSHandle, fBlobKey: KindIDB, fID: KindEmbedded}
 
 // Validate reports whether r is a well-formed reference. It returns a
-// *RefError (matching atelier.ErrInvalidRef) for the first problem found:
+// *RefError (matching errs.ErrInvalidRef) for the first problem found:
 // an unknown kind; the field of the kind missing or another kind's field
 // set; a URL that is not an absolute http(s) URL with a host and without
 // credentials, or a blob: URL; an OPFS path that is absolute or has empty,

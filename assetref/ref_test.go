@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 const (
@@ -159,10 +159,10 @@ func TestValidate(t *testing.T) {
 }
 
 // checkRefError fails t unless err is a *RefError naming field that matches
-// atelier.ErrInvalidRef.
+// errs.ErrInvalidRef.
 func checkRefError(t testing.TB, err error, field string) {
 	t.Helper()
-	if !errors.Is(err, atelier.ErrInvalidRef) {
+	if !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("err = %v, want one matching ErrInvalidRef", err)
 	}
 	var re *RefError
@@ -180,7 +180,7 @@ func checkRefError(t testing.TB, err error, field string) {
 func TestRefErrorIsOnlyInvalidRef(t *testing.T) {
 	t.Parallel()
 	err := Ref{}.Validate()
-	for _, other := range []error{atelier.ErrInvalid, atelier.ErrNotFound} {
+	for _, other := range []error{errs.ErrInvalid, errs.ErrNotFound} {
 		if errors.Is(err, other) {
 			t.Errorf("errors.Is(%v, %v) = true", err, other)
 		}

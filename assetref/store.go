@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/google/uuid"
 )
 
@@ -26,8 +26,8 @@ type Hint struct {
 
 // Normalize returns h with the defaults filled in: DefaultMIME for an empty
 // MIME and a new UUIDv7 for an empty ID. Store implementations call it first
-// in Put. It fails with an error matching atelier.ErrInvalid (a
-// *atelier.ValidationError naming "mime" or "id") if MIME is not
+// in Put. It fails with an error matching errs.ErrInvalid (a
+// *errs.ValidationError naming "mime" or "id") if MIME is not
 // type/subtype with optional parameters or ID is not a valid asset id, and
 // with the random source's error if no UUID can be generated.
 func (h Hint) Normalize() (Hint, error) {
@@ -55,7 +55,7 @@ func hintErr(err error) error {
 	if !errors.As(err, &e) {
 		return err
 	}
-	return &atelier.ValidationError{Entity: "asset hint", Field: e.Field, Reason: e.Reason}
+	return &errs.ValidationError{Entity: "asset hint", Field: e.Field, Reason: e.Reason}
 }
 
 // Info describes a stored asset.
@@ -68,7 +68,7 @@ type Info struct {
 
 // Store keeps asset bytes: the OPFS, IndexedDB and user-folder stores, and
 // memstore for tests. Each Store hands out refs of one Kind and rejects refs
-// of other kinds with an error matching atelier.ErrInvalidRef, as it does
+// of other kinds with an error matching errs.ErrInvalidRef, as it does
 // refs that do not Validate.
 //
 // A ref names an asset by its kind's locator field. When the ref also
@@ -88,9 +88,9 @@ type Store interface {
 	// exists, Put returns its ref (with its id and MIME, whatever the hint
 	// says) and stores nothing. Otherwise the asset is stored under
 	// hint.ID; if that id already holds other content Put fails with an
-	// error matching atelier.ErrInvalid and stores nothing.
+	// error matching errs.ErrInvalid and stores nothing.
 	//
-	// Put fails with an error matching atelier.ErrInvalid for a malformed
+	// Put fails with an error matching errs.ErrInvalid for a malformed
 	// hint (see Hint.Normalize), wraps r's error if reading fails, and
 	// returns ctx.Err() if ctx is done; a failed or cancelled Put leaves
 	// nothing behind. A Read that blocks forever cannot be interrupted:
@@ -102,18 +102,18 @@ type Store interface {
 	// also implement io.Seeker and io.ReaderAt (for random access, e.g.
 	// zip packing) and callers may type-assert for them; storetest checks
 	// them when present. Open fails with an error matching
-	// atelier.ErrNotFound if the asset does not exist. A reader opened
+	// errs.ErrNotFound if the asset does not exist. A reader opened
 	// before Delete may fail afterwards.
 	Open(ctx context.Context, ref Ref) (io.ReadCloser, error)
 
 	// Stat describes the asset. It fails with an error matching
-	// atelier.ErrNotFound if the asset does not exist.
+	// errs.ErrNotFound if the asset does not exist.
 	Stat(ctx context.Context, ref Ref) (Info, error)
 
 	// Delete removes the asset. Because identical content is stored once,
 	// this removes it for every ref that shares it: counting references
 	// is the caller's job. It fails with an error matching
-	// atelier.ErrNotFound if the asset does not exist.
+	// errs.ErrNotFound if the asset does not exist.
 	Delete(ctx context.Context, ref Ref) error
 }
 

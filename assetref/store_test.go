@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/google/uuid"
 )
 
@@ -38,10 +38,10 @@ func TestHintNormalize(t *testing.T) {
 		{Hint{ID: string(make([]byte, MaxIDLen+1))}, "id"},
 	} {
 		_, err := tt.hint.Normalize()
-		if !errors.Is(err, atelier.ErrInvalid) || errors.Is(err, atelier.ErrInvalidRef) {
+		if !errors.Is(err, errs.ErrInvalid) || errors.Is(err, errs.ErrInvalidRef) {
 			t.Errorf("Normalize(%+q) = %v, want an error matching ErrInvalid only", tt.hint, err)
 		}
-		var ve *atelier.ValidationError
+		var ve *errs.ValidationError
 		if !errors.As(err, &ve) || ve.Field != tt.field || ve.Entity != "asset hint" {
 			t.Errorf("Normalize(%+q) = %#v, want a ValidationError for asset hint field %s", tt.hint, err, tt.field)
 		}

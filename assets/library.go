@@ -14,10 +14,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/internal/tabs"
@@ -243,7 +243,7 @@ func (l *Library) store(ctx context.Context, ref assetref.Ref) (assetref.Store, 
 	switch ref.Kind {
 	case assetref.KindOPFS:
 		if l.opfs == nil {
-			return nil, fmt.Errorf("asset %s: OPFS is %w", ref.Path, atelier.ErrUnsupported)
+			return nil, fmt.Errorf("asset %s: OPFS is %w", ref.Path, errs.ErrUnsupported)
 		}
 		return l.opfs, nil
 	case assetref.KindIDB:
@@ -255,7 +255,7 @@ func (l *Library) store(ctx context.Context, ref assetref.Ref) (assetref.Store, 
 		}
 		return l.folder(ctx, key, false)
 	}
-	return nil, fmt.Errorf("%w: assets of kind %s are not stored here", atelier.ErrInvalidRef, ref.Kind)
+	return nil, fmt.Errorf("%w: assets of kind %s are not stored here", errs.ErrInvalidRef, ref.Kind)
 }
 
 // newStore returns the store new assets go to.
@@ -274,7 +274,7 @@ func (l *Library) newStore(ctx context.Context) (assetref.Store, error) {
 
 // Put stores r's bytes and registers them. Identical bytes already stored
 // (in any store) are not stored twice: their ref is returned. It fails
-// with atelier.ErrQuotaExceeded (nothing stored) when the origin is out of
+// with errs.ErrQuotaExceeded (nothing stored) when the origin is out of
 // quota, and like assetref.Store.Put otherwise.
 func (l *Library) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (assetref.Ref, error) {
 	s, err := l.newStore(ctx)
@@ -283,7 +283,7 @@ func (l *Library) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (ass
 	}
 	hint = withID(hint)
 	ref, err := s.Put(ctx, r, hint)
-	if errors.Is(err, atelier.ErrQuotaExceeded) {
+	if errors.Is(err, errs.ErrQuotaExceeded) {
 		// Room may be made by evicting uploaded assets; only a seekable
 		// reader can be read again.
 		if seeker, ok := r.(io.Seeker); ok {
@@ -295,7 +295,7 @@ func (l *Library) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (ass
 			})
 		}
 	}
-	if errors.Is(err, atelier.ErrUnsupported) && s == assetref.Store(l.opfs) {
+	if errors.Is(err, errs.ErrUnsupported) && s == assetref.Store(l.opfs) {
 		// OPFS refused at write time: the fallback takes it. The reader
 		// may be partly consumed; only a seekable one can be retried.
 		if seeker, ok := r.(io.Seeker); ok {
@@ -331,7 +331,7 @@ type blobPutter interface {
 func (l *Library) PutBlob(ctx context.Context, blob js.Value, hint assetref.Hint) (assetref.Ref, error) {
 	b, err := fsx.WrapBlob(blob)
 	if err != nil {
-		return assetref.Ref{}, &atelier.ValidationError{Entity: "asset", Field: "blob", Reason: err.Error()}
+		return assetref.Ref{}, &errs.ValidationError{Entity: "asset", Field: "blob", Reason: err.Error()}
 	}
 	if hint.MIME == "" {
 		if t := blob.Get("type"); t.Type() == js.TypeString && t.String() != "" {
@@ -371,7 +371,7 @@ func (l *Library) registerNew(ctx context.Context, s assetref.Store, ref assetre
 		return assetref.Ref{}, false, fmt.Errorf("register asset: %w", err)
 	}
 	if existed && !sameLocation(rec.Ref, ref) {
-		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, errs.ErrNotFound) {
 			l.log.Warn("deleting a duplicate copy failed", "ref", ref, "err", err)
 		}
 	}
@@ -392,9 +392,9 @@ var sameLocation = idb.SameLocation
 // Options.FetchWait. Evict leaves the asset alone until the reader is
 // closed.
 //
-// It fails with atelier.ErrNotFound for unknown assets (a *FetchError when
-// fetching failed), atelier.ErrInvalidRef for refs of kinds not stored
-// here (url, embedded), and atelier.ErrQuotaExceeded when a fetched copy
+// It fails with errs.ErrNotFound for unknown assets (a *FetchError when
+// fetching failed), errs.ErrInvalidRef for refs of kinds not stored
+// here (url, embedded), and errs.ErrQuotaExceeded when a fetched copy
 // finds no room.
 func (l *Library) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
 	var rc io.ReadCloser
@@ -439,10 +439,10 @@ func (l *Library) statLocal(ctx context.Context, ref assetref.Ref) (assetref.Inf
 	if ref.Hash != "" {
 		if rec, err := l.db.Asset(ctx, ref.Hash); err == nil {
 			if rec.Remote {
-				return assetref.Info{}, fmt.Errorf("asset %s: the bytes are not on this device: %w", ref.Hash, atelier.ErrNotFound)
+				return assetref.Info{}, fmt.Errorf("asset %s: the bytes are not on this device: %w", ref.Hash, errs.ErrNotFound)
 			}
 			loc = rec.Ref
-		} else if !errors.Is(err, atelier.ErrNotFound) {
+		} else if !errors.Is(err, errs.ErrNotFound) {
 			return assetref.Info{}, err
 		}
 	}
@@ -469,7 +469,7 @@ func (l *Library) Blob(ctx context.Context, ref assetref.Ref) (js.Value, error) 
 	_, err := l.access(ctx, ref, false, func(s assetref.Store, loc assetref.Ref) error {
 		g, ok := s.(blobGetter)
 		if !ok {
-			return fmt.Errorf("store %T cannot give a Blob: %w", s, atelier.ErrUnsupported)
+			return fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
 		}
 		b, err := g.Blob(ctx, loc)
 		if err != nil {
@@ -485,11 +485,11 @@ func (l *Library) Blob(ctx context.Context, ref assetref.Ref) (js.Value, error) 
 }
 
 // Delete deletes an asset no node uses: its record, then its bytes. It
-// fails with idb.ErrInUse when nodes use it, and atelier.ErrNotFound when
+// fails with idb.ErrInUse when nodes use it, and errs.ErrNotFound when
 // it is unknown.
 func (l *Library) Delete(ctx context.Context, ref assetref.Ref) error {
 	if ref.Hash == "" {
-		return fmt.Errorf("%w: deleting an asset needs its hash", atelier.ErrInvalidRef)
+		return fmt.Errorf("%w: deleting an asset needs its hash", errs.ErrInvalidRef)
 	}
 	rec, err := l.db.ForgetAsset(ctx, ref.Hash)
 	if err != nil {
@@ -506,7 +506,7 @@ func (l *Library) deleteBytes(ctx context.Context, ref assetref.Ref) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+	if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, errs.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -526,7 +526,7 @@ func (l *Library) Collect(ctx context.Context) (int, error) {
 			continue
 		}
 		rec, err := l.db.ForgetAsset(ctx, r.Hash)
-		if errors.Is(err, idb.ErrInUse) || errors.Is(err, atelier.ErrNotFound) {
+		if errors.Is(err, idb.ErrInUse) || errors.Is(err, errs.ErrNotFound) {
 			continue // used or collected meanwhile
 		}
 		if err != nil {
@@ -595,7 +595,7 @@ func (l *Library) Reconcile(ctx context.Context) (Report, error) {
 			if !olderThan(info.Ref, cutoff) {
 				continue // perhaps another tab is about to register it
 			}
-			if err := s.Delete(ctx, info.Ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+			if err := s.Delete(ctx, info.Ref); err != nil && !errors.Is(err, errs.ErrNotFound) {
 				return rep, err
 			}
 			rep.Removed++
@@ -605,9 +605,9 @@ func (l *Library) Reconcile(ctx context.Context) (Report, error) {
 		if r.Remote {
 			continue // the sync server has the bytes, not this device
 		}
-		if _, err := l.statLocal(ctx, r.Ref); errors.Is(err, atelier.ErrNotFound) {
+		if _, err := l.statLocal(ctx, r.Ref); errors.Is(err, errs.ErrNotFound) {
 			rep.Missing = append(rep.Missing, r)
-		} else if err != nil && !errors.Is(err, atelier.ErrPermission) {
+		} else if err != nil && !errors.Is(err, errs.ErrPermission) {
 			return rep, err
 		}
 	}
@@ -679,7 +679,7 @@ func (l *Library) Capabilities(ctx context.Context) (Capabilities, error) {
 func (l *Library) Persist(ctx context.Context) (bool, error) {
 	storage := js.Global().Get("navigator").Get("storage")
 	if !storage.Truthy() || storage.Get("persist").Type() != js.TypeFunction {
-		return false, fmt.Errorf("persistent storage: %w", atelier.ErrUnsupported)
+		return false, fmt.Errorf("persistent storage: %w", errs.ErrUnsupported)
 	}
 	v, err := jsutil.Await(ctx, storage.Call("persist"))
 	if err != nil {
@@ -694,7 +694,7 @@ func (l *Library) Persist(ctx context.Context) (bool, error) {
 func (l *Library) AddFolder(ctx context.Context, dir js.Value, use bool) (string, error) {
 	d, err := fsx.WrapDir(dir)
 	if err != nil {
-		return "", &atelier.ValidationError{Entity: "folder", Field: "handle", Reason: err.Error()}
+		return "", &errs.ValidationError{Entity: "folder", Field: "handle", Reason: err.Error()}
 	}
 	key := graph.NewID()
 	if err := l.db.PutFolder(ctx, idb.Folder{Key: key, Name: d.Name(), Dir: d}); err != nil {
@@ -711,7 +711,7 @@ func (l *Library) AddFolder(ctx context.Context, dir js.Value, use bool) (string
 // UseFolder sends new assets to the persisted folder with the given key,
 // asking for write permission if the browser needs it (call it from a
 // user gesture then); an empty key goes back to the default store. It
-// fails with atelier.ErrPermission when the user refuses.
+// fails with errs.ErrPermission when the user refuses.
 func (l *Library) UseFolder(ctx context.Context, key string) error {
 	if key != "" {
 		if _, err := l.folder(ctx, key, true); err != nil {
@@ -749,7 +749,7 @@ func (l *Library) folder(ctx context.Context, key string, ask bool) (*opfs.Store
 			return nil, err
 		}
 		if p != fsx.PermissionGranted {
-			return nil, fmt.Errorf("folder %s (%s): %w", f.Name, key, atelier.ErrPermission)
+			return nil, fmt.Errorf("folder %s (%s): %w", f.Name, key, errs.ErrPermission)
 		}
 		s, err := opfs.OpenFolder(ctx, key, f.Dir, l.opts.OPFS)
 		if err != nil {
@@ -765,5 +765,5 @@ func (l *Library) folder(ctx context.Context, key string, ask bool) (*opfs.Store
 		l.mu.Unlock()
 		return s, nil
 	}
-	return nil, fmt.Errorf("folder %s: %w", key, atelier.ErrNotFound)
+	return nil, fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
 }

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
@@ -112,7 +112,7 @@ func TestPutRegistersAndDedups(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("content differs")
 	}
-	if _, err := lib.Open(ctx, assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/x.png"}); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, err := lib.Open(ctx, assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/x.png"}); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("opening a url ref: %v", err)
 	}
 }
@@ -185,7 +185,7 @@ func TestCollectRemovesWhatNothingUses(t *testing.T) {
 	if n, err := lib.Collect(ctx); err != nil || n != 1 {
 		t.Fatalf("Collect = %d, %v", n, err)
 	}
-	if _, err := lib.Stat(ctx, unused); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := lib.Stat(ctx, unused); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("unused asset still there: %v", err)
 	}
 	if _, err := lib.Stat(ctx, used); err != nil {
@@ -202,7 +202,7 @@ func TestCollectRemovesWhatNothingUses(t *testing.T) {
 	if n, err := lib.Collect(ctx); err != nil || n != 1 {
 		t.Fatalf("second Collect = %d, %v", n, err)
 	}
-	if _, err := db.Asset(ctx, used.Hash); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := db.Asset(ctx, used.Hash); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("record after collection: %v", err)
 	}
 }
@@ -240,7 +240,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if rep.Removed != 1 || len(rep.Missing) != 1 || rep.Missing[0].Hash != vanished.Hash {
 		t.Fatalf("report %+v", rep)
 	}
-	if _, err := lib.opfs.Stat(ctx, orphan); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := lib.opfs.Stat(ctx, orphan); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("old orphan kept: %v", err)
 	}
 	if _, err := lib.opfs.Stat(ctx, fresh); err != nil {
@@ -296,7 +296,7 @@ func TestFolderAssets(t *testing.T) {
 	}
 	third, _ := Open(ctx, db, &o)
 	defer third.Close()
-	if _, err := third.Open(ctx, ref); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := third.Open(ctx, ref); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("asset of a forgotten folder: %v", err)
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/pack"
@@ -67,7 +67,7 @@ func (l *Library) Import(ctx context.Context, r io.ReaderAt, size int64, opts *p
 	}
 	o.WorkflowExists = func(ctx context.Context, id string) (bool, error) {
 		_, err := l.db.LoadWorkflow(ctx, id)
-		if errors.Is(err, atelier.ErrNotFound) {
+		if errors.Is(err, errs.ErrNotFound) {
 			return false, nil
 		}
 		return err == nil, err
@@ -108,7 +108,7 @@ func (s libSink) Delete(ctx context.Context, ref assetref.Ref) error { return s.
 // FindHash lets an import skip writing assets the library already has.
 func (s libSink) FindHash(ctx context.Context, hash string) (assetref.Ref, bool, error) {
 	rec, err := s.l.db.Asset(ctx, hash)
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		return assetref.Ref{}, false, nil
 	}
 	return rec.Ref, err == nil, err
@@ -122,7 +122,7 @@ func (s libSink) FindHash(ctx context.Context, hash string) (assetref.Ref, bool,
 func BlobReaderAt(ctx context.Context, blob js.Value) (io.ReaderAt, int64, error) {
 	b, err := fsx.WrapBlob(blob)
 	if err != nil {
-		return nil, 0, &atelier.ValidationError{Entity: "package", Field: "file", Reason: err.Error()}
+		return nil, 0, &errs.ValidationError{Entity: "package", Field: "file", Reason: err.Error()}
 	}
 	return blobAt{ctx, b}, b.Size(), nil
 }

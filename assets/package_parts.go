@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/pack"
 )
@@ -162,7 +162,7 @@ func (s libSink) PutPart(ctx context.Context, p pack.Part, hash string, hint ass
 		// Not the content the manifest names. The store's copy goes,
 		// unless the store had that content already, under another id.
 		if isLocation(ref, hint.ID) {
-			if derr := st.Delete(context.WithoutCancel(ctx), ref); derr != nil && !errors.Is(derr, atelier.ErrNotFound) {
+			if derr := st.Delete(context.WithoutCancel(ctx), ref); derr != nil && !errors.Is(derr, errs.ErrNotFound) {
 				s.l.log.Warn("deleting a mismatched import copy failed", "ref", ref, "err", derr)
 			}
 		}

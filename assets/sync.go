@@ -12,9 +12,9 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncengine"
@@ -40,7 +40,7 @@ import (
 type Remote interface {
 	// DownloadBlob returns the content of the blob with the given hash as
 	// a JavaScript Blob. It fails with an error matching
-	// atelier.ErrNotFound when the server has no such blob (perhaps not
+	// errs.ErrNotFound when the server has no such blob (perhaps not
 	// yet); an error with a method Permanent() bool that returns true
 	// means asking again cannot help.
 	DownloadBlob(ctx context.Context, hash string) (js.Value, error)
@@ -49,7 +49,7 @@ type Remote interface {
 var _ syncengine.AssetSource = (*Library)(nil)
 
 // FetchError is the failure to fetch the bytes of an asset that are not on
-// this device. It matches atelier.ErrNotFound with errors.Is: the asset is
+// this device. It matches errs.ErrNotFound with errors.Is: the asset is
 // not available here, now. Err says why (the server lacks it, or cannot be
 // reached); Temporary whether a later try may succeed.
 type FetchError struct {
@@ -63,8 +63,8 @@ func (e *FetchError) Error() string {
 
 func (e *FetchError) Unwrap() error { return e.Err }
 
-// Is reports whether target is atelier.ErrNotFound.
-func (e *FetchError) Is(target error) bool { return target == atelier.ErrNotFound }
+// Is reports whether target is errs.ErrNotFound.
+func (e *FetchError) Is(target error) bool { return target == errs.ErrNotFound }
 
 // Temporary reports whether a later try may succeed: the server lacked
 // the asset (the device that has it may not have uploaded it yet) or could
@@ -146,14 +146,14 @@ func (u *upload) JSValue() js.Value { return u.b.JSValue() }
 func (u *upload) Close() error      { return nil }
 
 // UploadContent implements syncengine.AssetSource. It fails with an error
-// matching atelier.ErrNotFound when the bytes are not on this device.
+// matching errs.ErrNotFound when the bytes are not on this device.
 func (l *Library) UploadContent(ctx context.Context, hash string) (syncengine.Content, error) {
 	rec, err := l.db.Asset(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
 	if rec.Remote {
-		return nil, fmt.Errorf("asset %s: the bytes are not on this device: %w", hash, atelier.ErrNotFound)
+		return nil, fmt.Errorf("asset %s: the bytes are not on this device: %w", hash, errs.ErrNotFound)
 	}
 	s, err := l.store(ctx, rec.Ref)
 	if err != nil {
@@ -161,7 +161,7 @@ func (l *Library) UploadContent(ctx context.Context, hash string) (syncengine.Co
 	}
 	g, ok := s.(blobGetter)
 	if !ok {
-		return nil, fmt.Errorf("store %T cannot give a Blob: %w", s, atelier.ErrUnsupported)
+		return nil, fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
 	}
 	b, err := g.Blob(ctx, rec.Ref)
 	if err != nil {
@@ -183,8 +183,8 @@ func (l *Library) MarkUploaded(ctx context.Context, hashes []string) error {
 // not reachable in the location the registry names), so that fetching
 // them is the way to go.
 func absent(err error) bool {
-	return errors.Is(err, atelier.ErrNotFound) || errors.Is(err, atelier.ErrUnsupported) ||
-		errors.Is(err, atelier.ErrPermission)
+	return errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrUnsupported) ||
+		errors.Is(err, errs.ErrPermission)
 }
 
 // access runs f on the local copy of ref's bytes: at the location the
@@ -198,7 +198,7 @@ func (l *Library) access(ctx context.Context, ref assetref.Ref, keep bool, f fun
 		return nil, err
 	}
 	if ref.Kind == assetref.KindURL || ref.Kind == assetref.KindEmbedded {
-		return nil, fmt.Errorf("%w: assets of kind %s are not stored here", atelier.ErrInvalidRef, ref.Kind)
+		return nil, fmt.Errorf("%w: assets of kind %s are not stored here", errs.ErrInvalidRef, ref.Kind)
 	}
 	if ref.Hash == "" {
 		// Without a hash there is no record and nothing to fetch.
@@ -212,7 +212,7 @@ func (l *Library) access(ctx context.Context, ref assetref.Ref, keep bool, f fun
 	switch r, err := l.db.Asset(ctx, ref.Hash); {
 	case err == nil:
 		rec = &r
-	case !errors.Is(err, atelier.ErrNotFound):
+	case !errors.Is(err, errs.ErrNotFound):
 		return nil, err
 	}
 	release, err = l.readLock(ctx, ref.Hash)
@@ -239,11 +239,11 @@ func (l *Library) access(ctx context.Context, ref assetref.Ref, keep bool, f fun
 		}
 		// A location outside this device's stores (another device's
 		// folder or root) is as good as absent.
-		if !absent(serr) && !errors.Is(serr, atelier.ErrInvalidRef) || l.getRemote() == nil {
+		if !absent(serr) && !errors.Is(serr, errs.ErrInvalidRef) || l.getRemote() == nil {
 			return release, serr
 		}
 	} else if l.getRemote() == nil {
-		return release, fmt.Errorf("asset %s: the bytes are not on this device and no sync server is set: %w", ref.Hash, atelier.ErrNotFound)
+		return release, fmt.Errorf("asset %s: the bytes are not on this device and no sync server is set: %w", ref.Hash, errs.ErrNotFound)
 	}
 	mime := ref.MIME
 	if rec != nil && rec.Ref.MIME != "" {
@@ -270,7 +270,7 @@ func (l *Library) touch(ctx context.Context, rec *idb.AssetRecord) {
 	if time.Now().UnixMilli()-rec.UsedAt < every.Milliseconds() {
 		return
 	}
-	if err := l.db.TouchAsset(ctx, rec.Hash, every); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+	if err := l.db.TouchAsset(ctx, rec.Hash, every); err != nil && !errors.Is(err, errs.ErrNotFound) {
 		l.log.Warn("recording the use of an asset failed", "hash", rec.Hash, "err", err)
 	}
 }
@@ -406,7 +406,7 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 	s := l.cacheStore()
 	put := func() (assetref.Ref, error) {
 		ref, err := s.PutBlob(ctx, b, withID(hint))
-		if errors.Is(err, atelier.ErrInvalid) && hint.ID != "" {
+		if errors.Is(err, errs.ErrInvalid) && hint.ID != "" {
 			// The id holds other content here: take a new one.
 			hint.ID = ""
 			ref, err = s.PutBlob(ctx, b, withID(hint))
@@ -431,7 +431,7 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 	}
 	if !moved && !idb.SameLocation(rec.Ref, ref) {
 		// Another tab stored it first, elsewhere.
-		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, atelier.ErrNotFound) {
+		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, errs.ErrNotFound) {
 			l.log.Warn("deleting a duplicate fetched copy failed", "ref", ref, "err", err)
 		}
 	}
@@ -474,7 +474,7 @@ func idOf(ref assetref.Ref) string {
 // least) and tries once more.
 func (l *Library) withRoom(ctx context.Context, need int64, put func() (assetref.Ref, error)) (assetref.Ref, error) {
 	ref, err := put()
-	if !errors.Is(err, atelier.ErrQuotaExceeded) || l.getRemote() == nil {
+	if !errors.Is(err, errs.ErrQuotaExceeded) || l.getRemote() == nil {
 		return ref, err
 	}
 	rep, eerr := l.Evict(ctx, max(need, 1))
@@ -532,13 +532,13 @@ func (l *Library) Evict(ctx context.Context, want int64) (EvictReport, error) {
 		size := c.Ref.Bytes
 		if info, err := l.statLocal(ctx, c.Ref); err == nil {
 			size = info.Size
-		} else if errors.Is(err, atelier.ErrNotFound) {
+		} else if errors.Is(err, errs.ErrNotFound) {
 			size = 0 // gone already: mark it all the same
 		}
 		rec, err := l.db.EvictAsset(ctx, c.Hash, c.Ref)
 		if err != nil {
 			release()
-			if errors.Is(err, idb.ErrNotUploaded) || errors.Is(err, atelier.ErrNotFound) || errors.Is(err, atelier.ErrVersionConflict) {
+			if errors.Is(err, idb.ErrNotUploaded) || errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrVersionConflict) {
 				continue // changed meanwhile
 			}
 			return rep, err
@@ -597,7 +597,7 @@ func (l *Library) EvictIfNeeded(ctx context.Context) (EvictReport, error) {
 func estimate(ctx context.Context) (usage, quota int64, err error) {
 	storage := js.Global().Get("navigator").Get("storage")
 	if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
-		return 0, 0, fmt.Errorf("storage estimate: %w", atelier.ErrUnsupported)
+		return 0, 0, fmt.Errorf("storage estimate: %w", errs.ErrUnsupported)
 	}
 	est, err := jsutil.Await(ctx, storage.Call("estimate"))
 	if err != nil {

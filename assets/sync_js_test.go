@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
@@ -90,7 +90,7 @@ func (h *hub) UploadBlob(ctx context.Context, hash string, c syncengine.Content,
 type missing struct{ hash string }
 
 func (e missing) Error() string        { return "no blob " + e.hash }
-func (e missing) Is(target error) bool { return target == atelier.ErrNotFound }
+func (e missing) Is(target error) bool { return target == errs.ErrNotFound }
 func (e missing) Permanent() bool      { return false }
 
 func (h *hub) DownloadBlob(_ context.Context, hash string) (js.Value, error) {
@@ -383,7 +383,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 	if err != nil || rep.Evicted != 1 || rep.Bytes != int64(len(olderData)) {
 		t.Fatalf("Evict(1): %+v %v", rep, err)
 	}
-	if _, err := lib.opfs.Stat(ctx, older); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := lib.opfs.Stat(ctx, older); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("the evicted copy is still in OPFS: %v", err)
 	}
 	if rec, _ := db.Asset(ctx, older.Hash); !rec.Remote || len(rec.Users) != 1 {
@@ -476,7 +476,7 @@ func TestEvictIfNeeded(t *testing.T) {
 		t.Fatalf("nothing left: %+v %v", rep, err)
 	}
 	for _, r := range refs {
-		if _, err := lib.opfs.Stat(ctx, r); !errors.Is(err, atelier.ErrNotFound) {
+		if _, err := lib.opfs.Stat(ctx, r); !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("still in OPFS: %v", err)
 		}
 	}
@@ -502,7 +502,7 @@ func TestFetchWaitsForTheUpload(t *testing.T) {
 	// Not uploaded, no waiting: a temporary NotFound.
 	_, err = libB.Open(ctx, ref)
 	var fe *FetchError
-	if !errors.Is(err, atelier.ErrNotFound) || !errors.As(err, &fe) || !fe.Temporary() || fe.Hash != ref.Hash {
+	if !errors.Is(err, errs.ErrNotFound) || !errors.As(err, &fe) || !fe.Temporary() || fe.Hash != ref.Hash {
 		t.Fatalf("Open before the upload: %v", err)
 	}
 	// Unreachable: the same.
@@ -616,7 +616,7 @@ func TestUploadContentOfMissingBytes(t *testing.T) {
 	imageNode(t, dbA, ref)
 	dbB, libB := device(t, "b", h, Options{})
 	relay(t, dbA, dbB)
-	if _, err := libB.UploadContent(ctx, ref.Hash); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := libB.UploadContent(ctx, ref.Hash); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("UploadContent on B: %v", err)
 	}
 	c, err := libA.UploadContent(ctx, ref.Hash)
@@ -625,14 +625,14 @@ func TestUploadContentOfMissingBytes(t *testing.T) {
 	}
 	c.Close()
 	// Unknown refs and kinds fail as before.
-	if _, err := libB.Open(ctx, assetref.Ref{Kind: assetref.KindEmbedded, ID: "x"}); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, err := libB.Open(ctx, assetref.Ref{Kind: assetref.KindEmbedded, ID: "x"}); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("Open of an embedded ref: %v", err)
 	}
 	unknown := ref
 	unknown.Hash = assetref.HashBytes([]byte("unknown"))
 	unknown.Path = "atelier/assets/image/" + graph.NewID()
 	libB.opts.FetchWait = -1
-	if _, err := libB.Open(ctx, unknown); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := libB.Open(ctx, unknown); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("Open of an unknown asset: %v", err)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // Coordinates decoded from JSON must be numbers. JavaScript's
@@ -64,14 +64,14 @@ func (vp *Viewport) UnmarshalJSON(b []byte) error {
 
 func decodeCoords(field string, b []byte, v any) error {
 	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		return &atelier.ValidationError{Entity: "json", Field: field, Reason: "must be an object, not null"}
+		return &errs.ValidationError{Entity: "json", Field: field, Reason: "must be an object, not null"}
 	}
 	return json.Unmarshal(b, v)
 }
 
 func need(field string, f *float64) error {
 	if f == nil {
-		return &atelier.ValidationError{Entity: "json", Field: field,
+		return &errs.ValidationError{Entity: "json", Field: field,
 			Reason: "must be a finite number (NaN and Infinity arrive as null or nothing)"}
 	}
 	return nil

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func TestCoordinatesFromJSON(t *testing.T) {
@@ -35,7 +35,7 @@ func TestCoordinatesFromJSON(t *testing.T) {
 	}
 	var w Workflow
 	err := json.Unmarshal([]byte(`{"name":"w","viewport":{"x":0,"y":0,"zoom":null}}`), &w)
-	if !errors.Is(err, atelier.ErrInvalid) {
+	if !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("null zoom: %v", err)
 	}
 	// Round trip through JSON keeps values.

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // Limits that Validate enforces. They keep hostile or buggy input from
@@ -24,7 +24,7 @@ const (
 )
 
 func invalid(entity, id, field, reason string) error {
-	return &atelier.ValidationError{Entity: entity, ID: id, Field: field, Reason: reason}
+	return &errs.ValidationError{Entity: entity, ID: id, Field: field, Reason: reason}
 }
 
 // Validate checks the workflow's own fields. An empty ID is accepted (stores

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 const (
@@ -101,8 +101,8 @@ func TestNodeValidate(t *testing.T) {
 			n := validNode()
 			tc.mut(&n)
 			err := n.Validate()
-			var ve *atelier.ValidationError
-			if !errors.Is(err, atelier.ErrInvalid) || !errors.As(err, &ve) {
+			var ve *errs.ValidationError
+			if !errors.Is(err, errs.ErrInvalid) || !errors.As(err, &ve) {
 				t.Fatalf("Validate() = %v, want a ValidationError", err)
 			}
 			if ve.Field != tc.field {
@@ -136,7 +136,7 @@ func TestWorkflowValidate(t *testing.T) {
 				}
 				return
 			}
-			var ve *atelier.ValidationError
+			var ve *errs.ValidationError
 			if !errors.As(err, &ve) || ve.Field != tc.field {
 				t.Fatalf("Validate() = %v, want field %q", err, tc.field)
 			}
@@ -173,7 +173,7 @@ func TestGraphValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := good()
 			tc.mut(&g)
-			if err := g.Validate(); !errors.Is(err, atelier.ErrInvalid) {
+			if err := g.Validate(); !errors.Is(err, errs.ErrInvalid) {
 				t.Fatalf("Validate() = %v, want ErrInvalid", err)
 			}
 		})

@@ -9,8 +9,8 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 )
 
@@ -162,13 +162,13 @@ func trackedRef(ref assetref.Ref) (string, error) {
 	}
 	hash, ok := tracked(&ref)
 	if !ok {
-		return "", fmt.Errorf("%w: a stored asset needs kind opfs, fs-handle or idb and a hash", atelier.ErrInvalidRef)
+		return "", fmt.Errorf("%w: a stored asset needs kind opfs, fs-handle or idb and a hash", errs.ErrInvalidRef)
 	}
 	return hash, nil
 }
 
 // updateAsset changes the record of hash in one writer transaction: f
-// returns whether to write it. It fails with atelier.ErrNotFound when
+// returns whether to write it. It fails with errs.ErrNotFound when
 // there is no record (f is not called), and with f's error.
 func (d *DB) updateAsset(ctx context.Context, hash string, f func(t *Tx, a *AssetRecord) (bool, error)) (AssetRecord, error) {
 	var rec AssetRecord
@@ -179,7 +179,7 @@ func (d *DB) updateAsset(ctx context.Context, hash string, f func(t *Tx, a *Asse
 		}
 		a := recs[0]
 		if a == nil {
-			return fmt.Errorf("asset %s: %w", hash, atelier.ErrNotFound)
+			return fmt.Errorf("asset %s: %w", hash, errs.ErrNotFound)
 		}
 		write, err := f(t, a)
 		if err != nil {
@@ -224,7 +224,7 @@ func (d *DB) MarkAssetsUploaded(ctx context.Context, hashes []string) error {
 // TouchAsset records that the asset's bytes were read now, for
 // least-recently-used eviction. It writes only when the recorded time is
 // older than granularity, so that reading often costs no writes. It fails
-// with atelier.ErrNotFound when there is no record.
+// with errs.ErrNotFound when there is no record.
 func (d *DB) TouchAsset(ctx context.Context, hash string, granularity time.Duration) error {
 	_, err := d.updateAsset(ctx, hash, func(t *Tx, a *AssetRecord) (bool, error) {
 		if t.now-a.UsedAt < granularity.Milliseconds() {
@@ -242,8 +242,8 @@ func (d *DB) TouchAsset(ctx context.Context, hash string, granularity time.Durat
 // them again finds them), never a record naming bytes that are gone.
 //
 // It refuses, changing nothing, with ErrNotUploaded when the sync server
-// is not known to have the asset, with atelier.ErrNotFound when there is
-// no record, and with atelier.ErrVersionConflict when the record is Remote
+// is not known to have the asset, with errs.ErrNotFound when there is
+// no record, and with errs.ErrVersionConflict when the record is Remote
 // already or its location is no longer at (another tab moved it since the
 // caller looked).
 func (d *DB) EvictAsset(ctx context.Context, hash string, at assetref.Ref) (AssetRecord, error) {
@@ -252,7 +252,7 @@ func (d *DB) EvictAsset(ctx context.Context, hash string, at assetref.Ref) (Asse
 		case a.Uploaded == 0:
 			return false, fmt.Errorf("evict asset %s: %w", hash, ErrNotUploaded)
 		case a.Remote || !SameLocation(a.Ref, at):
-			return false, fmt.Errorf("evict asset %s: %w: it moved or was evicted meanwhile", hash, atelier.ErrVersionConflict)
+			return false, fmt.Errorf("evict asset %s: %w: it moved or was evicted meanwhile", hash, errs.ErrVersionConflict)
 		}
 		a.Remote = true
 		return true, nil
@@ -303,7 +303,7 @@ func SameLocation(a, b assetref.Ref) bool {
 }
 
 // Asset returns the record of the asset with the given hash. It fails with
-// atelier.ErrNotFound when there is none.
+// errs.ErrNotFound when there is none.
 func (d *DB) Asset(ctx context.Context, hash string) (AssetRecord, error) {
 	var rec AssetRecord
 	err := d.View(ctx, func(t *Tx) error {
@@ -312,7 +312,7 @@ func (d *DB) Asset(ctx context.Context, hash string) (AssetRecord, error) {
 			return err
 		}
 		if recs[0] == nil {
-			return fmt.Errorf("asset %s: %w", hash, atelier.ErrNotFound)
+			return fmt.Errorf("asset %s: %w", hash, errs.ErrNotFound)
 		}
 		rec = *recs[0]
 		return nil
@@ -350,7 +350,7 @@ func (d *DB) Assets(ctx context.Context) ([]AssetRecord, error) {
 // it, so the caller can delete the bytes (record first: a crash in between
 // leaves bytes without a record, which the reconciler removes, never a
 // record without bytes). It fails with ErrInUse if nodes use the asset and
-// atelier.ErrNotFound if there is no record.
+// errs.ErrNotFound if there is no record.
 func (d *DB) ForgetAsset(ctx context.Context, hash string) (AssetRecord, error) {
 	var rec AssetRecord
 	err := d.mutate(ctx, func(t *Tx) error {
@@ -359,7 +359,7 @@ func (d *DB) ForgetAsset(ctx context.Context, hash string) (AssetRecord, error) 
 			return err
 		}
 		if recs[0] == nil {
-			return fmt.Errorf("asset %s: %w", hash, atelier.ErrNotFound)
+			return fmt.Errorf("asset %s: %w", hash, errs.ErrNotFound)
 		}
 		if len(recs[0].Users) > 0 {
 			return fmt.Errorf("asset %s: %w by %d nodes", hash, ErrInUse, len(recs[0].Users))

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // opfsRef is a tracked ref to bytes that would be in OPFS.
@@ -23,7 +23,7 @@ func opfsRef(content string) assetref.Ref {
 func users(t *testing.T, d *DB, hash string) []string {
 	t.Helper()
 	a, err := d.Asset(testCtx(t), hash)
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -100,7 +100,7 @@ func TestAssetUsageFollowsNodes(t *testing.T) {
 	if err != nil || forgotten.Ref.Path != a.Path {
 		t.Fatalf("ForgetAsset: %+v %v", forgotten, err)
 	}
-	if _, err := d.Asset(ctx, a.Hash); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.Asset(ctx, a.Hash); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("forgotten asset: %v", err)
 	}
 }
@@ -163,10 +163,10 @@ func TestDeletingReleasesAssets(t *testing.T) {
 	if _, err := d.PutNodes(ctx, w2.ID, graph.Node{Type: "x", Result: &graph.Result{Asset: &url}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Asset(ctx, url.Hash); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.Asset(ctx, url.Hash); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("url asset tracked: %v", err)
 	}
-	if _, _, err := d.RegisterAsset(ctx, url); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, _, err := d.RegisterAsset(ctx, url); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("RegisterAsset(url): %v", err)
 	}
 }
@@ -270,7 +270,7 @@ func TestAssetSyncState(t *testing.T) {
 	if err != nil || rec.Uploaded == 0 {
 		t.Fatalf("after MarkAssetsUploaded: %+v %v", rec, err)
 	}
-	if _, err := d.Asset(ctx, unknown); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.Asset(ctx, unknown); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("MarkAssetsUploaded made a record for an unknown hash: %v", err)
 	}
 	up := rec.Uploaded
@@ -292,21 +292,21 @@ func TestAssetSyncState(t *testing.T) {
 	if rec, _ = d.Asset(ctx, a.Hash); rec.UsedAt != used {
 		t.Fatalf("a touch within the granularity wrote: %d -> %d", used, rec.UsedAt)
 	}
-	if err := d.TouchAsset(ctx, unknown, 0); !errors.Is(err, atelier.ErrNotFound) {
+	if err := d.TouchAsset(ctx, unknown, 0); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("touching an unknown asset: %v", err)
 	}
 
 	// Evicting names the location the caller checked.
 	elsewhere := a
 	elsewhere.Path = "atelier/assets/image/" + graph.NewID()
-	if _, err := d.EvictAsset(ctx, a.Hash, elsewhere); !errors.Is(err, atelier.ErrVersionConflict) {
+	if _, err := d.EvictAsset(ctx, a.Hash, elsewhere); !errors.Is(err, errs.ErrVersionConflict) {
 		t.Fatalf("evicting another location: %v", err)
 	}
 	rec, err = d.EvictAsset(ctx, a.Hash, a)
 	if err != nil || !rec.Remote || rec.Ref != a {
 		t.Fatalf("EvictAsset: %+v %v", rec, err)
 	}
-	if _, err := d.EvictAsset(ctx, a.Hash, a); !errors.Is(err, atelier.ErrVersionConflict) {
+	if _, err := d.EvictAsset(ctx, a.Hash, a); !errors.Is(err, errs.ErrVersionConflict) {
 		t.Fatalf("evicting twice: %v", err)
 	}
 
@@ -342,7 +342,7 @@ func TestAssetSyncState(t *testing.T) {
 	if err != nil || !existed || rec.Ref != again || rec.Remote {
 		t.Fatalf("RegisterAsset over a remote record: %+v %v %v", rec, existed, err)
 	}
-	if _, _, err := d.AssetFetched(ctx, assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/a.png", Hash: b.Hash}, b); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, _, err := d.AssetFetched(ctx, assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/a.png", Hash: b.Hash}, b); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("AssetFetched of a url ref: %v", err)
 	}
 	checkConsistency(t, d.Name())

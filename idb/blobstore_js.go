@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
@@ -327,7 +327,7 @@ func (s *BlobStore) tryCommit(ctx context.Context, m *blobMeta) (ref assetref.Re
 	}
 	if !kv.IsUndefined() {
 		tx.Abort()
-		return ref, true, &atelier.ValidationError{Entity: "asset hint", ID: m.key, Field: "id", Reason: "already holds other content"}
+		return ref, true, &errs.ValidationError{Entity: "asset hint", ID: m.key, Field: "id", Reason: "already holds other content"}
 	}
 	v := m.js()
 	if err := tx.Add(storeBlobMeta, v); err != nil {
@@ -364,13 +364,13 @@ func (s *BlobStore) dropChunks(data string) {
 }
 
 // lookup returns the record a ref names, or an error matching
-// atelier.ErrNotFound or atelier.ErrInvalidRef.
+// errs.ErrNotFound or errs.ErrInvalidRef.
 func (s *BlobStore) lookup(ctx context.Context, ref assetref.Ref) (*blobMeta, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
 	if ref.Kind != assetref.KindIDB {
-		return nil, fmt.Errorf("%w: the IndexedDB store holds refs of kind idb, not %s", atelier.ErrInvalidRef, ref.Kind)
+		return nil, fmt.Errorf("%w: the IndexedDB store holds refs of kind idb, not %s", errs.ErrInvalidRef, ref.Kind)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -392,7 +392,7 @@ func (s *BlobStore) lookup(ctx context.Context, ref assetref.Ref) (*blobMeta, er
 		return nil, err
 	}
 	if m == nil || (ref.Hash != "" && ref.Hash != m.hash) {
-		return nil, fmt.Errorf("asset %s: %w", ref.BlobKey, atelier.ErrNotFound)
+		return nil, fmt.Errorf("asset %s: %w", ref.BlobKey, errs.ErrNotFound)
 	}
 	return m, nil
 }
@@ -611,7 +611,7 @@ func (r *blobReader) fetchAll() error {
 		return err
 	}
 	if v.Length() != r.m.chunks {
-		return fmt.Errorf("asset %s: %d of %d chunks: %w (deleted while being read?)", r.m.key, v.Length(), r.m.chunks, atelier.ErrNotFound)
+		return fmt.Errorf("asset %s: %d of %d chunks: %w (deleted while being read?)", r.m.key, v.Length(), r.m.chunks, errs.ErrNotFound)
 	}
 	r.blobs = v
 	return nil
@@ -671,7 +671,7 @@ func (r *blobReader) chunk(i int) (js.Value, error) {
 		return js.Value{}, err
 	}
 	if v.IsUndefined() {
-		return js.Value{}, fmt.Errorf("asset %s, chunk %d: %w (deleted while being read?)", r.m.key, i, atelier.ErrNotFound)
+		return js.Value{}, fmt.Errorf("asset %s, chunk %d: %w (deleted while being read?)", r.m.key, i, errs.ErrNotFound)
 	}
 	r.cur, r.curIndex, r.hasCur = v, i, true
 	return v, nil

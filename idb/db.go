@@ -12,8 +12,8 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/internal/tabs"
@@ -65,7 +65,7 @@ type task struct {
 var testHookBeforeData func() error
 
 // Open opens the named workflow store, creating it or migrating it to the
-// current schema. It fails with atelier.ErrSchemaTooNew when a newer build
+// current schema. It fails with errs.ErrSchemaTooNew when a newer build
 // of the library has already upgraded the database (reload the page), and
 // with ctx.Err() when ctx ends first (for instance while other tabs block
 // an upgrade; see Options.OnBlocked).
@@ -75,7 +75,7 @@ func Open(ctx context.Context, name string, opts *Options) (*DB, error) {
 
 func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB, error) {
 	if name == "" {
-		return nil, &atelier.ValidationError{Entity: "database", Field: "name", Reason: "must not be empty"}
+		return nil, &errs.ValidationError{Entity: "database", Field: "name", Reason: "must not be empty"}
 	}
 	if err := checkMigrations(ms); err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 		},
 		VersionChange: d.onVersionChange,
 		Closed: func() {
-			d.shutdown(fmt.Errorf("%w: the browser closed the database connection", atelier.ErrClosed), false)
+			d.shutdown(fmt.Errorf("%w: the browser closed the database connection", errs.ErrClosed), false)
 		},
 	})
 	if err != nil {
@@ -185,7 +185,7 @@ func (d *DB) migrateData(ctx context.Context, ms []Migration, target int) error 
 		return nil
 	}
 	if done > target {
-		return fmt.Errorf("%w: schemaVersion %d recorded, library knows %d", atelier.ErrSchemaTooNew, done, target)
+		return fmt.Errorf("%w: schemaVersion %d recorded, library knows %d", errs.ErrSchemaTooNew, done, target)
 	}
 	itx, err := d.conn.Begin(idbx.ReadWrite, d.stores...)
 	if err != nil {
@@ -265,7 +265,7 @@ func (d *DB) onVersionChange(oldV, newV int) {
 		what = "another tab is deleting the database"
 	}
 	d.log.Warn("closing: " + what)
-	d.shutdown(fmt.Errorf("%w: %s; reload the page", atelier.ErrClosed, what), false)
+	d.shutdown(fmt.Errorf("%w: %s; reload the page", errs.ErrClosed, what), false)
 	if f := d.opts.OnVersionChange; f != nil {
 		go f(VersionChange{OldVersion: oldV, NewVersion: newV})
 	}
@@ -300,9 +300,9 @@ func (d *DB) closed() error {
 
 // Close waits for queued mutations to commit and for transactions in
 // flight to finish, then closes the connection. Later calls fail with
-// atelier.ErrClosed. Close is safe to call more than once.
+// errs.ErrClosed. Close is safe to call more than once.
 func (d *DB) Close() error {
-	d.shutdown(atelier.ErrClosed, true)
+	d.shutdown(errs.ErrClosed, true)
 	<-d.writerDone
 	d.conn.CloseWait()
 	return nil
@@ -359,7 +359,7 @@ func (d *DB) View(ctx context.Context, fn func(tx *Tx) error) (err error) {
 
 // mapErr explains errors of a closed store.
 func (d *DB) mapErr(err error) error {
-	if errors.Is(err, atelier.ErrClosed) {
+	if errors.Is(err, errs.ErrClosed) {
 		if reason := d.closed(); reason != nil {
 			return reason
 		}

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func mustWorkflow(t *testing.T, d *DB, name string) graph.Workflow {
@@ -65,7 +65,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 
 func TestOpenRejectsEmptyName(t *testing.T) {
 	_, err := Open(testCtx(t), "", nil)
-	if !errors.Is(err, atelier.ErrInvalid) {
+	if !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("Open(\"\") = %v, want ErrInvalid", err)
 	}
 }
@@ -119,7 +119,7 @@ func TestWorkflowLifecycle(t *testing.T) {
 	if err := d.DeleteWorkflow(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.LoadWorkflow(ctx, a.ID); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.LoadWorkflow(ctx, a.ID); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("load deleted workflow: %v", err)
 	}
 	// The cascade removed a's nodes and edges and left b's alone.
@@ -127,7 +127,7 @@ func TestWorkflowLifecycle(t *testing.T) {
 	if len(snap[storeNodes]) != 2 || len(snap[storeEdges]) != 0 || len(snap[storeWorkflows]) != 1 {
 		t.Fatalf("after delete: %d workflows, %d nodes, %d edges", len(snap[storeWorkflows]), len(snap[storeNodes]), len(snap[storeEdges]))
 	}
-	if err := d.DeleteWorkflow(ctx, a.ID); !errors.Is(err, atelier.ErrNotFound) {
+	if err := d.DeleteWorkflow(ctx, a.ID); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
@@ -372,13 +372,13 @@ func TestCompareAndSet(t *testing.T) {
 	pos.X = 10
 	_, err = d.UpdateNodeDimensions(ctx, w.ID, n.ID, &pos, nil, IfVersion(1))
 	var ce *ConflictError
-	if !errors.Is(err, atelier.ErrVersionConflict) || !errors.As(err, &ce) || ce.Expected != 1 || ce.Actual != 2 {
+	if !errors.Is(err, errs.ErrVersionConflict) || !errors.As(err, &ce) || ce.Expected != 1 || ce.Actual != 2 {
 		t.Fatalf("stale CAS: %v", err)
 	}
-	if _, err := d.RenameWorkflow(ctx, w.ID, "x", IfVersion(7)); !errors.Is(err, atelier.ErrVersionConflict) {
+	if _, err := d.RenameWorkflow(ctx, w.ID, "x", IfVersion(7)); !errors.Is(err, errs.ErrVersionConflict) {
 		t.Fatalf("stale workflow CAS: %v", err)
 	}
-	if err := d.DeleteWorkflow(ctx, w.ID, IfVersion(2)); !errors.Is(err, atelier.ErrVersionConflict) {
+	if err := d.DeleteWorkflow(ctx, w.ID, IfVersion(2)); !errors.Is(err, errs.ErrVersionConflict) {
 		t.Fatalf("stale delete CAS: %v", err)
 	}
 	sameSnapshot(t, before, snapshot(t, d))
@@ -423,45 +423,45 @@ func TestBadInputWritesNothing(t *testing.T) {
 		want error
 		call func() error
 	}{
-		{"rename unknown workflow", atelier.ErrNotFound, func() error { _, err := d.RenameWorkflow(ctx, unknown, "x"); return err }},
-		{"rename to empty", atelier.ErrInvalid, func() error { _, err := d.RenameWorkflow(ctx, w.ID, " "); return err }},
-		{"rename too long", atelier.ErrInvalid, func() error {
+		{"rename unknown workflow", errs.ErrNotFound, func() error { _, err := d.RenameWorkflow(ctx, unknown, "x"); return err }},
+		{"rename to empty", errs.ErrInvalid, func() error { _, err := d.RenameWorkflow(ctx, w.ID, " "); return err }},
+		{"rename too long", errs.ErrInvalid, func() error {
 			_, err := d.RenameWorkflow(ctx, w.ID, strings.Repeat("x", graph.MaxNameLen+1))
 			return err
 		}},
-		{"create with empty name", atelier.ErrInvalid, func() error { _, err := d.CreateWorkflow(ctx, ""); return err }},
-		{"malformed workflow id", atelier.ErrInvalid, func() error { _, err := d.RenameWorkflow(ctx, "abc", "x"); return err }},
-		{"viewport zoom 0", atelier.ErrInvalid, func() error { _, err := d.SetViewport(ctx, w.ID, graph.Viewport{}); return err }},
-		{"viewport NaN", atelier.ErrInvalid, func() error {
+		{"create with empty name", errs.ErrInvalid, func() error { _, err := d.CreateWorkflow(ctx, ""); return err }},
+		{"malformed workflow id", errs.ErrInvalid, func() error { _, err := d.RenameWorkflow(ctx, "abc", "x"); return err }},
+		{"viewport zoom 0", errs.ErrInvalid, func() error { _, err := d.SetViewport(ctx, w.ID, graph.Viewport{}); return err }},
+		{"viewport NaN", errs.ErrInvalid, func() error {
 			_, err := d.SetViewport(ctx, w.ID, graph.Viewport{X: nan, Zoom: 1})
 			return err
 		}},
-		{"set nodes of unknown workflow", atelier.ErrNotFound, func() error { _, err := d.SetNodes(ctx, unknown, someNodes(1)); return err }},
-		{"set nodes with NaN", atelier.ErrInvalid, func() error {
+		{"set nodes of unknown workflow", errs.ErrNotFound, func() error { _, err := d.SetNodes(ctx, unknown, someNodes(1)); return err }},
+		{"set nodes with NaN", errs.ErrInvalid, func() error {
 			_, err := d.SetNodes(ctx, w.ID, withNode(func(n *graph.Node) { n.Position.X = nan }))
 			return err
 		}},
-		{"set nodes with Inf", atelier.ErrInvalid, func() error {
+		{"set nodes with Inf", errs.ErrInvalid, func() error {
 			_, err := d.SetNodes(ctx, w.ID, withNode(func(n *graph.Node) { n.Position.Y = math.Inf(-1) }))
 			return err
 		}},
-		{"set nodes with negative size", atelier.ErrInvalid, func() error {
+		{"set nodes with negative size", errs.ErrInvalid, func() error {
 			_, err := d.SetNodes(ctx, w.ID, withNode(func(n *graph.Node) { n.Size = &graph.Size{Width: -1} }))
 			return err
 		}},
-		{"set nodes with mismatched workflow id", atelier.ErrInvalid, func() error {
+		{"set nodes with mismatched workflow id", errs.ErrInvalid, func() error {
 			_, err := d.SetNodes(ctx, w.ID, withNode(func(n *graph.Node) { n.WorkflowID = other.ID }))
 			return err
 		}},
-		{"set nodes with duplicate id", atelier.ErrInvalid, func() error {
+		{"set nodes with duplicate id", errs.ErrInvalid, func() error {
 			_, err := d.SetNodes(ctx, w.ID, withNode(func(n *graph.Node) { n.ID = nodes[0].ID }))
 			return err
 		}},
-		{"set nodes stealing another workflow's node", atelier.ErrInvalid, func() error {
+		{"set nodes stealing another workflow's node", errs.ErrInvalid, func() error {
 			_, err := d.SetNodes(ctx, w.ID, append(append([]graph.Node(nil), nodes...), graph.Node{ID: foreign[0].ID, Type: "x"}))
 			return err
 		}},
-		{"set nodes stealing another workflow's node after chunks were handed over", atelier.ErrInvalid, func() error {
+		{"set nodes stealing another workflow's node after chunks were handed over", errs.ErrInvalid, func() error {
 			// write hands records to the database writeChunk at a time:
 			// the stolen id comes after two chunks have been issued.
 			many := append(append([]graph.Node(nil), nodes...), someNodes(3*writeChunk)...)
@@ -469,68 +469,68 @@ func TestBadInputWritesNothing(t *testing.T) {
 			_, err := d.SetNodes(ctx, w.ID, many)
 			return err
 		}},
-		{"put node of another workflow", atelier.ErrInvalid, func() error {
+		{"put node of another workflow", errs.ErrInvalid, func() error {
 			n := foreign[0]
 			n.WorkflowID = ""
 			_, err := d.PutNodes(ctx, w.ID, n)
 			return err
 		}},
-		{"set nodes with invalid config", atelier.ErrInvalid, func() error {
+		{"set nodes with invalid config", errs.ErrInvalid, func() error {
 			_, err := d.SetNodes(ctx, w.ID, withNode(func(n *graph.Node) { n.Config = json.RawMessage("{") }))
 			return err
 		}},
-		{"update unknown node", atelier.ErrNotFound, func() error {
+		{"update unknown node", errs.ErrNotFound, func() error {
 			_, err := d.UpdateNodeDimensions(ctx, w.ID, unknown, &graph.Position{}, nil)
 			return err
 		}},
-		{"update node through the wrong workflow", atelier.ErrInvalid, func() error {
+		{"update node through the wrong workflow", errs.ErrInvalid, func() error {
 			_, err := d.UpdateNodeDimensions(ctx, other.ID, nodes[0].ID, &graph.Position{X: 1}, nil)
 			return err
 		}},
-		{"update position to NaN", atelier.ErrInvalid, func() error {
+		{"update position to NaN", errs.ErrInvalid, func() error {
 			_, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, &graph.Position{X: nan}, nil)
 			return err
 		}},
-		{"update size to negative", atelier.ErrInvalid, func() error {
+		{"update size to negative", errs.ErrInvalid, func() error {
 			_, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, nil, &graph.Size{Width: 1, Height: -5})
 			return err
 		}},
-		{"update config to invalid JSON", atelier.ErrInvalid, func() error {
+		{"update config to invalid JSON", errs.ErrInvalid, func() error {
 			_, err := d.UpdateNodeConfig(ctx, w.ID, nodes[0].ID, json.RawMessage("nope"))
 			return err
 		}},
-		{"result with oversized thumbnail", atelier.ErrInvalid, func() error {
+		{"result with oversized thumbnail", errs.ErrInvalid, func() error {
 			_, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Thumbnail: "data:image/png;base64," + strings.Repeat("A", 20000)})
 			return err
 		}},
-		{"result with bad asset ref", atelier.ErrInvalid, func() error {
+		{"result with bad asset ref", errs.ErrInvalid, func() error {
 			_, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Asset: &assetref.Ref{Kind: assetref.KindOPFS, Path: "../etc"}})
 			return err
 		}},
-		{"delete unknown node among known ones", atelier.ErrNotFound, func() error {
+		{"delete unknown node among known ones", errs.ErrNotFound, func() error {
 			return d.DeleteNodes(ctx, w.ID, nodes[0].ID, unknown)
 		}},
-		{"delete node through the wrong workflow", atelier.ErrNotFound, func() error {
+		{"delete node through the wrong workflow", errs.ErrNotFound, func() error {
 			return d.DeleteNodes(ctx, other.ID, nodes[0].ID)
 		}},
-		{"edge to a node of another workflow", atelier.ErrInvalid, func() error {
+		{"edge to a node of another workflow", errs.ErrInvalid, func() error {
 			_, err := d.PutEdges(ctx, w.ID, graph.Edge{Source: nodes[0].ID, Target: foreign[0].ID})
 			return err
 		}},
-		{"set edges stealing another workflow's edge", atelier.ErrInvalid, func() error {
+		{"set edges stealing another workflow's edge", errs.ErrInvalid, func() error {
 			_, err := d.SetEdges(ctx, w.ID, []graph.Edge{{ID: foreignEdges[0].ID, Source: nodes[0].ID, Target: nodes[2].ID}})
 			return err
 		}},
-		{"edge to nowhere", atelier.ErrInvalid, func() error {
+		{"edge to nowhere", errs.ErrInvalid, func() error {
 			_, err := d.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: unknown}})
 			return err
 		}},
-		{"edge with malformed endpoint", atelier.ErrInvalid, func() error {
+		{"edge with malformed endpoint", errs.ErrInvalid, func() error {
 			_, err := d.PutEdges(ctx, w.ID, graph.Edge{Source: "a", Target: nodes[1].ID})
 			return err
 		}},
-		{"delete unknown edge", atelier.ErrNotFound, func() error { return d.DeleteEdges(ctx, w.ID, unknown) }},
-		{"delete unknown workflow", atelier.ErrNotFound, func() error { return d.DeleteWorkflow(ctx, unknown) }},
+		{"delete unknown edge", errs.ErrNotFound, func() error { return d.DeleteEdges(ctx, w.ID, unknown) }},
+		{"delete unknown workflow", errs.ErrNotFound, func() error { return d.DeleteWorkflow(ctx, unknown) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t, d)
@@ -761,7 +761,7 @@ func TestManagedTransactions(t *testing.T) {
 		_, err := tx.Node(graph.NewID())
 		return err
 	})
-	if !errors.Is(err, atelier.ErrNotFound) {
+	if !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("View of unknown node: %v", err)
 	}
 }
@@ -847,11 +847,11 @@ func TestCloseDrainsQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 20
-	errs := make(chan error, n)
+	results := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func(i int) {
 			_, err := d.PutNodes(ctx, w.ID, graph.Node{Type: "t", Position: graph.Position{X: float64(i)}})
-			errs <- err
+			results <- err
 		}(i)
 	}
 	if err := d.Close(); err != nil {
@@ -859,17 +859,17 @@ func TestCloseDrainsQueue(t *testing.T) {
 	}
 	committed := 0
 	for i := 0; i < n; i++ {
-		switch err := <-errs; {
+		switch err := <-results; {
 		case err == nil:
 			committed++
-		case !errors.Is(err, atelier.ErrClosed):
+		case !errors.Is(err, errs.ErrClosed):
 			t.Fatalf("mutation during Close: %v", err)
 		}
 	}
-	if _, err := d.CreateWorkflow(ctx, "late"); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := d.CreateWorkflow(ctx, "late"); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
-	if _, err := d.ListWorkflows(ctx); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := d.ListWorkflows(ctx); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("read after Close: %v", err)
 	}
 	// Whatever reported success is there.
@@ -931,7 +931,7 @@ func TestLogging(t *testing.T) {
 	// A node id that exists in another workflow fails at commit: logged.
 	other, _ := d.CreateWorkflow(testCtx(t), "other")
 	g, _ := d.LoadWorkflow(testCtx(t), w.ID)
-	if _, err := d.SetNodes(testCtx(t), other.ID, []graph.Node{{ID: g.Nodes[0].ID, Type: "x"}}); !errors.Is(err, atelier.ErrInvalid) {
+	if _, err := d.SetNodes(testCtx(t), other.ID, []graph.Node{{ID: g.Nodes[0].ID, Type: "x"}}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("stolen id: %v", err)
 	}
 	d.Close()
@@ -995,7 +995,7 @@ func TestTransactionDiesUnderInnocentMutation(t *testing.T) {
 		<-queued
 	}
 	wg.Wait()
-	if !errors.Is(stealErr, atelier.ErrInvalid) {
+	if !errors.Is(stealErr, errs.ErrInvalid) {
 		t.Fatalf("stealing mutation: %v", stealErr)
 	}
 	if innocentErr != nil || len(innocent) != 3 {
@@ -1042,7 +1042,7 @@ func TestPutGraph(t *testing.T) {
 	before := snapshot(t, d)
 	bad := g
 	bad.Edges = []graph.Edge{{ID: graph.NewID(), WorkflowID: wf, Source: n1, Target: graph.NewID()}}
-	if _, err := d.PutGraph(ctx, &bad); !errors.Is(err, atelier.ErrInvalid) {
+	if _, err := d.PutGraph(ctx, &bad); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("dangling edge: %v", err)
 	}
 	sameSnapshot(t, before, snapshot(t, d))

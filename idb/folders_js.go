@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
@@ -27,7 +27,7 @@ type Folder struct {
 // same key).
 func (d *DB) PutFolder(ctx context.Context, f Folder) error {
 	if f.Key == "" || f.Dir == nil {
-		return &atelier.ValidationError{Entity: "folder", Field: "key", Reason: "a folder needs a key and a directory"}
+		return &errs.ValidationError{Entity: "folder", Field: "key", Reason: "a folder needs a key and a directory"}
 	}
 	return d.Update(ctx, func(t *Tx) error {
 		var v js.Value
@@ -70,7 +70,7 @@ func (d *DB) Folders(ctx context.Context) ([]Folder, error) {
 }
 
 // RemoveFolder forgets a persisted folder; the files in it stay. It fails
-// with atelier.ErrNotFound when there is no such folder.
+// with errs.ErrNotFound when there is no such folder.
 func (d *DB) RemoveFolder(ctx context.Context, key string) error {
 	return d.Update(ctx, func(t *Tx) error {
 		r, err := t.tx.Get(storeHandles, key)
@@ -82,7 +82,7 @@ func (d *DB) RemoveFolder(ctx context.Context, key string) error {
 			return err
 		}
 		if v.IsUndefined() {
-			return fmt.Errorf("folder %s: %w", key, atelier.ErrNotFound)
+			return fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
 		}
 		t.writes++
 		return t.tx.Delete(storeHandles, key)

@@ -1,9 +1,9 @@
 package idb
 
 import (
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // kind describes how one entity type is stored, so that reading, writing
@@ -84,13 +84,13 @@ func prepare[T any](k kind[T], wf string, in []T) (out []T, generated []bool, er
 		if *w == "" {
 			*w = wf
 		} else if *w != wf {
-			return nil, nil, &atelier.ValidationError{Entity: k.name, ID: *id, Field: "workflowId", Reason: "does not match the workflow " + wf}
+			return nil, nil, &errs.ValidationError{Entity: k.name, ID: *id, Field: "workflowId", Reason: "does not match the workflow " + wf}
 		}
 		if err := k.validate(&out[i]); err != nil {
 			return nil, nil, err
 		}
 		if _, dup := seen[*id]; dup {
-			return nil, nil, &atelier.ValidationError{Entity: k.name, ID: *id, Field: "id", Reason: "appears twice"}
+			return nil, nil, &errs.ValidationError{Entity: k.name, ID: *id, Field: "id", Reason: "appears twice"}
 		}
 		seen[*id] = struct{}{}
 	}

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/tabs"
 )
 
@@ -27,7 +27,7 @@ import (
 // while it reads are taken together on its next turn: bursts coalesce.
 
 // WorkflowSnapshot is one state of a watched workflow. Err is
-// atelier.ErrNotFound while the workflow does not exist, or the error that
+// errs.ErrNotFound while the workflow does not exist, or the error that
 // ended the watch.
 type WorkflowSnapshot struct {
 	Graph graph.Graph
@@ -229,7 +229,7 @@ type liveGraph struct {
 
 // WatchWorkflow watches one workflow with its nodes and edges. The first
 // snapshot is the current state; a missing workflow is a snapshot with Err
-// atelier.ErrNotFound (and later ones follow if it is created).
+// errs.ErrNotFound (and later ones follow if it is created).
 func (d *DB) WatchWorkflow(ctx context.Context, id string) (*Watch[WorkflowSnapshot], error) {
 	if !graph.ValidID(id) {
 		return nil, badWorkflowID(id)
@@ -369,7 +369,7 @@ func (g *liveGraph) refresh(changes []Change) bool {
 		if want[ChangeWorkflow] != nil {
 			w, err := t.Workflow(g.id)
 			g.exists = err == nil
-			if err != nil && !errors.Is(err, atelier.ErrNotFound) {
+			if err != nil && !errors.Is(err, errs.ErrNotFound) {
 				return err
 			}
 			g.wf = w
@@ -421,7 +421,7 @@ func refreshKind[T any](t *Tx, k kind[T], ids map[string]bool, held map[string]T
 
 func (g *liveGraph) snapshot() WorkflowSnapshot {
 	if !g.exists {
-		return WorkflowSnapshot{Err: fmt.Errorf("workflow %s: %w", g.id, atelier.ErrNotFound)}
+		return WorkflowSnapshot{Err: fmt.Errorf("workflow %s: %w", g.id, errs.ErrNotFound)}
 	}
 	s := WorkflowSnapshot{Graph: graph.Graph{Workflow: g.wf,
 		Nodes: make([]graph.Node, 0, len(g.nodes)), Edges: make([]graph.Edge, 0, len(g.edges))}}

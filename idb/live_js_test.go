@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // twoTabs opens two stores on one database: to each other they are two
@@ -118,7 +118,7 @@ func TestChangesReachTheOtherTab(t *testing.T) {
 	if err := a.DeleteWorkflow(ctx, w.ID); err != nil {
 		t.Fatal(err)
 	}
-	until(t, watch, func(s WorkflowSnapshot) bool { return errors.Is(s.Err, atelier.ErrNotFound) })
+	until(t, watch, func(s WorkflowSnapshot) bool { return errors.Is(s.Err, errs.ErrNotFound) })
 }
 
 // TestRereadsOnlyWhatIsNewer: one change is read once, by one shared live
@@ -316,13 +316,13 @@ func TestWatchEndsWhenStoreCloses(t *testing.T) {
 	nextSnap(t, watch)
 	d.Close()
 	last := nextSnap(t, watch)
-	if !errors.Is(last.Err, atelier.ErrClosed) {
+	if !errors.Is(last.Err, errs.ErrClosed) {
 		t.Fatalf("last snapshot: %+v", last)
 	}
 	if _, ok := <-watch.C; ok {
 		t.Fatal("channel open after the store closed")
 	}
-	if _, err := d.WatchWorkflow(ctx, w.ID); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := d.WatchWorkflow(ctx, w.ID); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("watch on a closed store: %v", err)
 	}
 }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 )
 
@@ -270,7 +270,7 @@ func TestSchemaTooNew(t *testing.T) {
 	}
 	d.Close()
 	_, err = Open(testCtx(t), name, nil)
-	if !errors.Is(err, atelier.ErrSchemaTooNew) {
+	if !errors.Is(err, errs.ErrSchemaTooNew) {
 		t.Fatalf("opening a newer database: %v", err)
 	}
 }
@@ -313,10 +313,10 @@ func TestVersionChangeClosesAndTells(t *testing.T) {
 	default:
 	}
 	_, err = old.RenameWorkflow(ctx, w.ID, "after")
-	if !errors.Is(err, atelier.ErrClosed) {
+	if !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("write to the closed store: %v", err)
 	}
-	if _, err := old.ListWorkflows(ctx); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := old.ListWorkflows(ctx); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("read from the closed store: %v", err)
 	}
 	if err := old.Close(); err != nil {

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // Options configure Open. A nil *Options, or a zero field, means the
@@ -19,7 +19,7 @@ type Options struct {
 	// OnVersionChange is called when another tab opens the database with a
 	// newer schema. By then this store has closed its connection (so the
 	// other tab is not blocked) and every later call fails with
-	// atelier.ErrClosed; the app should ask the user to reload.
+	// errs.ErrClosed; the app should ask the user to reload.
 	OnVersionChange func(VersionChange)
 
 	// OnBlocked is called while Open waits because tabs with an older
@@ -87,14 +87,14 @@ type writeOptions struct {
 }
 
 // IfVersion makes a write compare-and-set: it is applied only if the
-// entity's stored version is v, and fails with atelier.ErrVersionConflict
+// entity's stored version is v, and fails with errs.ErrVersionConflict
 // (wrapped in a *ConflictError) otherwise.
 func IfVersion(v int64) WriteOption {
 	return func(o *writeOptions) { o.ifVersion = v }
 }
 
 // ConflictError reports a failed compare-and-set. It matches
-// atelier.ErrVersionConflict.
+// errs.ErrVersionConflict.
 type ConflictError struct {
 	Entity   string
 	ID       string
@@ -107,5 +107,5 @@ func (e *ConflictError) Error() string {
 		e.Entity, e.ID, e.Expected, e.Actual)
 }
 
-// Is reports whether target is atelier.ErrVersionConflict.
-func (e *ConflictError) Is(target error) bool { return target == atelier.ErrVersionConflict }
+// Is reports whether target is errs.ErrVersionConflict.
+func (e *ConflictError) Is(target error) bool { return target == errs.ErrVersionConflict }

@@ -1,8 +1,8 @@
 package idb
 
 import (
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // prepareIDs checks a list of ids to delete and removes repeats.
@@ -11,7 +11,7 @@ func prepareIDs(entity string, ids []string) ([]string, error) {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if !graph.ValidID(id) {
-			return nil, &atelier.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "must be a canonical UUID"}
+			return nil, &errs.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "must be a canonical UUID"}
 		}
 		if _, dup := seen[id]; !dup {
 			seen[id] = struct{}{}
@@ -22,7 +22,7 @@ func prepareIDs(entity string, ids []string) ([]string, error) {
 }
 
 func badWorkflowID(id string) error {
-	return &atelier.ValidationError{Entity: "workflow", ID: id, Field: "id", Reason: "must be a canonical UUID"}
+	return &errs.ValidationError{Entity: "workflow", ID: id, Field: "id", Reason: "must be a canonical UUID"}
 }
 
 // checkVersion enforces IfVersion.

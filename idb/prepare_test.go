@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func TestPrepareNodes(t *testing.T) {
@@ -32,7 +32,7 @@ func TestPrepareNodes(t *testing.T) {
 		{"duplicate", wf, []graph.Node{{ID: given, Type: "a"}, {ID: given, Type: "b"}}},
 		{"invalid", wf, []graph.Node{{Type: ""}}},
 	} {
-		if _, _, err := prepare(nodeKind, tc.wf, tc.in); !errors.Is(err, atelier.ErrInvalid) {
+		if _, _, err := prepare(nodeKind, tc.wf, tc.in); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -44,17 +44,17 @@ func TestPrepareEdgesAndIDs(t *testing.T) {
 	if err != nil || !gen[0] || out[0].WorkflowID != wf {
 		t.Fatalf("%+v %v %v", out, gen, err)
 	}
-	if _, _, err := prepare(edgeKind, wf, []graph.Edge{{Source: a, Target: "nope"}}); !errors.Is(err, atelier.ErrInvalid) {
+	if _, _, err := prepare(edgeKind, wf, []graph.Edge{{Source: a, Target: "nope"}}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("bad target: %v", err)
 	}
 	ids, err := prepareIDs("node", []string{a, b, a})
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("%v %v", ids, err)
 	}
-	if _, err := prepareIDs("node", []string{a, "A"}); !errors.Is(err, atelier.ErrInvalid) {
+	if _, err := prepareIDs("node", []string{a, "A"}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("bad id: %v", err)
 	}
-	if err := checkVersion("node", a, writeOptions{ifVersion: 2}, 3); !errors.Is(err, atelier.ErrVersionConflict) {
+	if err := checkVersion("node", a, writeOptions{ifVersion: 2}, 3); !errors.Is(err, errs.ErrVersionConflict) {
 		t.Fatalf("checkVersion: %v", err)
 	}
 	if err := checkVersion("node", a, writeOptions{}, 3); err != nil {

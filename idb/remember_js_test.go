@@ -8,8 +8,8 @@ import (
 	"syscall/js"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
@@ -120,7 +120,7 @@ func TestRememberedRevisionGuard(t *testing.T) {
 	other = writeBehindBack(t, d, id, func(n *graph.Node) { n.Status = "done" })
 	_, err = d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 5}, nil, IfVersion(other.Version-1))
 	var ce *ConflictError
-	if !errors.Is(err, atelier.ErrVersionConflict) || !errors.As(err, &ce) || ce.Actual != other.Version {
+	if !errors.Is(err, errs.ErrVersionConflict) || !errors.As(err, &ce) || ce.Actual != other.Version {
 		t.Fatalf("stale IfVersion: %v (want a conflict with version %d)", err, other.Version)
 	}
 
@@ -140,7 +140,7 @@ func TestRememberedRevisionGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherConn.Close()
-	if _, err := d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 7}, nil); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 7}, nil); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("moving a node deleted elsewhere: %v", err)
 	}
 	g, err = d.LoadWorkflow(ctx, w.ID)

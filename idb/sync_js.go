@@ -10,8 +10,8 @@ import (
 	"sort"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncproto"
@@ -695,7 +695,7 @@ func (t *Tx) workflowExists(id string) (bool, error) {
 // is not valid here is an error: a server should never send one.
 func remoteEntity(c syncproto.Change, v any, validate func() error) error {
 	if err := json.Unmarshal(c.Data, v); err != nil {
-		return fmt.Errorf("%w: server sent %s %s that does not decode: %v", atelier.ErrInvalid, c.Entity, c.EntityID, err)
+		return fmt.Errorf("%w: server sent %s %s that does not decode: %v", errs.ErrInvalid, c.Entity, c.EntityID, err)
 	}
 	if err := validate(); err != nil {
 		return fmt.Errorf("server sent an invalid %s: %w", c.Entity, err)

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncproto"
@@ -81,7 +81,7 @@ func (t *Tx) explain(err error) error {
 		return err
 	}
 	entity := strings.Join(kinds, " or ")
-	return fmt.Errorf("%w (%v)", &atelier.ValidationError{Entity: entity, Field: "id", Reason: "already belongs to another workflow"}, err)
+	return fmt.Errorf("%w (%v)", &errs.ValidationError{Entity: entity, Field: "id", Reason: "already belongs to another workflow"}, err)
 }
 
 type cacheKey struct{ store, id string }
@@ -278,11 +278,11 @@ func (t *Tx) keysByWorkflow(store, wf string) ([]string, error) {
 }
 
 func notFound(entity, id string) error {
-	return fmt.Errorf("%s %s: %w", entity, id, atelier.ErrNotFound)
+	return fmt.Errorf("%s %s: %w", entity, id, errs.ErrNotFound)
 }
 
 func badID(entity, id string) error {
-	return &atelier.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "must be a canonical UUID"}
+	return &errs.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "must be a canonical UUID"}
 }
 
 func corrupt(store, key string, err error) error {
@@ -351,14 +351,14 @@ func all[T any](t *Tx, k kind[T], wf string) ([]T, error) {
 }
 
 // Workflow returns the workflow with the given id. It fails with
-// atelier.ErrNotFound when there is none.
+// errs.ErrNotFound when there is none.
 func (t *Tx) Workflow(id string) (graph.Workflow, error) { return one(t, workflowKind, id) }
 
 // Workflows returns every workflow, in id (creation) order.
 func (t *Tx) Workflows() ([]graph.Workflow, error) { return all(t, workflowKind, "") }
 
 // Node returns the node with the given id. It fails with
-// atelier.ErrNotFound when there is none.
+// errs.ErrNotFound when there is none.
 func (t *Tx) Node(id string) (graph.Node, error) { return one(t, nodeKind, id) }
 
 // Nodes returns the nodes of a workflow in id (creation) order. A workflow
@@ -366,7 +366,7 @@ func (t *Tx) Node(id string) (graph.Node, error) { return one(t, nodeKind, id) }
 func (t *Tx) Nodes(workflowID string) ([]graph.Node, error) { return all(t, nodeKind, workflowID) }
 
 // Edge returns the edge with the given id. It fails with
-// atelier.ErrNotFound when there is none.
+// errs.ErrNotFound when there is none.
 func (t *Tx) Edge(id string) (graph.Edge, error) { return one(t, edgeKind, id) }
 
 // Edges returns the edges of a workflow in id (creation) order.
@@ -575,7 +575,7 @@ func (t *Tx) PutWorkflow(w *graph.Workflow) error {
 
 // PutNode creates or replaces a node of an existing workflow (n.WorkflowID
 // must be set). An empty n.ID gets a new id. It fails with
-// atelier.ErrNotFound if the workflow does not exist and atelier.ErrInvalid
+// errs.ErrNotFound if the workflow does not exist and errs.ErrInvalid
 // if the node exists in another workflow. On success n holds the stored
 // Version and UpdatedAt.
 func (t *Tx) PutNode(n *graph.Node) error {
@@ -583,7 +583,7 @@ func (t *Tx) PutNode(n *graph.Node) error {
 		return err
 	}
 	if n.WorkflowID == "" {
-		return &atelier.ValidationError{Entity: "node", ID: n.ID, Field: "workflowId", Reason: "missing"}
+		return &errs.ValidationError{Entity: "node", ID: n.ID, Field: "workflowId", Reason: "missing"}
 	}
 	out, err := t.putNodes(n.WorkflowID, []graph.Node{*n})
 	if err != nil {
@@ -594,8 +594,8 @@ func (t *Tx) PutNode(n *graph.Node) error {
 }
 
 // PutEdge creates or replaces an edge between two nodes of an existing
-// workflow (e.WorkflowID must be set). It fails with atelier.ErrNotFound if
-// the workflow does not exist and atelier.ErrInvalid if either end is not a
+// workflow (e.WorkflowID must be set). It fails with errs.ErrNotFound if
+// the workflow does not exist and errs.ErrInvalid if either end is not a
 // node of that workflow. On success e holds the stored Version and
 // UpdatedAt.
 func (t *Tx) PutEdge(e *graph.Edge) error {
@@ -603,7 +603,7 @@ func (t *Tx) PutEdge(e *graph.Edge) error {
 		return err
 	}
 	if e.WorkflowID == "" {
-		return &atelier.ValidationError{Entity: "edge", ID: e.ID, Field: "workflowId", Reason: "missing"}
+		return &errs.ValidationError{Entity: "edge", ID: e.ID, Field: "workflowId", Reason: "missing"}
 	}
 	out, err := t.putEdges(e.WorkflowID, []graph.Edge{*e}, false)
 	if err != nil {
@@ -614,7 +614,7 @@ func (t *Tx) PutEdge(e *graph.Edge) error {
 }
 
 // DeleteWorkflow deletes a workflow with all its nodes and edges. It fails
-// with atelier.ErrNotFound when there is no such workflow.
+// with errs.ErrNotFound when there is no such workflow.
 func (t *Tx) DeleteWorkflow(id string) error {
 	if err := t.checkWritable(); err != nil {
 		return err
@@ -623,7 +623,7 @@ func (t *Tx) DeleteWorkflow(id string) error {
 }
 
 // DeleteNode deletes a node and the edges attached to it. It fails with
-// atelier.ErrNotFound when there is no such node.
+// errs.ErrNotFound when there is no such node.
 func (t *Tx) DeleteNode(id string) error {
 	if err := t.checkWritable(); err != nil {
 		return err
@@ -641,7 +641,7 @@ func (t *Tx) DeleteNode(id string) error {
 	return t.deleteNodes(r.wf, []string{id})
 }
 
-// DeleteEdge deletes an edge. It fails with atelier.ErrNotFound when there
+// DeleteEdge deletes an edge. It fails with errs.ErrNotFound when there
 // is no such edge.
 func (t *Tx) DeleteEdge(id string) error {
 	if err := t.checkWritable(); err != nil {

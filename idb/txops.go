@@ -5,8 +5,8 @@ package idb
 import (
 	"fmt"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // The operations below back both the Tx methods and the DB methods. Each
@@ -83,7 +83,7 @@ func edgeIDs(edges []graph.Edge) []string {
 }
 
 func otherWorkflow(entity, id string) error {
-	return &atelier.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "belongs to another workflow"}
+	return &errs.ValidationError{Entity: entity, ID: id, Field: "id", Reason: "belongs to another workflow"}
 }
 
 // putNodes creates or replaces nodes of workflow wf.
@@ -249,10 +249,10 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 	for i := range edges {
 		e := &edges[i]
 		if _, ok := nodes[e.Source]; !ok {
-			return nil, &atelier.ValidationError{Entity: "edge", ID: e.ID, Field: "source", Reason: "not a node of the workflow"}
+			return nil, &errs.ValidationError{Entity: "edge", ID: e.ID, Field: "source", Reason: "not a node of the workflow"}
 		}
 		if _, ok := nodes[e.Target]; !ok {
-			return nil, &atelier.ValidationError{Entity: "edge", ID: e.ID, Field: "target", Reason: "not a node of the workflow"}
+			return nil, &errs.ValidationError{Entity: "edge", ID: e.ID, Field: "target", Reason: "not a node of the workflow"}
 		}
 	}
 	ids := edgeIDs(edges)
@@ -304,7 +304,7 @@ func (t *Tx) ownedBy(store, entity, wf string, ids []string) ([]storedRev, error
 	}
 	for i, id := range ids {
 		if !found[i] || old[i].wf != wf {
-			return nil, fmt.Errorf("%s %s of workflow %s: %w", entity, id, wf, atelier.ErrNotFound)
+			return nil, fmt.Errorf("%s %s of workflow %s: %w", entity, id, wf, errs.ErrNotFound)
 		}
 	}
 	return old, nil
@@ -381,7 +381,7 @@ func (t *Tx) updateNode(wf, id string, p *graph.NodePatch, wo writeOptions) (gra
 		return graph.Node{}, notFound("node", id)
 	}
 	if r.wf != wf {
-		return graph.Node{}, &atelier.ValidationError{Entity: "node", ID: id, Field: "workflowId",
+		return graph.Node{}, &errs.ValidationError{Entity: "node", ID: id, Field: "workflowId",
 			Reason: "the node belongs to workflow " + r.wf + ", not " + wf}
 	}
 	if err := checkVersion("node", id, wo, r.v); err != nil {

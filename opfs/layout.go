@@ -10,8 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // The layout of a store below its root directory. The names are part of
@@ -38,7 +38,7 @@ const MaxHandleKeyLen = 128
 // non-empty segments other than "." and "..", printable and valid UTF-8.
 func checkRoot(root string) error {
 	bad := func(reason string) error {
-		return &atelier.ValidationError{Entity: "opfs options", Field: "root", Reason: reason}
+		return &errs.ValidationError{Entity: "opfs options", Field: "root", Reason: reason}
 	}
 	if len(root) > MaxRootLen {
 		return bad("too long")
@@ -117,7 +117,7 @@ func parseAssetPath(field, root, p string) (typ, id string, err error) {
 // FormatHandleID returns the Ref.HandleID of the file at path (relative to
 // the folder, slash-separated) in the folder whose handle the application
 // persisted under key: key + "/" + path. It fails with an error matching
-// atelier.ErrInvalidRef if key is not a valid folder key (see
+// errs.ErrInvalidRef if key is not a valid folder key (see
 // ParseHandleID) or path is empty.
 func FormatHandleID(key, path string) (string, error) {
 	if err := checkHandleKey(key); err != nil {
@@ -135,7 +135,7 @@ func FormatHandleID(key, path string) (string, error) {
 // '.' and '~' (a UUID qualifies), and not "." or "..". The path is
 // checked like an OPFS path: relative, with no empty, "." or ".." segments
 // and no backslashes or control characters. ParseHandleID fails with a
-// *assetref.RefError (matching atelier.ErrInvalidRef) otherwise.
+// *assetref.RefError (matching errs.ErrInvalidRef) otherwise.
 func ParseHandleID(handleID string) (key, path string, err error) {
 	key, path, ok := strings.Cut(handleID, "/")
 	if !ok {

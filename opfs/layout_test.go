@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func TestCheckRoot(t *testing.T) {
@@ -35,7 +35,7 @@ func TestCheckRoot(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("checkRoot(%q) = %v, want ok=%v", tc.root, err, tc.ok)
 		}
-		if err != nil && !errors.Is(err, atelier.ErrInvalid) {
+		if err != nil && !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("checkRoot(%q) = %v, which does not match ErrInvalid", tc.root, err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestAssetPath(t *testing.T) {
 		"../" + root + "/assets/image/x",
 	} {
 		_, _, err := parseAssetPath("path", root, bad)
-		if !errors.Is(err, atelier.ErrInvalidRef) {
+		if !errors.Is(err, errs.ErrInvalidRef) {
 			t.Errorf("parseAssetPath(%q) = %v, want ErrInvalidRef", bad, err)
 		}
 	}
@@ -126,12 +126,12 @@ func TestHandleID(t *testing.T) {
 		"key/a\\b",
 		"key/a\x01",
 	} {
-		if _, _, err := ParseHandleID(bad); !errors.Is(err, atelier.ErrInvalidRef) {
+		if _, _, err := ParseHandleID(bad); !errors.Is(err, errs.ErrInvalidRef) {
 			t.Errorf("ParseHandleID(%q) = %v, want ErrInvalidRef", bad, err)
 		}
 	}
 	for _, bad := range [][2]string{{"", "a"}, {"a/b", "c"}, {"..", "c"}, {"key", ""}} {
-		if _, err := FormatHandleID(bad[0], bad[1]); !errors.Is(err, atelier.ErrInvalidRef) {
+		if _, err := FormatHandleID(bad[0], bad[1]); !errors.Is(err, errs.ErrInvalidRef) {
 			t.Errorf("FormatHandleID(%q, %q) = %v, want ErrInvalidRef", bad[0], bad[1], err)
 		}
 	}
@@ -142,7 +142,7 @@ func TestHashName(t *testing.T) {
 	if err != nil || name != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
 		t.Fatalf("hashName(empty) = %q, %v", name, err)
 	}
-	if _, err := hashName("sha256-nope"); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, err := hashName("sha256-nope"); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("hashName of a bad hash = %v", err)
 	}
 }
@@ -283,7 +283,7 @@ func TestOptionsDefaults(t *testing.T) {
 		{WriteMode: -1},
 		{WriteMode: WriteSyncHandle + 1},
 	} {
-		if _, err := bad.withDefaults(); !errors.Is(err, atelier.ErrInvalid) {
+		if _, err := bad.withDefaults(); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("withDefaults(%+v) = %v, want ErrInvalid", bad, err)
 		}
 	}

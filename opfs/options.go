@@ -3,7 +3,7 @@ package opfs
 import (
 	"fmt"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // WriteMode says how Put writes an asset's bytes into its file.
@@ -73,7 +73,7 @@ type Options struct {
 
 	// WriteMode chooses how Put writes; default WriteAuto. Asking for a
 	// mode the context cannot provide makes Open fail with
-	// atelier.ErrUnsupported.
+	// errs.ErrUnsupported.
 	WriteMode WriteMode
 
 	// ChunkSize is the number of bytes Put reads from its reader and
@@ -84,7 +84,7 @@ type Options struct {
 }
 
 // withDefaults returns the options with defaults filled in, or an error
-// matching atelier.ErrInvalid.
+// matching errs.ErrInvalid.
 func (o *Options) withDefaults() (Options, error) {
 	var v Options
 	if o != nil {
@@ -100,11 +100,11 @@ func (o *Options) withDefaults() (Options, error) {
 	case v.ChunkSize == 0:
 		v.ChunkSize = DefaultChunkSize
 	case v.ChunkSize < MinChunkSize || v.ChunkSize > MaxChunkSize:
-		return v, &atelier.ValidationError{Entity: "opfs options", Field: "chunkSize",
+		return v, &errs.ValidationError{Entity: "opfs options", Field: "chunkSize",
 			Reason: fmt.Sprintf("must be between %d and %d", MinChunkSize, MaxChunkSize)}
 	}
 	if v.WriteMode < WriteAuto || v.WriteMode > WriteSyncHandle {
-		return v, &atelier.ValidationError{Entity: "opfs options", Field: "writeMode", Reason: "unknown mode"}
+		return v, &errs.ValidationError{Entity: "opfs options", Field: "writeMode", Reason: "unknown mode"}
 	}
 	return v, nil
 }

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 )
 
@@ -25,9 +25,9 @@ import (
 // otherwise it writes the asset's records and moves the file to
 // assets/<type>/<id> in one atomic step.
 //
-// Put fails with an error matching atelier.ErrInvalid for a malformed hint
-// or a hint id that holds other content, atelier.ErrQuotaExceeded when
-// the browser runs out of quota, atelier.ErrClosed after Close, wraps r's
+// Put fails with an error matching errs.ErrInvalid for a malformed hint
+// or a hint id that holds other content, errs.ErrQuotaExceeded when
+// the browser runs out of quota, errs.ErrClosed after Close, wraps r's
 // error if reading fails, and returns ctx.Err() if ctx ends before the
 // commit begins. Whatever fails, no file is left behind.
 func (s *Store) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (assetref.Ref, error) {
@@ -224,7 +224,7 @@ func (s *Store) commit(ctx context.Context, f *fsx.File, rec record) (ref assetr
 	}
 	if ok {
 		if old.Hash != rec.Hash {
-			return ref, false, &atelier.ValidationError{Entity: "asset", ID: rec.ID, Field: "id", Reason: "already holds other content"}
+			return ref, false, &errs.ValidationError{Entity: "asset", ID: rec.ID, Field: "id", Reason: "already holds other content"}
 		}
 		// The content is stored under this id but its by-hash record is
 		// missing (a crash, or a hand-edited folder): restore it.
@@ -247,7 +247,7 @@ func (s *Store) commit(ctx context.Context, f *fsx.File, rec record) (ref assetr
 	dir, err := s.typeDir(ctx, rec.Type, true)
 	if err == nil {
 		err = s.move(ctx, f, dir, rec.ID)
-		if errors.Is(err, atelier.ErrNotFound) {
+		if errors.Is(err, errs.ErrNotFound) {
 			// assets/<type> was removed behind the cache's back.
 			s.forgetType(rec.Type)
 		}
@@ -268,7 +268,7 @@ func (s *Store) commit(ctx context.Context, f *fsx.File, rec record) (ref assetr
 func (s *Store) move(ctx context.Context, f *fsx.File, dir *fsx.Dir, name string) error {
 	tmp := f.Name()
 	err := f.Move(ctx, dir, name)
-	if !errors.Is(err, atelier.ErrUnsupported) {
+	if !errors.Is(err, errs.ErrUnsupported) {
 		return err
 	}
 	src, err := f.Blob(ctx)
@@ -332,7 +332,7 @@ func (s *Store) assetFile(ctx context.Context, r record) (*fsx.Blob, bool, error
 // assetFileHandle is assetFile that also returns the file's handle.
 func (s *Store) assetFileHandle(ctx context.Context, r record) (*fsx.File, *fsx.Blob, bool, error) {
 	dir, err := s.typeDir(ctx, r.Type, false)
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		s.forgetType(r.Type)
 		return nil, nil, false, nil
 	}
@@ -340,14 +340,14 @@ func (s *Store) assetFileHandle(ctx context.Context, r record) (*fsx.File, *fsx.
 		return nil, nil, false, err
 	}
 	f, err := dir.File(ctx, r.ID, false)
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
 		return nil, nil, false, err
 	}
 	b, err := f.Blob(ctx)
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
@@ -39,23 +39,23 @@ func (s *Store) resolveFile(ctx context.Context, ref assetref.Ref) (record, *fsx
 		return record{}, nil, nil, err
 	}
 	if !ok || r.Type != typ || ref.Hash != "" && ref.Hash != r.Hash {
-		return record{}, nil, nil, atelier.ErrNotFound
+		return record{}, nil, nil, errs.ErrNotFound
 	}
 	f, b, ok, err := s.assetFileHandle(ctx, r)
 	if err != nil {
 		return record{}, nil, nil, err
 	}
 	if !ok {
-		return record{}, nil, nil, atelier.ErrNotFound
+		return record{}, nil, nil, errs.ErrNotFound
 	}
 	return r, f, b, nil
 }
 
 // Stat describes the asset. It fails with an error matching
-// atelier.ErrNotFound if there is no such asset (or the ref's Hash names
-// other content), atelier.ErrInvalidRef if ref is invalid, of another
+// errs.ErrNotFound if there is no such asset (or the ref's Hash names
+// other content), errs.ErrInvalidRef if ref is invalid, of another
 // kind, of another folder or outside this store's layout, and
-// atelier.ErrClosed after Close.
+// errs.ErrClosed after Close.
 func (s *Store) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
 	r, _, err := s.resolve(ctx, ref)
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Store) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, erro
 // implements io.Seeker, io.ReaderAt (one Options.ChunkSize slice at a
 // time; safe for concurrent use), io.WriterTo (through one chunk-sized
 // buffer) and Size() int64. Reads fail with ctx.Err() once ctx is done,
-// and with an error matching atelier.ErrNotFound once the asset is
+// and with an error matching errs.ErrNotFound once the asset is
 // deleted. Open fails like Stat.
 //
 // In a dedicated worker, sequential reads of an OPFS asset go through
@@ -152,7 +152,7 @@ func (r *reader) Read(p []byte) (int, error) {
 	}
 	if r.f != nil {
 		n, err := r.readHandle(p)
-		if !errors.Is(err, atelier.ErrUnsupported) {
+		if !errors.Is(err, errs.ErrUnsupported) {
 			return n, err
 		}
 		readHandles.Store(false)
@@ -182,7 +182,7 @@ func (r *reader) readHandle(p []byte) (int, error) {
 		}
 		h, err := r.f.OpenReadOnly(r.ctx)
 		if err != nil {
-			if errors.Is(err, atelier.ErrUnsupported) {
+			if errors.Is(err, errs.ErrUnsupported) {
 				return 0, err
 			}
 			return 0, r.fail(err)

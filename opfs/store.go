@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 )
 
@@ -64,9 +64,9 @@ type Store struct {
 // its directories (Options.Root, by default "atelier") if needed. Refs it
 // hands out have kind opfs and Path "<root>/assets/<type>/<id>".
 //
-// Open fails with an error matching atelier.ErrUnsupported if the browser
+// Open fails with an error matching errs.ErrUnsupported if the browser
 // has no OPFS (or refuses it to this page) or cannot provide
-// Options.WriteMode, with atelier.ErrInvalid for invalid options, and with
+// Options.WriteMode, with errs.ErrInvalid for invalid options, and with
 // ctx.Err() if ctx ends first.
 func Open(ctx context.Context, opts *Options) (*Store, error) {
 	o, err := opts.withDefaults()
@@ -89,7 +89,7 @@ func Open(ctx context.Context, opts *Options) (*Store, error) {
 //
 // The page must hold read and write permission on the folder (see
 // fsx.Dir.RequestPermission). OpenFolder fails with an error matching
-// atelier.ErrInvalidRef for an invalid key, and otherwise like Open;
+// errs.ErrInvalidRef for an invalid key, and otherwise like Open;
 // without permission it fails with the browser's NotAllowedError.
 func OpenFolder(ctx context.Context, key string, dir *fsx.Dir, opts *Options) (*Store, error) {
 	if err := checkHandleKey(key); err != nil {
@@ -148,7 +148,7 @@ func (s *Store) chooseMode(ctx context.Context, want WriteMode) error {
 	switch want {
 	case WriteSyncHandle:
 		if !fsx.SyncAccessSupported() {
-			return fmt.Errorf("write mode %s needs a dedicated worker: %w", want, atelier.ErrUnsupported)
+			return fmt.Errorf("write mode %s needs a dedicated worker: %w", want, errs.ErrUnsupported)
 		}
 	case WriteWorker:
 		s.helperReady = make(chan struct{})
@@ -171,7 +171,7 @@ func (s *Store) startHelper(ctx context.Context) {
 	s.helperMu.Lock()
 	if err == nil && s.closed.Load() {
 		h.Close() // closed while the worker started
-		h, err = nil, atelier.ErrClosed
+		h, err = nil, errs.ErrClosed
 	}
 	s.helper, s.helperErr = h, err
 	s.helperMu.Unlock()
@@ -193,7 +193,7 @@ func (s *Store) workerHelper(ctx context.Context) (*fsx.Helper, error) {
 	switch {
 	case err == nil && (h.Err() == nil || !s.auto):
 		return h, nil
-	case err == nil || s.auto && errors.Is(err, atelier.ErrUnsupported):
+	case err == nil || s.auto && errors.Is(err, errs.ErrUnsupported):
 		return nil, nil // stopped working, or never started: fall back
 	}
 	return nil, err
@@ -216,7 +216,7 @@ func (s *Store) WriteMode() WriteMode {
 }
 
 // Close stops the helper worker, if the store started one, and makes
-// later calls fail with an error matching atelier.ErrClosed. Readers
+// later calls fail with an error matching errs.ErrClosed. Readers
 // already open keep working. Closing twice is harmless.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
@@ -233,7 +233,7 @@ func (s *Store) Close() error {
 
 func (s *Store) check(ctx context.Context) error {
 	if s.closed.Load() {
-		return atelier.ErrClosed
+		return errs.ErrClosed
 	}
 	return ctx.Err()
 }
@@ -337,14 +337,14 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 func readRecord(ctx context.Context, dir *fsx.Dir, name string) (r record, found bool, err error) {
 	f, err := dir.File(ctx, name, false)
 	if err != nil {
-		if errors.Is(err, atelier.ErrNotFound) {
+		if errors.Is(err, errs.ErrNotFound) {
 			err = nil
 		}
 		return record{}, false, err
 	}
 	b, err := f.Blob(ctx)
 	if err != nil {
-		if errors.Is(err, atelier.ErrNotFound) {
+		if errors.Is(err, errs.ErrNotFound) {
 			err = nil
 		}
 		return record{}, false, err
@@ -354,7 +354,7 @@ func readRecord(ctx context.Context, dir *fsx.Dir, name string) (r record, found
 	}
 	p := make([]byte, b.Size())
 	if _, err := b.ReadAt(ctx, p, 0); err != nil && len(p) > 0 {
-		if errors.Is(err, atelier.ErrNotFound) {
+		if errors.Is(err, errs.ErrNotFound) {
 			err = nil
 		}
 		return record{}, false, err
@@ -389,7 +389,7 @@ func writeRecord(ctx context.Context, dir *fsx.Dir, name string, r record) error
 // removeIfExists removes dir/name, treating a missing entry as success.
 func removeIfExists(ctx context.Context, dir *fsx.Dir, name string) error {
 	err := dir.Remove(ctx, name, false)
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		return nil
 	}
 	return err

@@ -12,9 +12,9 @@ import (
 	"syscall/js"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/storetest"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 )
 
@@ -146,17 +146,17 @@ func TestRejectedRefs(t *testing.T) {
 		{folder, opfsRef},
 	} {
 		_, err := tc.s.Stat(ctx, tc.ref)
-		if !errors.Is(err, atelier.ErrInvalidRef) {
+		if !errors.Is(err, errs.ErrInvalidRef) {
 			t.Errorf("Stat(%+v) = %v, want ErrInvalidRef", tc.ref, err)
 		}
 		rc, err := tc.s.Open(ctx, tc.ref)
 		if err == nil {
 			rc.Close()
 		}
-		if !errors.Is(err, atelier.ErrInvalidRef) {
+		if !errors.Is(err, errs.ErrInvalidRef) {
 			t.Errorf("Open(%+v) = %v, want ErrInvalidRef", tc.ref, err)
 		}
-		if err := tc.s.Delete(ctx, tc.ref); !errors.Is(err, atelier.ErrInvalidRef) {
+		if err := tc.s.Delete(ctx, tc.ref); !errors.Is(err, errs.ErrInvalidRef) {
 			t.Errorf("Delete(%+v) = %v, want ErrInvalidRef", tc.ref, err)
 		}
 	}
@@ -243,7 +243,7 @@ func TestQuotaExceeded(t *testing.T) {
 			s := openOPFS(t, Options{WriteMode: WriteStream})
 			patch(t, "FileSystemWritableFileStream", "write", quotaAfter(tc.after, proto.Get("write")))
 			_, err := s.Put(t.Context(), newStream(tc.size, 3), assetref.Hint{})
-			if !errors.Is(err, atelier.ErrQuotaExceeded) {
+			if !errors.Is(err, errs.ErrQuotaExceeded) {
 				t.Fatalf("Put = %v, want an error matching ErrQuotaExceeded", err)
 			}
 			wantLayout(t, s)
@@ -302,7 +302,7 @@ func TestSweep(t *testing.T) {
 
 	// Lookups ignore all of it.
 	for _, ref := range []assetref.Ref{s.ref(orphan), s.ref(short)} {
-		if _, err := s.Stat(ctx, ref); !errors.Is(err, atelier.ErrNotFound) {
+		if _, err := s.Stat(ctx, ref); !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("Stat of a crash leftover %+v = %v", ref, err)
 		}
 	}
@@ -436,10 +436,10 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if _, err := s.Stat(ctx, ref); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := s.Stat(ctx, ref); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Stat after Close = %v", err)
 	}
-	if _, err := s.Put(ctx, bytes.NewReader(nil), assetref.Hint{}); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := s.Put(ctx, bytes.NewReader(nil), assetref.Hint{}); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Put after Close = %v", err)
 	}
 	again, err := OpenFolder(ctx, testKey, dir, nil)
@@ -556,11 +556,11 @@ func TestReaderAcrossChunks(t *testing.T) {
 	if err := s.Delete(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.ReadAt(q, 0); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := r.ReadAt(q, 0); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("ReadAt after Delete = %v", err)
 	}
 	r.Seek(0, io.SeekStart)
-	if _, err := r.Read(q); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := r.Read(q); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("Read after Delete = %v", err)
 	}
 	rc.Close()
@@ -581,7 +581,7 @@ func TestWriteModes(t *testing.T) {
 	explicit := openOPFS(t, Options{WriteMode: WriteWorker})
 	auto.helper.Close()
 	explicit.helper.Close()
-	if _, err := explicit.Put(ctx, bytes.NewReader([]byte("x")), assetref.Hint{}); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := explicit.Put(ctx, bytes.NewReader([]byte("x")), assetref.Hint{}); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Put through a closed helper = %v", err)
 	}
 	wantLayout(t, explicit)
@@ -589,15 +589,15 @@ func TestWriteModes(t *testing.T) {
 		t.Fatalf("WriteAuto Put after the helper stopped = %v", err)
 	}
 	dir := testFolder(t)
-	if _, err := OpenFolder(ctx, testKey, dir, &Options{WriteMode: WriteSyncHandle}); !errors.Is(err, atelier.ErrUnsupported) {
+	if _, err := OpenFolder(ctx, testKey, dir, &Options{WriteMode: WriteSyncHandle}); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("WriteSyncHandle on the main thread: %v", err)
 	}
 	for _, o := range []Options{{Root: "../x"}, {ChunkSize: 1}, {WriteMode: 99}} {
-		if _, err := OpenFolder(ctx, testKey, dir, &o); !errors.Is(err, atelier.ErrInvalid) {
+		if _, err := OpenFolder(ctx, testKey, dir, &o); !errors.Is(err, errs.ErrInvalid) {
 			t.Fatalf("OpenFolder(%+v) = %v, want ErrInvalid", o, err)
 		}
 	}
-	if _, err := OpenFolder(ctx, "no/slashes", dir, nil); !errors.Is(err, atelier.ErrInvalidRef) {
+	if _, err := OpenFolder(ctx, "no/slashes", dir, nil); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("OpenFolder with an invalid key: %v", err)
 	}
 
@@ -605,10 +605,10 @@ func TestWriteModes(t *testing.T) {
 	// falls back and an explicit WriteWorker fails.
 	old := startHelper
 	startHelper = func(context.Context) (*fsx.Helper, error) {
-		return nil, errors.Join(atelier.ErrUnsupported, errors.New("synthetic: blocked by CSP"))
+		return nil, errors.Join(errs.ErrUnsupported, errors.New("synthetic: blocked by CSP"))
 	}
 	defer func() { startHelper = old }()
-	if _, err := OpenFolder(ctx, testKey, dir, &Options{WriteMode: WriteWorker}); !errors.Is(err, atelier.ErrUnsupported) {
+	if _, err := OpenFolder(ctx, testKey, dir, &Options{WriteMode: WriteWorker}); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("WriteWorker without a helper: %v", err)
 	}
 	s := &Store{auto: true}

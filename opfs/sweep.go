@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 )
 
@@ -84,7 +84,7 @@ func (s *Store) sweep(ctx context.Context) (int, error) {
 			if dir, err := s.typeDir(ctx, r.Type, false); err == nil {
 				if err := dir.Remove(ctx, r.ID, false); err == nil {
 					removed++
-				} else if !errors.Is(err, atelier.ErrNotFound) {
+				} else if !errors.Is(err, errs.ErrNotFound) {
 					return removed, err
 				}
 			}

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/storetest"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 )
 
@@ -171,7 +171,7 @@ func TestQuotaExceededInWorker(t *testing.T) {
 			return original.apply(this, args);
 		}`, write))
 	_, err := s.Put(t.Context(), newStream(5<<20, 3), assetref.Hint{})
-	if !errors.Is(err, atelier.ErrQuotaExceeded) {
+	if !errors.Is(err, errs.ErrQuotaExceeded) {
 		t.Fatalf("Put = %v, want an error matching ErrQuotaExceeded", err)
 	}
 	wantLayout(t, s)
@@ -283,7 +283,7 @@ func TestReadHandlesInWorker(t *testing.T) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Read(buf); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := r.Read(buf); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("read after Delete = %v, want ErrNotFound", err)
 	}
 }

@@ -5,22 +5,22 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // ErrInvalidPackage is matched, with errors.Is, by every error Import and
 // ReadManifest return because the package itself is bad: not a zip, unsafe
 // or unexpected entries, sizes or hashes that do not match the manifest, an
 // invalid manifest or graph. Such an error is always a *PackageError, which
-// also matches atelier.ErrInvalid and the sentinel of its Problem. When it
+// also matches errs.ErrInvalid and the sentinel of its Problem. When it
 // is returned, nothing was stored: assets Import had already put into the
 // sink were deleted again.
 var ErrInvalidPackage = errors.New("invalid package")
 
 // The problems a *PackageError reports. Each one is matched with errors.Is
 // by the errors of that problem only; all of them also match
-// ErrInvalidPackage and atelier.ErrInvalid.
+// ErrInvalidPackage and errs.ErrInvalid.
 var (
 	// ErrNotZip: the input is not a zip archive (no end-of-central-directory
 	// record, and it does not start like one either).
@@ -95,7 +95,7 @@ var (
 	// ErrInvalidGraph: the workflow file does not decode to a graph that
 	// passes (*graph.Graph).Validate (dangling edges, malformed or
 	// duplicate ids, ...), or its workflow id or name differs from the
-	// manifest's. The *atelier.ValidationError, when there is one, is
+	// manifest's. The *errs.ValidationError, when there is one, is
 	// wrapped.
 	ErrInvalidGraph = errors.New("invalid workflow graph")
 
@@ -108,7 +108,7 @@ var (
 )
 
 // PackageError describes why a package was rejected. It matches
-// ErrInvalidPackage, atelier.ErrInvalid and its Problem with errors.Is, and
+// ErrInvalidPackage, errs.ErrInvalid and its Problem with errors.Is, and
 // unwraps to Err.
 type PackageError struct {
 	Problem error  // one of ErrNotZip … ErrRefMismatch
@@ -142,10 +142,10 @@ func (e *PackageError) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is ErrInvalidPackage, atelier.ErrInvalid or
+// Is reports whether target is ErrInvalidPackage, errs.ErrInvalid or
 // e.Problem.
 func (e *PackageError) Is(target error) bool {
-	return target == ErrInvalidPackage || target == atelier.ErrInvalid || (target == e.Problem && target != nil)
+	return target == ErrInvalidPackage || target == errs.ErrInvalid || (target == e.Problem && target != nil)
 }
 
 // Unwrap returns the underlying error, if any.
@@ -197,7 +197,7 @@ type AssetFailure struct {
 // url assets whose originals failed unless ExportOptions.KeepFailedAsURL is
 // set. It lists every failure, not just the first. errors.Is and errors.As
 // see through it to each failure's Err, so errors.Is(err,
-// atelier.ErrNotFound) reports a missing asset.
+// errs.ErrNotFound) reports a missing asset.
 type AssetError struct {
 	Failures []AssetFailure
 }

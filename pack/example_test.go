@@ -8,10 +8,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/memstore"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/pack"
 )
 
@@ -114,7 +114,7 @@ func ExampleImport_invalidPackage() {
 	data := []byte("not a zip file")
 	_, err := pack.Import(context.Background(), bytes.NewReader(data), int64(len(data)), pack.FromStore(memstore.New()), nil)
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, pack.ErrInvalidPackage), errors.Is(err, pack.ErrNotZip), errors.Is(err, atelier.ErrInvalid))
+	fmt.Println(errors.Is(err, pack.ErrInvalidPackage), errors.Is(err, pack.ErrNotZip), errors.Is(err, errs.ErrInvalid))
 	// Output:
 	// invalid package: not a zip archive
 	// true true true

@@ -9,16 +9,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // AssetSource gives Export the bytes of a graph's local assets (kinds
 // opfs, fs-handle, idb and embedded). Every assetref.Store is one.
 //
 // Open returns a reader of the asset's content; it fails with an error
-// matching atelier.ErrNotFound if there is no such asset. Export closes
+// matching errs.ErrNotFound if there is no such asset. Export closes
 // the reader.
 //
 // If the source also has the method
@@ -145,7 +145,7 @@ type ExportResult struct {
 // takes as one (PartWriter) is appended as it is, with the hash src
 // recorded for it.
 //
-// Export fails with an error matching atelier.ErrInvalid if g does not
+// Export fails with an error matching errs.ErrInvalid if g does not
 // validate or opts are inconsistent (IncludeOriginals without Fetch, an
 // invalid AppName or AppVersion); with an *AssetError listing every asset
 // that could not be embedded (see KeepFailedAsURL); with ctx.Err() if ctx
@@ -257,7 +257,7 @@ func (o *ExportOptions) normalize() error {
 		o.AppVersion = "0.0.0"
 	}
 	invalid := func(field, reason string) error {
-		return fmt.Errorf("pack: export: %w", &atelier.ValidationError{Entity: "export options", Field: field, Reason: reason})
+		return fmt.Errorf("pack: export: %w", &errs.ValidationError{Entity: "export options", Field: field, Reason: reason})
 	}
 	if err := checkText("app.name", o.AppName, 200, true); err != nil {
 		return invalid("AppName", "must be printable text of at most 200 characters")

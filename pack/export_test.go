@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/memstore"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func TestExportLayout(t *testing.T) {
@@ -302,7 +302,7 @@ func TestExportLocalFailures(t *testing.T) {
 	other := memstore.NewKind(assetref.KindOPFS) // has none of the fixture's assets
 	_, err := Export(context.Background(), io.Discard, &f.g, other, &ExportOptions{KeepFailedAsURL: true})
 	var ae *AssetError
-	if !errors.As(err, &ae) || len(ae.Failures) != 2 || !errors.Is(err, atelier.ErrNotFound) {
+	if !errors.As(err, &ae) || len(ae.Failures) != 2 || !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("error %v; want an *AssetError with 2 not-found failures", err)
 	}
 	if nodes := ae.Failures[0].Nodes; len(nodes) != 2 || nodes[0] != f.g.Nodes[1].ID || nodes[1] != f.g.Nodes[2].ID {
@@ -336,8 +336,8 @@ func TestExportInvalidInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			_, err := Export(context.Background(), &buf, tc.g, f.src, tc.opts)
-			if !errors.Is(err, atelier.ErrInvalid) {
-				t.Errorf("error %v; want atelier.ErrInvalid", err)
+			if !errors.Is(err, errs.ErrInvalid) {
+				t.Errorf("error %v; want errs.ErrInvalid", err)
 			}
 			if buf.Len() != 0 {
 				t.Errorf("%d bytes written", buf.Len())

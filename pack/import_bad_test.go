@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/memstore"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // badCase is a package that Import must reject with the Problem want,
@@ -429,7 +429,7 @@ func pngOf(f *fixture) []byte {
 
 // TestImportRejectsBadPackages checks every kind of bad input: each is
 // rejected with its own Problem, matches ErrInvalidPackage and
-// atelier.ErrInvalid, and leaves the store as it was.
+// errs.ErrInvalid, and leaves the store as it was.
 func TestImportRejectsBadPackages(t *testing.T) {
 	f := newFixture(t)
 	valid, _ := f.export(t, nil)
@@ -447,8 +447,8 @@ func TestImportRejectsBadPackages(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v; want %v", err, tc.want)
 			}
-			if !errors.Is(err, ErrInvalidPackage) || !errors.Is(err, atelier.ErrInvalid) {
-				t.Errorf("error %v does not match ErrInvalidPackage and atelier.ErrInvalid", err)
+			if !errors.Is(err, ErrInvalidPackage) || !errors.Is(err, errs.ErrInvalid) {
+				t.Errorf("error %v does not match ErrInvalidPackage and errs.ErrInvalid", err)
 			}
 			var pe *PackageError
 			if !errors.As(err, &pe) || pe.Problem != tc.want {

@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/memstore"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func importBytes(t testing.TB, data []byte, dst AssetSink, opts *ImportOptions) (*Result, error) {
@@ -423,7 +423,7 @@ func TestPackageErrorMessage(t *testing.T) {
 	}{
 		{bad(ErrNotZip, "", ""), "invalid package: not a zip archive"},
 		{bad(ErrHashMismatch, "assets/a.png", ""), `invalid package: "assets/a.png": hash does not match the manifest`},
-		{&PackageError{Problem: ErrInvalidGraph, Entry: WorkflowFile, Err: &atelier.ValidationError{Entity: "edge", ID: "e", Field: "target", Reason: "no such node in the workflow"}},
+		{&PackageError{Problem: ErrInvalidGraph, Entry: WorkflowFile, Err: &errs.ValidationError{Entity: "edge", ID: "e", Field: "target", Reason: "no such node in the workflow"}},
 			`invalid package: "workflow.json": invalid workflow graph: invalid edge e: target: no such node in the workflow`},
 		{bad(ErrUnsafeName, "../"+string(bytes.Repeat([]byte("a"), 200)), "dot segment"),
 			`invalid package: "../` + string(bytes.Repeat([]byte("a"), 93)) + `"…: unsafe entry name: dot segment`},

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/memstore"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // The browser's parts are Blobs; these are their stand-ins in Go memory,
@@ -282,7 +282,7 @@ func TestExportPartsFallBack(t *testing.T) {
 // content cannot be read, fails the asset like the io.Reader way does.
 func TestExportPartFailures(t *testing.T) {
 	f := newFixture(t)
-	errGone := fmt.Errorf("file removed: %w", atelier.ErrNotFound)
+	errGone := fmt.Errorf("file removed: %w", errs.ErrNotFound)
 	for _, tc := range []struct {
 		name string
 		lie  func(p *memPart, hash string) (*memPart, string)
@@ -290,7 +290,7 @@ func TestExportPartFailures(t *testing.T) {
 	}{
 		{"size", func(p *memPart, h string) (*memPart, string) { return &memPart{data: p.data[1:]}, h }, ErrContentMismatch},
 		{"hash", func(p *memPart, h string) (*memPart, string) { return p, assetref.HashBytes([]byte("other")) }, ErrContentMismatch},
-		{"unreadable", func(p *memPart, h string) (*memPart, string) { return &memPart{data: p.data, crcErr: errGone}, h }, atelier.ErrNotFound},
+		{"unreadable", func(p *memPart, h string) (*memPart, string) { return &memPart{data: p.data, crcErr: errGone}, h }, errs.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &partSource{Store: f.src, lie: tc.lie}
@@ -596,7 +596,7 @@ func TestExportPartsLookAhead(t *testing.T) {
 	f := newFixture(t)
 	extra := f.put(t, noise(3000, 3), "image/webp")
 	f.g.Nodes[0].Result = &graph.Result{Asset: &extra}
-	errGone := fmt.Errorf("file removed: %w", atelier.ErrNotFound)
+	errGone := fmt.Errorf("file removed: %w", errs.ErrNotFound)
 	for _, secondFails := range []bool{false, true} {
 		var calls atomic.Int32
 		pngOpened := make(chan struct{})
@@ -632,7 +632,7 @@ func TestExportPartsLookAhead(t *testing.T) {
 			continue
 		}
 		var ae *AssetError
-		if !errors.As(err, &ae) || len(ae.Failures) != 1 || ae.Failures[0].Ref.Hash != assetref.HashBytes(pngOf(f)) || !errors.Is(err, atelier.ErrNotFound) {
+		if !errors.As(err, &ae) || len(ae.Failures) != 1 || ae.Failures[0].Ref.Hash != assetref.HashBytes(pngOf(f)) || !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("error %v; want the PNG's failure alone", err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -44,9 +44,9 @@ type AssetSource interface {
 	// PendingUploads lists the assets not known to be on the server.
 	PendingUploads(ctx context.Context) ([]PendingAsset, error)
 	// UploadContent returns the local content of an asset. It fails with
-	// an error matching atelier.ErrNotFound when the bytes are not on
+	// an error matching errs.ErrNotFound when the bytes are not on
 	// this device (they arrived with a synced node and will be uploaded
-	// by the device that has them) or atelier.ErrPermission when they
+	// by the device that has them) or errs.ErrPermission when they
 	// cannot be read now.
 	UploadContent(ctx context.Context, hash string) (Content, error)
 	// MarkUploaded records that the server has the assets.
@@ -277,11 +277,11 @@ func (u *Uploader) pass(ctx context.Context) error {
 			}
 			switch err := u.upload(ctx, p); {
 			case err == nil:
-			case errors.Is(err, atelier.ErrNotFound) || errors.Is(err, atelier.ErrPermission):
+			case errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrPermission):
 				// The bytes are elsewhere (another device made the node)
 				// or unreadable now: nothing to do until they are here.
 				waiting++
-			case permanent(err) || errors.Is(err, atelier.ErrInvalidRef) || errors.Is(err, atelier.ErrUnsupported):
+			case permanent(err) || errors.Is(err, errs.ErrInvalidRef) || errors.Is(err, errs.ErrUnsupported):
 				held++
 				e := &UploadError{Hash: p.Hash, Err: err}
 				u.mu.Lock()

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // memSource is an AssetSource over a map, as the asset library is over
@@ -72,7 +72,7 @@ func (s *memSource) UploadContent(_ context.Context, hash string) (Content, erro
 	defer s.mu.Unlock()
 	a := s.assets[hash]
 	if a == nil || !a.here {
-		return nil, fmt.Errorf("asset %s: %w", hash, atelier.ErrNotFound)
+		return nil, fmt.Errorf("asset %s: %w", hash, errs.ErrNotFound)
 	}
 	a.reads++
 	return memContent{data: a.data, mime: a.mime, closed: new(bool)}, nil

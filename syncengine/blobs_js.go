@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -30,7 +30,7 @@ func (h *HTTP) MissingBlobs(ctx context.Context, hashes []string) ([]string, err
 		return nil, nil
 	}
 	if len(hashes) > syncproto.MaxCheckHashes {
-		return nil, &atelier.ValidationError{Entity: "blob check", Field: "hashes", Reason: fmt.Sprintf("more than %d", syncproto.MaxCheckHashes)}
+		return nil, &errs.ValidationError{Entity: "blob check", Field: "hashes", Reason: fmt.Sprintf("more than %d", syncproto.MaxCheckHashes)}
 	}
 	var out syncproto.BlobCheckResponse
 	if err := h.do(ctx, "POST", h.url(syncproto.RouteBlobCheck), &syncproto.BlobCheckRequest{Hashes: hashes}, &out); err != nil {
@@ -45,7 +45,7 @@ func (h *HTTP) MissingBlobs(ctx context.Context, hashes []string) ([]string, err
 func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress func(sent, total int64)) error {
 	b, ok := c.(jsBlob)
 	if !ok {
-		return fmt.Errorf("upload %s: content %T holds no Blob: %w", hash, c, atelier.ErrUnsupported)
+		return fmt.Errorf("upload %s: content %T holds no Blob: %w", hash, c, errs.ErrUnsupported)
 	}
 	var grant syncproto.BlobURLResponse
 	err := h.do(ctx, "POST", h.url(syncproto.RouteBlobUpload),
@@ -188,7 +188,7 @@ func statusError(status int, text, statusText string) error {
 // DownloadBlob returns the content of the blob with the given hash as a
 // Blob. It asks for a signed download URL and GETs it. When the server
 // has no such blob it fails with an error matching both
-// atelier.ErrNotFound and an *HTTPError (404), which is not permanent:
+// errs.ErrNotFound and an *HTTPError (404), which is not permanent:
 // the device that has the asset may not have uploaded it yet.
 func (h *HTTP) DownloadBlob(ctx context.Context, hash string) (js.Value, error) {
 	var grant syncproto.BlobURLResponse
@@ -218,7 +218,7 @@ func (h *HTTP) DownloadBlob(ctx context.Context, hash string) (js.Value, error) 
 	return blob, nil
 }
 
-// notFound adds atelier.ErrNotFound to a 404 answer.
+// notFound adds errs.ErrNotFound to a 404 answer.
 func notFound(hash string, err error) error {
 	var he *HTTPError
 	if errors.As(err, &he) && he.Status == 404 {
@@ -227,7 +227,7 @@ func notFound(hash string, err error) error {
 	return err
 }
 
-// missingBlob is a 404 for a blob: it matches atelier.ErrNotFound, and
+// missingBlob is a 404 for a blob: it matches errs.ErrNotFound, and
 // As finds the *HTTPError; it is worth retrying later.
 type missingBlob struct {
 	hash string
@@ -238,5 +238,5 @@ func (e *missingBlob) Error() string {
 	return "the sync server has no blob " + e.hash + " (yet): " + e.err.Error()
 }
 func (e *missingBlob) Unwrap() error        { return e.err }
-func (e *missingBlob) Is(target error) bool { return target == atelier.ErrNotFound }
+func (e *missingBlob) Is(target error) bool { return target == errs.ErrNotFound }
 func (e *missingBlob) Permanent() bool      { return false }

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // Entity names the kind of entity an op or change is about.
@@ -185,7 +185,7 @@ const (
 )
 
 func bad(field, reason string) error {
-	return &atelier.ValidationError{Entity: "op", Field: field, Reason: reason}
+	return &errs.ValidationError{Entity: "op", Field: field, Reason: reason}
 }
 
 // Validate checks an op's form: ids, kinds, versions, and that Data is the

@@ -8,8 +8,8 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func TestWinsIsAStrictTotalOrder(t *testing.T) {
@@ -165,7 +165,7 @@ func TestValidate(t *testing.T) {
 	} {
 		o := validNodeOp()
 		tc.mut(&o)
-		if err := o.Validate(); !errors.Is(err, atelier.ErrInvalid) {
+		if err := o.Validate(); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("%s: Validate = %v", tc.name, err)
 		}
 	}

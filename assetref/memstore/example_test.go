@@ -7,9 +7,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/memstore"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 func Example() {
@@ -41,7 +41,7 @@ func Example() {
 		return
 	}
 	_, err = s.Stat(ctx, ref)
-	fmt.Println(errors.Is(err, atelier.ErrNotFound))
+	fmt.Println(errors.Is(err, errs.ErrNotFound))
 	// Output:
 	// embedded logo image/svg+xml 6 sha256-1NxWZpFDA08xqjCWNdQRPZrXagKxc52iLJZe0gSb6eY=
 	// true <nil>
@@ -57,7 +57,7 @@ func ExampleNewKind() {
 
 	// Refs of another kind are not this store's to answer for.
 	_, err = s.Stat(context.Background(), assetref.Ref{Kind: assetref.KindEmbedded, ID: "blob-1"})
-	fmt.Println(errors.Is(err, atelier.ErrInvalidRef))
+	fmt.Println(errors.Is(err, errs.ErrInvalidRef))
 	// Output:
 	// idb blob-1 <nil>
 	// true

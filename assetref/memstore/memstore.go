@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 var (
@@ -63,7 +63,7 @@ func (s *Store) Kind() assetref.Kind { return s.kind }
 
 // Put reads r to the end and stores its content, as assetref.Store
 // documents: identical content is stored once, and a hint id that holds
-// other content is an error matching atelier.ErrInvalid. Cancellation of
+// other content is an error matching errs.ErrInvalid. Cancellation of
 // ctx is noticed between reads.
 func (s *Store) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (assetref.Ref, error) {
 	hint, err := hint.Normalize()
@@ -94,7 +94,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (asset
 		return s.ref(old), nil
 	}
 	if s.byID[a.id] != nil {
-		return assetref.Ref{}, fmt.Errorf("memstore: put: %w", &atelier.ValidationError{
+		return assetref.Ref{}, fmt.Errorf("memstore: put: %w", &errs.ValidationError{
 			Entity: "asset", ID: a.id, Field: "id", Reason: "already holds other content"})
 	}
 	s.byID[a.id] = a
@@ -157,7 +157,7 @@ func (s *Store) lookup(ctx context.Context, ref assetref.Ref) (*asset, error) {
 	}
 	a := s.byID[id]
 	if a == nil || ref.Hash != "" && ref.Hash != a.hash {
-		return nil, atelier.ErrNotFound
+		return nil, errs.ErrNotFound
 	}
 	return a, nil
 }
@@ -165,7 +165,7 @@ func (s *Store) lookup(ctx context.Context, ref assetref.Ref) (*asset, error) {
 // Open returns a reader of the asset's content that also implements
 // io.Seeker, io.ReaderAt and Size() int64. Read and ReadAt fail with
 // ctx.Err() once ctx is done. Open fails with an error matching
-// atelier.ErrNotFound if there is no such asset, and atelier.ErrInvalidRef
+// errs.ErrNotFound if there is no such asset, and errs.ErrInvalidRef
 // if ref is invalid or of another kind.
 func (s *Store) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
 	s.mu.RLock()

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // LargeSize is the size of the asset the Large subtest streams.
@@ -167,10 +167,10 @@ func wantGone(t *testing.T, s assetref.Store, ref assetref.Ref) {
 	if err == nil {
 		rc.Close()
 	}
-	wantErr(t, err, atelier.ErrNotFound, "Open of a missing asset")
+	wantErr(t, err, errs.ErrNotFound, "Open of a missing asset")
 	_, err = s.Stat(ctx, ref)
-	wantErr(t, err, atelier.ErrNotFound, "Stat of a missing asset")
-	wantErr(t, s.Delete(ctx, ref), atelier.ErrNotFound, "Delete of a missing asset")
+	wantErr(t, err, errs.ErrNotFound, "Stat of a missing asset")
+	wantErr(t, s.Delete(ctx, ref), errs.ErrNotFound, "Delete of a missing asset")
 }
 
 // wantCount checks the number of stored assets, if the store can list them.
@@ -312,7 +312,7 @@ func testInvalidHint(t *testing.T, s assetref.Store) {
 		{ID: "a\x00"},
 	} {
 		_, err := s.Put(t.Context(), bytes.NewReader(content(10, 5)), hint)
-		wantErr(t, err, atelier.ErrInvalid, fmt.Sprintf("Put with hint %+q", hint))
+		wantErr(t, err, errs.ErrInvalid, fmt.Sprintf("Put with hint %+q", hint))
 	}
 	wantCount(t, s, 0)
 }
@@ -321,7 +321,7 @@ func testHintID(t *testing.T, s assetref.Store) {
 	a, b := content(1000, 6), content(1000, 7)
 	refA := put(t, s, a, assetref.Hint{ID: "asset-a"})
 	_, err := s.Put(t.Context(), bytes.NewReader(b), assetref.Hint{ID: "asset-a"})
-	wantErr(t, err, atelier.ErrInvalid, "Put of other content under a used id")
+	wantErr(t, err, errs.ErrInvalid, "Put of other content under a used id")
 	if again := put(t, s, a, assetref.Hint{ID: "asset-a"}); again != refA {
 		t.Fatalf("Put of the same content under the same id = %+v, want %+v", again, refA)
 	}
@@ -522,10 +522,10 @@ func testWrongKind(t *testing.T, s assetref.Store) {
 		if err == nil {
 			rc.Close()
 		}
-		wantErr(t, err, atelier.ErrInvalidRef, fmt.Sprintf("Open of a %s ref", o.Kind))
+		wantErr(t, err, errs.ErrInvalidRef, fmt.Sprintf("Open of a %s ref", o.Kind))
 		_, err = s.Stat(ctx, o)
-		wantErr(t, err, atelier.ErrInvalidRef, fmt.Sprintf("Stat of a %s ref", o.Kind))
-		wantErr(t, s.Delete(ctx, o), atelier.ErrInvalidRef, fmt.Sprintf("Delete of a %s ref", o.Kind))
+		wantErr(t, err, errs.ErrInvalidRef, fmt.Sprintf("Stat of a %s ref", o.Kind))
+		wantErr(t, s.Delete(ctx, o), errs.ErrInvalidRef, fmt.Sprintf("Delete of a %s ref", o.Kind))
 	}
 	wantCount(t, s, 1)
 }
@@ -542,10 +542,10 @@ func testInvalidRef(t *testing.T, s assetref.Store) {
 		if err == nil {
 			rc.Close()
 		}
-		wantErr(t, err, atelier.ErrInvalidRef, fmt.Sprintf("Open(%+v)", b))
+		wantErr(t, err, errs.ErrInvalidRef, fmt.Sprintf("Open(%+v)", b))
 		_, err = s.Stat(ctx, b)
-		wantErr(t, err, atelier.ErrInvalidRef, fmt.Sprintf("Stat(%+v)", b))
-		wantErr(t, s.Delete(ctx, b), atelier.ErrInvalidRef, fmt.Sprintf("Delete(%+v)", b))
+		wantErr(t, err, errs.ErrInvalidRef, fmt.Sprintf("Stat(%+v)", b))
+		wantErr(t, s.Delete(ctx, b), errs.ErrInvalidRef, fmt.Sprintf("Delete(%+v)", b))
 	}
 	wantCount(t, s, 1)
 }

@@ -16,10 +16,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assetref/memstore"
 	"github.com/atelierstore/atelier/assetref/storetest"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // hooked is a memstore whose methods can be replaced one by one.
@@ -109,7 +109,7 @@ var mutants = map[string]mutant{
 	"plain-not-found": {func(h *hooked) {
 		h.stat = func(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
 			info, err := h.Store.Stat(ctx, ref)
-			if errors.Is(err, atelier.ErrNotFound) {
+			if errors.Is(err, errs.ErrNotFound) {
 				err = errors.New("no such asset")
 			}
 			return info, err

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -24,11 +24,11 @@ var (
 
 // unsupported is the error for a JavaScript API the browser lacks.
 func unsupported(api string) error {
-	return fmt.Errorf("%s: %w", api, atelier.ErrUnsupported)
+	return fmt.Errorf("%s: %w", api, errs.ErrUnsupported)
 }
 
 // callSync calls v[method](args...) and turns a thrown exception into an
-// error, and a missing method into one matching atelier.ErrUnsupported.
+// error, and a missing method into one matching errs.ErrUnsupported.
 func callSync(v js.Value, method string, args ...any) (js.Value, error) {
 	if v.Get(method).Type() != js.TypeFunction {
 		return js.Undefined(), unsupported(method)

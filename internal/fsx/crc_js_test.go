@@ -9,7 +9,7 @@ import (
 	"hash/crc32"
 	"testing"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -60,7 +60,7 @@ func TestBlobCRC32Fails(t *testing.T) {
 	defer func() { crcInGo = false }()
 	for _, inGo := range []bool{false, true} {
 		crcInGo = inGo
-		if _, err := BlobCRC32(t.Context(), b); !errors.Is(err, atelier.ErrNotFound) {
+		if _, err := BlobCRC32(t.Context(), b); !errors.Is(err, errs.ErrNotFound) {
 			t.Errorf("in Go %v: removed file: %v; want ErrNotFound", inGo, err)
 		}
 		big, _ := WrapBlob(jsBlobType.New([]any{jsutil.Uint8Array(make([]byte, 4*crcPiece))}))

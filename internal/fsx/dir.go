@@ -9,7 +9,7 @@ import (
 	"strings"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -17,7 +17,7 @@ import (
 // file system or of a folder the user picked. A Dir is a handle, not an open
 // resource: it needs no closing and stays valid across operations, though
 // the directory it names may be removed underneath it (operations then fail
-// with an error matching atelier.ErrNotFound).
+// with an error matching errs.ErrNotFound).
 type Dir struct {
 	v    js.Value
 	name string
@@ -25,7 +25,7 @@ type Dir struct {
 
 // StorageRoot returns the root of the origin private file system
 // (navigator.storage.getDirectory()). It fails with an error matching
-// atelier.ErrUnsupported when the browser has no OPFS or refuses it to this
+// errs.ErrUnsupported when the browser has no OPFS or refuses it to this
 // context (an insecure origin, some private browsing modes).
 func StorageRoot(ctx context.Context) (*Dir, error) {
 	var storage js.Value
@@ -37,7 +37,7 @@ func StorageRoot(ctx context.Context) (*Dir, error) {
 	case err == nil:
 		return &Dir{v: v, name: ""}, nil
 	case errors.Is(err, jsutil.Named("SecurityError")):
-		return nil, fmt.Errorf("fsx: origin private file system: %w: %w", atelier.ErrUnsupported, err)
+		return nil, fmt.Errorf("fsx: origin private file system: %w: %w", errs.ErrUnsupported, err)
 	default:
 		return nil, fmt.Errorf("fsx: origin private file system: %w", err)
 	}
@@ -45,7 +45,7 @@ func StorageRoot(ctx context.Context) (*Dir, error) {
 
 // WrapDir returns the Dir of a FileSystemDirectoryHandle, for instance one
 // from showDirectoryPicker() or one read back from IndexedDB. It fails with
-// an error matching atelier.ErrInvalid if v is not a directory handle.
+// an error matching errs.ErrInvalid if v is not a directory handle.
 func WrapDir(v js.Value) (*Dir, error) {
 	if err := checkHandle(v, "directory"); err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func WrapDir(v js.Value) (*Dir, error) {
 
 func checkHandle(v js.Value, kind string) error {
 	if v.Type() != js.TypeObject || v.Get("kind").Type() != js.TypeString || v.Get("kind").String() != kind {
-		return fmt.Errorf("fsx: not a %s handle: %w", kind, atelier.ErrInvalid)
+		return fmt.Errorf("fsx: not a %s handle: %w", kind, errs.ErrInvalid)
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func (d *Dir) JSValue() js.Value { return d.v }
 func (d *Dir) Name() string { return d.name }
 
 // Dir returns the subdirectory name, creating it if create is set. It fails
-// with an error matching atelier.ErrNotFound if it does not exist and
+// with an error matching errs.ErrNotFound if it does not exist and
 // create is false, and with a TypeMismatchError if name is a file.
 func (d *Dir) Dir(ctx context.Context, name string, create bool) (*Dir, error) {
 	v, err := callAsync(ctx, d.v, "getDirectoryHandle", name, object("create", create))
@@ -98,7 +98,7 @@ func (d *Dir) Path(ctx context.Context, path string, create bool) (*Dir, error) 
 
 // File returns the file name in d, creating an empty one if create is set
 // and it does not exist. It fails with an error matching
-// atelier.ErrNotFound if it does not exist and create is false, and with a
+// errs.ErrNotFound if it does not exist and create is false, and with a
 // TypeMismatchError if name is a directory.
 func (d *Dir) File(ctx context.Context, name string, create bool) (*File, error) {
 	v, err := callAsync(ctx, d.v, "getFileHandle", name, object("create", create))
@@ -109,7 +109,7 @@ func (d *Dir) File(ctx context.Context, name string, create bool) (*File, error)
 }
 
 // Remove removes the entry name from d; a directory must be empty unless
-// recursive is set. It fails with an error matching atelier.ErrNotFound if
+// recursive is set. It fails with an error matching errs.ErrNotFound if
 // there is no such entry, with an InvalidModificationError for a non-empty
 // directory without recursive, and with a NoModificationAllowedError while
 // the file is open for writing (a Writable or SyncHandle not yet closed).
@@ -204,7 +204,7 @@ const (
 // QueryPermission reports the permission the page holds on d, for reading
 // and, if write is set, writing. OPFS directories are always granted; a
 // folder the user picked in an earlier session is usually "prompt" until
-// RequestPermission. It fails with an error matching atelier.ErrUnsupported
+// RequestPermission. It fails with an error matching errs.ErrUnsupported
 // in browsers without the method (all but Chromium-based ones).
 func (d *Dir) QueryPermission(ctx context.Context, write bool) (Permission, error) {
 	return d.permission(ctx, "queryPermission", write)

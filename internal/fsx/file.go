@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -19,7 +19,7 @@ type File struct {
 }
 
 // WrapFile returns the File of a FileSystemFileHandle. It fails with an
-// error matching atelier.ErrInvalid if v is not a file handle.
+// error matching errs.ErrInvalid if v is not a file handle.
 func WrapFile(v js.Value) (*File, error) {
 	if err := checkHandle(v, "file"); err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func (f *File) Name() string { return f.name }
 
 // Blob returns a snapshot of the file's content (getFile()). Reading it
 // fails once the file is removed or written again. It fails with an error
-// matching atelier.ErrNotFound if the file was removed.
+// matching errs.ErrNotFound if the file was removed.
 func (f *File) Blob(ctx context.Context) (*Blob, error) {
 	v, err := callAsync(ctx, f.v, "getFile")
 	if err != nil {
@@ -48,9 +48,9 @@ func (f *File) Blob(ctx context.Context) (*Blob, error) {
 // Move renames f to name in dir, atomically: readers see the old name or
 // the new one, never a partial file. An existing file named name in dir is
 // replaced. Afterwards f names the moved file. It fails with an error
-// matching atelier.ErrUnsupported where FileSystemFileHandle.move is
+// matching errs.ErrUnsupported where FileSystemFileHandle.move is
 // missing (older browsers, and some that have it for OPFS but not for
-// picked folders), and with atelier.ErrNotFound if f was removed.
+// picked folders), and with errs.ErrNotFound if f was removed.
 func (f *File) Move(ctx context.Context, dir *Dir, name string) error {
 	if _, err := callAsync(ctx, f.v, "move", dir.v, name); err != nil {
 		return fmt.Errorf("fsx: move %q to %q: %w", f.name, name, err)
@@ -74,7 +74,7 @@ func (f *File) IsSameEntry(ctx context.Context, other *File) (bool, error) {
 // until then and an aborted Writable leaves it unchanged. (Appending with
 // keepExistingData copies the whole file first; this package never does
 // it.) It fails with a NoModificationAllowedError while a SyncHandle holds
-// f, and with an error matching atelier.ErrUnsupported where the method is
+// f, and with an error matching errs.ErrUnsupported where the method is
 // missing (older Safari).
 func (f *File) CreateWritable(ctx context.Context) (*Writable, error) {
 	v, err := callAsync(ctx, f.v, "createWritable", object("keepExistingData", false))
@@ -87,7 +87,7 @@ func (f *File) CreateWritable(ctx context.Context) (*Writable, error) {
 // CreateSyncAccessHandle opens f for synchronous reads and writes, which
 // browsers allow only in dedicated workers; the handle holds an exclusive
 // lock on f until Close. It fails with an error matching
-// atelier.ErrUnsupported elsewhere (on the page's main thread the method
+// errs.ErrUnsupported elsewhere (on the page's main thread the method
 // does not exist), and with a NoModificationAllowedError while another
 // handle or a Writable holds f.
 func (f *File) CreateSyncAccessHandle(ctx context.Context) (*SyncHandle, error) {
@@ -102,10 +102,10 @@ func (f *File) CreateSyncAccessHandle(ctx context.Context) (*SyncHandle, error) 
 // "read-only"): several may be open at once, in any worker of the origin,
 // and reading the file as a Blob still works meanwhile, but removing or
 // writing f fails with a NoModificationAllowedError until they are closed.
-// It fails with an error matching atelier.ErrUnsupported where sync access
+// It fails with an error matching errs.ErrUnsupported where sync access
 // handles do not exist or the browser ignores the mode (it would have
 // opened an exclusive handle, which is closed again), and with an error
-// matching atelier.ErrNotFound once f was removed.
+// matching errs.ErrNotFound once f was removed.
 func (f *File) OpenReadOnly(ctx context.Context) (*SyncHandle, error) {
 	v, err := callAsync(ctx, f.v, "createSyncAccessHandle", object("mode", "read-only"))
 	if err != nil {
@@ -113,7 +113,7 @@ func (f *File) OpenReadOnly(ctx context.Context) (*SyncHandle, error) {
 	}
 	if m := v.Get("mode"); m.Type() != js.TypeString || m.String() != "read-only" {
 		_ = jsutil.Try(func() { v.Call("close") })
-		return nil, fmt.Errorf("fsx: open %q to read: read-only sync access handles: %w", f.name, atelier.ErrUnsupported)
+		return nil, fmt.Errorf("fsx: open %q to read: read-only sync access handles: %w", f.name, errs.ErrUnsupported)
 	}
 	return &SyncHandle{v: v, name: f.name}, nil
 }

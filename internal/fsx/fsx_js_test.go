@@ -12,7 +12,7 @@ import (
 	"syscall/js"
 	"testing"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -125,10 +125,10 @@ func TestDirectories(t *testing.T) {
 	if err != nil || sub.Name() != "c" {
 		t.Fatalf("Path create = %v, %v", sub, err)
 	}
-	if _, err := d.Path(ctx, "a/x", false); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.Path(ctx, "a/x", false); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("Path of a missing directory: %v", err)
 	}
-	if _, err := d.File(ctx, "nope", false); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.File(ctx, "nope", false); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("File of a missing file: %v", err)
 	}
 	writeFile(t, d, "f", []byte("hello"))
@@ -144,7 +144,7 @@ func TestDirectories(t *testing.T) {
 	if err := d.Remove(ctx, "a", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Remove(ctx, "a", true); !errors.Is(err, atelier.ErrNotFound) {
+	if err := d.Remove(ctx, "a", true); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("Remove of a missing entry: %v", err)
 	}
 	if got := names(t, d); !slices.Equal(got, []string{"f:file"}) {
@@ -173,13 +173,13 @@ func TestEntriesWithoutFromAsync(t *testing.T) {
 func TestWrap(t *testing.T) {
 	d := testDir(t)
 	f := writeFile(t, d, "f", nil)
-	if _, err := WrapDir(js.ValueOf(3)); !errors.Is(err, atelier.ErrInvalid) {
+	if _, err := WrapDir(js.ValueOf(3)); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("WrapDir(3): %v", err)
 	}
-	if _, err := WrapDir(f.JSValue()); !errors.Is(err, atelier.ErrInvalid) {
+	if _, err := WrapDir(f.JSValue()); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("WrapDir(file handle): %v", err)
 	}
-	if _, err := WrapFile(d.JSValue()); !errors.Is(err, atelier.ErrInvalid) {
+	if _, err := WrapFile(d.JSValue()); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("WrapFile(directory handle): %v", err)
 	}
 	d2, err := WrapDir(d.JSValue())
@@ -239,7 +239,7 @@ func TestBlobReads(t *testing.T) {
 	if err := d.Remove(ctx, "f", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.ReadAt(ctx, p, 0); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := b.ReadAt(ctx, p, 0); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("ReadAt of a removed file: %v", err)
 	}
 }
@@ -339,7 +339,7 @@ func TestWritableQuotaExceeded(t *testing.T) {
 	if werr == nil {
 		werr = w.Close(ctx)
 	}
-	if !errors.Is(werr, atelier.ErrQuotaExceeded) {
+	if !errors.Is(werr, errs.ErrQuotaExceeded) {
 		t.Fatalf("error after the quota ran out = %v, want one matching ErrQuotaExceeded", werr)
 	}
 	if err := w.Abort(ctx); err != nil {
@@ -375,12 +375,12 @@ func TestMove(t *testing.T) {
 	if same, err := f.IsSameEntry(ctx, g); err != nil || !same {
 		t.Fatalf("IsSameEntry after Move = %v, %v", same, err)
 	}
-	if _, err := d.File(ctx, "tmp", false); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.File(ctx, "tmp", false); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("the old name still exists: %v", err)
 	}
 
 	patch(t, "FileSystemFileHandle", "move", js.Undefined())
-	if err := g.Move(ctx, d, "back"); !errors.Is(err, atelier.ErrUnsupported) {
+	if err := g.Move(ctx, d, "back"); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("Move without FileSystemFileHandle.move: %v", err)
 	}
 }
@@ -391,10 +391,10 @@ func TestSyncAccessOnMainThread(t *testing.T) {
 	}
 	d := testDir(t)
 	f := writeFile(t, d, "f", nil)
-	if _, err := f.CreateSyncAccessHandle(t.Context()); !errors.Is(err, atelier.ErrUnsupported) {
+	if _, err := f.CreateSyncAccessHandle(t.Context()); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("CreateSyncAccessHandle on the main thread: %v", err)
 	}
-	if _, err := NewSyncWriter(t.Context(), f); !errors.Is(err, atelier.ErrUnsupported) {
+	if _, err := NewSyncWriter(t.Context(), f); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("NewSyncWriter on the main thread: %v", err)
 	}
 }
@@ -406,7 +406,7 @@ func TestCancelledCalls(t *testing.T) {
 	if _, err := d.File(ctx, "f", true); !errors.Is(err, context.Canceled) {
 		t.Fatalf("File with a cancelled context: %v", err)
 	}
-	if _, err := d.File(t.Context(), "f", false); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := d.File(t.Context(), "f", false); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("a cancelled File created the file: %v", err)
 	}
 	if _, err := StorageRoot(ctx); !errors.Is(err, context.Canceled) {
@@ -476,7 +476,7 @@ func TestBlobStream(t *testing.T) {
 	}
 	s = b.StreamFrom(0)
 	defer s.Close()
-	if _, err := s.Read(ctx, p); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := s.Read(ctx, p); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("Read of a removed file = %v", err)
 	}
 }

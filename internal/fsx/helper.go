@@ -9,7 +9,7 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -117,7 +117,7 @@ type Helper struct {
 }
 
 // StartHelper starts the helper worker from a Blob URL and waits until it
-// answers. It fails with an error matching atelier.ErrUnsupported when the
+// answers. It fails with an error matching errs.ErrUnsupported when the
 // worker cannot run: no Worker or Blob URLs, a Content-Security-Policy
 // whose worker-src forbids blob: URLs (Chromium then reports an error event
 // instead of throwing), or no sync access handles in workers. It returns
@@ -130,7 +130,7 @@ func StartHelper(ctx context.Context) (*Helper, error) {
 	defer js.Global().Get("URL").Call("revokeObjectURL", url)
 	w, err := newWorker(url)
 	if err != nil {
-		return nil, fmt.Errorf("fsx: helper worker: %w: %w", atelier.ErrUnsupported, err)
+		return nil, fmt.Errorf("fsx: helper worker: %w: %w", errs.ErrUnsupported, err)
 	}
 	h := &Helper{w: w, calls: map[int]chan result{}}
 	h.onMsg = js.FuncOf(h.message)
@@ -147,7 +147,7 @@ func StartHelper(ctx context.Context) (*Helper, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("fsx: helper worker: %w: %w", atelier.ErrUnsupported, err)
+		return nil, fmt.Errorf("fsx: helper worker: %w: %w", errs.ErrUnsupported, err)
 	}
 	return h, nil
 }
@@ -235,7 +235,7 @@ const helperStopTimeout = 5 * time.Second
 // to finish the chunks posted before (a few milliseconds, at most
 // helperStopTimeout), and terminates it. Files are released by then;
 // terminating a worker alone would leave them locked for a while. Calls in
-// flight and later ones fail with an error matching atelier.ErrClosed.
+// flight and later ones fail with an error matching errs.ErrClosed.
 // Closing twice is harmless.
 func (h *Helper) Close() error {
 	if h.Err() == nil {
@@ -243,7 +243,7 @@ func (h *Helper) Close() error {
 		_, _ = h.call(ctx, object("op", "shutdown"), js.Undefined())
 		cancel()
 	}
-	h.stop(fmt.Errorf("fsx: helper worker: %w", atelier.ErrClosed))
+	h.stop(fmt.Errorf("fsx: helper worker: %w", errs.ErrClosed))
 	h.mu.Lock()
 	w := h.w
 	h.w = js.Undefined()
@@ -407,7 +407,7 @@ func (w *HelperWriter) waitOldest(ctx context.Context) error {
 
 // Close waits for the chunks in flight, then flushes and releases the
 // file in the worker. It fails with the first failed write's error (a
-// QuotaExceededError matches atelier.ErrQuotaExceeded); call Abort then.
+// QuotaExceededError matches errs.ErrQuotaExceeded); call Abort then.
 func (w *HelperWriter) Close(ctx context.Context) error {
 	switch {
 	case w.done:

@@ -9,7 +9,7 @@ import (
 	"syscall/js"
 	"testing"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -164,7 +164,7 @@ func TestHelperQuotaExceeded(t *testing.T) {
 	if werr == nil {
 		werr = w.Close(ctx)
 	}
-	if !errors.Is(werr, atelier.ErrQuotaExceeded) {
+	if !errors.Is(werr, errs.ErrQuotaExceeded) {
 		t.Fatalf("error after the quota ran out = %v, want one matching ErrQuotaExceeded", werr)
 	}
 	if err := w.Abort(ctx); err != nil {
@@ -189,14 +189,14 @@ func TestHelperBlockedByCSP(t *testing.T) {
 	withWorkerFactory(t, func(url string) (js.Value, error) {
 		return frame.Get("contentWindow").Get("Worker").New(url), nil
 	})
-	if _, err := StartHelper(t.Context()); !errors.Is(err, atelier.ErrUnsupported) {
+	if _, err := StartHelper(t.Context()); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("StartHelper under worker-src 'none': %v, want one matching ErrUnsupported", err)
 	}
 	// And when the constructor itself throws.
 	withWorkerFactory(t, func(string) (js.Value, error) {
 		return js.Value{}, errors.New("SecurityError: synthetic")
 	})
-	if _, err := StartHelper(t.Context()); !errors.Is(err, atelier.ErrUnsupported) {
+	if _, err := StartHelper(t.Context()); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("StartHelper with a throwing constructor: %v", err)
 	}
 }
@@ -211,19 +211,19 @@ func TestHelperClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Close()
-	if err := h.Err(); !errors.Is(err, atelier.ErrClosed) {
+	if err := h.Err(); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Err after Close = %v", err)
 	}
-	if _, err := h.Create(ctx, f); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := h.Create(ctx, f); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Create after Close: %v", err)
 	}
 	if err := w.Write(ctx, []byte("x")); err != nil {
 		// The write is posted to a terminated worker; the error shows
 		// up here or in Close.
-		if !errors.Is(err, atelier.ErrClosed) {
+		if !errors.Is(err, errs.ErrClosed) {
 			t.Fatalf("Write after Close: %v", err)
 		}
-	} else if err := w.Close(ctx); !errors.Is(err, atelier.ErrClosed) {
+	} else if err := w.Close(ctx); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Close of a writer after the helper closed: %v", err)
 	}
 	if err := w.Abort(ctx); err != nil {

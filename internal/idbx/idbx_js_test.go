@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -113,10 +113,10 @@ func TestAbortReportsAborted(t *testing.T) {
 func TestBeginAfterClose(t *testing.T) {
 	db, _ := open(t, 1, Hooks{})
 	db.Close()
-	if _, err := db.Begin(ReadOnly, "s"); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := db.Begin(ReadOnly, "s"); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Begin after Close = %v", err)
 	}
-	if _, err := (&DB{v: db.v}).Begin(ReadOnly, "s"); !errors.Is(err, atelier.ErrClosed) {
+	if _, err := (&DB{v: db.v}).Begin(ReadOnly, "s"); !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("Begin on a connection the browser closed = %v", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -61,7 +61,7 @@ func (db *DB) SetStrictDurability(on bool) { db.strict.Store(on) }
 func Open(ctx context.Context, name string, version int, h Hooks) (*DB, error) {
 	factory := js.Global().Get("indexedDB")
 	if !factory.Truthy() {
-		return nil, fmt.Errorf("indexedDB: %w", atelier.ErrUnsupported)
+		return nil, fmt.Errorf("indexedDB: %w", errs.ErrUnsupported)
 	}
 	var req js.Value
 	if err := jsutil.Try(func() { req = factory.Call("open", name, version) }); err != nil {
@@ -131,7 +131,7 @@ func Open(ctx context.Context, name string, version int, h Hooks) (*DB, error) {
 		case upgradeErr != nil:
 			err = upgradeErr
 		case errors.Is(err, jsutil.Named("VersionError")):
-			err = fmt.Errorf("%w (%v)", atelier.ErrSchemaTooNew, err)
+			err = fmt.Errorf("%w (%v)", errs.ErrSchemaTooNew, err)
 		}
 		settle(outcome{err: err})
 		return nil
@@ -220,7 +220,7 @@ func (db *DB) Close() {
 func Delete(ctx context.Context, name string, blocked func()) error {
 	factory := js.Global().Get("indexedDB")
 	if !factory.Truthy() {
-		return fmt.Errorf("indexedDB: %w", atelier.ErrUnsupported)
+		return fmt.Errorf("indexedDB: %w", errs.ErrUnsupported)
 	}
 	var req js.Value
 	if err := jsutil.Try(func() { req = factory.Call("deleteDatabase", name) }); err != nil {

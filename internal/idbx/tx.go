@@ -10,7 +10,7 @@ import (
 	"sync"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -136,7 +136,7 @@ func (db *DB) scope(mode Mode, stores []string) scope {
 // set by SetStrictDurability.
 func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
 	if db.closed.Load() {
-		return nil, atelier.ErrClosed
+		return nil, errs.ErrClosed
 	}
 	sc := db.scope(mode, stores)
 	t := &Tx{stores: make(map[string]js.Value, len(stores)), done: make(chan struct{})}
@@ -157,7 +157,7 @@ func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
 		dropSettlers([]int{t.id})
 		db.active.Done()
 		if errors.Is(err, jsutil.Named("InvalidStateError")) {
-			return nil, fmt.Errorf("%w (%v)", atelier.ErrClosed, err)
+			return nil, fmt.Errorf("%w (%v)", errs.ErrClosed, err)
 		}
 		return nil, err
 	}

@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // Error is a JavaScript exception or DOMException seen from Go.
 //
 // errors.Is matches it against another *Error with the same Name, and
 // against the atelier sentinels it stands for: QuotaExceededError is
-// atelier.ErrQuotaExceeded, NotFoundError is atelier.ErrNotFound.
+// errs.ErrQuotaExceeded, NotFoundError is errs.ErrNotFound.
 type Error struct {
 	Name    string // e.g. "QuotaExceededError", "TypeError"
 	Message string
@@ -36,9 +36,9 @@ func (e *Error) Is(target error) bool {
 	}
 	switch e.Name {
 	case "QuotaExceededError":
-		return target == atelier.ErrQuotaExceeded
+		return target == errs.ErrQuotaExceeded
 	case "NotFoundError":
-		return target == atelier.ErrNotFound
+		return target == errs.ErrNotFound
 	}
 	return false
 }

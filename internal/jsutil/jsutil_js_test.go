@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // eval builds a function from JavaScript source, for tests only.
@@ -38,10 +38,10 @@ func TestAwaitRejections(t *testing.T) {
 		}
 	}
 	_, err := Await(context.Background(), eval(`return Promise.reject(new DOMException("x", "QuotaExceededError"))`))
-	if !errors.Is(err, atelier.ErrQuotaExceeded) || !errors.Is(err, Named("QuotaExceededError")) {
+	if !errors.Is(err, errs.ErrQuotaExceeded) || !errors.Is(err, Named("QuotaExceededError")) {
 		t.Fatalf("quota error does not match its sentinel: %v", err)
 	}
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		t.Fatal("quota error matches ErrNotFound")
 	}
 }
@@ -131,7 +131,7 @@ func TestToError(t *testing.T) {
 		t.Fatal("null/undefined are not errors")
 	}
 	err := ToError(eval(`return new DOMException("gone", "NotFoundError")`))
-	if !errors.Is(err, atelier.ErrNotFound) {
+	if !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("NotFoundError: %v", err)
 	}
 	if err := ToError(js.ValueOf(7)); err == nil || err.Error() != "Error: 7" {

@@ -16,11 +16,11 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assets"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncengine"
 )
 
@@ -138,7 +138,7 @@ func main() {
 			return false, nil
 		}
 		_, err = p.lib.Stat(ctx, assetref.Ref{Kind: rec.Ref.Kind, Path: rec.Ref.Path, BlobKey: rec.Ref.BlobKey, HandleID: rec.Ref.HandleID})
-		if errors.Is(err, atelier.ErrNotFound) {
+		if errors.Is(err, errs.ErrNotFound) {
 			return false, nil
 		}
 		return err == nil, err
@@ -252,9 +252,9 @@ func errName(err error) string {
 		err  error
 		name string
 	}{
-		{atelier.ErrNotFound, "NotFound"}, {atelier.ErrInvalidRef, "InvalidRef"}, {atelier.ErrInvalid, "Invalid"},
-		{atelier.ErrQuotaExceeded, "QuotaExceeded"}, {atelier.ErrClosed, "Closed"}, {atelier.ErrUnsupported, "Unsupported"},
-		{atelier.ErrPermission, "Permission"}, {idb.ErrInUse, "InUse"},
+		{errs.ErrNotFound, "NotFound"}, {errs.ErrInvalidRef, "InvalidRef"}, {errs.ErrInvalid, "Invalid"},
+		{errs.ErrQuotaExceeded, "QuotaExceeded"}, {errs.ErrClosed, "Closed"}, {errs.ErrUnsupported, "Unsupported"},
+		{errs.ErrPermission, "Permission"}, {idb.ErrInUse, "InUse"},
 	} {
 		if errors.Is(err, s.err) {
 			return s.name
