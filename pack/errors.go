@@ -44,6 +44,13 @@ var (
 	// segment, a control character or invalid UTF-8.
 	ErrUnsafeName = errors.New("unsafe entry name")
 
+	// ErrSymlink: an entry whose Unix mode (in the external attributes
+	// of its central directory record, as `zip --symlinks` writes them)
+	// makes it a symbolic link. Its content is a link target, not a file;
+	// a package has no links, so the entry is refused rather than read as
+	// a regular file.
+	ErrSymlink = errors.New("entry is a symbolic link")
+
 	// ErrDuplicateEntry: two entries with the same name.
 	ErrDuplicateEntry = errors.New("duplicate entry")
 
@@ -92,11 +99,13 @@ var (
 	// not assets/<id>.<ext>, duplicate asset ids or URLs.
 	ErrInvalidManifest = errors.New("invalid manifest")
 
-	// ErrInvalidGraph: the workflow file does not decode to a graph that
-	// passes (*graph.Graph).Validate (dangling edges, malformed or
-	// duplicate ids, ...), or its workflow id or name differs from the
-	// manifest's. The *errs.ValidationError, when there is one, is
-	// wrapped.
+	// ErrInvalidGraph: the workflow file is not in the graph layout (an
+	// object {"workflow": {...}, "nodes": [...], "edges": [...]}; a flat
+	// workflow object, another program's workflow format, an array, ...),
+	// does not decode to a graph that passes (*graph.Graph).Validate
+	// (dangling edges, malformed or duplicate ids, ...), or its workflow
+	// id or name differs from the manifest's. The *errs.ValidationError,
+	// when there is one, is wrapped.
 	ErrInvalidGraph = errors.New("invalid workflow graph")
 
 	// ErrRefMismatch: an asset reference in the workflow file does not
@@ -111,7 +120,7 @@ var (
 // ErrInvalidPackage, errs.ErrInvalid and its Problem with errors.Is, and
 // unwraps to Err.
 type PackageError struct {
-	Problem error  // one of ErrNotZip … ErrRefMismatch
+	Problem error  // one of ErrNotZip … ErrRefMismatch; Reason names it
 	Entry   string // the zip entry concerned, if any
 	Detail  string // what exactly is wrong; may be empty
 	Err     error  // the underlying error, if any
@@ -150,6 +159,48 @@ func (e *PackageError) Is(target error) bool {
 
 // Unwrap returns the underlying error, if any.
 func (e *PackageError) Unwrap() error { return e.Err }
+
+// Reason returns the stable name of e.Problem: "HashMismatch" for
+// ErrHashMismatch, and so on, the sentinel's name without "Err" (see
+// problems). It is what the JavaScript API reports as err.reason, for
+// programs to branch on; the message is for people. It returns "" for a
+// Problem that is not one of this package's.
+func (e *PackageError) Reason() string {
+	for _, p := range problems {
+		if p.err == e.Problem {
+			return p.reason
+		}
+	}
+	return ""
+}
+
+// problems lists every Problem a *PackageError can have, with its Reason.
+// The reasons are API: atelier.d.ts lists the same ones in
+// PackageErrorReason, and a test keeps the two lists equal. Add new ones;
+// never rename one.
+var problems = []struct {
+	err    error
+	reason string
+}{
+	{ErrNotZip, "NotZip"},
+	{ErrTruncated, "Truncated"},
+	{ErrCorruptZip, "CorruptZip"},
+	{ErrUnsafeName, "UnsafeName"},
+	{ErrSymlink, "Symlink"},
+	{ErrDuplicateEntry, "DuplicateEntry"},
+	{ErrUnlistedEntry, "UnlistedEntry"},
+	{ErrMissingEntry, "MissingEntry"},
+	{ErrSizeMismatch, "SizeMismatch"},
+	{ErrHashMismatch, "HashMismatch"},
+	{ErrUnsupportedVersion, "UnsupportedVersion"},
+	{ErrTooLarge, "TooLarge"},
+	{ErrCompressionRatio, "CompressionRatio"},
+	{ErrUnsupportedURL, "UnsupportedURL"},
+	{ErrMalformedJSON, "MalformedJSON"},
+	{ErrInvalidManifest, "InvalidManifest"},
+	{ErrInvalidGraph, "InvalidGraph"},
+	{ErrRefMismatch, "RefMismatch"},
+}
 
 func bad(problem error, entry, detail string) *PackageError {
 	return &PackageError{Problem: problem, Entry: entry, Detail: detail}

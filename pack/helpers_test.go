@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -154,9 +155,10 @@ type rawEntry struct {
 	data  []byte
 	store bool
 
-	usize *uint64 // declared uncompressed size, if not len(data)
-	crc   *uint32 // declared CRC-32, if not the real one
-	flags uint16  // extra flag bits
+	usize *uint64     // declared uncompressed size, if not len(data)
+	crc   *uint32     // declared CRC-32, if not the real one
+	flags uint16      // extra flag bits
+	mode  os.FileMode // if set, the mode in the external attributes (made by Unix)
 }
 
 // assemble builds a zip archive with klauspost's writer, deflating every
@@ -168,6 +170,9 @@ func assemble(tb testing.TB, es []rawEntry) []byte {
 	for _, e := range es {
 		fh := &kzip.FileHeader{Name: e.name, Method: kzip.Deflate, Flags: e.flags}
 		fh.Modified = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+		if e.mode != 0 {
+			fh.SetMode(e.mode)
+		}
 		comp := e.data
 		if e.store || strings.HasSuffix(e.name, "/") {
 			fh.Method = kzip.Store

@@ -1,11 +1,14 @@
 package pack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,6 +369,9 @@ func (p *pkg) readManifest(r io.ReaderAt, size int64) error {
 		if reason := unsafeName(f.name); reason != "" {
 			return bad(ErrUnsafeName, f.name, reason)
 		}
+		if f.symlink() {
+			return bad(ErrSymlink, f.name, "")
+		}
 		if _, dup := p.files[f.name]; dup {
 			return bad(ErrDuplicateEntry, f.name, "")
 		}
@@ -457,8 +463,14 @@ func decodeGraph(data []byte) (*graph.Graph, error) {
 		err := json.Unmarshal(data, &v)
 		return nil, &PackageError{Problem: ErrMalformedJSON, Entry: WorkflowFile, Err: err}
 	}
+	// A file in another layout fails to decode or to validate; only then
+	// is its layout looked at, to say that rather than which field of a
+	// graph it fails to be.
 	var g graph.Graph
 	if err := json.Unmarshal(data, &g); err != nil {
+		if detail := notGraphLayout(data); detail != "" {
+			return nil, bad(ErrInvalidGraph, WorkflowFile, detail)
+		}
 		var re *assetref.RefError
 		if errors.As(err, &re) && re.Field == "url" {
 			return nil, &PackageError{Problem: ErrUnsupportedURL, Entry: WorkflowFile, Err: err}
@@ -466,9 +478,73 @@ func decodeGraph(data []byte) (*graph.Graph, error) {
 		return nil, &PackageError{Problem: ErrInvalidGraph, Entry: WorkflowFile, Err: typeErr(err)}
 	}
 	if err := g.Validate(); err != nil {
+		if detail := notGraphLayout(data); detail != "" {
+			return nil, bad(ErrInvalidGraph, WorkflowFile, detail)
+		}
 		return nil, &PackageError{Problem: ErrInvalidGraph, Entry: WorkflowFile, Err: err}
 	}
 	return &g, nil
+}
+
+// graphLayout is the layout of workflow.json, for error messages.
+const graphLayout = `{"workflow": {...}, "nodes": [...], "edges": [...]}`
+
+// notGraphLayout says how data, which is valid JSON, differs from the
+// layout of a graph.Graph, or returns "" if it has that layout (which does
+// not make it a valid graph). It looks at the top level only: a flat
+// workflow object with its nodes beside its id, or another program's
+// format, differ there.
+func notGraphLayout(data []byte) string {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil || top == nil {
+		return "not in the graph layout: expected an object " + graphLayout + ", found " + jsonKind(data)
+	}
+	if _, ok := top["workflow"]; !ok {
+		found := "an empty object"
+		if keys := slices.Sorted(maps.Keys(top)); len(keys) > 0 {
+			var shown []string
+			for _, k := range keys[:min(len(keys), 8)] {
+				shown = append(shown, quote(k))
+			}
+			if len(keys) > 8 {
+				shown = append(shown, "…")
+			}
+			found = "an object with the keys " + strings.Join(shown, ", ")
+		}
+		return "not in the graph layout: expected an object " + graphLayout + ", found " + found
+	}
+	for _, f := range []struct{ key, want string }{{"workflow", "an object"}, {"nodes", "an array"}, {"edges", "an array"}} {
+		v, ok := top[f.key]
+		if !ok {
+			continue
+		}
+		if k := jsonKind(v); k != f.want && !(k == "null" && f.key != "workflow") {
+			return "not in the graph layout: expected " + quote(f.key) + " to be " + f.want + " (" + graphLayout + "), found " + k
+		}
+	}
+	return ""
+}
+
+// jsonKind names the kind of the valid JSON value v: "an object", "an
+// array", "a string", "a number", "a boolean" or "null".
+func jsonKind(v []byte) string {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // checkRefs matches the graph's asset refs with the manifest's assets, one

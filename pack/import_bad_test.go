@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"maps"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -138,6 +140,9 @@ func badCases() []badCase {
 		{name: "unsafe name/empty segment", want: ErrUnsafeName, pkg: withEntry("assets//evil.png", []byte("x"))},
 		{name: "unsafe name/control character", want: ErrUnsafeName, pkg: withEntry("assets/\x01.png", []byte("x"))},
 		{name: "unsafe name/invalid UTF-8", want: ErrUnsafeName, pkg: withEntry("assets/\xff.png", []byte("x"))},
+		{name: "symlink/workflow", want: ErrSymlink, pkg: withMode(func(testing.TB, *unpacked) string { return WorkflowFile }, os.ModeSymlink|0o777)},
+		{name: "symlink/asset", want: ErrSymlink, pkg: withMode(embeddedFile, os.ModeSymlink|0o777)},
+		{name: "symlink/manifest", want: ErrSymlink, pkg: withMode(func(testing.TB, *unpacked) string { return ManifestFile }, os.ModeSymlink|0o644)},
 		{name: "duplicate entry/workflow", want: ErrDuplicateEntry,
 			pkg: edited(func(t testing.TB, u *unpacked) { u.names = append(u.names, WorkflowFile) })},
 		{name: "duplicate entry/asset", want: ErrDuplicateEntry,
@@ -284,6 +289,9 @@ func badCases() []badCase {
 			pkg: edited(func(t testing.TB, u *unpacked) { u.files[WorkflowFile] = []byte(`{"workflow": `) })},
 		{name: "workflow/not an object", want: ErrInvalidGraph,
 			pkg: edited(func(t testing.TB, u *unpacked) { u.files[WorkflowFile] = []byte(`[]`) })},
+		{name: "workflow/flat workflow object", want: ErrInvalidGraph, pkg: edited(flatWorkflow)},
+		{name: "workflow/nodes not an array", want: ErrInvalidGraph,
+			pkg: workflowEdit(func(g map[string]any) { g["nodes"] = map[string]any{} })},
 		{name: "workflow/wrong type", want: ErrInvalidGraph,
 			pkg: workflowEdit(func(g map[string]any) { g["workflow"].(map[string]any)["name"] = 5 })},
 		{name: "graph/dangling edge", want: ErrInvalidGraph,
@@ -350,6 +358,34 @@ func badCases() []badCase {
 			return data
 		}},
 	}
+}
+
+// withMode gives the entry name returns the Unix mode mode (in the
+// central directory's external attributes, made by Unix), as zip
+// --symlinks writes a symbolic link.
+func withMode(name func(t testing.TB, u *unpacked) string, mode os.FileMode) func(testing.TB, *unpacked, []byte) []byte {
+	return func(t testing.TB, u *unpacked, _ []byte) []byte {
+		n := name(t, u)
+		es := make([]rawEntry, len(u.names))
+		for i, x := range u.names {
+			es[i] = rawEntry{name: x, data: u.files[x], store: u.stored[x]}
+			if x == n {
+				es[i].mode = mode
+			}
+		}
+		return assemble(t, es)
+	}
+}
+
+// flatWorkflow rewrites workflow.json as one workflow object with its
+// nodes and edges beside its id, a layout apps commonly write, instead of
+// the graph's {"workflow", "nodes", "edges"}.
+func flatWorkflow(t testing.TB, u *unpacked) {
+	u.editWorkflow(t, func(g map[string]any) {
+		w := g["workflow"].(map[string]any)
+		delete(g, "workflow")
+		maps.Copy(g, w)
+	})
 }
 
 func urlAsset(m map[string]any) map[string]any {
@@ -452,7 +488,10 @@ func TestImportRejectsBadPackages(t *testing.T) {
 			}
 			var pe *PackageError
 			if !errors.As(err, &pe) || pe.Problem != tc.want {
-				t.Errorf("error %v is not a *PackageError with Problem %v", err, tc.want)
+				t.Fatalf("error %v is not a *PackageError with Problem %v", err, tc.want)
+			}
+			if pe.Reason() == "" {
+				t.Errorf("error %v has no Reason", err)
 			}
 			if after := listStore(t, dst); !reflect.DeepEqual(after, before) {
 				t.Errorf("store changed:\nbefore %v\nafter  %v", before, after)
@@ -470,7 +509,7 @@ func TestBadCasesAreDistinct(t *testing.T) {
 		seen[tc.name] = true
 	}
 	// Every problem sentinel has at least one case.
-	for _, p := range []error{ErrNotZip, ErrTruncated, ErrCorruptZip, ErrUnsafeName, ErrDuplicateEntry, ErrUnlistedEntry,
+	for _, p := range []error{ErrNotZip, ErrTruncated, ErrCorruptZip, ErrUnsafeName, ErrSymlink, ErrDuplicateEntry, ErrUnlistedEntry,
 		ErrMissingEntry, ErrSizeMismatch, ErrHashMismatch, ErrUnsupportedVersion, ErrTooLarge, ErrCompressionRatio,
 		ErrUnsupportedURL, ErrMalformedJSON, ErrInvalidManifest, ErrInvalidGraph, ErrRefMismatch} {
 		found := false

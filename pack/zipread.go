@@ -44,7 +44,25 @@ type zipFile struct {
 	usize  uint64
 	offset uint64 // of the local header
 	limit  uint64 // where the next entry or the central directory starts
+	mode   uint32 // Unix mode bits from the external attributes; 0 if the creator is not Unix
 }
+
+// Unix file types in zipFile.mode (S_IFMT and S_IFLNK).
+const (
+	unixTypeMask    = 0o170000
+	unixTypeSymlink = 0o120000
+)
+
+// Creators (the high byte of "version made by") whose external attributes
+// hold a Unix mode in their upper 16 bits: Unix and OS X, as Go's
+// archive/zip reads them.
+const (
+	creatorUnix  = 3
+	creatorMacOS = 19
+)
+
+// symlink reports whether f's Unix mode makes it a symbolic link.
+func (f *zipFile) symlink() bool { return f.mode&unixTypeMask == unixTypeSymlink }
 
 // ioError marks an error of the caller's io.ReaderAt, which is reported as
 // it is rather than as an invalid package: a File the browser can no
@@ -205,6 +223,9 @@ func parseCentral(b []byte) (zipFile, []byte, error) {
 		csize:  uint64(le32At(b, 20)),
 		usize:  uint64(le32At(b, 24)),
 		offset: uint64(le32At(b, 42)),
+	}
+	if c := le16At(b, 4) >> 8; c == creatorUnix || c == creatorMacOS {
+		f.mode = le32At(b, 38) >> 16
 	}
 	n, m, k := int(le16At(b, 28)), int(le16At(b, 30)), int(le16At(b, 32))
 	diskStart := le16At(b, 34)

@@ -96,6 +96,30 @@ export type ErrorCode =
   | "Permission" // the user has not granted access to a folder
   | "Internal"; // anything else, including a bug caught as a panic
 
+/**
+ * Why a package was refused (pack.PackageError's Reason in Go; one per
+ * problem sentinel in pack/errors.go). Stable: names are added, never renamed.
+ */
+export type PackageErrorReason =
+  | "NotZip" // not a zip archive
+  | "Truncated" // a zip archive whose end is missing
+  | "CorruptZip" // a broken or unsupported zip structure, a CRC-32 mismatch
+  | "UnsafeName" // an entry name that could escape its directory
+  | "Symlink" // an entry stored as a symbolic link
+  | "DuplicateEntry"
+  | "UnlistedEntry" // an entry the manifest does not list
+  | "MissingEntry" // manifest.json, workflow.json or an asset file is missing
+  | "SizeMismatch" // an entry's size differs from the manifest's
+  | "HashMismatch" // an asset's SHA-256 differs from the manifest's
+  | "UnsupportedVersion" // a packageVersion other than 1
+  | "TooLarge" // a limit was exceeded
+  | "CompressionRatio" // an entry inflates too much
+  | "UnsupportedURL" // a url asset that is not http(s)
+  | "MalformedJSON" // manifest.json or workflow.json is not JSON
+  | "InvalidManifest"
+  | "InvalidGraph" // workflow.json is not in the graph layout, or not a valid graph
+  | "RefMismatch"; // the workflow's asset refs and the manifest disagree
+
 /** The codes, in one array (for checks at run time). */
 export const errorCodes: readonly ErrorCode[];
 
