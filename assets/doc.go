@@ -25,6 +25,21 @@
 // not report. Reconcile, run when the leading tab starts, removes the
 // former and reports the latter.
 //
+// # Outside the browser
+//
+// The library's logic is written over small interfaces (Registry, the
+// byte stores as assetref.Store, Locker, Leader, Notifier, a quota
+// estimate; see Env) and builds without the browser: New assembles it from
+// any implementations, Open from the browser's (the IndexedDB registry of
+// an *idb.DB, OPFS and IndexedDB stores, Web Locks, a cross-tab bus). The
+// tests of Put, Collect, Reconcile, Evict and fetching run on the host
+// over memstore and memregistry:
+//
+//	lib, err := assets.New(assets.Env{
+//		Registry: memregistry.New(),
+//		Fallback: memstore.NewKind(assetref.KindIDB),
+//	}, nil)
+//
 // Capabilities tells the app which store is in use, whether storage is
 // persistent, and how much of the quota is used; Persist asks the browser
 // to make storage persistent.

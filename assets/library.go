@@ -1,5 +1,3 @@
-//go:build js && wasm
-
 package assets
 
 import (
@@ -9,19 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"syscall/js"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/errs"
-	"github.com/atelierstore/atelier/internal/fsx"
-	"github.com/atelierstore/atelier/internal/jsutil"
-	"github.com/atelierstore/atelier/internal/tabs"
 	"github.com/atelierstore/atelier/opfs"
+	"github.com/atelierstore/atelier/pack"
+	"github.com/atelierstore/atelier/syncengine"
 )
 
 // Backend names a store for new assets.
@@ -68,39 +63,52 @@ type Options struct {
 	EvictEvery time.Duration
 
 	fetchBackoff time.Duration                                             // first fetch retry delay; tests shorten it
-	estimate     func(ctx context.Context) (usage, quota int64, err error) // tests replace it
+	estimate     func(ctx context.Context) (usage, quota int64, err error) // Env.Estimate; tests replace it
 }
 
 // Library is the asset layer of one workflow store. Its methods are safe
 // for concurrent use.
 type Library struct {
-	db      *idb.DB
-	opfs    *opfs.Store    // nil where OPFS is unavailable
-	blobs   *idb.BlobStore // always there: the fallback
-	backend Backend        // what new assets go to (unless a folder)
-	opts    Options
-	log     *slog.Logger
+	env      Env
+	reg      Registry
+	primary  assetref.Store // nil: Fallback takes new assets
+	fallback assetref.Store
+	locks    Locker
+	backend  Backend // what new assets go to (unless a folder)
+	opts     Options
+	log      *slog.Logger
+
+	// Set by the browser's Open.
+	content     func(ctx context.Context, s assetref.Store, ref assetref.Ref, mime string) (syncengine.Content, error)
+	fetchURL    pack.FetchFunc
+	closeStores func() error
 
 	mu        sync.Mutex
-	folders   map[string]*opfs.Store // opened folder stores, by key
-	target    string                 // the folder new assets go to, if any
+	folders   map[string]assetref.Store // opened folder stores, by key
+	target    string                    // the folder new assets go to, if any
 	stop      func()
 	stopEvict func()
 	stopSweep func()
-	swept     chan struct{}         // closed when the sweeps started by Open end
-	remote    Remote                // nil: no sync server
+	swept     chan struct{}         // closed when the sweep started by New ends
+	remote    fetcher               // nil: no sync server
 	onStored  []func()              // called when a new asset is registered
-	bus       *tabs.Bus             // tells other tabs of new assets
+	bus       Notifier              // tells other tabs of new assets
 	fetching  map[string]*fetchCall // downloads in flight, by hash
-	readers   map[string]int        // open readers by hash, where Web Locks are missing
 }
 
-// Open opens the asset layer of db. In the background it removes what an
-// earlier session left half-written and, in the leading tab, reconciles
-// and collects.
-func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
-	l := &Library{db: db, blobs: db.BlobStore(0), folders: map[string]*opfs.Store{},
-		fetching: map[string]*fetchCall{}, readers: map[string]int{}}
+// New builds a library on env (see Env for what is required and what a
+// nil field means). In the background it runs env.Sweep and, on the
+// leader, reconciles and collects. It fails with errs.ErrInvalid when
+// env lacks a Registry or a Fallback store.
+func New(env Env, opts *Options) (*Library, error) {
+	if env.Registry == nil || env.Fallback == nil {
+		return nil, &errs.ValidationError{Entity: "asset library", Field: "env", Reason: "a Registry and a Fallback store are required"}
+	}
+	l := &Library{env: env, reg: env.Registry, primary: env.Primary, fallback: env.Fallback, locks: env.Locks,
+		folders: map[string]assetref.Store{}, fetching: map[string]*fetchCall{}}
+	if l.locks == nil {
+		l.locks = newLocalLocks()
+	}
 	if opts != nil {
 		l.opts = *opts
 	}
@@ -133,49 +141,37 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 		o.fetchBackoff = 500 * time.Millisecond
 	}
 	if o.estimate == nil {
-		o.estimate = estimate
+		o.estimate = env.Estimate
 	}
 	l.log = l.opts.Logger
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	if l.opts.Backend != BackendIDB {
-		s, err := opfs.Open(ctx, l.opts.OPFS)
-		switch {
-		case err == nil:
-			l.opfs, l.backend = s, BackendOPFS
-		case l.opts.Backend == BackendOPFS:
-			return nil, err
-		default:
-			l.log.Warn("OPFS unavailable: assets go to IndexedDB", "err", err)
+	l.backend = BackendIDB
+	if l.primary != nil {
+		l.backend = BackendOPFS
+	}
+	if env.Sweep != nil {
+		sctx, stopSweep := context.WithCancel(context.Background())
+		l.stopSweep = stopSweep
+		l.swept = make(chan struct{})
+		go func() {
+			defer close(l.swept)
+			env.Sweep(sctx)
+		}()
+	}
+	if env.Notify != nil {
+		if bus, err := env.Notify(func(string) { l.stored("", false) }); err == nil {
+			l.bus = bus
+		} else {
+			l.log.Warn("telling other tabs of new assets is unavailable", "err", err)
 		}
 	}
-	if l.opfs == nil {
-		l.backend = BackendIDB
-	}
-	// What an earlier session left half-written goes in the background:
-	// the sweeps wait for writes in progress in other tabs (their locks),
-	// and writes starting now wait for the sweeps.
-	sctx, stopSweep := context.WithCancel(context.Background())
-	l.stopSweep = stopSweep
-	l.swept = make(chan struct{})
-	go func() {
-		defer close(l.swept)
-		if l.opfs != nil {
-			if _, err := l.opfs.Sweep(sctx); err != nil && sctx.Err() == nil {
-				l.log.Warn("sweeping OPFS failed", "err", err)
-			}
+	if env.Leader != nil {
+		l.stop = env.Leader.RunOnLeader("assets", l.upkeep)
+		if l.opts.EvictAbove >= 0 {
+			l.stopEvict = env.Leader.RunOnLeader("assets-evict", l.evictLoop)
 		}
-		if _, err := l.blobs.Sweep(sctx, l.opts.Grace); err != nil && sctx.Err() == nil {
-			l.log.Warn("sweeping the IndexedDB asset store failed", "err", err)
-		}
-	}()
-	if bus, err := tabs.Open("atelier:"+db.Name()+":assets", func(string) { l.stored("", false) }); err == nil {
-		l.bus = bus
-	}
-	l.stop = db.RunOnLeader("assets", l.upkeep)
-	if l.opts.EvictAbove >= 0 {
-		l.stopEvict = db.RunOnLeader("assets-evict", l.evictLoop)
 	}
 	return l, nil
 }
@@ -223,11 +219,14 @@ func (l *Library) Close() error {
 		l.bus.Close()
 		l.bus = nil
 	}
-	for _, f := range l.folders {
-		_ = f.Close()
+	for k, f := range l.folders {
+		if c, ok := f.(io.Closer); ok {
+			_ = c.Close()
+		}
+		delete(l.folders, k)
 	}
-	if l.opfs != nil {
-		return l.opfs.Close()
+	if l.closeStores != nil {
+		return l.closeStores()
 	}
 	return nil
 }
@@ -242,12 +241,12 @@ func (l *Library) store(ctx context.Context, ref assetref.Ref) (assetref.Store, 
 	}
 	switch ref.Kind {
 	case assetref.KindOPFS:
-		if l.opfs == nil {
+		if l.primary == nil {
 			return nil, fmt.Errorf("asset %s: OPFS is %w", ref.Path, errs.ErrUnsupported)
 		}
-		return l.opfs, nil
+		return l.primary, nil
 	case assetref.KindIDB:
-		return l.blobs, nil
+		return l.fallback, nil
 	case assetref.KindFSHandle:
 		key, _, err := opfs.ParseHandleID(ref.HandleID)
 		if err != nil {
@@ -266,10 +265,7 @@ func (l *Library) newStore(ctx context.Context) (assetref.Store, error) {
 	if target != "" {
 		return l.folder(ctx, target, true)
 	}
-	if l.opfs != nil {
-		return l.opfs, nil
-	}
-	return l.blobs, nil
+	return l.cacheStore(), nil
 }
 
 // Put stores r's bytes and registers them. Identical bytes already stored
@@ -295,13 +291,13 @@ func (l *Library) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (ass
 			})
 		}
 	}
-	if errors.Is(err, errs.ErrUnsupported) && s == assetref.Store(l.opfs) {
+	if errors.Is(err, errs.ErrUnsupported) && l.primary != nil && s == l.primary {
 		// OPFS refused at write time: the fallback takes it. The reader
 		// may be partly consumed; only a seekable one can be retried.
 		if seeker, ok := r.(io.Seeker); ok {
 			if _, serr := seeker.Seek(0, io.SeekStart); serr == nil {
 				l.log.Warn("OPFS refused a write: using IndexedDB", "err", err)
-				s = l.blobs
+				s = l.fallback
 				ref, err = s.Put(ctx, r, hint)
 			}
 		}
@@ -321,39 +317,6 @@ func withID(h assetref.Hint) assetref.Hint {
 	return h
 }
 
-// blobPutter is implemented by stores that take a Blob directly.
-type blobPutter interface {
-	PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error)
-}
-
-// PutBlob stores a Blob or File the page holds (blob must be one) without
-// its bytes passing through Go, and registers it; otherwise like Put.
-func (l *Library) PutBlob(ctx context.Context, blob js.Value, hint assetref.Hint) (assetref.Ref, error) {
-	b, err := fsx.WrapBlob(blob)
-	if err != nil {
-		return assetref.Ref{}, &errs.ValidationError{Entity: "asset", Field: "blob", Reason: err.Error()}
-	}
-	if hint.MIME == "" {
-		if t := blob.Get("type"); t.Type() == js.TypeString && t.String() != "" {
-			hint.MIME = t.String()
-		}
-	}
-	s, err := l.newStore(ctx)
-	if err != nil {
-		return assetref.Ref{}, err
-	}
-	hint = withID(hint)
-	bp, ok := s.(blobPutter)
-	if !ok {
-		return assetref.Ref{}, fmt.Errorf("store %T cannot take a Blob", s)
-	}
-	ref, err := l.withRoom(ctx, b.Size(), func() (assetref.Ref, error) { return bp.PutBlob(ctx, b, hint) })
-	if err != nil {
-		return assetref.Ref{}, err
-	}
-	return l.register(ctx, s, ref)
-}
-
 // register records a stored asset. When its bytes were already known
 // under another ref (stored earlier, in another store or folder), the new
 // copy is deleted and the known ref returned.
@@ -365,7 +328,7 @@ func (l *Library) register(ctx context.Context, s assetref.Store, ref assetref.R
 // registerNew is register also reporting whether the content was new to
 // the registry.
 func (l *Library) registerNew(ctx context.Context, s assetref.Store, ref assetref.Ref) (assetref.Ref, bool, error) {
-	rec, existed, err := l.db.RegisterAsset(ctx, ref)
+	rec, existed, err := l.reg.RegisterAsset(ctx, ref)
 	if err != nil {
 		// The bytes stay until Reconcile finds them unregistered.
 		return assetref.Ref{}, false, fmt.Errorf("register asset: %w", err)
@@ -383,7 +346,7 @@ func (l *Library) registerNew(ctx context.Context, s assetref.Store, ref assetre
 	return rec.Ref, !existed, nil
 }
 
-var sameLocation = idb.SameLocation
+var sameLocation = assetref.SameLocation
 
 // Open returns a reader of an asset's bytes: those the registry records
 // for the ref's hash, wherever identical bytes were stored first. When
@@ -421,7 +384,7 @@ func (l *Library) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, er
 	if err == nil || !absent(err) || ref.Hash == "" || l.getRemote() == nil {
 		return info, err
 	}
-	rec, rerr := l.db.Asset(ctx, ref.Hash)
+	rec, rerr := l.reg.Asset(ctx, ref.Hash)
 	if rerr != nil {
 		return info, err
 	}
@@ -437,7 +400,7 @@ func (l *Library) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, er
 func (l *Library) statLocal(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
 	loc := ref
 	if ref.Hash != "" {
-		if rec, err := l.db.Asset(ctx, ref.Hash); err == nil {
+		if rec, err := l.reg.Asset(ctx, ref.Hash); err == nil {
 			if rec.Remote {
 				return assetref.Info{}, fmt.Errorf("asset %s: the bytes are not on this device: %w", ref.Hash, errs.ErrNotFound)
 			}
@@ -453,45 +416,14 @@ func (l *Library) statLocal(ctx context.Context, ref assetref.Ref) (assetref.Inf
 	return s.Stat(ctx, loc)
 }
 
-// blobGetter is implemented by stores that return their content as a Blob.
-type blobGetter interface {
-	Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error)
-}
-
-// Blob returns an asset's content as a JavaScript Blob, without reading it
-// into Go (for an <img> through URL.createObjectURL, or an upload),
-// fetching it first like Open. It fails like Open.
-//
-// The Blob reads the stored file when it is read: Evict keeps assets read
-// within Options.EvictIdle, so display it (or copy it) well within that.
-func (l *Library) Blob(ctx context.Context, ref assetref.Ref) (js.Value, error) {
-	var out js.Value
-	_, err := l.access(ctx, ref, false, func(s assetref.Store, loc assetref.Ref) error {
-		g, ok := s.(blobGetter)
-		if !ok {
-			return fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
-		}
-		b, err := g.Blob(ctx, loc)
-		if err != nil {
-			return err
-		}
-		out = b.JSValue()
-		return nil
-	})
-	if err != nil {
-		return js.Undefined(), err
-	}
-	return out, nil
-}
-
 // Delete deletes an asset no node uses: its record, then its bytes. It
-// fails with idb.ErrInUse when nodes use it, and errs.ErrNotFound when
+// fails with assetref.ErrInUse when nodes use it, and errs.ErrNotFound when
 // it is unknown.
 func (l *Library) Delete(ctx context.Context, ref assetref.Ref) error {
 	if ref.Hash == "" {
 		return fmt.Errorf("%w: deleting an asset needs its hash", errs.ErrInvalidRef)
 	}
-	rec, err := l.db.ForgetAsset(ctx, ref.Hash)
+	rec, err := l.reg.ForgetAsset(ctx, ref.Hash)
 	if err != nil {
 		return err
 	}
@@ -515,7 +447,7 @@ func (l *Library) deleteBytes(ctx context.Context, ref assetref.Ref) error {
 // Collect deletes the assets no node uses that were registered more than
 // Options.Grace ago, and returns how many it deleted.
 func (l *Library) Collect(ctx context.Context) (int, error) {
-	recs, err := l.db.Assets(ctx)
+	recs, err := l.reg.Assets(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -525,8 +457,8 @@ func (l *Library) Collect(ctx context.Context) (int, error) {
 		if len(r.Users) > 0 || r.CreatedAt > cutoff {
 			continue
 		}
-		rec, err := l.db.ForgetAsset(ctx, r.Hash)
-		if errors.Is(err, idb.ErrInUse) || errors.Is(err, errs.ErrNotFound) {
+		rec, err := l.reg.ForgetAsset(ctx, r.Hash)
+		if errors.Is(err, assetref.ErrInUse) || errors.Is(err, errs.ErrNotFound) {
 			continue // used or collected meanwhile
 		}
 		if err != nil {
@@ -553,7 +485,7 @@ type Report struct {
 	// Missing lists records whose bytes are gone (deleted outside the
 	// library, or a folder the user emptied). Nodes using them will fail
 	// to open their asset; the app decides what to do.
-	Missing []idb.AssetRecord
+	Missing []assetref.Record
 }
 
 // Reconcile compares what the stores hold with the asset records: it
@@ -561,7 +493,7 @@ type Report struct {
 // reports records whose bytes are missing.
 func (l *Library) Reconcile(ctx context.Context) (Report, error) {
 	var rep Report
-	recs, err := l.db.Assets(ctx)
+	recs, err := l.reg.Assets(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -569,9 +501,9 @@ func (l *Library) Reconcile(ctx context.Context) (Report, error) {
 	for _, r := range recs {
 		known[r.Hash] = r.Ref
 	}
-	stores := []assetref.Store{l.blobs}
-	if l.opfs != nil {
-		stores = append(stores, l.opfs)
+	stores := []assetref.Store{l.fallback}
+	if l.primary != nil {
+		stores = append(stores, l.primary)
 	}
 	l.mu.Lock()
 	for _, f := range l.folders {
@@ -641,73 +573,6 @@ func lastSegment(p string) string {
 	return p
 }
 
-// Capabilities is what the app can show about storage.
-type Capabilities struct {
-	Backend      Backend // where new assets go, unless a folder is in use
-	Folder       string  // the key of the folder new assets go to, if any
-	OPFS         bool    // the origin private file system is available
-	SyncAccess   bool    // the fast OPFS path (a dedicated worker) is in use
-	FolderAccess bool    // the browser lets the user pick folders
-	Persisted    bool    // storage is persistent (not evicted under pressure)
-	Usage, Quota int64   // bytes, as navigator.storage.estimate() reports them
-}
-
-// Capabilities reports the storage situation.
-func (l *Library) Capabilities(ctx context.Context) (Capabilities, error) {
-	c := Capabilities{Backend: l.backend, OPFS: l.opfs != nil, SyncAccess: fsx.SyncAccessSupported(),
-		FolderAccess: js.Global().Get("showDirectoryPicker").Type() == js.TypeFunction}
-	l.mu.Lock()
-	c.Folder = l.target
-	l.mu.Unlock()
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() {
-		return c, nil
-	}
-	if est, err := jsutil.Await(ctx, storage.Call("estimate")); err == nil {
-		c.Usage, c.Quota = int64(est.Get("usage").Float()), int64(est.Get("quota").Float())
-	} else {
-		return c, err
-	}
-	if p, err := jsutil.Await(ctx, storage.Call("persisted")); err == nil {
-		c.Persisted = p.Truthy()
-	}
-	return c, nil
-}
-
-// Persist asks the browser to make this origin's storage persistent, and
-// reports whether it is.
-func (l *Library) Persist(ctx context.Context) (bool, error) {
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() || storage.Get("persist").Type() != js.TypeFunction {
-		return false, fmt.Errorf("persistent storage: %w", errs.ErrUnsupported)
-	}
-	v, err := jsutil.Await(ctx, storage.Call("persist"))
-	if err != nil {
-		return false, err
-	}
-	return v.Truthy(), nil
-}
-
-// AddFolder persists a folder the user picked (dir must be a
-// FileSystemDirectoryHandle) and returns its key. With use, new assets go
-// there from now on.
-func (l *Library) AddFolder(ctx context.Context, dir js.Value, use bool) (string, error) {
-	d, err := fsx.WrapDir(dir)
-	if err != nil {
-		return "", &errs.ValidationError{Entity: "folder", Field: "handle", Reason: err.Error()}
-	}
-	key := graph.NewID()
-	if err := l.db.PutFolder(ctx, idb.Folder{Key: key, Name: d.Name(), Dir: d}); err != nil {
-		return "", err
-	}
-	if use {
-		if err := l.UseFolder(ctx, key); err != nil {
-			return "", err
-		}
-	}
-	return key, nil
-}
-
 // UseFolder sends new assets to the persisted folder with the given key,
 // asking for write permission if the browser needs it (call it from a
 // user gesture then); an empty key goes back to the default store. It
@@ -724,46 +589,30 @@ func (l *Library) UseFolder(ctx context.Context, key string) error {
 	return nil
 }
 
-// folder opens (once) the store of a persisted folder, checking (and with
-// ask, requesting) permission.
-func (l *Library) folder(ctx context.Context, key string, ask bool) (*opfs.Store, error) {
+// folder opens (once) the store of a folder the user picked, checking
+// (and with ask, requesting) permission.
+func (l *Library) folder(ctx context.Context, key string, ask bool) (assetref.Store, error) {
 	l.mu.Lock()
 	s := l.folders[key]
 	l.mu.Unlock()
 	if s != nil {
 		return s, nil
 	}
-	folders, err := l.db.Folders(ctx)
+	if l.env.Folders == nil {
+		return nil, fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
+	}
+	s, err := l.env.Folders.OpenFolder(ctx, key, ask)
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range folders {
-		if f.Key != key {
-			continue
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if existing := l.folders[key]; existing != nil {
+		if c, ok := s.(io.Closer); ok {
+			_ = c.Close()
 		}
-		p, err := f.Dir.QueryPermission(ctx, true)
-		if err == nil && p != fsx.PermissionGranted && ask {
-			p, err = f.Dir.RequestPermission(ctx, true)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if p != fsx.PermissionGranted {
-			return nil, fmt.Errorf("folder %s (%s): %w", f.Name, key, errs.ErrPermission)
-		}
-		s, err := opfs.OpenFolder(ctx, key, f.Dir, l.opts.OPFS)
-		if err != nil {
-			return nil, err
-		}
-		l.mu.Lock()
-		if existing := l.folders[key]; existing != nil {
-			l.mu.Unlock()
-			_ = s.Close()
-			return existing, nil
-		}
-		l.folders[key] = s
-		l.mu.Unlock()
-		return s, nil
+		return existing, nil
 	}
-	return nil, fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
+	l.folders[key] = s
+	return s, nil
 }

@@ -163,7 +163,7 @@ func TestSameBytesAcrossStores(t *testing.T) {
 	if err != nil || b != a {
 		t.Fatalf("second Put: %+v, want %+v (%v)", b, a, err)
 	}
-	if list, _ := lib.opfs.List(ctx); len(list) != 0 {
+	if list, _ := opfsOf(lib).List(ctx); len(list) != 0 {
 		t.Fatalf("the OPFS copy was kept: %+v", list)
 	}
 }
@@ -214,11 +214,11 @@ func TestReconcileAfterCrash(t *testing.T) {
 	ctx := ctxT(t)
 	_, lib, _ := setup(t, Options{Grace: time.Hour})
 	old := assetref.Hint{ID: "01900000-0000-7000-8000-000000000001", MIME: "image/png"} // 2024: long ago
-	orphan, err := lib.opfs.Put(ctx, bytes.NewReader(bytesOf(2000)), old)
+	orphan, err := opfsOf(lib).Put(ctx, bytes.NewReader(bytesOf(2000)), old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := lib.opfs.Put(ctx, bytes.NewReader(bytesOf(2000)), withID(assetref.Hint{}))
+	fresh, err := opfsOf(lib).Put(ctx, bytes.NewReader(bytesOf(2000)), withID(assetref.Hint{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := lib.opfs.Delete(ctx, vanished); err != nil {
+	if err := opfsOf(lib).Delete(ctx, vanished); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := lib.Reconcile(ctx)
@@ -240,10 +240,10 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if rep.Removed != 1 || len(rep.Missing) != 1 || rep.Missing[0].Hash != vanished.Hash {
 		t.Fatalf("report %+v", rep)
 	}
-	if _, err := lib.opfs.Stat(ctx, orphan); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := opfsOf(lib).Stat(ctx, orphan); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("old orphan kept: %v", err)
 	}
-	if _, err := lib.opfs.Stat(ctx, fresh); err != nil {
+	if _, err := opfsOf(lib).Stat(ctx, fresh); err != nil {
 		t.Fatalf("a fresh upload was removed: %v", err)
 	}
 	if _, err := lib.Stat(ctx, kept); err != nil {
@@ -320,3 +320,6 @@ func TestCapabilitiesAndPersist(t *testing.T) {
 		t.Fatalf("Persist said %v, Capabilities says %v", granted, after.Persisted)
 	}
 }
+
+// opfsOf is the library's OPFS store.
+func opfsOf(lib *Library) *opfs.Store { return lib.primary.(*opfs.Store) }

@@ -96,7 +96,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if rec, _ := db.Asset(ctx, ref.Hash); len(rec.Users) != 2 {
 		t.Fatalf("users after the second import: %+v", rec.Users)
 	}
-	if list, _ := lib.opfs.List(ctx); len(list) != 1 {
+	if list, _ := opfsOf(lib).List(ctx); len(list) != 1 {
 		t.Fatalf("%d files after importing the same asset again", len(list))
 	}
 }

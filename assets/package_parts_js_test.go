@@ -222,7 +222,7 @@ func state(t *testing.T, db *idb.DB, lib *Library) storedState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := lib.opfs.List(ctx)
+	files, err := opfsOf(lib).List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,3 @@
-//go:build js && wasm
-
 package assets
 
 import (
@@ -9,14 +7,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"sort"
-	"syscall/js"
+	"sync"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/errs"
-	"github.com/atelierstore/atelier/internal/fsx"
-	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncengine"
 )
 
@@ -35,15 +30,22 @@ import (
 //     first, when storage nears its quota; reading them again fetches them
 //     back.
 
-// Remote is where assets are fetched from: a sync server's blob routes
-// (implemented by *syncengine.HTTP).
-type Remote interface {
-	// DownloadBlob returns the content of the blob with the given hash as
-	// a JavaScript Blob. It fails with an error matching
-	// errs.ErrNotFound when the server has no such blob (perhaps not
-	// yet); an error with a method Permanent() bool that returns true
-	// means asking again cannot help.
-	DownloadBlob(ctx context.Context, hash string) (js.Value, error)
+// fetcher is where assets are fetched from: in the browser a Remote's
+// DownloadBlob (see SetRemote).
+type fetcher interface {
+	// download returns the content of the blob with the given hash. It
+	// fails with an error matching errs.ErrNotFound when the server has
+	// no such blob (perhaps not yet); an error with a method Permanent()
+	// bool that returns true means asking again cannot help.
+	download(ctx context.Context, hash string) (fetched, error)
+}
+
+// fetched is the content of one downloaded asset.
+type fetched interface {
+	size() int64
+	mime() string // "" if the server did not say
+	// putInto stores the content in s (the store fetched copies go to).
+	putInto(ctx context.Context, s assetref.Store, hint assetref.Hint) (assetref.Ref, error)
 }
 
 var _ syncengine.AssetSource = (*Library)(nil)
@@ -80,16 +82,16 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p) && p.Permanent()
 }
 
-// SetRemote makes the library fetch assets whose bytes are not on this
-// device from r (nil: stop fetching), and lets the leading tab evict local
+// setRemote makes the library fetch assets whose bytes are not on this
+// device from f (nil: stop fetching), and lets the leader evict local
 // copies of uploaded assets when storage nears its quota.
-func (l *Library) SetRemote(r Remote) {
+func (l *Library) setRemote(f fetcher) {
 	l.mu.Lock()
-	l.remote = r
+	l.remote = f
 	l.mu.Unlock()
 }
 
-func (l *Library) getRemote() Remote {
+func (l *Library) getRemote() fetcher {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.remote
@@ -121,7 +123,7 @@ func (l *Library) stored(hash string, local bool) {
 // PendingUploads implements syncengine.AssetSource: the assets stored on
 // this device that the sync server is not known to have.
 func (l *Library) PendingUploads(ctx context.Context) ([]syncengine.PendingAsset, error) {
-	recs, err := l.db.Assets(ctx)
+	recs, err := l.reg.Assets(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -134,21 +136,10 @@ func (l *Library) PendingUploads(ctx context.Context) ([]syncengine.PendingAsset
 	return out, nil
 }
 
-// upload is the content of one asset for an Uploader: a Blob.
-type upload struct {
-	b    *fsx.Blob
-	mime string
-}
-
-func (u *upload) Size() int64       { return u.b.Size() }
-func (u *upload) MIME() string      { return u.mime }
-func (u *upload) JSValue() js.Value { return u.b.JSValue() }
-func (u *upload) Close() error      { return nil }
-
 // UploadContent implements syncengine.AssetSource. It fails with an error
 // matching errs.ErrNotFound when the bytes are not on this device.
 func (l *Library) UploadContent(ctx context.Context, hash string) (syncengine.Content, error) {
-	rec, err := l.db.Asset(ctx, hash)
+	rec, err := l.reg.Asset(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -159,24 +150,42 @@ func (l *Library) UploadContent(ctx context.Context, hash string) (syncengine.Co
 	if err != nil {
 		return nil, err
 	}
-	g, ok := s.(blobGetter)
-	if !ok {
-		return nil, fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
-	}
-	b, err := g.Blob(ctx, rec.Ref)
-	if err != nil {
-		return nil, err
-	}
 	mime := rec.Ref.MIME
 	if mime == "" {
 		mime = assetref.DefaultMIME
 	}
-	return &upload{b: b, mime: mime}, nil
+	if l.content != nil {
+		return l.content(ctx, s, rec.Ref, mime)
+	}
+	rc, err := s.Open(ctx, rec.Ref)
+	if err != nil {
+		return nil, err
+	}
+	size := rec.Ref.Bytes
+	if info, err := s.Stat(ctx, rec.Ref); err == nil {
+		size = info.Size
+	}
+	return &readerContent{ReadCloser: rc, size: size, mime: mime}, nil
 }
+
+// readerContent is the content UploadContent returns where no Blob is at
+// hand (outside the browser):
+// a reader of the stored bytes, for a transport that streams them.
+type readerContent struct {
+	io.ReadCloser
+	size int64
+	mime string
+}
+
+// Size implements syncengine.Content.
+func (c *readerContent) Size() int64 { return c.size }
+
+// MIME implements syncengine.Content.
+func (c *readerContent) MIME() string { return c.mime }
 
 // MarkUploaded implements syncengine.AssetSource.
 func (l *Library) MarkUploaded(ctx context.Context, hashes []string) error {
-	return l.db.MarkAssetsUploaded(ctx, hashes)
+	return l.reg.MarkAssetsUploaded(ctx, hashes)
 }
 
 // absent reports whether err means the bytes are not on this device (or
@@ -208,8 +217,8 @@ func (l *Library) access(ctx context.Context, ref assetref.Ref, keep bool, f fun
 		}
 		return func() {}, f(s, ref)
 	}
-	var rec *idb.AssetRecord
-	switch r, err := l.db.Asset(ctx, ref.Hash); {
+	var rec *assetref.Record
+	switch r, err := l.reg.Asset(ctx, ref.Hash); {
 	case err == nil:
 		rec = &r
 	case !errors.Is(err, errs.ErrNotFound):
@@ -262,7 +271,7 @@ func (l *Library) access(ctx context.Context, ref assetref.Ref, keep bool, f fun
 
 // touch records that rec's bytes were read, at most once per
 // touchEvery.
-func (l *Library) touch(ctx context.Context, rec *idb.AssetRecord) {
+func (l *Library) touch(ctx context.Context, rec *assetref.Record) {
 	if rec == nil {
 		return
 	}
@@ -270,7 +279,7 @@ func (l *Library) touch(ctx context.Context, rec *idb.AssetRecord) {
 	if time.Now().UnixMilli()-rec.UsedAt < every.Milliseconds() {
 		return
 	}
-	if err := l.db.TouchAsset(ctx, rec.Hash, every); err != nil && !errors.Is(err, errs.ErrNotFound) {
+	if err := l.reg.TouchAsset(ctx, rec.Hash, every); err != nil && !errors.Is(err, errs.ErrNotFound) {
 		l.log.Warn("recording the use of an asset failed", "hash", rec.Hash, "err", err)
 	}
 }
@@ -364,10 +373,10 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 	}
 	start := time.Now()
 	r := rand.New(rand.NewPCG(uint64(start.UnixNano()), 2))
-	var blob js.Value
+	var content fetched
 	for attempt := 1; ; attempt++ {
 		var err error
-		blob, err = remote.DownloadBlob(ctx, hash)
+		content, err = remote.download(ctx, hash)
 		if err == nil {
 			break
 		}
@@ -387,14 +396,8 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 			return assetref.Ref{}, ctx.Err()
 		}
 	}
-	b, err := fsx.WrapBlob(blob)
-	if err != nil {
-		return assetref.Ref{}, &FetchError{Hash: hash, Err: err}
-	}
 	if mime == "" {
-		if t := blob.Get("type"); t.Type() == js.TypeString {
-			mime = t.String()
-		}
+		mime = content.mime()
 	}
 	hint := assetref.Hint{ID: idOf(expect), MIME: mime}
 	if _, err := hint.Normalize(); err != nil {
@@ -405,31 +408,31 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 	}
 	s := l.cacheStore()
 	put := func() (assetref.Ref, error) {
-		ref, err := s.PutBlob(ctx, b, withID(hint))
+		ref, err := content.putInto(ctx, s, withID(hint))
 		if errors.Is(err, errs.ErrInvalid) && hint.ID != "" {
 			// The id holds other content here: take a new one.
 			hint.ID = ""
-			ref, err = s.PutBlob(ctx, b, withID(hint))
+			ref, err = content.putInto(ctx, s, withID(hint))
 		}
 		return ref, err
 	}
-	ref, err := l.withRoom(ctx, b.Size(), put)
+	ref, err := l.withRoom(ctx, content.size(), put)
 	if err != nil {
 		return assetref.Ref{}, fmt.Errorf("store fetched asset %s: %w", hash, err)
 	}
 	if ref.Hash != hash {
 		// Only delete the copy if no record names it: dedup may have
 		// handed back bytes another asset owns.
-		if rec, err := l.db.Asset(ctx, ref.Hash); err != nil || !idb.SameLocation(rec.Ref, ref) {
+		if rec, err := l.reg.Asset(ctx, ref.Hash); err != nil || !assetref.SameLocation(rec.Ref, ref) {
 			_ = s.Delete(ctx, ref)
 		}
 		return assetref.Ref{}, &FetchError{Hash: hash, Err: fmt.Errorf("%w (%s)", errMismatch, ref.Hash)}
 	}
-	rec, moved, err := l.db.AssetFetched(ctx, ref, expect)
+	rec, moved, err := l.reg.AssetFetched(ctx, ref, expect)
 	if err != nil {
 		return assetref.Ref{}, fmt.Errorf("record fetched asset %s: %w", hash, err)
 	}
-	if !moved && !idb.SameLocation(rec.Ref, ref) {
+	if !moved && !assetref.SameLocation(rec.Ref, ref) {
 		// Another tab stored it first, elsewhere.
 		if err := s.Delete(ctx, ref); err != nil && !errors.Is(err, errs.ErrNotFound) {
 			l.log.Warn("deleting a duplicate fetched copy failed", "ref", ref, "err", err)
@@ -439,20 +442,13 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 	return rec.Ref, nil
 }
 
-// blobStore is a store that takes and gives Blobs.
-type blobStore interface {
-	assetref.Store
-	blobPutter
-	blobGetter
-}
-
 // cacheStore is where fetched copies go: OPFS, else IndexedDB; never a
 // folder the user picked (those hold the user's own files).
-func (l *Library) cacheStore() blobStore {
-	if l.opfs != nil {
-		return l.opfs
+func (l *Library) cacheStore() assetref.Store {
+	if l.primary != nil {
+		return l.primary
 	}
-	return l.blobs
+	return l.fallback
 }
 
 // idOf is the asset id in a ref's locator, so that a fetched copy lands
@@ -502,12 +498,12 @@ type EvictReport struct {
 // copies that cannot be deleted now are skipped.
 func (l *Library) Evict(ctx context.Context, want int64) (EvictReport, error) {
 	var rep EvictReport
-	recs, err := l.db.Assets(ctx)
+	recs, err := l.reg.Assets(ctx)
 	if err != nil {
 		return rep, err
 	}
 	cutoff := time.Now().Add(-l.opts.EvictIdle).UnixMilli()
-	var cands []idb.AssetRecord
+	var cands []assetref.Record
 	for _, r := range recs {
 		if r.Uploaded == 0 || r.Remote || r.LastUse() > cutoff {
 			continue
@@ -535,10 +531,10 @@ func (l *Library) Evict(ctx context.Context, want int64) (EvictReport, error) {
 		} else if errors.Is(err, errs.ErrNotFound) {
 			size = 0 // gone already: mark it all the same
 		}
-		rec, err := l.db.EvictAsset(ctx, c.Hash, c.Ref)
+		rec, err := l.reg.EvictAsset(ctx, c.Hash, c.Ref)
 		if err != nil {
 			release()
-			if errors.Is(err, idb.ErrNotUploaded) || errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrVersionConflict) {
+			if errors.Is(err, assetref.ErrNotUploaded) || errors.Is(err, errs.ErrNotFound) || errors.Is(err, errs.ErrVersionConflict) {
 				continue // changed meanwhile
 			}
 			return rep, err
@@ -580,7 +576,7 @@ func (l *Library) evictLoop(ctx context.Context) {
 // Options.EvictAbove of its quota, down to Options.EvictTo. The leading
 // tab calls it every Options.EvictEvery while a Remote is set.
 func (l *Library) EvictIfNeeded(ctx context.Context) (EvictReport, error) {
-	if l.opts.EvictAbove < 0 {
+	if l.opts.EvictAbove < 0 || l.opts.estimate == nil {
 		return EvictReport{}, nil
 	}
 	usage, quota, err := l.opts.estimate(ctx)
@@ -593,105 +589,52 @@ func (l *Library) EvictIfNeeded(ctx context.Context) (EvictReport, error) {
 	return l.Evict(ctx, usage-int64(l.opts.EvictTo*float64(quota)))
 }
 
-// estimate asks navigator.storage.estimate().
-func estimate(ctx context.Context) (usage, quota int64, err error) {
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
-		return 0, 0, fmt.Errorf("storage estimate: %w", errs.ErrUnsupported)
-	}
-	est, err := jsutil.Await(ctx, storage.Call("estimate"))
-	if err != nil {
-		return 0, 0, err
-	}
-	return int64(est.Get("usage").Float()), int64(est.Get("quota").Float()), nil
-}
-
 // ---- locks
 
-// lockName is the Web Lock readers of an asset share and Evict takes
-// exclusively.
-func (l *Library) lockName(hash string) string { return "atelier:" + l.db.Name() + ":asset:" + hash }
-
-// readLock holds the asset's read lock: shared across tabs with Web
-// Locks, else in this tab only.
+// readLock holds the asset's read lock, which keeps Evict away.
 func (l *Library) readLock(ctx context.Context, hash string) (func(), error) {
-	if fsx.LocksSupported() {
-		return fsx.Lock(ctx, l.lockName(hash), fsx.Shared)
-	}
-	l.mu.Lock()
-	l.readers[hash]++
-	l.mu.Unlock()
-	done := false
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if !done {
-			done = true
-			if l.readers[hash]--; l.readers[hash] <= 0 {
-				delete(l.readers, hash)
-			}
-		}
-	}, nil
+	return l.locks.ReadLock(ctx, hash)
 }
 
 // tryEvictLock takes the asset's lock exclusively if nobody reads it now.
 func (l *Library) tryEvictLock(ctx context.Context, hash string) (release func(), ok bool, err error) {
-	if !fsx.LocksSupported() {
-		// Only this tab's readers are known.
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return func() {}, l.readers[hash] == 0, nil
-	}
-	return tryLock(ctx, l.lockName(hash))
+	return l.locks.TryLock(ctx, hash)
 }
 
-// tryLock requests the Web Lock name exclusively with ifAvailable: it is
-// granted at once or not at all.
-func tryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+// localLocks is the Locker of one process: it counts the readers of each
+// asset, and TryLock succeeds while there are none (without keeping new
+// readers out meanwhile: only this process's readers are known anyway).
+type localLocks struct {
+	mu      sync.Mutex
+	readers map[string]int
+}
+
+func newLocalLocks() *localLocks { return &localLocks{readers: map[string]int{}} }
+
+func (k *localLocks) ReadLock(ctx context.Context, hash string) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	k.readers[hash]++
+	k.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			if k.readers[hash]--; k.readers[hash] <= 0 {
+				delete(k.readers, hash)
+			}
+		})
+	}, nil
+}
+
+func (k *localLocks) TryLock(ctx context.Context, hash string) (func(), bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	type grant struct {
-		resolve js.Value
-		ok      bool
-	}
-	ch := make(chan grant, 1)
-	var cb js.Func
-	cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		cb.Release()
-		if len(args) == 0 || args[0].IsNull() || args[0].IsUndefined() {
-			ch <- grant{}
-			return nil
-		}
-		var resolve js.Value
-		exec := js.FuncOf(func(_ js.Value, a []js.Value) any {
-			resolve = a[0]
-			return nil
-		})
-		held := js.Global().Get("Promise").New(exec)
-		exec.Release()
-		ch <- grant{resolve: resolve, ok: true}
-		return held
-	})
-	err = jsutil.Try(func() {
-		js.Global().Get("navigator").Get("locks").Call("request", name,
-			map[string]any{"mode": "exclusive", "ifAvailable": true}, cb)
-	})
-	if err != nil {
-		cb.Release()
-		return nil, false, err
-	}
-	// With ifAvailable the callback runs soon whatever happens; waiting
-	// for it (not for ctx) keeps the lock from being orphaned.
-	g := <-ch
-	if !g.ok {
-		return nil, false, nil
-	}
-	done := false
-	return func() {
-		if !done {
-			done = true
-			g.resolve.Invoke()
-		}
-	}, true, nil
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return func() {}, k.readers[hash] == 0, nil
 }

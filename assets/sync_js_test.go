@@ -293,7 +293,7 @@ func TestUploadThenFetchOnAnotherDevice(t *testing.T) {
 		t.Fatalf("B downloaded %d times, want once", downloads)
 	}
 	// B's copy is in its own OPFS root, under the id the ref names.
-	if _, err := libB.opfs.Stat(ctx, rec.Ref); err != nil {
+	if _, err := opfsOf(libB).Stat(ctx, rec.Ref); err != nil {
 		t.Fatalf("B's cached copy: %v", err)
 	}
 	if rec.Ref.Path != ref.Path {
@@ -383,7 +383,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 	if err != nil || rep.Evicted != 1 || rep.Bytes != int64(len(olderData)) {
 		t.Fatalf("Evict(1): %+v %v", rep, err)
 	}
-	if _, err := lib.opfs.Stat(ctx, older); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := opfsOf(lib).Stat(ctx, older); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("the evicted copy is still in OPFS: %v", err)
 	}
 	if rec, _ := db.Asset(ctx, older.Hash); !rec.Remote || len(rec.Users) != 1 {
@@ -404,7 +404,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 	if err != nil || rep.Evicted != 1 || rep.Bytes != int64(len(newerData)) {
 		t.Fatalf("Evict after the reader closed: %+v %v", rep, err)
 	}
-	if _, err := lib.opfs.Stat(ctx, onlyHere); err != nil {
+	if _, err := opfsOf(lib).Stat(ctx, onlyHere); err != nil {
 		t.Fatalf("an asset the server lacks was evicted: %v", err)
 	}
 	if rec, _ := db.Asset(ctx, onlyHere.Hash); rec.Remote {
@@ -431,7 +431,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 	if _, _, after, _ := h.counts(); after-before != 2 {
 		t.Fatalf("%d downloads to bring 2 assets back", after-before)
 	}
-	if _, err := lib.opfs.Stat(ctx, older); err != nil {
+	if _, err := opfsOf(lib).Stat(ctx, older); err != nil {
 		t.Fatalf("older is not cached again: %v", err)
 	}
 	// Recently read: a default EvictIdle would keep them.
@@ -476,7 +476,7 @@ func TestEvictIfNeeded(t *testing.T) {
 		t.Fatalf("nothing left: %+v %v", rep, err)
 	}
 	for _, r := range refs {
-		if _, err := lib.opfs.Stat(ctx, r); !errors.Is(err, errs.ErrNotFound) {
+		if _, err := opfsOf(lib).Stat(ctx, r); !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("still in OPFS: %v", err)
 		}
 	}
@@ -563,7 +563,7 @@ func TestFetchRejectsOtherBytes(t *testing.T) {
 	if rec, _ := dbB.Asset(ctx, ref.Hash); !rec.Remote {
 		t.Fatalf("record changed: %+v", rec)
 	}
-	infos, err := libB.opfs.List(ctx)
+	infos, err := opfsOf(libB).List(ctx)
 	if err != nil || len(infos) != 0 {
 		t.Fatalf("B's OPFS holds %d assets after a rejected fetch: %v", len(infos), err)
 	}

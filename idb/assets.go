@@ -1,7 +1,6 @@
 package idb
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,56 +19,34 @@ import (
 // collector can remove the bytes of assets nobody uses.
 
 // ErrInUse is returned by ForgetAsset when nodes still use the asset.
-var ErrInUse = errors.New("asset is in use")
+var ErrInUse = assetref.ErrInUse
 
 // ErrNotUploaded is returned by EvictAsset when the sync server is not
 // known to have the asset: its local copy is the only one.
-var ErrNotUploaded = errors.New("asset is not on the sync server")
+var ErrNotUploaded = assetref.ErrNotUploaded
 
-// AssetRecord is what the store knows about one stored asset.
+// AssetRecord is what the store knows about one stored asset. The type is
+// assetref.Record, which package assets reads through its Registry
+// interface without importing idb.
 //
-// With sync, a record also says whether the sync server has the bytes
-// (Uploaded) and whether this device still does (Remote), and when the
-// bytes were last read here (UsedAt), for least-recently-used eviction.
-// These are plain properties of the stored record ("up", "remote",
-// "used"), outside its indexes: builds that do not know them ignore them,
-// and one that rewrites a record drops them, which costs no more than
-// asking the server again.
-type AssetRecord struct {
-	Hash      string       // the content hash, "sha256-…"
-	Ref       assetref.Ref // where the bytes are (or were, or would be put, while Remote)
-	Users     []AssetUser  // the nodes whose result uses the asset
-	CreatedAt int64        // ms since the Unix epoch
+// Its sync state (Uploaded, Remote, UsedAt) is kept in plain properties of
+// the stored record ("up", "remote", "used"), outside its indexes: builds
+// that do not know them ignore them, and one that rewrites a record drops
+// them, which costs no more than asking the server again.
+type AssetRecord = assetref.Record
 
-	// Uploaded is when the sync server was found to have the bytes (ms
-	// since the Unix epoch); 0 while it is not known to.
-	Uploaded int64
-	// Remote reports that the bytes are not on this device: its copy was
-	// evicted, or the asset arrived with a synced node and was never
-	// fetched. Ref then names where they were or would be stored.
-	Remote bool
-	// UsedAt is when the bytes were last read on this device (ms since
-	// the Unix epoch), to a granularity of about a minute; 0 if never.
-	UsedAt int64
-}
+// AssetUser is a node whose result uses an asset, as node writes
+// collect them; records list them as assetref.User.
+type AssetUser assetref.User
 
-// LastUse is when the asset was last read, or else stored, here.
-func (a *AssetRecord) LastUse() int64 { return max(a.UsedAt, a.CreatedAt) }
+func (u AssetUser) String() string { return assetref.User(u).String() }
 
-// AssetUser is a node whose result uses an asset.
-type AssetUser struct {
-	WorkflowID string
-	NodeID     string
-}
-
-func (u AssetUser) String() string { return u.WorkflowID + "/" + u.NodeID }
-
-func parseUser(s string) (AssetUser, bool) {
+func parseUser(s string) (assetref.User, bool) {
 	wf, node, ok := strings.Cut(s, "/")
 	if !ok || !graph.ValidID(wf) || !graph.ValidID(node) {
-		return AssetUser{}, false
+		return assetref.User{}, false
 	}
-	return AssetUser{wf, node}, true
+	return assetref.User{WorkflowID: wf, NodeID: node}, true
 }
 
 // tracked reports whether ref points at bytes this library stores and
@@ -131,8 +108,8 @@ func assetRecordToRecord(a *AssetRecord) (Record, error) {
 	return Record{Props: props, Body: body}, nil
 }
 
-func sortedUsers(us []AssetUser) []AssetUser {
-	out := append([]AssetUser(nil), us...)
+func sortedUsers(us []assetref.User) []assetref.User {
+	out := append([]assetref.User(nil), us...)
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
 }
@@ -218,7 +195,7 @@ func (u *usage) apply(hash string, rec *AssetRecord, now int64, remote bool) *As
 	}
 	users := map[AssetUser]bool{}
 	for _, x := range rec.Users {
-		users[x] = true
+		users[AssetUser(x)] = true
 	}
 	for _, x := range u.remove[hash] {
 		delete(users, x)
@@ -228,7 +205,7 @@ func (u *usage) apply(hash string, rec *AssetRecord, now int64, remote bool) *As
 	}
 	rec.Users = rec.Users[:0]
 	for x := range users {
-		rec.Users = append(rec.Users, x)
+		rec.Users = append(rec.Users, assetref.User(x))
 	}
 	rec.Users = sortedUsers(rec.Users)
 	return rec

@@ -295,12 +295,9 @@ func (d *DB) AssetFetched(ctx context.Context, ref, expect assetref.Ref) (rec As
 	return rec, moved, err
 }
 
-// SameLocation reports whether two refs name the same stored bytes: the
-// same kind and locator, whatever MIME, Bytes and Hash they carry.
-func SameLocation(a, b assetref.Ref) bool {
-	return a.Kind == b.Kind && a.URL == b.URL && a.Path == b.Path && a.HandleID == b.HandleID &&
-		a.BlobKey == b.BlobKey && a.ID == b.ID
-}
+// SameLocation reports whether two refs name the same stored bytes (see
+// assetref.SameLocation).
+func SameLocation(a, b assetref.Ref) bool { return assetref.SameLocation(a, b) }
 
 // Asset returns the record of the asset with the given hash. It fails with
 // errs.ErrNotFound when there is none.

@@ -1,0 +1,442 @@
+//go:build js && wasm
+
+package assets
+
+import (
+	"context"
+	"fmt"
+	"syscall/js"
+
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/internal/tabs"
+	"github.com/atelierstore/atelier/opfs"
+	"github.com/atelierstore/atelier/syncengine"
+)
+
+// The browser's side of the library: Open assembles the adapters (the
+// registry and folder handles of an *idb.DB, the OPFS and IndexedDB
+// stores, Web Locks, navigator.storage.estimate, a cross-tab bus), and the
+// methods that hand Blobs and directory handles to and from the page live
+// here.
+
+var (
+	_ Registry  = (*idb.DB)(nil)
+	_ Workflows = (*idb.DB)(nil)
+	_ Leader    = (*idb.DB)(nil)
+)
+
+// Open opens the asset layer of db. In the background it removes what an
+// earlier session left half-written and, in the leading tab, reconciles
+// and collects. With Options.Backend BackendOPFS it fails when OPFS is
+// unavailable; otherwise IndexedDB takes its place.
+func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	blobs := db.BlobStore(0)
+	env := Env{Registry: db, Workflows: db, Fallback: blobs, Leader: db,
+		Folders:  &idbFolders{db: db, opts: o.OPFS},
+		Estimate: estimate,
+		Notify: func(recv func(string)) (Notifier, error) {
+			return tabs.Open("atelier:"+db.Name()+":assets", recv)
+		},
+	}
+	if fsx.LocksSupported() {
+		env.Locks = webLocks{prefix: "atelier:" + db.Name() + ":asset:"}
+	}
+	var store *opfs.Store
+	if o.Backend != BackendIDB {
+		s, err := opfs.Open(ctx, o.OPFS)
+		switch {
+		case err == nil:
+			store, env.Primary = s, s
+		case o.Backend == BackendOPFS:
+			return nil, err
+		default:
+			if o.Logger != nil {
+				o.Logger.Warn("OPFS unavailable: assets go to IndexedDB", "err", err)
+			}
+		}
+	}
+	var lib *Library
+	// What an earlier session left half-written goes in the background:
+	// the sweeps wait for writes in progress in other tabs (their locks),
+	// and writes starting now wait for the sweeps.
+	env.Sweep = func(ctx context.Context) {
+		if store != nil {
+			if _, err := store.Sweep(ctx); err != nil && ctx.Err() == nil {
+				lib.log.Warn("sweeping OPFS failed", "err", err)
+			}
+		}
+		if _, err := blobs.Sweep(ctx, lib.opts.Grace); err != nil && ctx.Err() == nil {
+			lib.log.Warn("sweeping the IndexedDB asset store failed", "err", err)
+		}
+	}
+	// The sweep reads lib: hold it back until lib is set.
+	ready := make(chan struct{})
+	sweep := env.Sweep
+	env.Sweep = func(ctx context.Context) {
+		<-ready
+		sweep(ctx)
+	}
+	lib, err := New(env, &o)
+	if err != nil {
+		close(ready)
+		if store != nil {
+			_ = store.Close()
+		}
+		return nil, err
+	}
+	lib.content = blobContent
+	lib.fetchURL = Fetch
+	if store != nil {
+		lib.closeStores = store.Close
+	}
+	close(ready)
+	return lib, nil
+}
+
+// ---- adapters
+
+// idbFolders opens the stores of the folders persisted in the database.
+type idbFolders struct {
+	db   *idb.DB
+	opts *opfs.Options
+}
+
+func (f *idbFolders) OpenFolder(ctx context.Context, key string, ask bool) (assetref.Store, error) {
+	folders, err := f.db.Folders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, fo := range folders {
+		if fo.Key != key {
+			continue
+		}
+		p, err := fo.Dir.QueryPermission(ctx, true)
+		if err == nil && p != fsx.PermissionGranted && ask {
+			p, err = fo.Dir.RequestPermission(ctx, true)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p != fsx.PermissionGranted {
+			return nil, fmt.Errorf("folder %s (%s): %w", fo.Name, key, errs.ErrPermission)
+		}
+		return opfs.OpenFolder(ctx, key, fo.Dir, f.opts)
+	}
+	return nil, fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
+}
+
+// webLocks is the Locker over Web Locks, shared by the origin's tabs.
+type webLocks struct{ prefix string }
+
+func (w webLocks) ReadLock(ctx context.Context, hash string) (func(), error) {
+	return fsx.Lock(ctx, w.prefix+hash, fsx.Shared)
+}
+
+func (w webLocks) TryLock(ctx context.Context, hash string) (func(), bool, error) {
+	return tryLock(ctx, w.prefix+hash)
+}
+
+// estimate asks navigator.storage.estimate().
+func estimate(ctx context.Context) (usage, quota int64, err error) {
+	storage := js.Global().Get("navigator").Get("storage")
+	if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
+		return 0, 0, fmt.Errorf("storage estimate: %w", errs.ErrUnsupported)
+	}
+	est, err := jsutil.Await(ctx, storage.Call("estimate"))
+	if err != nil {
+		return 0, 0, err
+	}
+	return int64(est.Get("usage").Float()), int64(est.Get("quota").Float()), nil
+}
+
+// tryLock requests the Web Lock name exclusively with ifAvailable: it is
+// granted at once or not at all.
+func tryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	type grant struct {
+		resolve js.Value
+		ok      bool
+	}
+	ch := make(chan grant, 1)
+	var cb js.Func
+	cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		cb.Release()
+		if len(args) == 0 || args[0].IsNull() || args[0].IsUndefined() {
+			ch <- grant{}
+			return nil
+		}
+		var resolve js.Value
+		exec := js.FuncOf(func(_ js.Value, a []js.Value) any {
+			resolve = a[0]
+			return nil
+		})
+		held := js.Global().Get("Promise").New(exec)
+		exec.Release()
+		ch <- grant{resolve: resolve, ok: true}
+		return held
+	})
+	err = jsutil.Try(func() {
+		js.Global().Get("navigator").Get("locks").Call("request", name,
+			map[string]any{"mode": "exclusive", "ifAvailable": true}, cb)
+	})
+	if err != nil {
+		cb.Release()
+		return nil, false, err
+	}
+	// With ifAvailable the callback runs soon whatever happens; waiting
+	// for it (not for ctx) keeps the lock from being orphaned.
+	g := <-ch
+	if !g.ok {
+		return nil, false, nil
+	}
+	done := false
+	return func() {
+		if !done {
+			done = true
+			g.resolve.Invoke()
+		}
+	}, true, nil
+}
+
+// ---- Blobs
+
+// blobPutter is implemented by stores that take a Blob directly.
+type blobPutter interface {
+	PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error)
+}
+
+// blobGetter is implemented by stores that return their content as a Blob.
+type blobGetter interface {
+	Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error)
+}
+
+// PutBlob stores a Blob or File the page holds (blob must be one) without
+// its bytes passing through Go, and registers it; otherwise like Put.
+func (l *Library) PutBlob(ctx context.Context, blob js.Value, hint assetref.Hint) (assetref.Ref, error) {
+	b, err := fsx.WrapBlob(blob)
+	if err != nil {
+		return assetref.Ref{}, &errs.ValidationError{Entity: "asset", Field: "blob", Reason: err.Error()}
+	}
+	if hint.MIME == "" {
+		if t := blob.Get("type"); t.Type() == js.TypeString && t.String() != "" {
+			hint.MIME = t.String()
+		}
+	}
+	s, err := l.newStore(ctx)
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	hint = withID(hint)
+	bp, ok := s.(blobPutter)
+	if !ok {
+		return assetref.Ref{}, fmt.Errorf("store %T cannot take a Blob", s)
+	}
+	ref, err := l.withRoom(ctx, b.Size(), func() (assetref.Ref, error) { return bp.PutBlob(ctx, b, hint) })
+	if err != nil {
+		return assetref.Ref{}, err
+	}
+	return l.register(ctx, s, ref)
+}
+
+// Blob returns an asset's content as a JavaScript Blob, without reading it
+// into Go (for an <img> through URL.createObjectURL, or an upload),
+// fetching it first like Open. It fails like Open.
+//
+// The Blob reads the stored file when it is read: Evict keeps assets read
+// within Options.EvictIdle, so display it (or copy it) well within that.
+func (l *Library) Blob(ctx context.Context, ref assetref.Ref) (js.Value, error) {
+	var out js.Value
+	_, err := l.access(ctx, ref, false, func(s assetref.Store, loc assetref.Ref) error {
+		g, ok := s.(blobGetter)
+		if !ok {
+			return fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
+		}
+		b, err := g.Blob(ctx, loc)
+		if err != nil {
+			return err
+		}
+		out = b.JSValue()
+		return nil
+	})
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return out, nil
+}
+
+// upload is the content of one asset for an Uploader: a Blob.
+type upload struct {
+	b    *fsx.Blob
+	mime string
+}
+
+func (u *upload) Size() int64       { return u.b.Size() }
+func (u *upload) MIME() string      { return u.mime }
+func (u *upload) JSValue() js.Value { return u.b.JSValue() }
+func (u *upload) Close() error      { return nil }
+
+// blobContent is UploadContent's content in the browser: the stored file
+// as a Blob, which the HTTP transport sends without reading it into Go.
+func blobContent(ctx context.Context, s assetref.Store, ref assetref.Ref, mime string) (syncengine.Content, error) {
+	g, ok := s.(blobGetter)
+	if !ok {
+		return nil, fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
+	}
+	b, err := g.Blob(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &upload{b: b, mime: mime}, nil
+}
+
+// ---- the sync server
+
+// Remote is where assets are fetched from: a sync server's blob routes
+// (implemented by *syncengine.HTTP).
+type Remote interface {
+	// DownloadBlob returns the content of the blob with the given hash as
+	// a JavaScript Blob. It fails with an error matching
+	// errs.ErrNotFound when the server has no such blob (perhaps not
+	// yet); an error with a method Permanent() bool that returns true
+	// means asking again cannot help.
+	DownloadBlob(ctx context.Context, hash string) (js.Value, error)
+}
+
+// SetRemote makes the library fetch assets whose bytes are not on this
+// device from r (nil: stop fetching), and lets the leading tab evict local
+// copies of uploaded assets when storage nears its quota.
+func (l *Library) SetRemote(r Remote) {
+	if r == nil {
+		l.setRemote(nil)
+		return
+	}
+	l.setRemote(blobRemote{r})
+}
+
+// blobRemote fetches Blobs from a Remote.
+type blobRemote struct{ r Remote }
+
+func (b blobRemote) download(ctx context.Context, hash string) (fetched, error) {
+	v, err := b.r.DownloadBlob(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	blob, err := fsx.WrapBlob(v)
+	if err != nil {
+		// Not a Blob: asking again will not change that.
+		return nil, permanent{err}
+	}
+	mime := ""
+	if t := v.Get("type"); t.Type() == js.TypeString {
+		mime = t.String()
+	}
+	return fetchedBlob{blob, mime}, nil
+}
+
+// permanent marks an error asking again cannot help with.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error   { return p.error }
+func (p permanent) Permanent() bool { return true }
+
+// fetchedBlob is a downloaded Blob, stored through the store's Blob path.
+type fetchedBlob struct {
+	b   *fsx.Blob
+	typ string
+}
+
+func (f fetchedBlob) size() int64  { return f.b.Size() }
+func (f fetchedBlob) mime() string { return f.typ }
+
+func (f fetchedBlob) putInto(ctx context.Context, s assetref.Store, hint assetref.Hint) (assetref.Ref, error) {
+	bp, ok := s.(blobPutter)
+	if !ok {
+		return assetref.Ref{}, fmt.Errorf("store %T cannot take a Blob: %w", s, errs.ErrUnsupported)
+	}
+	return bp.PutBlob(ctx, f.b, hint)
+}
+
+// ---- storage and folders
+
+// Capabilities is what the app can show about storage.
+type Capabilities struct {
+	Backend      Backend // where new assets go, unless a folder is in use
+	Folder       string  // the key of the folder new assets go to, if any
+	OPFS         bool    // the origin private file system is available
+	SyncAccess   bool    // the fast OPFS path (a dedicated worker) is in use
+	FolderAccess bool    // the browser lets the user pick folders
+	Persisted    bool    // storage is persistent (not evicted under pressure)
+	Usage, Quota int64   // bytes, as navigator.storage.estimate() reports them
+}
+
+// Capabilities reports the storage situation.
+func (l *Library) Capabilities(ctx context.Context) (Capabilities, error) {
+	c := Capabilities{Backend: l.backend, OPFS: l.primary != nil, SyncAccess: fsx.SyncAccessSupported(),
+		FolderAccess: js.Global().Get("showDirectoryPicker").Type() == js.TypeFunction}
+	l.mu.Lock()
+	c.Folder = l.target
+	l.mu.Unlock()
+	storage := js.Global().Get("navigator").Get("storage")
+	if !storage.Truthy() {
+		return c, nil
+	}
+	if est, err := jsutil.Await(ctx, storage.Call("estimate")); err == nil {
+		c.Usage, c.Quota = int64(est.Get("usage").Float()), int64(est.Get("quota").Float())
+	} else {
+		return c, err
+	}
+	if p, err := jsutil.Await(ctx, storage.Call("persisted")); err == nil {
+		c.Persisted = p.Truthy()
+	}
+	return c, nil
+}
+
+// Persist asks the browser to make this origin's storage persistent, and
+// reports whether it is.
+func (l *Library) Persist(ctx context.Context) (bool, error) {
+	storage := js.Global().Get("navigator").Get("storage")
+	if !storage.Truthy() || storage.Get("persist").Type() != js.TypeFunction {
+		return false, fmt.Errorf("persistent storage: %w", errs.ErrUnsupported)
+	}
+	v, err := jsutil.Await(ctx, storage.Call("persist"))
+	if err != nil {
+		return false, err
+	}
+	return v.Truthy(), nil
+}
+
+// AddFolder persists a folder the user picked (dir must be a
+// FileSystemDirectoryHandle) and returns its key. With use, new assets go
+// there from now on. It fails with errs.ErrUnsupported for a library not
+// opened by Open.
+func (l *Library) AddFolder(ctx context.Context, dir js.Value, use bool) (string, error) {
+	folders, ok := l.env.Folders.(*idbFolders)
+	if !ok {
+		return "", fmt.Errorf("folders: %w", errs.ErrUnsupported)
+	}
+	d, err := fsx.WrapDir(dir)
+	if err != nil {
+		return "", &errs.ValidationError{Entity: "folder", Field: "handle", Reason: err.Error()}
+	}
+	key := graph.NewID()
+	if err := folders.db.PutFolder(ctx, idb.Folder{Key: key, Name: d.Name(), Dir: d}); err != nil {
+		return "", err
+	}
+	if use {
+		if err := l.UseFolder(ctx, key); err != nil {
+			return "", err
+		}
+	}
+	return key, nil
+}
