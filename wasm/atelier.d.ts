@@ -134,8 +134,13 @@ export class AtelierError extends Error {
   id?: string;
   /** Invalid, InvalidRef: the offending field, e.g. "position.x" or "options.ifVersion". */
   field?: string;
-  /** Invalid, InvalidRef: what is wrong with it. */
+  /**
+   * Invalid, InvalidRef: what is wrong with it. InvalidPackage: which
+   * problem the package has, one of PackageErrorReason ("HashMismatch", ...).
+   */
   reason?: string;
+  /** InvalidPackage: the zip entry concerned, when there is one. */
+  entry?: string;
   /** VersionConflict: the version the write expected. */
   expected?: number;
   /** VersionConflict: the version stored. */

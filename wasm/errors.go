@@ -56,8 +56,16 @@ func errorValue(err error) js.Value {
 		ce *idb.ConflictError
 		re *assetref.RefError
 		ae *pack.AssetError
+		pe *pack.PackageError
 	)
 	switch {
+	case errors.As(err, &pe):
+		// Before ValidationError: an InvalidGraph problem wraps one, and
+		// its field-level reason would hide what is wrong with the package.
+		e.Set("reason", pe.Reason())
+		if pe.Entry != "" {
+			e.Set("entry", pe.Entry)
+		}
 	case errors.As(err, &ce):
 		e.Set("entity", ce.Entity)
 		e.Set("id", ce.ID)

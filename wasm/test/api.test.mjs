@@ -659,9 +659,12 @@ test("importPackage of garbage rejects with InvalidPackage and stores nothing", 
   const db = await open();
   await db.createWorkflow("Keep");
   const list = await db.listWorkflows();
-  await rejects(db.importPackage(new Blob(["this is not a zip file at all"])), "InvalidPackage", "a text file");
-  await rejects(db.importPackage(new Blob([new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3])])), "InvalidPackage", "a truncated zip");
-  await rejects(db.importPackage(new Blob([])), "InvalidPackage", "an empty file");
+  const text = await rejects(db.importPackage(new Blob(["this is not a zip file at all"])), "InvalidPackage", "a text file");
+  eq(text.reason, "NotZip", "a text file's reason");
+  const cut = await rejects(db.importPackage(new Blob([new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3])])), "InvalidPackage", "a truncated zip");
+  assert(typeof cut.reason === "string" && cut.reason !== "" && cut.reason !== text.message, `a truncated zip's reason: ${cut.reason}`);
+  const empty = await rejects(db.importPackage(new Blob([])), "InvalidPackage", "an empty file");
+  assert(typeof empty.reason === "string" && empty.reason !== "", `an empty file's reason: ${empty.reason}`);
   await rejects(db.importPackage("w.genaiw.zip"), "Invalid", "a file name instead of a File");
   await rejects(db.importPackage(new Blob(["x"]), { onProgress: 5 }), "Invalid", "a numeric onProgress");
   await rejects(db.exportWorkflow(missingId), "NotFound", "exporting a missing workflow");
