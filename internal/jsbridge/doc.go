@@ -1,7 +1,7 @@
 // Package jsbridge hands the library the JavaScript helpers it calls into
 // (bulk record moves and revision guards for idb, transaction plumbing for
 // idbx, the CRC-32 and the OPFS helper worker for fsx) without compiling
-// JavaScript at run time: no eval, no new Function. A page served with a
+// JavaScript at run time: neither eval nor the Function constructor. A page served with a
 // strict Content-Security-Policy, script-src 'self' 'wasm-unsafe-eval',
 // can therefore use the module.
 //
