@@ -30,9 +30,10 @@ all: build
 run: build
 	$(GO) run ./examples/serve -dir . -addr localhost:$(PORT)
 
-## build: compile build/atelier.wasm and copy wasm_exec.js next to it
+## build: compile build/atelier.wasm and copy wasm_exec.js and atelier-bridge.js next to it
 build: $(BUILD)/wasm_exec.js
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(BUILD)/atelier.wasm ./wasm
+	cp internal/jsbridge/bridge.js $(BUILD)/atelier-bridge.js
 
 $(BUILD)/wasm_exec.js:
 	mkdir -p $(BUILD)

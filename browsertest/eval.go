@@ -78,7 +78,7 @@ func Eval[T any](tb testing.TB, tab *Tab, js string, args ...any) T {
 // evaluation, or the end of ctx or of the browser's timeout is another error.
 func TryEval[T any](ctx context.Context, tab *Tab, js string, args ...any) (T, error) {
 	var zero T
-	raw, err := tab.eval(ctx, js, args)
+	raw, err := tab.evaluate(ctx, js, args)
 	if err != nil {
 		return zero, err
 	}
@@ -115,7 +115,7 @@ const evalWrapper = `(async () => {
 })()`
 
 // eval runs js in the page and returns the JSON of its result.
-func (t *Tab) eval(ctx context.Context, js string, args []any) (json.RawMessage, error) {
+func (t *Tab) evaluate(ctx context.Context, js string, args []any) (json.RawMessage, error) {
 	if t.crashed.Load() {
 		return nil, fmt.Errorf("%s: %w", t.name, ErrCrashed)
 	}

@@ -1,6 +1,9 @@
 package browsertest_test
 
 import (
+	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,8 +15,35 @@ import (
 // failed there. The cases and their assertions are in api.test.mjs.
 func TestJSAPI(t *testing.T) {
 	b := browsertest.Start(t, nil)
+	runAPIPage(t, b, "/wasm/test/api.test.html")
+}
+
+// strictCSP is the policy a hardened app serves: scripts and workers only
+// from its own origin, WebAssembly allowed, no eval and no inline scripts.
+const strictCSP = "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; object-src 'none'; base-uri 'none'"
+
+// TestJSAPIUnderStrictCSP runs the same page served with strictCSP: the
+// module must load its JavaScript helpers from atelier-bridge.js, as
+// neither eval nor the inline copy it embeds is allowed there.
+func TestJSAPIUnderStrictCSP(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "wasm", "test", "api.test.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.Start(t, nil)
+	b.Handle(t, "/wasm/test/api.csp.html", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Security-Policy", strictCSP)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	}))
+	runAPIPage(t, b, "/wasm/test/api.csp.html")
+}
+
+// runAPIPage opens path, a copy of api.test.html, and reports its cases.
+func runAPIPage(t *testing.T, b *browsertest.Browser, path string) {
+	t.Helper()
 	tab := b.NewTab(t, "api")
-	tab.Navigate(t, "/wasm/test/api.test.html")
+	tab.Navigate(t, path)
 	tab.WaitFor(t, `globalThis.apiTest?.done === true`, 3*time.Minute)
 
 	type result struct {

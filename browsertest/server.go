@@ -28,11 +28,12 @@ const AppPath = "/browsertest/app.html"
 //go:embed app.html
 var appHTML []byte
 
-// artifacts is the wasm module and Go's wasm_exec.js, built from one checkout.
+// artifacts is the wasm module, Go's wasm_exec.js and the library's
+// bridge.js, built from one checkout.
 type artifacts struct {
-	wasm, execJS []byte
-	took         time.Duration
-	err          error
+	wasm, execJS, bridgeJS []byte
+	took                   time.Duration
+	err                    error
 }
 
 var (
@@ -52,6 +53,9 @@ func build(root string) *artifacts {
 	builds[root] = a
 	start := time.Now()
 	a.wasm, a.execJS, a.err = compile(root)
+	if a.err == nil {
+		a.bridgeJS, a.err = os.ReadFile(filepath.Join(root, "internal", "jsbridge", "bridge.js"))
+	}
 	a.took = time.Since(start)
 	return a
 }
@@ -129,7 +133,8 @@ func declares(gomod, module string) bool {
 // newServer serves, on 127.0.0.1 (a secure context, so OPFS and the other
 // secure-only APIs work):
 //
-//   - /build/atelier.wasm and /build/wasm_exec.js from a, not from the
+//   - /build/atelier.wasm, /build/wasm_exec.js and /build/atelier-bridge.js
+//     (what make build copies from internal/jsbridge) from a, not from the
 //     checkout's build directory, which may be stale or missing;
 //   - AppPath, the page behind Tab.Open;
 //   - everything else from the checkout at root, except paths with a
@@ -139,6 +144,7 @@ func newServer(root string, a *artifacts) (*httptest.Server, *http.ServeMux) {
 	mux := http.NewServeMux()
 	mux.Handle("/build/atelier.wasm", bytesHandler("application/wasm", a.wasm))
 	mux.Handle("/build/wasm_exec.js", bytesHandler("text/javascript; charset=utf-8", a.execJS))
+	mux.Handle("/build/atelier-bridge.js", bytesHandler("text/javascript; charset=utf-8", a.bridgeJS))
 	mux.Handle(AppPath, bytesHandler("text/html; charset=utf-8", appHTML))
 	mux.Handle("/favicon.ico", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent) // keep the console free of 404s

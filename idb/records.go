@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier/internal/idbx"
+	"github.com/atelierstore/atelier/internal/jsbridge"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -37,74 +39,14 @@ type rec struct {
 // crossing it costs per call, not per byte (PLATFORM.md), so a write of
 // 10,000 records is one call that builds and writes them all, and a read
 // is one call that packs every body and property into one buffer for one
-// copy.
-var recordsJS = js.Global().Get("Function").New(`
-return {
-  // write builds record hdr.r[i] with body all.slice(x[3i], x[3i+1])
-  // (its own ArrayBuffer: storing a view would clone all of all) and
-  // writes it with add if x[3i+2] is 1, else put. It returns null, or
-  // [i, error] for the first record the store refused.
-  write(store, json, all) {
-    const hdr = JSON.parse(json), r = hdr.r, x = hdr.x;
-    for (let i = 0; i < r.length; i++) {
-      const o = r[i];
-      o.b = all.slice(x[3 * i], x[3 * i + 1]);
-      try {
-        if (x[3 * i + 2] === 1) store.add(o); else store.put(o);
-      } catch (e) {
-        return [i, e];
-      }
-    }
-    return null;
-  },
-  // gather packs the records of arr into one Uint8Array: for each record
-  // the body length (uint32), and with props its v, u and sv (float64)
-  // and the lengths of its id, workflowId and a (uint16, UTF-8), then
-  // those strings and the body. Numbers are little-endian.
-  gather(arr, props) {
-    const n = arr.length, bs = new Array(n);
-    let size = 0;
-    for (let i = 0; i < n; i++) {
-      const o = arr[i];
-      let b = o == null ? undefined : o.b;
-      if (b instanceof ArrayBuffer) b = new Uint8Array(b);
-      else if (!(b instanceof Uint8Array)) throw new TypeError("record " + i + ": body is not a Uint8Array");
-      bs[i] = b;
-      size += 4 + b.length;
-      if (props) {
-        if (typeof o.id !== "string") throw new TypeError("record " + i + ": id is not a string");
-        if (typeof o.v !== "number" || typeof o.u !== "number") throw new TypeError("record " + i + ": v or u is not a number");
-        size += 30 + 3 * (o.id.length + (typeof o.workflowId === "string" ? o.workflowId.length : 0) + (typeof o.a === "string" ? o.a.length : 0));
-      }
-    }
-    const out = new Uint8Array(size), dv = new DataView(out.buffer), te = new TextEncoder();
-    let off = 0;
-    const str = (s, at) => {
-      const k = typeof s === "string" ? te.encodeInto(s, out.subarray(off)).written : 0;
-      if (k > 65535) throw new RangeError("property longer than 65535 bytes");
-      dv.setUint16(at, k, true);
-      off += k;
-    };
-    for (let i = 0; i < n; i++) {
-      const o = arr[i], b = bs[i];
-      dv.setUint32(off, b.length, true);
-      off += 4;
-      if (props) {
-        dv.setFloat64(off, o.v, true);
-        dv.setFloat64(off + 8, o.u, true);
-        dv.setFloat64(off + 16, typeof o.sv === "number" ? o.sv : 0, true);
-        const at = off + 24;
-        off += 30;
-        str(o.id, at);
-        str(o.workflowId, at + 2);
-        str(o.a, at + 4);
-      }
-      out.set(b, off);
-      off += b.length;
-    }
-    return out.subarray(0, off);
-  },
-};`).Invoke()
+// copy. Its code is records in internal/jsbridge/bridge.js.
+var recordsJS = sync.OnceValues(func() (js.Value, error) {
+	b, err := jsbridge.Get()
+	if err != nil {
+		return js.Value{}, err
+	}
+	return b.Get("records"), nil
+})
 
 // putRecords writes recs, whose bodies are in buf, in one call: see
 // recordsJS.write.
@@ -158,8 +100,12 @@ func putRecords(tx *idbx.Tx, store string, recs []rec, buf []byte) error {
 		}
 	}
 	hdr = append(hdr, "]}"...)
+	rj, err := recordsJS()
+	if err != nil {
+		return err
+	}
 	return tx.Issue(store, func(s js.Value) error {
-		res := recordsJS.Call("write", s, string(hdr), jsutil.Uint8Array(buf))
+		res := rj.Call("write", s, string(hdr), jsutil.Uint8Array(buf))
 		if res.IsNull() {
 			return nil
 		}
@@ -178,9 +124,13 @@ type gathered struct {
 
 // gather copies every record of the JS array arr into Go with one copy.
 func gather(arr js.Value, props bool) (*gathered, error) {
+	rj, err := recordsJS()
+	if err != nil {
+		return nil, err
+	}
 	g := &gathered{props: props}
-	err := jsutil.Try(func() {
-		packed := recordsJS.Call("gather", arr, props)
+	err = jsutil.Try(func() {
+		packed := rj.Call("gather", arr, props)
 		g.buf = make([]byte, packed.Length())
 		jsutil.CopyInto(g.buf, packed)
 	})

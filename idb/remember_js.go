@@ -3,8 +3,10 @@
 package idb
 
 import (
+	"sync"
 	"syscall/js"
 
+	"github.com/atelierstore/atelier/internal/jsbridge"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -38,45 +40,14 @@ const (
 	maxRememberBatch = 64
 )
 
-var guardsJS = js.Global().Get("Function").New(`
-const same = (a, b) => {
-  if (b instanceof ArrayBuffer) b = new Uint8Array(b);
-  if (!(b instanceof Uint8Array) || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
-return {
-  // guard issues a get of key whose success handler checks that the
-  // record is as remembered and aborts the transaction if not.
-  guard(tx, store, key, found, wf, v, u, sv, a, body, st) {
-    st.pending++;
-    const req = tx.objectStore(store).get(key);
-    req.onsuccess = () => {
-      st.pending--;
-      const r = req.result;
-      let ok = (r === undefined) === !found;
-      if (ok && r !== undefined) {
-        ok = r.v === v && r.u === u && (r.sv ?? 0) === sv && (r.a ?? "") === a &&
-          (r.workflowId ?? "") === wf && same(body, r.b);
-      }
-      if (!ok) {
-        st.stale = true;
-        try { tx.abort(); } catch (e) {}
-        return;
-      }
-      if (st.pending === 0 && st.commit) {
-        try { if (tx.commit) tx.commit(); } catch (e) {}
-      }
-    };
-  },
-  // commit commits once every guard has passed: now if they have, else
-  // from the last guard's handler.
-  commit(tx, st) {
-    if (st.pending > 0) { st.commit = true; return; }
-    if (st.stale) return;
-    try { if (tx.commit) tx.commit(); } catch (e) {}
-  },
-};`).Invoke()
+// guardsJS is guards in internal/jsbridge/bridge.js.
+var guardsJS = sync.OnceValues(func() (js.Value, error) {
+	b, err := jsbridge.Get()
+	if err != nil {
+		return js.Value{}, err
+	}
+	return b.Get("guards"), nil
+})
 
 // guards are the checks of one transaction's remembered revisions.
 type guards struct {
@@ -115,15 +86,18 @@ func (t *Tx) useRemembered(keys []cacheKey) *guards {
 	}
 	t.db.rememberedReads.Add(uint64(len(hits)))
 	g := &guards{keys: hits}
-	err := jsutil.Try(func() {
-		g.st = jsObject.New()
-		g.st.Set("pending", 0)
-		for i, k := range hits {
-			e := entries[i].rev
-			guardsJS.Call("guard", t.tx.Value(), k.store, k.id, entries[i].found, e.wf, e.v, e.u, e.sv, e.asset,
-				jsutil.Uint8Array(e.body), g.st)
-		}
-	})
+	gj, err := guardsJS()
+	if err == nil {
+		err = jsutil.Try(func() {
+			g.st = jsObject.New()
+			g.st.Set("pending", 0)
+			for i, k := range hits {
+				e := entries[i].rev
+				gj.Call("guard", t.tx.Value(), k.store, k.id, entries[i].found, e.wf, e.v, e.u, e.sv, e.asset,
+					jsutil.Uint8Array(e.body), g.st)
+			}
+		})
+	}
 	if err != nil {
 		// Unguarded revisions must not be used: read them for real.
 		for _, k := range hits {
@@ -137,7 +111,11 @@ func (t *Tx) useRemembered(keys []cacheKey) *guards {
 
 // commitGuarded asks for the commit once the guards have passed.
 func (t *Tx) commitGuarded(g *guards) {
-	_ = jsutil.Try(func() { guardsJS.Call("commit", t.tx.Value(), g.st) })
+	gj, err := guardsJS()
+	if err != nil {
+		return // useRemembered made no guards
+	}
+	_ = jsutil.Try(func() { gj.Call("commit", t.tx.Value(), g.st) })
 }
 
 // remember keeps the revisions a committed transaction read and wrote, if

@@ -15,6 +15,13 @@ export interface LoadOptions {
   wasmURL?: string | URL;
   /** Go's wasm_exec.js, loaded unless globalThis.Go exists; default `../build/wasm_exec.js`. */
   execURL?: string | URL;
+  /**
+   * The library's JavaScript helpers, loaded unless globalThis.__atelierBridge
+   * exists; default `../build/atelier-bridge.js`. Served as a file, it lets a
+   * page run under a Content-Security-Policy without 'unsafe-eval' or
+   * 'unsafe-inline' (script-src 'self' 'wasm-unsafe-eval').
+   */
+  bridgeURL?: string | URL;
 }
 
 /**

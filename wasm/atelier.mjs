@@ -2,11 +2,13 @@
 // atelier.d.ts describes it for TypeScript.
 //
 //   import { load } from "./wasm/atelier.mjs";
-//   const atelier = await load();            // or load({ wasmURL, execURL })
+//   const atelier = await load();            // or load({ wasmURL, execURL, bridgeURL })
 //   const db = await atelier.open({ name: "my-app" });
 //
-// It loads Go's wasm_exec.js (if globalThis.Go is not there yet) and the
-// module, and waits until the Go side has installed the API. It works in a
+// It loads Go's wasm_exec.js (if globalThis.Go is not there yet), the
+// library's atelier-bridge.js (the JavaScript helpers the module uses, as a
+// file, so that a Content-Security-Policy without 'unsafe-eval' or
+// 'unsafe-inline' allows them) and the module, and waits until the Go side has installed the API. It works in a
 // window and in a module worker.
 
 const here = new URL(".", import.meta.url);
@@ -60,8 +62,12 @@ async function instantiate(wasmURL, imports) {
 
 let loading;
 
-async function start(wasmURL, execURL) {
+async function start(wasmURL, execURL, bridgeURL) {
   if (!globalThis.Go) await loadScript(execURL);
+  // Without the file the module runs the copy it embeds, which works
+  // wherever the page's policy allows inline scripts, and otherwise fails
+  // with a clear Unsupported error: so a missing file is not fatal here.
+  if (!globalThis.__atelierBridge) await loadScript(bridgeURL).catch(() => {});
   const go = new globalThis.Go();
   const ready = new Promise((resolve) => { globalThis.__atelierReady = resolve; });
   globalThis.__atelierErrorClass = AtelierError;
@@ -85,9 +91,10 @@ async function start(wasmURL, execURL) {
 export function load({
   wasmURL = new URL("../build/atelier.wasm", here),
   execURL = new URL("../build/wasm_exec.js", here),
+  bridgeURL = new URL("../build/atelier-bridge.js", here),
 } = {}) {
   if (!loading) {
-    loading = start(wasmURL, execURL);
+    loading = start(wasmURL, execURL, bridgeURL);
     loading.catch(() => { loading = undefined; });
   }
   return loading;

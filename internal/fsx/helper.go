@@ -10,76 +10,15 @@ import (
 	"time"
 
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/internal/jsbridge"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
-// helperScript is the source of the Helper worker. It handles one message
-// at a time, in order, so a write never overtakes the open before it, and
-// sends every data buffer back (transferred, not copied) for reuse.
-const helperScript = `"use strict";
-const handles = new Map();
-const describe = (e) => ({ name: (e && e.name) || "Error", message: (e && e.message) || String(e) });
-const notOpen = () => new DOMException("the file is not open in the helper worker", "InvalidStateError");
-async function run(m) {
-  switch (m.op) {
-  case "ping":
-    if (typeof FileSystemFileHandle !== "function" ||
-        typeof FileSystemFileHandle.prototype.createSyncAccessHandle !== "function") {
-      throw new DOMException("no sync access handles in workers", "NotSupportedError");
-    }
-    return {};
-  case "open": {
-    const h = await m.file.createSyncAccessHandle();
-    try { h.truncate(0); } catch (e) { h.close(); throw e; }
-    handles.set(m.fid, h);
-    return {};
-  }
-  case "write": {
-    const h = handles.get(m.fid);
-    if (!h) throw notOpen();
-    const u = new Uint8Array(m.buf, 0, m.n);
-    for (let done = 0; done < m.n;) {
-      const n = h.write(done ? u.subarray(done) : u, { at: m.at + done });
-      if (!(n > 0)) throw new DOMException("the write wrote nothing", "InvalidStateError");
-      done += n;
-    }
-    return {};
-  }
-  case "close": {
-    const h = handles.get(m.fid);
-    if (!h) throw notOpen();
-    handles.delete(m.fid);
-    try { h.flush(); return { size: h.getSize() }; } finally { h.close(); }
-  }
-  case "abort": {
-    const h = handles.get(m.fid);
-    handles.delete(m.fid);
-    if (h) h.close();
-    return {};
-  }
-  case "shutdown":
-    for (const h of handles.values()) { try { h.close(); } catch (e) {} }
-    handles.clear();
-    return {};
-  }
-  throw new DOMException("unknown operation " + m.op, "NotSupportedError");
-}
-let queue = Promise.resolve();
-self.onmessage = (ev) => {
-  const m = ev.data;
-  queue = queue.then(async () => {
-    let reply;
-    try { reply = await run(m); } catch (e) { reply = { error: describe(e) }; }
-    reply.id = m.id;
-    if (m.buf) {
-      reply.buf = m.buf;
-      self.postMessage(reply, [m.buf]);
-    } else {
-      self.postMessage(reply);
-    }
-  });
-};
-`
+// helperScript is the Helper worker's source for a blob: URL: the bridge
+// (helper in internal/jsbridge/bridge.js), which installs the handler in
+// a worker named atelier-fsx-helper, and a call that installs it in any
+// other worker.
+var helperScript = jsbridge.Source + "\nglobalThis.__atelierBridge.helper(globalThis);\n"
 
 // helperStartTimeout bounds how long StartHelper waits for the worker to
 // answer, in case the browser neither runs it nor reports an error.
@@ -116,18 +55,32 @@ type Helper struct {
 	err   error // why the helper stopped working; nil while it works
 }
 
-// StartHelper starts the helper worker from a Blob URL and waits until it
-// answers. It fails with an error matching errs.ErrUnsupported when the
+// StartHelper starts the helper worker and waits until it answers. The
+// worker runs the bridge file (jsbridge.URL) where the page loaded it, so a
+// Content-Security-Policy needs only worker-src 'self'; where that URL is
+// unknown, or the worker fails from it, it starts from a Blob URL instead.
+// StartHelper fails with an error matching errs.ErrUnsupported when the
 // worker cannot run: no Worker or Blob URLs, a Content-Security-Policy
-// whose worker-src forbids blob: URLs (Chromium then reports an error event
+// whose worker-src forbids the URL (Chromium then reports an error event
 // instead of throwing), or no sync access handles in workers. It returns
 // ctx.Err() if ctx ends first.
 func StartHelper(ctx context.Context) (*Helper, error) {
+	if file := jsbridge.URL(); file != "" {
+		h, err := startHelperFrom(ctx, file)
+		if err == nil || ctx.Err() != nil {
+			return h, err
+		}
+	}
 	url, err := scriptURL(helperScript)
 	if err != nil {
 		return nil, fmt.Errorf("fsx: helper worker: %w", err)
 	}
 	defer js.Global().Get("URL").Call("revokeObjectURL", url)
+	return startHelperFrom(ctx, url)
+}
+
+// startHelperFrom starts the helper worker from url and waits until it answers.
+func startHelperFrom(ctx context.Context, url string) (*Helper, error) {
 	w, err := newWorker(url)
 	if err != nil {
 		return nil, fmt.Errorf("fsx: helper worker: %w: %w", errs.ErrUnsupported, err)

@@ -11,6 +11,7 @@ import (
 	"syscall/js"
 
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/internal/jsbridge"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -68,23 +69,20 @@ var (
 		}
 		return nil
 	})
-
-	txJS = js.Global().Get("Function").New("settled", `
-return {
-  begin(db, stores, mode, opts, id) {
-    const tx = db.transaction(stores, mode, opts);
-    tx.oncomplete = () => settled(id, 0);
-    tx.onabort = () => settled(id, 1);
-    return tx;
-  },
-  // await reports whether req is done; if not, settled(id, 2) follows.
-  await(req, id) {
-    if (req.readyState === "done") return true;
-    req.onsuccess = req.onerror = () => settled(id, 2);
-    return false;
-  },
-};`).Invoke(settled)
 )
+
+// txJS is tx in internal/jsbridge/bridge.js, bound to settled. Without
+// the bridge (see jsbridge.Get) no transaction begins: the first Begin
+// fails with its *jsbridge.Error.
+var txJS = sync.OnceValues(func() (js.Value, error) {
+	b, err := jsbridge.Get()
+	if err != nil {
+		return js.Value{}, err
+	}
+	var t js.Value
+	err = jsutil.Try(func() { t = b.Call("tx", settled) })
+	return t, err
+})
 
 // settler registers f and returns its id.
 func settler(f func(what int)) int {
@@ -151,8 +149,13 @@ func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
 		dropSettlers(t.reqs)
 		close(t.done)
 	})
+	tj, err := txJS()
+	if err != nil {
+		dropSettlers([]int{t.id})
+		return nil, err
+	}
 	db.active.Add(1)
-	err := jsutil.Try(func() { t.v = txJS.Call("begin", db.v, sc.stores, sc.mode, sc.opts, t.id) })
+	err = jsutil.Try(func() { t.v = tj.Call("begin", db.v, sc.stores, sc.mode, sc.opts, t.id) })
 	if err != nil {
 		dropSettlers([]int{t.id})
 		db.active.Done()
@@ -352,8 +355,13 @@ type Request struct {
 func (r Request) Await(ctx context.Context) (js.Value, error) {
 	ch := make(chan struct{}, 1)
 	id := settler(func(int) { ch <- struct{}{} })
+	tj, err := txJS()
+	if err != nil {
+		dropSettlers([]int{id})
+		return js.Undefined(), err
+	}
 	var isDone bool
-	if err := jsutil.Try(func() { isDone = txJS.Call("await", r.v, id).Bool() }); err != nil {
+	if err := jsutil.Try(func() { isDone = tj.Call("await", r.v, id).Bool() }); err != nil {
 		dropSettlers([]int{id})
 		return js.Undefined(), err
 	}
