@@ -155,7 +155,13 @@ func estimate(ctx context.Context) (usage, quota int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return int64(est.Get("usage").Float()), int64(est.Get("quota").Float()), nil
+	num := func(k string) int64 {
+		if v := est.Get(k); v.Type() == js.TypeNumber {
+			return int64(v.Float())
+		}
+		return 0 // not reported
+	}
+	return num("usage"), num("quota"), nil
 }
 
 // tryLock requests the Web Lock name exclusively with ifAvailable: it is
@@ -391,9 +397,8 @@ func (l *Library) Capabilities(ctx context.Context) (Capabilities, error) {
 	if !storage.Truthy() {
 		return c, nil
 	}
-	if est, err := jsutil.Await(ctx, storage.Call("estimate")); err == nil {
-		c.Usage, c.Quota = int64(est.Get("usage").Float()), int64(est.Get("quota").Float())
-	} else {
+	var err error
+	if c.Usage, c.Quota, err = estimate(ctx); err != nil {
 		return c, err
 	}
 	if p, err := jsutil.Await(ctx, storage.Call("persisted")); err == nil {
