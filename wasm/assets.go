@@ -79,7 +79,7 @@ type assetUser struct {
 
 // bindAssets adds the asset, storage and folder methods to the db object.
 func (h *handle) bindAssets(o js.Value) {
-	d, lib := h.d, h.lib
+	d, lib := h.ws.Store(), h.ws.Assets()
 	// putAsset(blobOrFile, {mime, onProgress}) stores the content and resolves to its
 	// AssetRef; identical content already stored resolves to the ref it
 	// has.

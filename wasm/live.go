@@ -13,7 +13,7 @@ import (
 )
 
 func (h *handle) bindLive(o js.Value) {
-	d := h.d
+	d := h.ws.Store()
 	// watchWorkflow(id, cb) resolves to a function that stops the watch;
 	// cb(graph, null) gets the workflow now and after every change in any
 	// tab, cb(null, error) while it is missing (NotFound) and once when the

@@ -9,11 +9,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
-	"sync"
-	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -22,7 +19,6 @@ import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/jsutil"
-	"github.com/atelierstore/atelier/syncengine"
 )
 
 var (
@@ -91,96 +87,31 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 	if opts.Name == "" {
 		return nil, argError("options.name", "required")
 	}
-	var backend assets.Backend
+	o := &atelier.Options{StrictDurability: opts.StrictDurability}
 	switch opts.AssetBackend {
 	case "", "auto":
 	case "opfs":
-		backend = assets.BackendOPFS
+		o.AssetBackend = assets.BackendOPFS
 	case "idb":
-		backend = assets.BackendIDB
+		o.AssetBackend = assets.BackendIDB
 	default:
 		return nil, argError("options.assetBackend", `must be "auto", "opfs" or "idb"`)
 	}
-	if opts.Sync != nil {
-		if err := opts.Sync.check(); err != nil {
-			return nil, err
-		}
-	}
-
-	h := &handle{}
-	o := &idb.Options{RecordOps: opts.Sync != nil, StrictDurability: opts.StrictDurability}
-	o.OnVersionChange = func(v idb.VersionChange) {
-		// The store has closed its connection already; release the rest
-		// (asset stores, sync) too, without waiting here.
-		h.closed.Store(true)
-		go func() { _ = h.close() }()
-		if cb := cbs["onVersionChange"]; cb.Type() == js.TypeFunction {
-			invoke(cb, object("oldVersion", v.OldVersion, "newVersion", v.NewVersion))
-		}
-	}
-	if cb := cbs["onBlocked"]; cb.Type() == js.TypeFunction {
-		o.OnBlocked = func(b idb.Blocked) {
-			invoke(cb, object("oldVersion", b.OldVersion, "newVersion", b.NewVersion))
-		}
-	}
-	if cb := cbs["onLeaderChange"]; cb.Type() == js.TypeFunction {
-		o.OnLeaderChange = func(leading bool) { invoke(cb, leading) }
-	}
-	d, err := idb.Open(ctx, opts.Name, o)
-	if err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	h.d = d
-	h.mu.Unlock()
-	lib, err := assets.Open(ctx, d, &assets.Options{Backend: backend})
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	h.mu.Lock()
-	h.lib = lib
-	h.mu.Unlock()
-	if h.closed.Load() { // another tab upgraded meanwhile
-		_ = h.close()
-		return nil, errClosed
-	}
 	if s := opts.Sync; s != nil {
-		if _, err := d.RecordUnsynced(ctx); err != nil {
-			lib.Close()
-			d.Close()
+		if err := s.check(); err != nil {
 			return nil, err
 		}
-		status := openSyncStatus(d, cbs["onSyncStatus"], cbs["onConflict"])
-		h.mu.Lock()
-		h.status = status
-		h.mu.Unlock()
-		eo := &syncengine.Options{PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond,
-			OnStatus: func(syncengine.Status) { status.changed() }}
-		eo.OnConflict = status.conflicts
-		tr := syncengine.NewHTTP(s.URL, s.Workspace, s.Token)
-		engine := syncengine.New(d, tr, eo)
-		h.engine = engine
-		// Assets travel beside the operations: the leader uploads what the
-		// server lacks; every tab fetches what is not on this device.
-		lib.SetRemote(tr)
-		up := syncengine.NewUploader(lib, tr, &syncengine.UploaderOptions{
-			OnStatus: func(syncengine.UploadStatus) { status.changed() }})
-		status.start(engine, up) // before anything can change a status
-		d.OnOps(engine.Nudge)    // push soon after a write, in this tab or another
-		stopOnline := syncengine.FollowOnline(engine)
-		d.RunOnLeader("sync", func(ctx context.Context) {
-			defer stopOnline()
-			_ = engine.Run(ctx)
-		})
-		d.RunOnLeader("assets-upload", func(ctx context.Context) {
-			stop := up.FollowOnline()
-			defer stop()
-			_ = up.Run(ctx)
-		})
+		o.Sync = &atelier.SyncOptions{URL: s.URL, Workspace: s.Workspace, Token: s.Token,
+			PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond}
 	}
+	bindCallbacks(o, cbs)
+	ws, err := atelier.Open(ctx, opts.Name, o)
+	if err != nil {
+		return nil, err
+	}
+	h := &handle{ws: ws}
 	db := jsObject.New()
-	db.Set("name", d.Name())
+	db.Set("name", ws.Name())
 	h.bindGraph(db)
 	h.bindLive(db)
 	h.bindAssets(db)
@@ -189,29 +120,47 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 	return db, nil
 }
 
-// handle is one open database as JavaScript holds it.
+// bindCallbacks passes open's callbacks, those that are functions, to o.
+func bindCallbacks(o *atelier.Options, cbs map[string]js.Value) {
+	fn := func(name string) (js.Value, bool) {
+		cb := cbs[name]
+		return cb, cb.Type() == js.TypeFunction
+	}
+	if cb, ok := fn("onVersionChange"); ok {
+		o.OnVersionChange = func(v idb.VersionChange) {
+			invoke(cb, object("oldVersion", v.OldVersion, "newVersion", v.NewVersion))
+		}
+	}
+	if cb, ok := fn("onBlocked"); ok {
+		o.OnBlocked = func(b idb.Blocked) {
+			invoke(cb, object("oldVersion", b.OldVersion, "newVersion", b.NewVersion))
+		}
+	}
+	if cb, ok := fn("onLeaderChange"); ok {
+		o.OnLeaderChange = func(leading bool) { invoke(cb, leading) }
+	}
+	if cb, ok := fn("onSyncStatus"); ok {
+		o.OnSyncStatus = func(s atelier.SyncStatus) { invokeJSON(cb, syncStatusJSON(s)) }
+	}
+	if cb, ok := fn("onConflict"); ok {
+		o.OnConflict = func(cs []idb.Conflict) { invokeJSON(cb, conflictsJSON(cs)) }
+	}
+}
+
+// handle is one open workspace as JavaScript holds it.
 type handle struct {
-	d      *idb.DB
-	lib    *assets.Library
-	engine *syncengine.Engine // nil without sync
-	status *syncStatus        // nil without sync
-
-	closed atomic.Bool // set by close() and by another tab's upgrade
-	mu     sync.Mutex  // guards d, lib and status while open sets them
-
-	libOnce, dbOnce sync.Once
-	libErr, dbErr   error
+	ws *atelier.Workspace
 }
 
 var errClosed = fmt.Errorf("database %w", atelier.ErrClosed)
 
-// method defines a Promise-returning method on obj. Once the handle is
+// method defines a Promise-returning method on obj. Once the workspace is
 // closed every method rejects with Closed, including those that would
 // not touch the database (assets in OPFS, storage estimates).
 func (h *handle) method(obj js.Value, name string, fn func(ctx context.Context, args []js.Value) (any, error)) {
 	obj.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
 		return promise(func(ctx context.Context) (any, error) {
-			if h.closed.Load() {
+			if h.ws.Closed() {
 				return nil, errClosed
 			}
 			return fn(ctx, args)
@@ -219,32 +168,8 @@ func (h *handle) method(obj js.Value, name string, fn func(ctx context.Context, 
 	}))
 }
 
-// close stops the asset upkeep and sync, waits for queued writes and
-// closes the database. Calling it again waits for the first call; a call
-// while open is still running closes what is open so far, and open closes
-// the rest.
-func (h *handle) close() error {
-	h.closed.Store(true)
-	h.mu.Lock()
-	d, lib, status := h.d, h.lib, h.status
-	h.mu.Unlock()
-	var lerr, derr error
-	if status != nil {
-		status.close()
-	}
-	if lib != nil {
-		h.libOnce.Do(func() { h.libErr = lib.Close() })
-		lerr = h.libErr
-	}
-	if d != nil {
-		h.dbOnce.Do(func() { h.dbErr = d.Close() })
-		derr = h.dbErr
-	}
-	return errors.Join(derr, lerr)
-}
-
 func (h *handle) bindGraph(o js.Value) {
-	d := h.d
+	d := h.ws.Store()
 	// Workflows.
 	h.method(o, "listWorkflows", func(ctx context.Context, _ []js.Value) (any, error) {
 		ws, err := d.ListWorkflows(ctx)
@@ -475,7 +400,7 @@ func (h *handle) bindGraph(o js.Value) {
 	// close() is the one method a closed handle still takes: it resolves
 	// once everything is closed, however often it is called.
 	o.Set("close", js.FuncOf(func(js.Value, []js.Value) any {
-		return promise(func(context.Context) (any, error) { return nil, h.close() })
+		return promise(func(context.Context) (any, error) { return nil, h.ws.Close() })
 	}))
 }
 

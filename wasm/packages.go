@@ -12,7 +12,7 @@ import (
 
 // bindPackages adds exportWorkflow and importPackage to the db object.
 func (h *handle) bindPackages(o js.Value) {
-	lib := h.lib
+	lib := h.ws.Assets()
 	// exportWorkflow(id, {includeOriginals, keepFailedAsUrl, appName,
 	// appVersion, onProgress, onKeptAsUrl}) resolves to the package as a
 	// Blob (application/zip) to download.

@@ -13,25 +13,26 @@ import (
 )
 
 func (h *handle) bindSync(o js.Value) {
-	d, engine, status := h.d, h.engine, h.status
+	ws := h.ws
 	// syncNow() asks for a sync round at once (in the leading tab).
 	h.method(o, "syncNow", func(context.Context, []js.Value) (any, error) {
-		if engine == nil {
+		if !ws.Syncing() {
 			return nil, &atelier.ValidationError{Entity: "sync", Reason: "not configured: pass sync to open"}
 		}
-		engine.Flush()
-		return nil, nil
+		return nil, ws.SyncNow()
 	})
 	// syncStatus() resolves to the status of sync, which the leading tab
-	// runs (in any tab: see syncStatus), or null without sync.
+	// runs (in any tab: see atelier.Workspace.SyncStatus), or null without
+	// sync.
 	h.method(o, "syncStatus", func(context.Context, []js.Value) (any, error) {
-		if engine == nil {
+		st, ok := ws.SyncStatus()
+		if !ok {
 			return js.Null(), nil
 		}
-		return status.current(), nil
+		return syncStatusJSON(st), nil
 	})
 	h.method(o, "parkedOps", func(ctx context.Context, _ []js.Value) (any, error) {
-		cs, err := d.ParkedOps(ctx)
+		cs, err := ws.ParkedOps(ctx)
 		return conflictsJSON(cs), err
 	})
 	// retryParked(ids?) puts parked operations (all, or those with the
@@ -46,12 +47,26 @@ func (h *handle) bindSync(o js.Value) {
 				return nil, nil // an empty list retries none, not all
 			}
 		}
-		err := d.RetryParked(ctx, ids...)
-		if err == nil && engine != nil {
-			engine.Flush()
-		}
-		return nil, err
+		return nil, ws.RetryParked(ctx, ids...)
 	})
+}
+
+// syncStatusJSON is a workspace's sync status as the page sees it.
+func syncStatusJSON(s atelier.SyncStatus) map[string]any {
+	out := statusJSON(s.Status)
+	out["assets"] = uploadStatusJSON(s.Assets)
+	out["leader"] = s.Leader
+	return out
+}
+
+// invokeJSON calls cb with v converted through JSON, as promise results
+// are; a value that does not convert is dropped.
+func invokeJSON(cb js.Value, v any) {
+	out, err := toJS(v)
+	if err != nil {
+		return
+	}
+	invoke(cb, out)
 }
 
 // uploadStatusJSON is the asset uploader's status as the page sees it.

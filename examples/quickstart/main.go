@@ -8,31 +8,42 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
-	"github.com/atelierstore/atelier/idb"
 )
 
 func main() {
 	ctx := context.Background()
-	db, err := idb.Open(ctx, "quickstart", nil)
+	// Nil options: local only, assets in OPFS (IndexedDB where OPFS is
+	// missing). Pass &atelier.Options{Sync: ...} to sync with a server.
+	ws, err := atelier.Open(ctx, "quickstart", nil)
 	if err != nil {
 		panic(err)
 	}
-	defer db.Close()
+	defer ws.Close()
+	db := ws.Store()
 
 	w, err := db.CreateWorkflow(ctx, "Storyboard")
 	if err != nil {
 		panic(err)
 	}
-	nodes, err := db.SetNodes(ctx, w.ID, []graph.Node{
-		{Type: "prompt", Title: "Idea", Position: graph.Position{X: 0, Y: 0}},
-		{Type: "image-gen", Title: "Hero shot", Position: graph.Position{X: 300, Y: 0}},
-	})
+	// Asset bytes live apart from the graph; nodes hold their AssetRef.
+	img, err := ws.Assets().Put(ctx, strings.NewReader("<svg/>"), assetref.Hint{MIME: "image/svg+xml"})
 	if err != nil {
 		panic(err)
 	}
-	if _, err := db.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}}); err != nil {
+	nodes, err := db.PutNodes(ctx, w.ID,
+		graph.Node{Type: "prompt", Title: "Idea", Position: graph.Position{X: 0, Y: 0}},
+		graph.Node{Type: "image-gen", Title: "Hero shot", Position: graph.Position{X: 300, Y: 0},
+			Result: &graph.Result{Asset: &img}},
+	)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := db.PutEdges(ctx, w.ID, graph.Edge{Source: nodes[0].ID, Target: nodes[1].ID}); err != nil {
 		panic(err)
 	}
 	// Move and resize in one atomic write; the call returns once it is stored.
