@@ -1,0 +1,89 @@
+package atelier_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// notYetConfined are the library files that still import syscall/js
+// outside internal/ and wasm/. The list only shrinks: a file that stops
+// importing it must leave the list (the test says so), and no file may
+// join it.
+var notYetConfined = map[string]bool{
+	"assets/browser_js.go":     true,
+	"assets/package_js.go":     true,
+	"idb/assets_js.go":         true,
+	"idb/blobstore_blob_js.go": true,
+	"idb/blobstore_js.go":      true,
+	"idb/db.go":                true,
+	"idb/folders_js.go":        true,
+	"idb/oplog_js.go":          true,
+	"idb/records.go":           true,
+	"idb/remember_js.go":       true,
+	"idb/sync_js.go":           true,
+	"idb/tx.go":                true,
+	"opfs/read.go":             true,
+	"syncengine/assets_js.go":  true,
+	"syncengine/blobs_js.go":   true,
+	"syncengine/http_js.go":    true,
+}
+
+// TestSyscallJSConfined keeps the browser in its place: only the
+// browser-plumbing packages under internal/ and the JavaScript binding in
+// wasm/ import syscall/js, so that every other package's API is plain Go
+// that other modules can call. Tests, benchmarks, test programs and the
+// separate modules (browsertest, bench, server) are exempt.
+func TestSyscallJSConfined(t *testing.T) {
+	var found []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch name := d.Name(); {
+			case path == ".":
+				return nil
+			case strings.HasPrefix(name, "."), name == "testdata", name == "node_modules",
+				path == "internal", path == "wasm", path == "bench", path == "browsertest", path == "server":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == jsPackage {
+				found = append(found, filepath.ToSlash(path))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(found)
+	seen := map[string]bool{}
+	for _, path := range found {
+		seen[path] = true
+		if !notYetConfined[path] {
+			t.Errorf("%s imports syscall/js: browser plumbing belongs in a package under internal/ (or in wasm/), and this package's API in Go types", path)
+		}
+	}
+	for path := range notYetConfined {
+		if !seen[path] {
+			t.Errorf("%s no longer imports syscall/js: take it off notYetConfined", path)
+		}
+	}
+	t.Logf("%d library files outside internal/ and wasm/ still import syscall/js", len(found))
+}
