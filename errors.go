@@ -44,6 +44,11 @@ var (
 	// ErrPermission is returned when the user has not granted (or has
 	// withdrawn) access to a folder they picked.
 	ErrPermission = errs.ErrPermission
+
+	// ErrCorrupt is returned when stored or received bytes are not what
+	// they claim to be (content whose hash differs from its name, a
+	// record file that does not parse).
+	ErrCorrupt = errs.ErrCorrupt
 )
 
 // ValidationError describes one invalid field. It matches ErrInvalid with

@@ -75,7 +75,7 @@ func (e *FetchError) Temporary() bool {
 	return !isPermanent(e.Err) && !errors.Is(e.Err, errMismatch)
 }
 
-var errMismatch = errors.New("the sync server sent bytes with another hash")
+var errMismatch = fmt.Errorf("the sync server sent bytes with another hash: %w", errs.ErrCorrupt)
 
 func isPermanent(err error) bool {
 	var p interface{ Permanent() bool }

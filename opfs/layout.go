@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -238,7 +237,7 @@ func (r record) encode() []byte {
 }
 
 // errCorrupt is the error of a marker file that does not hold a record.
-var errCorrupt = errors.New("opfs: corrupt record")
+var errCorrupt = fmt.Errorf("opfs: record: %w", errs.ErrCorrupt)
 
 // decodeRecord parses and validates a record. It fails with errCorrupt for
 // anything encode could not have produced from a valid record.

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 )
 
 // Tokens maps bearer tokens to the one workspace each may use. It keeps
@@ -30,7 +30,7 @@ const tokenDigestPrefix = "sha256:"
 
 // NewTokens returns Tokens for m, which maps each token to its workspace.
 // A key may also be "sha256:" followed by the hex SHA-256 digest of the
-// token. It fails with an error matching atelier.ErrInvalid when a token
+// token. It fails with an error matching errs.ErrInvalid when a token
 // is empty or contains white space, a digest is malformed, or a workspace
 // is not ValidWorkspace.
 func NewTokens(m map[string]string) (*Tokens, error) {
@@ -115,5 +115,5 @@ func ValidWorkspace(ws string) bool {
 }
 
 func invalid(field, reason string) error {
-	return &atelier.ValidationError{Entity: "server", Field: field, Reason: reason}
+	return &errs.ValidationError{Entity: "server", Field: field, Reason: reason}
 }

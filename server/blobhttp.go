@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -107,7 +107,7 @@ func (s *Server) blobUploadURL(w http.ResponseWriter, r *http.Request, ws string
 	case err == nil:
 		writeError(w, http.StatusConflict, "Exists", "the workspace already has "+req.Hash)
 		return
-	case !errors.Is(err, atelier.ErrNotFound):
+	case !errors.Is(err, errs.ErrNotFound):
 		s.internal(w, r, fmt.Errorf("blob upload URL in %s: %w", ws, err))
 		return
 	}
@@ -122,7 +122,7 @@ func (s *Server) blobDownloadURL(w http.ResponseWriter, r *http.Request, ws stri
 		return
 	}
 	switch _, err := s.store.Blob(r.Context(), ws, req.Hash); {
-	case errors.Is(err, atelier.ErrNotFound):
+	case errors.Is(err, errs.ErrNotFound):
 		writeError(w, http.StatusNotFound, "NotFound", "the workspace has no blob "+req.Hash)
 		return
 	case err != nil:
@@ -176,7 +176,7 @@ func (s *Server) blobPut(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
 		return
-	case !errors.Is(err, atelier.ErrNotFound):
+	case !errors.Is(err, errs.ErrNotFound):
 		s.internal(w, r, fmt.Errorf("blob upload to %s: %w", g.ws, err))
 		return
 	}
@@ -216,7 +216,7 @@ func (s *Server) blobGet(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := assetref.FormatHash(g.sum)
 	info, err := s.store.Blob(r.Context(), g.ws, hash)
-	if errors.Is(err, atelier.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "NotFound", "the workspace has no blob "+hash)
 		return
 	}

@@ -22,7 +22,7 @@ type BlobStore interface {
 	Put(ctx context.Context, sum [32]byte, r io.Reader) error
 
 	// Open returns the bytes of the blob with digest sum. It fails with an
-	// error matching atelier.ErrNotFound when there is none.
+	// error matching errs.ErrNotFound when there is none.
 	Open(ctx context.Context, sum [32]byte) (io.ReadSeekCloser, error)
 }
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -151,7 +151,7 @@ func TestDecodePushErrors(t *testing.T) {
 		}
 	}
 	_, err := decodePush(fuzzSeeds()[1])
-	if !errors.Is(err, atelier.ErrInvalid) {
+	if !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("an invalid op: %v, want ErrInvalid", err)
 	}
 }

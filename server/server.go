@@ -88,7 +88,7 @@ type Server struct {
 }
 
 // New returns a Server over store and blobs. It fails with an error
-// matching atelier.ErrInvalid when opts hold a Secret shorter than 32
+// matching errs.ErrInvalid when opts hold a Secret shorter than 32
 // bytes, a malformed BaseURL or a negative bound. The Server does not own
 // store and blobs: close them after the last request.
 func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {

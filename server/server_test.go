@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
 	"github.com/atelierstore/atelier/server/dirblob"
 	"github.com/atelierstore/atelier/server/sqlite"
@@ -48,7 +48,7 @@ func TestTokens(t *testing.T) {
 	for _, m := range []map[string]string{
 		{"t": "bad workspace"}, {"t": ""}, {"t": "-lead"}, {"": "alpha"}, {"a b": "alpha"}, {"sha256:abc": "alpha"},
 	} {
-		if _, err := server.NewTokens(m); !errors.Is(err, atelier.ErrInvalid) {
+		if _, err := server.NewTokens(m); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("NewTokens(%v): %v, want ErrInvalid", m, err)
 		}
 	}
@@ -61,7 +61,7 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("loaded token maps to %q", ws)
 	}
 	os.WriteFile(path, []byte(`["dev-token"]`), 0o600)
-	if _, err := server.LoadTokens(path); !errors.Is(err, atelier.ErrInvalid) {
+	if _, err := server.LoadTokens(path); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("LoadTokens of a list: %v", err)
 	}
 	if _, err := server.LoadTokens(filepath.Join(dir, "none.json")); err == nil {
@@ -210,7 +210,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		{URLTTL: -time.Second},
 		{MaxPullBytes: -1},
 	} {
-		if _, err := server.New(store, blobs, &o); !errors.Is(err, atelier.ErrInvalid) {
+		if _, err := server.New(store, blobs, &o); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("New(%+v): %v, want ErrInvalid", o, err)
 		}
 	}

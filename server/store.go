@@ -34,7 +34,7 @@ type Store interface {
 	MissingBlobs(ctx context.Context, ws string, hashes []string) ([]string, error)
 
 	// Blob returns what ws has under hash; it fails with an error matching
-	// atelier.ErrNotFound when ws has no such blob.
+	// errs.ErrNotFound when ws has no such blob.
 	Blob(ctx context.Context, ws, hash string) (BlobInfo, error)
 
 	// PutBlob records that ws has the blob b. Recording a blob ws already
@@ -42,7 +42,7 @@ type Store interface {
 	PutBlob(ctx context.Context, ws string, b BlobInfo) error
 
 	// Close releases the database. Calls after Close fail with an error
-	// matching atelier.ErrClosed.
+	// matching errs.ErrClosed.
 	io.Closer
 }
 

@@ -126,6 +126,9 @@ func optionsArg(args []js.Value, i int, name string, v any, callbacks ...string)
 		return nil, argError(name, "must be an object, not "+describe(o))
 	}
 	for _, k := range callbacks {
+		if k == "signal" { // not a function: signalArg reads it
+			continue
+		}
 		cb, err := getProp(o, k)
 		switch {
 		case err != nil:

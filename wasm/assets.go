@@ -80,7 +80,7 @@ type assetUser struct {
 // bindAssets adds the asset, storage and folder methods to the db object.
 func (h *handle) bindAssets(o js.Value) {
 	d, lib := h.ws.Store(), h.ws.Assets()
-	// putAsset(blobOrFile, {mime, onProgress}) stores the content and resolves to its
+	// putAsset(blobOrFile, {mime, onProgress, signal}) stores the content and resolves to its
 	// AssetRef; identical content already stored resolves to the ref it
 	// has.
 	h.method(o, "putAsset", func(ctx context.Context, args []js.Value) (any, error) {
@@ -91,7 +91,11 @@ func (h *handle) bindAssets(o js.Value) {
 		var opt struct {
 			MIME string `json:"mime"`
 		}
-		cbs, err := optionsArg(args, 1, "options", &opt, "onProgress")
+		cbs, err := optionsArg(args, 1, "options", &opt, "onProgress", "signal")
+		if err != nil {
+			return nil, err
+		}
+		signal, err := signalArg(args, 1, "options")
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +104,9 @@ func (h *handle) bindAssets(o js.Value) {
 				invoke(cb, object("done", done, "total", total))
 			})
 		}
-		return lib.PutBlob(ctx, blob, assetref.Hint{MIME: opt.MIME})
+		return abortable(ctx, signal, func(ctx context.Context) (any, error) {
+			return lib.PutBlob(ctx, blob, assetref.Hint{MIME: opt.MIME})
+		})
 	})
 	// assetBlob(ref) resolves to the content as a Blob; assetURL(ref) to an
 	// object URL for it (revoke it with URL.revokeObjectURL when done).

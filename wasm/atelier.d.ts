@@ -101,6 +101,11 @@ export type ErrorCode =
   | "ReadOnly"
   | "InUse" // the asset (or folder) is used by nodes
   | "Permission" // the user has not granted access to a folder
+  | "NotUploaded" // the asset's bytes are on no device this one can reach: not here, not on the sync server
+  | "Corrupt" // stored or received bytes are not what they claim (content with another hash than its name)
+  | "ExportFailed" // exportWorkflow could not embed some assets: err.failures lists them, each with its own code
+  | "Aborted" // the call's AbortSignal fired; nothing it was writing was kept
+  | "Timeout" // a deadline passed before the call completed
   | "Internal"; // anything else, including a bug caught as a panic
 
 /**
@@ -373,6 +378,8 @@ export interface PutAssetOptions {
   mime?: string;
   /** Bytes written so far, as they are (every 16 MiB in OPFS, every 32 MiB in IndexedDB), and once at the end. */
   onProgress?: (progress: Progress) => void;
+  /** Aborts the write: the call rejects with Aborted and nothing is stored. */
+  signal?: AbortSignal;
 }
 
 export interface AssetInfo {
@@ -470,6 +477,8 @@ export interface ExportOptions {
   onProgress?: (progress: Progress) => void;
   /** With keepFailedAsUrl: the url assets kept as links, before the promise resolves. */
   onKeptAsUrl?: (kept: AssetFailure[]) => void;
+  /** Aborts the export: the call rejects with Aborted. */
+  signal?: AbortSignal;
 }
 
 export interface ImportOptions {
@@ -477,6 +486,8 @@ export interface ImportOptions {
   replace?: boolean;
   /** Called after each chunk of embedded asset content. */
   onProgress?: (progress: Progress) => void;
+  /** Aborts the import: the call rejects with Aborted and nothing is stored (all or nothing, as for a bad package). */
+  signal?: AbortSignal;
 }
 
 export interface ImportResult extends Graph {
@@ -640,8 +651,14 @@ export interface Db {
   deleteEdges(workflowId: Id, edgeIds: Id[]): Promise<void>;
 
   // Live queries (changes from every tab)
-  watchWorkflow(workflowId: Id, callback: WatchCallback<Graph>): Promise<Unsubscribe>;
-  watchWorkflows(callback: WatchCallback<Workflow[]>): Promise<Unsubscribe>;
+  /**
+   * Returns its unsubscribe at once (not a Promise: `await` on it still
+   * works, as it did when it returned one). Throws Invalid for bad
+   * arguments and Closed on a closed database.
+   */
+  watchWorkflow(workflowId: Id, callback: WatchCallback<Graph>): Unsubscribe;
+  /** Like watchWorkflow, for the list of workflows, most recently updated first. */
+  watchWorkflows(callback: WatchCallback<Workflow[]>): Unsubscribe;
 
   // Assets
   /** Stores a Blob or File (deduplicated by content) and resolves to its ref. */

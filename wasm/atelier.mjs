@@ -16,7 +16,8 @@ const here = new URL(".", import.meta.url);
 /** The codes of AtelierError, as atelier.d.ts lists them in ErrorCode. */
 export const errorCodes = Object.freeze([
   "NotFound", "Invalid", "InvalidRef", "InvalidPackage", "VersionConflict", "Closed",
-  "QuotaExceeded", "SchemaTooNew", "Unsupported", "ReadOnly", "InUse", "Permission", "Internal",
+  "QuotaExceeded", "SchemaTooNew", "Unsupported", "ReadOnly", "InUse", "Permission",
+  "NotUploaded", "Corrupt", "ExportFailed", "Aborted", "Timeout", "Internal",
 ]);
 
 /** The Error every rejection of the API is: its name and code say what went wrong. */

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"syscall/js"
 
@@ -14,13 +15,17 @@ import (
 )
 
 // errorCodes maps sentinels to the name and code of the JavaScript Error,
-// first match first. Anything else is "Internal". atelier.d.ts lists the
+// first match first; a *pack.AssetError is "ExportFailed", anything else
+// "Internal". atelier.d.ts lists the
 // same codes in ErrorCode.
 var errorCodes = []struct {
 	err  error
 	code string
 }{
 	{pack.ErrInvalidPackage, "InvalidPackage"}, // before Invalid: it matches that too
+	{errAborted, "Aborted"},                    // before the errors an interrupted call returns
+	{atelier.ErrCorrupt, "Corrupt"},            // before NotFound: a corrupt fetch matches that too
+	{assetref.ErrNotUploaded, "NotUploaded"},
 	{atelier.ErrNotFound, "NotFound"},
 	{atelier.ErrInvalidRef, "InvalidRef"},
 	{atelier.ErrInvalid, "Invalid"},
@@ -32,9 +37,17 @@ var errorCodes = []struct {
 	{idb.ErrReadOnly, "ReadOnly"},
 	{idb.ErrInUse, "InUse"},
 	{atelier.ErrPermission, "Permission"},
+	{context.Canceled, "Aborted"},
+	{context.DeadlineExceeded, "Timeout"},
 }
 
 func errorCode(err error) string {
+	// Before the sentinels its failures match: the export as a whole
+	// failed, and err.failures has each asset's own code.
+	var ae *pack.AssetError
+	if errors.As(err, &ae) {
+		return "ExportFailed"
+	}
 	for _, c := range errorCodes {
 		if errors.Is(err, c.err) {
 			return c.code

@@ -18,6 +18,7 @@ import (
 	"github.com/atelierstore/atelier/assets"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/jsbridge"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -105,11 +106,15 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 			PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond}
 	}
 	bindCallbacks(o, cbs)
+	bridge, err := jsbridge.Get()
+	if err != nil {
+		return nil, err
+	}
 	ws, err := atelier.Open(ctx, opts.Name, o)
 	if err != nil {
 		return nil, err
 	}
-	h := &handle{ws: ws}
+	h := &handle{ws: ws, bridge: bridge}
 	db := jsObject.New()
 	db.Set("name", ws.Name())
 	h.bindGraph(db)
@@ -149,7 +154,8 @@ func bindCallbacks(o *atelier.Options, cbs map[string]js.Value) {
 
 // handle is one open workspace as JavaScript holds it.
 type handle struct {
-	ws *atelier.Workspace
+	ws     *atelier.Workspace
+	bridge js.Value // the library's JavaScript helpers (internal/jsbridge)
 }
 
 var errClosed = fmt.Errorf("database %w", atelier.ErrClosed)

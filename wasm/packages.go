@@ -27,23 +27,29 @@ func (h *handle) bindPackages(o js.Value) {
 			AppName          string `json:"appName"`
 			AppVersion       string `json:"appVersion"`
 		}
-		cbs, err := optionsArg(args, 1, "options", &opt, "onProgress", "onKeptAsUrl")
+		cbs, err := optionsArg(args, 1, "options", &opt, "onProgress", "onKeptAsUrl", "signal")
 		if err != nil {
 			return nil, err
 		}
-		w := &assets.BlobWriter{}
-		res, err := lib.Export(ctx, w, id, &pack.ExportOptions{
-			AppName: opt.AppName, AppVersion: opt.AppVersion,
-			IncludeOriginals: opt.IncludeOriginals, KeepFailedAsURL: opt.KeepFailedAsURL,
-			Progress: progressFunc(cbs["onProgress"]),
+		signal, err := signalArg(args, 1, "options")
+		if err != nil {
+			return nil, err
+		}
+		return abortable(ctx, signal, func(ctx context.Context) (any, error) {
+			w := &assets.BlobWriter{}
+			res, err := lib.Export(ctx, w, id, &pack.ExportOptions{
+				AppName: opt.AppName, AppVersion: opt.AppVersion,
+				IncludeOriginals: opt.IncludeOriginals, KeepFailedAsURL: opt.KeepFailedAsURL,
+				Progress: progressFunc(cbs["onProgress"]),
+			})
+			if err != nil {
+				return nil, err
+			}
+			if onKept, ok := cbs["onKeptAsUrl"]; ok && len(res.KeptAsURL) > 0 {
+				invoke(onKept, failuresJS(res.KeptAsURL))
+			}
+			return w.Blob("application/zip"), nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		if onKept, ok := cbs["onKeptAsUrl"]; ok && len(res.KeptAsURL) > 0 {
-			invoke(onKept, failuresJS(res.KeptAsURL))
-		}
-		return w.Blob("application/zip"), nil
 	})
 	// importPackage(fileOrBlob, {replace, onProgress}) stores the package's
 	// assets and workflow, all or nothing, and resolves to {workflow,
@@ -56,26 +62,37 @@ func (h *handle) bindPackages(o js.Value) {
 		var opt struct {
 			Replace bool `json:"replace"`
 		}
-		cbs, err := optionsArg(args, 1, "options", &opt, "onProgress")
+		cbs, err := optionsArg(args, 1, "options", &opt, "onProgress", "signal")
 		if err != nil {
 			return nil, err
 		}
-		r, size, err := assets.BlobReaderAt(ctx, blob)
+		signal, err := signalArg(args, 1, "options")
 		if err != nil {
 			return nil, err
 		}
-		g, res, err := lib.Import(ctx, r, size, &pack.ImportOptions{Replace: opt.Replace, Progress: progressFunc(cbs["onProgress"])})
-		if err != nil {
-			return nil, err
-		}
-		g = graphJSON(g)
-		ids := res.IDs
-		if ids == nil {
-			ids = map[string]string{}
-		}
-		return map[string]any{"workflow": g.Workflow, "nodes": g.Nodes, "edges": g.Edges,
-			"newIds": res.NewIDs, "replaced": res.Replaces, "ids": ids}, nil
+		return abortable(ctx, signal, func(ctx context.Context) (any, error) {
+			return importPackage(ctx, lib, blob, opt.Replace, progressFunc(cbs["onProgress"]))
+		})
 	})
+}
+
+// importPackage is importPackage's work once its arguments are read.
+func importPackage(ctx context.Context, lib *assets.Library, blob js.Value, replace bool, progress func(pack.Progress)) (any, error) {
+	r, size, err := assets.BlobReaderAt(ctx, blob)
+	if err != nil {
+		return nil, err
+	}
+	g, res, err := lib.Import(ctx, r, size, &pack.ImportOptions{Replace: replace, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	g = graphJSON(g)
+	ids := res.IDs
+	if ids == nil {
+		ids = map[string]string{}
+	}
+	return map[string]any{"workflow": g.Workflow, "nodes": g.Nodes, "edges": g.Edges,
+		"newIds": res.NewIDs, "replaced": res.Replaces, "ids": ids}, nil
 }
 
 // progressFunc returns a pack progress function calling cb({done,

@@ -48,6 +48,11 @@ var (
 	// ErrPermission is returned when the user has not granted (or has
 	// withdrawn) access to a folder they picked.
 	ErrPermission = errors.New("permission denied")
+
+	// ErrCorrupt is returned when stored or received bytes are not what
+	// they claim to be: an asset whose content has another hash than its
+	// name, a store's record file that does not parse.
+	ErrCorrupt = errors.New("corrupt data")
 )
 
 // ValidationError describes one invalid field. It matches ErrInvalid with

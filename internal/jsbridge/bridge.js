@@ -14,7 +14,7 @@
 // refuses a bridge of another version.
 (function () {
   "use strict";
-  const VERSION = 1;
+  const VERSION = 2;
 
   // records moves records across the Go/JavaScript boundary in bulk (idb):
   // crossing it costs per call, not per byte, so a write of 10,000 records
@@ -296,6 +296,18 @@
     };
   };
 
+  // throwing wraps a Go function (js.FuncOf) for a synchronous API: Go
+  // cannot throw into its caller, so it returns { [THROWN]: error } and
+  // the wrapper throws the error where the caller can catch it.
+  const THROWN = "__atelierThrown";
+  const throwing = function (fn) {
+    return function (...args) {
+      const r = fn.apply(this, args);
+      if (r !== null && typeof r === "object" && Object.prototype.hasOwnProperty.call(r, THROWN)) throw r[THROWN];
+      return r;
+    };
+  };
+
   // url is where this file was loaded from, when the browser says so (a
   // classic <script src>); the module starts its helper worker from it.
   // atelier.mjs sets it when it loads the file.
@@ -304,7 +316,7 @@
     url = document.currentScript.src;
   }
 
-  globalThis.__atelierBridge = { version: VERSION, url, records, guards, tx, crc, helper };
+  globalThis.__atelierBridge = { version: VERSION, url, records, guards, tx, crc, helper, throwing };
 
   if (typeof WorkerGlobalScope !== "undefined" && globalThis instanceof WorkerGlobalScope &&
       globalThis.name === "atelier-fsx-helper") {

@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
 )
 
@@ -88,7 +88,7 @@ func (s *Store) Put(ctx context.Context, sum [32]byte, r io.Reader) (err error) 
 func (s *Store) Open(ctx context.Context, sum [32]byte) (io.ReadSeekCloser, error) {
 	f, err := os.Open(s.path(sum))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("dirblob: blob %x: %w", sum, atelier.ErrNotFound)
+		return nil, fmt.Errorf("dirblob: blob %x: %w", sum, errs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dirblob: %w", err)

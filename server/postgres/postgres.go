@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
 	"github.com/atelierstore/atelier/syncproto"
 	"github.com/jackc/pgx/v5"
@@ -118,7 +118,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 func (s *Store) check() error {
 	if s.closed.Load() {
-		return fmt.Errorf("postgres: %w", atelier.ErrClosed)
+		return fmt.Errorf("postgres: %w", errs.ErrClosed)
 	}
 	return nil
 }
@@ -380,7 +380,7 @@ func (s *Store) Blob(ctx context.Context, ws, hash string) (server.BlobInfo, err
 	err := s.pool.QueryRow(ctx, `SELECT size, mime, created FROM blobs WHERE ws = $1 AND hash = $2`, ws, hash).
 		Scan(&b.Size, &b.MIME, &b.Created)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return b, fmt.Errorf("postgres: blob %s: %w", hash, atelier.ErrNotFound)
+		return b, fmt.Errorf("postgres: blob %s: %w", hash, errs.ErrNotFound)
 	}
 	if err != nil {
 		return b, fmt.Errorf("postgres: blob %s: %w", hash, err)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
 	"github.com/atelierstore/atelier/syncproto"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -74,7 +74,7 @@ var _ server.Store = (*Store)(nil)
 // package.
 func Open(path string) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, &atelier.ValidationError{Entity: "sqlite", Field: "path", Reason: "must be non-empty and contain no '?'"})
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, &errs.ValidationError{Entity: "sqlite", Field: "path", Reason: "must be non-empty and contain no '?'"})
 	}
 	// IMMEDIATE transactions take the write lock when they begin, so two
 	// writers never deadlock upgrading read locks; the busy timeout makes
@@ -123,7 +123,7 @@ func (s *Store) migrate() error {
 
 func (s *Store) check() error {
 	if s.closed.Load() {
-		return fmt.Errorf("sqlite: %w", atelier.ErrClosed)
+		return fmt.Errorf("sqlite: %w", errs.ErrClosed)
 	}
 	return nil
 }
@@ -407,7 +407,7 @@ func (s *Store) Blob(ctx context.Context, ws, hash string) (server.BlobInfo, err
 	err := s.db.QueryRowContext(ctx, "SELECT size, mime, created FROM blobs WHERE ws = ? AND hash = ?", ws, hash).
 		Scan(&b.Size, &b.MIME, &b.Created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return b, fmt.Errorf("sqlite: blob %s: %w", hash, atelier.ErrNotFound)
+		return b, fmt.Errorf("sqlite: blob %s: %w", hash, errs.ErrNotFound)
 	}
 	if err != nil {
 		return b, fmt.Errorf("sqlite: blob %s: %w", hash, err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/atelierstore/atelier"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
 )
 
@@ -24,7 +24,7 @@ func RunBlobStore(t *testing.T, newStore func(tb testing.TB) server.BlobStore) {
 	t.Run("PutOpen", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		if _, err := s.Open(ctx, sum); !errors.Is(err, atelier.ErrNotFound) {
+		if _, err := s.Open(ctx, sum); !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("Open of nothing: %v", err)
 		}
 		if err := s.Put(ctx, sum, iotest.HalfReader(bytes.NewReader(content))); err != nil {
@@ -58,7 +58,7 @@ func RunBlobStore(t *testing.T, newStore func(tb testing.TB) server.BlobStore) {
 			if err := s.Put(ctx, sum, r); err == nil {
 				t.Fatal("Put succeeded though its reader failed")
 			}
-			if _, err := s.Open(ctx, sum); !errors.Is(err, atelier.ErrNotFound) {
+			if _, err := s.Open(ctx, sum); !errors.Is(err, errs.ErrNotFound) {
 				t.Fatalf("Open after a failed Put: %v", err)
 			}
 		}

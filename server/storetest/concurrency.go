@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -202,7 +202,7 @@ func testTx(t *testing.T, open Opener) {
 
 	// Blob records: per workspace, the first one kept.
 	b := server.BlobInfo{Hash: "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", Size: 0, MIME: "text/plain", Created: 7}
-	if _, err := s.Blob(ctx, "alpha", b.Hash); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := s.Blob(ctx, "alpha", b.Hash); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("Blob of nothing: %v", err)
 	}
 	if err := s.PutBlob(ctx, "alpha", b); err != nil {
@@ -216,7 +216,7 @@ func testTx(t *testing.T, open Opener) {
 	if got, err := s.Blob(ctx, "alpha", b.Hash); err != nil || got != b {
 		t.Fatalf("Blob: %+v, %v; want %+v", got, err, b)
 	}
-	if _, err := s.Blob(ctx, "beta", b.Hash); !errors.Is(err, atelier.ErrNotFound) {
+	if _, err := s.Blob(ctx, "beta", b.Hash); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("beta's Blob: %v", err)
 	}
 	if m, err := s.MissingBlobs(ctx, "alpha", nil); err != nil || len(m) != 0 {
@@ -231,18 +231,18 @@ func testClosed(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	s.Close() // twice is fine
-	errs := []error{
+	results := []error{
 		s.Update(ctx, "alpha", func(server.Tx) error { return nil }),
 		s.PutBlob(ctx, "alpha", server.BlobInfo{Hash: "h"}),
 	}
 	_, _, err := s.Changes(ctx, "alpha", server.ChangesQuery{Limit: 1})
-	errs = append(errs, err)
+	results = append(results, err)
 	_, err = s.Blob(ctx, "alpha", "h")
-	errs = append(errs, err)
+	results = append(results, err)
 	_, err = s.MissingBlobs(ctx, "alpha", []string{"h"})
-	errs = append(errs, err)
-	for i, err := range errs {
-		if !errors.Is(err, atelier.ErrClosed) {
+	results = append(results, err)
+	for i, err := range results {
+		if !errors.Is(err, errs.ErrClosed) {
 			t.Errorf("call %d after Close: %v", i, err)
 		}
 	}

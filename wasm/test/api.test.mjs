@@ -105,11 +105,30 @@ test("load resolves to the API once, with open", async () => {
   assert(a === b, "two load() calls give two APIs");
   assert(typeof a.open === "function", "the API has no open()");
   eq(Object.keys(a), ["open"], "API keys");
-  eq([...errorCodes].sort(), ["Closed", "InUse", "Internal", "Invalid", "InvalidPackage", "InvalidRef", "NotFound",
-    "Permission", "QuotaExceeded", "ReadOnly", "SchemaTooNew", "Unsupported", "VersionConflict"], "errorCodes");
+  eq([...errorCodes].sort(), ["Aborted", "Closed", "Corrupt", "ExportFailed", "InUse", "Internal", "Invalid",
+    "InvalidPackage", "InvalidRef", "NotFound", "NotUploaded", "Permission", "QuotaExceeded", "ReadOnly",
+    "SchemaTooNew", "Timeout", "Unsupported", "VersionConflict"], "errorCodes");
 });
 
-test("the db object has exactly the methods of methods.mjs, each returning a Promise", async () => {
+// The subscriptions return their unsubscribe at once; every other method a
+// Promise.
+const syncMethods = ["watchWorkflow", "watchWorkflows"];
+
+// throwsSync calls fn and checks that it throws an AtelierError of the
+// given code synchronously; it returns the error.
+function throwsSync(fn, code, msg) {
+  let v;
+  try {
+    v = fn();
+  } catch (e) {
+    assert(e instanceof AtelierError, `${msg}: threw ${e?.name}: ${e?.message}, not an AtelierError`);
+    assert(e.name === code && e.code === code, `${msg}: threw ${e.code} (${e.message}), want ${code}`);
+    return e;
+  }
+  throw new AssertionError(`${msg}: returned ${typeof v}, want it to throw ${code}`);
+}
+
+test("the db object has exactly the methods of methods.mjs, each returning a Promise but the watches", async () => {
   const db = await open();
   const fns = Object.keys(db).filter((k) => typeof db[k] === "function").sort();
   eq(fns, [...dbMethods].sort(), "methods");
@@ -118,6 +137,10 @@ test("the db object has exactly the methods of methods.mjs, each returning a Pro
   // Every method, called with nothing, returns a Promise and does not throw.
   for (const m of dbMethods) {
     if (m === "close") continue;
+    if (syncMethods.includes(m)) {
+      throwsSync(() => db[m](), "Invalid", `${m}() with nothing`);
+      continue;
+    }
     const p = db[m]();
     assert(p instanceof Promise, `${m}() returned ${typeof p}, not a Promise`);
     await p.catch(() => {});
@@ -359,9 +382,6 @@ test("wrong argument types reject with Invalid and leave the data unchanged", as
     "deleteNodes(id)": () => db.deleteNodes(w.id),
     "setEdges(id)": () => db.setEdges(w.id),
     "deleteEdges(id, [1])": () => db.deleteEdges(w.id, [1]),
-    "watchWorkflow(id)": () => db.watchWorkflow(w.id),
-    "watchWorkflow(id, 'cb')": () => db.watchWorkflow(w.id, "cb"),
-    "watchWorkflows({})": () => db.watchWorkflows({}),
     "putGraph('x')": () => db.putGraph("x"),
     "putGraph(graph without ids)": () => db.putGraph({ workflow: { name: "x", viewport: { x: 0, y: 0, zoom: 1 } }, nodes: [], edges: [] }),
     "retryParked('x')": () => db.retryParked("x"),
@@ -370,6 +390,16 @@ test("wrong argument types reject with Invalid and leave the data unchanged", as
   };
   for (const [what, call] of Object.entries(calls)) {
     const e = await rejects(call(), "Invalid", what);
+    assert(typeof e.reason === "string" && e.reason !== "", `${what}: no reason`);
+  }
+  const syncCalls = {
+    "watchWorkflow(id)": () => db.watchWorkflow(w.id),
+    "watchWorkflow(id, 'cb')": () => db.watchWorkflow(w.id, "cb"),
+    "watchWorkflow(5, cb)": () => db.watchWorkflow(5, () => {}),
+    "watchWorkflows({})": () => db.watchWorkflows({}),
+  };
+  for (const [what, call] of Object.entries(syncCalls)) {
+    const e = throwsSync(call, "Invalid", what);
     assert(typeof e.reason === "string" && e.reason !== "", `${what}: no reason`);
   }
   eq(await db.loadWorkflow(w.id), before, "the workflow after the rejected calls");
@@ -410,8 +440,8 @@ test("watchWorkflow: snapshots now and after changes, NotFound on delete, nothin
   const db = await open();
   const w = await db.createWorkflow("Watched");
   const calls = [];
-  const stop = await db.watchWorkflow(w.id, (g, err) => calls.push(err ? { err: err.code } : { nodes: g.nodes.length, name: g.workflow.name }));
-  assert(typeof stop === "function", "watchWorkflow did not resolve to a function");
+  const stop = db.watchWorkflow(w.id, (g, err) => calls.push(err ? { err: err.code } : { nodes: g.nodes.length, name: g.workflow.name }));
+  assert(typeof stop === "function", `watchWorkflow returned ${typeof stop}, not its unsubscribe function`);
   await waitFor(() => calls.length >= 1, "the first snapshot");
   eq(calls[0], { nodes: 0, name: "Watched" }, "first snapshot");
   await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 } }]);
@@ -421,7 +451,7 @@ test("watchWorkflow: snapshots now and after changes, NotFound on delete, nothin
 
   // A second watch keeps running to tell when a change has been delivered.
   const other = [];
-  const stopOther = await db.watchWorkflow(w.id, (g, err) => other.push(err ? err.code : g.workflow.name));
+  const stopOther = db.watchWorkflow(w.id, (g, err) => other.push(err ? err.code : g.workflow.name));
   await waitFor(() => other.length >= 1, "the second watch's first snapshot");
   stop();
   stop(); // harmless twice
@@ -440,7 +470,8 @@ test("watchWorkflow: snapshots now and after changes, NotFound on delete, nothin
 test("watchWorkflows: the list now and after changes, nothing after unsubscribe", async () => {
   const db = await open();
   const lists = [];
-  const stop = await db.watchWorkflows((ws, err) => lists.push(err ? err.code : ws.map((w) => w.name)));
+  const stop = db.watchWorkflows((ws, err) => lists.push(err ? err.code : ws.map((w) => w.name)));
+  assert(typeof stop === "function", `watchWorkflows returned ${typeof stop}, not its unsubscribe function`);
   await waitFor(() => lists.length >= 1, "the first list");
   eq(lists[0], [], "first list");
   const a = await db.createWorkflow("A");
@@ -453,7 +484,7 @@ test("watchWorkflows: the list now and after changes, nothing after unsubscribe"
   await db.deleteWorkflow(a.id);
   await db.createWorkflow("C");
   const probe = [];
-  const stopProbe = await db.watchWorkflows((ws) => ws && probe.push(ws.length));
+  const stopProbe = db.watchWorkflows((ws) => ws && probe.push(ws.length));
   await waitFor(() => probe.at(-1) === 2, "a new watch to see B and C");
   await sleep(100);
   eq(lists.length, n, "calls after unsubscribe");
@@ -461,11 +492,36 @@ test("watchWorkflows: the list now and after changes, nothing after unsubscribe"
   await db.close();
 });
 
+test("a watch stopped at once, before its first snapshot, never calls back; await on it still works", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Stopped at once");
+  const early = [];
+  db.watchWorkflow(w.id, () => early.push("wf"))(); // no race token needed
+  db.watchWorkflows(() => early.push("list"))();
+  // The old way, awaiting what watchWorkflow returns, gives the same function.
+  const late = [];
+  const stop = await db.watchWorkflow(w.id, (g) => g && late.push(g.workflow.name));
+  assert(typeof stop === "function", "await watchWorkflow(...) is not a function");
+  await waitFor(() => late.length >= 1, "the awaited watch's first snapshot");
+  await db.renameWorkflow(w.id, "Renamed");
+  await waitFor(() => late.at(-1) === "Renamed", "the awaited watch to see the rename");
+  stop();
+  await sleep(100);
+  eq(early, [], "calls of the watches stopped at once");
+  // A missing workflow is reported to the callback, not thrown.
+  const missing = [];
+  const stopMissing = db.watchWorkflow(crypto.randomUUID(), (g, err) => missing.push(err?.code));
+  await waitFor(() => missing.length >= 1, "the missing workflow's report");
+  eq(missing[0], "NotFound", "a watch of a missing workflow");
+  stopMissing();
+  await db.close();
+});
+
 test("a throwing watch callback does not end the watch", async () => {
   const db = await open();
   const w = await db.createWorkflow("Throws");
   let calls = 0;
-  const stop = await db.watchWorkflow(w.id, () => { calls++; throw new Error("app bug"); });
+  const stop = db.watchWorkflow(w.id, () => { calls++; throw new Error("app bug"); });
   await waitFor(() => calls >= 1, "the first call");
   await db.renameWorkflow(w.id, "Again");
   await waitFor(() => calls >= 2, "a call after the throw");
@@ -547,6 +603,45 @@ test("assets: bad arguments reject with Invalid or InvalidRef", async () => {
   await rejects(db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 }, result: { asset: { kind: "ftp", url: "x" } } }]), "InvalidRef", "a node with a bad ref");
   eq((await db.loadWorkflow(w.id)).nodes, [], "no node stored");
   eq(await db.listAssets(), [], "no asset stored");
+  await db.close();
+});
+
+test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborted and keep nothing", async () => {
+  const db = await open();
+  const bad = await rejects(db.putAsset(new Blob(["x"]), { signal: {} }), "Invalid", "a signal that is not an AbortSignal");
+  eq(bad.field, "options.signal", "the field of a bad signal");
+  await rejects(db.putAsset(new Blob(["x"]), { signal: AbortSignal.abort() }), "Aborted", "putAsset with an aborted signal");
+  eq(await db.listAssets(), [], "assets after the putAsset that never started");
+
+  // Aborted while it writes: at the first progress report of 40 MiB.
+  for (const backend of ["opfs", "idb"]) {
+    const b = await open({ assetBackend: backend });
+    const ac = new AbortController();
+    await rejects(b.putAsset(new Blob([bytes(40 << 20, 5)]), { signal: ac.signal, onProgress: () => ac.abort() }),
+      "Aborted", `putAsset aborted mid-write (${backend})`);
+    eq(await b.listAssets(), [], `assets after the aborted putAsset (${backend})`);
+    const kept = await b.putAsset(new Blob(["after"]), { signal: new AbortController().signal });
+    assert(sameBytes(await blobBytes(await b.assetBlob(kept)), new TextEncoder().encode("after")), `a put after the abort (${backend})`);
+    await b.close();
+  }
+
+  // A package with a large asset: the export and the import stop midway.
+  const ref = await db.putAsset(new Blob([bytes(24 << 20, 9)], { type: "video/mp4" }));
+  const w = await db.createWorkflow("To abort");
+  await db.setNodes(w.id, [{ type: "video", position: { x: 0, y: 0 }, result: { asset: ref } }]);
+  const ae = new AbortController();
+  await rejects(db.exportWorkflow(w.id, { signal: ae.signal, onProgress: () => ae.abort() }), "Aborted", "exportWorkflow aborted");
+  const zip = await db.exportWorkflow(w.id, { signal: new AbortController().signal });
+
+  const other = await open();
+  const ai = new AbortController();
+  await rejects(other.importPackage(zip, { signal: ai.signal, onProgress: () => ai.abort() }), "Aborted", "importPackage aborted");
+  eq(await other.listWorkflows(), [], "workflows after the aborted import");
+  eq((await other.listAssets()).length, 0, "assets after the aborted import");
+  await rejects(other.importPackage(zip, { signal: AbortSignal.abort() }), "Aborted", "importPackage with an aborted signal");
+  const imported = await other.importPackage(zip);
+  eq(imported.workflow.name, "To abort", "the import after the aborted ones");
+  await other.close();
   await db.close();
 });
 
@@ -641,7 +736,7 @@ test("exportWorkflow with includeOriginals: failed downloads are listed, or kept
     { type: "image", position: { x: 0, y: 0 }, result: { asset: { kind: "url", url: ok, mime: "text/html" } } },
     { type: "image", position: { x: 1, y: 0 }, result: { asset: { kind: "url", url: missing, mime: "image/png" } } },
   ]);
-  const e = await rejects(db.exportWorkflow(w.id, { includeOriginals: true }), "Internal", "an original that cannot be downloaded");
+  const e = await rejects(db.exportWorkflow(w.id, { includeOriginals: true }), "ExportFailed", "an original that cannot be downloaded");
   eq(e.failures?.map((f) => [f.ref.url, f.nodes]), [[missing, [bad.id]]], "failures");
   assert(e.failures[0].message.includes("404"), e.failures[0].message);
 
@@ -753,7 +848,7 @@ test("close: later calls reject with Closed, close again resolves, watches end w
   const w = await db.createWorkflow("Closing");
   const ref = await db.putAsset(new Blob(["kept"]));
   const seen = [];
-  await db.watchWorkflow(w.id, (g, err) => seen.push(err ? err.code : "graph"));
+  db.watchWorkflow(w.id, (g, err) => seen.push(err ? err.code : "graph"));
   await waitFor(() => seen.length >= 1, "the first snapshot");
   // A write queued before close is committed, not lost.
   const queued = db.renameWorkflow(w.id, "Renamed before close");
@@ -766,7 +861,6 @@ test("close: later calls reject with Closed, close again resolves, watches end w
     createWorkflow: () => db.createWorkflow("after"),
     loadWorkflow: () => db.loadWorkflow(w.id),
     setNodes: () => db.setNodes(w.id, []),
-    watchWorkflows: () => db.watchWorkflows(() => {}),
     assetBlob: () => db.assetBlob(ref),
     putAsset: () => db.putAsset(new Blob(["after"])),
     capabilities: () => db.capabilities(),
@@ -777,6 +871,8 @@ test("close: later calls reject with Closed, close again resolves, watches end w
     createWorkflowBad: () => db.createWorkflow(42),
   };
   for (const [what, call] of Object.entries(calls)) await rejects(call(), "Closed", what);
+  throwsSync(() => db.watchWorkflows(() => {}), "Closed", "watchWorkflows after close");
+  throwsSync(() => db.watchWorkflow(w.id, () => {}), "Closed", "watchWorkflow after close");
 
   const again = await (await load()).open({ name: db.name });
   eq((await again.loadWorkflow(w.id)).workflow.name, "Renamed before close", "the data after reopening");

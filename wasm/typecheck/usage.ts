@@ -95,6 +95,13 @@ async function app(): Promise<void> {
   const file = new File([new Uint8Array([1, 2, 3])], "cat.png", { type: "image/png" });
   const ref: StoredAssetRef = await db.putAsset(file);
   await db.putAsset(new Blob(["text"]), { mime: "text/plain", onProgress: (p) => console.log(p.done, p.total) });
+  // Long calls take an AbortSignal and reject with Aborted when it fires.
+  const abort = new AbortController();
+  try {
+    await db.putAsset(file, { signal: abort.signal });
+  } catch (e) {
+    if (isAtelierError(e, "Aborted")) console.log("cancelled");
+  }
   await db.updateNodeResult(w.id, b.id, { asset: ref, text: "a cat", thumbnail: "data:image/png;base64,AA==", data: { score: 0.9 } });
   const url: string = await db.assetURL(ref);
   URL.revokeObjectURL(url);
@@ -169,7 +176,7 @@ async function app(): Promise<void> {
   console.log(copy.workflow.id);
 
   // Live queries.
-  const stop: Unsubscribe = await db.watchWorkflow(w.id, (graph, err) => {
+  const stop: Unsubscribe = db.watchWorkflow(w.id, (graph, err) => {
     if (err) {
       console.log(err.code === "NotFound" ? "deleted" : err.message);
       return;
@@ -177,7 +184,7 @@ async function app(): Promise<void> {
     console.log(graph?.nodes.length);
   });
   stop();
-  const stopList = await db.watchWorkflows((ws, err) => console.log(ws?.length ?? err?.code));
+  const stopList = db.watchWorkflows((ws, err) => console.log(ws?.length ?? err?.code));
   stopList();
 
   // Errors, narrowed by code.
@@ -268,7 +275,9 @@ async function misuse(db: Db, ref: StoredAssetRef): Promise<void> {
   // @ts-expect-error: a ref has exactly one locator
   const two: AssetRef = { kind: "url", url: "https://example.test/a.png", path: "a/b" };
   // @ts-expect-error: a watch callback gets (value, error), not a string
-  await db.watchWorkflows((ws: string) => console.log(ws));
+  db.watchWorkflows((ws: string) => console.log(ws));
+  // @ts-expect-error: a signal is an AbortSignal, not a controller
+  await db.importPackage(new Blob([]), { signal: new AbortController() });
   // @ts-expect-error: progress is {done, total}
   await db.exportWorkflow("wf", { onProgress: (p: number) => console.log(p) });
   // @ts-expect-error: importPackage takes a Blob or File
@@ -287,7 +296,7 @@ async function misuse(db: Db, ref: StoredAssetRef): Promise<void> {
       // @ts-expect-error: not an error code
       if (err.code === "NotFoundError") console.log("never");
       // @ts-expect-error: codes are a closed set
-      const c: ErrorCode = "Timeout";
+      const c: ErrorCode = "TimedOut";
       console.log(c);
     }
     // @ts-expect-error: isAtelierError takes only known codes
