@@ -5,6 +5,7 @@ package assets
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier/assetref"
@@ -52,7 +53,11 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 	}
 	var store *opfs.Store
 	if o.Backend != BackendIDB {
-		s, err := opfs.Open(ctx, o.OPFS)
+		oo, err := opfsOptions(ctx, db, o.OPFS)
+		if err != nil {
+			return nil, err
+		}
+		s, err := opfs.Open(ctx, oo)
 		switch {
 		case err == nil:
 			store, env.Primary = s, s
@@ -100,6 +105,33 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 	}
 	close(ready)
 	return lib, nil
+}
+
+// opfsOptions are the options of the database's OPFS store: with no Root
+// set, a directory of the database's own (WorkspaceRoot), so that two
+// databases of one origin never collect, reconcile or roll back each
+// other's files, unless the database already keeps assets in the shared
+// opfs.DefaultRoot, where earlier versions put every database's assets.
+func opfsOptions(ctx context.Context, db *idb.DB, opts *opfs.Options) (*opfs.Options, error) {
+	var o opfs.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Root != "" {
+		return &o, nil
+	}
+	recs, err := db.Assets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.Root = WorkspaceRoot(db.Name())
+	for _, r := range recs {
+		if r.Ref.Kind == assetref.KindOPFS && strings.HasPrefix(r.Ref.Path, opfs.DefaultRoot+"/assets/") {
+			o.Root = opfs.DefaultRoot // a database from before per-database roots
+			break
+		}
+	}
+	return &o, nil
 }
 
 // ---- adapters

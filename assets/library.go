@@ -32,7 +32,11 @@ const (
 // Options configure Open; zero fields mean the defaults.
 type Options struct {
 	Backend Backend
-	OPFS    *opfs.Options
+	// OPFS configures the OPFS store (and the layout inside folders the
+	// user picks). Without a Root, Open gives each database a directory
+	// of its own, WorkspaceRoot(name), or opfs.DefaultRoot for a database
+	// that already keeps assets there.
+	OPFS *opfs.Options
 	// Grace is how old unused or unregistered bytes must be before
 	// Collect and Reconcile delete them; default 10 minutes.
 	Grace time.Duration

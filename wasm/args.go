@@ -143,6 +143,16 @@ func optionsArg(args []js.Value, i int, name string, v any, callbacks ...string)
 	if v == nil {
 		v = &struct{}{}
 	}
+	if slices.Contains(callbacks, "signal") {
+		// An AbortSignal is an object, which JSON would show as {}: the
+		// options are decoded without it.
+		if err := jsutil.Try(func() {
+			o = jsObject.Call("assign", jsObject.New(), o)
+			o.Delete("signal")
+		}); err != nil {
+			return nil, argError(name, "reading it threw "+err.Error())
+		}
+	}
 	if err := decodeValue(o, name, v, true, callbacks...); err != nil {
 		return nil, err
 	}

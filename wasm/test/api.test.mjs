@@ -606,6 +606,19 @@ test("assets: bad arguments reject with Invalid or InvalidRef", async () => {
   await db.close();
 });
 
+test("two databases of one origin keep their asset bytes apart", async () => {
+  const a = await open({ assetBackend: "opfs" });
+  const b = await open({ assetBackend: "opfs" });
+  const data = bytes(300_000, 21);
+  const refA = await a.putAsset(new Blob([data], { type: "image/png" }));
+  const refB = await b.putAsset(new Blob([data], { type: "image/png" }));
+  assert(refA.path !== refB.path, `both databases store the content at ${refA.path}`);
+  await b.deleteAsset(refB);
+  assert(sameBytes(await blobBytes(await a.assetBlob(refA)), data), "a's asset after b deleted the same content");
+  await a.close();
+  await b.close();
+});
+
 test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborted and keep nothing", async () => {
   const db = await open();
   const bad = await rejects(db.putAsset(new Blob(["x"]), { signal: {} }), "Invalid", "a signal that is not an AbortSignal");
