@@ -25,6 +25,10 @@ import (
 // codec must not be used by two goroutines at once.
 type codec struct {
 	r mpReader
+	// refs reads asset references: rd and dec are made on first use and
+	// reused (a new Decoder per reference costs more than the reference).
+	rd  bytes.Reader
+	dec *msgpack.Decoder
 }
 
 func newCodec() *codec { return &codec{} }
@@ -378,9 +382,14 @@ func (c *codec) decodeRef() (*assetref.Ref, error) {
 	if err := r.skip(0); err != nil {
 		return nil, err
 	}
+	c.rd.Reset(r.b[start:r.off])
+	if c.dec == nil {
+		c.dec = msgpack.NewDecoder(&c.rd)
+	} else {
+		c.dec.ResetReader(&c.rd)
+	}
 	ref := &assetref.Ref{}
-	dec := msgpack.NewDecoder(bytes.NewReader(r.b[start:r.off]))
-	if err := ref.DecodeMsgpack(dec); err != nil {
+	if err := ref.DecodeMsgpack(c.dec); err != nil {
 		return nil, err
 	}
 	return ref, nil

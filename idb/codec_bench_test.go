@@ -11,8 +11,7 @@ import (
 
 // The codec benchmarks compare the codec (hand-written, msgp.go) with the
 // same body format written and read through
-// github.com/vmihailenco/msgpack/v5 (refCodec's encoder, libCodec's
-// decoder) on typical entities. They run on the host and, the figure that
+// github.com/vmihailenco/msgpack/v5 (refCodec) on typical entities. They run on the host and, the figure that
 // matters, in the browser:
 //
 //	GOOS=js GOARCH=wasm go test -exec wasmbrowsertest -run XXX -bench Codec ./idb
@@ -65,16 +64,16 @@ func benchCodecs() []struct {
 	name string
 	c    bodyCodec
 } {
-	h, r, l := newCodec(), newRefCodec(), newLibCodec()
+	h, r := newCodec(), newRefCodec()
 	return []struct {
 		name string
 		c    bodyCodec
 	}{
 		{"hand", bodyCodec{h.appendNode, h.appendEdge, h.appendWorkflow, h.decodeNodeIn, h.decodeEdgeIn, h.decodeWorkflowIn}},
 		{"lib", bodyCodec{r.appendNode, r.appendEdge, r.appendWorkflow,
-			func(b []byte, _ string, n *graph.Node) error { return l.decodeNode(b, n) },
-			func(b []byte, _ string, e *graph.Edge) error { return l.decodeEdge(b, e) },
-			func(b []byte, _ string, w *graph.Workflow) error { return l.decodeWorkflow(b, w) }}},
+			func(b []byte, _ string, n *graph.Node) error { return r.decodeNode(b, n) },
+			func(b []byte, _ string, e *graph.Edge) error { return r.decodeEdge(b, e) },
+			func(b []byte, _ string, w *graph.Workflow) error { return r.decodeWorkflow(b, w) }}},
 	}
 }
 
