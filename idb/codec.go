@@ -12,7 +12,11 @@ import (
 )
 
 // Record bodies are msgpack maps with short, stable keys, written and read
-// field by field (no reflection). Keys a decoder does not know are skipped,
+// field by field (no reflection) with the hand-written msgpack of msgp.go,
+// which is two to four times faster in wasm than the same fields through
+// github.com/vmihailenco/msgpack/v5 (figures in msgp.go). Asset
+// references inside a result are written and read by package assetref,
+// the reading on that package's Decoder. Keys a decoder does not know are skipped,
 // but a change of the body format must still come with a schema migration:
 // a tab running an older build would drop unknown keys when it rewrites a
 // record, and the migration's versionchange makes such tabs close first.
