@@ -16,12 +16,16 @@ import (
 // github.com/vmihailenco/msgpack/v5's Encoder and Decoder. The codec must
 // keep writing the same bytes (stored bodies are compared byte for byte to
 // skip unchanged writes) and read whatever this one reads: codec_test.go
-// checks both against it.
+// checks both against it. It is also the library side of the codec
+// benchmarks (codec_bench_test.go), so it uses the package as cheaply as
+// the package allows: a reused Encoder and Decoder, no closure per body,
+// keys read into a scratch buffer instead of allocated.
 type refCodec struct {
 	buf bytes.Buffer
 	enc *msgpack.Encoder
 	rd  bytes.Reader
 	dec *msgpack.Decoder
+	key [32]byte
 }
 
 func newRefCodec() *refCodec {
@@ -184,65 +188,56 @@ func refNum(e *msgpack.Encoder, k string, f float64) {
 	}
 }
 
-// fields decodes a body, a msgpack map, calling field for each key with
-// the decoder positioned at its value; field must consume the value.
-func (c *refCodec) fields(b []byte, field func(k string, d *msgpack.Decoder) error) error {
+func (c *refCodec) begin(b []byte) (int, error) {
 	c.rd.Reset(b)
-	c.dec.Reset(&c.rd)
-	n, err := c.dec.DecodeMapLen()
-	if err != nil {
-		return err
+	c.dec.ResetReader(&c.rd)
+	return c.dec.DecodeMapLen()
+}
+
+// nextKey reads a map key into the scratch buffer. A key longer than that
+// is none of ours: it is consumed a buffer at a time (its length prefix is
+// not trusted with an allocation) and returned empty.
+func (c *refCodec) nextKey() ([]byte, error) {
+	n, err := c.dec.DecodeBytesLen()
+	if err != nil || n <= 0 {
+		return nil, err
 	}
-	for i := 0; i < n; i++ {
-		k, err := c.dec.DecodeString()
-		if err != nil {
-			return err
-		}
-		if err := field(k, c.dec); err != nil {
-			return fmt.Errorf("field %q: %w", k, err)
-		}
+	if n <= len(c.key) {
+		k := c.key[:n]
+		return k, c.dec.ReadFull(k)
 	}
+	for n > 0 {
+		m := min(n, len(c.key))
+		if err := c.dec.ReadFull(c.key[:m]); err != nil {
+			return nil, err
+		}
+		n -= m
+	}
+	return c.key[:0], nil
+}
+
+func (c *refCodec) end() error {
 	if c.rd.Len() != 0 {
 		return fmt.Errorf("%d trailing bytes", c.rd.Len())
 	}
 	return nil
 }
 
-func (c *refCodec) decodeWorkflow(b []byte, w *graph.Workflow) (err error) {
-	*w = graph.Workflow{}
-	return c.fields(b, func(k string, d *msgpack.Decoder) error {
-		switch k {
-		case "id":
-			w.ID, err = d.DecodeString()
-		case "name":
-			w.Name, err = d.DecodeString()
-		case "vx":
-			w.Viewport.X, err = d.DecodeFloat64()
-		case "vy":
-			w.Viewport.Y, err = d.DecodeFloat64()
-		case "zoom":
-			w.Viewport.Zoom, err = d.DecodeFloat64()
-		case "meta":
-			w.Meta, err = refDecodeRaw(d)
-		case "createdAt":
-			w.CreatedAt, err = d.DecodeInt64()
-		case "updatedAt":
-			w.UpdatedAt, err = d.DecodeInt64()
-		case "version":
-			w.Version, err = d.DecodeInt64()
-		default:
-			err = d.Skip()
-		}
-		return err
-	})
-}
-
-func (c *refCodec) decodeNode(b []byte, nd *graph.Node) (err error) {
+func (c *refCodec) decodeNode(b []byte, nd *graph.Node) error {
 	*nd = graph.Node{}
+	n, err := c.begin(b)
+	if err != nil {
+		return err
+	}
+	d := c.dec
 	var size graph.Size
 	var hasW, hasH bool
-	err = c.fields(b, func(k string, d *msgpack.Decoder) error {
-		switch k {
+	for range n {
+		k, err := c.nextKey()
+		if err != nil {
+			return err
+		}
+		switch string(k) {
 		case "id":
 			nd.ID, err = d.DecodeString()
 		case "wf":
@@ -266,7 +261,7 @@ func (c *refCodec) decodeNode(b []byte, nd *graph.Node) (err error) {
 		case "config":
 			nd.Config, err = refDecodeRaw(d)
 		case "result":
-			nd.Result, err = refDecodeResult(d)
+			nd.Result, err = refDecodeResult(c)
 		case "updatedAt":
 			nd.UpdatedAt, err = d.DecodeInt64()
 		case "version":
@@ -274,9 +269,11 @@ func (c *refCodec) decodeNode(b []byte, nd *graph.Node) (err error) {
 		default:
 			err = d.Skip()
 		}
-		return err
-	})
-	if err != nil {
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
+	if err := c.end(); err != nil {
 		return err
 	}
 	if hasW != hasH {
@@ -288,21 +285,19 @@ func (c *refCodec) decodeNode(b []byte, nd *graph.Node) (err error) {
 	return nil
 }
 
-func refDecodeResult(d *msgpack.Decoder) (*graph.Result, error) {
+func refDecodeResult(c *refCodec) (*graph.Result, error) {
+	d := c.dec
 	n, err := d.DecodeMapLen()
-	if err != nil {
+	if err != nil || n < 0 {
 		return nil, err
 	}
-	if n < 0 { // nil
-		return nil, nil
-	}
 	r := &graph.Result{}
-	for i := 0; i < n; i++ {
-		k, err := d.DecodeString()
+	for range n {
+		k, err := c.nextKey()
 		if err != nil {
 			return nil, err
 		}
-		switch k {
+		switch string(k) {
 		case "text":
 			r.Text, err = d.DecodeString()
 		case "asset":
@@ -322,10 +317,19 @@ func refDecodeResult(d *msgpack.Decoder) (*graph.Result, error) {
 	return r, nil
 }
 
-func (c *refCodec) decodeEdge(b []byte, ed *graph.Edge) (err error) {
+func (c *refCodec) decodeEdge(b []byte, ed *graph.Edge) error {
 	*ed = graph.Edge{}
-	return c.fields(b, func(k string, d *msgpack.Decoder) error {
-		switch k {
+	n, err := c.begin(b)
+	if err != nil {
+		return err
+	}
+	d := c.dec
+	for range n {
+		k, err := c.nextKey()
+		if err != nil {
+			return err
+		}
+		switch string(k) {
 		case "id":
 			ed.ID, err = d.DecodeString()
 		case "wf":
@@ -345,8 +349,52 @@ func (c *refCodec) decodeEdge(b []byte, ed *graph.Edge) (err error) {
 		default:
 			err = d.Skip()
 		}
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
+	return c.end()
+}
+
+func (c *refCodec) decodeWorkflow(b []byte, w *graph.Workflow) error {
+	*w = graph.Workflow{}
+	n, err := c.begin(b)
+	if err != nil {
 		return err
-	})
+	}
+	d := c.dec
+	for range n {
+		k, err := c.nextKey()
+		if err != nil {
+			return err
+		}
+		switch string(k) {
+		case "id":
+			w.ID, err = d.DecodeString()
+		case "name":
+			w.Name, err = d.DecodeString()
+		case "vx":
+			w.Viewport.X, err = d.DecodeFloat64()
+		case "vy":
+			w.Viewport.Y, err = d.DecodeFloat64()
+		case "zoom":
+			w.Viewport.Zoom, err = d.DecodeFloat64()
+		case "meta":
+			w.Meta, err = refDecodeRaw(d)
+		case "createdAt":
+			w.CreatedAt, err = d.DecodeInt64()
+		case "updatedAt":
+			w.UpdatedAt, err = d.DecodeInt64()
+		case "version":
+			w.Version, err = d.DecodeInt64()
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return fmt.Errorf("field %q: %w", k, err)
+		}
+	}
+	return c.end()
 }
 
 func refDecodeRaw(d *msgpack.Decoder) (json.RawMessage, error) {

@@ -2,6 +2,7 @@ package idb
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -345,4 +346,69 @@ func FuzzDecodeMatchesReference(f *testing.F) {
 			t.Fatalf("decoded differently:\n got %+v\nwant %+v", got, want)
 		}
 	})
+}
+
+// storedBodies are bodies as the store has written them since its first
+// release (msgpack maps with short keys, see codec.go), with the entities
+// they hold. Databases in the field hold such bytes: the codec must read
+// them and, for the same entity, write them again byte for byte (unchanged
+// writes are skipped by comparing bodies).
+var storedBodies = []struct {
+	hex     string
+	trailer int
+	entity  any
+}{
+	{"8da26964d92430313930663061312d376232632d376433652d386634302d356136623763386439653066a27766d92430313930663061312d376232632d376433652d386634302d303030303030303030303031a474797065a9696d6167652d67656ea57469746c65a94865726f2073686f74a6737461747573a4646f6e65a17828a179cac2a10000a177ccf0a168cb3fb999999999999aa6636f6e666967c40c7b227374657073223a33307da6726573756c7484a474657874a26f6ba5617373657485a46b696e64a3696462a7626c6f624b6579a26b31a46d696d65aa696d6167652f77656270a56279746573ce0002cc7ea468617368d9337368613235362d4c5845575172636d73455142596e79702b3677793963685444374751504d546241695748463549615349453da57468756d62a6646174613a2ca464617461c4035b315da9757064617465644174cf000001941f297c00a776657273696f6e07",
+		323, graph.Node{ID: "0190f0a1-7b2c-7d3e-8f40-5a6b7c8d9e0f", WorkflowID: "0190f0a1-7b2c-7d3e-8f40-000000000001", Type: "image-gen",
+			Title: "Hero shot", Status: "done", Position: graph.Position{X: 40, Y: -80.5}, Size: &graph.Size{Width: 240, Height: 0.1},
+			Config: json.RawMessage(`{"steps":30}`),
+			Result: &graph.Result{Text: "ok", Thumbnail: "data:,", Data: json.RawMessage(`[1]`),
+				Asset: &assetref.Ref{Kind: assetref.KindIDB, BlobKey: "k1", MIME: "image/webp", Bytes: 183422, Hash: "sha256-LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="}},
+			UpdatedAt: 1735689600000, Version: 7}},
+	{"87a26964d92430313930663061312d376232632d376433652d386634302d303030303030303030303032a27766d92430313930663061312d376232632d376433652d386634302d303030303030303030303031a3737263d92430313930663061312d376232632d376433652d386634302d356136623763386439653066a3647374d92430313930663061312d376232632d376433652d386634302d303030303030303030303033a973726348616e646c65a5696d616765a9757064617465644174cf000001941f297c01a776657273696f6e01",
+		183, graph.Edge{ID: "0190f0a1-7b2c-7d3e-8f40-000000000002", WorkflowID: "0190f0a1-7b2c-7d3e-8f40-000000000001",
+			Source: "0190f0a1-7b2c-7d3e-8f40-5a6b7c8d9e0f", Target: "0190f0a1-7b2c-7d3e-8f40-000000000003", SourceHandle: "image",
+			UpdatedAt: 1735689600001, Version: 1}},
+	{"89a26964d92430313930663061312d376232632d376433652d386634302d303030303030303030303031a46e616d65aa53746f7279626f617264a27678cac2f10000a2767928a47a6f6f6dca3f400000a46d657461c40e7b2274616773223a5b2261225d7da9637265617465644174cf000001941f205440a9757064617465644174cf000001941f297c00a776657273696f6e0c",
+		120, graph.Workflow{ID: "0190f0a1-7b2c-7d3e-8f40-000000000001", Name: "Storyboard", Viewport: graph.Viewport{X: -120.5, Y: 40, Zoom: 0.75},
+			Meta: json.RawMessage(`{"tags":["a"]}`), CreatedAt: 1735689000000, UpdatedAt: 1735689600000, Version: 12}},
+}
+
+func TestCodecStoredBodies(t *testing.T) {
+	c := newCodec()
+	for i, sb := range storedBodies {
+		body, err := hex.DecodeString(sb.hex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, gotRef any
+		var out []byte
+		var at int
+		switch want := sb.entity.(type) {
+		case graph.Node:
+			var n, m graph.Node
+			err = errors.Join(c.decodeNode(body, &n), newRefCodec().decodeNode(body, &m))
+			got, gotRef = n, m
+			out, at = c.appendNode(nil, &want)
+		case graph.Edge:
+			var e, f graph.Edge
+			err = errors.Join(c.decodeEdge(body, &e), newRefCodec().decodeEdge(body, &f))
+			got, gotRef = e, f
+			out, at = c.appendEdge(nil, &want)
+		case graph.Workflow:
+			var w, x graph.Workflow
+			err = errors.Join(c.decodeWorkflow(body, &w), newRefCodec().decodeWorkflow(body, &x))
+			got, gotRef = w, x
+			out, at = c.appendWorkflow(nil, &want)
+		}
+		if err != nil {
+			t.Fatalf("body %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, sb.entity) || !reflect.DeepEqual(gotRef, sb.entity) {
+			t.Fatalf("body %d decodes to\n %+v (reference: %+v)\nwant %+v", i, got, gotRef, sb.entity)
+		}
+		if !bytes.Equal(out, body) || at != sb.trailer {
+			t.Fatalf("body %d encodes to\n %x (trailer at %d)\nwant %x (trailer at %d)", i, out, at, body, sb.trailer)
+		}
+	}
 }
