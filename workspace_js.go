@@ -168,7 +168,7 @@ func (w *Workspace) SyncStatus() (st SyncStatus, ok bool) {
 }
 
 // errNoSync is what sync calls answer in a workspace opened without sync.
-var errNoSync = &ValidationError{Entity: "sync", Reason: "not configured: pass Sync to Open"}
+var errNoSync = &ValidationError{Entity: "sync", Reason: "not configured: open the workspace with sync options"}
 
 // SyncNow asks for a sync round at once (in the leading tab).
 func (w *Workspace) SyncNow() error {

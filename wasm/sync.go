@@ -16,9 +16,6 @@ func (h *handle) bindSync(o js.Value) {
 	ws := h.ws
 	// syncNow() asks for a sync round at once (in the leading tab).
 	h.method(o, "syncNow", func(context.Context, []js.Value) (any, error) {
-		if !ws.Syncing() {
-			return nil, &atelier.ValidationError{Entity: "sync", Reason: "not configured: pass sync to open"}
-		}
 		return nil, ws.SyncNow()
 	})
 	// syncStatus() resolves to the status of sync, which the leading tab
