@@ -285,7 +285,13 @@ func (d *DB) shutdown(reason error, drain bool) {
 			d.hub.close(reason)
 		}
 		if d.lead != nil {
-			d.lead.close()
+			if drain {
+				d.lead.close() // Close: no lock callback outlives it
+			} else {
+				// Inside the versionchange event, which must not wait
+				// for the lock request to settle.
+				go d.lead.close()
+			}
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
@@ -22,7 +23,8 @@ type Leader struct {
 	onChange func(leading bool)
 	funcs    jsutil.Funcs
 	closed   bool
-	abort    js.Value // AbortController for a pending request
+	abort    js.Value      // AbortController for a pending request
+	settled  chan struct{} // closed once the request's promise settled
 }
 
 // Campaign requests the lock named name. onChange is called (from a browser
@@ -33,7 +35,7 @@ func Campaign(name string, onChange func(leading bool)) (l *Leader, ok bool) {
 	if !locks.Truthy() {
 		return nil, false
 	}
-	l = &Leader{onChange: onChange}
+	l = &Leader{onChange: onChange, settled: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.cancel() // not leading yet: a done context
 	granted := l.funcs.Add(func(js.Value, []js.Value) any {
@@ -66,6 +68,7 @@ func Campaign(name string, onChange func(leading bool)) (l *Leader, ok bool) {
 	settled = js.FuncOf(func(js.Value, []js.Value) any {
 		l.funcs.Release()
 		settled.Release()
+		close(l.settled)
 		return nil
 	})
 	p.Call("then", settled, settled)
@@ -80,8 +83,11 @@ func (l *Leader) Leading() (bool, context.Context) {
 	return l.leading, l.ctx
 }
 
-// Close gives up leadership (or the place in the queue). Callbacks are
-// released; onChange is called with false if this tab was leading.
+// Close gives up leadership (or the place in the queue). onChange is
+// called with false if this tab was leading. Close returns once the
+// browser has settled the lock request, so that no callback into Go
+// outlives it (a program may exit right after), or after settleWait if the
+// browser never settles it. It must not be called from a browser callback.
 func (l *Leader) Close() {
 	l.mu.Lock()
 	if l.closed {
@@ -104,4 +110,14 @@ func (l *Leader) Close() {
 	if was && f != nil {
 		f(false)
 	}
+	t := time.NewTimer(settleWait)
+	defer t.Stop()
+	select {
+	case <-l.settled:
+	case <-t.C:
+	}
 }
+
+// settleWait bounds how long Close waits for the browser to settle the
+// lock request; it settles within a task of the release or abort.
+const settleWait = time.Second
