@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"syscall/js"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
@@ -28,31 +27,26 @@ func (t *Tx) assetRecords(hashes []string) ([]*AssetRecord, error) {
 		}
 		reqs[i] = r
 	}
-	if _, err := reqs[len(reqs)-1].Await(t.ctx); err != nil {
+	if err := reqs[len(reqs)-1].Wait(t.ctx); err != nil {
 		return nil, err
 	}
 	out := make([]*AssetRecord, len(hashes))
 	for i, r := range reqs {
-		v, err := r.Result()
+		rec, ok, err := r.Record()
 		if err != nil {
 			return nil, err
 		}
-		if out[i], err = assetFromJS(v); err != nil {
-			return nil, err
+		if ok {
+			if out[i], err = assetFromRecord(rec); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
 }
 
-func assetFromJS(v js.Value) (*AssetRecord, error) {
-	if v.IsUndefined() || v.IsNull() {
-		return nil, nil
-	}
-	r, err := recordFromJS(v)
-	if err != nil {
-		return nil, err
-	}
-	a, err := assetRecordFromRecord(r)
+func assetFromRecord(r idbx.Record) (*AssetRecord, error) {
+	a, err := assetRecordFromRecord(Record(r))
 	return &a, err
 }
 
@@ -61,12 +55,8 @@ func (t *Tx) putAssetRecord(a *AssetRecord) error {
 	if err != nil {
 		return err
 	}
-	v, err := recordToJS(r)
-	if err != nil {
-		return err
-	}
 	t.writes++
-	return t.tx.Put(storeAssets, v)
+	return t.tx.PutRecord(storeAssets, idbx.Record(r))
 }
 
 // applyUsage writes the user changes a mutation made to asset records.
@@ -96,12 +86,15 @@ func (t *Tx) releaseWorkflow(wf string) error {
 	if err != nil {
 		return err
 	}
-	arr, err := r.Await(t.ctx)
+	if err := r.Wait(t.ctx); err != nil {
+		return err
+	}
+	recs, err := r.Records()
 	if err != nil {
 		return err
 	}
-	for i := 0; i < arr.Length(); i++ {
-		a, err := assetFromJS(arr.Index(i))
+	for _, rec := range recs {
+		a, err := assetFromRecord(rec)
 		if err != nil {
 			return err
 		}
@@ -325,13 +318,16 @@ func (d *DB) Assets(ctx context.Context) ([]AssetRecord, error) {
 		if err != nil {
 			return err
 		}
-		arr, err := r.Await(t.ctx)
+		if err := r.Wait(t.ctx); err != nil {
+			return err
+		}
+		recs, err := r.Records()
 		if err != nil {
 			return err
 		}
-		out = make([]AssetRecord, 0, arr.Length())
-		for i := 0; i < arr.Length(); i++ {
-			a, err := assetFromJS(arr.Index(i))
+		out = make([]AssetRecord, 0, len(recs))
+		for _, rec := range recs {
+			a, err := assetFromRecord(rec)
 			if err != nil {
 				return err
 			}

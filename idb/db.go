@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"syscall/js"
 	"time"
 
 	"github.com/atelierstore/atelier/graph"
@@ -205,7 +204,7 @@ func (d *DB) migrateData(ctx context.Context, ms []Migration, target int) error 
 			}
 		}
 		if done < target {
-			return t.tx.PutKey(storeKV, kvSchemaVersion, js.ValueOf(target))
+			return t.tx.PutKeyValue(storeKV, kvSchemaVersion, target)
 		}
 		return nil
 	}()
@@ -237,14 +236,11 @@ func (t *Tx) kvInt(key string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, err := r.Await(t.ctx)
-	if err != nil {
+	if err := r.Wait(t.ctx); err != nil {
 		return 0, err
 	}
-	if v.IsUndefined() {
-		return 0, nil
-	}
-	return v.Int(), nil
+	n, _, err := r.Number()
+	return int(n), err
 }
 
 func (d *DB) newTx(ctx context.Context, itx *idbx.Tx, writable bool) *Tx {
@@ -493,12 +489,12 @@ func (d *DB) run(batch []*job[task], replay, remember bool) {
 		return
 	}
 	if g != nil {
-		t.commitGuarded(g)
+		g.Commit()
 	} else {
 		itx.Commit()
 	}
 	err = itx.Wait(context.Background())
-	if err != nil && g != nil && g.stale() {
+	if err != nil && g != nil && g.Stale() {
 		d.forget(g.keys)
 		d.guardMisses.Add(1)
 		d.log.Debug("remembered revisions were stale; running the batch on fresh reads", "mutations", len(ok))

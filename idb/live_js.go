@@ -411,7 +411,7 @@ func refreshKind[T any](t *Tx, k kind[T], ids map[string]bool, held map[string]T
 			continue
 		}
 		var v T
-		if err := k.decode(t.c, revs[i].body, &v); err != nil {
+		if err := k.decode(t.c, revs[i].Body, &v); err != nil {
 			return corrupt(k.store, id, err)
 		}
 		held[id] = v

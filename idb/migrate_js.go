@@ -2,7 +2,11 @@
 
 package idb
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/atelierstore/atelier/internal/idbx"
+)
 
 // Tx implements RecordTx for data migrations.
 var _ RecordTx = (*Tx)(nil)
@@ -14,15 +18,16 @@ func (t *Tx) Records(store string) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	arr, err := r.Await(t.ctx)
-	if err != nil {
+	if err := r.Wait(t.ctx); err != nil {
 		return nil, err
 	}
-	out := make([]Record, arr.Length())
-	for i := range out {
-		if out[i], err = recordFromJS(arr.Index(i)); err != nil {
-			return nil, fmt.Errorf("%s record %d: %w", store, i, err)
-		}
+	recs, err := r.Records()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", store, err)
+	}
+	out := make([]Record, len(recs))
+	for i, rec := range recs {
+		out[i] = Record(rec)
 	}
 	return out, nil
 }
@@ -32,13 +37,9 @@ func (t *Tx) PutRecord(store string, r Record) error {
 	if err := t.checkWritable(); err != nil {
 		return err
 	}
-	v, err := recordToJS(r)
-	if err != nil {
-		return err
-	}
 	t.cache = nil // raw writes bypass the read cache
 	t.writes++
-	return t.tx.Put(store, v)
+	return t.tx.PutRecord(store, idbx.Record(r))
 }
 
 // DeleteRecord deletes a raw record by key (see Records).

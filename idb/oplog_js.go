@@ -5,10 +5,8 @@ package idb
 import (
 	"encoding/json"
 	"fmt"
-	"syscall/js"
 
 	"github.com/atelierstore/atelier/graph"
-	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -24,12 +22,12 @@ func (t *Tx) recordWrite(kind ChangeKind, v any, r rec, old storedRev, found boo
 		return fmt.Errorf("encode operation: %w", err)
 	}
 	op := syncproto.Op{
-		ID: graph.NewID(), Entity: entityOf[kind], EntityID: r.id, WorkflowID: r.wf,
-		Kind: syncproto.OpUpdate, Data: data, BaseVersion: old.sv, Version: r.v, UpdatedAt: r.u,
+		ID: graph.NewID(), Entity: entityOf[kind], EntityID: r.ID, WorkflowID: r.WF,
+		Kind: syncproto.OpUpdate, Data: data, BaseVersion: old.SV, Version: r.V, UpdatedAt: r.U,
 		Tab: t.db.tab, Time: t.now,
 	}
 	if kind == ChangeWorkflow {
-		op.WorkflowID = r.id
+		op.WorkflowID = r.ID
 	}
 	if !found {
 		op.Kind = syncproto.OpCreate
@@ -41,8 +39,8 @@ func (t *Tx) recordWrite(kind ChangeKind, v any, r rec, old storedRev, found boo
 // recordDelete appends the operation for deleting the stored entity r.
 func (t *Tx) recordDelete(kind ChangeKind, wf string, r storedRev) {
 	t.ops = append(t.ops, syncproto.Op{
-		ID: graph.NewID(), Entity: entityOf[kind], EntityID: r.id, WorkflowID: wf,
-		Kind: syncproto.OpDelete, BaseVersion: r.sv, Version: r.v + 1, UpdatedAt: t.stamp(r.u),
+		ID: graph.NewID(), Entity: entityOf[kind], EntityID: r.ID, WorkflowID: wf,
+		Kind: syncproto.OpDelete, BaseVersion: r.SV, Version: r.V + 1, UpdatedAt: t.stamp(r.U),
 		Tab: t.db.tab, Time: t.now,
 	})
 }
@@ -71,14 +69,8 @@ func (t *Tx) flushOps() error {
 	if err != nil {
 		return err
 	}
-	var arr js.Value
-	if err := jsutil.Try(func() { arr = jsJSON.Call("parse", string(b)) }); err != nil {
+	if err := t.tx.PutJSONs(storeOplog, b); err != nil {
 		return err
-	}
-	for i := range recs {
-		if err := t.tx.Put(storeOplog, arr.Index(i)); err != nil {
-			return err
-		}
 	}
 	t.writes += len(recs)
 	t.opsStored += len(recs)

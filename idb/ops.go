@@ -129,32 +129,23 @@ func (d *DB) LoadWorkflow(ctx context.Context, id string) (graph.Graph, error) {
 		if err != nil {
 			return err
 		}
-		earr, err := ereq.Await(t.ctx)
-		if err != nil {
+		if err := ereq.Wait(t.ctx); err != nil {
 			return err
 		}
-		wv, err := wreq.Result()
-		if err != nil {
-			return err
-		}
-		r, ok, err := rev(wv)
+		r, ok, err := wreq.Rev()
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return notFound("workflow", id)
 		}
-		if err := t.c.decodeWorkflow(r.body, &g.Workflow); err != nil {
+		if err := t.c.decodeWorkflow(r.Body, &g.Workflow); err != nil {
 			return corrupt(storeWorkflows, id, err)
 		}
-		narr, err := nreq.Result()
-		if err != nil {
+		if g.Nodes, err = decodeAll(t, nodeKind, nreq); err != nil {
 			return err
 		}
-		if g.Nodes, err = decodeAll(t, nodeKind, narr); err != nil {
-			return err
-		}
-		g.Edges, err = decodeAll(t, edgeKind, earr)
+		g.Edges, err = decodeAll(t, edgeKind, ereq)
 		return err
 	})
 	return g, err

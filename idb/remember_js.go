@@ -2,13 +2,7 @@
 
 package idb
 
-import (
-	"sync"
-	"syscall/js"
-
-	"github.com/atelierstore/atelier/internal/jsbridge"
-	"github.com/atelierstore/atelier/internal/jsutil"
-)
+import "github.com/atelierstore/atelier/internal/idbx"
 
 // Remembered revisions save the writer a round trip.
 //
@@ -30,7 +24,7 @@ import (
 //
 // The transaction must not commit before the guards have run, so a guarded
 // batch does not call commit() itself: the last guard does (or, if the
-// guards are done first, the writer), through guardsJS.commit.
+// guards are done first, the writer), through idbx.Guards.Commit.
 
 // maxRemembered bounds the remembered revisions; maxRememberBatch is the
 // largest transaction (in records read or written) whose revisions are
@@ -40,26 +34,10 @@ const (
 	maxRememberBatch = 64
 )
 
-// guardsJS is guards in internal/jsbridge/bridge.js.
-var guardsJS = sync.OnceValues(func() (js.Value, error) {
-	b, err := jsbridge.Get()
-	if err != nil {
-		return js.Value{}, err
-	}
-	return b.Get("guards"), nil
-})
-
 // guards are the checks of one transaction's remembered revisions.
 type guards struct {
-	st   js.Value // {pending, commit, stale}
+	*idbx.Guards
 	keys []cacheKey
-}
-
-// stale reports whether a guard found a record changed (and aborted).
-func (g *guards) stale() bool {
-	stale := false
-	_ = jsutil.Try(func() { stale = g.st.Get("stale").Truthy() })
-	return stale
 }
 
 // useRemembered puts the remembered revisions of keys into the
@@ -86,17 +64,13 @@ func (t *Tx) useRemembered(keys []cacheKey) *guards {
 	}
 	t.db.rememberedReads.Add(uint64(len(hits)))
 	g := &guards{keys: hits}
-	gj, err := guardsJS()
-	if err == nil {
-		err = jsutil.Try(func() {
-			g.st = jsObject.New()
-			g.st.Set("pending", 0)
-			for i, k := range hits {
-				e := entries[i].rev
-				gj.Call("guard", t.tx.Value(), k.store, k.id, entries[i].found, e.wf, e.v, e.u, e.sv, e.asset,
-					jsutil.Uint8Array(e.body), g.st)
+	var err error
+	if g.Guards, err = t.tx.Guards(); err == nil {
+		for i, k := range hits {
+			if err = g.Add(k.store, k.id, entries[i].found, &entries[i].rev); err != nil {
+				break
 			}
-		})
+		}
 	}
 	if err != nil {
 		// Unguarded revisions must not be used: read them for real.
@@ -107,15 +81,6 @@ func (t *Tx) useRemembered(keys []cacheKey) *guards {
 		return nil
 	}
 	return g
-}
-
-// commitGuarded asks for the commit once the guards have passed.
-func (t *Tx) commitGuarded(g *guards) {
-	gj, err := guardsJS()
-	if err != nil {
-		return // useRemembered made no guards
-	}
-	_ = jsutil.Try(func() { gj.Call("commit", t.tx.Value(), g.st) })
 }
 
 // remember keeps the revisions a committed transaction read and wrote, if
@@ -131,7 +96,7 @@ func (d *DB) remember(cache map[cacheKey]cacheEntry) {
 	}
 	for k, e := range cache {
 		// The body may share memory with a larger buffer: keep a copy.
-		e.rev.body = append([]byte(nil), e.rev.body...)
+		e.rev.Body = append([]byte(nil), e.rev.Body...)
 		d.mem[k] = e
 	}
 }

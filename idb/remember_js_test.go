@@ -27,8 +27,8 @@ func writeBehindBack(t *testing.T, d *DB, id string, change func(n *graph.Node))
 		if err != nil || !ok {
 			return errors.Join(err, errors.New("node not found"))
 		}
-		sv = r.sv
-		return tx.c.decodeNode(r.body, &n)
+		sv = r.SV
+		return tx.c.decodeNode(r.Body, &n)
 	}); err != nil {
 		t.Fatal(err)
 	}

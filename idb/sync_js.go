@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"syscall/js"
 
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
-	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -32,21 +30,20 @@ func (t *Tx) readOplog(entity string) ([]oplogRecord, error) {
 	if entity != "" {
 		req, err = t.tx.GetAll(storeOplog, indexEntity, entity)
 	} else {
-		req, err = t.tx.GetAll(storeOplog, "", opsRange())
+		req, err = t.tx.GetAll(storeOplog, "", opsRange)
 	}
 	if err != nil {
 		return nil, err
 	}
-	arr, err := req.Await(t.ctx)
-	if err != nil {
+	if err := req.Wait(t.ctx); err != nil {
 		return nil, err
 	}
-	var s string
-	if err := jsutil.Try(func() { s = jsJSON.Call("stringify", arr).String() }); err != nil {
+	b, _, err := req.JSON()
+	if err != nil {
 		return nil, err
 	}
 	var out []oplogRecord
-	if err := json.Unmarshal([]byte(s), &out); err != nil {
+	if err := json.Unmarshal(b, &out); err != nil {
 		return nil, &CorruptError{Store: storeOplog, Err: err}
 	}
 	if entity != "" {
@@ -77,9 +74,7 @@ func isDoneKey(id string) bool {
 }
 
 // opsRange is the key range of the operations: everything before "~".
-func opsRange() js.Value {
-	return js.Global().Get("IDBKeyRange").Call("upperBound", "~", true)
-}
+var opsRange = idbx.Below("~")
 
 // putDone records op as the device's last applied write of its entity.
 func (t *Tx) putDone(op syncproto.Op) error {
@@ -108,22 +103,19 @@ func (t *Tx) readDones(entityIDs []string) (map[string]*oplogRecord, error) {
 		}
 		reqs[i] = r
 	}
-	if _, err := reqs[len(reqs)-1].Await(t.ctx); err != nil {
+	if err := reqs[len(reqs)-1].Wait(t.ctx); err != nil {
 		return nil, err
 	}
 	for i, r := range reqs {
-		v, err := r.Result()
+		b, ok, err := r.JSON()
 		if err != nil {
 			return nil, err
 		}
-		if v.IsUndefined() {
+		if !ok {
 			continue
 		}
 		var rec oplogRecord
-		if err := jsutil.Try(func() { err = json.Unmarshal([]byte(jsJSON.Call("stringify", v).String()), &rec) }); err != nil {
-			return nil, err
-		}
-		if err != nil {
+		if err := json.Unmarshal(b, &rec); err != nil {
 			return nil, &CorruptError{Store: storeOplog, Key: doneKey(entityIDs[i]), Err: err}
 		}
 		out[entityIDs[i]] = &rec
@@ -153,16 +145,16 @@ func (d *DB) PendingOps(ctx context.Context, limit int) ([]syncproto.Op, error) 
 func (d *DB) CountOps(ctx context.Context) (int, error) {
 	n := 0
 	err := d.View(ctx, func(t *Tx) error {
-		req, err := t.tx.Count(storeOplog, "", opsRange())
+		req, err := t.tx.Count(storeOplog, "", opsRange)
 		if err != nil {
 			return err
 		}
-		v, err := req.Await(t.ctx)
-		if err != nil {
+		if err := req.Wait(t.ctx); err != nil {
 			return err
 		}
-		n = v.Int()
-		return nil
+		c, _, err := req.Number()
+		n = int(c)
+		return err
 	})
 	return n, err
 }
@@ -211,12 +203,8 @@ func (t *Tx) putOplog(r oplogRecord) error {
 	if err != nil {
 		return err
 	}
-	var v js.Value
-	if err := jsutil.Try(func() { v = jsJSON.Call("parse", string(b)) }); err != nil {
-		return err
-	}
 	t.writes++
-	return t.tx.Put(storeOplog, v)
+	return t.tx.PutJSON(storeOplog, b)
 }
 
 // kindOf maps a protocol entity to its store and change kind.
@@ -316,7 +304,7 @@ func (t *Tx) ack(ack syncproto.Ack, rec oplogRecord, left map[string]int) (*Conf
 	}
 	switch ack.Status {
 	case syncproto.Applied:
-		if others == 0 && (op.Kind == syncproto.OpDelete || (found && cur.v == op.Version)) {
+		if others == 0 && (op.Kind == syncproto.OpDelete || (found && cur.V == op.Version)) {
 			// The server's state of the entity is this op's.
 			if err := t.putDone(op); err != nil {
 				return nil, err
@@ -325,7 +313,7 @@ func (t *Tx) ack(ack syncproto.Ack, rec oplogRecord, left map[string]int) (*Conf
 		if !found {
 			return nil, nil // deleted since (or a delete op)
 		}
-		if others == 0 && cur.v == op.Version {
+		if others == 0 && cur.V == op.Version {
 			// The local state is the op's: take the server's version.
 			return nil, t.confirm(op.Entity, cur, ack.Version)
 		}
@@ -372,8 +360,8 @@ func (t *Tx) confirm(e syncproto.Entity, cur storedRev, version int64) error {
 
 func confirmAs[T any](t *Tx, k kind[T], cur storedRev, version int64) error {
 	var v T
-	if err := k.decode(t.c, cur.body, &v); err != nil {
-		return corrupt(k.store, cur.id, err)
+	if err := k.decode(t.c, cur.Body, &v); err != nil {
+		return corrupt(k.store, cur.ID, err)
 	}
 	ver, _ := k.rev(&v)
 	*ver = version
@@ -383,14 +371,14 @@ func confirmAs[T any](t *Tx, k kind[T], cur storedRev, version int64) error {
 // confirmSV records the server's version of an entity that has newer local
 // changes: the record keeps its content and version.
 func (t *Tx) confirmSV(store string, cur storedRev, sv int64) error {
-	if cur.sv == sv {
+	if cur.SV == sv {
 		return nil
 	}
-	cur.sv = sv
-	r := rec{id: cur.id, wf: cur.wf, v: cur.v, u: cur.u, end: len(cur.body), asset: cur.asset, sv: sv}
+	cur.SV = sv
+	r := rec{ID: cur.ID, WF: cur.WF, V: cur.V, U: cur.U, End: len(cur.Body), Asset: cur.Asset, SV: sv}
 	t.writes++
 	t.cacheWrite(store, cur)
-	return putRecords(t.tx, store, []rec{r}, cur.body)
+	return t.tx.PutRevs(store, []rec{r}, cur.Body)
 }
 
 // kvSyncDeferred keeps, as JSON, the pulled changes that could not apply
@@ -492,7 +480,7 @@ func (d *DB) ApplyChanges(ctx context.Context, changes []syncproto.Change, curso
 			return err
 		}
 		res.Applied, res.Skipped = applied, skipped
-		return t.tx.PutKey(storeKV, kvSyncCursor, js.ValueOf(float64(cursor)))
+		return t.tx.PutKeyValue(storeKV, kvSyncCursor, float64(cursor))
 	})
 	return res, err
 }
@@ -555,12 +543,15 @@ func (t *Tx) readDeferred() ([]syncproto.Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.Await(t.ctx)
-	if err != nil || v.Type() != js.TypeString {
+	if err := r.Wait(t.ctx); err != nil {
+		return nil, err
+	}
+	s, ok, err := r.String()
+	if err != nil || !ok {
 		return nil, err
 	}
 	var out []syncproto.Change
-	if err := json.Unmarshal([]byte(v.String()), &out); err != nil {
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil, &CorruptError{Store: storeKV, Key: kvSyncDeferred, Err: err}
 	}
 	return out, nil
@@ -579,7 +570,7 @@ func (t *Tx) writeDeferred(cs []syncproto.Change) error {
 	if err != nil {
 		return err
 	}
-	return t.tx.PutKey(storeKV, kvSyncDeferred, js.ValueOf(string(b)))
+	return t.tx.PutKeyValue(storeKV, kvSyncDeferred, string(b))
 }
 
 // SyncCursor returns the position in the server's change sequence reached
@@ -591,10 +582,11 @@ func (d *DB) SyncCursor(ctx context.Context) (int64, error) {
 		if err != nil {
 			return err
 		}
-		v, err := r.Await(t.ctx)
-		if err == nil && v.Type() == js.TypeNumber {
-			c = int64(v.Float())
+		if err := r.Wait(t.ctx); err != nil {
+			return err
 		}
+		n, _, err := r.Number()
+		c = int64(n)
 		return err
 	})
 	return c, err
@@ -619,7 +611,7 @@ func (t *Tx) applyStateWhy(c syncproto.Change) (wrote, orphan bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
-	if found && cur.sv >= c.Version && cur.v >= c.Version {
+	if found && cur.SV >= c.Version && cur.V >= c.Version {
 		return false, false, nil // already there, or newer
 	}
 	t.exact = true
@@ -632,7 +624,7 @@ func (t *Tx) applyStateWhy(c syncproto.Change) (wrote, orphan bool, err error) {
 		case syncproto.EntityWorkflow:
 			return true, false, t.deleteWorkflow(c.EntityID, writeOptions{})
 		case syncproto.EntityNode:
-			edges, err := t.edgesTouching(cur.wf, []string{cur.id})
+			edges, err := t.edgesTouching(cur.WF, []string{cur.ID})
 			if err != nil {
 				return false, false, err
 			}
@@ -661,7 +653,7 @@ func (t *Tx) applyStateWhy(c syncproto.Change) (wrote, orphan bool, err error) {
 		if ok, err := t.workflowExists(n.WorkflowID); err != nil || !ok {
 			return false, err == nil, err
 		}
-		if found && cur.wf != n.WorkflowID {
+		if found && cur.WF != n.WorkflowID {
 			return false, false, nil
 		}
 		n.Version, n.UpdatedAt = c.Version, c.UpdatedAt
@@ -678,7 +670,7 @@ func (t *Tx) applyStateWhy(c syncproto.Change) (wrote, orphan bool, err error) {
 		if !found2[0] || !found2[1] {
 			return false, true, nil
 		}
-		if ends[0].wf != e.WorkflowID || ends[1].wf != e.WorkflowID || (found && cur.wf != e.WorkflowID) {
+		if ends[0].WF != e.WorkflowID || ends[1].WF != e.WorkflowID || (found && cur.WF != e.WorkflowID) {
 			return false, false, nil
 		}
 		e.Version, e.UpdatedAt = c.Version, c.UpdatedAt
@@ -729,27 +721,26 @@ func (d *DB) RecordUnsynced(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			arr, err := r.Await(t.ctx)
-			if err != nil {
+			if err := r.Wait(t.ctx); err != nil {
 				return err
 			}
-			all, err := revs(arr)
+			all, err := r.Revs()
 			if err != nil {
 				return err
 			}
 			for _, rev := range all {
-				if rev.sv > 0 || pending[rev.id] {
+				if rev.SV > 0 || pending[rev.ID] {
 					continue
 				}
-				v, err := decodeAny(t, k.kind, rev.body)
+				v, err := decodeAny(t, k.kind, rev.Body)
 				if err != nil {
-					return corrupt(k.store, rev.id, err)
+					return corrupt(k.store, rev.ID, err)
 				}
-				wf := rev.wf
+				wf := rev.WF
 				if k.kind == ChangeWorkflow {
-					wf = rev.id
+					wf = rev.ID
 				}
-				if err := t.recordWrite(k.kind, v, rec{id: rev.id, wf: wf, v: rev.v, u: rev.u}, storedRev{}, false); err != nil {
+				if err := t.recordWrite(k.kind, v, rec{ID: rev.ID, WF: wf, V: rev.V, U: rev.U}, storedRev{}, false); err != nil {
 					return err
 				}
 				n++

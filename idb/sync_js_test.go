@@ -182,8 +182,8 @@ func TestAckAppliedConfirmsVersions(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if r.sv != 1 || r.v != 1 {
-				t.Errorf("node %s: v %d sv %d, want both 1", n.ID, r.v, r.sv)
+			if r.SV != 1 || r.V != 1 {
+				t.Errorf("node %s: v %d sv %d, want both 1", n.ID, r.V, r.SV)
 			}
 		}
 		return nil

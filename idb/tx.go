@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"syscall/js"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
@@ -95,7 +94,7 @@ type cacheEntry struct {
 // as it is: write never reuses the part of its buffer that bodies occupy.
 func (t *Tx) cacheWrite(store string, r storedRev) {
 	if t.cache != nil {
-		t.cache[cacheKey{store, r.id}] = cacheEntry{r, true}
+		t.cache[cacheKey{store, r.ID}] = cacheEntry{r, true}
 	}
 }
 
@@ -140,59 +139,7 @@ func (t *Tx) stamp(prev int64) int64 {
 // ---- reading
 
 // storedRev is one stored record: its plain properties and its body.
-type storedRev struct {
-	id    string
-	wf    string
-	v, u  int64
-	body  []byte
-	asset string // property a: the tracked asset a node uses
-	sv    int64  // property sv: the version the server last confirmed
-}
-
-// readProps fills the plain properties of a stored record.
-func (r *storedRev) readProps(v js.Value) {
-	r.id, r.v, r.u = v.Get("id").String(), int64(v.Get("v").Float()), int64(v.Get("u").Float())
-	if wf := v.Get("workflowId"); wf.Type() == js.TypeString {
-		r.wf = wf.String()
-	}
-	if a := v.Get("a"); a.Type() == js.TypeString {
-		r.asset = a.String()
-	}
-	if sv := v.Get("sv"); sv.Type() == js.TypeNumber {
-		r.sv = int64(sv.Float())
-	}
-}
-
-// revs converts the result of a getAll.
-func revs(arr js.Value) ([]storedRev, error) {
-	g, err := gather(arr, true)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]storedRev, arr.Length())
-	for i := range out {
-		if out[i].body, _, err = g.next(&out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// rev converts the result of a get; ok is false for a missing record.
-func rev(v js.Value) (r storedRev, ok bool, err error) {
-	if v.IsUndefined() || v.IsNull() {
-		return r, false, nil
-	}
-	b, _, err := body(v)
-	if err != nil {
-		return r, false, err
-	}
-	err = jsutil.Try(func() {
-		r.readProps(v)
-		r.body = b
-	})
-	return r, err == nil, err
-}
+type storedRev = idbx.Rev
 
 // gets returns the stored revisions for keys. Keys in the transaction's
 // read cache are answered from it; the others are requested together and
@@ -221,18 +168,15 @@ func (t *Tx) gets(store string, keys []string) ([]storedRev, []bool, error) {
 	if pending < 0 {
 		return out, found, nil
 	}
-	if _, err := reqs[pending].Await(t.ctx); err != nil {
+	if err := reqs[pending].Wait(t.ctx); err != nil {
 		return nil, nil, err
 	}
 	for i, r := range reqs {
 		if !issued[i] {
 			continue
 		}
-		v, err := r.Result()
-		if err != nil {
-			return nil, nil, err
-		}
-		if out[i], found[i], err = rev(v); err != nil {
+		var err error
+		if out[i], found[i], err = r.Rev(); err != nil {
 			return nil, nil, err
 		}
 		if t.cache != nil {
@@ -256,11 +200,10 @@ func (t *Tx) byWorkflow(store, wf string) ([]storedRev, error) {
 	if err != nil {
 		return nil, err
 	}
-	arr, err := r.Await(t.ctx)
-	if err != nil {
+	if err := r.Wait(t.ctx); err != nil {
 		return nil, err
 	}
-	return revs(arr)
+	return r.Revs()
 }
 
 // keysByWorkflow reads the keys of every record of store that belongs to
@@ -270,11 +213,10 @@ func (t *Tx) keysByWorkflow(store, wf string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	arr, err := r.Await(t.ctx)
-	if err != nil {
+	if err := r.Wait(t.ctx); err != nil {
 		return nil, err
 	}
-	return keysOf(arr)
+	return r.Keys()
 }
 
 func notFound(entity, id string) error {
@@ -302,22 +244,22 @@ func one[T any](t *Tx, k kind[T], id string) (T, error) {
 	if !ok {
 		return v, notFound(k.name, id)
 	}
-	if err := k.decode(t.c, r.body, &v); err != nil {
+	if err := k.decode(t.c, r.Body, &v); err != nil {
 		return v, corrupt(k.store, id, err)
 	}
 	return v, nil
 }
 
-// decodeAll decodes the records a getAll returned.
-func decodeAll[T any](t *Tx, k kind[T], arr js.Value) ([]T, error) {
-	g, err := gather(arr, false)
+// decodeAll decodes the records a completed getAll returned.
+func decodeAll[T any](t *Tx, k kind[T], req idbx.Request) ([]T, error) {
+	g, err := req.Packed(false)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]T, arr.Length())
+	out := make([]T, g.Len())
 	var r storedRev
 	for i := range out {
-		b, shared, err := g.next(&r)
+		b, shared, err := g.Next(&r)
 		if err == nil {
 			err = k.decodeIn(t.c, b, shared, &out[i])
 		}
@@ -343,11 +285,10 @@ func all[T any](t *Tx, k kind[T], wf string) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	arr, err := r.Await(t.ctx)
-	if err != nil {
+	if err := r.Wait(t.ctx); err != nil {
 		return nil, err
 	}
-	return decodeAll(t, k, arr)
+	return decodeAll(t, k, r)
 }
 
 // Workflow returns the workflow with the given id. It fails with
@@ -380,12 +321,12 @@ func (t *Tx) Edges(workflowID string) ([]graph.Edge, error) { return all(t, edge
 // the stored version and updatedAt, trailer the offset of those two fields.
 // It returns the (possibly re-trailered) body and whether to write it.
 func (t *Tx) revise(body []byte, trailer int, old storedRev, found bool) (nb []byte, v, u int64, write bool) {
-	if found && bytes.Equal(body, old.body) {
-		return body, old.v, old.u, false
+	if found && bytes.Equal(body, old.Body) {
+		return body, old.V, old.U, false
 	}
 	v, u = 1, t.now
 	if found {
-		v, u = old.v+1, t.stamp(old.u)
+		v, u = old.V+1, t.stamp(old.U)
 	}
 	return t.c.appendTrailer(body[:trailer], u, v), v, u, true
 }
@@ -411,27 +352,27 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		flushed = len(recs)
 		t.writes += len(chunk)
 		for _, r := range chunk {
-			if r.add {
+			if r.Add {
 				t.added[k.name] = true
 			}
-			wf := r.wf
+			wf := r.WF
 			if wf == "" {
-				wf = r.id // a workflow
+				wf = r.ID // a workflow
 			}
-			t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.id, WorkflowID: wf, Version: r.v})
+			t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.ID, WorkflowID: wf, Version: r.V})
 			if cache {
-				t.cacheWrite(k.store, storedRev{id: r.id, wf: r.wf, v: r.v, u: r.u, body: buf[r.start:r.end], asset: r.asset, sv: r.sv})
+				t.cacheWrite(k.store, storedRev{ID: r.ID, WF: r.WF, V: r.V, U: r.U, Body: buf[r.Start:r.End], Asset: r.Asset, SV: r.SV})
 			} else if t.cache != nil {
-				delete(t.cache, cacheKey{k.store, r.id})
+				delete(t.cache, cacheKey{k.store, r.ID})
 			}
 		}
-		return putRecords(t.tx, k.store, chunk, buf)
+		return t.tx.PutRevs(k.store, chunk, buf)
 	}
 	for i := range items {
 		v, u := k.rev(&items[i])
 		exactV, exactU := *v, *u
 		if !t.exact {
-			*v, *u = old[i].v, old[i].u
+			*v, *u = old[i].V, old[i].U
 		}
 		start := len(buf)
 		var trailer int
@@ -445,11 +386,11 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		var nb []byte
 		var nv, nu int64
 		var changed bool
-		sv := old[i].sv
+		sv := old[i].SV
 		if t.exact {
 			// The server's state: its version and time, confirmed.
 			nb, nv, nu, sv = buf[start:], exactV, exactU, exactV
-			changed = !found[i] || !bytes.Equal(nb, old[i].body) || old[i].sv != sv
+			changed = !found[i] || !bytes.Equal(nb, old[i].Body) || old[i].SV != sv
 		} else {
 			nb, nv, nu, changed = t.revise(buf[start:], trailer-start, old[i], found[i])
 		}
@@ -460,9 +401,9 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		}
 		buf = append(buf[:start], nb...)
 		id, wf := k.ids(&items[i])
-		r := rec{id: *id, v: nv, u: nu, start: start, end: len(buf), add: !found[i], sv: sv}
+		r := rec{ID: *id, V: nv, U: nu, Start: start, End: len(buf), Add: !found[i], SV: sv}
 		if wf != nil {
-			r.wf = *wf
+			r.WF = *wf
 		}
 		if t.recordOps {
 			if err := t.recordWrite(storeChange[k.store], &items[i], r, old[i], found[i]); err != nil {
@@ -471,8 +412,8 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		}
 		if k.asset != nil {
 			var ref *assetref.Ref
-			r.asset, ref = k.asset(&items[i])
-			use.change(old[i].asset, r.asset, AssetUser{r.wf, r.id}, ref)
+			r.Asset, ref = k.asset(&items[i])
+			use.change(old[i].Asset, r.Asset, AssetUser{r.WF, r.ID}, ref)
 		}
 		recs = append(recs, r)
 		if len(recs)-flushed == writeChunk {
@@ -506,7 +447,7 @@ func (t *Tx) writeWorkflow(w *graph.Workflow, old storedRev, found bool) error {
 	w.CreatedAt = t.now
 	if found {
 		var prev graph.Workflow
-		if err := t.c.decodeWorkflow(old.body, &prev); err != nil {
+		if err := t.c.decodeWorkflow(old.Body, &prev); err != nil {
 			return corrupt(storeWorkflows, w.ID, err)
 		}
 		w.CreatedAt = prev.CreatedAt
@@ -524,18 +465,18 @@ func (t *Tx) writeWorkflow(w *graph.Workflow, old storedRev, found bool) error {
 func (t *Tx) deleteRevs(store string, revs []storedRev) error {
 	kind := storeChange[store]
 	for _, r := range revs {
-		if err := t.tx.Delete(store, r.id); err != nil {
-			return fmt.Errorf("delete %s %s: %w", store, r.id, err)
+		if err := t.tx.Delete(store, r.ID); err != nil {
+			return fmt.Errorf("delete %s %s: %w", store, r.ID, err)
 		}
 		t.writes++
 		if t.cache != nil {
-			t.cache[cacheKey{store, r.id}] = cacheEntry{}
+			t.cache[cacheKey{store, r.ID}] = cacheEntry{}
 		}
-		wf := r.wf
+		wf := r.WF
 		if wf == "" {
-			wf = r.id // a workflow
+			wf = r.ID // a workflow
 		}
-		t.changes = append(t.changes, Change{Kind: kind, ID: r.id, WorkflowID: wf})
+		t.changes = append(t.changes, Change{Kind: kind, ID: r.ID, WorkflowID: wf})
 		if t.recordOps {
 			t.recordDelete(kind, wf, r)
 		}
@@ -638,7 +579,7 @@ func (t *Tx) DeleteNode(id string) error {
 	if !ok {
 		return notFound("node", id)
 	}
-	return t.deleteNodes(r.wf, []string{id})
+	return t.deleteNodes(r.WF, []string{id})
 }
 
 // DeleteEdge deletes an edge. It fails with errs.ErrNotFound when there
@@ -657,5 +598,5 @@ func (t *Tx) DeleteEdge(id string) error {
 	if !ok {
 		return notFound("edge", id)
 	}
-	return t.deleteEdges(r.wf, []string{id})
+	return t.deleteEdges(r.WF, []string{id})
 }

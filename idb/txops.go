@@ -104,7 +104,7 @@ func (t *Tx) putNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 		return nil, err
 	}
 	for i := range nodes {
-		if found[i] && old[i].wf != wf {
+		if found[i] && old[i].WF != wf {
 			return nil, otherWorkflow("node", nodes[i].ID)
 		}
 	}
@@ -160,7 +160,7 @@ func (t *Tx) replacing(store, wf string, ids []string) (old []storedRev, found [
 	}
 	byID := make(map[string]int, len(existing))
 	for i, r := range existing {
-		byID[r.id] = i
+		byID[r.ID] = i
 	}
 	old = make([]storedRev, len(ids))
 	found = make([]bool, len(ids))
@@ -171,7 +171,7 @@ func (t *Tx) replacing(store, wf string, ids []string) (old []storedRev, found [
 		}
 	}
 	for _, r := range existing {
-		if _, left := byID[r.id]; left {
+		if _, left := byID[r.ID]; left {
 			gone = append(gone, r)
 		}
 	}
@@ -195,8 +195,8 @@ func (t *Tx) edgesTouching(wf string, nodes []string) ([]storedRev, error) {
 	var out []storedRev
 	var e graph.Edge
 	for _, r := range revs {
-		if err := t.c.decodeEdge(r.body, &e); err != nil {
-			return nil, corrupt(storeEdges, r.id, err)
+		if err := t.c.decodeEdge(r.Body, &e); err != nil {
+			return nil, corrupt(storeEdges, r.ID, err)
 		}
 		_, s := set[e.Source]
 		_, d := set[e.Target]
@@ -268,7 +268,7 @@ func (t *Tx) putEdges(wf string, in []graph.Edge, replace bool) ([]graph.Edge, e
 			return nil, err
 		}
 		for i := range edges {
-			if found[i] && old[i].wf != wf {
+			if found[i] && old[i].WF != wf {
 				return nil, otherWorkflow("edge", ids[i])
 			}
 		}
@@ -303,7 +303,7 @@ func (t *Tx) ownedBy(store, entity, wf string, ids []string) ([]storedRev, error
 		return nil, err
 	}
 	for i, id := range ids {
-		if !found[i] || old[i].wf != wf {
+		if !found[i] || old[i].WF != wf {
 			return nil, fmt.Errorf("%s %s of workflow %s: %w", entity, id, wf, errs.ErrNotFound)
 		}
 	}
@@ -313,7 +313,7 @@ func (t *Tx) ownedBy(store, entity, wf string, ids []string) ([]storedRev, error
 func revIDs(revs []storedRev) []string {
 	ids := make([]string, len(revs))
 	for i, r := range revs {
-		ids[i] = r.id
+		ids[i] = r.ID
 	}
 	return ids
 }
@@ -322,7 +322,7 @@ func revIDs(revs []storedRev) []string {
 func (t *Tx) dropNodes(revs []storedRev) error {
 	var use usage
 	for _, r := range revs {
-		use.change(r.asset, "", AssetUser{r.wf, r.id}, nil)
+		use.change(r.Asset, "", AssetUser{r.WF, r.ID}, nil)
 	}
 	if err := t.deleteRevs(storeNodes, revs); err != nil {
 		return err
@@ -342,7 +342,7 @@ func (t *Tx) deleteWorkflow(id string, wo writeOptions) error {
 	if !ok {
 		return notFound("workflow", id)
 	}
-	if err := checkVersion("workflow", id, wo, r.v); err != nil {
+	if err := checkVersion("workflow", id, wo, r.V); err != nil {
 		return err
 	}
 	nodes, err := t.byWorkflow(storeNodes, id)
@@ -380,15 +380,15 @@ func (t *Tx) updateNode(wf, id string, p *graph.NodePatch, wo writeOptions) (gra
 	if !ok {
 		return graph.Node{}, notFound("node", id)
 	}
-	if r.wf != wf {
+	if r.WF != wf {
 		return graph.Node{}, &errs.ValidationError{Entity: "node", ID: id, Field: "workflowId",
-			Reason: "the node belongs to workflow " + r.wf + ", not " + wf}
+			Reason: "the node belongs to workflow " + r.WF + ", not " + wf}
 	}
-	if err := checkVersion("node", id, wo, r.v); err != nil {
+	if err := checkVersion("node", id, wo, r.V); err != nil {
 		return graph.Node{}, err
 	}
 	var n graph.Node
-	if err := t.c.decodeNode(r.body, &n); err != nil {
+	if err := t.c.decodeNode(r.Body, &n); err != nil {
 		return n, corrupt(storeNodes, id, err)
 	}
 	p.Apply(&n)
@@ -414,11 +414,11 @@ func (t *Tx) updateWorkflow(id string, p *graph.WorkflowPatch, wo writeOptions) 
 	if !ok {
 		return graph.Workflow{}, notFound("workflow", id)
 	}
-	if err := checkVersion("workflow", id, wo, r.v); err != nil {
+	if err := checkVersion("workflow", id, wo, r.V); err != nil {
 		return graph.Workflow{}, err
 	}
 	var w graph.Workflow
-	if err := t.c.decodeWorkflow(r.body, &w); err != nil {
+	if err := t.c.decodeWorkflow(r.Body, &w); err != nil {
 		return w, corrupt(storeWorkflows, id, err)
 	}
 	p.Apply(&w)

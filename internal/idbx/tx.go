@@ -211,6 +211,13 @@ func (t *Tx) call(store, index, method string, args ...any) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
+	for i, a := range args {
+		if q, ok := a.(KeyQuery); ok {
+			if args[i], err = q.value(); err != nil {
+				return Request{}, err
+			}
+		}
+	}
 	var r js.Value
 	if err := jsutil.Try(func() { r = src.Call(method, args...) }); err != nil {
 		return Request{}, t.requestErr(err)
@@ -267,7 +274,7 @@ func (t *Tx) Get(store string, key any) (Request, error) {
 }
 
 // GetAll requests all records of a store, or of an index when index is not
-// empty, matching query (a key, a KeyRange, or nil for all).
+// empty, matching query (a key, a KeyQuery, a key range, or nil for all).
 func (t *Tx) GetAll(store, index string, query any) (Request, error) {
 	if query == nil {
 		return t.call(store, index, "getAll")
