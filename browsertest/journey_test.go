@@ -20,7 +20,7 @@ import (
 )
 
 // These tests walk a person's journey through the example editor
-// (index.html) with real input events, checking each step through the
+// (examples/editor) with real input events, checking each step through the
 // page's DOM and writing a screenshot of it to screenshots/<step>.png.
 
 const (
@@ -85,7 +85,7 @@ func nodeSel(title string) string { return fmt.Sprintf(`#canvas .node[data-title
 
 func openEditor(t *testing.T, tab *browsertest.Tab) {
 	t.Helper()
-	tab.Navigate(t, "/")
+	tab.Navigate(t, browsertest.EditorPath)
 	tab.WaitFor(t, readyJS, 30*time.Second)
 }
 

@@ -25,6 +25,10 @@ const modulePath = "github.com/atelierstore/atelier"
 // query has db=NAME, globalThis.db to atelier.open({name: NAME}).
 const AppPath = "/browsertest/app.html"
 
+// EditorPath is the path of the example editor, examples/editor in the
+// checkout: the page the journey tests drive.
+const EditorPath = "/examples/editor/"
+
 //go:embed app.html
 var appHTML []byte
 
