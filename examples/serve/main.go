@@ -3,7 +3,9 @@
 // and .mjs and no caching, so a rebuilt module is picked up on reload.
 //
 // The example editor is at /examples/editor/, and / redirects there (with
-// its query, so /?sync=... opens the editor synced).
+// its query, so /?sync=... opens the editor synced). Its files are sent with
+// the strict Content-Security-Policy editorCSP, so that the editor is tried
+// as an app that forbids eval and inline scripts would serve it.
 package main
 
 import (
@@ -19,6 +21,11 @@ import (
 // editorPath is where the example editor is served: examples/editor in the
 // checkout.
 const editorPath = "/examples/editor/"
+
+// editorCSP allows scripts from the page's origin and WebAssembly, and no
+// eval, inline script or inline handler. browsertest serves the editor with
+// the same policy (browsertest.EditorCSP).
+const editorCSP = "script-src 'self' 'wasm-unsafe-eval'"
 
 func main() {
 	dir := flag.String("dir", ".", "directory to serve: the checkout")
@@ -37,8 +44,8 @@ func main() {
 	log.Fatal(http.ListenAndServe(*addr, handler(*dir)))
 }
 
-// handler serves the files of dir, except paths with a dot-segment, and
-// redirects / to the editor.
+// handler serves the files of dir, except paths with a dot-segment,
+// redirects / to the editor and sends the editor's files with editorCSP.
 func handler(dir string) http.Handler {
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +62,9 @@ func handler(dir string) http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if strings.HasPrefix(r.URL.Path, editorPath) {
+			w.Header().Set("Content-Security-Policy", editorCSP)
+		}
 		files.ServeHTTP(w, r)
 	})
 }

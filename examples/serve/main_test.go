@@ -25,20 +25,22 @@ func TestHandler(t *testing.T) {
 	}
 	h := handler(dir)
 	for _, c := range []struct {
-		path, location string
-		code           int
+		path, location, csp string
+		code                int
 	}{
-		{"/", "/examples/editor/", http.StatusFound},
-		{"/?sync=http%3A%2F%2F127.0.0.1%3A8787&workspace=dev", "/examples/editor/?sync=http%3A%2F%2F127.0.0.1%3A8787&workspace=dev", http.StatusFound},
-		{"/examples/editor/", "", http.StatusOK},
-		{"/examples/editor/main.mjs", "", http.StatusOK},
-		{"/.git/config", "", http.StatusNotFound},
+		{"/", "/examples/editor/", "", http.StatusFound},
+		{"/?sync=http%3A%2F%2F127.0.0.1%3A8787&workspace=dev", "/examples/editor/?sync=http%3A%2F%2F127.0.0.1%3A8787&workspace=dev", "", http.StatusFound},
+		{"/examples/editor/", "", editorCSP, http.StatusOK},
+		{"/examples/editor/main.mjs", "", editorCSP, http.StatusOK},
+		{"/.git/config", "", "", http.StatusNotFound},
 	} {
 		t.Run(c.path, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
-			if rec.Code != c.code || rec.Header().Get("Location") != c.location {
-				t.Fatalf("GET %s: %d Location %q, want %d Location %q", c.path, rec.Code, rec.Header().Get("Location"), c.code, c.location)
+			got := rec.Header()
+			if rec.Code != c.code || got.Get("Location") != c.location || got.Get("Content-Security-Policy") != c.csp {
+				t.Fatalf("GET %s: %d Location %q CSP %q, want %d Location %q CSP %q", c.path,
+					rec.Code, got.Get("Location"), got.Get("Content-Security-Policy"), c.code, c.location, c.csp)
 			}
 		})
 	}
