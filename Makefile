@@ -26,7 +26,7 @@ NOISE := /could not unmarshal event/d
 
 all: build
 
-## run: build the wasm module and serve the example page on localhost
+## run: build the wasm module and serve the example editor on http://localhost:$(PORT)/examples/editor/ (/ redirects there)
 run: build
 	$(GO) run ./examples/serve -dir . -addr localhost:$(PORT)
 
@@ -111,6 +111,7 @@ SYNC_WS    ?= dev
 .PHONY: sync-server
 sync-server:
 	@echo "sync server: http://$(SYNC_ADDR)  workspace: $(SYNC_WS)  token: $(SYNC_TOKEN)"
+	@echo "editor (make run): http://localhost:$(PORT)/examples/editor/?sync=http://$(SYNC_ADDR)&workspace=$(SYNC_WS)&token=$(SYNC_TOKEN)"
 	cd server && $(GO) run ./cmd/atelier-sync -addr $(SYNC_ADDR) -data ../$(BUILD)/sync-data -token '$(SYNC_TOKEN)=$(SYNC_WS)'
 
 $(WBT):

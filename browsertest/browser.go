@@ -181,7 +181,7 @@ func findChrome(path string) (string, error) {
 }
 
 // URL returns the absolute URL of path (which starts with "/") on the test
-// server, e.g. b.URL("/index.html").
+// server, e.g. b.URL(EditorPath).
 func (b *Browser) URL(path string) string { return b.url + path }
 
 // Origin returns the origin of the test server, "http://127.0.0.1:PORT", for

@@ -222,7 +222,7 @@ func TestQuotaExceeded(t *testing.T) {
 func TestExampleEditorJourney(t *testing.T) {
 	b := browsertest.Start(t, nil)
 	tab := b.NewTab(t, "editor")
-	tab.Navigate(t, "/")
+	tab.Navigate(t, browsertest.EditorPath)
 	ready := `document.getElementById("status").textContent.startsWith("ready")`
 	tab.WaitFor(t, ready, 20*time.Second)
 

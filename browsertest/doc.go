@@ -48,7 +48,7 @@
 //     a second); nothing persists between tests.
 //   - A page is ready when its load event has fired and, if it defines
 //     globalThis.browsertestReady, that promise has settled. Pages that get
-//     ready later, like index.html, need WaitFor.
+//     ready later, like the example editor (EditorPath), need WaitFor.
 //   - Methods that take a testing.TB call its Fatal, so they belong to the
 //     test's goroutine; to drive tabs from several goroutines use TryEval.
 //   - Chromium withdraws a quota override when the DevTools session that

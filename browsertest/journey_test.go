@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -20,7 +22,7 @@ import (
 )
 
 // These tests walk a person's journey through the example editor
-// (index.html) with real input events, checking each step through the
+// (examples/editor) with real input events, checking each step through the
 // page's DOM and writing a screenshot of it to screenshots/<step>.png.
 
 const (
@@ -85,7 +87,7 @@ func nodeSel(title string) string { return fmt.Sprintf(`#canvas .node[data-title
 
 func openEditor(t *testing.T, tab *browsertest.Tab) {
 	t.Helper()
-	tab.Navigate(t, "/")
+	tab.Navigate(t, browsertest.EditorPath)
 	tab.WaitFor(t, readyJS, 30*time.Second)
 }
 
@@ -653,5 +655,79 @@ func TestJourneyPanAndZoom(t *testing.T) {
 	}
 	if n := nodesOf(t, a)["Step 1"]; n.X != before.X || n.Y != before.Y || n.Version != before.Version {
 		t.Errorf("panning and zooming changed the node: %+v, was %+v", n, before)
+	}
+}
+
+// cspWatch records, in every document the tab loads, the requests and
+// scripts the page's Content-Security-Policy refused. It runs before the
+// page's own scripts (Page.addScriptToEvaluateOnNewDocument), so it sees
+// what the loader refuses as well.
+const cspWatch = `globalThis.cspRefused = [];
+document.addEventListener("securitypolicyviolation", (e) => globalThis.cspRefused.push(
+	e.effectiveDirective + " refused " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber));`
+
+// TestExampleEditorUnderStrictCSP: the editor is served with
+// browsertest.EditorCSP, as make run serves it. The policy is in force
+// (eval is refused), and the editor starts, stores an image, exports and
+// imports without the policy refusing anything.
+func TestExampleEditorUnderStrictCSP(t *testing.T) {
+	b := browsertest.Start(t, nil)
+	downloads := t.TempDir()
+	a := b.NewTab(t, "A")
+	ctx, cancel := context.WithTimeout(a.Context(), stepTimeout)
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch})
+		return err
+	}))
+	cancel()
+	if err != nil {
+		t.Fatalf("Page.addScriptToEvaluateOnNewDocument: %v", err)
+	}
+	ctx, cancel = context.WithTimeout(b.Context(), stepTimeout)
+	_, err = chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+	})
+	cancel()
+	if err != nil {
+		t.Fatalf("Browser.setDownloadBehavior: %v", err)
+	}
+	openEditor(t, a)
+
+	refused := func() []string { return browsertest.Eval[[]string](t, a, `globalThis.cspRefused.splice(0)`) }
+	if r := refused(); len(r) != 0 {
+		t.Errorf("loading the editor, the policy refused %d things:\n%s", len(r), strings.Join(r, "\n"))
+	}
+	type policy struct {
+		Header, Eval string
+		Inline       int
+	}
+	got := browsertest.Eval[policy](t, a, `async () => {
+		const header = (await fetch(location.href)).headers.get("content-security-policy");
+		let ev = "ran";
+		try { eval("1"); } catch (e) { ev = e.name; }
+		return { header, eval: ev, inline: document.querySelectorAll("script:not([src])").length };
+	}`)
+	if got.Header != browsertest.EditorCSP || got.Eval != "EvalError" || got.Inline != 0 {
+		t.Fatalf("the editor's page: %+v; want the header %q, eval refused with an EvalError and no inline script", got, browsertest.EditorCSP)
+	}
+	if r := refused(); len(r) != 1 || !strings.Contains(r[0], "refused eval") {
+		t.Errorf("after an eval, the page saw these refusals: %q; want the eval's", r)
+	}
+
+	a.Type(t, "#newName", "Strict")
+	a.Click(t, "#create button")
+	a.WaitFor(t, `!document.getElementById("toolbar").hidden`, stepTimeout)
+	a.Click(t, "#addNode")
+	a.WaitFor(t, `document.querySelectorAll("#canvas .node").length === 1`, stepTimeout)
+	a.DropFiles(t, nodeSel("Step 1"), testImage)
+	a.WaitFor(t, `document.getElementById("status").textContent.startsWith("stored landscape.png")`, stepTimeout)
+	a.Click(t, "#export")
+	pkg := filepath.Join(downloads, "Strict.genaiw.zip")
+	waitFile(t, pkg)
+	a.SetFiles(t, "#importFile", pkg)
+	a.WaitFor(t, `document.getElementById("status").textContent.startsWith("imported “Strict”")`, stepTimeout)
+
+	if r := refused(); len(r) != 0 {
+		t.Errorf("using the editor, the policy refused %d things:\n%s", len(r), strings.Join(r, "\n"))
 	}
 }

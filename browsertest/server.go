@@ -25,6 +25,15 @@ const modulePath = "github.com/atelierstore/atelier"
 // query has db=NAME, globalThis.db to atelier.open({name: NAME}).
 const AppPath = "/browsertest/app.html"
 
+// EditorPath is the path of the example editor, examples/editor in the
+// checkout: the page the journey tests drive. Its files are served with
+// EditorCSP, as examples/serve (make run) serves them.
+const EditorPath = "/examples/editor/"
+
+// EditorCSP is the Content-Security-Policy of the example editor: scripts
+// from its own origin and WebAssembly, no eval, no inline script.
+const EditorCSP = "script-src 'self' 'wasm-unsafe-eval'"
+
 //go:embed app.html
 var appHTML []byte
 
@@ -138,7 +147,7 @@ func declares(gomod, module string) bool {
 //     checkout's build directory, which may be stale or missing;
 //   - AppPath, the page behind Tab.Open;
 //   - everything else from the checkout at root, except paths with a
-//     dot-segment (.git, .ci);
+//     dot-segment (.git, .ci), and what is under EditorPath with EditorCSP;
 //   - what the test adds with Browser.Handle and Browser.AddFile.
 func newServer(root string, a *artifacts) (*httptest.Server, *http.ServeMux) {
 	mux := http.NewServeMux()
@@ -156,6 +165,9 @@ func newServer(root string, a *artifacts) (*httptest.Server, *http.ServeMux) {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if strings.HasPrefix(r.URL.Path, EditorPath) {
+			w.Header().Set("Content-Security-Policy", EditorCSP)
+		}
 		if t := contentType(r.URL.Path); t != "" {
 			w.Header().Set("Content-Type", t)
 		}

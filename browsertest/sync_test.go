@@ -843,7 +843,7 @@ func TestSyncExampleEditor(t *testing.T) {
 	f := newSyncFixture(t, 9)
 	a := f.b.NewProfile(t).NewTab(t, "A")
 	o := f.opts(200)
-	a.Navigate(t, "/?"+url.Values{"sync": {o.URL}, "workspace": {o.Workspace}, "token": {o.Token}}.Encode())
+	a.Navigate(t, browsertest.EditorPath+"?"+url.Values{"sync": {o.URL}, "workspace": {o.Workspace}, "token": {o.Token}}.Encode())
 	a.WaitFor(t, readyJS, 30*time.Second)
 	a.Type(t, "#newName", "Synced from the editor")
 	a.Click(t, "#create button")

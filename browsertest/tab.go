@@ -104,7 +104,7 @@ func (t *Tab) Name() string { return t.name }
 // chromedp.Run(tab.Context(), chromedp.Title()).
 func (t *Tab) Context() context.Context { return t.ctx }
 
-// Navigate loads path (relative to the test server, e.g. "/index.html", or
+// Navigate loads path (relative to the test server, e.g. EditorPath, or
 // an absolute URL) and waits for its load event and, when the page defines
 // globalThis.browsertestReady (as AppPath does), for that promise.
 func (t *Tab) Navigate(tb testing.TB, path string) {
