@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"syscall/js"
+
+	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 // Writer writes the new content of one file from its start, in order. The
@@ -55,7 +57,7 @@ type Writable struct {
 }
 
 type pendingWrite struct {
-	f   *future
+	f   *jsutil.Future
 	arr js.Value
 }
 
@@ -86,7 +88,7 @@ func (w *Writable) Write(ctx context.Context, p []byte) error {
 		w.err = fmt.Errorf("fsx: write %q: %w", w.name, err)
 		return w.err
 	}
-	w.pending = append(w.pending, pendingWrite{f: watch(prom), arr: arr})
+	w.pending = append(w.pending, pendingWrite{f: jsutil.Watch(prom), arr: arr})
 	return nil
 }
 
@@ -112,8 +114,8 @@ func (w *Writable) buffer(n int) js.Value {
 
 func (w *Writable) waitOldest(ctx context.Context) error {
 	pw := w.pending[0]
-	_, err := pw.f.wait(ctx)
-	if !pw.f.done {
+	_, err := pw.f.Wait(ctx)
+	if !pw.f.Settled() {
 		return err // ctx ended while the write is in flight: keep it queued
 	}
 	w.pending = w.pending[1:]
