@@ -174,7 +174,7 @@ func (w webLocks) ReadLock(ctx context.Context, hash string) (func(), error) {
 }
 
 func (w webLocks) TryLock(ctx context.Context, hash string) (func(), bool, error) {
-	return tryLock(ctx, w.prefix+hash)
+	return fsx.TryLock(ctx, w.prefix+hash, fsx.Exclusive)
 }
 
 // estimate asks navigator.storage.estimate().
@@ -194,57 +194,6 @@ func estimate(ctx context.Context) (usage, quota int64, err error) {
 		return 0 // not reported
 	}
 	return num("usage"), num("quota"), nil
-}
-
-// tryLock requests the Web Lock name exclusively with ifAvailable: it is
-// granted at once or not at all.
-func tryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, false, err
-	}
-	type grant struct {
-		resolve js.Value
-		ok      bool
-	}
-	ch := make(chan grant, 1)
-	var cb js.Func
-	cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		cb.Release()
-		if len(args) == 0 || args[0].IsNull() || args[0].IsUndefined() {
-			ch <- grant{}
-			return nil
-		}
-		var resolve js.Value
-		exec := js.FuncOf(func(_ js.Value, a []js.Value) any {
-			resolve = a[0]
-			return nil
-		})
-		held := js.Global().Get("Promise").New(exec)
-		exec.Release()
-		ch <- grant{resolve: resolve, ok: true}
-		return held
-	})
-	err = jsutil.Try(func() {
-		js.Global().Get("navigator").Get("locks").Call("request", name,
-			map[string]any{"mode": "exclusive", "ifAvailable": true}, cb)
-	})
-	if err != nil {
-		cb.Release()
-		return nil, false, err
-	}
-	// With ifAvailable the callback runs soon whatever happens; waiting
-	// for it (not for ctx) keeps the lock from being orphaned.
-	g := <-ch
-	if !g.ok {
-		return nil, false, nil
-	}
-	done := false
-	return func() {
-		if !done {
-			done = true
-			g.resolve.Invoke()
-		}
-	}, true, nil
 }
 
 // ---- Blobs
