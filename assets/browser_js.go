@@ -13,7 +13,6 @@ import (
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
-	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/internal/tabs"
 	"github.com/atelierstore/atelier/opfs"
 	"github.com/atelierstore/atelier/syncengine"
@@ -43,7 +42,7 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 	blobs := db.BlobStore(0)
 	env := Env{Registry: db, Workflows: db, Fallback: blobs, Leader: db,
 		Folders:  &idbFolders{db: db, opts: o.OPFS},
-		Estimate: estimate,
+		Estimate: fsx.Estimate,
 		Notify: func(recv func(string)) (Notifier, error) {
 			return tabs.Open("atelier:"+db.Name()+":assets", recv)
 		},
@@ -175,25 +174,6 @@ func (w webLocks) ReadLock(ctx context.Context, hash string) (func(), error) {
 
 func (w webLocks) TryLock(ctx context.Context, hash string) (func(), bool, error) {
 	return fsx.TryLock(ctx, w.prefix+hash, fsx.Exclusive)
-}
-
-// estimate asks navigator.storage.estimate().
-func estimate(ctx context.Context) (usage, quota int64, err error) {
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
-		return 0, 0, fmt.Errorf("storage estimate: %w", errs.ErrUnsupported)
-	}
-	est, err := jsutil.Await(ctx, storage.Call("estimate"))
-	if err != nil {
-		return 0, 0, err
-	}
-	num := func(k string) int64 {
-		if v := est.Get(k); v.Type() == js.TypeNumber {
-			return int64(v.Float())
-		}
-		return 0 // not reported
-	}
-	return num("usage"), num("quota"), nil
 }
 
 // ---- Blobs
@@ -370,36 +350,28 @@ type Capabilities struct {
 // Capabilities reports the storage situation.
 func (l *Library) Capabilities(ctx context.Context) (Capabilities, error) {
 	c := Capabilities{Backend: l.backend, OPFS: l.primary != nil, SyncAccess: fsx.SyncAccessSupported(),
-		FolderAccess: js.Global().Get("showDirectoryPicker").Type() == js.TypeFunction}
+		FolderAccess: fsx.FolderPickerSupported()}
 	l.mu.Lock()
 	c.Folder = l.target
 	l.mu.Unlock()
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() {
+	if !fsx.HasStorage() {
 		return c, nil
 	}
 	var err error
-	if c.Usage, c.Quota, err = estimate(ctx); err != nil {
+	if c.Usage, c.Quota, err = fsx.Estimate(ctx); err != nil {
 		return c, err
 	}
-	if p, err := jsutil.Await(ctx, storage.Call("persisted")); err == nil {
-		c.Persisted = p.Truthy()
+	if p, err := fsx.Persisted(ctx); err == nil {
+		c.Persisted = p
 	}
 	return c, nil
 }
 
 // Persist asks the browser to make this origin's storage persistent, and
-// reports whether it is.
+// reports whether it is. It fails with errs.ErrUnsupported where the
+// browser cannot tell.
 func (l *Library) Persist(ctx context.Context) (bool, error) {
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() || storage.Get("persist").Type() != js.TypeFunction {
-		return false, fmt.Errorf("persistent storage: %w", errs.ErrUnsupported)
-	}
-	v, err := jsutil.Await(ctx, storage.Call("persist"))
-	if err != nil {
-		return false, err
-	}
-	return v.Truthy(), nil
+	return fsx.Persist(ctx)
 }
 
 // AddFolder persists a folder the user picked (dir must be a

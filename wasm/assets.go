@@ -11,6 +11,7 @@ import (
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/opfs"
 )
@@ -201,21 +202,11 @@ func (h *handle) bindAssets(o js.Value) {
 			"usage": c.Usage, "quota": c.Quota}, nil
 	})
 	h.method(o, "estimate", func(ctx context.Context, _ []js.Value) (any, error) {
-		storage := js.Global().Get("navigator").Get("storage")
-		if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
-			return nil, fmt.Errorf("storage estimate: %w", atelier.ErrUnsupported)
-		}
-		est, err := jsutil.Await(ctx, storage.Call("estimate"))
+		usage, quota, err := fsx.Estimate(ctx)
 		if err != nil {
 			return nil, err
 		}
-		num := func(k string) float64 {
-			if v := est.Get(k); v.Type() == js.TypeNumber {
-				return v.Float()
-			}
-			return 0 // not reported
-		}
-		return map[string]any{"usage": num("usage"), "quota": num("quota")}, nil
+		return map[string]any{"usage": usage, "quota": quota}, nil
 	})
 	h.method(o, "persist", func(ctx context.Context, _ []js.Value) (any, error) {
 		return lib.Persist(ctx)
