@@ -29,9 +29,7 @@ var notYetConfined = map[string]bool{
 	"idb/sync_js.go":           true,
 	"idb/tx.go":                true,
 	"opfs/read.go":             true,
-	"syncengine/assets_js.go":  true,
 	"syncengine/blobs_js.go":   true,
-	"syncengine/http_js.go":    true,
 }
 
 // TestSyscallJSConfined keeps the browser in its place: only the

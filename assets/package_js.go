@@ -11,6 +11,7 @@ import (
 
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/jsnet"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/pack"
 )
@@ -57,64 +58,21 @@ func (w *BlobWriter) Blob(mime string) js.Value {
 // Fetch is a pack.FetchFunc over the browser's fetch: it returns when the
 // response headers arrive and streams the body.
 func Fetch(ctx context.Context, url string) (*pack.Fetched, error) {
-	abort := js.Global().Get("AbortController").New()
-	stop := context.AfterFunc(ctx, func() { abort.Call("abort") })
-	resp, err := jsutil.Await(ctx, js.Global().Call("fetch", url, map[string]any{"signal": abort.Get("signal")}))
+	resp, err := jsnet.Fetch(ctx, jsnet.Request{URL: url})
 	if err != nil {
-		stop()
 		return nil, fmt.Errorf("fetch %s: %w", url, err)
 	}
-	if !resp.Get("ok").Bool() {
-		stop()
-		return nil, fmt.Errorf("fetch %s: %d %s", url, resp.Get("status").Int(), resp.Get("statusText").String())
+	if !resp.OK() {
+		resp.Close()
+		return nil, fmt.Errorf("fetch %s: %d %s", url, resp.Status, resp.StatusText)
 	}
-	f := &pack.Fetched{Size: -1, MIME: resp.Get("headers").Call("get", "content-type").String()}
-	if n := resp.Get("headers").Call("get", "content-length"); n.Type() == js.TypeString {
-		if v, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+	f := &pack.Fetched{Size: -1}
+	f.MIME, _ = resp.Header("content-type")
+	if n, ok := resp.Header("content-length"); ok {
+		if v, err := strconv.ParseInt(n, 10, 64); err == nil {
 			f.Size = v
 		}
 	}
-	if resp.Get("headers").Call("get", "content-type").IsNull() {
-		f.MIME = ""
-	}
-	f.Body = &streamReader{ctx: ctx, r: resp.Get("body").Call("getReader"), stop: stop}
+	f.Body = resp.Body(ctx)
 	return f, nil
-}
-
-// streamReader reads a ReadableStream of Uint8Arrays.
-type streamReader struct {
-	ctx  context.Context
-	r    js.Value
-	buf  []byte
-	done bool
-	stop func() bool
-}
-
-func (s *streamReader) Read(p []byte) (int, error) {
-	for len(s.buf) == 0 {
-		if s.done {
-			return 0, io.EOF
-		}
-		res, err := jsutil.Await(s.ctx, s.r.Call("read"))
-		if err != nil {
-			return 0, err
-		}
-		if res.Get("done").Bool() {
-			s.done = true
-			continue
-		}
-		s.buf, err = jsutil.Bytes(res.Get("value"))
-		if err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, s.buf)
-	s.buf = s.buf[n:]
-	return n, nil
-}
-
-func (s *streamReader) Close() error {
-	s.stop()
-	_ = jsutil.Try(func() { s.r.Call("cancel") })
-	return nil
 }
