@@ -16,8 +16,6 @@ import (
 // importing it must leave the list (the test says so), and no file may
 // join it.
 var notYetConfined = map[string]bool{
-	"assets/browser_js.go":     true,
-	"assets/package_js.go":     true,
 	"idb/assets_js.go":         true,
 	"idb/blobstore_blob_js.go": true,
 	"idb/blobstore_js.go":      true,
@@ -29,7 +27,6 @@ var notYetConfined = map[string]bool{
 	"idb/sync_js.go":           true,
 	"idb/tx.go":                true,
 	"opfs/read.go":             true,
-	"syncengine/blobs_js.go":   true,
 }
 
 // TestSyscallJSConfined keeps the browser in its place: only the

@@ -7,24 +7,27 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"syscall/js"
 
+	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsnet"
-	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/pack"
 )
 
-// BlobReaderAt reads a Blob or File (blob must be one) as an io.ReaderAt,
-// a slice at a time, for Import; it returns the reader and the size. The
-// reader also hands out slices of the Blob as parts (pack.PartReaderAt):
-// Library.Import stores media assets from those, without their bytes
-// passing through Go.
-func BlobReaderAt(ctx context.Context, blob js.Value) (io.ReaderAt, int64, error) {
-	b, err := fsx.WrapBlob(blob)
-	if err != nil {
-		return nil, 0, &errs.ValidationError{Entity: "package", Field: "file", Reason: err.Error()}
+// BlobReaderAt reads a package, a Blob or File the page holds, as an
+// io.ReaderAt, a slice at a time, for Import; it returns the reader and
+// the size. The reader also hands out slices of the Blob as parts
+// (pack.PartReaderAt): Library.Import stores media assets from those,
+// without their bytes passing through Go. A Blob the browser does not hold
+// is read as it is. It fails with errs.ErrInvalid for a nil blob.
+func BlobReaderAt(ctx context.Context, blob assetref.Blob) (io.ReaderAt, int64, error) {
+	if blob == nil {
+		return nil, 0, &errs.ValidationError{Entity: "package", Field: "file", Reason: "no Blob"}
+	}
+	b, ok := fsx.BlobOf(blob)
+	if !ok {
+		return blob, blob.Size(), nil
 	}
 	return blobAt{ctx, b}, b.Size(), nil
 }
@@ -42,17 +45,18 @@ func (a blobAt) ReadAt(p []byte, off int64) (int, error) { return a.b.ReadAt(a.c
 // Blob then refers to rather than copies: like a Blob from Library.Blob,
 // it reads them when it is read, so save or upload it soon (reading fails
 // once an asset in it was deleted or evicted).
-type BlobWriter struct{ parts []any }
+type BlobWriter struct{ parts fsx.BlobBuilder }
 
 // Write implements io.Writer.
 func (w *BlobWriter) Write(p []byte) (int, error) {
-	w.parts = append(w.parts, jsutil.Uint8Array(p))
+	w.parts.Write(p)
 	return len(p), nil
 }
 
-// Blob returns everything written so far as one Blob.
-func (w *BlobWriter) Blob(mime string) js.Value {
-	return js.Global().Get("Blob").New(w.parts, map[string]any{"type": mime})
+// Blob returns everything written so far as one Blob the browser holds,
+// of the media type mime.
+func (w *BlobWriter) Blob(mime string) assetref.Blob {
+	return w.parts.Blob(mime).Asset(mime)
 }
 
 // Fetch is a pack.FetchFunc over the browser's fetch: it returns when the

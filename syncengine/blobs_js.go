@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"syscall/js"
 
+	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsnet"
@@ -21,9 +21,6 @@ import (
 // the response as a Blob. Neither copies the bytes through Go.
 
 var _ BlobTransport = (*HTTP)(nil)
-
-// jsBlob is implemented by Content that holds a JavaScript Blob.
-type jsBlob interface{ JSValue() js.Value }
 
 // MissingBlobs implements BlobTransport.
 func (h *HTTP) MissingBlobs(ctx context.Context, hashes []string) ([]string, error) {
@@ -42,10 +39,15 @@ func (h *HTTP) MissingBlobs(ctx context.Context, hashes []string) ([]string, err
 
 // UploadBlob implements BlobTransport: it asks for a signed upload URL
 // (a server that has the blob answers 409 "Exists", which is success) and
-// PUTs the content there. c must hold a Blob (have a method JSValue).
+// PUTs the content there. c must hold a browser Blob: have a method
+// Blob() assetref.Blob that returns one the browser holds; other content
+// fails with an error matching errs.ErrUnsupported.
 func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress func(sent, total int64)) error {
-	jb, ok := c.(jsBlob)
-	if !ok {
+	var b *fsx.Blob
+	if bc, ok := c.(interface{ Blob() assetref.Blob }); ok {
+		b, _ = fsx.BlobOf(bc.Blob())
+	}
+	if b == nil {
 		return fmt.Errorf("upload %s: content %T holds no Blob: %w", hash, c, errs.ErrUnsupported)
 	}
 	var grant syncproto.BlobURLResponse
@@ -62,10 +64,6 @@ func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress 
 	if progress != nil {
 		total := c.Size()
 		sent = func(n int64) { progress(n, total) }
-	}
-	b, err := fsx.WrapBlob(jb.JSValue())
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", hash, err)
 	}
 	r, err := jsnet.Upload(ctx, "PUT", grant.URL, b, sent)
 	if err != nil {
@@ -94,37 +92,37 @@ func statusError(status int, text, statusText string) error {
 }
 
 // DownloadBlob returns the content of the blob with the given hash as a
-// Blob. It asks for
+// Blob the browser holds, of the media type the answer names. It asks for
 // a signed download URL and GETs it. When the server has no such blob it
 // fails with an error matching both errs.ErrNotFound and an *HTTPError
 // (404), which is not permanent: the device that has the asset may not
 // have uploaded it yet.
-func (h *HTTP) DownloadBlob(ctx context.Context, hash string) (js.Value, error) {
+func (h *HTTP) DownloadBlob(ctx context.Context, hash string) (assetref.Blob, error) {
 	var grant syncproto.BlobURLResponse
 	err := h.do(ctx, "POST", h.url(syncproto.RouteBlobDownload), &syncproto.BlobURLRequest{Hash: hash}, &grant)
 	if err != nil {
-		return js.Undefined(), notFound(hash, err)
+		return nil, notFound(hash, err)
 	}
 	resp, err := jsnet.Fetch(ctx, jsnet.Request{URL: grant.URL})
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return js.Undefined(), cerr
+			return nil, cerr
 		}
-		return js.Undefined(), fmt.Errorf("sync server unreachable: %w", err)
+		return nil, fmt.Errorf("sync server unreachable: %w", err)
 	}
 	defer resp.Close()
 	if !resp.OK() {
 		text, _ := resp.Text(ctx)
-		return js.Undefined(), notFound(hash, statusError(resp.Status, text, resp.StatusText))
+		return nil, notFound(hash, statusError(resp.Status, text, resp.StatusText))
 	}
 	blob, err := resp.Blob(ctx)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return js.Undefined(), cerr
+			return nil, cerr
 		}
-		return js.Undefined(), fmt.Errorf("downloading %s broke off: %w", hash, err)
+		return nil, fmt.Errorf("downloading %s broke off: %w", hash, err)
 	}
-	return blob.JSValue(), nil
+	return blob.Asset(""), nil
 }
 
 // notFound adds errs.ErrNotFound to a 404 answer.
