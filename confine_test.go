@@ -26,7 +26,6 @@ var notYetConfined = map[string]bool{
 	"idb/remember_js.go":       true,
 	"idb/sync_js.go":           true,
 	"idb/tx.go":                true,
-	"opfs/read.go":             true,
 }
 
 // TestSyscallJSConfined keeps the browser in its place: only the

@@ -7,8 +7,9 @@
 // File snapshot getFile returns and any other JavaScript Blob (Blob, read by
 // slices with ReadAt and Prefetch or sequentially with Stream; built from
 // parts with BlobBuilder), FileSystemWritableFileStream (Writable),
-// FileSystemSyncAccessHandle (SyncHandle, SyncWriter), the StorageManager
-// (StorageRoot, Estimate, Persist) and the Web Locks API (Lock, TryLock).
+// FileSystemSyncAccessHandle (SyncHandle, SyncWriter, and Buffer to read
+// into), the StorageManager (StorageRoot, Estimate, Persist) and the Web
+// Locks API (Lock, TryLock).
 // Helper is a small dedicated worker, started from an embedded script, that
 // writes files with sync access handles for a thread that cannot create
 // them itself: the page's main thread (HelperWriter).
