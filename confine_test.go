@@ -16,15 +16,9 @@ import (
 // importing it must leave the list (the test says so), and no file may
 // join it.
 var notYetConfined = map[string]bool{
-	"assets/browser_js.go":     true,
-	"assets/package_js.go":     true,
 	"idb/blobstore_blob_js.go": true,
 	"idb/blobstore_js.go":      true,
 	"idb/folders_js.go":        true,
-	"opfs/read.go":             true,
-	"syncengine/assets_js.go":  true,
-	"syncengine/blobs_js.go":   true,
-	"syncengine/http_js.go":    true,
 }
 
 // TestSyscallJSConfined keeps the browser in its place: only the

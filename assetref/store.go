@@ -22,6 +22,13 @@ type Hint struct {
 	// Deduplication can make a Store return the ref of an earlier asset with
 	// another id: use the returned Ref, never a ref built from the id.
 	ID string
+	// SkipCRC asks a store that records a CRC-32 of the content beside its
+	// hash, so that an export need not read the content for it (the OPFS
+	// store's PutBlob does), not to compute one: for content whose hash
+	// verifies it anyway, such as an import, where the checksum would only
+	// serve a later export (which computes it then). Stores that record
+	// none ignore it.
+	SkipCRC bool
 }
 
 // Normalize returns h with the defaults filled in: DefaultMIME for an empty

@@ -39,11 +39,11 @@ func TestHintNormalize(t *testing.T) {
 	} {
 		_, err := tt.hint.Normalize()
 		if !errors.Is(err, errs.ErrInvalid) || errors.Is(err, errs.ErrInvalidRef) {
-			t.Errorf("Normalize(%+q) = %v, want an error matching ErrInvalid only", tt.hint, err)
+			t.Errorf("Normalize(%#v) = %v, want an error matching ErrInvalid only", tt.hint, err)
 		}
 		var ve *errs.ValidationError
 		if !errors.As(err, &ve) || ve.Field != tt.field || ve.Entity != "asset hint" {
-			t.Errorf("Normalize(%+q) = %#v, want a ValidationError for asset hint field %s", tt.hint, err, tt.field)
+			t.Errorf("Normalize(%#v) = %#v, want a ValidationError for asset hint field %s", tt.hint, err, tt.field)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -91,7 +92,11 @@ func benchPutBlob(b *testing.B, backend Backend) {
 		blob := js.Global().Get("Blob").New([]any{jsutil.Uint8Array(bytes)}, map[string]any{"type": "video/mp4"})
 		bytes = nil
 		t0 := js.Global().Get("performance").Call("now").Float()
-		ref, err := lib.PutBlob(ctx, blob, assetref.Hint{})
+		page, err := fsx.WrapAssetBlob(blob)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ref, err := lib.PutBlob(ctx, page, assetref.Hint{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -100,7 +105,11 @@ func benchPutBlob(b *testing.B, backend Backend) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		await(b, got.Call("arrayBuffer"))
+		gotJS, err := fsx.BlobJS(got)
+		if err != nil {
+			b.Fatal(err)
+		}
+		await(b, gotJS.Call("arrayBuffer"))
 		t2 := js.Global().Get("performance").Call("now").Float()
 		write, read = append(write, t1-t0), append(read, t2-t1)
 		if err := lib.Delete(ctx, ref); err != nil {

@@ -6,24 +6,20 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall/js"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
-	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/internal/tabs"
 	"github.com/atelierstore/atelier/opfs"
-	"github.com/atelierstore/atelier/syncengine"
 )
 
 // The browser's side of the library: Open assembles the adapters (the
 // registry and folder handles of an *idb.DB, the OPFS and IndexedDB
 // stores, Web Locks, navigator.storage.estimate, a cross-tab bus), and the
-// methods that hand Blobs and directory handles to and from the page live
-// here.
+// methods about storage and folders the user picked live here.
 
 var (
 	_ Registry  = (*idb.DB)(nil)
@@ -43,7 +39,7 @@ func Open(ctx context.Context, db *idb.DB, opts *Options) (*Library, error) {
 	blobs := db.BlobStore(0)
 	env := Env{Registry: db, Workflows: db, Fallback: blobs, Leader: db,
 		Folders:  &idbFolders{db: db, opts: o.OPFS},
-		Estimate: estimate,
+		Estimate: fsx.Estimate,
 		Notify: func(recv func(string)) (Notifier, error) {
 			return tabs.Open("atelier:"+db.Name()+":assets", recv)
 		},
@@ -174,235 +170,7 @@ func (w webLocks) ReadLock(ctx context.Context, hash string) (func(), error) {
 }
 
 func (w webLocks) TryLock(ctx context.Context, hash string) (func(), bool, error) {
-	return tryLock(ctx, w.prefix+hash)
-}
-
-// estimate asks navigator.storage.estimate().
-func estimate(ctx context.Context) (usage, quota int64, err error) {
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
-		return 0, 0, fmt.Errorf("storage estimate: %w", errs.ErrUnsupported)
-	}
-	est, err := jsutil.Await(ctx, storage.Call("estimate"))
-	if err != nil {
-		return 0, 0, err
-	}
-	num := func(k string) int64 {
-		if v := est.Get(k); v.Type() == js.TypeNumber {
-			return int64(v.Float())
-		}
-		return 0 // not reported
-	}
-	return num("usage"), num("quota"), nil
-}
-
-// tryLock requests the Web Lock name exclusively with ifAvailable: it is
-// granted at once or not at all.
-func tryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, false, err
-	}
-	type grant struct {
-		resolve js.Value
-		ok      bool
-	}
-	ch := make(chan grant, 1)
-	var cb js.Func
-	cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		cb.Release()
-		if len(args) == 0 || args[0].IsNull() || args[0].IsUndefined() {
-			ch <- grant{}
-			return nil
-		}
-		var resolve js.Value
-		exec := js.FuncOf(func(_ js.Value, a []js.Value) any {
-			resolve = a[0]
-			return nil
-		})
-		held := js.Global().Get("Promise").New(exec)
-		exec.Release()
-		ch <- grant{resolve: resolve, ok: true}
-		return held
-	})
-	err = jsutil.Try(func() {
-		js.Global().Get("navigator").Get("locks").Call("request", name,
-			map[string]any{"mode": "exclusive", "ifAvailable": true}, cb)
-	})
-	if err != nil {
-		cb.Release()
-		return nil, false, err
-	}
-	// With ifAvailable the callback runs soon whatever happens; waiting
-	// for it (not for ctx) keeps the lock from being orphaned.
-	g := <-ch
-	if !g.ok {
-		return nil, false, nil
-	}
-	done := false
-	return func() {
-		if !done {
-			done = true
-			g.resolve.Invoke()
-		}
-	}, true, nil
-}
-
-// ---- Blobs
-
-// blobPutter is implemented by stores that take a Blob directly.
-type blobPutter interface {
-	PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error)
-}
-
-// blobGetter is implemented by stores that return their content as a Blob.
-type blobGetter interface {
-	Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error)
-}
-
-// PutBlob stores a Blob or File the page holds (blob must be one) without
-// its bytes passing through Go, and registers it; otherwise like Put.
-func (l *Library) PutBlob(ctx context.Context, blob js.Value, hint assetref.Hint) (assetref.Ref, error) {
-	b, err := fsx.WrapBlob(blob)
-	if err != nil {
-		return assetref.Ref{}, &errs.ValidationError{Entity: "asset", Field: "blob", Reason: err.Error()}
-	}
-	if hint.MIME == "" {
-		if t := blob.Get("type"); t.Type() == js.TypeString && t.String() != "" {
-			hint.MIME = t.String()
-		}
-	}
-	s, err := l.newStore(ctx)
-	if err != nil {
-		return assetref.Ref{}, err
-	}
-	hint = withID(hint)
-	bp, ok := s.(blobPutter)
-	if !ok {
-		return assetref.Ref{}, fmt.Errorf("store %T cannot take a Blob", s)
-	}
-	ref, err := l.withRoom(ctx, b.Size(), func() (assetref.Ref, error) { return bp.PutBlob(ctx, b, hint) })
-	if err != nil {
-		return assetref.Ref{}, err
-	}
-	return l.register(ctx, s, ref)
-}
-
-// Blob returns an asset's content as a JavaScript Blob, without reading it
-// into Go (for an <img> through URL.createObjectURL, or an upload),
-// fetching it first like Open. It fails like Open.
-//
-// The Blob reads the stored file when it is read: Evict keeps assets read
-// within Options.EvictIdle, so display it (or copy it) well within that.
-func (l *Library) Blob(ctx context.Context, ref assetref.Ref) (js.Value, error) {
-	var out js.Value
-	_, err := l.access(ctx, ref, false, func(s assetref.Store, loc assetref.Ref) error {
-		g, ok := s.(blobGetter)
-		if !ok {
-			return fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
-		}
-		b, err := g.Blob(ctx, loc)
-		if err != nil {
-			return err
-		}
-		out = b.JSValue()
-		return nil
-	})
-	if err != nil {
-		return js.Undefined(), err
-	}
-	return out, nil
-}
-
-// upload is the content of one asset for an Uploader: a Blob.
-type upload struct {
-	b    *fsx.Blob
-	mime string
-}
-
-func (u *upload) Size() int64       { return u.b.Size() }
-func (u *upload) MIME() string      { return u.mime }
-func (u *upload) JSValue() js.Value { return u.b.JSValue() }
-func (u *upload) Close() error      { return nil }
-
-// blobContent is UploadContent's content in the browser: the stored file
-// as a Blob, which the HTTP transport sends without reading it into Go.
-func blobContent(ctx context.Context, s assetref.Store, ref assetref.Ref, mime string) (syncengine.Content, error) {
-	g, ok := s.(blobGetter)
-	if !ok {
-		return nil, fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
-	}
-	b, err := g.Blob(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return &upload{b: b, mime: mime}, nil
-}
-
-// ---- the sync server
-
-// Remote is where assets are fetched from: a sync server's blob routes
-// (implemented by *syncengine.HTTP).
-type Remote interface {
-	// DownloadBlob returns the content of the blob with the given hash as
-	// a JavaScript Blob. It fails with an error matching
-	// errs.ErrNotFound when the server has no such blob (perhaps not
-	// yet); an error with a method Permanent() bool that returns true
-	// means asking again cannot help.
-	DownloadBlob(ctx context.Context, hash string) (js.Value, error)
-}
-
-// SetRemote makes the library fetch assets whose bytes are not on this
-// device from r (nil: stop fetching), and lets the leading tab evict local
-// copies of uploaded assets when storage nears its quota.
-func (l *Library) SetRemote(r Remote) {
-	if r == nil {
-		l.setRemote(nil)
-		return
-	}
-	l.setRemote(blobRemote{r})
-}
-
-// blobRemote fetches Blobs from a Remote.
-type blobRemote struct{ r Remote }
-
-func (b blobRemote) download(ctx context.Context, hash string) (fetched, error) {
-	v, err := b.r.DownloadBlob(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	blob, err := fsx.WrapBlob(v)
-	if err != nil {
-		// Not a Blob: asking again will not change that.
-		return nil, permanent{err}
-	}
-	mime := ""
-	if t := v.Get("type"); t.Type() == js.TypeString {
-		mime = t.String()
-	}
-	return fetchedBlob{blob, mime}, nil
-}
-
-// permanent marks an error asking again cannot help with.
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error   { return p.error }
-func (p permanent) Permanent() bool { return true }
-
-// fetchedBlob is a downloaded Blob, stored through the store's Blob path.
-type fetchedBlob struct {
-	b   *fsx.Blob
-	typ string
-}
-
-func (f fetchedBlob) size() int64  { return f.b.Size() }
-func (f fetchedBlob) mime() string { return f.typ }
-
-func (f fetchedBlob) putInto(ctx context.Context, s assetref.Store, hint assetref.Hint) (assetref.Ref, error) {
-	bp, ok := s.(blobPutter)
-	if !ok {
-		return assetref.Ref{}, fmt.Errorf("store %T cannot take a Blob: %w", s, errs.ErrUnsupported)
-	}
-	return bp.PutBlob(ctx, f.b, hint)
+	return fsx.TryLock(ctx, w.prefix+hash, fsx.Exclusive)
 }
 
 // ---- storage and folders
@@ -421,50 +189,41 @@ type Capabilities struct {
 // Capabilities reports the storage situation.
 func (l *Library) Capabilities(ctx context.Context) (Capabilities, error) {
 	c := Capabilities{Backend: l.backend, OPFS: l.primary != nil, SyncAccess: fsx.SyncAccessSupported(),
-		FolderAccess: js.Global().Get("showDirectoryPicker").Type() == js.TypeFunction}
+		FolderAccess: fsx.FolderPickerSupported()}
 	l.mu.Lock()
 	c.Folder = l.target
 	l.mu.Unlock()
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() {
+	if !fsx.HasStorage() {
 		return c, nil
 	}
 	var err error
-	if c.Usage, c.Quota, err = estimate(ctx); err != nil {
+	if c.Usage, c.Quota, err = fsx.Estimate(ctx); err != nil {
 		return c, err
 	}
-	if p, err := jsutil.Await(ctx, storage.Call("persisted")); err == nil {
-		c.Persisted = p.Truthy()
+	if p, err := fsx.Persisted(ctx); err == nil {
+		c.Persisted = p
 	}
 	return c, nil
 }
 
 // Persist asks the browser to make this origin's storage persistent, and
-// reports whether it is.
+// reports whether it is. It fails with errs.ErrUnsupported where the
+// browser cannot tell.
 func (l *Library) Persist(ctx context.Context) (bool, error) {
-	storage := js.Global().Get("navigator").Get("storage")
-	if !storage.Truthy() || storage.Get("persist").Type() != js.TypeFunction {
-		return false, fmt.Errorf("persistent storage: %w", errs.ErrUnsupported)
-	}
-	v, err := jsutil.Await(ctx, storage.Call("persist"))
-	if err != nil {
-		return false, err
-	}
-	return v.Truthy(), nil
+	return fsx.Persist(ctx)
 }
 
-// AddFolder persists a folder the user picked (dir must be a
-// FileSystemDirectoryHandle) and returns its key. With use, new assets go
-// there from now on. It fails with errs.ErrUnsupported for a library not
-// opened by Open.
-func (l *Library) AddFolder(ctx context.Context, dir js.Value, use bool) (string, error) {
+// AddFolder persists a folder the user picked (the JavaScript binding
+// wraps its FileSystemDirectoryHandle) and returns its key. With use, new
+// assets go there from now on. It fails with errs.ErrUnsupported for a
+// library not opened by Open, and with errs.ErrInvalid for a nil dir.
+func (l *Library) AddFolder(ctx context.Context, d *fsx.Dir, use bool) (string, error) {
 	folders, ok := l.env.Folders.(*idbFolders)
 	if !ok {
 		return "", fmt.Errorf("folders: %w", errs.ErrUnsupported)
 	}
-	d, err := fsx.WrapDir(dir)
-	if err != nil {
-		return "", &errs.ValidationError{Entity: "folder", Field: "handle", Reason: err.Error()}
+	if d == nil {
+		return "", &errs.ValidationError{Entity: "folder", Field: "handle", Reason: "no directory"}
 	}
 	key := graph.NewID()
 	if err := folders.db.PutFolder(ctx, idb.Folder{Key: key, Name: d.Name(), Dir: d}); err != nil {

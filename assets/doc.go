@@ -12,9 +12,11 @@
 //
 // Put streams the bytes into the store in use (never holding them whole in
 // Go memory) and registers the asset with the workflow store; identical
-// bytes are stored once, whichever store first received them. From
-// JavaScript, PutBlob stores a Blob or File the page holds without its
-// bytes passing through Go, and Blob returns one for display. A node's
+// bytes are stored once, whichever store first received them. PutBlob
+// stores an assetref.Blob: a Blob or File the page holds (the JavaScript
+// binding hands them over) goes into the store without its bytes passing
+// through Go, any other Blob through ReadAt; Blob returns an asset as one
+// the browser holds, for display. A node's
 // result refers to the asset; deleting the node or its workflow releases
 // it, and Collect (run periodically in the leading tab) deletes assets no
 // node has used for a while.

@@ -73,8 +73,13 @@ func bytesOf(n int) []byte {
 	return b
 }
 
-func jsBlob(b []byte, mime string) js.Value {
-	return js.Global().Get("Blob").New([]any{jsutil.Uint8Array(b)}, map[string]any{"type": mime})
+// jsBlob returns a Blob of b as the page hands one over.
+func jsBlob(b []byte, mime string) assetref.Blob {
+	ab, err := fsx.WrapAssetBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(b)}, map[string]any{"type": mime}))
+	if err != nil {
+		panic(err)
+	}
+	return ab
 }
 
 func TestPutRegistersAndDedups(t *testing.T) {
@@ -100,7 +105,7 @@ func TestPutRegistersAndDedups(t *testing.T) {
 		t.Fatalf("PutBlob of the same bytes: %+v %v", viaBlob, err)
 	}
 	b, err := lib.Blob(ctx, ref)
-	if err != nil || b.Get("size").Int() != len(data) {
+	if err != nil || b.Size() != int64(len(data)) || b.MIME() != "image/png" {
 		t.Fatalf("Blob: %v", err)
 	}
 	rc, err := lib.Open(ctx, ref)
@@ -263,7 +268,7 @@ func TestFolderAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Remove(context.Background(), n, true)
-	key, err := lib.AddFolder(ctx, picked.JSValue(), true)
+	key, err := lib.AddFolder(ctx, picked, true)
 	if err != nil {
 		t.Fatal(err)
 	}

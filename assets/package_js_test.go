@@ -42,8 +42,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	blob := out.Blob("application/zip")
-	if int64(blob.Get("size").Int()) != res.Size || len(progress) == 0 || progress[len(progress)-1].Done != int64(len(img)) {
-		t.Fatalf("export size %d vs blob %d, progress %+v", res.Size, blob.Get("size").Int(), progress)
+	if blob.Size() != res.Size || blob.MIME() != "application/zip" || len(progress) == 0 || progress[len(progress)-1].Done != int64(len(img)) {
+		t.Fatalf("export size %d vs blob %d, progress %+v", res.Size, blob.Size(), progress)
 	}
 
 	// Another machine: its own database and OPFS root.

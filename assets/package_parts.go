@@ -46,16 +46,10 @@ func (p blobPart) CRC32(ctx context.Context) (uint32, error) {
 	return fsx.BlobCRC32(ctx, p.b)
 }
 
-// blobPutterWithoutCRC is implemented by stores whose PutBlob records a
-// CRC-32 (the OPFS store): Import stores without it.
-type blobPutterWithoutCRC interface {
-	PutBlobWithoutCRC(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error)
-}
-
 // blobCRCGetter is implemented by stores that record their assets'
 // CRC-32 (the OPFS store): an export then need not read the file for it.
 type blobCRCGetter interface {
-	BlobCRC32(ctx context.Context, ref assetref.Ref) (*fsx.Blob, uint32, bool, error)
+	BlobCRC32(ctx context.Context, ref assetref.Ref) (assetref.Blob, uint32, bool, error)
 }
 
 func asBlobPart(p pack.Part) (blobPart, bool) {
@@ -76,18 +70,26 @@ func (s libSource) OpenPart(ctx context.Context, ref assetref.Ref) (pack.Part, s
 	)
 	_, err := s.l.access(ctx, ref, false, func(store assetref.Store, at assetref.Ref) error {
 		st, loc = store, at
+		var (
+			b   assetref.Blob
+			err error
+		)
 		if g, ok := store.(blobCRCGetter); ok {
-			var err error
-			part.b, part.crc, part.hasCRC, err = g.BlobCRC32(ctx, at)
-			return err
-		}
-		g, ok := store.(blobGetter)
-		if !ok {
+			b, part.crc, part.hasCRC, err = g.BlobCRC32(ctx, at)
+		} else if givesBlobs(store) {
+			b, err = getBlob(ctx, store, at)
+		} else {
 			return pack.ErrNoPart
 		}
-		var err error
-		part.b, err = g.Blob(ctx, at)
-		return err
+		if err != nil {
+			return err
+		}
+		fb, ok := fsx.BlobOf(b)
+		if !ok {
+			return pack.ErrNoPart // not a Blob the browser holds
+		}
+		part.b = fb
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
@@ -117,7 +119,7 @@ func (w *BlobWriter) WritePart(_ context.Context, p pack.Part) error {
 	if !ok {
 		return fmt.Errorf("assets: BlobWriter cannot take a part of type %T", p)
 	}
-	w.parts = append(w.parts, bp.b.JSValue())
+	w.parts.Append(bp.b)
 	return nil
 }
 
@@ -145,16 +147,12 @@ func (s libSink) PutPart(ctx context.Context, p pack.Part, hash string, hint ass
 	if err != nil {
 		return assetref.Ref{}, false, err
 	}
-	putter, ok := st.(blobPutter)
-	if !ok {
+	if !takesBlobs(st) {
 		return assetref.Ref{}, false, pack.ErrNoPart
 	}
-	put := putter.PutBlob
-	if p, ok := st.(blobPutterWithoutCRC); ok {
-		put = p.PutBlobWithoutCRC // the hash verifies it; a CRC-32 would only slow the import
-	}
 	hint = withID(hint)
-	ref, err := s.l.withRoom(ctx, bp.b.Size(), func() (assetref.Ref, error) { return put(ctx, bp.b, hint) })
+	hint.SkipCRC = true // the hash verifies it; a CRC-32 would only slow the import
+	ref, err := s.l.withRoom(ctx, bp.b.Size(), func() (assetref.Ref, error) { return putBlob(ctx, st, bp.b.Asset(hint.MIME), hint) })
 	if err != nil {
 		return assetref.Ref{}, false, err
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/fsx"
-	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/pack"
 )
 
@@ -77,14 +76,10 @@ func partsWorkflow(t *testing.T, db *idb.DB, lib *Library) (string, map[string][
 }
 
 // blobBytes reads a Blob into Go.
-func blobBytes(t *testing.T, b js.Value) []byte {
+func blobBytes(t *testing.T, b assetref.Blob) []byte {
 	t.Helper()
-	ab, err := jsutil.Await(ctxT(t), b.Call("arrayBuffer"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jsutil.Bytes(ab)
-	if err != nil {
+	out := make([]byte, b.Size())
+	if _, err := b.ReadAt(out, 0); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -94,8 +89,8 @@ func blobBytes(t *testing.T, b js.Value) []byte {
 // than bytes written through Go.
 func fileParts(w *BlobWriter) int {
 	n := 0
-	for _, p := range w.parts {
-		if js.ValueOf(p).InstanceOf(js.Global().Get("Blob")) {
+	for _, p := range w.parts.Parts() {
+		if p.InstanceOf(js.Global().Get("Blob")) {
 			n++
 		}
 	}
@@ -103,7 +98,7 @@ func fileParts(w *BlobWriter) int {
 }
 
 // importCounting imports a package Blob into lib through a countingSink.
-func importCounting(t *testing.T, db *idb.DB, lib *Library, pkg js.Value) (*pack.Result, *countingSink, error) {
+func importCounting(t *testing.T, db *idb.DB, lib *Library, pkg assetref.Blob) (*pack.Result, *countingSink, error) {
 	t.Helper()
 	ctx := ctxT(t)
 	r, size, err := BlobReaderAt(ctx, pkg)
@@ -386,7 +381,7 @@ func TestExportPartsFromAFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Remove(context.Background(), n, true)
-	if _, err := lib.AddFolder(ctx, picked.JSValue(), true); err != nil {
+	if _, err := lib.AddFolder(ctx, picked, true); err != nil {
 		t.Fatal(err)
 	}
 	id, content := partsWorkflow(t, db, lib)

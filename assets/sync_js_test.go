@@ -58,11 +58,11 @@ func (h *hub) MissingBlobs(_ context.Context, hashes []string) ([]string, error)
 }
 
 func (h *hub) UploadBlob(ctx context.Context, hash string, c syncengine.Content, progress func(sent, total int64)) error {
-	b := c.(interface{ JSValue() js.Value }).JSValue()
-	blob, err := fsx.WrapBlob(b)
-	if err != nil {
-		return err
+	blob, ok := fsx.BlobOf(c.(interface{ Blob() assetref.Blob }).Blob())
+	if !ok {
+		return errors.New("the content is no Blob the browser holds")
 	}
+	b := blob.JSValue()
 	got, err := fsx.HashBlob(ctx, blob)
 	if err != nil {
 		return err
@@ -93,22 +93,22 @@ func (e missing) Error() string        { return "no blob " + e.hash }
 func (e missing) Is(target error) bool { return target == errs.ErrNotFound }
 func (e missing) Permanent() bool      { return false }
 
-func (h *hub) DownloadBlob(_ context.Context, hash string) (js.Value, error) {
+func (h *hub) DownloadBlob(_ context.Context, hash string) (assetref.Blob, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.attempts++
 	if h.down {
-		return js.Undefined(), errors.New("sync server unreachable")
+		return nil, errors.New("sync server unreachable")
 	}
 	b, ok := h.blobs[hash]
 	if !ok {
-		return js.Undefined(), missing{hash}
+		return nil, missing{hash}
 	}
 	h.downloads++
 	if h.corrupt {
 		return jsBlob([]byte("not what was asked for"), "image/png"), nil
 	}
-	return b, nil
+	return fsx.WrapAssetBlob(b)
 }
 
 func (h *hub) counts() (checks, uploads, downloads, attempts int) {
@@ -286,7 +286,7 @@ func TestUploadThenFetchOnAnotherDevice(t *testing.T) {
 		t.Fatal("B read other bytes the second time")
 	}
 	b, err := libB.Blob(ctx, ref)
-	if err != nil || b.Get("size").Int() != len(data) {
+	if err != nil || b.Size() != int64(len(data)) {
 		t.Fatalf("Blob on B: %v", err)
 	}
 	if _, _, downloads, _ := h.counts(); downloads != 1 {
@@ -425,7 +425,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 		t.Fatal("older came back with other bytes")
 	}
 	b, err := lib.Blob(ctx, newer)
-	if err != nil || b.Get("size").Int() != len(newerData) {
+	if err != nil || b.Size() != int64(len(newerData)) {
 		t.Fatalf("Blob of evicted newer: %v", err)
 	}
 	if _, _, after, _ := h.counts(); after-before != 2 {

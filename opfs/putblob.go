@@ -5,30 +5,31 @@ package opfs
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 )
 
 // PutBlob stores content the page already holds as a Blob (a File the
 // user dropped, a fetched image) without its bytes passing through Go: the
 // browser copies it into the file while it hashes it (WebCrypto), the two
-// running at the same time, and records its CRC-32 (fsx.SumBlob), computed
-// meanwhile as well, so that an export need not read the file. Content already stored is found by its hash at commit, and the
-// new copy discarded. Otherwise it behaves, and fails, like Put.
-func (s *Store) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
-	ref, err := s.putBlob(ctx, b, hint, true)
-	if err != nil {
-		return assetref.Ref{}, fmt.Errorf("opfs: put blob: %w", err)
+// running at the same time, and unless hint.SkipCRC it records its CRC-32,
+// computed meanwhile as well, so that an export need not read the file.
+// Content already stored is found by its hash at commit, and the new copy
+// discarded. A Blob the browser does not hold (another implementation of
+// assetref.Blob) is read through ReadAt and stored like Put stores it,
+// without a CRC-32. Otherwise it behaves, and fails, like Put.
+func (s *Store) PutBlob(ctx context.Context, b assetref.Blob, hint assetref.Hint) (assetref.Ref, error) {
+	if b == nil {
+		return assetref.Ref{}, fmt.Errorf("opfs: put blob: %w", &errs.ValidationError{Entity: "asset", Field: "blob", Reason: "no Blob"})
 	}
-	return ref, nil
-}
-
-// PutBlobWithoutCRC is PutBlob without the CRC-32: for an import, which
-// verifies content by its hash and should not pay for a checksum only a
-// later export could use (the export then computes it).
-func (s *Store) PutBlobWithoutCRC(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
-	ref, err := s.putBlob(ctx, b, hint, false)
+	fb, ok := fsx.BlobOf(b)
+	if !ok {
+		return s.Put(ctx, io.NewSectionReader(b, 0, b.Size()), hint)
+	}
+	ref, err := s.putBlob(ctx, fb, hint)
 	if err != nil {
 		return assetref.Ref{}, fmt.Errorf("opfs: put blob: %w", err)
 	}
@@ -38,7 +39,7 @@ func (s *Store) PutBlobWithoutCRC(ctx context.Context, b *fsx.Blob, hint assetre
 // putBlobSlice is how much of a Blob PutBlob writes per step.
 const putBlobSlice = 16 << 20
 
-func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint, withCRC bool) (ref assetref.Ref, err error) {
+func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (ref assetref.Ref, err error) {
 	hint, err = hint.Normalize()
 	if err != nil {
 		return ref, err
@@ -47,7 +48,7 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint, wi
 		return ref, err
 	}
 	start := fsx.StartSum
-	if !withCRC {
+	if hint.SkipCRC {
 		start = fsx.StartHashOnly
 	}
 	hashed := start(ctx, b)
@@ -104,19 +105,20 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint, wi
 	return ref, err
 }
 
-// Blob returns the asset's content as a Blob (the file itself: nothing is
-// read or copied), for the page to display or upload. It fails like Stat.
-func (s *Store) Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error) {
+// Blob returns the asset's content as a Blob the browser holds (the file
+// itself: nothing is read or copied), of the recorded media type, for the
+// page to display or upload. It fails like Stat.
+func (s *Store) Blob(ctx context.Context, ref assetref.Ref) (assetref.Blob, error) {
 	b, _, _, err := s.BlobCRC32(ctx, ref)
 	return b, err
 }
 
 // BlobCRC32 is Blob that also returns the content's CRC-32 as recorded
-// when it was stored (ok false for assets stored before records had it).
-func (s *Store) BlobCRC32(ctx context.Context, ref assetref.Ref) (b *fsx.Blob, crc uint32, ok bool, err error) {
-	r, b, err := s.resolve(ctx, ref)
+// when it was stored (ok false for assets stored without one).
+func (s *Store) BlobCRC32(ctx context.Context, ref assetref.Ref) (b assetref.Blob, crc uint32, ok bool, err error) {
+	r, fb, err := s.resolve(ctx, ref)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("opfs: blob: %w", err)
 	}
-	return b, r.CRC32, r.HasCRC, nil
+	return fb.Asset(r.MIME), r.CRC32, r.HasCRC, nil
 }

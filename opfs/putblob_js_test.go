@@ -6,25 +6,34 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"hash/crc32"
 	"io"
 	"syscall/js"
 	"testing"
 
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
+
+// pageBlob returns a Blob of data as the page would hand it over.
+func pageBlob(t *testing.T, data []byte) assetref.Blob {
+	t.Helper()
+	b, err := fsx.WrapAssetBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func TestPutBlobStoresWithoutGo(t *testing.T) {
 	ctx := context.Background()
 	s := openOPFS(t, Options{})
 	data := make([]byte, 3<<20+11)
 	rand.Read(data)
-	b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := pageBlob(t, data)
 	ref, err := s.PutBlob(ctx, b, assetref.Hint{MIME: "image/png"})
 	if err != nil {
 		t.Fatal(err)
@@ -55,8 +64,42 @@ func TestPutBlobStoresWithoutGo(t *testing.T) {
 		t.Fatalf("%d assets stored", len(list))
 	}
 	out, err := s.Blob(ctx, ref)
-	if err != nil || out.Size() != int64(len(data)) {
+	if err != nil || out.Size() != int64(len(data)) || out.MIME() != "image/png" {
 		t.Fatalf("Blob: %v", err)
+	}
+	if _, ok := fsx.BlobOf(out); !ok {
+		t.Fatal("Blob is not the browser's")
+	}
+	head := make([]byte, 100)
+	if n, err := out.ReadAt(head, 5); n != len(head) || err != nil || !bytes.Equal(head, data[5:105]) {
+		t.Fatalf("Blob.ReadAt = %d, %v", n, err)
+	}
+}
+
+// bytesBlob is an assetref.Blob the browser does not hold.
+type bytesBlob struct {
+	*bytes.Reader
+	mime string
+}
+
+func (b bytesBlob) MIME() string { return b.mime }
+
+// TestPutBlobOfGoBytes: a Blob of another kind is read through ReadAt and
+// stored like Put stores it.
+func TestPutBlobOfGoBytes(t *testing.T) {
+	ctx := context.Background()
+	s := openOPFS(t, Options{})
+	data := make([]byte, 1<<20+3)
+	rand.Read(data)
+	ref, err := s.PutBlob(ctx, bytesBlob{bytes.NewReader(data), "image/png"}, assetref.Hint{MIME: "image/webp"})
+	if err != nil || ref.Hash != assetref.HashBytes(data) || ref.MIME != "image/webp" {
+		t.Fatalf("PutBlob = %+v, %v", ref, err)
+	}
+	if again, err := s.PutBlob(ctx, pageBlob(t, data), assetref.Hint{}); err != nil || again.Path != ref.Path {
+		t.Fatalf("PutBlob of the same bytes from the page: %+v %v", again, err)
+	}
+	if _, err := s.PutBlob(ctx, nil, assetref.Hint{}); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("PutBlob(nil) = %v", err)
 	}
 }
 
@@ -82,10 +125,7 @@ func TestStoredCRC32(t *testing.T) {
 		}
 		check("Put", ref, data, false)
 		data = append(data, 7) // other content for PutBlob
-		b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := pageBlob(t, data)
 		ref, err = s.PutBlob(ctx, b, assetref.Hint{MIME: "video/mp4"})
 		if err != nil {
 			t.Fatal(err)
@@ -94,10 +134,7 @@ func TestStoredCRC32(t *testing.T) {
 	}
 	// A record written before CRC-32s were recorded.
 	data := []byte("older asset")
-	b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := pageBlob(t, data)
 	ref, err := s.PutBlob(ctx, b, assetref.Hint{MIME: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
@@ -118,18 +155,15 @@ func TestStoredCRC32(t *testing.T) {
 	check("old record", ref, data, false)
 }
 
-// TestPutBlobWithoutCRC stores like PutBlob and records no CRC-32.
-func TestPutBlobWithoutCRC(t *testing.T) {
+// TestPutBlobSkipCRC stores like PutBlob and records no CRC-32.
+func TestPutBlobSkipCRC(t *testing.T) {
 	ctx := context.Background()
 	s := openOPFS(t, Options{})
 	data := []byte("imported content")
-	b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := s.PutBlobWithoutCRC(ctx, b, assetref.Hint{MIME: "text/plain"})
+	b := pageBlob(t, data)
+	ref, err := s.PutBlob(ctx, b, assetref.Hint{MIME: "text/plain", SkipCRC: true})
 	if err != nil || ref.Hash != assetref.HashBytes(data) {
-		t.Fatalf("PutBlobWithoutCRC: %+v %v", ref, err)
+		t.Fatalf("PutBlob with SkipCRC: %+v %v", ref, err)
 	}
 	if _, _, ok, err := s.BlobCRC32(ctx, ref); err != nil || ok {
 		t.Fatalf("BlobCRC32: has a CRC-32 (%v), %v", ok, err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
-	"syscall/js"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
@@ -116,7 +115,7 @@ type reader struct {
 	// In a dedicated worker: the file, read with read-only handles into
 	// fill, which holds the bytes at [fillOff, fillOff+fillLen).
 	f       *fsx.File
-	fill    js.Value
+	fill    *fsx.Buffer
 	fillOff int64
 	fillLen int
 }
@@ -177,8 +176,8 @@ func (r *reader) Read(p []byte) (int, error) {
 func (r *reader) readHandle(p []byte) (int, error) {
 	if r.off < r.fillOff || r.off >= r.fillOff+int64(r.fillLen) {
 		size := r.b.Size()
-		if r.fill.IsUndefined() {
-			r.fill = js.Global().Get("Uint8Array").New(min(int64(readFill), size))
+		if r.fill == nil {
+			r.fill = fsx.NewBuffer(int(min(int64(readFill), size)))
 		}
 		h, err := r.f.OpenReadOnly(r.ctx)
 		if err != nil {
@@ -199,8 +198,7 @@ func (r *reader) readHandle(p []byte) (int, error) {
 		r.fillOff, r.fillLen = r.off, n
 	}
 	at := int(r.off - r.fillOff)
-	k := min(len(p), r.fillLen-at)
-	js.CopyBytesToGo(p[:k], r.fill.Call("subarray", at, at+k))
+	k := r.fill.CopyTo(p[:min(len(p), r.fillLen-at)], at)
 	r.off += int64(k)
 	if r.off >= r.b.Size() {
 		return k, io.EOF
@@ -302,7 +300,7 @@ func (r *reader) Close() error {
 		r.st.Close()
 		r.st = nil
 	}
-	r.fill = js.Undefined()
+	r.fill = nil
 	return nil
 }
 

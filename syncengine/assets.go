@@ -29,8 +29,9 @@ type PendingAsset struct {
 }
 
 // Content is the local content of one asset, ready to upload. The
-// transport knows how to read its concrete type (in the browser, one
-// that holds a Blob).
+// transport knows how to read its concrete type: the HTTP transport
+// uploads content with a method Blob() assetref.Blob that returns a Blob
+// the browser holds, without reading it into Go.
 type Content interface {
 	Size() int64
 	MIME() string

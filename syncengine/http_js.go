@@ -9,9 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall/js"
 
-	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/internal/jsnet"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -35,39 +34,33 @@ func (h *HTTP) url(route string) string {
 // failures and 5xx answers come back as retryable errors; 4xx answers as
 // an *HTTPError.
 func (h *HTTP) do(ctx context.Context, method, u string, in, out any) error {
-	init := map[string]any{
-		"method":  method,
-		"headers": map[string]any{"Authorization": "Bearer " + h.token, "Content-Type": "application/json"},
-	}
+	req := jsnet.Request{Method: method, URL: u,
+		Header: map[string]string{"Authorization": "Bearer " + h.token, "Content-Type": "application/json"}}
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		init["body"] = string(b)
+		req.Body = string(b)
 	}
-	abort := js.Global().Get("AbortController").New()
-	init["signal"] = abort.Get("signal")
-	stop := context.AfterFunc(ctx, func() { abort.Call("abort") })
-	defer stop()
-	resp, err := jsutil.Await(ctx, js.Global().Call("fetch", u, init))
+	resp, err := jsnet.Fetch(ctx, req)
 	if err != nil {
 		return fmt.Errorf("sync server unreachable: %w", err)
 	}
-	text, err := jsutil.Await(ctx, resp.Call("text"))
+	defer resp.Close()
+	text, err := resp.Text(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the sync server's answer: %w", err)
 	}
-	status := resp.Get("status").Int()
-	if status < 200 || status > 299 {
+	if !resp.OK() {
 		var e syncproto.ErrorResponse
-		_ = json.Unmarshal([]byte(text.String()), &e)
+		_ = json.Unmarshal([]byte(text), &e)
 		if e.Error == "" {
-			e.Error = resp.Get("statusText").String()
+			e.Error = resp.StatusText
 		}
-		return &HTTPError{Status: status, Code: e.Code, Msg: e.Error}
+		return &HTTPError{Status: resp.Status, Code: e.Code, Msg: e.Error}
 	}
-	if err := json.Unmarshal([]byte(text.String()), out); err != nil {
+	if err := json.Unmarshal([]byte(text), out); err != nil {
 		return fmt.Errorf("sync server answered %s %s with something that is not its JSON: %w", method, u, err)
 	}
 	return nil
@@ -89,19 +82,4 @@ func (h *HTTP) Pull(ctx context.Context, cursor int64, limit int) (*syncproto.Pu
 // FollowOnline pauses the engine while the browser reports being offline
 // and resumes it (with a round at once) when it comes back. The returned
 // function stops following.
-func FollowOnline(e *Engine) (stop func()) {
-	nav := js.Global().Get("navigator")
-	if on := nav.Get("onLine"); on.Type() == js.TypeBoolean {
-		e.SetOnline(on.Bool())
-	}
-	online := js.FuncOf(func(js.Value, []js.Value) any { e.SetOnline(true); return nil })
-	offline := js.FuncOf(func(js.Value, []js.Value) any { e.SetOnline(false); return nil })
-	js.Global().Call("addEventListener", "online", online)
-	js.Global().Call("addEventListener", "offline", offline)
-	return func() {
-		js.Global().Call("removeEventListener", "online", online)
-		js.Global().Call("removeEventListener", "offline", offline)
-		online.Release()
-		offline.Release()
-	}
-}
+func FollowOnline(e *Engine) (stop func()) { return jsnet.FollowOnline(e.SetOnline) }

@@ -11,6 +11,7 @@ import (
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/opfs"
 )
@@ -42,13 +43,25 @@ func branded(getter, v js.Value) (out js.Value, ok bool) {
 	return out, err == nil
 }
 
-// blobArg returns argument i, which must be a Blob or File.
-func blobArg(args []js.Value, i int, name string) (js.Value, error) {
+// blobArg returns argument i, which must be a Blob or File, as the
+// library takes it.
+func blobArg(args []js.Value, i int, name string) (assetref.Blob, error) {
 	v := arg(args, i)
 	if _, ok := branded(blobSize, v); !ok {
-		return js.Value{}, argError(name, "must be a Blob or File, not "+describe(v))
+		return nil, argError(name, "must be a Blob or File, not "+describe(v))
 	}
-	return v, nil
+	// A getter of its own on the object may throw: Try.
+	var (
+		b   *fsx.AssetBlob
+		err error
+	)
+	if terr := jsutil.Try(func() { b, err = fsx.WrapAssetBlob(v) }); terr != nil {
+		err = terr
+	}
+	if err != nil {
+		return nil, argError(name, err.Error())
+	}
+	return b, nil
 }
 
 // refArg decodes argument i, an AssetRef. A value that is not an object
@@ -115,7 +128,11 @@ func (h *handle) bindAssets(o js.Value) {
 		if err != nil {
 			return nil, err
 		}
-		return lib.Blob(ctx, ref)
+		b, err := lib.Blob(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return fsx.BlobJS(b)
 	})
 	h.method(o, "assetURL", func(ctx context.Context, args []js.Value) (any, error) {
 		ref, err := refArg(args, 0)
@@ -126,7 +143,11 @@ func (h *handle) bindAssets(o js.Value) {
 		if err != nil {
 			return nil, err
 		}
-		return js.Global().Get("URL").Call("createObjectURL", b), nil
+		jb, err := fsx.BlobJS(b)
+		if err != nil {
+			return nil, err
+		}
+		return js.Global().Get("URL").Call("createObjectURL", jb), nil
 	})
 	// assetInfo(ref) resolves to {ref, size, mime, hash} of a stored asset.
 	h.method(o, "assetInfo", func(ctx context.Context, args []js.Value) (any, error) {
@@ -201,21 +222,11 @@ func (h *handle) bindAssets(o js.Value) {
 			"usage": c.Usage, "quota": c.Quota}, nil
 	})
 	h.method(o, "estimate", func(ctx context.Context, _ []js.Value) (any, error) {
-		storage := js.Global().Get("navigator").Get("storage")
-		if !storage.Truthy() || storage.Get("estimate").Type() != js.TypeFunction {
-			return nil, fmt.Errorf("storage estimate: %w", atelier.ErrUnsupported)
-		}
-		est, err := jsutil.Await(ctx, storage.Call("estimate"))
+		usage, quota, err := fsx.Estimate(ctx)
 		if err != nil {
 			return nil, err
 		}
-		num := func(k string) float64 {
-			if v := est.Get(k); v.Type() == js.TypeNumber {
-				return v.Float()
-			}
-			return 0 // not reported
-		}
-		return map[string]any{"usage": num("usage"), "quota": num("quota")}, nil
+		return map[string]any{"usage": usage, "quota": quota}, nil
 	})
 	h.method(o, "persist", func(ctx context.Context, _ []js.Value) (any, error) {
 		return lib.Persist(ctx)
@@ -239,7 +250,11 @@ func (h *handle) bindAssets(o js.Value) {
 		if _, err := optionsArg(args, 1, "options", &opt); err != nil {
 			return nil, err
 		}
-		return lib.AddFolder(ctx, dir, opt.Use)
+		d, err := fsx.WrapDir(dir)
+		if err != nil {
+			return nil, argError("handle", err.Error())
+		}
+		return lib.AddFolder(ctx, d, opt.Use)
 	})
 	h.method(o, "useFolder", func(ctx context.Context, args []js.Value) (any, error) {
 		key, err := optionalStringArg(args, 0, "key")

@@ -6,7 +6,9 @@ import (
 	"context"
 	"syscall/js"
 
+	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assets"
+	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/pack"
 )
 
@@ -48,7 +50,7 @@ func (h *handle) bindPackages(o js.Value) {
 			if onKept, ok := cbs["onKeptAsUrl"]; ok && len(res.KeptAsURL) > 0 {
 				invoke(onKept, failuresJS(res.KeptAsURL))
 			}
-			return w.Blob("application/zip"), nil
+			return fsx.BlobJS(w.Blob("application/zip"))
 		})
 	})
 	// importPackage(fileOrBlob, {replace, onProgress}) stores the package's
@@ -77,7 +79,7 @@ func (h *handle) bindPackages(o js.Value) {
 }
 
 // importPackage is importPackage's work once its arguments are read.
-func importPackage(ctx context.Context, lib *assets.Library, blob js.Value, replace bool, progress func(pack.Progress)) (any, error) {
+func importPackage(ctx context.Context, lib *assets.Library, blob assetref.Blob, replace bool, progress func(pack.Progress)) (any, error) {
 	r, size, err := assets.BlobReaderAt(ctx, blob)
 	if err != nil {
 		return nil, err

@@ -312,7 +312,7 @@ func testInvalidHint(t *testing.T, s assetref.Store) {
 		{ID: "a\x00"},
 	} {
 		_, err := s.Put(t.Context(), bytes.NewReader(content(10, 5)), hint)
-		wantErr(t, err, errs.ErrInvalid, fmt.Sprintf("Put with hint %+q", hint))
+		wantErr(t, err, errs.ErrInvalid, fmt.Sprintf("Put with hint %#v", hint))
 	}
 	wantCount(t, s, 0)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/atelierstore/atelier/assets"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/opfs"
 )
 
@@ -89,6 +90,15 @@ func newBlob(u js.Value) js.Value {
 	return js.Global().Get("Blob").New([]any{u}, map[string]any{"type": mimeVideo})
 }
 
+// pageBlob is a Blob as the JavaScript binding hands it to the library.
+func pageBlob(v js.Value) assetref.Blob {
+	b, err := fsx.WrapAssetBlob(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 // readAll reads an asset through the library's io.Reader and checks its
 // size.
 func readAll(ctx context.Context, lib *assets.Library, ref assetref.Ref, size int) error {
@@ -114,7 +124,11 @@ func readBlob(ctx context.Context, lib *assets.Library, ref assetref.Ref, size i
 	if err != nil {
 		return err
 	}
-	ab, err := await(ctx, b.Call("arrayBuffer"))
+	jb, err := fsx.BlobJS(b)
+	if err != nil {
+		return err
+	}
+	ab, err := await(ctx, jb.Call("arrayBuffer"))
 	if err != nil {
 		return err
 	}
@@ -201,7 +215,7 @@ func s4(ctx context.Context, o Options) (*Result, error) {
 		paths := map[string]func() error{
 			"library": func() error {
 				return assetPath{"library",
-					func() (assetref.Ref, error) { return lib.PutBlob(ctx, blob, hint) },
+					func() (assetref.Ref, error) { return lib.PutBlob(ctx, pageBlob(blob), hint) },
 					func(ref assetref.Ref) error { return readBlob(ctx, lib, ref, o.Bytes) },
 				}.round(ctx, lib, res, i)
 			},
@@ -258,7 +272,7 @@ func s5(ctx context.Context, o Options) (*Result, error) {
 				content(data, &filled, i, 1)
 				blob := newBlob(toJS(data))
 				return assetPath{"libraryBlob",
-					func() (assetref.Ref, error) { return lib.PutBlob(ctx, blob, hint) },
+					func() (assetref.Ref, error) { return lib.PutBlob(ctx, pageBlob(blob), hint) },
 					func(ref assetref.Ref) error { return readBlob(ctx, lib, ref, o.Bytes) },
 				}.round(ctx, lib, res, i)
 			},
@@ -304,7 +318,7 @@ func s7(ctx context.Context, o Options) (*Result, error) {
 	part, filled := make([]byte, o.Bytes/o.Parts), false
 	for k, n := range nodes {
 		content(part, &filled, 0, k)
-		ref, err := lib.PutBlob(ctx, newBlob(toJS(part)), assetref.Hint{MIME: mimeVideo})
+		ref, err := lib.PutBlob(ctx, pageBlob(newBlob(toJS(part))), assetref.Hint{MIME: mimeVideo})
 		if err != nil {
 			return nil, err
 		}
@@ -315,8 +329,11 @@ func s7(ctx context.Context, o Options) (*Result, error) {
 	part = nil
 
 	res := newResult()
-	var pkg js.Value
-	var size int
+	var (
+		pkg   assetref.Blob
+		pkgJS js.Value
+		size  int
+	)
 	export := func(run int) error {
 		bw := &assets.BlobWriter{}
 		t0 := time.Now()
@@ -325,7 +342,10 @@ func s7(ctx context.Context, o Options) (*Result, error) {
 		}
 		pkg = bw.Blob("application/zip")
 		t := ms(t0)
-		size = pkg.Get("size").Int()
+		size = int(pkg.Size())
+		if pkgJS, err = fsx.BlobJS(pkg); err != nil {
+			return err
+		}
 		if run >= 0 {
 			res.add("library.export", run, t)
 		}
@@ -375,7 +395,7 @@ func s7(ctx context.Context, o Options) (*Result, error) {
 				}
 				continue
 			}
-			if err := rawRound(ctx, res, i, "opfsWrite", "opfsRead", pkg, size); err != nil {
+			if err := rawRound(ctx, res, i, "opfsWrite", "opfsRead", pkgJS, size); err != nil {
 				return nil, err
 			}
 		}

@@ -49,7 +49,7 @@ func (b *Blob) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 type Chunk struct {
 	off int64
 	n   int
-	f   *future
+	f   *jsutil.Future
 }
 
 // Prefetch starts reading n bytes at off (fewer at the end of the content)
@@ -65,9 +65,9 @@ func (b *Blob) Prefetch(off int64, n int) *Chunk {
 		p, err = callSync(slice, "arrayBuffer")
 	}
 	if err != nil {
-		c.f = &future{done: true, res: result{err: err}}
+		c.f = jsutil.Failed(err)
 	} else {
-		c.f = watch(p)
+		c.f = jsutil.Watch(p)
 	}
 	return c
 }
@@ -81,7 +81,7 @@ func (c *Chunk) Len() int { return c.n }
 // Wait waits for the chunk and copies min(len(dst), Len()) bytes of it into
 // dst. It returns ctx.Err() if ctx ends first; it can be called again then.
 func (c *Chunk) Wait(ctx context.Context, dst []byte) (int, error) {
-	v, err := c.f.wait(ctx)
+	v, err := c.f.Wait(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("fsx: read: %w", err)
 	}
@@ -111,11 +111,11 @@ func (b *Blob) Text(ctx context.Context) (string, error) {
 // JavaScript. A Stream is not safe for concurrent use.
 type Stream struct {
 	b    *Blob
-	rd   js.Value // ReadableStreamDefaultReader
-	cur  js.Value // the chunk being consumed
-	pos  int      // bytes of cur consumed
-	n    int      // length of cur
-	next *future  // the read() after cur
+	rd   js.Value       // ReadableStreamDefaultReader
+	cur  js.Value       // the chunk being consumed
+	pos  int            // bytes of cur consumed
+	n    int            // length of cur
+	next *jsutil.Future // the read() after cur
 	off  int64
 	done bool
 	err  error
@@ -155,8 +155,8 @@ func (s *Stream) Read(ctx context.Context, p []byte) (int, error) {
 		if s.next == nil {
 			s.next = s.read()
 		}
-		v, err := s.next.wait(ctx)
-		if !s.next.done {
+		v, err := s.next.Wait(ctx)
+		if !s.next.Settled() {
 			return 0, err
 		}
 		s.next = nil
@@ -195,12 +195,12 @@ func (s *Stream) explain(ctx context.Context, err error) error {
 	return err
 }
 
-func (s *Stream) read() *future {
+func (s *Stream) read() *jsutil.Future {
 	p, err := callSync(s.rd, "read")
 	if err != nil {
-		return &future{done: true, res: result{err: err}}
+		return jsutil.Failed(err)
 	}
-	return watch(p)
+	return jsutil.Watch(p)
 }
 
 // Close stops the stream; the browser stops reading ahead. Later reads

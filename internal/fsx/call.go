@@ -67,61 +67,10 @@ func ignore(p js.Value) {
 	_ = jsutil.Try(func() { p.Call("then", jsNoop, jsNoop) })
 }
 
-// future is a promise being watched from Go. Its callbacks are attached at
-// once, so the browser can work on it while Go does something else, and
-// they release themselves when it settles, whether or not anyone still
-// waits.
-type future struct {
-	ch   chan result
-	done bool
-	res  result
-}
-
+// result is one answer of the Helper worker.
 type result struct {
 	v   js.Value
 	err error
-}
-
-func watch(p js.Value) *future {
-	f := &future{ch: make(chan result, 1)}
-	var ok, fail js.Func
-	ok = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ok.Release()
-		fail.Release()
-		f.ch <- result{v: arg0(args)}
-		return nil
-	})
-	fail = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ok.Release()
-		fail.Release()
-		err := jsutil.ToError(arg0(args))
-		if err == nil {
-			err = &jsutil.Error{Name: "Error", Message: "promise rejected without a reason"}
-		}
-		f.ch <- result{err: err}
-		return nil
-	})
-	if err := jsutil.Try(func() { p.Call("then", ok, fail) }); err != nil {
-		ok.Release()
-		fail.Release()
-		f.ch <- result{err: err}
-	}
-	return f
-}
-
-// wait returns the promise's value or rejection, or ctx.Err() if ctx ends
-// first; it can be called again after that.
-func (f *future) wait(ctx context.Context) (js.Value, error) {
-	if f.done {
-		return f.res.v, f.res.err
-	}
-	select {
-	case r := <-f.ch:
-		f.done, f.res = true, r
-		return r.v, r.err
-	case <-ctx.Done():
-		return js.Undefined(), ctx.Err()
-	}
 }
 
 func arg0(args []js.Value) js.Value {

@@ -4,12 +4,15 @@
 // workflow store.
 //
 // It wraps FileSystemDirectoryHandle (Dir), FileSystemFileHandle (File), the
-// File snapshot getFile returns (Blob, read by slices with ReadAt and
-// Prefetch or sequentially with Stream), FileSystemWritableFileStream
-// (Writable), FileSystemSyncAccessHandle (SyncHandle, SyncWriter) and the
-// Web Locks API (Lock). Helper is a small dedicated worker, started from an
-// embedded script, that writes files with sync access handles for a thread
-// that cannot create them itself: the page's main thread (HelperWriter).
+// File snapshot getFile returns and any other JavaScript Blob (Blob, read by
+// slices with ReadAt and Prefetch or sequentially with Stream; built from
+// parts with BlobBuilder), FileSystemWritableFileStream (Writable),
+// FileSystemSyncAccessHandle (SyncHandle, SyncWriter, and Buffer to read
+// into), the StorageManager (StorageRoot, Estimate, Persist) and the Web
+// Locks API (Lock, TryLock).
+// Helper is a small dedicated worker, started from an embedded script, that
+// writes files with sync access handles for a thread that cannot create
+// them itself: the page's main thread (HelperWriter).
 // Writable, SyncWriter and HelperWriter share the Writer interface.
 //
 // Everything that waits on the browser takes a context and turns JavaScript
@@ -21,5 +24,8 @@
 // The package is internal and hands out js.Value (JSValue, WrapDir,
 // WrapFile) because the JavaScript binding passes in folders the user
 // picked and the IndexedDB layer persists their handles (they survive a
-// structured clone). Public packages keep js.Value out of their API.
+// structured clone). Public packages keep js.Value out of their API: a
+// Blob crosses it as an assetref.Blob (AssetBlob, made by the JavaScript
+// binding with WrapAssetBlob), which the stores unwrap with BlobOf to let
+// the browser copy it.
 package fsx

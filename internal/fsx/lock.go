@@ -68,13 +68,7 @@ func Lock(ctx context.Context, name string, mode LockMode) (release func(), err 
 		if gaveUp {
 			return nil // granted after the caller gave up: release at once
 		}
-		var resolve js.Value
-		executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
-			resolve = args[0]
-			return nil
-		})
-		held := js.Global().Get("Promise").New(executor) // runs executor at once
-		executor.Release()
+		held, resolve := holder()
 		granted <- resolve
 		return held
 	})
@@ -92,8 +86,7 @@ func Lock(ctx context.Context, name string, mode LockMode) (release func(), err 
 
 	select {
 	case resolve := <-granted:
-		var once sync.Once
-		return func() { once.Do(func() { resolve.Invoke() }) }, nil
+		return releaser(resolve), nil
 	case <-ctx.Done():
 		// JavaScript cannot run between here and the end of this case:
 		// either grant already ran (its value waits in the channel), or it
@@ -119,4 +112,73 @@ func Lock(ctx context.Context, name string, mode LockMode) (release func(), err 
 		}
 		return nil, ctx.Err()
 	}
+}
+
+// TryLock acquires the Web Lock name if it can be granted at once
+// (ifAvailable): ok is false, and nothing waits in the queue, when another
+// holder keeps it from being granted now. Otherwise it is Lock: release it.
+// It fails with an error matching atelier.ErrUnsupported where
+// navigator.locks is missing.
+//
+// It waits for the browser's answer even if ctx ends meanwhile (the answer
+// comes within a task): a lock granted to a caller that stopped listening
+// would stay held. The Web Locks API cannot withdraw such a request
+// anyway: it refuses a signal together with ifAvailable.
+func TryLock(ctx context.Context, name string, mode LockMode) (release func(), ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	if !LocksSupported() {
+		return nil, false, fmt.Errorf("fsx: lock %q: %w", name, unsupported("navigator.locks"))
+	}
+	type grant struct {
+		resolve js.Value
+		ok      bool
+	}
+	ch := make(chan grant, 1)
+	var cb js.Func
+	cb = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		cb.Release()
+		if lock := arg0(args); lock.IsNull() || lock.IsUndefined() {
+			ch <- grant{} // not available: the request is already over
+			return nil
+		}
+		held, resolve := holder()
+		ch <- grant{resolve: resolve, ok: true}
+		return held
+	})
+	var req js.Value
+	err = jsutil.Try(func() {
+		req = js.Global().Get("navigator").Get("locks").Call("request", name,
+			object("mode", mode.String(), "ifAvailable", true), cb)
+	})
+	if err != nil {
+		cb.Release()
+		return nil, false, fmt.Errorf("fsx: lock %q: %w", name, err)
+	}
+	ignore(req)
+	g := <-ch
+	if !g.ok {
+		return nil, false, nil
+	}
+	return releaser(g.resolve), true, nil
+}
+
+// holder returns the promise a lock callback returns to keep the lock
+// held, and the function that resolves it, releasing the lock.
+func holder() (held, resolve js.Value) {
+	executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve = args[0]
+		return nil
+	})
+	held = js.Global().Get("Promise").New(executor) // runs executor at once
+	executor.Release()
+	return held, resolve
+}
+
+// releaser returns a release function of a held lock that is safe to call
+// more than once.
+func releaser(resolve js.Value) func() {
+	var once sync.Once
+	return func() { once.Do(func() { resolve.Invoke() }) }
 }

@@ -140,3 +140,46 @@ func TestLockCancelWhileWaiting(t *testing.T) {
 		t.Fatalf("Lock with a done context = %v", err)
 	}
 }
+
+// TestTryLock: granted at once or not at all, never queued; a release
+// (twice is harmless) frees the lock for the next TryLock.
+func TestTryLock(t *testing.T) {
+	name := "fsx-test:" + t.Name()
+	ctx := t.Context()
+	shared, err := Lock(ctx, name, Shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := TryLock(ctx, name, Exclusive); err != nil || ok {
+		t.Fatalf("TryLock(Exclusive) while shared: ok %v, %v", ok, err)
+		r()
+	}
+	r, ok, err := TryLock(ctx, name, Shared)
+	if err != nil || !ok {
+		t.Fatalf("TryLock(Shared) while shared: ok %v, %v", ok, err)
+	}
+	if h, p := lockState(t, name); h != "ss" || p != "" {
+		t.Fatalf("held %q, pending %q; want two shared, none pending", h, p)
+	}
+	r()
+	shared()
+	await(t, `return new Promise(r => setTimeout(r, 0))`) // the browser frees locks a task later
+	r, ok, err = TryLock(ctx, name, Exclusive)
+	if err != nil || !ok {
+		t.Fatalf("TryLock(Exclusive) of a free lock: ok %v, %v", ok, err)
+	}
+	if h, _ := lockState(t, name); h != "e" {
+		t.Fatalf("held %q, want one exclusive", h)
+	}
+	r()
+	r()
+	await(t, `return new Promise(r => setTimeout(r, 0))`)
+	if h, p := lockState(t, name); h != "" || p != "" {
+		t.Fatalf("after release: held %q, pending %q", h, p)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := TryLock(done, name, Exclusive); !errors.Is(err, context.Canceled) {
+		t.Fatalf("TryLock with a done context = %v", err)
+	}
+}

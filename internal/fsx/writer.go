@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"syscall/js"
+
+	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 // Writer writes the new content of one file from its start, in order. The
@@ -55,7 +57,7 @@ type Writable struct {
 }
 
 type pendingWrite struct {
-	f   *future
+	f   *jsutil.Future
 	arr js.Value
 }
 
@@ -86,7 +88,7 @@ func (w *Writable) Write(ctx context.Context, p []byte) error {
 		w.err = fmt.Errorf("fsx: write %q: %w", w.name, err)
 		return w.err
 	}
-	w.pending = append(w.pending, pendingWrite{f: watch(prom), arr: arr})
+	w.pending = append(w.pending, pendingWrite{f: jsutil.Watch(prom), arr: arr})
 	return nil
 }
 
@@ -112,8 +114,8 @@ func (w *Writable) buffer(n int) js.Value {
 
 func (w *Writable) waitOldest(ctx context.Context) error {
 	pw := w.pending[0]
-	_, err := pw.f.wait(ctx)
-	if !pw.f.done {
+	_, err := pw.f.Wait(ctx)
+	if !pw.f.Settled() {
 		return err // ctx ended while the write is in flight: keep it queued
 	}
 	w.pending = w.pending[1:]
@@ -257,11 +259,10 @@ func (h *SyncHandle) ReadAt(p []byte, off int64) (int, error) {
 	return got, nil
 }
 
-// ReadInto reads up to dst.length bytes at off into dst, a Uint8Array,
-// without copying them into Go, and returns how many it read (0 at the end
-// of the file).
-func (h *SyncHandle) ReadInto(dst js.Value, off int64) (int, error) {
-	n, err := callSync(h.v, "read", dst, object("at", off))
+// ReadInto reads up to dst.Len() bytes at off into dst without copying
+// them into Go, and returns how many it read (0 at the end of the file).
+func (h *SyncHandle) ReadInto(dst *Buffer, off int64) (int, error) {
+	n, err := callSync(h.v, "read", dst.v, object("at", off))
 	if err != nil {
 		return 0, fmt.Errorf("fsx: read %q: %w", h.name, err)
 	}
@@ -300,6 +301,28 @@ func (h *SyncHandle) Close() error {
 		return fmt.Errorf("fsx: close %q: %w", h.name, err)
 	}
 	return nil
+}
+
+// Buffer is bytes in JavaScript memory: a SyncHandle reads into it
+// (ReadInto) and Go copies out of it a piece at a time (CopyTo), so that
+// reading ahead keeps no second copy in Go memory. It is not safe for
+// concurrent use.
+type Buffer struct{ v js.Value }
+
+// NewBuffer returns a Buffer of n bytes.
+func NewBuffer(n int) *Buffer { return &Buffer{v: jsUint8Array.New(n)} }
+
+// Len returns the size of the buffer.
+func (b *Buffer) Len() int { return b.v.Length() }
+
+// CopyTo copies the bytes at off, as many as fit in dst and the buffer
+// holds, into dst and returns how many it copied.
+func (b *Buffer) CopyTo(dst []byte, off int) int {
+	n := max(0, min(len(dst), b.Len()-off))
+	if n > 0 {
+		js.CopyBytesToGo(dst[:n], b.v.Call("subarray", off, off+n))
+	}
+	return n
 }
 
 // SyncWriter is the Writer over a SyncHandle, for Go code that runs in a

@@ -138,3 +138,31 @@ func TestToError(t *testing.T) {
 		t.Fatalf("number: %v", err)
 	}
 }
+
+// TestFuture: a Wait cut short by its context leaves the promise watched,
+// a later Wait gets its outcome, and every Wait after that the same one.
+func TestFuture(t *testing.T) {
+	p := eval(`let resolve; const p = new Promise(r => resolve = r); p.resolveNow = () => resolve(7); return p`)
+	f := Watch(p)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.Wait(done); !errors.Is(err, context.Canceled) || f.Settled() {
+		t.Fatalf("Wait with a done context: %v, settled %v", err, f.Settled())
+	}
+	p.Call("resolveNow")
+	for range 2 {
+		v, err := f.Wait(context.Background())
+		if err != nil || v.Int() != 7 || !f.Settled() {
+			t.Fatalf("Wait = %v, %v, settled %v", v, err, f.Settled())
+		}
+	}
+	boom := errors.New("boom")
+	if f := Failed(boom); !f.Settled() {
+		t.Fatal("a failed Future is not settled")
+	} else if _, err := f.Wait(done); err != boom {
+		t.Fatalf("Failed(boom).Wait = %v", err)
+	}
+	if _, err := Watch(js.ValueOf(3)).Wait(context.Background()); err == nil {
+		t.Fatal("watching a number succeeded")
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/syncengine"
 )
 
@@ -64,7 +65,11 @@ func main() {
 	})
 	// put(blob) stores a Blob and returns its ref.
 	method(api, "put", func(ctx context.Context, args []js.Value) (any, error) {
-		return p.lib.PutBlob(ctx, args[0], assetref.Hint{})
+		b, err := fsx.WrapAssetBlob(args[0])
+		if err != nil {
+			return nil, err
+		}
+		return p.lib.PutBlob(ctx, b, assetref.Hint{})
 	})
 	// createNode(ref) makes a workflow with one node whose result is ref.
 	method(api, "createNode", func(ctx context.Context, args []js.Value) (any, error) {
@@ -118,7 +123,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		return b.Get("size").Int(), nil
+		return b.Size(), nil
 	})
 	method(api, "record", func(ctx context.Context, args []js.Value) (any, error) {
 		rec, err := p.db.Asset(ctx, args[0].String())
