@@ -15,11 +15,7 @@ import (
 // outside internal/ and wasm/. The list only shrinks: a file that stops
 // importing it must leave the list (the test says so), and no file may
 // join it.
-var notYetConfined = map[string]bool{
-	"idb/blobstore_blob_js.go": true,
-	"idb/blobstore_js.go":      true,
-	"idb/folders_js.go":        true,
-}
+var notYetConfined = map[string]bool{}
 
 // TestSyscallJSConfined keeps the browser in its place: only the
 // browser-plumbing packages under internal/ and the JavaScript binding in

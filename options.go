@@ -8,6 +8,7 @@ import (
 	"github.com/atelierstore/atelier/assets"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/syncengine"
+	"github.com/atelierstore/atelier/syncproto"
 )
 
 // Options configure Open. The zero value (or nil) is a good default: a
@@ -50,7 +51,7 @@ type Options struct {
 	// OnConflict is called, in every tab, with this device's writes that
 	// lost to the server's state or that the server refused. It runs on a
 	// browser event and must not block.
-	OnConflict func([]idb.Conflict)
+	OnConflict func([]syncproto.Conflict)
 }
 
 // SyncOptions name the server a workspace syncs with.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/syncproto"
 )
 
 // statusShare shares the sync status and conflicts among the tabs of a
@@ -21,7 +21,7 @@ type statusShare struct {
 	leading    func() bool
 	local      func() SyncStatus // this tab's own status
 	onStatus   func(SyncStatus)  // may be nil
-	onConflict func([]idb.Conflict)
+	onConflict func([]syncproto.Conflict)
 
 	mu   sync.Mutex
 	bus  poster      // nil: no channel, every tab reports its own status
@@ -94,7 +94,7 @@ func (s *statusShare) changed() {
 }
 
 // conflicts is the engine's OnConflict, in the leading tab.
-func (s *statusShare) conflicts(cs []idb.Conflict) {
+func (s *statusShare) conflicts(cs []syncproto.Conflict) {
 	if bus := s.poster(); bus != nil {
 		if b, err := json.Marshal(cs); err == nil {
 			_ = bus.Post(conflictPrefix + string(b))
@@ -115,7 +115,7 @@ func (s *statusShare) recv(msg string) {
 			}
 		}
 	case strings.HasPrefix(msg, conflictPrefix):
-		var cs []idb.Conflict
+		var cs []syncproto.Conflict
 		if json.Unmarshal([]byte(msg[len(conflictPrefix):]), &cs) != nil {
 			return
 		}

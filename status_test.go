@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/syncengine"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -27,7 +26,7 @@ type testTab struct {
 	share    *statusShare
 	leading  atomic.Bool
 	statuses []SyncStatus
-	conflict [][]idb.Conflict
+	conflict [][]syncproto.Conflict
 	mu       sync.Mutex
 	own      SyncStatus
 }
@@ -63,7 +62,7 @@ func (b *testBus) open(leading bool, state syncengine.State) *testTab {
 			t.statuses = append(t.statuses, s)
 			t.mu.Unlock()
 		},
-		onConflict: func(cs []idb.Conflict) {
+		onConflict: func(cs []syncproto.Conflict) {
 			t.mu.Lock()
 			t.conflict = append(t.conflict, cs)
 			t.mu.Unlock()
@@ -145,7 +144,7 @@ func TestStatusShareConflictsReachEveryTab(t *testing.T) {
 	a := bus.open(false, syncengine.Synced)
 	b := bus.open(false, syncengine.Synced)
 	winner := &syncproto.Change{Seq: 9, EntityID: "w1"}
-	cs := []idb.Conflict{{Lost: syncproto.Op{ID: "op1", EntityID: "w1"}, Winner: winner},
+	cs := []syncproto.Conflict{{Lost: syncproto.Op{ID: "op1", EntityID: "w1"}, Winner: winner},
 		{Lost: syncproto.Op{ID: "op2"}, Reason: "node has no workflow"}}
 	leader.share.conflicts(cs)
 	for name, tab := range map[string]*testTab{"leader": leader, "a": a, "b": b} {

@@ -18,6 +18,7 @@ import (
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assets"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncengine"
@@ -187,5 +188,40 @@ func TestOpenWithSyncOffline(t *testing.T) {
 	}
 	if !failing {
 		t.Fatalf("OnSyncStatus never reported the failing rounds: %+v", statuses)
+	}
+}
+
+// Another tab's upgrade is not held up by this workspace: every
+// connection it holds closes (a transaction in flight may delay that a
+// moment, which the browser reports as blocked), OnVersionChange is
+// called, and the workspace is closed.
+func TestAnotherTabsUpgradeClosesTheWorkspace(t *testing.T) {
+	ctx, name := testCtx(t), wsName(t)
+	changed := make(chan struct{}, 1)
+	ws, err := atelier.Open(ctx, name, &atelier.Options{OnVersionChange: func(idb.VersionChange) { changed <- struct{}{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	probe, err := idbx.Open(ctx, name, 0, idbx.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := probe.Version()
+	probe.Close()
+	upgrade, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	newer, err := idbx.Open(upgrade, name, v+1, idbx.Hooks{})
+	if err != nil {
+		t.Fatalf("another tab's upgrade did not complete: %v", err)
+	}
+	newer.Close()
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnVersionChange was not called")
+	}
+	if _, err := ws.Store().ListWorkflows(ctx); !errors.Is(err, atelier.ErrClosed) {
+		t.Fatalf("ListWorkflows after the upgrade: %v", err)
 	}
 }

@@ -2,12 +2,10 @@ package assetref
 
 import "errors"
 
-// The asset registry's record, shared by the registry (package idb keeps
-// it in IndexedDB) and the asset library (package assets, which reads it
-// through an interface). It lives here, in the package both already
-// import, so that neither needs the other: assets must not import idb to
-// build on the host, and idb cannot import assets, whose browser
-// constructor takes an *idb.DB.
+// The asset registry's record, shared by the registry (package
+// assets/registry keeps it in IndexedDB, assets/memregistry in memory) and
+// the asset library (package assets, which reads it through an
+// interface). It lives here, in the package all of them import.
 
 // ErrInUse is returned by a registry's ForgetAsset when nodes still use
 // the asset.

@@ -17,26 +17,23 @@ import (
 // store without a Blob path, goes through ReadAt and Put, as a reader
 // would.
 
-// blobPutter is implemented by stores that take an assetref.Blob (the
-// OPFS store, which hands a browser Blob to the browser to copy).
+// blobPutter is implemented by stores that take an assetref.Blob (the OPFS
+// and IndexedDB stores, which hand a browser Blob to the browser to copy).
 type blobPutter interface {
 	PutBlob(ctx context.Context, b assetref.Blob, hint assetref.Hint) (assetref.Ref, error)
 }
 
 // blobGetter is implemented by stores that give their content as an
-// assetref.Blob (the OPFS store).
+// assetref.Blob (the OPFS and IndexedDB stores).
 type blobGetter interface {
 	Blob(ctx context.Context, ref assetref.Ref) (assetref.Blob, error)
 }
 
-// putBlob stores b in s by the best path s offers: its Blob path, the
-// browser's (putBrowserBlob), or Put reading b through ReadAt.
+// putBlob stores b in s by the best path s offers: its Blob path, or Put
+// reading b through ReadAt.
 func putBlob(ctx context.Context, s assetref.Store, b assetref.Blob, hint assetref.Hint) (assetref.Ref, error) {
 	if p, ok := s.(blobPutter); ok {
 		return p.PutBlob(ctx, b, hint)
-	}
-	if ref, ok, err := putBrowserBlob(ctx, s, b, hint); ok {
-		return ref, err
 	}
 	return s.Put(ctx, io.NewSectionReader(b, 0, b.Size()), hint)
 }
@@ -46,9 +43,6 @@ func putBlob(ctx context.Context, s assetref.Store, b assetref.Blob, hint assetr
 func getBlob(ctx context.Context, s assetref.Store, ref assetref.Ref) (assetref.Blob, error) {
 	if g, ok := s.(blobGetter); ok {
 		return g.Blob(ctx, ref)
-	}
-	if b, ok, err := browserBlob(ctx, s, ref); ok {
-		return b, err
 	}
 	return nil, fmt.Errorf("store %T cannot give a Blob: %w", s, errs.ErrUnsupported)
 }
@@ -173,4 +167,18 @@ func (f fetchedBlob) mime() string { return f.b.MIME() }
 
 func (f fetchedBlob) putInto(ctx context.Context, s assetref.Store, hint assetref.Hint) (assetref.Ref, error) {
 	return putBlob(ctx, s, f.b, hint)
+}
+
+// takesBlobs reports whether s has a Blob path of its own, by which the
+// browser copies a Blob it holds into s.
+func takesBlobs(s assetref.Store) bool {
+	_, ok := s.(blobPutter)
+	return ok
+}
+
+// givesBlobs reports whether s gives its content as Blobs the browser
+// holds.
+func givesBlobs(s assetref.Store) bool {
+	_, ok := s.(blobGetter)
+	return ok
 }

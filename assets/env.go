@@ -2,19 +2,21 @@ package assets
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/pack"
 )
 
 // The library's logic (Put, Open, Collect, Reconcile, Evict, fetch on
 // demand, upload bookkeeping) is written once over the interfaces below and
 // builds everywhere; its tests run on the host against memstore and an
 // in-memory registry. In the browser, Open assembles the adapters: the
-// IndexedDB registry and folder handles of an *idb.DB, the OPFS and
-// IndexedDB byte stores, Web Locks, navigator.storage.estimate and a
-// cross-tab bus.
+// registry of the store's database (package assets/registry), the OPFS
+// and IndexedDB byte stores, the folder handles the user picked, Web
+// Locks, navigator.storage.estimate and a cross-tab bus.
 
 // Registry is the asset registry: one record per stored asset, keyed by
 // its content hash, saying where the bytes are and which nodes use them.
@@ -57,8 +59,8 @@ type Workflows interface {
 	PutGraph(ctx context.Context, g *graph.Graph) (graph.Graph, error)
 }
 
-// Folders opens the stores of the folders the user picked (in the browser,
-// persisted directory handles).
+// Folders keeps the folders the user picked (in the browser, persisted
+// directory handles) and opens their stores.
 type Folders interface {
 	// OpenFolder returns the store of the folder with the given key,
 	// checking (with ask, requesting) write permission. It fails with
@@ -66,6 +68,22 @@ type Folders interface {
 	// permission is refused. The library closes the store (if it is an
 	// io.Closer) when it closes.
 	OpenFolder(ctx context.Context, key string, ask bool) (assetref.Store, error)
+	// AddFolder persists a folder the user picked and returns its new
+	// key; errs.ErrInvalid for a folder it cannot keep.
+	AddFolder(ctx context.Context, f assetref.Folder) (key string, err error)
+	// Folders lists the persisted folders.
+	Folders(ctx context.Context) ([]Folder, error)
+	// RemoveFolder forgets a persisted folder (the files in it stay);
+	// errs.ErrNotFound when there is none with that key.
+	RemoveFolder(ctx context.Context, key string) error
+}
+
+// Folder is a folder the user picked, as persisted.
+type Folder struct {
+	Key       string
+	Name      string
+	CreatedAt int64           // ms since the Unix epoch
+	Handle    assetref.Folder // the browser's handle, for the binding
 }
 
 // Locker holds the per-asset locks that keep Evict away from assets being
@@ -80,7 +98,7 @@ type Locker interface {
 }
 
 // Leader runs jobs in one process of several sharing the stores (in the
-// browser, the leading tab; implemented by *idb.DB).
+// browser, the leading tab: the workspace's leadership).
 type Leader interface {
 	// RunOnLeader starts job whenever this process leads, cancelling its
 	// context when it stops leading; unregister stops it for good.
@@ -119,7 +137,17 @@ type Env struct {
 	// EvictIfNeeded does nothing.
 	Estimate func(ctx context.Context) (usage, quota int64, err error)
 	// Sweep, if set, runs in the background when the library opens (the
-	// browser's removes what an earlier session left half-written);
-	// Close cancels it and waits for it.
-	Sweep func(ctx context.Context)
+	// browser's removes what an earlier session left half-written, older
+	// than grace), logging to log; Close cancels it and waits for it.
+	Sweep func(ctx context.Context, grace time.Duration, log *slog.Logger)
+	// BlobUploads makes UploadContent hand the transport each asset as a
+	// Blob the browser holds (its bytes need not pass through Go); false:
+	// a reader of its bytes.
+	BlobUploads bool
+	// FetchURL fetches the bytes of url assets for Export and ImportURL's
+	// package; nil: pack's default.
+	FetchURL pack.FetchFunc
+	// Close, if set, runs last when the library closes: it closes what
+	// the stores hold open.
+	Close func() error
 }

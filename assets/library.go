@@ -15,8 +15,6 @@ import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/opfs"
-	"github.com/atelierstore/atelier/pack"
-	"github.com/atelierstore/atelier/syncengine"
 )
 
 // Backend names a store for new assets.
@@ -37,6 +35,12 @@ type Options struct {
 	// of its own, WorkspaceRoot(name), or opfs.DefaultRoot for a database
 	// that already keeps assets there.
 	OPFS *opfs.Options
+	// SweepAfter is how long after New the background sweep (Env.Sweep)
+	// starts; default 2 s, negative: at once. The sweep only removes what
+	// is older than Grace, and a tab that has just opened is busy loading:
+	// waiting also keeps its transactions out of the way of another tab
+	// that upgrades the database right after this one opened.
+	SweepAfter time.Duration
 	// Grace is how old unused or unregistered bytes must be before
 	// Collect and Reconcile delete them; default 10 minutes.
 	Grace time.Duration
@@ -83,9 +87,6 @@ type Library struct {
 	log      *slog.Logger
 
 	// Set by the browser's Open.
-	content     func(ctx context.Context, s assetref.Store, ref assetref.Ref, mime string) (syncengine.Content, error)
-	fetchURL    pack.FetchFunc
-	closeStores func() error
 
 	mu        sync.Mutex
 	folders   map[string]assetref.Store // opened folder stores, by key
@@ -119,6 +120,9 @@ func New(env Env, opts *Options) (*Library, error) {
 	o := &l.opts
 	if o.Grace <= 0 {
 		o.Grace = 10 * time.Minute
+	}
+	if o.SweepAfter == 0 {
+		o.SweepAfter = 2 * time.Second
 	}
 	if o.CollectEvery == 0 {
 		o.CollectEvery = time.Hour
@@ -161,7 +165,16 @@ func New(env Env, opts *Options) (*Library, error) {
 		l.swept = make(chan struct{})
 		go func() {
 			defer close(l.swept)
-			env.Sweep(sctx)
+			if d := l.opts.SweepAfter; d > 0 {
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-sctx.Done():
+					return
+				}
+			}
+			env.Sweep(sctx, l.opts.Grace, l.log)
 		}()
 	}
 	if env.Notify != nil {
@@ -229,8 +242,8 @@ func (l *Library) Close() error {
 		}
 		delete(l.folders, k)
 	}
-	if l.closeStores != nil {
-		return l.closeStores()
+	if l.env.Close != nil {
+		return l.env.Close()
 	}
 	return nil
 }
@@ -583,6 +596,12 @@ func lastSegment(p string) string {
 // fails with errs.ErrPermission when the user refuses.
 func (l *Library) UseFolder(ctx context.Context, key string) error {
 	if key != "" {
+		// The library keeps the stores of folders it opened: ask the
+		// persisted list, so that a folder removed (here or in another
+		// tab) is not used again.
+		if err := l.knownFolder(ctx, key); err != nil {
+			return err
+		}
 		if _, err := l.folder(ctx, key, true); err != nil {
 			return err
 		}
@@ -590,6 +609,98 @@ func (l *Library) UseFolder(ctx context.Context, key string) error {
 	l.mu.Lock()
 	l.target = key
 	l.mu.Unlock()
+	return nil
+}
+
+// Records returns the registry's record of every asset, by hash: where
+// its bytes are, the nodes that use it and its sync state.
+func (l *Library) Records(ctx context.Context) ([]assetref.Record, error) {
+	return l.reg.Assets(ctx)
+}
+
+// AddFolder persists a folder the user picked (the JavaScript binding
+// wraps its FileSystemDirectoryHandle) and returns its key. With use, new
+// assets go there from now on. It fails with errs.ErrUnsupported without
+// folder support (Env.Folders) and with errs.ErrInvalid for a nil folder.
+func (l *Library) AddFolder(ctx context.Context, f assetref.Folder, use bool) (string, error) {
+	if l.env.Folders == nil {
+		return "", fmt.Errorf("folders: %w", errs.ErrUnsupported)
+	}
+	if f == nil {
+		return "", &errs.ValidationError{Entity: "folder", Field: "handle", Reason: "no directory"}
+	}
+	key, err := l.env.Folders.AddFolder(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	if use {
+		if err := l.UseFolder(ctx, key); err != nil {
+			return "", err
+		}
+	}
+	return key, nil
+}
+
+// Folders lists the persisted folders (none without folder support).
+func (l *Library) Folders(ctx context.Context) ([]Folder, error) {
+	if l.env.Folders == nil {
+		return nil, nil
+	}
+	return l.env.Folders.Folders(ctx)
+}
+
+// knownFolder fails with errs.ErrNotFound unless key names a persisted
+// folder.
+func (l *Library) knownFolder(ctx context.Context, key string) error {
+	fs, err := l.Folders(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.Key == key {
+			return nil
+		}
+	}
+	return fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
+}
+
+// RemoveFolder forgets a persisted folder; the files in it stay. New
+// assets that went there go to the default store again. It refuses with
+// assetref.ErrInUse while nodes use assets kept there (their refs would
+// dangle), and fails with errs.ErrNotFound when there is no such folder.
+func (l *Library) RemoveFolder(ctx context.Context, key string) error {
+	if l.env.Folders == nil {
+		return fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
+	}
+	recs, err := l.reg.Assets(ctx)
+	if err != nil {
+		return err
+	}
+	used := 0
+	for _, r := range recs {
+		if r.Ref.Kind != assetref.KindFSHandle || len(r.Users) == 0 {
+			continue
+		}
+		if k, _, err := opfs.ParseHandleID(r.Ref.HandleID); err == nil && k == key {
+			used++
+		}
+	}
+	if used > 0 {
+		return fmt.Errorf("folder %s holds %d assets that nodes use: %w", key, used, assetref.ErrInUse)
+	}
+	if err := l.env.Folders.RemoveFolder(ctx, key); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	s := l.folders[key]
+	delete(l.folders, key)
+	if l.target == key {
+		l.target = ""
+	}
+	l.mu.Unlock()
+	if c, ok := s.(io.Closer); ok {
+		_ = c.Close()
+	}
 	return nil
 }
 

@@ -52,7 +52,7 @@ func setupTB(t testing.TB, ctx context.Context, n string, o Options) (*idb.DB, *
 	}
 	o.OPFS = &opfs.Options{Root: n}
 	o.CollectEvery = -1
-	lib, err := Open(ctx, db, &o)
+	lib, err := open(t, ctx, db, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestPutRegistersAndDedups(t *testing.T) {
 	if ref.Kind != assetref.KindOPFS || ref.Hash != assetref.HashBytes(data) {
 		t.Fatalf("ref %+v", ref)
 	}
-	rec, err := db.Asset(ctx, ref.Hash)
+	rec, err := partsOf(t, db).reg.Asset(ctx, ref.Hash)
 	if err != nil || rec.Ref != ref {
 		t.Fatalf("record %+v %v", rec, err)
 	}
@@ -139,7 +139,7 @@ func TestFallbackToIndexedDB(t *testing.T) {
 	if err != nil || ref.Kind != assetref.KindIDB || ref.MIME != "image/jpeg" {
 		t.Fatalf("PutBlob: %+v %v", ref, err)
 	}
-	if _, err := db.Asset(ctx, ref.Hash); err != nil {
+	if _, err := partsOf(t, db).reg.Asset(ctx, ref.Hash); err != nil {
 		t.Fatal(err)
 	}
 	c, err := lib.Capabilities(ctx)
@@ -154,7 +154,7 @@ func TestSameBytesAcrossStores(t *testing.T) {
 	ctx := ctxT(t)
 	db, lib, o := setup(t, Options{})
 	o.Backend = BackendIDB
-	first, err := Open(ctx, db, &o)
+	first, err := open(t, ctx, db, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestCollectRemovesWhatNothingUses(t *testing.T) {
 	if _, err := lib.Stat(ctx, used); err != nil {
 		t.Fatalf("used asset: %v", err)
 	}
-	if err := lib.Delete(ctx, used); !errors.Is(err, idb.ErrInUse) {
+	if err := lib.Delete(ctx, used); !errors.Is(err, assetref.ErrInUse) {
 		t.Fatalf("deleting a used asset: %v", err)
 	}
 	// Deleting the workflow releases it; the next collection removes it.
@@ -207,7 +207,7 @@ func TestCollectRemovesWhatNothingUses(t *testing.T) {
 	if n, err := lib.Collect(ctx); err != nil || n != 1 {
 		t.Fatalf("second Collect = %d, %v", n, err)
 	}
-	if _, err := db.Asset(ctx, used.Hash); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := partsOf(t, db).reg.Asset(ctx, used.Hash); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("record after collection: %v", err)
 	}
 }
@@ -282,7 +282,7 @@ func TestFolderAssets(t *testing.T) {
 		t.Fatalf("capabilities folder %q", c.Folder)
 	}
 	// "Reload": a new library on the same database finds the folder.
-	again, err := Open(ctx, db, &o)
+	again, err := open(t, ctx, db, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,10 +296,10 @@ func TestFolderAssets(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("content differs")
 	}
-	if err := db.RemoveFolder(ctx, key); err != nil {
+	if err := lib.RemoveFolder(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	third, _ := Open(ctx, db, &o)
+	third, _ := open(t, ctx, db, &o)
 	defer third.Close()
 	if _, err := third.Open(ctx, ref); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("asset of a forgotten folder: %v", err)

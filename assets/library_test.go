@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -338,6 +339,39 @@ type memFolders struct {
 	opened int
 }
 
+// memFolder is a folder a host test picks.
+type memFolder string
+
+func (f memFolder) Name() string { return string(f) }
+
+func (f *memFolders) AddFolder(_ context.Context, picked assetref.Folder) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := picked.Name()
+	f.stores[key] = memstore.NewKind(assetref.KindFSHandle)
+	return key, nil
+}
+
+func (f *memFolders) Folders(context.Context) ([]Folder, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Folder
+	for k := range f.stores {
+		out = append(out, Folder{Key: k, Name: k, Handle: memFolder(k)})
+	}
+	return out, nil
+}
+
+func (f *memFolders) RemoveFolder(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stores[key] == nil {
+		return fmt.Errorf("folder %s: %w", key, errs.ErrNotFound)
+	}
+	delete(f.stores, key)
+	return nil
+}
+
 func (f *memFolders) OpenFolder(_ context.Context, key string, _ bool) (assetref.Store, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -591,7 +625,10 @@ func TestHostEvictOnlyWhatTheServerHas(t *testing.T) {
 	ctx := hostCtx(t)
 	h := newMemHub()
 	l := memDevice(t, h, true, Options{EvictIdle: -1})
-	now := time.Now().UnixMilli()
+	// A clock that ticks at every reading, 30 s behind the real one, which
+	// Evict's idle cutoff reads: it never runs ahead of it, and what it
+	// stamps is well within the minute of EvictIdle at the end.
+	now := time.Now().Add(-30 * time.Second).UnixMilli()
 	var clock sync.Mutex
 	l.reg.Now = func() int64 { clock.Lock(); defer clock.Unlock(); now++; return now }
 	up := syncengine.NewUploader(l, h, nil)
@@ -1003,7 +1040,7 @@ func TestHostUpkeepOnTheLeader(t *testing.T) {
 	swept := make(chan struct{})
 	ld := &memLeader{}
 	lib, err := New(Env{Registry: reg, Fallback: fallback, Leader: ld,
-		Sweep: func(ctx context.Context) { <-ctx.Done(); close(swept) }}, &Options{Grace: time.Minute, CollectEvery: time.Hour})
+		Sweep: func(ctx context.Context, _ time.Duration, _ *slog.Logger) { <-ctx.Done(); close(swept) }}, &Options{Grace: time.Minute, CollectEvery: time.Hour, SweepAfter: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func (l *Library) Export(ctx context.Context, w io.Writer, workflowID string, op
 		o = *opts
 	}
 	if o.Fetch == nil {
-		o.Fetch = l.fetchURL
+		o.Fetch = l.env.FetchURL
 	}
 	return pack.Export(ctx, w, &g, libSource{l}, &o)
 }

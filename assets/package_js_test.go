@@ -75,7 +75,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if !bytes.Equal(back, img) {
 		t.Fatal("imported asset differs")
 	}
-	if rec, err := db2.Asset(ctx, ref.Hash); err != nil || len(rec.Users) != 1 {
+	if rec, err := partsOf(t, db2).reg.Asset(ctx, ref.Hash); err != nil || len(rec.Users) != 1 {
 		t.Fatalf("imported asset's record: %+v %v", rec, err)
 	}
 	loaded, _ := db2.LoadWorkflow(ctx, w.ID)
@@ -93,7 +93,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if !imp.NewIDs || again.Workflow.ID == w.ID || *again.Nodes[0].Result.Asset != ref {
 		t.Fatalf("second import: %+v", again)
 	}
-	if rec, _ := db.Asset(ctx, ref.Hash); len(rec.Users) != 2 {
+	if rec, _ := partsOf(t, db).reg.Asset(ctx, ref.Hash); len(rec.Users) != 2 {
 		t.Fatalf("users after the second import: %+v", rec.Users)
 	}
 	if list, _ := opfsOf(lib).List(ctx); len(list) != 1 {
@@ -111,7 +111,7 @@ func TestImportOfABadPackageStoresNothing(t *testing.T) {
 		t.Fatalf("not a zip: %v", err)
 	}
 	after, _ := db.ListWorkflows(ctx)
-	assets, _ := db.Assets(ctx)
+	assets, _ := partsOf(t, db).reg.Assets(ctx)
 	if len(after) != len(before) || len(assets) != 0 {
 		t.Fatalf("a failed import left %d workflows, %d assets", len(after)-len(before), len(assets))
 	}

@@ -183,7 +183,7 @@ func TestExportImportParts(t *testing.T) {
 				if err != nil || !bytes.Equal(got, content[ref.Hash]) {
 					t.Errorf("imported %s (%v) differs from the original", n.Title, err)
 				}
-				if rec, err := db2.Asset(ctx, ref.Hash); err != nil || len(rec.Users) != 1 {
+				if rec, err := partsOf(t, db2).reg.Asset(ctx, ref.Hash); err != nil || len(rec.Users) != 1 {
 					t.Errorf("record of %s: %+v %v", n.Title, rec, err)
 				}
 			}
@@ -213,7 +213,7 @@ func state(t *testing.T, db *idb.DB, lib *Library) storedState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := db.Assets(ctx)
+	recs, err := partsOf(t, db).reg.Assets(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 // openDefault opens the library of db with the default OPFS options.
 func openDefault(t *testing.T, db *idb.DB, o *opfs.Options) *Library {
 	t.Helper()
-	lib, err := Open(ctxT(t), db, &Options{Backend: BackendOPFS, CollectEvery: -1, OPFS: o})
+	lib, err := open(t, ctxT(t), db, &Options{Backend: BackendOPFS, CollectEvery: -1, OPFS: o})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,8 +154,8 @@ func (l *Library) UploadContent(ctx context.Context, hash string) (syncengine.Co
 	if mime == "" {
 		mime = assetref.DefaultMIME
 	}
-	if l.content != nil {
-		return l.content(ctx, s, rec.Ref, mime)
+	if l.env.BlobUploads {
+		return blobContent(ctx, s, rec.Ref, mime)
 	}
 	rc, err := s.Open(ctx, rec.Ref)
 	if err != nil {

@@ -123,7 +123,7 @@ func device(t *testing.T, label string, h *hub, o Options) (*idb.DB, *Library) {
 	t.Helper()
 	ctx := ctxT(t)
 	n := name(t) + "-" + label
-	db, err := idb.Open(ctx, n, &idb.Options{RecordOps: true})
+	db, err := idb.Open(ctx, n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func device(t *testing.T, label string, h *hub, o Options) (*idb.DB, *Library) {
 	if o.EvictEvery == 0 {
 		o.EvictEvery = time.Hour
 	}
-	lib, err := Open(ctx, db, &o)
+	lib, err := open(t, ctx, db, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +153,12 @@ func device(t *testing.T, label string, h *hub, o Options) (*idb.DB, *Library) {
 func relay(t *testing.T, a, b *idb.DB) {
 	t.Helper()
 	ctx := ctxT(t)
-	ops, err := a.PendingOps(ctx, 0)
+	ops, err := partsOf(t, a).ob.PendingOps(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cursor, err := b.SyncCursor(ctx)
+	ob := partsOf(t, b).ob
+	cursor, err := ob.SyncCursor(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func relay(t *testing.T, a, b *idb.DB) {
 			WorkflowID: op.WorkflowID, Version: op.Version, Proposed: op.Version, UpdatedAt: op.UpdatedAt,
 			OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete, Data: op.Data}
 	}
-	if _, _, err := b.ApplyRemote(ctx, changes, cursor+int64(len(ops))); err != nil {
+	if _, err := ob.ApplyChanges(ctx, changes, cursor+int64(len(ops))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -236,7 +237,7 @@ func TestUploadThenFetchOnAnotherDevice(t *testing.T) {
 		t.Fatalf("after the first pass: %d checks, %d uploads", checks, uploads)
 	}
 	for _, x := range []string{ref.Hash, unused.Hash} {
-		if rec, err := dbA.Asset(ctx, x); err != nil || rec.Uploaded == 0 {
+		if rec, err := partsOf(t, dbA).reg.Asset(ctx, x); err != nil || rec.Uploaded == 0 {
 			t.Fatalf("record after upload: %+v %v", rec, err)
 		}
 	}
@@ -259,7 +260,7 @@ func TestUploadThenFetchOnAnotherDevice(t *testing.T) {
 	if err != nil || len(g.Nodes) != 1 || *g.Nodes[0].Result.Asset != ref {
 		t.Fatalf("B's workflow: %+v %v", g, err)
 	}
-	rec, err := dbB.Asset(ctx, ref.Hash)
+	rec, err := partsOf(t, dbB).reg.Asset(ctx, ref.Hash)
 	if err != nil || !rec.Remote || len(rec.Users) != 1 || rec.Users[0].NodeID != node.ID {
 		t.Fatalf("B's record of the asset: %+v %v", rec, err)
 	}
@@ -278,7 +279,7 @@ func TestUploadThenFetchOnAnotherDevice(t *testing.T) {
 	if got := readAll(t, libB, ref); !bytes.Equal(got, data) {
 		t.Fatal("B read other bytes")
 	}
-	rec, err = dbB.Asset(ctx, ref.Hash)
+	rec, err = partsOf(t, dbB).reg.Asset(ctx, ref.Hash)
 	if err != nil || rec.Remote || rec.Uploaded == 0 || rec.UsedAt == 0 {
 		t.Fatalf("B's record after fetching: %+v %v", rec, err)
 	}
@@ -386,7 +387,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 	if _, err := opfsOf(lib).Stat(ctx, older); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("the evicted copy is still in OPFS: %v", err)
 	}
-	if rec, _ := db.Asset(ctx, older.Hash); !rec.Remote || len(rec.Users) != 1 {
+	if rec, _ := partsOf(t, db).reg.Asset(ctx, older.Hash); !rec.Remote || len(rec.Users) != 1 {
 		t.Fatalf("evicted record %+v", rec)
 	}
 
@@ -407,7 +408,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 	if _, err := opfsOf(lib).Stat(ctx, onlyHere); err != nil {
 		t.Fatalf("an asset the server lacks was evicted: %v", err)
 	}
-	if rec, _ := db.Asset(ctx, onlyHere.Hash); rec.Remote {
+	if rec, _ := partsOf(t, db).reg.Asset(ctx, onlyHere.Hash); rec.Remote {
 		t.Fatal("an asset the server lacks is marked remote")
 	}
 	// Stat answers from the record; Reconcile does not count evicted
@@ -560,7 +561,7 @@ func TestFetchRejectsOtherBytes(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Temporary() {
 		t.Fatalf("Open with corrupt bytes from the server: %v", err)
 	}
-	if rec, _ := dbB.Asset(ctx, ref.Hash); !rec.Remote {
+	if rec, _ := partsOf(t, dbB).reg.Asset(ctx, ref.Hash); !rec.Remote {
 		t.Fatalf("record changed: %+v", rec)
 	}
 	infos, err := opfsOf(libB).List(ctx)
@@ -589,7 +590,7 @@ func TestFetchIntoIndexedDB(t *testing.T) {
 	if got := readAll(t, libB, ref); !bytes.Equal(got, data) {
 		t.Fatal("other bytes")
 	}
-	rec, err := dbB.Asset(ctx, ref.Hash)
+	rec, err := partsOf(t, dbB).reg.Asset(ctx, ref.Hash)
 	if err != nil || rec.Ref.Kind != assetref.KindIDB || rec.Remote {
 		t.Fatalf("B's record: %+v %v", rec, err)
 	}
@@ -643,7 +644,7 @@ func TestStoredNotifies(t *testing.T) {
 	ctx := ctxT(t)
 	h := newHub()
 	db, lib := device(t, "a", h, Options{})
-	other, err := Open(ctx, db, &Options{OPFS: lib.opts.OPFS, CollectEvery: -1})
+	other, err := open(t, ctx, db, &Options{OPFS: lib.opts.OPFS, CollectEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -694,7 +695,7 @@ func TestForgetRemoteAsset(t *testing.T) {
 	if n, err := libB.Collect(ctx); err != nil || n != 1 {
 		t.Fatalf("Collect: %d %v", n, err)
 	}
-	if recs, err := dbB.Assets(ctx); err != nil || len(recs) != 0 {
+	if recs, err := partsOf(t, dbB).reg.Assets(ctx); err != nil || len(recs) != 0 {
 		t.Fatalf("records left: %+v %v", recs, err)
 	}
 }

@@ -25,9 +25,9 @@ import (
 // coordinates as integers, others as float32 when that is exact, float64
 // otherwise.
 
-// codec encodes and decodes record bodies. It keeps a reader, so one
-// codec must not be used by two goroutines at once.
-type codec struct {
+// Codec encodes and decodes record bodies. It keeps a reader, so one
+// Codec must not be used by two goroutines at once.
+type Codec struct {
 	r mpReader
 	// refs reads asset references: rd and dec are made on first use and
 	// reused (a new Decoder per reference costs more than the reference).
@@ -35,7 +35,7 @@ type codec struct {
 	dec *msgpack.Decoder
 }
 
-func newCodec() *codec { return &codec{} }
+func NewCodec() *Codec { return &Codec{} }
 
 // CorruptError reports a stored record that cannot be decoded.
 type CorruptError struct {
@@ -57,8 +57,8 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // body with a stored one while ignoring those two fields, or replace them
 // with appendTrailer without encoding the entity again.
 
-// appendWorkflow appends the encoded body of w to dst.
-func (c *codec) appendWorkflow(dst []byte, w *graph.Workflow) ([]byte, int) {
+// AppendWorkflow appends the encoded body of w to dst.
+func (c *Codec) AppendWorkflow(dst []byte, w *graph.Workflow) ([]byte, int) {
 	n := 8 // id, name, vx, vy, zoom, createdAt, updatedAt, version
 	if len(w.Meta) > 0 {
 		n++
@@ -77,19 +77,19 @@ func (c *codec) appendWorkflow(dst []byte, w *graph.Workflow) ([]byte, int) {
 }
 
 // finish appends the trailer and returns where it starts.
-func (c *codec) finish(dst []byte, updatedAt, version int64) ([]byte, int) {
+func (c *Codec) finish(dst []byte, updatedAt, version int64) ([]byte, int) {
 	at := len(dst)
-	return c.appendTrailer(dst, updatedAt, version), at
+	return c.AppendTrailer(dst, updatedAt, version), at
 }
 
-// appendTrailer appends the updatedAt and version fields.
-func (c *codec) appendTrailer(dst []byte, updatedAt, version int64) []byte {
+// AppendTrailer appends the updatedAt and version fields.
+func (c *Codec) AppendTrailer(dst []byte, updatedAt, version int64) []byte {
 	dst = integer(dst, "updatedAt", updatedAt)
 	return integer(dst, "version", version)
 }
 
-// appendNode appends the encoded body of n to dst.
-func (c *codec) appendNode(dst []byte, n *graph.Node) ([]byte, int) {
+// AppendNode appends the encoded body of n to dst.
+func (c *Codec) AppendNode(dst []byte, n *graph.Node) ([]byte, int) {
 	fields := 7 // id, workflowId, type, x, y, updatedAt, version
 	if n.Title != "" {
 		fields++
@@ -156,8 +156,8 @@ func (c *codec) appendNode(dst []byte, n *graph.Node) ([]byte, int) {
 	return c.finish(dst, n.UpdatedAt, n.Version)
 }
 
-// appendEdge appends the encoded body of ed to dst.
-func (c *codec) appendEdge(dst []byte, ed *graph.Edge) ([]byte, int) {
+// AppendEdge appends the encoded body of ed to dst.
+func (c *Codec) AppendEdge(dst []byte, ed *graph.Edge) ([]byte, int) {
 	fields := 6
 	if ed.SourceHandle != "" {
 		fields++
@@ -210,20 +210,20 @@ func num(dst []byte, k string, f float64) []byte {
 // cut from shared when it is not empty (it must hold the same bytes as b):
 // decodeAll converts all bodies of a read to one string once.
 
-func (c *codec) decodeWorkflow(b []byte, w *graph.Workflow) error {
-	return c.decodeWorkflowIn(b, "", w)
+func (c *Codec) DecodeWorkflow(b []byte, w *graph.Workflow) error {
+	return c.DecodeWorkflowIn(b, "", w)
 }
 
-func (c *codec) decodeNode(b []byte, nd *graph.Node) error {
-	return c.decodeNodeIn(b, "", nd)
+func (c *Codec) DecodeNode(b []byte, nd *graph.Node) error {
+	return c.DecodeNodeIn(b, "", nd)
 }
 
-func (c *codec) decodeEdge(b []byte, ed *graph.Edge) error {
-	return c.decodeEdgeIn(b, "", ed)
+func (c *Codec) DecodeEdge(b []byte, ed *graph.Edge) error {
+	return c.DecodeEdgeIn(b, "", ed)
 }
 
 // begin starts reading a body and returns its number of fields.
-func (c *codec) begin(b []byte, shared string) (int, error) {
+func (c *Codec) begin(b []byte, shared string) (int, error) {
 	c.r.reset(b, shared)
 	n, err := c.r.mapLen()
 	if n < 0 { // nil reads as an empty map, as it always did
@@ -233,7 +233,7 @@ func (c *codec) begin(b []byte, shared string) (int, error) {
 }
 
 // end checks that the body has been read to its last byte.
-func (c *codec) end() error {
+func (c *Codec) end() error {
 	if n := c.r.left(); n != 0 {
 		return fmt.Errorf("%d trailing bytes", n)
 	}
@@ -244,7 +244,7 @@ func fieldErr(k []byte, err error) error {
 	return fmt.Errorf("field %q: %w", k, err)
 }
 
-func (c *codec) decodeWorkflowIn(b []byte, shared string, w *graph.Workflow) error {
+func (c *Codec) DecodeWorkflowIn(b []byte, shared string, w *graph.Workflow) error {
 	*w = graph.Workflow{}
 	n, err := c.begin(b, shared)
 	if err != nil {
@@ -285,7 +285,7 @@ func (c *codec) decodeWorkflowIn(b []byte, shared string, w *graph.Workflow) err
 	return c.end()
 }
 
-func (c *codec) decodeNodeIn(b []byte, shared string, nd *graph.Node) error {
+func (c *Codec) DecodeNodeIn(b []byte, shared string, nd *graph.Node) error {
 	*nd = graph.Node{}
 	n, err := c.begin(b, shared)
 	if err != nil {
@@ -347,7 +347,7 @@ func (c *codec) decodeNodeIn(b []byte, shared string, nd *graph.Node) error {
 	return nil
 }
 
-func (c *codec) decodeResult() (*graph.Result, error) {
+func (c *Codec) decodeResult() (*graph.Result, error) {
 	r := &c.r
 	n, err := r.mapLen()
 	if err != nil || n < 0 { // nil: no result
@@ -380,7 +380,7 @@ func (c *codec) decodeResult() (*graph.Result, error) {
 
 // decodeRef reads an asset reference with assetref's own msgpack decoder,
 // which validates it.
-func (c *codec) decodeRef() (*assetref.Ref, error) {
+func (c *Codec) decodeRef() (*assetref.Ref, error) {
 	r := &c.r
 	start := r.off
 	if err := r.skip(0); err != nil {
@@ -399,7 +399,7 @@ func (c *codec) decodeRef() (*assetref.Ref, error) {
 	return ref, nil
 }
 
-func (c *codec) decodeEdgeIn(b []byte, shared string, ed *graph.Edge) error {
+func (c *Codec) DecodeEdgeIn(b []byte, shared string, ed *graph.Edge) error {
 	*ed = graph.Edge{}
 	n, err := c.begin(b, shared)
 	if err != nil {

@@ -64,12 +64,12 @@ func benchCodecs() []struct {
 	name string
 	c    bodyCodec
 } {
-	h, r := newCodec(), newRefCodec()
+	h, r := NewCodec(), newRefCodec()
 	return []struct {
 		name string
 		c    bodyCodec
 	}{
-		{"hand", bodyCodec{h.appendNode, h.appendEdge, h.appendWorkflow, h.decodeNodeIn, h.decodeEdgeIn, h.decodeWorkflowIn}},
+		{"hand", bodyCodec{h.AppendNode, h.AppendEdge, h.AppendWorkflow, h.DecodeNodeIn, h.DecodeEdgeIn, h.DecodeWorkflowIn}},
 		{"lib", bodyCodec{r.appendNode, r.appendEdge, r.appendWorkflow,
 			func(b []byte, _ string, n *graph.Node) error { return r.decodeNode(b, n) },
 			func(b []byte, _ string, e *graph.Edge) error { return r.decodeEdge(b, e) },
@@ -80,12 +80,12 @@ func benchCodecs() []struct {
 func BenchmarkCodec(b *testing.B) {
 	wf := graph.NewID()
 	node, rnode, edge, w := typicalNode(1, wf), resultNode(wf), typicalEdge(wf), typicalWorkflow()
-	h := newCodec()
+	h := NewCodec()
 	bodies := map[string][]byte{}
-	bodies["node"], _ = h.appendNode(nil, &node)
-	bodies["resultNode"], _ = h.appendNode(nil, &rnode)
-	bodies["edge"], _ = h.appendEdge(nil, &edge)
-	bodies["workflow"], _ = h.appendWorkflow(nil, &w)
+	bodies["node"], _ = h.AppendNode(nil, &node)
+	bodies["resultNode"], _ = h.AppendNode(nil, &rnode)
+	bodies["edge"], _ = h.AppendEdge(nil, &edge)
+	bodies["workflow"], _ = h.AppendWorkflow(nil, &w)
 	for _, bc := range benchCodecs() {
 		c := bc.c
 		enc := map[string]func(dst []byte) []byte{
@@ -137,11 +137,11 @@ func BenchmarkCodec10k(b *testing.B) {
 	for i := range nodes {
 		nodes[i] = typicalNode(i, wf)
 	}
-	h := newCodec()
+	h := NewCodec()
 	var all []byte
 	ends := make([]int, count)
 	for i := range nodes {
-		all, _ = h.appendNode(all, &nodes[i])
+		all, _ = h.AppendNode(all, &nodes[i])
 		ends[i] = len(all)
 	}
 	shared := string(all)

@@ -37,11 +37,11 @@ func sampleNodes() []graph.Node {
 }
 
 func TestCodecNodeRoundTrip(t *testing.T) {
-	c := newCodec()
+	c := NewCodec()
 	for i, n := range sampleNodes() {
-		body, trailer := c.appendNode(nil, &n)
+		body, trailer := c.AppendNode(nil, &n)
 		var got graph.Node
-		if err := c.decodeNode(body, &got); err != nil {
+		if err := c.DecodeNode(body, &got); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
 		if !reflect.DeepEqual(got, n) {
@@ -51,7 +51,7 @@ func TestCodecNodeRoundTrip(t *testing.T) {
 			t.Fatalf("node %d: sign of zero lost", i)
 		}
 		// The trailer holds exactly updatedAt and version.
-		again := c.appendTrailer(append([]byte(nil), body[:trailer]...), n.UpdatedAt, n.Version)
+		again := c.AppendTrailer(append([]byte(nil), body[:trailer]...), n.UpdatedAt, n.Version)
 		if !bytes.Equal(again, body) {
 			t.Fatalf("node %d: re-trailered body differs", i)
 		}
@@ -59,14 +59,14 @@ func TestCodecNodeRoundTrip(t *testing.T) {
 }
 
 func TestCodecWorkflowAndEdgeRoundTrip(t *testing.T) {
-	c := newCodec()
+	c := NewCodec()
 	for _, w := range []graph.Workflow{
 		{ID: graph.NewID(), Name: "W", Viewport: graph.DefaultViewport, CreatedAt: 5, UpdatedAt: 6, Version: 2},
 		{ID: graph.NewID(), Name: "M", Viewport: graph.Viewport{X: -1.5, Y: 2e9, Zoom: 0.3}, Meta: json.RawMessage(`{"tags":["a"]}`)},
 	} {
-		body, _ := c.appendWorkflow(nil, &w)
+		body, _ := c.AppendWorkflow(nil, &w)
 		var got graph.Workflow
-		if err := c.decodeWorkflow(body, &got); err != nil || !reflect.DeepEqual(got, w) {
+		if err := c.DecodeWorkflow(body, &got); err != nil || !reflect.DeepEqual(got, w) {
 			t.Fatalf("workflow: got %+v (%v), want %+v", got, err, w)
 		}
 	}
@@ -74,9 +74,9 @@ func TestCodecWorkflowAndEdgeRoundTrip(t *testing.T) {
 		{ID: graph.NewID(), WorkflowID: graph.NewID(), Source: graph.NewID(), Target: graph.NewID(), Version: 3, UpdatedAt: 4},
 		{ID: graph.NewID(), Source: graph.NewID(), Target: graph.NewID(), SourceHandle: "out-1", TargetHandle: "in"},
 	} {
-		body, _ := c.appendEdge(nil, &e)
+		body, _ := c.AppendEdge(nil, &e)
 		var got graph.Edge
-		if err := c.decodeEdge(body, &got); err != nil || got != e {
+		if err := c.DecodeEdge(body, &got); err != nil || got != e {
 			t.Fatalf("edge: got %+v (%v), want %+v", got, err, e)
 		}
 	}
@@ -85,42 +85,42 @@ func TestCodecWorkflowAndEdgeRoundTrip(t *testing.T) {
 // Unknown keys are skipped, so a field added by a later migration does not
 // break decoding; truncated or trailing bytes are errors.
 func TestCodecTolerance(t *testing.T) {
-	c := newCodec()
+	c := NewCodec()
 	n := sampleNodes()[1]
-	body, _ := c.appendNode(nil, &n)
+	body, _ := c.AppendNode(nil, &n)
 	var got graph.Node
 	for cut := 0; cut < len(body); cut++ {
-		if err := c.decodeNode(body[:cut], &got); err == nil {
+		if err := c.DecodeNode(body[:cut], &got); err == nil {
 			t.Fatalf("truncated body (%d of %d bytes) decoded", cut, len(body))
 		}
 	}
-	if err := c.decodeNode(append(append([]byte(nil), body...), 0xc0), &got); err == nil {
+	if err := c.DecodeNode(append(append([]byte(nil), body...), 0xc0), &got); err == nil {
 		t.Fatal("trailing byte accepted")
 	}
 	// {"id": "x", "future": [1, 2], "type": "t"}
 	extra := []byte{0x83, 0xa2, 'i', 'd', 0xa1, 'x', 0xa6, 'f', 'u', 't', 'u', 'r', 'e', 0x92, 1, 2, 0xa4, 't', 'y', 'p', 'e', 0xa1, 't'}
-	if err := c.decodeNode(extra, &got); err != nil || got.ID != "x" || got.Type != "t" {
+	if err := c.DecodeNode(extra, &got); err != nil || got.ID != "x" || got.Type != "t" {
 		t.Fatalf("unknown key: %+v, %v", got, err)
 	}
 }
 
 func FuzzDecodeNode(f *testing.F) {
-	c := newCodec()
+	c := NewCodec()
 	for _, n := range sampleNodes() {
-		b, _ := c.appendNode(nil, &n)
+		b, _ := c.AppendNode(nil, &n)
 		f.Add(b)
 	}
 	f.Add([]byte{0x80})
 	f.Add([]byte{0x81, 0xa1, 'w', 0xcb})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := newCodec()
+		c := NewCodec()
 		var n graph.Node
-		if err := c.decodeNode(b, &n); err != nil {
+		if err := c.DecodeNode(b, &n); err != nil {
 			return
 		}
-		again, _ := c.appendNode(nil, &n)
+		again, _ := c.AppendNode(nil, &n)
 		var m graph.Node
-		if err := c.decodeNode(again, &m); err != nil {
+		if err := c.DecodeNode(again, &m); err != nil {
 			t.Fatalf("re-encoded node does not decode: %v", err)
 		}
 		if !reflect.DeepEqual(normNaN(n), normNaN(m)) {
@@ -148,63 +148,63 @@ func normNaN(n graph.Node) graph.Node {
 }
 
 func FuzzDecodeWorkflow(f *testing.F) {
-	c := newCodec()
+	c := NewCodec()
 	w := graph.Workflow{ID: graph.NewID(), Name: "W", Viewport: graph.DefaultViewport, Meta: json.RawMessage(`{}`)}
-	b, _ := c.appendWorkflow(nil, &w)
+	b, _ := c.AppendWorkflow(nil, &w)
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := newCodec()
+		c := NewCodec()
 		var w graph.Workflow
-		if err := c.decodeWorkflow(b, &w); err != nil {
+		if err := c.DecodeWorkflow(b, &w); err != nil {
 			return
 		}
-		again, _ := c.appendWorkflow(nil, &w)
+		again, _ := c.AppendWorkflow(nil, &w)
 		var w2 graph.Workflow
-		if err := c.decodeWorkflow(again, &w2); err != nil {
+		if err := c.DecodeWorkflow(again, &w2); err != nil {
 			t.Fatalf("re-encoded workflow does not decode: %v", err)
 		}
 	})
 }
 
 func FuzzDecodeEdge(f *testing.F) {
-	c := newCodec()
+	c := NewCodec()
 	e := graph.Edge{ID: graph.NewID(), Source: "a", Target: "b", SourceHandle: "h"}
-	b, _ := c.appendEdge(nil, &e)
+	b, _ := c.AppendEdge(nil, &e)
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := newCodec()
+		c := NewCodec()
 		var e graph.Edge
-		if err := c.decodeEdge(b, &e); err != nil {
+		if err := c.DecodeEdge(b, &e); err != nil {
 			return
 		}
-		again, _ := c.appendEdge(nil, &e)
+		again, _ := c.AppendEdge(nil, &e)
 		var e2 graph.Edge
-		if err := c.decodeEdge(again, &e2); err != nil || e2 != e {
+		if err := c.DecodeEdge(again, &e2); err != nil || e2 != e {
 			t.Fatalf("edge round trip: %+v -> %+v (%v)", e, e2, err)
 		}
 	})
 }
 
 func BenchmarkEncodeNode(b *testing.B) {
-	c := newCodec()
+	c := NewCodec()
 	n := sampleNodes()[1]
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		buf, _ = c.appendNode(buf[:0], &n)
+		buf, _ = c.AppendNode(buf[:0], &n)
 	}
 	b.SetBytes(int64(len(buf)))
 }
 
 func BenchmarkDecodeNode(b *testing.B) {
-	c := newCodec()
+	c := NewCodec()
 	n := sampleNodes()[1]
-	body, _ := c.appendNode(nil, &n)
+	body, _ := c.AppendNode(nil, &n)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	var out graph.Node
 	for i := 0; i < b.N; i++ {
-		if err := c.decodeNode(body, &out); err != nil {
+		if err := c.DecodeNode(body, &out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -255,7 +255,7 @@ var boundaryNumbers = []float64{0, math.Copysign(0, -1), 1, -1, 127, 128, 255, 2
 // TestCodecMatchesReference checks that bodies are written byte for byte as
 // the first codec wrote them, trailer offsets included.
 func TestCodecMatchesReference(t *testing.T) {
-	c, ref := newCodec(), newRefCodec()
+	c, ref := NewCodec(), newRefCodec()
 	check := func(what string, got []byte, gotAt int, want []byte, wantAt int) {
 		t.Helper()
 		if !bytes.Equal(got, want) || gotAt != wantAt {
@@ -274,7 +274,7 @@ func TestCodecMatchesReference(t *testing.T) {
 		nodes = append(nodes, graph.Node{Position: graph.Position{X: f, Y: f * 2}, UpdatedAt: int64(f), Version: math.MinInt64})
 	}
 	for i := range nodes {
-		got, gotAt := c.appendNode([]byte("prefix"), &nodes[i])
+		got, gotAt := c.AppendNode([]byte("prefix"), &nodes[i])
 		want, wantAt := ref.appendNode([]byte("prefix"), &nodes[i])
 		check(fmt.Sprint("node ", i), got, gotAt, want, wantAt)
 	}
@@ -282,11 +282,11 @@ func TestCodecMatchesReference(t *testing.T) {
 		f := boundaryNumbers[i]
 		w := graph.Workflow{ID: s, Name: s, Viewport: graph.Viewport{X: f, Y: -f, Zoom: f / 7}, Meta: json.RawMessage(s),
 			CreatedAt: int64(f), UpdatedAt: math.MaxInt64, Version: int64(i)}
-		got, gotAt := c.appendWorkflow(nil, &w)
+		got, gotAt := c.AppendWorkflow(nil, &w)
 		want, wantAt := ref.appendWorkflow(nil, &w)
 		check(fmt.Sprint("workflow ", i), got, gotAt, want, wantAt)
 		e := graph.Edge{ID: s, WorkflowID: s, Source: s, Target: s, SourceHandle: s, TargetHandle: s, UpdatedAt: -int64(f)}
-		got, gotAt = c.appendEdge(nil, &e)
+		got, gotAt = c.AppendEdge(nil, &e)
 		want, wantAt = ref.appendEdge(nil, &e)
 		check(fmt.Sprint("edge ", i), got, gotAt, want, wantAt)
 	}
@@ -301,7 +301,7 @@ func FuzzEncodeMatchesReference(f *testing.F) {
 		if text != "" {
 			n.Result = &graph.Result{Text: text, Data: cfg}
 		}
-		got, gotAt := newCodec().appendNode(nil, &n)
+		got, gotAt := NewCodec().AppendNode(nil, &n)
 		want, wantAt := newRefCodec().appendNode(nil, &n)
 		if !bytes.Equal(got, want) || gotAt != wantAt {
 			t.Fatalf("body differs from the reference codec\n got %x\nwant %x", got, want)
@@ -312,9 +312,9 @@ func FuzzEncodeMatchesReference(f *testing.F) {
 // FuzzDecodeMatchesReference checks that whatever body the first codec
 // decoded, the codec decodes to the same node.
 func FuzzDecodeMatchesReference(f *testing.F) {
-	c := newCodec()
+	c := NewCodec()
 	for _, n := range sampleNodes() {
-		b, _ := c.appendNode(nil, &n)
+		b, _ := c.AppendNode(nil, &n)
 		f.Add(b)
 	}
 	f.Add([]byte{0x82, 0xa1, 'x', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa2, 'i', 'd', 0xc4, 1, 'z'})
@@ -331,7 +331,7 @@ func FuzzDecodeMatchesReference(f *testing.F) {
 		if err := newRefCodec().decodeNode(b, &want); err != nil {
 			return
 		}
-		if err := newCodec().decodeNode(b, &got); errors.Is(err, errTooDeep) {
+		if err := NewCodec().DecodeNode(b, &got); errors.Is(err, errTooDeep) {
 			return // the reference has no limit
 		} else if err != nil {
 			t.Fatalf("the reference codec decodes %x, the codec fails: %v", b, err)
@@ -375,7 +375,7 @@ var storedBodies = []struct {
 }
 
 func TestCodecStoredBodies(t *testing.T) {
-	c := newCodec()
+	c := NewCodec()
 	for i, sb := range storedBodies {
 		body, err := hex.DecodeString(sb.hex)
 		if err != nil {
@@ -387,19 +387,19 @@ func TestCodecStoredBodies(t *testing.T) {
 		switch want := sb.entity.(type) {
 		case graph.Node:
 			var n, m graph.Node
-			err = errors.Join(c.decodeNode(body, &n), newRefCodec().decodeNode(body, &m))
+			err = errors.Join(c.DecodeNode(body, &n), newRefCodec().decodeNode(body, &m))
 			got, gotRef = n, m
-			out, at = c.appendNode(nil, &want)
+			out, at = c.AppendNode(nil, &want)
 		case graph.Edge:
 			var e, f graph.Edge
-			err = errors.Join(c.decodeEdge(body, &e), newRefCodec().decodeEdge(body, &f))
+			err = errors.Join(c.DecodeEdge(body, &e), newRefCodec().decodeEdge(body, &f))
 			got, gotRef = e, f
-			out, at = c.appendEdge(nil, &want)
+			out, at = c.AppendEdge(nil, &want)
 		case graph.Workflow:
 			var w, x graph.Workflow
-			err = errors.Join(c.decodeWorkflow(body, &w), newRefCodec().decodeWorkflow(body, &x))
+			err = errors.Join(c.DecodeWorkflow(body, &w), newRefCodec().decodeWorkflow(body, &x))
 			got, gotRef = w, x
-			out, at = c.appendWorkflow(nil, &want)
+			out, at = c.AppendWorkflow(nil, &want)
 		}
 		if err != nil {
 			t.Fatalf("body %d: %v", i, err)

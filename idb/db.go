@@ -34,8 +34,10 @@ type DB struct {
 	closedErr atomic.Pointer[error] // why the store is closed, once it is
 
 	tab  string // this store's id in messages to other tabs
-	hub  *hub
-	lead *leadership
+	feed *feed
+
+	hooksMu sync.Mutex
+	hooks   []Hook // copied on write: transactions read it unlocked
 
 	transactions, mutations, retries, guardMisses atomic.Uint64
 
@@ -44,11 +46,6 @@ type DB struct {
 	mem   map[cacheKey]cacheEntry
 	// rememberedReads counts reads answered from mem (for tests).
 	rememberedReads atomic.Uint64
-
-	// onOps are called when operations may have been recorded (OnOps).
-	opsMu sync.Mutex
-	onOps map[int]func()
-	opsN  int
 }
 
 // task is one queued mutation: a function run inside the writer's
@@ -101,7 +98,7 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.log = d.log.With("db", name)
-	d.codecs.New = func() any { return newCodec() }
+	d.codecs.New = func() any { return NewCodec() }
 
 	target := len(ms)
 	start := time.Now()
@@ -145,14 +142,13 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 		return nil, err
 	}
 	d.tab = graph.NewID()
-	d.hub = &hub{d: d, graphs: map[string]*liveGraph{}}
-	if bus, err := tabs.Open("atelier:"+name, d.hub.receive); err != nil {
+	d.feed = &feed{d: d, subs: map[int]*subscriber{}}
+	if bus, err := tabs.Open("atelier:"+name, d.feed.receive); err != nil {
 		d.log.Warn("no channel to other tabs: changes stay in this tab", "err", err)
 	} else {
-		d.hub.bus = bus
+		d.feed.bus = bus
 		d.log.Debug("listening to other tabs", "transport", bus.Transport())
 	}
-	d.campaign()
 	go d.writer()
 	d.log.Info("opened", "version", target, "took", time.Since(start))
 	return d, nil
@@ -244,8 +240,8 @@ func (t *Tx) kvInt(key string) (int, error) {
 }
 
 func (d *DB) newTx(ctx context.Context, itx *idbx.Tx, writable bool) *Tx {
-	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*codec),
-		now: d.opts.now().UnixMilli(), added: map[string]bool{}, recordOps: writable && d.opts.RecordOps}
+	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*Codec),
+		now: d.opts.now().UnixMilli(), added: map[string]bool{}}
 }
 
 func (d *DB) putTx(t *Tx) {
@@ -277,17 +273,8 @@ func (d *DB) shutdown(reason error, drain bool) {
 			// Transactions in flight still finish; nothing new starts.
 			d.conn.Close()
 		}
-		if d.hub != nil {
-			d.hub.close(reason)
-		}
-		if d.lead != nil {
-			if drain {
-				d.lead.close() // Close: no lock callback outlives it
-			} else {
-				// Inside the versionchange event, which must not wait
-				// for the lock request to settle.
-				go d.lead.close()
-			}
+		if d.feed != nil {
+			d.feed.close(reason)
 		}
 	})
 }
@@ -474,7 +461,7 @@ func (d *DB) run(batch []*job[task], replay, remember bool) {
 		itx.Abort()
 		return
 	}
-	if err := t.flushOps(); err != nil {
+	if err := t.flushHooks(); err != nil {
 		itx.Abort()
 		_ = itx.Wait(context.Background())
 		if g != nil {
@@ -485,7 +472,7 @@ func (d *DB) run(batch []*job[task], replay, remember bool) {
 			d.replay(ok)
 			return
 		}
-		ok[0].finish(fmt.Errorf("record operation: %w", err))
+		ok[0].finish(err)
 		return
 	}
 	if g != nil {
@@ -518,10 +505,8 @@ func (d *DB) run(batch []*job[task], replay, remember bool) {
 	d.mutations.Add(uint64(len(ok)))
 	d.remember(t.cache)
 	// Live queries hear of the change before the callers return.
-	d.hub.publish(t.changes)
-	if t.opsStored > 0 {
-		d.opsRecorded()
-	}
+	t.committed()
+	d.feed.publish(t.changes)
 	for _, j := range ok {
 		j.finish(nil)
 	}

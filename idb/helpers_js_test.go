@@ -13,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	goidb "github.com/hack-pad/go-indexeddb/idb"
-
-	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/idbcheck"
 	"github.com/atelierstore/atelier/internal/idbx"
 )
 
@@ -48,7 +46,7 @@ func openNamed(t testing.TB, name string, opts *Options, ms []Migration) *DB {
 	}
 	t.Cleanup(func() {
 		if d.closed() == nil {
-			checkConsistency(t, name)
+			idbcheck.Check(t, name, decoders)
 		}
 		_ = d.Close()
 		dropDB(t, name)
@@ -56,153 +54,15 @@ func openNamed(t testing.TB, name string, opts *Options, ms []Migration) *DB {
 	return d
 }
 
+// decoders are the store's codec, for idbcheck.
+var decoders = idbcheck.Decoders{Workflow: DecodeWorkflow, Node: DecodeNode, Edge: DecodeEdge}
+
 func dropDB(t testing.TB, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := idbx.Delete(ctx, name, nil); err != nil {
 		t.Errorf("delete database %s: %v", name, err)
-	}
-}
-
-// checkConsistency reads the whole database with go-indexeddb (a second,
-// independent IndexedDB client) and checks the invariants the store
-// promises: every body decodes, the plain properties agree with the body,
-// every node and edge belongs to an existing workflow, and every edge
-// connects two nodes of its workflow.
-func checkConsistency(t testing.TB, name string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := goidb.Global().Open(ctx, name, 0, nil)
-	if err != nil {
-		t.Errorf("consistency check: open: %v", err)
-		return
-	}
-	db, err := req.Await(ctx)
-	if err != nil {
-		t.Errorf("consistency check: open: %v", err)
-		return
-	}
-	defer db.Close()
-
-	read := func(store string) []js.Value {
-		tx, err := db.Transaction(goidb.TransactionReadOnly, store)
-		if err != nil {
-			t.Fatalf("consistency check: %v", err)
-		}
-		os, err := tx.ObjectStore(store)
-		if err != nil {
-			t.Fatalf("consistency check: %v", err)
-		}
-		cur, err := os.OpenCursor(goidb.CursorNext)
-		if err != nil {
-			t.Fatalf("consistency check: %v", err)
-		}
-		var out []js.Value
-		err = cur.Iter(ctx, func(c *goidb.CursorWithValue) error {
-			v, err := c.Value()
-			out = append(out, v)
-			return err
-		})
-		if err != nil {
-			t.Fatalf("consistency check: iterate %s: %v", store, err)
-		}
-		return out
-	}
-	c := newCodec()
-	props := func(v js.Value) (id, wf string, ver, u int64, body []byte) {
-		id = v.Get("id").String()
-		if w := v.Get("workflowId"); !w.IsUndefined() {
-			wf = w.String()
-		}
-		b := v.Get("b")
-		body = make([]byte, b.Length())
-		js.CopyBytesToGo(body, b)
-		return id, wf, int64(v.Get("v").Float()), int64(v.Get("u").Float()), body
-	}
-	workflows := map[string]bool{}
-	for _, v := range read(storeWorkflows) {
-		id, _, ver, u, body := props(v)
-		var w graph.Workflow
-		if err := c.decodeWorkflow(body, &w); err != nil {
-			t.Errorf("consistency: workflow %s: %v", id, err)
-			continue
-		}
-		if w.ID != id || w.Version != ver || w.UpdatedAt != u {
-			t.Errorf("consistency: workflow %s: props (%s v%d u%d) disagree with body (%s v%d u%d)", id, id, ver, u, w.ID, w.Version, w.UpdatedAt)
-		}
-		workflows[id] = true
-	}
-	nodeWF := map[string]string{}
-	nodeAssetProp := map[string]string{} // node id -> property a
-	for _, v := range read(storeNodes) {
-		id, wf, ver, u, body := props(v)
-		if a := v.Get("a"); !a.IsUndefined() {
-			nodeAssetProp[id] = a.String()
-		}
-		var n graph.Node
-		if err := c.decodeNode(body, &n); err != nil {
-			t.Errorf("consistency: node %s: %v", id, err)
-			continue
-		}
-		if n.ID != id || n.WorkflowID != wf || n.Version != ver || n.UpdatedAt != u {
-			t.Errorf("consistency: node %s: props disagree with body", id)
-		}
-		if !workflows[wf] {
-			t.Errorf("consistency: node %s belongs to missing workflow %s", id, wf)
-		}
-		if err := n.Validate(); err != nil {
-			t.Errorf("consistency: stored node invalid: %v", err)
-		}
-		if nodeAsset(&n) != nodeAssetProp[id] {
-			t.Errorf("consistency: node %s: property a %q, result asset %q", id, nodeAssetProp[id], nodeAsset(&n))
-		}
-		nodeWF[id] = wf
-	}
-	if names, _ := db.ObjectStoreNames(); contains(names, storeAssets) {
-		listed := map[string]bool{} // "hash wf/node"
-		for _, v := range read(storeAssets) {
-			r := plainRecord(v)
-			a, err := assetRecordFromRecord(r)
-			if err != nil {
-				t.Errorf("consistency: %v", err)
-				continue
-			}
-			wfs := map[string]bool{}
-			for _, u := range a.Users {
-				listed[a.Hash+" "+u.String()] = true
-				wfs[u.WorkflowID] = true
-				if nodeAssetProp[u.NodeID] != a.Hash || nodeWF[u.NodeID] != u.WorkflowID {
-					t.Errorf("consistency: asset %s lists user %s, which does not use it", a.Hash, u)
-				}
-			}
-			if got, _ := r.Props["workflows"].([]any); len(got) != len(wfs) {
-				t.Errorf("consistency: asset %s: workflows %v, users %v", a.Hash, got, a.Users)
-			}
-		}
-		for node, hash := range nodeAssetProp {
-			if !listed[hash+" "+nodeWF[node]+"/"+node] {
-				t.Errorf("consistency: node %s uses asset %s, whose record does not list it", node, hash)
-			}
-		}
-	}
-	for _, v := range read(storeEdges) {
-		id, wf, ver, u, body := props(v)
-		var e graph.Edge
-		if err := c.decodeEdge(body, &e); err != nil {
-			t.Errorf("consistency: edge %s: %v", id, err)
-			continue
-		}
-		if e.ID != id || e.WorkflowID != wf || e.Version != ver || e.UpdatedAt != u {
-			t.Errorf("consistency: edge %s: props disagree with body", id)
-		}
-		if !workflows[wf] {
-			t.Errorf("consistency: edge %s belongs to missing workflow %s", id, wf)
-		}
-		if nodeWF[e.Source] != wf || nodeWF[e.Target] != wf {
-			t.Errorf("consistency: edge %s connects nodes outside workflow %s", id, wf)
-		}
 	}
 }
 
@@ -278,33 +138,4 @@ func sameSnapshot(t testing.TB, before, after map[string][]string) {
 			}
 		}
 	}
-}
-
-// plainRecord reads a stored record of plain properties (strings, numbers,
-// arrays of strings) and body b.
-func plainRecord(v js.Value) Record {
-	r := Record{Props: map[string]any{}}
-	keys := js.Global().Get("Object").Call("keys", v)
-	for i := 0; i < keys.Length(); i++ {
-		k := keys.Index(i).String()
-		p := v.Get(k)
-		switch {
-		case k == "b":
-			r.Body = make([]byte, p.Length())
-			js.CopyBytesToGo(r.Body, p)
-		case p.Type() == js.TypeString:
-			r.Props[k] = p.String()
-		case p.Type() == js.TypeNumber:
-			r.Props[k] = p.Float()
-		case p.Type() == js.TypeBoolean:
-			r.Props[k] = p.Bool()
-		case js.Global().Get("Array").Call("isArray", p).Bool():
-			list := make([]any, p.Length())
-			for j := range list {
-				list[j] = p.Index(j).String()
-			}
-			r.Props[k] = list
-		}
-	}
-	return r
 }

@@ -1,7 +1,6 @@
 package idb
 
 import (
-	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
 )
@@ -11,26 +10,27 @@ import (
 type kind[T any] struct {
 	name   string // "node", as used in errors
 	store  string
-	encode func(c *codec, dst []byte, v *T) ([]byte, int)
-	decode func(c *codec, b []byte, v *T) error
+	encode func(c *Codec, dst []byte, v *T) ([]byte, int)
+	decode func(c *Codec, b []byte, v *T) error
 	// decodeIn is decode with strings cut from shared (see codec).
-	decodeIn func(c *codec, b []byte, shared string, v *T) error
+	decodeIn func(c *Codec, b []byte, shared string, v *T) error
 	validate func(v *T) error
 	// ids points at the entity's id and workflow id (nil for workflows).
 	ids func(v *T) (id, wf *string)
 	// rev points at the entity's Version and UpdatedAt.
 	rev func(v *T) (version, updatedAt *int64)
-	// asset returns the tracked asset the entity uses (nodes only).
-	asset func(v *T) (hash string, ref *assetref.Ref)
+	// asset returns the hash of the tracked asset the entity uses (nodes
+	// only).
+	asset func(v *T) (hash string)
 }
 
 var (
 	workflowKind = kind[graph.Workflow]{
 		name:     "workflow",
 		store:    storeWorkflows,
-		encode:   (*codec).appendWorkflow,
-		decode:   (*codec).decodeWorkflow,
-		decodeIn: (*codec).decodeWorkflowIn,
+		encode:   (*Codec).AppendWorkflow,
+		decode:   (*Codec).DecodeWorkflow,
+		decodeIn: (*Codec).DecodeWorkflowIn,
 		validate: (*graph.Workflow).Validate,
 		ids:      func(w *graph.Workflow) (*string, *string) { return &w.ID, nil },
 		rev:      func(w *graph.Workflow) (*int64, *int64) { return &w.Version, &w.UpdatedAt },
@@ -38,25 +38,20 @@ var (
 	nodeKind = kind[graph.Node]{
 		name:     "node",
 		store:    storeNodes,
-		encode:   (*codec).appendNode,
-		decode:   (*codec).decodeNode,
-		decodeIn: (*codec).decodeNodeIn,
+		encode:   (*Codec).AppendNode,
+		decode:   (*Codec).DecodeNode,
+		decodeIn: (*Codec).DecodeNodeIn,
 		validate: (*graph.Node).Validate,
 		ids:      func(n *graph.Node) (*string, *string) { return &n.ID, &n.WorkflowID },
 		rev:      func(n *graph.Node) (*int64, *int64) { return &n.Version, &n.UpdatedAt },
-		asset: func(n *graph.Node) (string, *assetref.Ref) {
-			if h := nodeAsset(n); h != "" {
-				return h, n.Result.Asset
-			}
-			return "", nil
-		},
+		asset:    nodeAsset,
 	}
 	edgeKind = kind[graph.Edge]{
 		name:     "edge",
 		store:    storeEdges,
-		encode:   (*codec).appendEdge,
-		decode:   (*codec).decodeEdge,
-		decodeIn: (*codec).decodeEdgeIn,
+		encode:   (*Codec).AppendEdge,
+		decode:   (*Codec).DecodeEdge,
+		decodeIn: (*Codec).DecodeEdgeIn,
 		validate: (*graph.Edge).Validate,
 		ids:      func(e *graph.Edge) (*string, *string) { return &e.ID, &e.WorkflowID },
 		rev:      func(e *graph.Edge) (*int64, *int64) { return &e.Version, &e.UpdatedAt },

@@ -149,8 +149,8 @@ func mpAppendFloat64(b []byte, f float64) []byte {
 
 // ---- reading
 
-// errTruncated reports a body that ends inside a value.
-var errTruncated = errors.New("msgpack: unexpected end of body")
+// ErrTruncated reports a body that ends inside a value.
+var ErrTruncated = errors.New("msgpack: unexpected end of body")
 
 // errTooDeep reports unknown values nested deeper than maxSkipDepth.
 var errTooDeep = errors.New("msgpack: values nested too deeply")
@@ -170,7 +170,7 @@ func (r *mpReader) left() int { return len(r.b) - r.off }
 
 func (r *mpReader) code() (byte, error) {
 	if r.off >= len(r.b) {
-		return 0, errTruncated
+		return 0, ErrTruncated
 	}
 	c := r.b[r.off]
 	r.off++
@@ -180,7 +180,7 @@ func (r *mpReader) code() (byte, error) {
 // n reads a big-endian unsigned integer of size bytes.
 func (r *mpReader) n(size int) (uint64, error) {
 	if r.left() < size {
-		return 0, errTruncated
+		return 0, ErrTruncated
 	}
 	p := r.b[r.off : r.off+size]
 	r.off += size
@@ -223,7 +223,7 @@ func (r *mpReader) mapLen() (int, error) {
 	}
 	// Every entry takes at least two bytes: a length beyond that is a lie.
 	if n > uint64(r.left()/2) {
-		return 0, errTruncated
+		return 0, ErrTruncated
 	}
 	return int(n), nil
 }
@@ -231,7 +231,7 @@ func (r *mpReader) mapLen() (int, error) {
 // raw returns the next n bytes.
 func (r *mpReader) raw(n uint64) (int, int, error) {
 	if n > uint64(r.left()) {
-		return 0, 0, errTruncated
+		return 0, 0, ErrTruncated
 	}
 	start := r.off
 	r.off += int(n)
@@ -429,7 +429,7 @@ func (r *mpReader) skip(depth int) error {
 		return err
 	}
 	if items > uint64(r.left()) { // every value takes at least a byte
-		return errTruncated
+		return ErrTruncated
 	}
 	for ; items > 0; items-- {
 		if err := r.skip(depth + 1); err != nil {

@@ -139,7 +139,7 @@ func (d *DB) LoadWorkflow(ctx context.Context, id string) (graph.Graph, error) {
 		if !ok {
 			return notFound("workflow", id)
 		}
-		if err := t.c.decodeWorkflow(r.Body, &g.Workflow); err != nil {
+		if err := t.c.DecodeWorkflow(r.Body, &g.Workflow); err != nil {
 			return corrupt(storeWorkflows, id, err)
 		}
 		if g.Nodes, err = decodeAll(t, nodeKind, nreq); err != nil {

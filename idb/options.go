@@ -27,17 +27,6 @@ type Options struct {
 	// context ends) and completes once they close.
 	OnBlocked func(Blocked)
 
-	// OnLeaderChange is called when this tab becomes or stops being the
-	// leader (see RunOnLeader).
-	OnLeaderChange func(leading bool)
-
-	// RecordOps keeps an outbox of operations for a sync engine: every
-	// mutation appends its operation, in the same transaction, to the
-	// oplog store, where PendingOps finds it and AckOps removes it. Leave
-	// it off unless something pushes the operations somewhere: the outbox
-	// grows with every write until then.
-	RecordOps bool
-
 	// StrictDurability makes every write transaction wait until the browser
 	// has flushed it to disk, at the cost of latency. By default (relaxed,
 	// the browser's default too) a committed write survives a tab or

@@ -28,14 +28,14 @@ func writeBehindBack(t *testing.T, d *DB, id string, change func(n *graph.Node))
 			return errors.Join(err, errors.New("node not found"))
 		}
 		sv = r.SV
-		return tx.c.decodeNode(r.Body, &n)
+		return tx.c.DecodeNode(r.Body, &n)
 	}); err != nil {
 		t.Fatal(err)
 	}
 	change(&n)
 	n.Version++
 	n.UpdatedAt++
-	body, _ := newCodec().appendNode(nil, &n)
+	body, _ := NewCodec().AppendNode(nil, &n)
 	other, err := idbx.Open(ctx, d.Name(), len(migrations), idbx.Hooks{})
 	if err != nil {
 		t.Fatal(err)

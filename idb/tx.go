@@ -10,12 +10,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
-	"github.com/atelierstore/atelier/syncproto"
 )
 
 // Tx is a managed transaction, passed to the function given to DB.Update
@@ -32,7 +30,7 @@ type Tx struct {
 	db       *DB
 	tx       *idbx.Tx
 	writable bool
-	c        *codec
+	c        *Codec
 	now      int64 // ms; the clock reading for this transaction's writes
 	writes   int   // write requests issued
 	buf      []byte
@@ -52,12 +50,10 @@ type Tx struct {
 	// them: for states that come from the server.
 	exact bool
 
-	// recordOps makes writes append operations to ops, which the writer
-	// stores in the outbox before committing (Options.RecordOps). Changes
-	// that came from the server are not recorded.
-	recordOps bool
-	ops       []syncproto.Op
-	opsStored int // operations put in the outbox (flushOps)
+	// hooks follow this transaction's entity writes (see Hook), begun
+	// at the first write.
+	hooks      []TxHook
+	hooksBegun bool
 
 	// added names the kinds of which the transaction added records that
 	// must not exist yet: a ConstraintError then means an id that belongs
@@ -328,7 +324,7 @@ func (t *Tx) revise(body []byte, trailer int, old storedRev, found bool) (nb []b
 	if found {
 		v, u = old.V+1, t.stamp(old.U)
 	}
-	return t.c.appendTrailer(body[:trailer], u, v), v, u, true
+	return t.c.AppendTrailer(body[:trailer], u, v), v, u, true
 }
 
 // write stores entities (already prepared and validated) given their
@@ -338,7 +334,6 @@ func (t *Tx) revise(body []byte, trailer int, old storedRev, found bool) (nb []b
 func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) error {
 	buf := t.buf[:0]
 	recs := make([]rec, 0, len(items))
-	var use usage
 	t.changes = slices.Grow(t.changes, len(items))
 	// A bulk write is not kept in the cache (the writer would not remember
 	// it anyway): its entries are dropped, so that a later read in this
@@ -405,15 +400,16 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		if wf != nil {
 			r.WF = *wf
 		}
-		if t.recordOps {
-			if err := t.recordWrite(storeChange[k.store], &items[i], r, old[i], found[i]); err != nil {
-				return err
-			}
-		}
 		if k.asset != nil {
-			var ref *assetref.Ref
-			r.Asset, ref = k.asset(&items[i])
-			use.change(old[i].Asset, r.Asset, AssetUser{r.WF, r.ID}, ref)
+			r.Asset = k.asset(&items[i])
+		}
+		owner := r.WF
+		if owner == "" {
+			owner = r.ID // a workflow
+		}
+		if err := t.wrote(&Write{Kind: storeChange[k.store], ID: r.ID, WorkflowID: owner, Entity: &items[i],
+			Prev: revisionOf(old[i]), Found: found[i], Version: nv, UpdatedAt: nu, Remote: t.exact, Asset: r.Asset}); err != nil {
+			return err
 		}
 		recs = append(recs, r)
 		if len(recs)-flushed == writeChunk {
@@ -433,7 +429,7 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 	// Later writes of this transaction append after these bodies, which
 	// the cache keeps.
 	t.buf = buf[len(buf):]
-	return t.applyUsage(&use)
+	return nil
 }
 
 // writeChunk is how many records write hands to the database at once: few
@@ -447,7 +443,7 @@ func (t *Tx) writeWorkflow(w *graph.Workflow, old storedRev, found bool) error {
 	w.CreatedAt = t.now
 	if found {
 		var prev graph.Workflow
-		if err := t.c.decodeWorkflow(old.Body, &prev); err != nil {
+		if err := t.c.DecodeWorkflow(old.Body, &prev); err != nil {
 			return corrupt(storeWorkflows, w.ID, err)
 		}
 		w.CreatedAt = prev.CreatedAt
@@ -477,8 +473,10 @@ func (t *Tx) deleteRevs(store string, revs []storedRev) error {
 			wf = r.ID // a workflow
 		}
 		t.changes = append(t.changes, Change{Kind: kind, ID: r.ID, WorkflowID: wf})
-		if t.recordOps {
-			t.recordDelete(kind, wf, r)
+		err := t.wrote(&Write{Kind: kind, ID: r.ID, WorkflowID: wf, Prev: revisionOf(r), Found: true,
+			Version: r.V + 1, UpdatedAt: t.stamp(r.U), Remote: t.exact})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -195,7 +195,7 @@ func (t *Tx) edgesTouching(wf string, nodes []string) ([]storedRev, error) {
 	var out []storedRev
 	var e graph.Edge
 	for _, r := range revs {
-		if err := t.c.decodeEdge(r.Body, &e); err != nil {
+		if err := t.c.DecodeEdge(r.Body, &e); err != nil {
 			return nil, corrupt(storeEdges, r.ID, err)
 		}
 		_, s := set[e.Source]
@@ -318,16 +318,9 @@ func revIDs(revs []storedRev) []string {
 	return ids
 }
 
-// dropNodes deletes nodes and releases the assets they used.
+// dropNodes deletes nodes (hooks release the assets they used).
 func (t *Tx) dropNodes(revs []storedRev) error {
-	var use usage
-	for _, r := range revs {
-		use.change(r.Asset, "", AssetUser{r.WF, r.ID}, nil)
-	}
-	if err := t.deleteRevs(storeNodes, revs); err != nil {
-		return err
-	}
-	return t.applyUsage(&use)
+	return t.deleteRevs(storeNodes, revs)
 }
 
 // deleteWorkflow deletes a workflow and everything in it.
@@ -359,9 +352,6 @@ func (t *Tx) deleteWorkflow(id string, wo writeOptions) error {
 	if err := t.deleteRevs(storeNodes, nodes); err != nil {
 		return err
 	}
-	if err := t.releaseWorkflow(id); err != nil {
-		return err
-	}
 	return t.deleteRevs(storeWorkflows, []storedRev{r})
 }
 
@@ -388,7 +378,7 @@ func (t *Tx) updateNode(wf, id string, p *graph.NodePatch, wo writeOptions) (gra
 		return graph.Node{}, err
 	}
 	var n graph.Node
-	if err := t.c.decodeNode(r.Body, &n); err != nil {
+	if err := t.c.DecodeNode(r.Body, &n); err != nil {
 		return n, corrupt(storeNodes, id, err)
 	}
 	p.Apply(&n)
@@ -418,7 +408,7 @@ func (t *Tx) updateWorkflow(id string, p *graph.WorkflowPatch, wo writeOptions) 
 		return graph.Workflow{}, err
 	}
 	var w graph.Workflow
-	if err := t.c.decodeWorkflow(r.Body, &w); err != nil {
+	if err := t.c.DecodeWorkflow(r.Body, &w); err != nil {
 		return w, corrupt(storeWorkflows, id, err)
 	}
 	p.Apply(&w)

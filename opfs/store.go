@@ -87,13 +87,18 @@ func Open(ctx context.Context, opts *Options) (*Store, error) {
 // ParseHandleID for what a key may hold). The store accepts only refs with
 // this key.
 //
-// The page must hold read and write permission on the folder (see
-// fsx.Dir.RequestPermission). OpenFolder fails with an error matching
-// errs.ErrInvalidRef for an invalid key, and otherwise like Open;
-// without permission it fails with the browser's NotAllowedError.
-func OpenFolder(ctx context.Context, key string, dir *fsx.Dir, opts *Options) (*Store, error) {
+// The page must hold read and write permission on the folder. OpenFolder
+// fails with an error matching errs.ErrInvalidRef for an invalid key, with
+// errs.ErrInvalid for a folder the browser does not hold (only the
+// JavaScript binding makes them), and otherwise like Open; without
+// permission it fails with the browser's NotAllowedError.
+func OpenFolder(ctx context.Context, key string, folder assetref.Folder, opts *Options) (*Store, error) {
 	if err := checkHandleKey(key); err != nil {
 		return nil, fmt.Errorf("opfs: open folder: %w", err)
+	}
+	dir, ok := fsx.DirOf(folder)
+	if !ok {
+		return nil, fmt.Errorf("opfs: open folder: %w: not a directory the browser holds", errs.ErrInvalid)
 	}
 	o, err := opts.withDefaults()
 	if err != nil {

@@ -115,7 +115,7 @@ func (e *UploadError) Unwrap() error { return e.Err }
 // server which hashes it lacks, then uploads those (assets that nodes use
 // first), one at a time, marking each uploaded as soon as the server has
 // it. A failed pass is retried with exponential backoff and jitter. Run
-// it only in the leading tab (idb.DB.RunOnLeader), next to the Engine.
+// it only in the leading tab (atelier.Workspace runs it on the leader), next to the Engine.
 // Its methods are safe for concurrent use.
 type Uploader struct {
 	src  AssetSource

@@ -6,12 +6,12 @@
 //
 // # Basics
 //
-// An Engine works between a Store (the local side: *idb.DB) and a
+// An Engine works between a Store (the local side: an *outbox.Outbox) and a
 // Transport (the server: NewHTTP in the browser). Run it, typically only
-// in the leading tab (idb.DB.RunOnLeader); Flush asks for a round now,
+// in the leading tab (atelier.Open does); Flush asks for a round now,
 // SetOnline pauses and resumes it, Status says where it stands:
 //
-//	e := syncengine.New(db, syncengine.NewHTTP(baseURL, workspace, token), nil)
+//	e := syncengine.New(ob, syncengine.NewHTTP(baseURL, workspace, token), nil)
 //	db.RunOnLeader("sync", e.Run)
 //
 // Nothing acknowledged locally is lost: an operation leaves the outbox

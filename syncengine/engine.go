@@ -8,17 +8,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
-// Store is the local side of sync (implemented by *idb.DB).
+// Store is the local side of sync (implemented by *outbox.Outbox).
 type Store interface {
 	PendingOps(ctx context.Context, limit int) ([]syncproto.Op, error)
-	AckOps(ctx context.Context, acks []syncproto.Ack) ([]idb.Conflict, error)
-	ApplyChanges(ctx context.Context, changes []syncproto.Change, cursor int64) (idb.Applied, error)
+	AckOps(ctx context.Context, acks []syncproto.Ack) ([]syncproto.Conflict, error)
+	ApplyChanges(ctx context.Context, changes []syncproto.Change, cursor int64) (syncproto.ApplyResult, error)
 	SyncCursor(ctx context.Context) (int64, error)
-	ParkedOps(ctx context.Context) ([]idb.Conflict, error)
+	ParkedOps(ctx context.Context) ([]syncproto.Conflict, error)
 	// CountOps returns how many operations the outbox holds, pending and
 	// parked, without reading them.
 	CountOps(ctx context.Context) (int, error)
@@ -69,7 +68,7 @@ type Options struct {
 	// were rejected by the server: when they are pushed (superseded or
 	// rejected), or, for writes the server had applied, when a pull
 	// brings the concurrent write that overwrote them.
-	OnConflict func([]idb.Conflict)
+	OnConflict func([]syncproto.Conflict)
 	// OnStatus receives every change of Status.
 	OnStatus func(Status)
 

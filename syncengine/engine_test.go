@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/atelierstore/atelier/graph"
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -40,10 +39,10 @@ func (m *memStore) PendingOps(_ context.Context, limit int) ([]syncproto.Op, err
 	return out, nil
 }
 
-func (m *memStore) AckOps(_ context.Context, acks []syncproto.Ack) ([]idb.Conflict, error) {
+func (m *memStore) AckOps(_ context.Context, acks []syncproto.Ack) ([]syncproto.Conflict, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var conflicts []idb.Conflict
+	var conflicts []syncproto.Conflict
 	for _, a := range acks {
 		for i, op := range m.ops {
 			if op.ID != a.OpID {
@@ -52,9 +51,9 @@ func (m *memStore) AckOps(_ context.Context, acks []syncproto.Ack) ([]idb.Confli
 			switch a.Status {
 			case syncproto.Rejected:
 				m.parked[op.ID] = a.Error
-				conflicts = append(conflicts, idb.Conflict{Lost: op, Reason: a.Error})
+				conflicts = append(conflicts, syncproto.Conflict{Lost: op, Reason: a.Error})
 			case syncproto.Superseded:
-				conflicts = append(conflicts, idb.Conflict{Lost: op, Winner: a.Current})
+				conflicts = append(conflicts, syncproto.Conflict{Lost: op, Winner: a.Current})
 				m.ops = append(m.ops[:i], m.ops[i+1:]...)
 			default:
 				m.versions[op.EntityID] = a.Version
@@ -66,7 +65,7 @@ func (m *memStore) AckOps(_ context.Context, acks []syncproto.Ack) ([]idb.Confli
 	return conflicts, nil
 }
 
-func (m *memStore) ApplyChanges(_ context.Context, changes []syncproto.Change, cursor int64) (idb.Applied, error) {
+func (m *memStore) ApplyChanges(_ context.Context, changes []syncproto.Change, cursor int64) (syncproto.ApplyResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range changes {
@@ -74,7 +73,7 @@ func (m *memStore) ApplyChanges(_ context.Context, changes []syncproto.Change, c
 		m.versions[c.EntityID] = max(m.versions[c.EntityID], c.Version)
 	}
 	m.cursor = cursor
-	return idb.Applied{Applied: len(changes)}, nil
+	return syncproto.ApplyResult{Applied: len(changes)}, nil
 }
 
 func (m *memStore) SyncCursor(context.Context) (int64, error) {
@@ -83,13 +82,13 @@ func (m *memStore) SyncCursor(context.Context) (int64, error) {
 	return m.cursor, nil
 }
 
-func (m *memStore) ParkedOps(context.Context) ([]idb.Conflict, error) {
+func (m *memStore) ParkedOps(context.Context) ([]syncproto.Conflict, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []idb.Conflict
+	var out []syncproto.Conflict
 	for _, op := range m.ops {
 		if r := m.parked[op.ID]; r != "" {
-			out = append(out, idb.Conflict{Lost: op, Reason: r})
+			out = append(out, syncproto.Conflict{Lost: op, Reason: r})
 		}
 	}
 	return out, nil
@@ -250,8 +249,8 @@ func TestPoisonOpIsParkedOthersGoThrough(t *testing.T) {
 	ops := someOps(40)
 	store, srv := newMemStore(ops...), newMemServer()
 	srv.poison = ops[27].ID
-	var reported []idb.Conflict
-	e := New(store, srv, &Options{OnConflict: func(c []idb.Conflict) { reported = append(reported, c...) }})
+	var reported []syncproto.Conflict
+	e := New(store, srv, &Options{OnConflict: func(c []syncproto.Conflict) { reported = append(reported, c...) }})
 	if err := e.Round(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -365,9 +364,9 @@ func TestConvergenceOfTwoDevices(t *testing.T) {
 	wf, id := graph.NewID(), graph.NewID()
 	a := newMemStore(nodeOp(wf, id, 0, 1), nodeOp(wf, id, 0, 2), nodeOp(wf, id, 0, 3))
 	b := newMemStore(nodeOp(wf, id, 0, 1), nodeOp(wf, id, 0, 2))
-	var lost []idb.Conflict
+	var lost []syncproto.Conflict
 	ea := New(a, srv, nil)
-	eb := New(b, srv, &Options{OnConflict: func(c []idb.Conflict) { lost = append(lost, c...) }})
+	eb := New(b, srv, &Options{OnConflict: func(c []syncproto.Conflict) { lost = append(lost, c...) }})
 	for _, e := range []*Engine{eb, ea, eb, ea} {
 		if err := e.Round(context.Background()); err != nil {
 			t.Fatal(err)

@@ -5,15 +5,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/assetref"
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
-	"github.com/atelierstore/atelier/opfs"
 )
 
 // Native getters of the browser's types, to check what an app passes:
@@ -92,7 +89,7 @@ type assetUser struct {
 
 // bindAssets adds the asset, storage and folder methods to the db object.
 func (h *handle) bindAssets(o js.Value) {
-	d, lib := h.ws.Store(), h.ws.Assets()
+	lib := h.ws.Assets()
 	// putAsset(blobOrFile, {mime, onProgress, signal}) stores the content and resolves to its
 	// AssetRef; identical content already stored resolves to the ref it
 	// has.
@@ -164,7 +161,7 @@ func (h *handle) bindAssets(o js.Value) {
 	// listAssets() resolves to every registered asset with the nodes using
 	// it.
 	h.method(o, "listAssets", func(ctx context.Context, _ []js.Value) (any, error) {
-		recs, err := d.Assets(ctx)
+		recs, err := lib.Records(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -261,33 +258,25 @@ func (h *handle) bindAssets(o js.Value) {
 		if err != nil {
 			return nil, err
 		}
-		if key != "" {
-			// The library keeps the stores of folders it opened; ask the
-			// database, so that a folder removed (here or in another tab)
-			// is not used again.
-			fs, err := d.Folders(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.ContainsFunc(fs, func(f idb.Folder) bool { return f.Key == key }) {
-				return nil, fmt.Errorf("folder %s: %w", key, atelier.ErrNotFound)
-			}
-		}
 		return nil, lib.UseFolder(ctx, key)
 	})
 	h.method(o, "folders", func(ctx context.Context, _ []js.Value) (any, error) {
-		fs, err := d.Folders(ctx)
+		fs, err := lib.Folders(ctx)
 		if err != nil {
 			return nil, err
 		}
 		out := jsArray.New()
 		for _, f := range fs {
+			d, ok := fsx.DirOf(f.Handle)
+			if !ok {
+				continue
+			}
 			var perm any
-			if p, err := f.Dir.QueryPermission(ctx, true); err == nil {
+			if p, err := d.QueryPermission(ctx, true); err == nil {
 				perm = string(p)
 			}
 			out.Call("push", object("key", f.Key, "name", f.Name, "createdAt", f.CreatedAt,
-				"handle", f.Dir.JSValue(), "permission", perm))
+				"handle", d.JSValue(), "permission", perm))
 		}
 		return out, nil
 	})
@@ -296,29 +285,6 @@ func (h *handle) bindAssets(o js.Value) {
 		if err != nil {
 			return nil, err
 		}
-		// Refuse while nodes show assets kept there: their refs would
-		// dangle after the next reload.
-		recs, err := d.Assets(ctx)
-		if err != nil {
-			return nil, err
-		}
-		used := 0
-		for _, r := range recs {
-			if r.Ref.Kind != assetref.KindFSHandle || len(r.Users) == 0 {
-				continue
-			}
-			if k, _, err := opfs.ParseHandleID(r.Ref.HandleID); err == nil && k == key {
-				used++
-			}
-		}
-		if used > 0 {
-			return nil, fmt.Errorf("folder %s holds %d assets that nodes use: %w", key, used, idb.ErrInUse)
-		}
-		if c, err := lib.Capabilities(ctx); err == nil && c.Folder == key {
-			if err := lib.UseFolder(ctx, ""); err != nil {
-				return nil, err
-			}
-		}
-		return nil, d.RemoveFolder(ctx, key)
+		return nil, lib.RemoveFolder(ctx, key)
 	})
 }

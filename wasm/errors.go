@@ -35,7 +35,7 @@ var errorCodes = []struct {
 	{atelier.ErrSchemaTooNew, "SchemaTooNew"},
 	{atelier.ErrUnsupported, "Unsupported"},
 	{idb.ErrReadOnly, "ReadOnly"},
-	{idb.ErrInUse, "InUse"},
+	{assetref.ErrInUse, "InUse"},
 	{atelier.ErrPermission, "Permission"},
 	{context.Canceled, "Aborted"},
 	{context.DeadlineExceeded, "Timeout"},

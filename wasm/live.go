@@ -9,12 +9,12 @@ import (
 	"syscall/js"
 
 	"github.com/atelierstore/atelier/graph"
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/live"
 )
 
 func (h *handle) bindLive(o js.Value) {
-	d := h.ws.Store()
+	ws := h.ws
 	// watchWorkflow(id, cb) returns, at once, a function that stops the
 	// watch; cb(graph, null) gets the workflow now and after every change
 	// in any tab, cb(null, error) while it is missing (NotFound) and once
@@ -29,14 +29,14 @@ func (h *handle) bindLive(o js.Value) {
 		if err != nil {
 			return js.Undefined(), err
 		}
-		return subscribe(cb, func() (<-chan idb.WorkflowSnapshot, func(), error) {
+		return subscribe(cb, func() (<-chan live.WorkflowSnapshot, func(), error) {
 			// The watch outlives this call: it ends when stopped or closed.
-			w, err := d.WatchWorkflow(context.Background(), id)
+			w, err := ws.WatchWorkflow(context.Background(), id)
 			if err != nil {
 				return nil, nil, err
 			}
 			return w.C, w.Stop, nil
-		}, func(s idb.WorkflowSnapshot) (any, error) { return graphJSON(s.Graph), s.Err }), nil
+		}, func(s live.WorkflowSnapshot) (any, error) { return graphJSON(s.Graph), s.Err }), nil
 	})
 	// watchWorkflows(cb) is watchWorkflow for the list of workflows, most
 	// recently updated first.
@@ -45,13 +45,13 @@ func (h *handle) bindLive(o js.Value) {
 		if err != nil {
 			return js.Undefined(), err
 		}
-		return subscribe(cb, func() (<-chan idb.ListSnapshot, func(), error) {
-			w, err := d.WatchWorkflows(context.Background())
+		return subscribe(cb, func() (<-chan live.ListSnapshot, func(), error) {
+			w, err := ws.WatchWorkflows(context.Background())
 			if err != nil {
 				return nil, nil, err
 			}
 			return w.C, w.Stop, nil
-		}, func(s idb.ListSnapshot) (any, error) {
+		}, func(s live.ListSnapshot) (any, error) {
 			if s.Workflows == nil {
 				s.Workflows = []graph.Workflow{}
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/jsbridge"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/syncproto"
 )
 
 var (
@@ -148,7 +149,7 @@ func bindCallbacks(o *atelier.Options, cbs map[string]js.Value) {
 		o.OnSyncStatus = func(s atelier.SyncStatus) { invokeJSON(cb, syncStatusJSON(s)) }
 	}
 	if cb, ok := fn("onConflict"); ok {
-		o.OnConflict = func(cs []idb.Conflict) { invokeJSON(cb, conflictsJSON(cs)) }
+		o.OnConflict = func(cs []syncproto.Conflict) { invokeJSON(cb, conflictsJSON(cs)) }
 	}
 }
 
@@ -401,7 +402,7 @@ func (h *handle) bindGraph(o js.Value) {
 		return map[string]any{"transactions": s.Transactions, "mutations": s.Mutations, "retries": s.Retries}, nil
 	})
 	h.method(o, "isLeader", func(context.Context, []js.Value) (any, error) {
-		return d.Leading(), nil
+		return h.ws.Leading(), nil
 	})
 	// close() is the one method a closed handle still takes: it resolves
 	// once everything is closed, however often it is called.

@@ -7,7 +7,6 @@ import (
 	"syscall/js"
 
 	"github.com/atelierstore/atelier"
-	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/syncengine"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -98,7 +97,7 @@ type conflict struct {
 	Reason string            `json:"reason,omitempty"`
 }
 
-func conflictsJSON(cs []idb.Conflict) []conflict {
+func conflictsJSON(cs []syncproto.Conflict) []conflict {
 	out := make([]conflict, len(cs))
 	for i, c := range cs {
 		out[i] = conflict{Lost: c.Lost, Winner: c.Winner, Reason: c.Reason}

@@ -8,14 +8,17 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync"
 	"syscall/js"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assets"
+	"github.com/atelierstore/atelier/assets/registry"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/tabs"
 	"github.com/atelierstore/atelier/opfs"
 )
 
@@ -41,7 +44,12 @@ func openLibrary(ctx context.Context, name string) (*idb.DB, *assets.Library, er
 	if err != nil {
 		return nil, nil, err
 	}
-	lib, err := assets.Open(ctx, db, &assets.Options{
+	// The parts a workspace installs on its store: the registry and the
+	// leadership (atelier.Open does this; the bench needs its own OPFS
+	// root and no collection).
+	lead, _ := tabs.Lead("atelier:"+name+":leader", nil)
+	leads.Store(name, lead)
+	lib, err := assets.Open(ctx, db, registry.Open(db), lead, &assets.Options{
 		Backend:      assets.BackendOPFS,
 		OPFS:         &opfs.Options{Root: name},
 		CollectEvery: -1,
@@ -53,7 +61,13 @@ func openLibrary(ctx context.Context, name string) (*idb.DB, *assets.Library, er
 	return db, lib, nil
 }
 
+// leads holds the leadership of each open library, by name.
+var leads sync.Map
+
 func closeLibrary(ctx context.Context, name string, db *idb.DB, lib *assets.Library) error {
+	if l, ok := leads.LoadAndDelete(name); ok {
+		l.(*tabs.Leadership).Close()
+	}
 	_ = lib.Close()
 	_ = db.Close()
 	if _, err := call(ctx, "dropDB", name); err != nil {

@@ -10,9 +10,10 @@ import (
 
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/live"
 )
 
-// S6: a change made in tab A, seen by a watcher (idb.DB.WatchWorkflow) in
+// S6: a change made in tab A, seen by a watcher (live.Live.WatchWorkflow) in
 // tab B. The driver opens both tabs, sets up with S6.setup in A and
 // S6.watch in B, then runs S6.update in A and reads S6.seen from B. Times
 // are performance.timeOrigin + performance.now(), a clock the tabs of one
@@ -67,7 +68,7 @@ func s6Watch(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	w, err := db.WatchWorkflow(context.Background(), o.WF)
+	w, err := live.New(db, nil).WatchWorkflow(context.Background(), o.WF)
 	if err != nil {
 		return "", err
 	}

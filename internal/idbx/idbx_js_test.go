@@ -209,3 +209,43 @@ func TestCloseWaitOutlivesTransactions(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenExisting: version 0 opens a database at the version it has,
+// without upgrading it, and fails with ErrNotFound when there is none,
+// leaving none behind: its owner's first Open still starts from version 0.
+func TestOpenExisting(t *testing.T) {
+	ctx := context.Background()
+	owner, name := open(t, 2, Hooks{})
+	second, err := Open(ctx, name, 0, Hooks{Upgrade: func(*Upgrade) error {
+		t.Error("Upgrade called for an open without a version")
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Version() != 2 || len(second.StoreNames()) != 1 {
+		t.Fatalf("version %d, stores %v", second.Version(), second.StoreNames())
+	}
+	second.Close()
+	owner.Close()
+
+	missing := fmt.Sprintf("idbx-missing-%d", time.Now().UnixNano())
+	t.Cleanup(func() { _ = Delete(context.Background(), missing, nil) })
+	for i := 0; i < 2; i++ {
+		if _, err := Open(ctx, missing, -1, Hooks{}); !errors.Is(err, errs.ErrNotFound) {
+			t.Fatalf("Open of a missing database without a version = %v, want ErrNotFound", err)
+		}
+	}
+	from := -1
+	db, err := Open(ctx, missing, 1, Hooks{Upgrade: func(u *Upgrade) error {
+		from = u.OldVersion
+		return u.CreateStore("s", "id", false)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if from != 0 {
+		t.Fatalf("the owner's upgrade started from version %d, want 0: the failed open left a database", from)
+	}
+}

@@ -45,6 +45,9 @@ type DB struct {
 	// active counts transactions that have not finished: their completion
 	// callbacks must stay callable until then.
 	active sync.WaitGroup
+	// txs are those transactions, for AbortAll.
+	txMu sync.Mutex
+	txs  map[*Tx]struct{}
 
 	scopeMu sync.Mutex
 	scopes  map[string]scope // see Begin
@@ -58,13 +61,29 @@ func (db *DB) SetStrictDurability(on bool) { db.strict.Store(on) }
 // Open opens (and if needed creates or upgrades) the named database at
 // version. When ctx ends first, Open returns ctx.Err() and closes the
 // connection as soon as the browser hands it over.
+//
+// A version <= 0 opens the database at whatever version it has, for a
+// second connection to a database that its owner creates and upgrades:
+// such an Open never creates the database nor calls h.Upgrade. If there
+// is no database of that name it fails with an error matching
+// errs.ErrNotFound, and aborts the creation the browser would otherwise
+// do: an empty database left behind would look to its owner as if its
+// first schema version were already applied.
 func Open(ctx context.Context, name string, version int, h Hooks) (*DB, error) {
 	factory := js.Global().Get("indexedDB")
 	if !factory.Truthy() {
 		return nil, fmt.Errorf("indexedDB: %w", errs.ErrUnsupported)
 	}
+	existing := version <= 0
 	var req js.Value
-	if err := jsutil.Try(func() { req = factory.Call("open", name, version) }); err != nil {
+	err := jsutil.Try(func() {
+		if existing {
+			req = factory.Call("open", name)
+		} else {
+			req = factory.Call("open", name, version)
+		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("open %q: %w", name, err)
 	}
 
@@ -102,6 +121,10 @@ func Open(ctx context.Context, name string, version int, h Hooks) (*DB, error) {
 		var err error
 		if abandoned.Load() {
 			err = context.Canceled
+		} else if existing {
+			// Without a version, only a database that does not exist
+			// needs an upgrade (from version 0).
+			err = fmt.Errorf("no such database: %w", errs.ErrNotFound)
 		} else if h.Upgrade != nil {
 			if perr := jsutil.Try(func() { err = h.Upgrade(u) }); perr != nil {
 				err = perr
@@ -199,6 +222,22 @@ func (db *DB) StoreNames() []string { return stringList(db.v.Get("objectStoreNam
 func (db *DB) CloseWait() {
 	db.Close()
 	db.active.Wait()
+}
+
+// AbortAll aborts every transaction of the connection that has not
+// finished. Closing a connection waits for its transactions, and another
+// tab's upgrade waits (and reports being blocked) until it is closed: a
+// connection that gives way to an upgrade aborts its bulk work first.
+func (db *DB) AbortAll() {
+	db.txMu.Lock()
+	txs := make([]*Tx, 0, len(db.txs))
+	for t := range db.txs {
+		txs = append(txs, t)
+	}
+	db.txMu.Unlock()
+	for _, t := range txs {
+		t.Abort()
+	}
 }
 
 // Close closes the connection. Transactions already started still finish;

@@ -140,6 +140,9 @@ func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
 	t := &Tx{stores: make(map[string]js.Value, len(stores)), done: make(chan struct{})}
 	t.id = settler(func(what int) {
 		defer db.active.Done()
+		db.txMu.Lock()
+		delete(db.txs, t)
+		db.txMu.Unlock()
 		if what == 1 { // abort
 			t.err = jsutil.ToError(t.v.Get("error"))
 			if t.err == nil {
@@ -156,6 +159,14 @@ func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
 	}
 	db.active.Add(1)
 	err = jsutil.Try(func() { t.v = tj.Call("begin", db.v, sc.stores, sc.mode, sc.opts, t.id) })
+	if err == nil {
+		db.txMu.Lock()
+		if db.txs == nil {
+			db.txs = map[*Tx]struct{}{}
+		}
+		db.txs[t] = struct{}{}
+		db.txMu.Unlock()
+	}
 	if err != nil {
 		dropSettlers([]int{t.id})
 		db.active.Done()

@@ -18,15 +18,19 @@ import (
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assets"
+	"github.com/atelierstore/atelier/assets/registry"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/tabs"
+	"github.com/atelierstore/atelier/outbox"
 	"github.com/atelierstore/atelier/syncengine"
 )
 
 type page struct {
 	db       *idb.DB
+	reg      *registry.Registry
 	lib      *assets.Library
 	engine   *syncengine.Engine
 	uploader *syncengine.Uploader
@@ -126,7 +130,7 @@ func main() {
 		return b.Size(), nil
 	})
 	method(api, "record", func(ctx context.Context, args []js.Value) (any, error) {
-		rec, err := p.db.Asset(ctx, args[0].String())
+		rec, err := p.reg.Asset(ctx, args[0].String())
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +139,7 @@ func main() {
 	// local(hash) reports whether the bytes of the asset are on this
 	// device, without fetching.
 	method(api, "local", func(ctx context.Context, args []js.Value) (any, error) {
-		rec, err := p.db.Asset(ctx, args[0].String())
+		rec, err := p.reg.Asset(ctx, args[0].String())
 		if err != nil {
 			return nil, err
 		}
@@ -190,24 +194,27 @@ func statusJSON(s syncengine.UploadStatus, at time.Time) map[string]any {
 }
 
 func (p *page) open(ctx context.Context, o openOptions) error {
-	db, err := idb.Open(ctx, o.Name, &idb.Options{RecordOps: true})
+	// The parts atelier.Open assembles, with the tests' own settings.
+	db, err := idb.Open(ctx, o.Name, nil)
 	if err != nil {
 		return err
 	}
+	reg, ob := registry.Open(db), outbox.Open(db)
+	lead, _ := tabs.Lead("atelier:"+o.Name+":leader", nil)
 	ao := &assets.Options{CollectEvery: -1, FetchWait: ms(o.FetchWaitMs), EvictIdle: ms(o.EvictIdleMs), EvictAbove: -1}
-	lib, err := assets.Open(ctx, db, ao)
+	lib, err := assets.Open(ctx, db, reg, lead, ao)
 	if err != nil {
 		return err
 	}
-	if _, err := db.RecordUnsynced(ctx); err != nil {
+	if _, err := ob.RecordUnsynced(ctx); err != nil {
 		return err
 	}
 	tr := syncengine.NewHTTP(o.URL, o.Workspace, o.Token)
 	lib.SetRemote(tr)
-	p.db, p.lib = db, lib
-	p.engine = syncengine.New(db, tr, &syncengine.Options{PullInterval: ms(o.PullMs)})
+	p.db, p.reg, p.lib = db, reg, lib
+	p.engine = syncengine.New(ob, tr, &syncengine.Options{PullInterval: ms(o.PullMs)})
 	syncengine.FollowOnline(p.engine)
-	db.RunOnLeader("sync", func(ctx context.Context) { _ = p.engine.Run(ctx) })
+	lead.RunOnLeader("sync", func(ctx context.Context) { _ = p.engine.Run(ctx) })
 	if o.NoUploader {
 		return nil
 	}
@@ -218,7 +225,7 @@ func (p *page) open(ctx context.Context, o openOptions) error {
 	if !o.NoFollowOnline {
 		p.uploader.FollowOnline()
 	}
-	db.RunOnLeader("assets-upload", func(ctx context.Context) { _ = p.uploader.Run(ctx) })
+	lead.RunOnLeader("assets-upload", func(ctx context.Context) { _ = p.uploader.Run(ctx) })
 	return nil
 }
 
@@ -259,7 +266,7 @@ func errName(err error) string {
 	}{
 		{errs.ErrNotFound, "NotFound"}, {errs.ErrInvalidRef, "InvalidRef"}, {errs.ErrInvalid, "Invalid"},
 		{errs.ErrQuotaExceeded, "QuotaExceeded"}, {errs.ErrClosed, "Closed"}, {errs.ErrUnsupported, "Unsupported"},
-		{errs.ErrPermission, "Permission"}, {idb.ErrInUse, "InUse"},
+		{errs.ErrPermission, "Permission"}, {assetref.ErrInUse, "InUse"},
 	} {
 		if errors.Is(err, s.err) {
 			return s.name

@@ -1,17 +1,19 @@
 //go:build js && wasm
 
-package idb
+package registry
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/internal/idbcheck"
+	"github.com/atelierstore/atelier/internal/idbtest"
 )
 
 // opfsRef is a tracked ref to bytes that would be in OPFS.
@@ -20,9 +22,24 @@ func opfsRef(content string) assetref.Ref {
 		MIME: "image/png", Bytes: int64(len(content)), Hash: assetref.HashBytes([]byte(content))}
 }
 
-func users(t *testing.T, d *DB, hash string) []string {
+// checked checks the asset records too.
+var checked = func() idbcheck.Decoders { d := idbtest.Decoders; d.Assets = true; return d }()
+
+// store is a workflow store with its registry.
+type store struct {
+	*idb.DB
+	*Registry
+}
+
+func newStore(t *testing.T) store {
+	d := idbtest.OpenChecked(t, idbtest.Name(t), nil, checked)
+	r := Open(d)
+	return store{d, r}
+}
+
+func users(t *testing.T, d store, hash string) []string {
 	t.Helper()
-	a, err := d.Asset(testCtx(t), hash)
+	a, err := d.Asset(idbtest.Ctx(t), hash)
 	if errors.Is(err, errs.ErrNotFound) {
 		return nil
 	}
@@ -37,10 +54,10 @@ func users(t *testing.T, d *DB, hash string) []string {
 }
 
 func TestAssetUsageFollowsNodes(t *testing.T) {
-	ctx := testCtx(t)
-	d := newDB(t, nil)
-	w := mustWorkflow(t, d, "Assets")
-	nodes, err := d.SetNodes(ctx, w.ID, someNodes(3))
+	ctx := idbtest.Ctx(t)
+	d := newStore(t)
+	w := idbtest.Workflow(t, d.DB, "Assets")
+	nodes, err := d.SetNodes(ctx, w.ID, idbtest.Nodes(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +96,7 @@ func TestAssetUsageFollowsNodes(t *testing.T) {
 		t.Fatalf("users of b: %v", got)
 	}
 	// In use: cannot be forgotten.
-	if _, err := d.ForgetAsset(ctx, a.Hash); !errors.Is(err, ErrInUse) {
+	if _, err := d.ForgetAsset(ctx, a.Hash); !errors.Is(err, assetref.ErrInUse) {
 		t.Fatalf("ForgetAsset of a used asset: %v", err)
 	}
 	// Clearing the result releases; so does removing the node via SetNodes.
@@ -118,12 +135,12 @@ func sorted(s ...string) []string {
 }
 
 func TestDeletingReleasesAssets(t *testing.T) {
-	ctx := testCtx(t)
-	d := newDB(t, nil)
-	w1 := mustWorkflow(t, d, "one")
-	w2 := mustWorkflow(t, d, "two")
+	ctx := idbtest.Ctx(t)
+	d := newStore(t)
+	w1 := idbtest.Workflow(t, d.DB, "one")
+	w2 := idbtest.Workflow(t, d.DB, "two")
 	shared := opfsRef("shared")
-	in := someNodes(2)
+	in := idbtest.Nodes(2)
 	for i := range in {
 		in[i].Result = &graph.Result{Asset: &shared}
 	}
@@ -151,7 +168,7 @@ func TestDeletingReleasesAssets(t *testing.T) {
 		t.Fatalf("after DeleteWorkflow: %v, want %v", got, want)
 	}
 	// Managed transactions keep usage too.
-	err = d.Update(ctx, func(tx *Tx) error { return tx.DeleteNode(n2[0].ID) })
+	err = d.Update(ctx, func(tx *idb.Tx) error { return tx.DeleteNode(n2[0].ID) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,85 +188,13 @@ func TestDeletingReleasesAssets(t *testing.T) {
 	}
 }
 
-// TestBackfillAssetUsage: nodes written before schema v2 (no property a,
-// no asset records) get both from the v2 data step.
-func TestBackfillAssetUsage(t *testing.T) {
-	ctx := testCtx(t)
-	name := dbName(t)
-	defer dropDB(t, name)
-	v1 := migrations[:1]
-	d, err := open(ctx, name, nil, v1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := d.CreateWorkflow(ctx, "old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := opfsRef("old image")
-	var ids []string
-	// Write node records the way the v1 code did: no property a.
-	err = d.Update(ctx, func(tx *Tx) error {
-		for i := 0; i < 3; i++ {
-			n := graph.Node{ID: graph.NewID(), WorkflowID: w.ID, Type: "image", Version: 1, UpdatedAt: 1}
-			if i < 2 {
-				n.Result = &graph.Result{Asset: &img}
-			}
-			body, _ := tx.c.appendNode(nil, &n)
-			ids = append(ids, n.ID)
-			if err := tx.PutRecord(storeNodes, Record{Props: map[string]any{"id": n.ID, "workflowId": w.ID, "v": 1.0, "u": 1.0}, Body: body}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
-
-	d, err = Open(ctx, name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	want := sorted(w.ID+"/"+ids[0], w.ID+"/"+ids[1])
-	if got := users(t, d, img.Hash); !reflect.DeepEqual(got, want) {
-		t.Fatalf("backfilled users %v, want %v", got, want)
-	}
-	err = d.View(ctx, func(tx *Tx) error {
-		recs, err := tx.Records(storeNodes)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			withAsset := r.Props["id"] == ids[0] || r.Props["id"] == ids[1]
-			if a, _ := r.Props["a"].(string); (a == img.Hash) != withAsset {
-				return fmt.Errorf("node %v: property a = %v", r.Props["id"], r.Props["a"])
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Usage is live from here on.
-	if err := d.DeleteNodes(ctx, w.ID, ids[0]); err != nil {
-		t.Fatal(err)
-	}
-	if got := users(t, d, img.Hash); !reflect.DeepEqual(got, []string{w.ID + "/" + ids[1]}) {
-		t.Fatalf("after delete: %v", got)
-	}
-	checkConsistency(t, name)
-}
-
 // TestAssetSyncState: the upload, eviction and fetch state of an asset
 // record, and the transitions that guard it.
 func TestAssetSyncState(t *testing.T) {
-	ctx := testCtx(t)
-	d := newDB(t, nil)
-	w := mustWorkflow(t, d, "Sync state")
-	nodes, err := d.SetNodes(ctx, w.ID, someNodes(1))
+	ctx := idbtest.Ctx(t)
+	d := newStore(t)
+	w := idbtest.Workflow(t, d.DB, "Sync state")
+	nodes, err := d.SetNodes(ctx, w.ID, idbtest.Nodes(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +204,7 @@ func TestAssetSyncState(t *testing.T) {
 		t.Fatalf("new record %+v %v", rec, err)
 	}
 	// Not on the server: the only copy may not be evicted.
-	if _, err := d.EvictAsset(ctx, a.Hash, a); !errors.Is(err, ErrNotUploaded) {
+	if _, err := d.EvictAsset(ctx, a.Hash, a); !errors.Is(err, assetref.ErrNotUploaded) {
 		t.Fatalf("evicting a copy the server lacks: %v", err)
 	}
 	unknown := assetref.HashBytes([]byte("unknown"))
@@ -345,28 +290,5 @@ func TestAssetSyncState(t *testing.T) {
 	if _, _, err := d.AssetFetched(ctx, assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/a.png", Hash: b.Hash}, b); !errors.Is(err, errs.ErrInvalidRef) {
 		t.Fatalf("AssetFetched of a url ref: %v", err)
 	}
-	checkConsistency(t, d.Name())
-}
-
-// TestOldRecordsHaveNoSyncState: records written without the sync
-// properties (by builds before them) read as not uploaded, local, unused.
-func TestOldRecordsHaveNoSyncState(t *testing.T) {
-	a := &AssetRecord{Hash: "sha256-x", Ref: opfsRef("old"), CreatedAt: 5}
-	r, err := assetRecordToRecord(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"up", "remote", "used"} {
-		if _, ok := r.Props[k]; ok {
-			t.Errorf("a record without sync state has property %q", k)
-		}
-	}
-	a.Uploaded, a.Remote, a.UsedAt = 7, true, 9
-	if r, err = assetRecordToRecord(a); err != nil {
-		t.Fatal(err)
-	}
-	back, err := assetRecordFromRecord(r)
-	if err != nil || back.Uploaded != 7 || !back.Remote || back.UsedAt != 9 || back.LastUse() != 9 {
-		t.Fatalf("round trip: %+v %v", back, err)
-	}
+	idbcheck.Check(t, d.Name(), checked)
 }

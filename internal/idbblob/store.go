@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-package idb
+package idbblob
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"hash"
 	"io"
 	"math"
+	"slices"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -22,10 +24,21 @@ import (
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
-// BlobStore keeps asset bytes in IndexedDB: the fallback for browsers
-// without OPFS, or when OPFS refuses. It hands out refs of kind idb.
+// The object stores and the index the store keeps assets in. Version 2 of
+// the workflow store's schema (package idb, schema.go) creates them: this
+// package never creates or upgrades the database, and its tests fail if
+// idb's schema stops creating them.
+const (
+	storeBlobs    = "blobs"    // chunks, under out-of-line keys [dataID, index]
+	storeBlobMeta = "blobmeta" // one record per committed asset, key path "key"
+	indexHash     = "hash"     // unique index of blobmeta on "hash"
+)
+
+// Store keeps asset bytes in IndexedDB: the fallback for browsers
+// without OPFS, or when OPFS refuses. It hands out refs of kind idb. Its
+// methods are safe for concurrent use.
 //
-// An asset is stored as chunks of at most ChunkSize bytes (single huge
+// An asset is stored as chunks of at most the chunk size (single huge
 // values hit browser limits), each a Blob under the key [dataID, index],
 // written in transactions of their own as the reader yields them. The
 // asset becomes visible when its record in blobmeta is added: that record
@@ -33,12 +46,13 @@ import (
 // the hash is what makes identical bytes stored once, even when two tabs
 // store them at the same moment. A failed or cancelled Put deletes its
 // chunks; chunks left by a crash have no record and are removed by Sweep.
-type BlobStore struct {
-	d     *DB
-	chunk int
+type Store struct {
+	conn      atomic.Pointer[idbx.DB]
+	chunk     int
+	closedErr atomic.Pointer[error] // why the store is closed, once it is
 }
 
-// DefaultChunkSize is the chunk size of a BlobStore.
+// DefaultChunkSize is the chunk size of a Store opened with chunkSize <= 0.
 const DefaultChunkSize = 4 << 20
 
 // inFlight is how many chunk transactions a Put keeps open at once: enough
@@ -46,19 +60,114 @@ const DefaultChunkSize = 4 << 20
 const inFlight = 2
 
 var (
-	_ assetref.Store  = (*BlobStore)(nil)
-	_ assetref.Lister = (*BlobStore)(nil)
+	_ assetref.Store  = (*Store)(nil)
+	_ assetref.Lister = (*Store)(nil)
 	_ io.ReaderAt     = (*blobReader)(nil)
 	_ io.Seeker       = (*blobReader)(nil)
 )
 
-// BlobStore returns the IndexedDB asset store of d. chunkSize <= 0 means
-// DefaultChunkSize.
-func (d *DB) BlobStore(chunkSize int) *BlobStore {
+// Open opens the asset store in the IndexedDB database called name, on a
+// connection of its own, at the version the database has. The workflow
+// store (idb.Open) creates and upgrades that database; Open fails with an
+// error matching errs.ErrNotFound when there is no such database or it
+// has not been upgraded to schema version 2 yet, and with ctx.Err() when
+// ctx ends first (another tab's upgrade in progress holds it up).
+// chunkSize <= 0 means DefaultChunkSize.
+//
+// When another tab upgrades or deletes the database, the store closes its
+// connection (so as not to block that tab) and its methods fail with an
+// error matching errs.ErrClosed from then on: reload the page.
+func Open(ctx context.Context, name string, chunkSize int) (*Store, error) {
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunkSize
 	}
-	return &BlobStore{d: d, chunk: chunkSize}
+	s := &Store{chunk: chunkSize}
+	conn, err := idbx.Open(ctx, name, 0, idbx.Hooks{
+		VersionChange: func(_, newV int) {
+			what := fmt.Sprintf("another tab is upgrading the database to schema version %d", newV)
+			if newV == 0 {
+				what = "another tab is deleting the database"
+			}
+			if c := s.conn.Load(); c != nil {
+				c.AbortAll() // so that the upgrade need not wait for it
+			}
+			s.shutdown(fmt.Errorf("idbblob: %w: %s; reload the page", errs.ErrClosed, what))
+		},
+		Closed: func() {
+			s.shutdown(fmt.Errorf("idbblob: %w: the browser closed the database connection", errs.ErrClosed))
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("idbblob: %w", err)
+	}
+	if err := checkSchema(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("idbblob: open %q: %w", name, err)
+	}
+	s.conn.Store(conn)
+	if s.closed() != nil { // closed by the browser before s had its connection
+		conn.Close()
+	}
+	return s, nil
+}
+
+// checkSchema fails with an error matching errs.ErrNotFound unless the
+// database has the stores and the index the store uses.
+func checkSchema(conn *idbx.DB) error {
+	names := conn.StoreNames()
+	for _, st := range []string{storeBlobs, storeBlobMeta} {
+		if !slices.Contains(names, st) {
+			return fmt.Errorf("database at version %d has no object store %q (idb.Open creates it): %w", conn.Version(), st, errs.ErrNotFound)
+		}
+	}
+	tx, err := conn.Begin(idbx.ReadOnly, storeBlobMeta)
+	if err != nil {
+		return err
+	}
+	has := false
+	err = tx.Issue(storeBlobMeta, func(st js.Value) error {
+		has = st.Get("indexNames").Call("contains", indexHash).Bool()
+		return nil
+	})
+	tx.Abort()
+	if err != nil {
+		return err
+	}
+	if !has {
+		return fmt.Errorf("object store %q has no index %q: %w", storeBlobMeta, indexHash, errs.ErrNotFound)
+	}
+	return nil
+}
+
+// shutdown closes the connection; reason is what later calls fail with.
+// It runs in browser events too, so it must not wait.
+func (s *Store) shutdown(reason error) {
+	if !s.closedErr.CompareAndSwap(nil, &reason) {
+		return
+	}
+	if c := s.conn.Load(); c != nil {
+		c.Close()
+	}
+}
+
+// closed returns why the store is closed, or nil.
+func (s *Store) closed() error {
+	if p := s.closedErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Close closes the store's connection once the transactions in flight
+// have finished; a Put in progress fails, and so do later calls, with an
+// error matching errs.ErrClosed. Close is safe to call more than once and
+// always returns nil.
+func (s *Store) Close() error {
+	s.shutdown(fmt.Errorf("idbblob: %w", errs.ErrClosed))
+	if c := s.conn.Load(); c != nil {
+		c.CloseWait()
+	}
+	return nil
 }
 
 var (
@@ -116,16 +225,23 @@ func chunkRange(data string) (js.Value, error) {
 	return idbx.KeyRange(chunkKey(data, 0), js.ValueOf([]any{data, math.Inf(1)}))
 }
 
-func (s *BlobStore) begin(mode idbx.Mode, stores ...string) (*idbx.Tx, error) {
-	if err := s.d.closed(); err != nil {
+// begin starts a transaction; once the store is closed it fails with the
+// reason.
+func (s *Store) begin(mode idbx.Mode, stores ...string) (*idbx.Tx, error) {
+	if err := s.closed(); err != nil {
 		return nil, err
 	}
-	tx, err := s.d.conn.Begin(mode, stores...)
-	return tx, s.d.mapErr(err)
+	tx, err := s.conn.Load().Begin(mode, stores...)
+	if err != nil && errors.Is(err, errs.ErrClosed) {
+		if reason := s.closed(); reason != nil {
+			return nil, reason
+		}
+	}
+	return tx, err
 }
 
 // Put implements assetref.Store.
-func (s *BlobStore) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (assetref.Ref, error) {
+func (s *Store) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (assetref.Ref, error) {
 	if err := ctx.Err(); err != nil {
 		return assetref.Ref{}, err
 	}
@@ -153,7 +269,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (a
 	return ref, nil
 }
 
-// hashAtOnce is the largest asset whose hash BlobStore.Put leaves to
+// hashAtOnce is the largest asset whose hash Store.Put leaves to
 // WebCrypto, over the chunks' Blobs once they are all written: several
 // times faster than SHA-256 in Go on wasm, but it needs the content in
 // memory at once. A variable for the tests.
@@ -163,7 +279,7 @@ var hashAtOnce = fsx.DigestLimit()
 // and chunk count. It keeps the chunks' Blobs to hash them at the end
 // (hashAtOnce); should the asset outgrow that, it hashes what it kept in
 // Go, lets them go and hashes the rest in Go as it passes.
-func (s *BlobStore) writeChunks(ctx context.Context, r io.Reader, m *blobMeta) error {
+func (s *Store) writeChunks(ctx context.Context, r io.Reader, m *blobMeta) error {
 	h := sha256.New()
 	var kept []js.Value // the chunks' Blobs, until the asset outgrows hashAtOnce
 	inGo := false
@@ -260,7 +376,7 @@ func hashBlobInGo(ctx context.Context, h hash.Hash, b js.Value, buf []byte) erro
 // putChunk starts a transaction storing one chunk, and returns it with
 // the chunk's Blob. The bytes are copied into JavaScript at once, so buf
 // can be reused.
-func (s *BlobStore) putChunk(data string, i int, buf []byte) (*idbx.Tx, js.Value, error) {
+func (s *Store) putChunk(data string, i int, buf []byte) (*idbx.Tx, js.Value, error) {
 	tx, err := s.begin(idbx.ReadWrite, storeBlobs)
 	if err != nil {
 		return nil, js.Value{}, err
@@ -282,7 +398,7 @@ func (s *BlobStore) putChunk(data string, i int, buf []byte) (*idbx.Tx, js.Value
 // bytes are already stored (then their ref is returned) or the id holds
 // other content (ErrInvalid). A ConstraintError means another tab
 // committed the same hash or id in between: look again.
-func (s *BlobStore) commit(ctx context.Context, m *blobMeta) (assetref.Ref, error) {
+func (s *Store) commit(ctx context.Context, m *blobMeta) (assetref.Ref, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		ref, done, err := s.tryCommit(ctx, m)
 		if done || err != nil {
@@ -292,7 +408,7 @@ func (s *BlobStore) commit(ctx context.Context, m *blobMeta) (assetref.Ref, erro
 	return assetref.Ref{}, errors.New("commit asset: lost three races for the same content")
 }
 
-func (s *BlobStore) tryCommit(ctx context.Context, m *blobMeta) (ref assetref.Ref, done bool, err error) {
+func (s *Store) tryCommit(ctx context.Context, m *blobMeta) (ref assetref.Ref, done bool, err error) {
 	tx, err := s.begin(idbx.ReadWrite, storeBlobMeta)
 	if err != nil {
 		return ref, true, err
@@ -346,7 +462,7 @@ func (s *BlobStore) tryCommit(ctx context.Context, m *blobMeta) (ref assetref.Re
 
 // dropChunks deletes the chunks of an uncommitted or replaced data id, as
 // best it can: what it cannot delete, Sweep does later.
-func (s *BlobStore) dropChunks(data string) {
+func (s *Store) dropChunks(data string) {
 	tx, err := s.begin(idbx.ReadWrite, storeBlobs)
 	if err != nil {
 		return
@@ -365,7 +481,7 @@ func (s *BlobStore) dropChunks(data string) {
 
 // lookup returns the record a ref names, or an error matching
 // errs.ErrNotFound or errs.ErrInvalidRef.
-func (s *BlobStore) lookup(ctx context.Context, ref assetref.Ref) (*blobMeta, error) {
+func (s *Store) lookup(ctx context.Context, ref assetref.Ref) (*blobMeta, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
@@ -398,7 +514,7 @@ func (s *BlobStore) lookup(ctx context.Context, ref assetref.Ref) (*blobMeta, er
 }
 
 // Stat implements assetref.Store.
-func (s *BlobStore) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
+func (s *Store) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, error) {
 	m, err := s.lookup(ctx, ref)
 	if err != nil {
 		return assetref.Info{}, err
@@ -408,7 +524,7 @@ func (s *BlobStore) Stat(ctx context.Context, ref assetref.Ref) (assetref.Info, 
 
 // Delete implements assetref.Store: the record and the chunks go in one
 // transaction.
-func (s *BlobStore) Delete(ctx context.Context, ref assetref.Ref) error {
+func (s *Store) Delete(ctx context.Context, ref assetref.Ref) error {
 	m, err := s.lookup(ctx, ref)
 	if err != nil {
 		return err
@@ -436,7 +552,7 @@ func (s *BlobStore) Delete(ctx context.Context, ref assetref.Ref) error {
 }
 
 // List implements assetref.Lister.
-func (s *BlobStore) List(ctx context.Context) ([]assetref.Info, error) {
+func (s *Store) List(ctx context.Context) ([]assetref.Info, error) {
 	tx, err := s.begin(idbx.ReadOnly, storeBlobMeta)
 	if err != nil {
 		return nil, err
@@ -464,7 +580,7 @@ func (s *BlobStore) List(ctx context.Context) ([]assetref.Info, error) {
 // the middle of a Put) and that are older than grace, so that Puts in
 // progress in other tabs are left alone. It returns how many uncommitted
 // uploads it removed.
-func (s *BlobStore) Sweep(ctx context.Context, grace time.Duration) (int, error) {
+func (s *Store) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 	tx, err := s.begin(idbx.ReadOnly, storeBlobMeta, storeBlobs)
 	if err != nil {
 		return 0, err
@@ -510,7 +626,7 @@ func (s *BlobStore) Sweep(ctx context.Context, grace time.Duration) (int, error)
 
 // Open implements assetref.Store. The reader fetches one chunk at a time;
 // it also implements io.Seeker and io.ReaderAt.
-func (s *BlobStore) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
+func (s *Store) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, error) {
 	m, err := s.lookup(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -521,7 +637,7 @@ func (s *BlobStore) Open(ctx context.Context, ref assetref.Ref) (io.ReadCloser, 
 
 type blobReader struct {
 	ctx    context.Context
-	s      *BlobStore
+	s      *Store
 	m      *blobMeta
 	off    int64
 	closed bool

@@ -1,13 +1,15 @@
 //go:build js && wasm
 
-package idb
+package idbblob
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/idbx"
 )
@@ -17,12 +19,26 @@ import (
 // those of Put: fewer parts make reading the whole faster.
 const blobChunk = 32 << 20
 
-// PutBlob stores content the page already holds as a Blob without its
-// bytes passing through Go: its chunks are slices of the Blob (no copy
-// until IndexedDB stores them), written while the browser hashes it
-// (WebCrypto). Content already stored is found by its hash at commit, and
-// the new copy discarded. Otherwise it behaves, and fails, like Put.
-func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
+// PutBlob stores content the page already holds as a Blob (a File the
+// user dropped, a fetched image) without its bytes passing through Go: its
+// chunks are slices of the Blob (no copy until IndexedDB stores them),
+// written while the browser hashes it (WebCrypto). Content already stored
+// is found by its hash at commit, and the new copy discarded. A Blob the
+// browser does not hold (another implementation of assetref.Blob) is read
+// through ReadAt and stored as Put stores it. Otherwise it behaves, and
+// fails, like Put.
+func (s *Store) PutBlob(ctx context.Context, b assetref.Blob, hint assetref.Hint) (assetref.Ref, error) {
+	if b == nil {
+		return assetref.Ref{}, fmt.Errorf("idbblob: put blob: %w", &errs.ValidationError{Entity: "asset", Field: "blob", Reason: "no Blob"})
+	}
+	fb, ok := fsx.BlobOf(b)
+	if !ok {
+		return s.Put(ctx, io.NewSectionReader(b, 0, b.Size()), hint)
+	}
+	return s.putBlob(ctx, fb, hint)
+}
+
+func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (assetref.Ref, error) {
 	hint, err := hint.Normalize()
 	if err != nil {
 		return assetref.Ref{}, err
@@ -96,27 +112,10 @@ func (s *BlobStore) PutBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint
 	return ref, nil
 }
 
-// byHash returns the committed asset with the given hash, or nil.
-func (s *BlobStore) byHash(ctx context.Context, hash string) (*blobMeta, error) {
-	tx, err := s.begin(idbx.ReadOnly, storeBlobMeta)
-	if err != nil {
-		return nil, err
-	}
-	r, err := tx.GetAll(storeBlobMeta, indexHash, hash)
-	if err != nil {
-		return nil, err
-	}
-	arr, err := r.Await(ctx)
-	if err != nil || arr.Length() == 0 {
-		return nil, err
-	}
-	return metaFromJS(arr.Index(0))
-}
-
-// Blob returns the asset's content as one Blob made of its chunks' Blobs
-// (nothing is copied), for the page to display or upload. It fails like
-// Stat.
-func (s *BlobStore) Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, error) {
+// Blob returns the asset's content as one Blob the browser holds, made of
+// its chunks' Blobs (nothing is read or copied), of the recorded media
+// type, for the page to display or upload. It fails like Stat.
+func (s *Store) Blob(ctx context.Context, ref assetref.Ref) (assetref.Blob, error) {
 	m, err := s.lookup(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -129,5 +128,5 @@ func (s *BlobStore) Blob(ctx context.Context, ref assetref.Ref) (*fsx.Blob, erro
 	for i := range parts {
 		parts[i] = r.blobs.Index(i)
 	}
-	return fsx.NewBlob(parts, m.mime), nil
+	return fsx.NewBlob(parts, m.mime).Asset(m.mime), nil
 }

@@ -1,8 +1,9 @@
 //go:build js && wasm
 
-package idb
+package outbox
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/idbtest"
+	"github.com/atelierstore/atelier/live"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -81,13 +85,54 @@ func (s *refServer) pull(cursor int64) ([]syncproto.Change, int64) {
 	return out, s.seq
 }
 
-func recording(t *testing.T) *DB { return newDB(t, &Options{RecordOps: true}) }
+// store is a workflow store with its outbox.
+type store struct {
+	*idb.DB
+	*Outbox
+}
+
+func recording(t *testing.T) store { return withOutbox(idbtest.Open(t, nil)) }
+
+func withOutbox(d *idb.DB) store {
+	ob := Open(d)
+	return store{d, ob}
+}
+
+// watch watches a workflow of d.
+func watch(t *testing.T, d store, id string) *live.Watch[live.WorkflowSnapshot] {
+	t.Helper()
+	l := live.New(d.DB, nil)
+	t.Cleanup(l.Close)
+	w, err := l.WatchWorkflow(idbtest.Ctx(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// watchList watches the workflow list of d.
+func watchList(t *testing.T, d store) *live.Watch[live.ListSnapshot] {
+	t.Helper()
+	l := live.New(d.DB, nil)
+	t.Cleanup(l.Close)
+	w, err := l.WatchWorkflows(idbtest.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// applyRemote is ApplyChanges reporting counts.
+func (s store) applyRemote(ctx context.Context, changes []syncproto.Change, cursor int64) (applied, skipped int, err error) {
+	r, err := s.ApplyChanges(ctx, changes, cursor)
+	return r.Applied, r.Skipped, err
+}
 
 func TestOpsAreRecordedWithTheirMutation(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	d := recording(t)
-	w := mustWorkflow(t, d, "ops")
-	nodes, err := d.SetNodes(ctx, w.ID, someNodes(2))
+	w := idbtest.Workflow(t, d.DB, "ops")
+	nodes, err := d.SetNodes(ctx, w.ID, idbtest.Nodes(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +177,7 @@ func TestOpsAreRecordedWithTheirMutation(t *testing.T) {
 		if err := op.Validate(); err != nil {
 			t.Errorf("op %d does not validate: %v", i, err)
 		}
-		if op.Tab != d.tab || op.WorkflowID != w.ID {
+		if op.Tab != d.TabID() || op.WorkflowID != w.ID {
 			t.Errorf("op %d: tab %q workflow %q", i, op.Tab, op.WorkflowID)
 		}
 	}
@@ -140,20 +185,21 @@ func TestOpsAreRecordedWithTheirMutation(t *testing.T) {
 	if err := json.Unmarshal(ops[4].Data, &moved); err != nil || moved.Position != pos || moved.Version != 2 {
 		t.Fatalf("update op data: %+v %v", moved, err)
 	}
-	// Without RecordOps nothing is kept.
-	plain := newDB(t, nil)
-	mustWorkflow(t, plain, "no ops")
+	// Without an outbox nothing is kept; one opened later finds nothing.
+	plainDB := idbtest.Open(t, nil)
+	idbtest.Workflow(t, plainDB, "no ops")
+	plain := withOutbox(plainDB)
 	if ops, _ := plain.PendingOps(ctx, 0); len(ops) != 0 {
-		t.Fatalf("%d ops recorded without RecordOps", len(ops))
+		t.Fatalf("%d ops recorded without an outbox", len(ops))
 	}
 }
 
 func TestAckAppliedConfirmsVersions(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	d := recording(t)
 	srv := newRefServer()
-	w := mustWorkflow(t, d, "ack")
-	nodes, err := d.SetNodes(ctx, w.ID, someNodes(3))
+	w := idbtest.Workflow(t, d.DB, "ack")
+	nodes, err := d.SetNodes(ctx, w.ID, idbtest.Nodes(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,14 +222,14 @@ func TestAckAppliedConfirmsVersions(t *testing.T) {
 	if _, err := d.AckOps(ctx, srv.push(t, ops)); err != nil {
 		t.Fatal(err)
 	}
-	err = d.View(ctx, func(tx *Tx) error {
+	err = d.View(ctx, func(tx *idb.Tx) error {
 		for _, n := range nodes {
-			r, _, err := tx.get(storeNodes, n.ID)
+			r, _, err := tx.Revisions(idb.ChangeNode, []string{n.ID})
 			if err != nil {
 				return err
 			}
-			if r.SV != 1 || r.V != 1 {
-				t.Errorf("node %s: v %d sv %d, want both 1", n.ID, r.V, r.SV)
+			if r[0].ServerVersion != 1 || r[0].Version != 1 {
+				t.Errorf("node %s: v %d sv %d, want both 1", n.ID, r[0].Version, r[0].ServerVersion)
 			}
 		}
 		return nil
@@ -203,18 +249,18 @@ func TestAckAppliedConfirmsVersions(t *testing.T) {
 }
 
 func TestAckSupersededAdoptsTheWinner(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	srv := newRefServer()
 	// Device A and device B both start from the same synced workflow.
 	a, b := recording(t), recording(t)
-	w := mustWorkflow(t, a, "contested")
-	nodes, _ := a.SetNodes(ctx, w.ID, someNodes(1))
+	w := idbtest.Workflow(t, a.DB, "contested")
+	nodes, _ := a.SetNodes(ctx, w.ID, idbtest.Nodes(1))
 	ops, _ := a.PendingOps(ctx, 0)
 	if _, err := a.AckOps(ctx, srv.push(t, ops)); err != nil {
 		t.Fatal(err)
 	}
 	changes, cursor := srv.pull(0)
-	if n, skipped, err := b.ApplyRemote(ctx, changes, cursor); err != nil || n != 2 || skipped != 0 {
+	if n, skipped, err := b.applyRemote(ctx, changes, cursor); err != nil || n != 2 || skipped != 0 {
 		t.Fatalf("B's first pull: applied %d skipped %d: %v", n, skipped, err)
 	}
 	// Offline, A edits the node twice and B once; A syncs first.
@@ -233,9 +279,8 @@ func TestAckSupersededAdoptsTheWinner(t *testing.T) {
 	if c, err := a.AckOps(ctx, srv.push(t, ops)); err != nil || len(c) != 0 {
 		t.Fatalf("A: %v %v", c, err)
 	}
-	watch, _ := b.WatchWorkflow(ctx, w.ID)
-	defer watch.Stop()
-	nextSnap(t, watch)
+	wb := watch(t, b, w.ID)
+	idbtest.Next(t, wb.C)
 	ops, _ = b.PendingOps(ctx, 0)
 	conflicts, err := b.AckOps(ctx, srv.push(t, ops))
 	if err != nil {
@@ -245,10 +290,12 @@ func TestAckSupersededAdoptsTheWinner(t *testing.T) {
 		t.Fatalf("B's conflicts: %+v", conflicts)
 	}
 	// B adopted A's state, at the server's version; the app saw it.
-	s := until(t, watch, func(s WorkflowSnapshot) bool { return len(s.Graph.Nodes) == 1 && s.Graph.Nodes[0].Position.X == 20 })
+	s := idbtest.Until(t, wb.C, func(s live.WorkflowSnapshot) bool {
+		return len(s.Graph.Nodes) == 1 && s.Graph.Nodes[0].Position.X == 20
+	})
 	ga, _ := a.LoadWorkflow(ctx, w.ID)
-	if !equalJSON(t, s.Graph.Nodes[0], ga.Nodes[0]) {
-		t.Fatalf("B holds %s, A holds %s", mustJSON(t, s.Graph.Nodes[0]), mustJSON(t, ga.Nodes[0]))
+	if !idbtest.SameJSON(t, s.Graph.Nodes[0], ga.Nodes[0]) {
+		t.Fatalf("B holds %s, A holds %s", idbtest.JSON(t, s.Graph.Nodes[0]), idbtest.JSON(t, ga.Nodes[0]))
 	}
 	if left, _ := b.PendingOps(ctx, 0); len(left) != 0 {
 		t.Fatalf("B has %d ops left", len(left))
@@ -256,9 +303,9 @@ func TestAckSupersededAdoptsTheWinner(t *testing.T) {
 }
 
 func TestRejectedOpsAreParked(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	d := recording(t)
-	mustWorkflow(t, d, "parked")
+	idbtest.Workflow(t, d.DB, "parked")
 	ops, _ := d.PendingOps(ctx, 0)
 	conflicts, err := d.AckOps(ctx, []syncproto.Ack{{OpID: ops[0].ID, Status: syncproto.Rejected, Error: "workspace is read-only"}})
 	if err != nil || len(conflicts) != 1 || conflicts[0].Reason != "workspace is read-only" {
@@ -280,37 +327,36 @@ func TestRejectedOpsAreParked(t *testing.T) {
 }
 
 func TestApplyRemote(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	srv := newRefServer()
 	src, dst := recording(t), recording(t)
-	w := mustWorkflow(t, src, "remote")
-	nodes, _ := src.SetNodes(ctx, w.ID, someNodes(3))
+	w := idbtest.Workflow(t, src.DB, "remote")
+	nodes, _ := src.SetNodes(ctx, w.ID, idbtest.Nodes(3))
 	src.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}, {Source: nodes[1].ID, Target: nodes[2].ID}})
 	ops, _ := src.PendingOps(ctx, 0)
 	src.AckOps(ctx, srv.push(t, ops))
 
-	watch, _ := dst.WatchWorkflows(ctx)
-	defer watch.Stop()
-	nextSnap(t, watch)
+	wl := watchList(t, dst)
+	idbtest.Next(t, wl.C)
 	changes, cursor := srv.pull(0)
-	applied, skipped, err := dst.ApplyRemote(ctx, changes, cursor)
+	applied, skipped, err := dst.applyRemote(ctx, changes, cursor)
 	if err != nil || applied != 6 || skipped != 0 {
 		t.Fatalf("applied %d skipped %d: %v", applied, skipped, err)
 	}
-	until(t, watch, func(s ListSnapshot) bool { return len(s.Workflows) == 1 })
+	idbtest.Until(t, wl.C, func(s live.ListSnapshot) bool { return len(s.Workflows) == 1 })
 	if c, _ := dst.SyncCursor(ctx); c != cursor {
 		t.Fatalf("cursor %d, want %d", c, cursor)
 	}
 	gs, _ := src.LoadWorkflow(ctx, w.ID)
 	gd, _ := dst.LoadWorkflow(ctx, w.ID)
-	if !equalJSON(t, gs, gd) {
-		t.Fatalf("not converged:\n%s\n%s", mustJSON(t, gs), mustJSON(t, gd))
+	if !idbtest.SameJSON(t, gs, gd) {
+		t.Fatalf("not converged:\n%s\n%s", idbtest.JSON(t, gs), idbtest.JSON(t, gd))
 	}
 	if ops, _ := dst.PendingOps(ctx, 0); len(ops) != 0 {
 		t.Fatalf("applying remote changes recorded %d ops", len(ops))
 	}
 	// The same changes again: nothing to do.
-	if applied, _, _ := dst.ApplyRemote(ctx, changes, cursor); applied != 0 {
+	if applied, _, _ := dst.applyRemote(ctx, changes, cursor); applied != 0 {
 		t.Fatalf("re-applied %d", applied)
 	}
 	// A remote delete of a node takes its edges; a change to an entity
@@ -327,23 +373,23 @@ func TestApplyRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	changes, cursor = srv.pull(cursor)
-	applied, skipped, err = dst.ApplyRemote(ctx, changes, cursor)
+	applied, skipped, err = dst.applyRemote(ctx, changes, cursor)
 	if err != nil || skipped != 1 {
 		t.Fatalf("second pull: applied %d skipped %d: %v", applied, skipped, err)
 	}
 	gd, _ = dst.LoadWorkflow(ctx, w.ID)
 	if len(gd.Nodes) != 2 || len(gd.Edges) != 0 || gd.Nodes[1].Title != "dst title" {
-		t.Fatalf("after the second pull: %s", mustJSON(t, gd))
+		t.Fatalf("after the second pull: %s", idbtest.JSON(t, gd))
 	}
 }
 
 func TestRecordUnsynced(t *testing.T) {
-	ctx := testCtx(t)
-	name := dbName(t)
-	plain := openNamed(t, name, nil, migrations)
-	w := mustWorkflow(t, plain, "before sync")
-	nodes, _ := plain.SetNodes(ctx, w.ID, someNodes(2))
-	plain.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}})
+	ctx := idbtest.Ctx(t)
+	plainDB := idbtest.Open(t, nil)
+	w := idbtest.Workflow(t, plainDB, "before sync")
+	nodes, _ := plainDB.SetNodes(ctx, w.ID, idbtest.Nodes(2))
+	plainDB.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}})
+	plain := withOutbox(plainDB)
 	n, err := plain.RecordUnsynced(ctx)
 	if err != nil || n != 4 {
 		t.Fatalf("RecordUnsynced = %d, %v; want 4", n, err)
@@ -372,11 +418,11 @@ func TestRecordUnsynced(t *testing.T) {
 // a batch of the size an engine pushes (500), on top of many more ops
 // pending.
 func TestAckOfAFullBatch(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	d := recording(t)
 	srv := newRefServer()
-	w := mustWorkflow(t, d, "big")
-	nodes, err := d.SetNodes(ctx, w.ID, someNodes(1500))
+	w := idbtest.Workflow(t, d.DB, "big")
+	nodes, err := d.SetNodes(ctx, w.ID, idbtest.Nodes(1500))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,11 +451,11 @@ func TestAckOfAFullBatch(t *testing.T) {
 // edge before its nodes, as pages in the order of last change bring them)
 // wait in the store and apply once it has arrived.
 func TestApplyRemoteDefersOrphans(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	srv := newRefServer()
 	src, dst := recording(t), recording(t)
-	w := mustWorkflow(t, src, "pages")
-	nodes, _ := src.SetNodes(ctx, w.ID, someNodes(2))
+	w := idbtest.Workflow(t, src.DB, "pages")
+	nodes, _ := src.SetNodes(ctx, w.ID, idbtest.Nodes(2))
 	src.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}})
 	name := "pages, renamed"
 	if _, err := src.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: &name}); err != nil {
@@ -431,7 +477,7 @@ func TestApplyRemoteDefersOrphans(t *testing.T) {
 	}
 	// One change per page.
 	for i, c := range changes {
-		if _, _, err := dst.ApplyRemote(ctx, []syncproto.Change{c}, c.Seq); err != nil {
+		if _, _, err := dst.applyRemote(ctx, []syncproto.Change{c}, c.Seq); err != nil {
 			t.Fatalf("page %d: %v", i, err)
 		}
 	}
@@ -440,12 +486,16 @@ func TestApplyRemoteDefersOrphans(t *testing.T) {
 	}
 	gs, _ := src.LoadWorkflow(ctx, w.ID)
 	gd, err := dst.LoadWorkflow(ctx, w.ID)
-	if err != nil || !equalJSON(t, gs, gd) {
-		t.Fatalf("not converged (%v):\n%s\n%s", err, mustJSON(t, gs), mustJSON(t, gd))
+	if err != nil || !idbtest.SameJSON(t, gs, gd) {
+		t.Fatalf("not converged (%v):\n%s\n%s", err, idbtest.JSON(t, gs), idbtest.JSON(t, gd))
 	}
 	// Nothing left waiting.
-	dst.View(ctx, func(tx *Tx) error {
-		if d, err := tx.readDeferred(); err != nil || len(d) != 0 {
+	dst.View(ctx, func(tx *idb.Tx) error {
+		a, err := newApplier(tx)
+		if err != nil {
+			return err
+		}
+		if d, err := a.readDeferred(); err != nil || len(d) != 0 {
 			t.Errorf("deferred: %v, %v", d, err)
 		}
 		return nil
@@ -456,13 +506,13 @@ func TestApplyRemoteDefersOrphans(t *testing.T) {
 // reported to its device when the pull brings the winner; the winner's
 // device, pulling its own write back, is told nothing.
 func TestOverwrittenWriteIsReportedOnPull(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	srv := newRefServer()
 	a, b := recording(t), recording(t)
-	w := mustWorkflow(t, a, "lww")
-	nodes, _ := a.SetNodes(ctx, w.ID, someNodes(1))
+	w := idbtest.Workflow(t, a.DB, "lww")
+	nodes, _ := a.SetNodes(ctx, w.ID, idbtest.Nodes(1))
 	n := nodes[0].ID
-	sync := func(d *DB) Applied {
+	sync := func(d store) syncproto.ApplyResult {
 		t.Helper()
 		ops, _ := d.PendingOps(ctx, 0)
 		if len(ops) > 0 {
@@ -507,8 +557,8 @@ func TestOverwrittenWriteIsReportedOnPull(t *testing.T) {
 	}
 	ga, _ := a.LoadWorkflow(ctx, w.ID)
 	gb, _ := b.LoadWorkflow(ctx, w.ID)
-	if !equalJSON(t, ga, gb) {
-		t.Fatalf("not converged:\n%s\n%s", mustJSON(t, ga), mustJSON(t, gb))
+	if !idbtest.SameJSON(t, ga, gb) {
+		t.Fatalf("not converged:\n%s\n%s", idbtest.JSON(t, ga), idbtest.JSON(t, gb))
 	}
 	// Told once: the same changes again report nothing.
 	changes, cursor := srv.pull(0)
@@ -520,7 +570,7 @@ func TestOverwrittenWriteIsReportedOnPull(t *testing.T) {
 // OnOps hears of every committed write that recorded operations, not of
 // changes applied from the server, and nothing after stop.
 func TestOnOpsHearsRecordedWrites(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := idbtest.Ctx(t)
 	d := recording(t)
 	calls := make(chan struct{}, 16)
 	stop := d.OnOps(func() { calls <- struct{}{} })
@@ -532,16 +582,16 @@ func TestOnOpsHearsRecordedWrites(t *testing.T) {
 			return false
 		}
 	}
-	w := mustWorkflow(t, d, "nudge")
+	w := idbtest.Workflow(t, d.DB, "nudge")
 	if !heard(2 * time.Second) {
 		t.Fatal("creating a workflow recorded an op, and OnOps was not called")
 	}
 	// A change from the server records nothing.
-	n := someNodes(1)[0]
+	n := idbtest.Nodes(1)[0]
 	n.ID, n.WorkflowID = graph.NewID(), w.ID
 	data, _ := json.Marshal(n)
 	cur, _ := d.SyncCursor(ctx)
-	if _, _, err := d.ApplyRemote(ctx, []syncproto.Change{{Seq: cur + 1, Entity: syncproto.EntityNode, EntityID: n.ID,
+	if _, _, err := d.applyRemote(ctx, []syncproto.Change{{Seq: cur + 1, Entity: syncproto.EntityNode, EntityID: n.ID,
 		WorkflowID: w.ID, Version: 1, OpID: graph.NewID(), Data: data}}, cur+1); err != nil {
 		t.Fatal(err)
 	}

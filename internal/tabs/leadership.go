@@ -1,22 +1,19 @@
 //go:build js && wasm
 
-package idb
+package tabs
 
 import (
 	"context"
 	"sync"
-
-	"github.com/atelierstore/atelier/internal/tabs"
 )
 
-// One tab leads: the one holding the Web Lock "atelier:<name>:leader".
-// Background jobs (sync, asset collection) register with RunOnLeader and
-// run only there; when the leading tab closes or crashes, the browser
-// grants the lock to another tab, whose jobs start.
-
-type leadership struct {
+// Leadership runs background jobs (sync, asset collection) in one tab of
+// the origin: the one holding the Web Lock it campaigns for. When the
+// leading tab closes or crashes, the browser grants the lock to another
+// tab, whose jobs start.
+type Leadership struct {
 	mu      sync.Mutex
-	l       *tabs.Leader
+	l       *Leader
 	alone   bool // no Web Locks: every tab leads
 	leading bool
 	ctx     context.Context
@@ -31,23 +28,26 @@ type leaderJob struct {
 	cancel context.CancelFunc
 }
 
-func (d *DB) campaign() {
-	ls := &leadership{jobs: map[*leaderJob]struct{}{}, notify: d.opts.OnLeaderChange}
-	d.lead = ls
-	l, ok := tabs.Campaign("atelier:"+d.name+":leader", ls.changed)
+// Lead campaigns for the Web Lock called name; notify (when not nil) is
+// called, from a goroutine of its own, each time this tab becomes or
+// stops being the leader. Where the browser has no Web Locks every tab
+// leads: alone reports it.
+func Lead(name string, notify func(leading bool)) (ls *Leadership, alone bool) {
+	ls = &Leadership{jobs: map[*leaderJob]struct{}{}, notify: notify}
+	l, ok := Campaign(name, ls.changed)
 	if !ok {
-		d.log.Warn("Web Locks unavailable: every tab runs leader jobs")
 		ls.alone = true
 		ls.changed(true)
-		return
+		return ls, true
 	}
 	ls.mu.Lock()
 	ls.l = l
 	ls.mu.Unlock()
+	return ls, false
 }
 
 // changed starts or stops the jobs when leadership changes.
-func (ls *leadership) changed(leading bool) {
+func (ls *Leadership) changed(leading bool) {
 	ls.mu.Lock()
 	if leading == ls.leading {
 		ls.mu.Unlock()
@@ -70,13 +70,16 @@ func (ls *leadership) changed(leading bool) {
 }
 
 // start runs j under the leadership context; ls.mu is held.
-func (ls *leadership) start(j *leaderJob) {
+func (ls *Leadership) start(j *leaderJob) {
 	ctx, cancel := context.WithCancel(ls.ctx)
 	j.cancel = cancel
 	go j.run(ctx)
 }
 
-func (ls *leadership) close() {
+// Close gives up leadership (or the place in the queue) and cancels the
+// jobs; it returns once no lock callback can run (see Leader.Close). It
+// must not be called from a browser callback.
+func (ls *Leadership) Close() {
 	ls.mu.Lock()
 	l := ls.l
 	ls.l = nil
@@ -89,20 +92,19 @@ func (ls *leadership) close() {
 }
 
 // Leading reports whether this tab is the leader.
-func (d *DB) Leading() bool {
-	d.lead.mu.Lock()
-	defer d.lead.mu.Unlock()
-	return d.lead.leading
+func (ls *Leadership) Leading() bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.leading
 }
 
 // RunOnLeader registers a background job that runs only in the leading
 // tab: it starts in a goroutine of its own when this tab becomes the
 // leader (at once if it leads already), and its context ends when the tab
-// stops leading or the store closes. A job that returns is not restarted
-// until leadership is lost and regained. The returned function unregisters
-// the job and cancels it if it is running.
-func (d *DB) RunOnLeader(name string, job func(ctx context.Context)) (unregister func()) {
-	ls := d.lead
+// stops leading or the leadership closes. A job that returns is not
+// restarted until leadership is lost and regained. The returned function
+// unregisters the job and cancels it if it is running.
+func (ls *Leadership) RunOnLeader(name string, job func(ctx context.Context)) (unregister func()) {
 	j := &leaderJob{name: name, run: job}
 	ls.mu.Lock()
 	ls.jobs[j] = struct{}{}
