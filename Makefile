@@ -83,9 +83,9 @@ bench-packages: chrome $(WBT)
 			-bench "^Benchmark$${spec%%:*}$$" -benchtime "$${spec##*:}" ./idb/ 2>&1 | grep '^Benchmark'; \
 	done
 	@$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
-		-bench 'codeNode' -benchtime 3000x ./idb/ 2>&1 | grep '^Benchmark'
+		-bench 'codeNode' -benchtime 3000x ./internal/recbody/ 2>&1 | grep '^Benchmark'
 	@$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
-		-bench 'BlobStore' -benchtime 3x ./idb/ 2>&1 | grep '^Benchmark'
+		-bench 'Store' -benchtime 3x ./internal/idbblob/ 2>&1 | grep '^Benchmark'
 	@$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
 		-bench 'PutBlob' -benchtime 3x ./assets/ 2>&1 | grep '^Benchmark'
 	@cd browsertest && $(GO) test -run '^$$' -bench . -benchtime 1x ./... 2>&1 | grep '^Benchmark'

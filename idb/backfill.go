@@ -5,6 +5,7 @@ import (
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/recbody"
 )
 
 // nodeAsset is the hash of the tracked asset a node's result uses, or "":
@@ -22,7 +23,7 @@ func nodeAsset(n *graph.Node) string {
 // which later writes compare without decoding the body) and builds the
 // asset records from the nodes that exist.
 func backfillAssetUsage(tx RecordTx) error {
-	c := NewCodec()
+	c := recbody.New()
 	nodes, err := tx.Records(storeNodes)
 	if err != nil {
 		return err

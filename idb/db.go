@@ -15,6 +15,7 @@ import (
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/internal/recbody"
 	"github.com/atelierstore/atelier/internal/tabs"
 )
 
@@ -98,7 +99,7 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.log = d.log.With("db", name)
-	d.codecs.New = func() any { return NewCodec() }
+	d.codecs.New = func() any { return recbody.New() }
 
 	target := len(ms)
 	start := time.Now()
@@ -240,7 +241,7 @@ func (t *Tx) kvInt(key string) (int, error) {
 }
 
 func (d *DB) newTx(ctx context.Context, itx *idbx.Tx, writable bool) *Tx {
-	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*Codec),
+	return &Tx{ctx: ctx, db: d, tx: itx, writable: writable, c: d.codecs.Get().(*recbody.Codec),
 		now: d.opts.now().UnixMilli(), added: map[string]bool{}}
 }
 

@@ -40,20 +40,23 @@
 // Tabs of one origin share the database. Every committed transaction
 // announces its changes (kind, id, workflow, new version) to the other tabs
 // on a BroadcastChannel named "atelier:<database name>", or through the
-// storage event where BroadcastChannel is missing. WatchWorkflow and
-// WatchWorkflows are live queries: a snapshot now and after every change,
-// local or remote. A tab re-reads only what is announced newer than it
-// holds, and a watcher that reads slowly gets the latest snapshot, never a
-// backlog.
+// storage event where BroadcastChannel is missing. Subscribe hears this
+// tab's changes and the other tabs' (the live queries of package live are
+// built on it). Writers in different tabs never tie: IndexedDB runs
+// readwrite transactions one at a time, and every write reads the stored
+// version before incrementing it, so the write that commits last wins with
+// the highest version. IfVersion lets an app notice that it lost instead.
 //
-// Writers in different tabs never tie: IndexedDB runs readwrite
-// transactions one at a time, and every write reads the stored version
-// before incrementing it, so the write that commits last wins with the
-// highest version. IfVersion lets an app notice that it lost instead.
+// # What other packages keep beside the entities
 //
-// One tab leads, chosen with a Web Lock; RunOnLeader registers background
-// jobs (sync, asset collection) that run there only, and another tab takes
-// over when the leader closes or crashes.
+// A Hook (DB.AddHook) is told of every entity write inside the writer's
+// transaction, and writes what must change with it through Tx.Side, which
+// opens the database's other object stores but never the entity stores:
+// the sync outbox (package outbox) records each write's operation, the
+// asset registry (package assets/registry) the nodes that use each asset.
+// States that come from the sync server are written by
+// Tx.ApplyServerState, AdoptServerVersion and ConfirmServerVersion, which
+// hooks see as Remote writes.
 //
 // # Schema and migrations
 //
@@ -74,26 +77,18 @@
 //
 // # Record layout
 //
-// An entity record is {id, workflowId, v, u, b}: the properties that indexes
-// and version checks use stay plain JavaScript values (inspectable in
-// DevTools), and b holds the entity as a msgpack map with short keys. The
-// bodies are written and read field by field by a small msgpack writer and
-// reader of this package (msgp.go), on byte slices, with strings of a bulk
-// read cut from one shared copy; asset references inside them are read
-// with github.com/vmihailenco/msgpack/v5 through assetref. The bytes are
-// those vmihailenco/msgpack writes for the same fields, and the tests check
-// that. Measured in headless Chromium (go test -bench Codec in the
-// browser): the same fields through vmihailenco/msgpack are 2 to 4 times
-// slower (a typical node encodes in 0.44 µs against 1.46 µs and decodes in
-// 1.46 µs against 3.36 µs; the bodies of 10,000 nodes decode in 10 ms
-// against 31 ms and encode in 3.7 ms against 15 ms), which is why the
-// hand-written path is kept. JSON is slower still: a node with a result
-// encodes in 1.0 µs and decodes in 5.9 µs as msgpack, 9.8 µs and 40 µs
-// with encoding/json. A body crosses into JavaScript as bytes: every
-// record of a write shares one copy, where building objects field by field
-// costs a call per field. The record objects themselves are
-// made by a single JSON.parse of their plain properties. Bulk reads use
-// getAll (one request per store) instead of a cursor step per record.
+// An entity record is {id, workflowId, v, u, sv?, a?, b}: the properties
+// that indexes and version checks use stay plain JavaScript values
+// (inspectable in DevTools), sv is the version the sync server last
+// confirmed, a the content hash of the stored asset a node's result uses,
+// and b holds the entity as a msgpack map with short keys (the format of
+// package internal/recbody, whose doc comments give the measurements that
+// keep its hand-written msgpack). A body crosses into JavaScript as bytes:
+// every record of a write shares one copy, and the record objects are
+// made by a single JSON.parse of their plain properties
+// (internal/idbx). Bulk reads use getAll (one request per store) instead
+// of a cursor step per record. DecodeWorkflow, DecodeNode and DecodeEdge
+// read a body, for tools that read the database directly.
 //
 // New records are written with add rather than put, so IndexedDB itself
 // rejects an id that already exists in another workflow, at no extra cost.

@@ -3,6 +3,7 @@ package idb
 import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/internal/recbody"
 )
 
 // kind describes how one entity type is stored, so that reading, writing
@@ -10,10 +11,10 @@ import (
 type kind[T any] struct {
 	name   string // "node", as used in errors
 	store  string
-	encode func(c *Codec, dst []byte, v *T) ([]byte, int)
-	decode func(c *Codec, b []byte, v *T) error
+	encode func(c *recbody.Codec, dst []byte, v *T) ([]byte, int)
+	decode func(c *recbody.Codec, b []byte, v *T) error
 	// decodeIn is decode with strings cut from shared (see codec).
-	decodeIn func(c *Codec, b []byte, shared string, v *T) error
+	decodeIn func(c *recbody.Codec, b []byte, shared string, v *T) error
 	validate func(v *T) error
 	// ids points at the entity's id and workflow id (nil for workflows).
 	ids func(v *T) (id, wf *string)
@@ -28,9 +29,9 @@ var (
 	workflowKind = kind[graph.Workflow]{
 		name:     "workflow",
 		store:    storeWorkflows,
-		encode:   (*Codec).AppendWorkflow,
-		decode:   (*Codec).DecodeWorkflow,
-		decodeIn: (*Codec).DecodeWorkflowIn,
+		encode:   (*recbody.Codec).AppendWorkflow,
+		decode:   (*recbody.Codec).DecodeWorkflow,
+		decodeIn: (*recbody.Codec).DecodeWorkflowIn,
 		validate: (*graph.Workflow).Validate,
 		ids:      func(w *graph.Workflow) (*string, *string) { return &w.ID, nil },
 		rev:      func(w *graph.Workflow) (*int64, *int64) { return &w.Version, &w.UpdatedAt },
@@ -38,9 +39,9 @@ var (
 	nodeKind = kind[graph.Node]{
 		name:     "node",
 		store:    storeNodes,
-		encode:   (*Codec).AppendNode,
-		decode:   (*Codec).DecodeNode,
-		decodeIn: (*Codec).DecodeNodeIn,
+		encode:   (*recbody.Codec).AppendNode,
+		decode:   (*recbody.Codec).DecodeNode,
+		decodeIn: (*recbody.Codec).DecodeNodeIn,
 		validate: (*graph.Node).Validate,
 		ids:      func(n *graph.Node) (*string, *string) { return &n.ID, &n.WorkflowID },
 		rev:      func(n *graph.Node) (*int64, *int64) { return &n.Version, &n.UpdatedAt },
@@ -49,9 +50,9 @@ var (
 	edgeKind = kind[graph.Edge]{
 		name:     "edge",
 		store:    storeEdges,
-		encode:   (*Codec).AppendEdge,
-		decode:   (*Codec).DecodeEdge,
-		decodeIn: (*Codec).DecodeEdgeIn,
+		encode:   (*recbody.Codec).AppendEdge,
+		decode:   (*recbody.Codec).DecodeEdge,
+		decodeIn: (*recbody.Codec).DecodeEdgeIn,
 		validate: (*graph.Edge).Validate,
 		ids:      func(e *graph.Edge) (*string, *string) { return &e.ID, &e.WorkflowID },
 		rev:      func(e *graph.Edge) (*int64, *int64) { return &e.Version, &e.UpdatedAt },

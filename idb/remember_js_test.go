@@ -12,6 +12,7 @@ import (
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/internal/recbody"
 )
 
 // writeBehindBack changes a stored node the way another tab would before
@@ -35,7 +36,7 @@ func writeBehindBack(t *testing.T, d *DB, id string, change func(n *graph.Node))
 	change(&n)
 	n.Version++
 	n.UpdatedAt++
-	body, _ := NewCodec().AppendNode(nil, &n)
+	body, _ := recbody.New().AppendNode(nil, &n)
 	other, err := idbx.Open(ctx, d.Name(), len(migrations), idbx.Hooks{})
 	if err != nil {
 		t.Fatal(err)

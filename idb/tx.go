@@ -14,6 +14,7 @@ import (
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/idbx"
 	"github.com/atelierstore/atelier/internal/jsutil"
+	"github.com/atelierstore/atelier/internal/recbody"
 )
 
 // Tx is a managed transaction, passed to the function given to DB.Update
@@ -30,7 +31,7 @@ type Tx struct {
 	db       *DB
 	tx       *idbx.Tx
 	writable bool
-	c        *Codec
+	c        *recbody.Codec
 	now      int64 // ms; the clock reading for this transaction's writes
 	writes   int   // write requests issued
 	buf      []byte

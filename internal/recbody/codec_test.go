@@ -1,4 +1,4 @@
-package idb
+package recbody
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ func sampleNodes() []graph.Node {
 }
 
 func TestCodecNodeRoundTrip(t *testing.T) {
-	c := NewCodec()
+	c := New()
 	for i, n := range sampleNodes() {
 		body, trailer := c.AppendNode(nil, &n)
 		var got graph.Node
@@ -59,7 +59,7 @@ func TestCodecNodeRoundTrip(t *testing.T) {
 }
 
 func TestCodecWorkflowAndEdgeRoundTrip(t *testing.T) {
-	c := NewCodec()
+	c := New()
 	for _, w := range []graph.Workflow{
 		{ID: graph.NewID(), Name: "W", Viewport: graph.DefaultViewport, CreatedAt: 5, UpdatedAt: 6, Version: 2},
 		{ID: graph.NewID(), Name: "M", Viewport: graph.Viewport{X: -1.5, Y: 2e9, Zoom: 0.3}, Meta: json.RawMessage(`{"tags":["a"]}`)},
@@ -85,7 +85,7 @@ func TestCodecWorkflowAndEdgeRoundTrip(t *testing.T) {
 // Unknown keys are skipped, so a field added by a later migration does not
 // break decoding; truncated or trailing bytes are errors.
 func TestCodecTolerance(t *testing.T) {
-	c := NewCodec()
+	c := New()
 	n := sampleNodes()[1]
 	body, _ := c.AppendNode(nil, &n)
 	var got graph.Node
@@ -105,7 +105,7 @@ func TestCodecTolerance(t *testing.T) {
 }
 
 func FuzzDecodeNode(f *testing.F) {
-	c := NewCodec()
+	c := New()
 	for _, n := range sampleNodes() {
 		b, _ := c.AppendNode(nil, &n)
 		f.Add(b)
@@ -113,7 +113,7 @@ func FuzzDecodeNode(f *testing.F) {
 	f.Add([]byte{0x80})
 	f.Add([]byte{0x81, 0xa1, 'w', 0xcb})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := NewCodec()
+		c := New()
 		var n graph.Node
 		if err := c.DecodeNode(b, &n); err != nil {
 			return
@@ -148,12 +148,12 @@ func normNaN(n graph.Node) graph.Node {
 }
 
 func FuzzDecodeWorkflow(f *testing.F) {
-	c := NewCodec()
+	c := New()
 	w := graph.Workflow{ID: graph.NewID(), Name: "W", Viewport: graph.DefaultViewport, Meta: json.RawMessage(`{}`)}
 	b, _ := c.AppendWorkflow(nil, &w)
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := NewCodec()
+		c := New()
 		var w graph.Workflow
 		if err := c.DecodeWorkflow(b, &w); err != nil {
 			return
@@ -167,12 +167,12 @@ func FuzzDecodeWorkflow(f *testing.F) {
 }
 
 func FuzzDecodeEdge(f *testing.F) {
-	c := NewCodec()
+	c := New()
 	e := graph.Edge{ID: graph.NewID(), Source: "a", Target: "b", SourceHandle: "h"}
 	b, _ := c.AppendEdge(nil, &e)
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := NewCodec()
+		c := New()
 		var e graph.Edge
 		if err := c.DecodeEdge(b, &e); err != nil {
 			return
@@ -186,7 +186,7 @@ func FuzzDecodeEdge(f *testing.F) {
 }
 
 func BenchmarkEncodeNode(b *testing.B) {
-	c := NewCodec()
+	c := New()
 	n := sampleNodes()[1]
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
@@ -197,7 +197,7 @@ func BenchmarkEncodeNode(b *testing.B) {
 }
 
 func BenchmarkDecodeNode(b *testing.B) {
-	c := NewCodec()
+	c := New()
 	n := sampleNodes()[1]
 	body, _ := c.AppendNode(nil, &n)
 	b.ReportAllocs()
@@ -255,7 +255,7 @@ var boundaryNumbers = []float64{0, math.Copysign(0, -1), 1, -1, 127, 128, 255, 2
 // TestCodecMatchesReference checks that bodies are written byte for byte as
 // the first codec wrote them, trailer offsets included.
 func TestCodecMatchesReference(t *testing.T) {
-	c, ref := NewCodec(), newRefCodec()
+	c, ref := New(), newRefCodec()
 	check := func(what string, got []byte, gotAt int, want []byte, wantAt int) {
 		t.Helper()
 		if !bytes.Equal(got, want) || gotAt != wantAt {
@@ -301,7 +301,7 @@ func FuzzEncodeMatchesReference(f *testing.F) {
 		if text != "" {
 			n.Result = &graph.Result{Text: text, Data: cfg}
 		}
-		got, gotAt := NewCodec().AppendNode(nil, &n)
+		got, gotAt := New().AppendNode(nil, &n)
 		want, wantAt := newRefCodec().appendNode(nil, &n)
 		if !bytes.Equal(got, want) || gotAt != wantAt {
 			t.Fatalf("body differs from the reference codec\n got %x\nwant %x", got, want)
@@ -312,7 +312,7 @@ func FuzzEncodeMatchesReference(f *testing.F) {
 // FuzzDecodeMatchesReference checks that whatever body the first codec
 // decoded, the codec decodes to the same node.
 func FuzzDecodeMatchesReference(f *testing.F) {
-	c := NewCodec()
+	c := New()
 	for _, n := range sampleNodes() {
 		b, _ := c.AppendNode(nil, &n)
 		f.Add(b)
@@ -331,7 +331,7 @@ func FuzzDecodeMatchesReference(f *testing.F) {
 		if err := newRefCodec().decodeNode(b, &want); err != nil {
 			return
 		}
-		if err := NewCodec().DecodeNode(b, &got); errors.Is(err, errTooDeep) {
+		if err := New().DecodeNode(b, &got); errors.Is(err, errTooDeep) {
 			return // the reference has no limit
 		} else if err != nil {
 			t.Fatalf("the reference codec decodes %x, the codec fails: %v", b, err)
@@ -375,7 +375,7 @@ var storedBodies = []struct {
 }
 
 func TestCodecStoredBodies(t *testing.T) {
-	c := NewCodec()
+	c := New()
 	for i, sb := range storedBodies {
 		body, err := hex.DecodeString(sb.hex)
 		if err != nil {

@@ -1,4 +1,4 @@
-package idb
+package recbody
 
 import (
 	"bytes"
@@ -35,20 +35,8 @@ type Codec struct {
 	dec *msgpack.Decoder
 }
 
-func NewCodec() *Codec { return &Codec{} }
-
-// CorruptError reports a stored record that cannot be decoded.
-type CorruptError struct {
-	Store string
-	Key   string
-	Err   error
-}
-
-func (e *CorruptError) Error() string {
-	return fmt.Sprintf("corrupt %s record %q: %v", e.Store, e.Key, e.Err)
-}
-
-func (e *CorruptError) Unwrap() error { return e.Err }
+// New returns a Codec.
+func New() *Codec { return &Codec{} }
 
 // ---- encoding
 

@@ -1,4 +1,4 @@
-package idb
+package recbody
 
 import (
 	"encoding/binary"

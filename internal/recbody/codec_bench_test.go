@@ -1,4 +1,4 @@
-package idb
+package recbody
 
 import (
 	"encoding/json"
@@ -14,7 +14,7 @@ import (
 // github.com/vmihailenco/msgpack/v5 (refCodec) on typical entities. They run on the host and, the figure that
 // matters, in the browser:
 //
-//	GOOS=js GOARCH=wasm go test -exec wasmbrowsertest -run XXX -bench Codec ./idb
+//	GOOS=js GOARCH=wasm go test -exec wasmbrowsertest -run XXX -bench Codec ./internal/recbody
 
 // typicalNode is a node as an editor stores it (about 300 bytes of body).
 func typicalNode(i int, wf string) graph.Node {
@@ -64,7 +64,7 @@ func benchCodecs() []struct {
 	name string
 	c    bodyCodec
 } {
-	h, r := NewCodec(), newRefCodec()
+	h, r := New(), newRefCodec()
 	return []struct {
 		name string
 		c    bodyCodec
@@ -80,7 +80,7 @@ func benchCodecs() []struct {
 func BenchmarkCodec(b *testing.B) {
 	wf := graph.NewID()
 	node, rnode, edge, w := typicalNode(1, wf), resultNode(wf), typicalEdge(wf), typicalWorkflow()
-	h := NewCodec()
+	h := New()
 	bodies := map[string][]byte{}
 	bodies["node"], _ = h.AppendNode(nil, &node)
 	bodies["resultNode"], _ = h.AppendNode(nil, &rnode)
@@ -137,7 +137,7 @@ func BenchmarkCodec10k(b *testing.B) {
 	for i := range nodes {
 		nodes[i] = typicalNode(i, wf)
 	}
-	h := NewCodec()
+	h := New()
 	var all []byte
 	ends := make([]int, count)
 	for i := range nodes {
