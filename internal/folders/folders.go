@@ -4,10 +4,7 @@ package folders
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -37,10 +34,7 @@ type Folder struct {
 
 // Store is the list of persisted folders. Its methods are safe for
 // concurrent use.
-type Store struct {
-	conn      atomic.Pointer[idbx.DB]
-	closedErr atomic.Pointer[error] // why the store is closed, once it is
-}
+type Store struct{ conn *idbx.Shared }
 
 // Open opens the folder list in the IndexedDB database called name, on a
 // connection of its own, at the version the database has. The workflow
@@ -53,80 +47,23 @@ type Store struct {
 // connection (so as not to block that tab) and its methods fail with an
 // error matching errs.ErrClosed from then on: reload the page.
 func Open(ctx context.Context, name string) (*Store, error) {
-	s := &Store{}
-	conn, err := idbx.Open(ctx, name, 0, idbx.Hooks{
-		VersionChange: func(_, newV int) {
-			what := fmt.Sprintf("another tab is upgrading the database to schema version %d", newV)
-			if newV == 0 {
-				what = "another tab is deleting the database"
-			}
-			if c := s.conn.Load(); c != nil {
-				c.AbortAll() // so that the upgrade need not wait for it
-			}
-			s.shutdown(fmt.Errorf("folders: %w: %s; reload the page", errs.ErrClosed, what))
-		},
-		Closed: func() {
-			s.shutdown(fmt.Errorf("folders: %w: the browser closed the database connection", errs.ErrClosed))
-		},
-	})
+	conn, err := idbx.OpenShared(ctx, name, "folders", storeHandles)
 	if err != nil {
-		return nil, fmt.Errorf("folders: %w", err)
+		return nil, err
 	}
-	if !slices.Contains(conn.StoreNames(), storeHandles) {
-		v := conn.Version()
-		conn.Close()
-		return nil, fmt.Errorf("folders: open %q: database at version %d has no object store %q (idb.Open creates it): %w", name, v, storeHandles, errs.ErrNotFound)
-	}
-	s.conn.Store(conn)
-	if s.closed() != nil { // closed by the browser before s had its connection
-		conn.Close()
-	}
-	return s, nil
-}
-
-// shutdown closes the connection; reason is what later calls fail with.
-// It runs in browser events too, so it must not wait.
-func (s *Store) shutdown(reason error) {
-	if !s.closedErr.CompareAndSwap(nil, &reason) {
-		return
-	}
-	if c := s.conn.Load(); c != nil {
-		c.Close()
-	}
-}
-
-func (s *Store) closed() error {
-	if p := s.closedErr.Load(); p != nil {
-		return *p
-	}
-	return nil
+	return &Store{conn: conn}, nil
 }
 
 // Close closes the store's connection once the transactions in flight
 // have finished; later calls fail with an error matching errs.ErrClosed.
 // Close is safe to call more than once and always returns nil.
 func (s *Store) Close() error {
-	s.shutdown(fmt.Errorf("folders: %w", errs.ErrClosed))
-	if c := s.conn.Load(); c != nil {
-		c.CloseWait()
-	}
+	s.conn.Close()
 	return nil
 }
 
 func (s *Store) begin(ctx context.Context, mode idbx.Mode) (*idbx.Tx, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.closed(); err != nil {
-		return nil, err
-	}
-	tx, err := s.conn.Load().Begin(mode, storeHandles)
-	if err != nil && errors.Is(err, errs.ErrClosed) {
-		if reason := s.closed(); reason != nil {
-			return nil, reason
-		}
-	}
-	return tx, err
+	return s.conn.Begin(ctx, mode, storeHandles)
 }
 
 // Put persists f, replacing the folder with the same key. It fails with

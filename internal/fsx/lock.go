@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
@@ -47,7 +48,8 @@ func LocksSupported() bool {
 // navigator.locks is missing.
 //
 // The lock is held until release is called or the page goes away, whatever
-// the Go code does meanwhile: always release it.
+// the Go code does meanwhile: always release it. Lock must not be called
+// from a browser callback.
 func Lock(ctx context.Context, name string, mode LockMode) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -98,17 +100,27 @@ func Lock(ctx context.Context, name string, mode LockMode) (release func(), err 
 			resolve.Invoke()
 		default:
 			// grant has not run. If the request was still queued it never
-			// will: release grant once the request has settled. (Only in
-			// this rare case does a callback into Go outlive the call.)
+			// will: release grant once the request has settled, and wait
+			// for that (it settles within a task of the abort), so that no
+			// callback into Go outlives the call: a program may exit
+			// right after.
+			done := make(chan struct{})
 			var settled js.Func
 			settled = js.FuncOf(func(js.Value, []js.Value) any {
 				settled.Release()
 				if !called {
 					grant.Release()
 				}
+				close(done)
 				return nil
 			})
 			req.Call("then", settled, settled)
+			t := time.NewTimer(settleWait)
+			defer t.Stop()
+			select {
+			case <-done:
+			case <-t.C:
+			}
 		}
 		return nil, ctx.Err()
 	}
@@ -163,6 +175,10 @@ func TryLock(ctx context.Context, name string, mode LockMode) (release func(), o
 	}
 	return releaser(g.resolve), true, nil
 }
+
+// settleWait bounds how long a withdrawn request is waited for; the
+// browser settles it within a task of the abort.
+const settleWait = time.Second
 
 // holder returns the promise a lock callback returns to keep the lock
 // held, and the function that resolves it, releasing the lock.

@@ -10,8 +10,6 @@ import (
 	"hash"
 	"io"
 	"math"
-	"slices"
-	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -47,9 +45,8 @@ const (
 // store them at the same moment. A failed or cancelled Put deletes its
 // chunks; chunks left by a crash have no record and are removed by Sweep.
 type Store struct {
-	conn      atomic.Pointer[idbx.DB]
-	chunk     int
-	closedErr atomic.Pointer[error] // why the store is closed, once it is
+	conn  *idbx.Shared
+	chunk int
 }
 
 // DefaultChunkSize is the chunk size of a Store opened with chunkSize <= 0.
@@ -81,45 +78,20 @@ func Open(ctx context.Context, name string, chunkSize int) (*Store, error) {
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunkSize
 	}
-	s := &Store{chunk: chunkSize}
-	conn, err := idbx.Open(ctx, name, 0, idbx.Hooks{
-		VersionChange: func(_, newV int) {
-			what := fmt.Sprintf("another tab is upgrading the database to schema version %d", newV)
-			if newV == 0 {
-				what = "another tab is deleting the database"
-			}
-			if c := s.conn.Load(); c != nil {
-				c.AbortAll() // so that the upgrade need not wait for it
-			}
-			s.shutdown(fmt.Errorf("idbblob: %w: %s; reload the page", errs.ErrClosed, what))
-		},
-		Closed: func() {
-			s.shutdown(fmt.Errorf("idbblob: %w: the browser closed the database connection", errs.ErrClosed))
-		},
-	})
+	conn, err := idbx.OpenShared(ctx, name, "idbblob", storeBlobs, storeBlobMeta)
 	if err != nil {
-		return nil, fmt.Errorf("idbblob: %w", err)
+		return nil, err
 	}
-	if err := checkSchema(conn); err != nil {
+	if err := checkIndex(conn.DB()); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("idbblob: open %q: %w", name, err)
 	}
-	s.conn.Store(conn)
-	if s.closed() != nil { // closed by the browser before s had its connection
-		conn.Close()
-	}
-	return s, nil
+	return &Store{conn: conn, chunk: chunkSize}, nil
 }
 
-// checkSchema fails with an error matching errs.ErrNotFound unless the
-// database has the stores and the index the store uses.
-func checkSchema(conn *idbx.DB) error {
-	names := conn.StoreNames()
-	for _, st := range []string{storeBlobs, storeBlobMeta} {
-		if !slices.Contains(names, st) {
-			return fmt.Errorf("database at version %d has no object store %q (idb.Open creates it): %w", conn.Version(), st, errs.ErrNotFound)
-		}
-	}
+// checkIndex fails with an error matching errs.ErrNotFound unless
+// blobmeta has the index the store uses.
+func checkIndex(conn *idbx.DB) error {
 	tx, err := conn.Begin(idbx.ReadOnly, storeBlobMeta)
 	if err != nil {
 		return err
@@ -139,34 +111,12 @@ func checkSchema(conn *idbx.DB) error {
 	return nil
 }
 
-// shutdown closes the connection; reason is what later calls fail with.
-// It runs in browser events too, so it must not wait.
-func (s *Store) shutdown(reason error) {
-	if !s.closedErr.CompareAndSwap(nil, &reason) {
-		return
-	}
-	if c := s.conn.Load(); c != nil {
-		c.Close()
-	}
-}
-
-// closed returns why the store is closed, or nil.
-func (s *Store) closed() error {
-	if p := s.closedErr.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
 // Close closes the store's connection once the transactions in flight
 // have finished; a Put in progress fails, and so do later calls, with an
 // error matching errs.ErrClosed. Close is safe to call more than once and
 // always returns nil.
 func (s *Store) Close() error {
-	s.shutdown(fmt.Errorf("idbblob: %w", errs.ErrClosed))
-	if c := s.conn.Load(); c != nil {
-		c.CloseWait()
-	}
+	s.conn.Close()
 	return nil
 }
 
@@ -228,16 +178,7 @@ func chunkRange(data string) (js.Value, error) {
 // begin starts a transaction; once the store is closed it fails with the
 // reason.
 func (s *Store) begin(mode idbx.Mode, stores ...string) (*idbx.Tx, error) {
-	if err := s.closed(); err != nil {
-		return nil, err
-	}
-	tx, err := s.conn.Load().Begin(mode, stores...)
-	if err != nil && errors.Is(err, errs.ErrClosed) {
-		if reason := s.closed(); reason != nil {
-			return nil, reason
-		}
-	}
-	return tx, err
+	return s.conn.Begin(context.Background(), mode, stores...)
 }
 
 // Put implements assetref.Store.

@@ -57,7 +57,7 @@ func TestIDBSchemaHasTheStores(t *testing.T) {
 			t.Errorf("idb.Open no longer creates the object store %q (it has %v): idbblob keeps assets in it", st, conn.StoreNames())
 		}
 	}
-	if err := checkSchema(conn); err != nil {
+	if err := checkIndex(conn); err != nil {
 		t.Errorf("the database idb.Open creates does not suit idbblob: %v", err)
 	}
 }

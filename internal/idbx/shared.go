@@ -1,0 +1,115 @@
+//go:build js && wasm
+
+package idbx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+
+	"github.com/atelierstore/atelier/internal/errs"
+)
+
+// Shared is a connection of its own to a database that another package
+// owns (creates and upgrades): the workflow store's database, whose other
+// object stores the IndexedDB asset store and the folder list keep. It
+// gives way to another tab's upgrade or delete at once: it aborts its
+// transactions and closes, and later calls fail with an error matching
+// errs.ErrClosed that says why.
+type Shared struct {
+	who       string // names the user in errors
+	conn      atomic.Pointer[DB]
+	closedErr atomic.Pointer[error] // why it is closed, once it is
+}
+
+// OpenShared opens the database called name at the version it has, for
+// who (a package name, for errors). It fails with an error matching
+// errs.ErrNotFound when there is no such database or it lacks one of the
+// object stores, and with ctx.Err() when ctx ends first (another tab's
+// upgrade in progress holds it up).
+func OpenShared(ctx context.Context, name, who string, stores ...string) (*Shared, error) {
+	s := &Shared{who: who}
+	conn, err := Open(ctx, name, 0, Hooks{
+		VersionChange: func(_, newV int) {
+			what := fmt.Sprintf("another tab is upgrading the database to schema version %d", newV)
+			if newV == 0 {
+				what = "another tab is deleting the database"
+			}
+			if c := s.conn.Load(); c != nil {
+				c.AbortAll() // so that the upgrade need not wait for it
+			}
+			s.shutdown(fmt.Errorf("%s: %w: %s; reload the page", who, errs.ErrClosed, what))
+		},
+		Closed: func() {
+			s.shutdown(fmt.Errorf("%s: %w: the browser closed the database connection", who, errs.ErrClosed))
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", who, err)
+	}
+	for _, st := range stores {
+		if !slices.Contains(conn.StoreNames(), st) {
+			v := conn.Version()
+			conn.Close()
+			return nil, fmt.Errorf("%s: open %q: database at version %d has no object store %q (idb.Open creates it): %w",
+				who, name, v, st, errs.ErrNotFound)
+		}
+	}
+	s.conn.Store(conn)
+	if s.Err() != nil { // closed by the browser before s had its connection
+		conn.Close()
+	}
+	return s, nil
+}
+
+// DB is the connection, for checks of its schema.
+func (s *Shared) DB() *DB { return s.conn.Load() }
+
+// shutdown closes the connection; reason is what later calls fail with.
+// It runs in browser events too, so it must not wait.
+func (s *Shared) shutdown(reason error) {
+	if !s.closedErr.CompareAndSwap(nil, &reason) {
+		return
+	}
+	if c := s.conn.Load(); c != nil {
+		c.Close()
+	}
+}
+
+// Err reports why the connection is closed, or nil while it is open.
+func (s *Shared) Err() error {
+	if p := s.closedErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Close closes the connection once the transactions in flight have
+// finished; later calls fail with an error matching errs.ErrClosed. It is
+// safe to call more than once.
+func (s *Shared) Close() {
+	s.shutdown(fmt.Errorf("%s: %w", s.who, errs.ErrClosed))
+	if c := s.conn.Load(); c != nil {
+		c.CloseWait()
+	}
+}
+
+// Begin starts a transaction; on a closed connection it fails with the
+// reason it closed.
+func (s *Shared) Begin(ctx context.Context, mode Mode, stores ...string) (*Tx, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	tx, err := s.conn.Load().Begin(mode, stores...)
+	if err != nil && errors.Is(err, errs.ErrClosed) {
+		if reason := s.Err(); reason != nil {
+			return nil, reason
+		}
+	}
+	return tx, err
+}
