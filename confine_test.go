@@ -11,12 +11,6 @@ import (
 	"testing"
 )
 
-// notYetConfined are the library files that still import syscall/js
-// outside internal/ and wasm/. The list only shrinks: a file that stops
-// importing it must leave the list (the test says so), and no file may
-// join it.
-var notYetConfined = map[string]bool{}
-
 // TestSyscallJSConfined keeps the browser in its place: only the
 // browser-plumbing packages under internal/ and the JavaScript binding in
 // wasm/ import syscall/js, so that every other package's API is plain Go
@@ -56,17 +50,7 @@ func TestSyscallJSConfined(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(found)
-	seen := map[string]bool{}
 	for _, path := range found {
-		seen[path] = true
-		if !notYetConfined[path] {
-			t.Errorf("%s imports syscall/js: browser plumbing belongs in a package under internal/ (or in wasm/), and this package's API in Go types", path)
-		}
+		t.Errorf("%s imports syscall/js: browser plumbing belongs in a package under internal/ (or in wasm/), and this package's API in Go types", path)
 	}
-	for path := range notYetConfined {
-		if !seen[path] {
-			t.Errorf("%s no longer imports syscall/js: take it off notYetConfined", path)
-		}
-	}
-	t.Logf("%d library files outside internal/ and wasm/ still import syscall/js", len(found))
 }

@@ -51,7 +51,7 @@ func TestOpenDefaultsKeepsGraphAndAssets(t *testing.T) {
 		t.Fatalf("CreateWorkflow: %v", err)
 	}
 	n := graph.Node{ID: graph.NewID(), WorkflowID: wf.ID, Type: "text", Position: graph.Position{X: 1, Y: 2}}
-	if _, err := ws.Store().PutNodes(ctx, wf.ID, n); err != nil {
+	if _, err := ws.Store().PutNodes(ctx, wf.ID, []graph.Node{n}); err != nil {
 		t.Fatalf("PutNodes: %v", err)
 	}
 	data := bytes.Repeat([]byte("asset bytes "), 1000)

@@ -6,9 +6,9 @@
 //
 // # Basics
 //
-//	lib, err := assets.Open(ctx, db, nil) // db is an *idb.DB
+//	lib := ws.Assets() // atelier.Open assembles it (assets.Open)
 //	ref, err := lib.Put(ctx, file, assetref.Hint{MIME: "image/png"})
-//	_, err = db.UpdateNodeResult(ctx, wf, node, &graph.Result{Asset: &ref})
+//	_, err = db.UpdateNode(ctx, wf, node, graph.NodePatch{Result: &graph.Result{Asset: &ref}})
 //
 // Put streams the bytes into the store in use (never holding them whole in
 // Go memory) and registers the asset with the workflow store; identical
@@ -32,8 +32,9 @@
 // The library's logic is written over small interfaces (Registry, the
 // byte stores as assetref.Store, Locker, Leader, Notifier, a quota
 // estimate; see Env) and builds without the browser: New assembles it from
-// any implementations, Open from the browser's (the IndexedDB registry of
-// an *idb.DB, OPFS and IndexedDB stores, Web Locks, a cross-tab bus). The
+// any implementations, Open from the browser's (the registry of the
+// store's database, package assets/registry, the OPFS and IndexedDB
+// stores, the folders the user picked, Web Locks, a cross-tab bus). The
 // tests of Put, Collect, Reconcile, Evict and fetching run on the host
 // over memstore and memregistry:
 //
@@ -55,7 +56,7 @@
 //	lib.SetRemote(tr)                              // fetch on demand
 //	up := syncengine.NewUploader(lib, tr, nil)     // lib is its AssetSource
 //	up.FollowOnline()
-//	db.RunOnLeader("assets-upload", func(ctx context.Context) { up.Run(ctx) })
+//	ws.RunOnLeader("assets-upload", func(ctx context.Context) { up.Run(ctx) })
 //
 // The asset registry records, per asset, whether the server has the
 // bytes (Uploaded), whether this device does (Remote) and when they were

@@ -1,6 +1,9 @@
 package graph
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // WorkflowPatch changes some fields of a workflow; nil fields stay as they
 // are.
@@ -37,7 +40,7 @@ type NodePatch struct {
 	Status   *string         `json:"status,omitempty"`
 	Position *Position       `json:"position,omitempty"`
 	Size     *Size           `json:"size,omitempty"`
-	Config   json.RawMessage `json:"config,omitempty"`
+	Config   json.RawMessage `json:"config,omitempty"` // JSON null removes it
 	Result   *Result         `json:"result,omitempty"`
 	// ClearSize and ClearResult remove the size or the result.
 	ClearSize   bool `json:"clearSize,omitempty"`
@@ -67,6 +70,9 @@ func (p *NodePatch) Apply(n *Node) {
 	}
 	if p.Config != nil {
 		n.Config = cloneRaw(p.Config)
+		if t := bytes.TrimSpace(n.Config); len(t) == 0 || string(t) == "null" {
+			n.Config = nil // JSON null (or nothing) removes it
+		}
 	}
 	if p.ClearResult {
 		n.Result = nil

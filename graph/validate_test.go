@@ -207,4 +207,12 @@ func TestNodePatch(t *testing.T) {
 	if string(n.Config) != `{"a":1}` {
 		t.Fatalf("config aliases the patch: %s", n.Config)
 	}
+	// JSON null removes the config, as an empty one does.
+	for _, none := range []json.RawMessage{json.RawMessage(`null`), json.RawMessage(` null `), {}} {
+		n.Config = json.RawMessage(`{"a":1}`)
+		(&NodePatch{Config: none}).Apply(&n)
+		if n.Config != nil {
+			t.Fatalf("config after a patch of %q: %s", none, n.Config)
+		}
+	}
 }

@@ -204,7 +204,7 @@ func BenchmarkUpdatePosition(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		pos := graph.Position{X: float64(i), Y: 7}
-		if _, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[42].ID, &pos, nil); err != nil {
+		if _, err := d.UpdateNode(ctx, w.ID, nodes[42].ID, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

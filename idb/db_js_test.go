@@ -79,7 +79,7 @@ func TestWorkflowLifecycle(t *testing.T) {
 	}
 	b := mustWorkflow(t, d, "Beta")
 
-	renamed, err := d.RenameWorkflow(ctx, a.ID, "Alpha 2")
+	renamed, err := d.UpdateWorkflow(ctx, a.ID, graph.WorkflowPatch{Name: new("Alpha 2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +87,12 @@ func TestWorkflowLifecycle(t *testing.T) {
 		t.Fatalf("renamed %+v (was %+v)", renamed, a)
 	}
 	vp := graph.Viewport{X: -120.5, Y: 33, Zoom: 1.75}
-	moved, err := d.SetViewport(ctx, a.ID, vp)
+	moved, err := d.UpdateWorkflow(ctx, a.ID, graph.WorkflowPatch{Viewport: new(vp)})
 	if err != nil || moved.Viewport != vp || moved.Version != 3 {
 		t.Fatalf("SetViewport: %+v, %v", moved, err)
 	}
 	// Setting the same viewport again changes nothing: no new version.
-	same, err := d.SetViewport(ctx, a.ID, vp)
+	same, err := d.UpdateWorkflow(ctx, a.ID, graph.WorkflowPatch{Viewport: new(vp)})
 	if err != nil || same.Version != 3 {
 		t.Fatalf("unchanged SetViewport bumped the version: %+v, %v", same, err)
 	}
@@ -317,7 +317,7 @@ func TestNodeUpdates(t *testing.T) {
 	n := nodes[0]
 
 	pos, size := graph.Position{X: 500, Y: -20.25}, graph.Size{Width: 10, Height: 0}
-	got, err := d.UpdateNodeDimensions(ctx, w.ID, n.ID, &pos, &size)
+	got, err := d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Position: &pos, Size: &size})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,19 +326,19 @@ func TestNodeUpdates(t *testing.T) {
 	}
 	// Position only keeps the size.
 	pos2 := graph.Position{X: 1, Y: 1}
-	if got, err = d.UpdateNodeDimensions(ctx, w.ID, n.ID, &pos2, nil); err != nil || *got.Size != size || got.Version != 3 {
+	if got, err = d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Position: &pos2, Size: nil}); err != nil || *got.Size != size || got.Version != 3 {
 		t.Fatalf("position only: %+v, %v", got, err)
 	}
 
 	cfg := json.RawMessage(`{"prompt":"new"}`)
-	if got, err = d.UpdateNodeConfig(ctx, w.ID, n.ID, cfg); err != nil || string(got.Config) != string(cfg) || got.Version != 4 {
+	if got, err = d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Config: cfg}); err != nil || string(got.Config) != string(cfg) || got.Version != 4 {
 		t.Fatalf("config: %+v, %v", got, err)
 	}
 	res := &graph.Result{Text: "ok", Asset: &assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/a.png", MIME: "image/png"}}
-	if got, err = d.UpdateNodeResult(ctx, w.ID, n.ID, res); err != nil || got.Result == nil || got.Result.Asset.URL != res.Asset.URL || got.Version != 5 {
+	if got, err = d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Result: res}); err != nil || got.Result == nil || got.Result.Asset.URL != res.Asset.URL || got.Version != 5 {
 		t.Fatalf("result: %+v, %v", got, err)
 	}
-	if got, err = d.UpdateNodeResult(ctx, w.ID, n.ID, nil); err != nil || got.Result != nil || got.Version != 6 {
+	if got, err = d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{ClearResult: true}); err != nil || got.Result != nil || got.Version != 6 {
 		t.Fatalf("clear result: %+v, %v", got, err)
 	}
 	status := "running"
@@ -365,17 +365,17 @@ func TestCompareAndSet(t *testing.T) {
 	}
 	n := nodes[0]
 	pos := graph.Position{X: 9, Y: 9}
-	if _, err := d.UpdateNodeDimensions(ctx, w.ID, n.ID, &pos, nil, IfVersion(1)); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Position: &pos, Size: nil}, IfVersion(1)); err != nil {
 		t.Fatalf("CAS at the right version: %v", err)
 	}
 	before := snapshot(t, d)
 	pos.X = 10
-	_, err = d.UpdateNodeDimensions(ctx, w.ID, n.ID, &pos, nil, IfVersion(1))
+	_, err = d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Position: &pos, Size: nil}, IfVersion(1))
 	var ce *ConflictError
 	if !errors.Is(err, errs.ErrVersionConflict) || !errors.As(err, &ce) || ce.Expected != 1 || ce.Actual != 2 {
 		t.Fatalf("stale CAS: %v", err)
 	}
-	if _, err := d.RenameWorkflow(ctx, w.ID, "x", IfVersion(7)); !errors.Is(err, errs.ErrVersionConflict) {
+	if _, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("x")}, IfVersion(7)); !errors.Is(err, errs.ErrVersionConflict) {
 		t.Fatalf("stale workflow CAS: %v", err)
 	}
 	if err := d.DeleteWorkflow(ctx, w.ID, IfVersion(2)); !errors.Is(err, errs.ErrVersionConflict) {
@@ -402,7 +402,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 	if _, err := d.SetEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}}); err != nil {
 		t.Fatal(err)
 	}
-	moreForeign, err := d.PutNodes(ctx, other.ID, graph.Node{Type: "x"})
+	moreForeign, err := d.PutNodes(ctx, other.ID, []graph.Node{{Type: "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,17 +423,23 @@ func TestBadInputWritesNothing(t *testing.T) {
 		want error
 		call func() error
 	}{
-		{"rename unknown workflow", errs.ErrNotFound, func() error { _, err := d.RenameWorkflow(ctx, unknown, "x"); return err }},
-		{"rename to empty", errs.ErrInvalid, func() error { _, err := d.RenameWorkflow(ctx, w.ID, " "); return err }},
+		{"rename unknown workflow", errs.ErrNotFound, func() error {
+			_, err := d.UpdateWorkflow(ctx, unknown, graph.WorkflowPatch{Name: new("x")})
+			return err
+		}},
+		{"rename to empty", errs.ErrInvalid, func() error { _, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new(" ")}); return err }},
 		{"rename too long", errs.ErrInvalid, func() error {
-			_, err := d.RenameWorkflow(ctx, w.ID, strings.Repeat("x", graph.MaxNameLen+1))
+			_, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new(strings.Repeat("x", graph.MaxNameLen+1))})
 			return err
 		}},
 		{"create with empty name", errs.ErrInvalid, func() error { _, err := d.CreateWorkflow(ctx, ""); return err }},
-		{"malformed workflow id", errs.ErrInvalid, func() error { _, err := d.RenameWorkflow(ctx, "abc", "x"); return err }},
-		{"viewport zoom 0", errs.ErrInvalid, func() error { _, err := d.SetViewport(ctx, w.ID, graph.Viewport{}); return err }},
+		{"malformed workflow id", errs.ErrInvalid, func() error { _, err := d.UpdateWorkflow(ctx, "abc", graph.WorkflowPatch{Name: new("x")}); return err }},
+		{"viewport zoom 0", errs.ErrInvalid, func() error {
+			_, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Viewport: new(graph.Viewport{})})
+			return err
+		}},
 		{"viewport NaN", errs.ErrInvalid, func() error {
-			_, err := d.SetViewport(ctx, w.ID, graph.Viewport{X: nan, Zoom: 1})
+			_, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Viewport: new(graph.Viewport{X: nan, Zoom: 1})})
 			return err
 		}},
 		{"set nodes of unknown workflow", errs.ErrNotFound, func() error { _, err := d.SetNodes(ctx, unknown, someNodes(1)); return err }},
@@ -472,7 +478,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"put node of another workflow", errs.ErrInvalid, func() error {
 			n := foreign[0]
 			n.WorkflowID = ""
-			_, err := d.PutNodes(ctx, w.ID, n)
+			_, err := d.PutNodes(ctx, w.ID, []graph.Node{n})
 			return err
 		}},
 		{"set nodes with invalid config", errs.ErrInvalid, func() error {
@@ -480,31 +486,31 @@ func TestBadInputWritesNothing(t *testing.T) {
 			return err
 		}},
 		{"update unknown node", errs.ErrNotFound, func() error {
-			_, err := d.UpdateNodeDimensions(ctx, w.ID, unknown, &graph.Position{}, nil)
+			_, err := d.UpdateNode(ctx, w.ID, unknown, graph.NodePatch{Position: &graph.Position{}, Size: nil})
 			return err
 		}},
 		{"update node through the wrong workflow", errs.ErrInvalid, func() error {
-			_, err := d.UpdateNodeDimensions(ctx, other.ID, nodes[0].ID, &graph.Position{X: 1}, nil)
+			_, err := d.UpdateNode(ctx, other.ID, nodes[0].ID, graph.NodePatch{Position: &graph.Position{X: 1}, Size: nil})
 			return err
 		}},
 		{"update position to NaN", errs.ErrInvalid, func() error {
-			_, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, &graph.Position{X: nan}, nil)
+			_, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Position: &graph.Position{X: nan}, Size: nil})
 			return err
 		}},
 		{"update size to negative", errs.ErrInvalid, func() error {
-			_, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, nil, &graph.Size{Width: 1, Height: -5})
+			_, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Position: nil, Size: &graph.Size{Width: 1, Height: -5}})
 			return err
 		}},
 		{"update config to invalid JSON", errs.ErrInvalid, func() error {
-			_, err := d.UpdateNodeConfig(ctx, w.ID, nodes[0].ID, json.RawMessage("nope"))
+			_, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Config: json.RawMessage("nope")})
 			return err
 		}},
 		{"result with oversized thumbnail", errs.ErrInvalid, func() error {
-			_, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Thumbnail: "data:image/png;base64," + strings.Repeat("A", 20000)})
+			_, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Result: &graph.Result{Thumbnail: "data:image/png;base64," + strings.Repeat("A", 20000)}})
 			return err
 		}},
 		{"result with bad asset ref", errs.ErrInvalid, func() error {
-			_, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Asset: &assetref.Ref{Kind: assetref.KindOPFS, Path: "../etc"}})
+			_, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Result: &graph.Result{Asset: &assetref.Ref{Kind: assetref.KindOPFS, Path: "../etc"}}})
 			return err
 		}},
 		{"delete unknown node among known ones", errs.ErrNotFound, func() error {
@@ -514,7 +520,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 			return d.DeleteNodes(ctx, other.ID, nodes[0].ID)
 		}},
 		{"edge to a node of another workflow", errs.ErrInvalid, func() error {
-			_, err := d.PutEdges(ctx, w.ID, graph.Edge{Source: nodes[0].ID, Target: foreign[0].ID})
+			_, err := d.PutEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: foreign[0].ID}})
 			return err
 		}},
 		{"set edges stealing another workflow's edge", errs.ErrInvalid, func() error {
@@ -526,7 +532,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 			return err
 		}},
 		{"edge with malformed endpoint", errs.ErrInvalid, func() error {
-			_, err := d.PutEdges(ctx, w.ID, graph.Edge{Source: "a", Target: nodes[1].ID})
+			_, err := d.PutEdges(ctx, w.ID, []graph.Edge{{Source: "a", Target: nodes[1].ID}})
 			return err
 		}},
 		{"delete unknown edge", errs.ErrNotFound, func() error { return d.DeleteEdges(ctx, w.ID, unknown) }},
@@ -595,7 +601,7 @@ func TestWriterCoalesces(t *testing.T) {
 			defer wg.Done()
 			k := i % len(nodes)
 			pos := graph.Position{X: float64(i), Y: -1} // never the initial position
-			n, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[k].ID, &pos, nil)
+			n, err := d.UpdateNode(ctx, w.ID, nodes[k].ID, graph.NodePatch{Position: &pos, Size: nil})
 			results <- outcome{k, float64(i), n.Version, err}
 		}(i)
 	}
@@ -662,7 +668,7 @@ func TestMutationsApplyInCallOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			close(queued)
-			_, err := d.RenameWorkflow(ctx, w.ID, name)
+			_, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new(name)})
 			errs <- err
 		}()
 		<-queued
@@ -850,7 +856,7 @@ func TestCloseDrainsQueue(t *testing.T) {
 	results := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func(i int) {
-			_, err := d.PutNodes(ctx, w.ID, graph.Node{Type: "t", Position: graph.Position{X: float64(i)}})
+			_, err := d.PutNodes(ctx, w.ID, []graph.Node{{Type: "t", Position: graph.Position{X: float64(i)}}})
 			results <- err
 		}(i)
 	}
@@ -925,7 +931,7 @@ func TestLogging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.PutNodes(testCtx(t), w.ID, graph.Node{ID: graph.NewID(), Type: "x"}); err != nil {
+	if _, err := d.PutNodes(testCtx(t), w.ID, []graph.Node{{ID: graph.NewID(), Type: "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	// A node id that exists in another workflow fails at commit: logged.
@@ -966,7 +972,7 @@ func TestTransactionDiesUnderInnocentMutation(t *testing.T) {
 	d := newDB(t, nil)
 	a := mustWorkflow(t, d, "A")
 	b := mustWorkflow(t, d, "B")
-	victim, err := d.PutNodes(ctx, b.ID, graph.Node{Type: "x"})
+	victim, err := d.PutNodes(ctx, b.ID, []graph.Node{{Type: "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@
 //	db, err := idb.Open(ctx, "my-app", &idb.Options{Logger: slog.Default()})
 //	w, err := db.CreateWorkflow(ctx, "Storyboard")
 //	nodes, err := db.SetNodes(ctx, w.ID, []graph.Node{{Type: "image-gen", Title: "Hero shot"}})
-//	_, err = db.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, &graph.Position{X: 40, Y: 80}, nil)
+//	_, err = db.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Position: &graph.Position{X: 40, Y: 80}})
 //	g, err := db.LoadWorkflow(ctx, w.ID) // the workflow, its nodes and its edges
 //
 // Every mutation validates its input first: bad input is an error matching

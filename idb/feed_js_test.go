@@ -151,7 +151,7 @@ func TestSubscribe(t *testing.T) {
 	s2, _ := subscribe(t, d)
 	stop()
 	stop() // twice is fine
-	if _, err := d.RenameWorkflow(ctx, w.ID, "renamed"); err != nil {
+	if _, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("renamed")}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.got()); n != 3 {
@@ -194,7 +194,7 @@ func TestFeedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	pos := graph.Position{X: 5, Y: 5}
-	moved, err := a.UpdateNodeDimensions(ctx, w.ID, nodes[1].ID, &pos, nil)
+	moved, err := a.UpdateNode(ctx, w.ID, nodes[1].ID, graph.NodePatch{Position: &pos, Size: nil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ parent.relayReady = true;
 		t.Fatal(err)
 	}
 	s.until(t, func(cs ChangeSet) bool { return cs.Remote && has(cs, Change{ChangeWorkflow, w.ID, w.ID, w.Version}) })
-	renamed, err := a.RenameWorkflow(ctx, w.ID, "renamed over storage")
+	renamed, err := a.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("renamed over storage")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -312,7 +312,7 @@ func TestVersionChangeClosesAndTells(t *testing.T) {
 		t.Fatalf("upgrade was blocked (%+v) although the old store closes itself", b)
 	default:
 	}
-	_, err = old.RenameWorkflow(ctx, w.ID, "after")
+	_, err = old.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("after")})
 	if !errors.Is(err, errs.ErrClosed) {
 		t.Fatalf("write to the closed store: %v", err)
 	}

@@ -4,7 +4,6 @@ package idb
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 
 	"github.com/atelierstore/atelier/graph"
@@ -57,7 +56,8 @@ func (d *DB) CreateWorkflow(ctx context.Context, name string) (graph.Workflow, e
 }
 
 // UpdateWorkflow applies a patch (name, viewport, meta) to a workflow and
-// returns the stored result. It fails with atelier.ErrNotFound for an
+// returns the stored result: to rename one,
+// UpdateWorkflow(ctx, id, graph.WorkflowPatch{Name: new("Storyboard")}). It fails with atelier.ErrNotFound for an
 // unknown workflow and atelier.ErrInvalid when the result is invalid.
 func (d *DB) UpdateWorkflow(ctx context.Context, id string, p graph.WorkflowPatch, opts ...WriteOption) (graph.Workflow, error) {
 	wo := resolve(opts)
@@ -67,16 +67,6 @@ func (d *DB) UpdateWorkflow(ctx context.Context, id string, p graph.WorkflowPatc
 		return err
 	}, cacheKey{storeWorkflows, id})
 	return out, err
-}
-
-// RenameWorkflow sets a workflow's name.
-func (d *DB) RenameWorkflow(ctx context.Context, id, name string, opts ...WriteOption) (graph.Workflow, error) {
-	return d.UpdateWorkflow(ctx, id, graph.WorkflowPatch{Name: &name}, opts...)
-}
-
-// SetViewport sets a workflow's viewport.
-func (d *DB) SetViewport(ctx context.Context, id string, vp graph.Viewport, opts ...WriteOption) (graph.Workflow, error) {
-	return d.UpdateWorkflow(ctx, id, graph.WorkflowPatch{Viewport: &vp}, opts...)
 }
 
 // DeleteWorkflow deletes a workflow with all of its nodes and edges. It
@@ -169,7 +159,7 @@ func (d *DB) SetNodes(ctx context.Context, wf string, nodes []graph.Node) ([]gra
 
 // PutNodes creates or replaces the given nodes of workflow wf, leaving its
 // other nodes alone. Errors are those of SetNodes.
-func (d *DB) PutNodes(ctx context.Context, wf string, nodes ...graph.Node) ([]graph.Node, error) {
+func (d *DB) PutNodes(ctx context.Context, wf string, nodes []graph.Node) ([]graph.Node, error) {
 	var out []graph.Node
 	reads := make([]cacheKey, 0, len(nodes)+1)
 	reads = append(reads, cacheKey{storeWorkflows, wf})
@@ -193,7 +183,8 @@ func (d *DB) DeleteNodes(ctx context.Context, wf string, ids ...string) error {
 }
 
 // UpdateNode applies a patch to one node of workflow wf and returns the
-// stored node. It fails with atelier.ErrNotFound for an unknown node,
+// stored node: any of its fields, in one write (a move and a resize
+// together, say, so that no reader sees one without the other). It fails with atelier.ErrNotFound for an unknown node,
 // atelier.ErrInvalid when the node belongs to another workflow or the
 // result is invalid, and atelier.ErrVersionConflict under IfVersion.
 func (d *DB) UpdateNode(ctx context.Context, wf, id string, p graph.NodePatch, opts ...WriteOption) (graph.Node, error) {
@@ -204,28 +195,6 @@ func (d *DB) UpdateNode(ctx context.Context, wf, id string, p graph.NodePatch, o
 		return err
 	}, cacheKey{storeNodes, id})
 	return out, err
-}
-
-// UpdateNodeConfig replaces a node's config (JSON).
-func (d *DB) UpdateNodeConfig(ctx context.Context, wf, id string, config json.RawMessage, opts ...WriteOption) (graph.Node, error) {
-	if config == nil {
-		config = json.RawMessage{}
-	}
-	return d.UpdateNode(ctx, wf, id, graph.NodePatch{Config: config}, opts...)
-}
-
-// UpdateNodeResult replaces a node's result; nil removes it.
-func (d *DB) UpdateNodeResult(ctx context.Context, wf, id string, r *graph.Result, opts ...WriteOption) (graph.Node, error) {
-	if r == nil {
-		return d.UpdateNode(ctx, wf, id, graph.NodePatch{ClearResult: true}, opts...)
-	}
-	return d.UpdateNode(ctx, wf, id, graph.NodePatch{Result: r}, opts...)
-}
-
-// UpdateNodeDimensions sets a node's position and/or size in one write;
-// nil leaves that part unchanged.
-func (d *DB) UpdateNodeDimensions(ctx context.Context, wf, id string, pos *graph.Position, size *graph.Size, opts ...WriteOption) (graph.Node, error) {
-	return d.UpdateNode(ctx, wf, id, graph.NodePatch{Position: pos, Size: size}, opts...)
 }
 
 // SetEdges makes edges the complete edge set of workflow wf (edges not in
@@ -241,7 +210,7 @@ func (d *DB) SetEdges(ctx context.Context, wf string, edges []graph.Edge) ([]gra
 }
 
 // PutEdges creates or replaces the given edges of workflow wf.
-func (d *DB) PutEdges(ctx context.Context, wf string, edges ...graph.Edge) ([]graph.Edge, error) {
+func (d *DB) PutEdges(ctx context.Context, wf string, edges []graph.Edge) ([]graph.Edge, error) {
 	var out []graph.Edge
 	reads := make([]cacheKey, 0, len(edges)+1)
 	reads = append(reads, cacheKey{storeWorkflows, wf})

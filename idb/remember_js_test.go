@@ -83,7 +83,7 @@ func TestRememberedRevisionGuard(t *testing.T) {
 
 	// Two moves: the second runs on the revision the first wrote.
 	for x := 1.0; x <= 2; x++ {
-		if _, err := d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: x}, nil); err != nil {
+		if _, err := d.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &graph.Position{X: x}, Size: nil}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,7 +93,7 @@ func TestRememberedRevisionGuard(t *testing.T) {
 
 	// Another connection renames the node; this store is not told.
 	other := writeBehindBack(t, d, id, func(n *graph.Node) { n.Title = "renamed elsewhere" })
-	moved, err := d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 3}, nil)
+	moved, err := d.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &graph.Position{X: 3}, Size: nil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +114,12 @@ func TestRememberedRevisionGuard(t *testing.T) {
 	// IfVersion is checked against the fresh revision, not the remembered
 	// one: the caller who saw the other write's version succeeds...
 	other = writeBehindBack(t, d, id, func(n *graph.Node) { n.Status = "running" })
-	if _, err := d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 4}, nil, IfVersion(other.Version)); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &graph.Position{X: 4}, Size: nil}, IfVersion(other.Version)); err != nil {
 		t.Fatalf("IfVersion(%d) after the other write: %v", other.Version, err)
 	}
 	// ...and one who did not gets a conflict naming the true version.
 	other = writeBehindBack(t, d, id, func(n *graph.Node) { n.Status = "done" })
-	_, err = d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 5}, nil, IfVersion(other.Version-1))
+	_, err = d.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &graph.Position{X: 5}, Size: nil}, IfVersion(other.Version-1))
 	var ce *ConflictError
 	if !errors.Is(err, errs.ErrVersionConflict) || !errors.As(err, &ce) || ce.Actual != other.Version {
 		t.Fatalf("stale IfVersion: %v (want a conflict with version %d)", err, other.Version)
@@ -127,7 +127,7 @@ func TestRememberedRevisionGuard(t *testing.T) {
 
 	// A record deleted behind our back is not found, not resurrected.
 	ctx2 := testCtx(t)
-	if _, err := d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 6}, nil); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &graph.Position{X: 6}, Size: nil}); err != nil {
 		t.Fatal(err)
 	}
 	otherConn, err := idbx.Open(ctx2, d.Name(), len(migrations), idbx.Hooks{})
@@ -141,7 +141,7 @@ func TestRememberedRevisionGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherConn.Close()
-	if _, err := d.UpdateNodeDimensions(ctx, w.ID, id, &graph.Position{X: 7}, nil); !errors.Is(err, errs.ErrNotFound) {
+	if _, err := d.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &graph.Position{X: 7}, Size: nil}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("moving a node deleted elsewhere: %v", err)
 	}
 	g, err = d.LoadWorkflow(ctx, w.ID)
@@ -163,7 +163,7 @@ func TestRememberedRevisionsForADrag(t *testing.T) {
 	before, remembered := d.Stats(), d.rememberedReads.Load()
 	var last graph.Node
 	for i := range 50 {
-		if last, err = d.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, &graph.Position{X: float64(i), Y: 1}, nil); err != nil {
+		if last, err = d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Position: &graph.Position{X: float64(i), Y: 1}, Size: nil}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -136,7 +136,7 @@ func TestChangesReachTheOtherTab(t *testing.T) {
 
 	pos := graph.Position{X: 777, Y: 1}
 	start := time.Now()
-	moved, err := a.UpdateNodeDimensions(ctx, w.ID, nodes[1].ID, &pos, nil)
+	moved, err := a.UpdateNode(ctx, w.ID, nodes[1].ID, graph.NodePatch{Position: &pos, Size: nil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestChangesReachTheOtherTab(t *testing.T) {
 		t.Fatal(err)
 	}
 	until(t, watch, func(s WorkflowSnapshot) bool { return len(s.Graph.Edges) == 1 && s.Graph.Edges[0].ID == edges[0].ID })
-	if _, err := a.RenameWorkflow(ctx, w.ID, "renamed"); err != nil {
+	if _, err := a.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("renamed")}); err != nil {
 		t.Fatal(err)
 	}
 	until(t, watch, func(s WorkflowSnapshot) bool { return s.Graph.Workflow.Name == "renamed" })
@@ -189,7 +189,7 @@ func TestRereadsOnlyWhatIsNewer(t *testing.T) {
 	before := graphReads(t, lb, w.ID)
 
 	pos := graph.Position{X: 5, Y: 5}
-	moved, err := a.UpdateNodeDimensions(ctx, w.ID, nodes[7].ID, &pos, nil)
+	moved, err := a.UpdateNode(ctx, w.ID, nodes[7].ID, graph.NodePatch{Position: &pos, Size: nil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestWatchCoalescesBursts(t *testing.T) {
 	nextSnap(t, watch)
 	for i := 0; i < 200; i++ {
 		pos := graph.Position{X: float64(i), Y: -3}
-		if _, err := a.UpdateNodeDimensions(ctx, w.ID, nodes[i%5].ID, &pos, nil); err != nil {
+		if _, err := a.UpdateNode(ctx, w.ID, nodes[i%5].ID, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -279,7 +279,7 @@ func TestWatchWorkflowList(t *testing.T) {
 	w1 := idbtest.Workflow(t, a, "first")
 	w2 := idbtest.Workflow(t, a, "second")
 	until(t, list, func(s ListSnapshot) bool { return len(s.Workflows) == 2 })
-	if _, err := a.RenameWorkflow(ctx, w1.ID, "first, renamed"); err != nil {
+	if _, err := a.UpdateWorkflow(ctx, w1.ID, graph.WorkflowPatch{Name: new("first, renamed")}); err != nil {
 		t.Fatal(err)
 	}
 	s := until(t, list, func(s ListSnapshot) bool { return len(s.Workflows) == 2 && s.Workflows[0].Name == "first, renamed" })
@@ -436,7 +436,7 @@ func TestCloseEndsWatches(t *testing.T) {
 		t.Fatalf("watch on a closed Live: %v", err)
 	}
 	// The store goes on, and serves another Live.
-	if _, err := d.RenameWorkflow(ctx, w.ID, "after"); err != nil {
+	if _, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("after")}); err != nil {
 		t.Fatal(err)
 	}
 	other, err := newLive(t, d).WatchWorkflow(ctx, w.ID)

@@ -141,7 +141,7 @@ func TestOpsAreRecordedWithTheirMutation(t *testing.T) {
 		t.Fatal(err)
 	}
 	pos := graph.Position{X: 9, Y: 9}
-	if _, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[1].ID, &pos, nil); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, nodes[1].ID, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.DeleteNodes(ctx, w.ID, nodes[0].ID); err != nil { // cascades to the edge
@@ -239,7 +239,7 @@ func TestAckAppliedConfirmsVersions(t *testing.T) {
 	}
 	// The next local edit is based on the confirmed version.
 	pos := graph.Position{X: 1, Y: 1}
-	if _, err := d.UpdateNodeDimensions(ctx, w.ID, nodes[0].ID, &pos, nil); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 		t.Fatal(err)
 	}
 	ops, _ = d.PendingOps(ctx, 0)
@@ -267,7 +267,7 @@ func TestAckSupersededAdoptsTheWinner(t *testing.T) {
 	id := nodes[0].ID
 	for i, x := range []float64{10, 20} {
 		pos := graph.Position{X: x, Y: float64(i)}
-		if _, err := a.UpdateNodeDimensions(ctx, w.ID, id, &pos, nil); err != nil {
+		if _, err := a.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -428,7 +428,7 @@ func TestAckOfAFullBatch(t *testing.T) {
 	}
 	for _, n := range nodes[:300] {
 		pos := graph.Position{X: 3, Y: 4}
-		if _, err := d.UpdateNodeDimensions(ctx, w.ID, n.ID, &pos, nil); err != nil {
+		if _, err := d.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -532,7 +532,7 @@ func TestOverwrittenWriteIsReportedOnPull(t *testing.T) {
 	sync(b)
 	// Offline, A moves the node once, B twice (B's claim is higher).
 	pos := graph.Position{X: 1, Y: 1}
-	if _, err := a.UpdateNodeDimensions(ctx, w.ID, n, &pos, nil); err != nil {
+	if _, err := a.UpdateNode(ctx, w.ID, n, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
@@ -599,7 +599,7 @@ func TestOnOpsHearsRecordedWrites(t *testing.T) {
 		t.Fatal("OnOps was called for a change applied from the server")
 	}
 	stop()
-	if _, err := d.RenameWorkflow(ctx, w.ID, "renamed"); err != nil {
+	if _, err := d.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("renamed")}); err != nil {
 		t.Fatal(err)
 	}
 	if heard(200 * time.Millisecond) {

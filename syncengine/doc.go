@@ -12,7 +12,7 @@
 // SetOnline pauses and resumes it, Status says where it stands:
 //
 //	e := syncengine.New(ob, syncengine.NewHTTP(baseURL, workspace, token), nil)
-//	db.RunOnLeader("sync", e.Run)
+//	ws.RunOnLeader("sync", e.Run)
 //
 // Nothing acknowledged locally is lost: an operation leaves the outbox
 // only once the server has answered it. Nothing is applied twice: an
@@ -37,7 +37,7 @@
 //	tr := syncengine.NewHTTP(baseURL, workspace, token)
 //	lib.SetRemote(tr)
 //	up := syncengine.NewUploader(lib, tr, nil)
-//	db.RunOnLeader("assets-upload", func(ctx context.Context) { _ = up.Run(ctx) })
+//	ws.RunOnLeader("assets-upload", func(ctx context.Context) { _ = up.Run(ctx) })
 //
 // # Caveats
 //

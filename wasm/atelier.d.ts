@@ -299,6 +299,7 @@ export interface NodePatch {
   /** Position and size given together change in one write. */
   position?: Position;
   size?: Size;
+  /** Replaces the config; null removes it. */
   config?: Json;
   result?: Result;
   /** Remove the size. */
@@ -620,9 +621,11 @@ export interface Db {
    * (which is creation order for the ids the store makes). NotFound if missing.
    */
   loadWorkflow(workflowId: Id): Promise<Graph>;
+  /** @deprecated Use updateWorkflow(id, { name }); this alias goes in the next release. */
   renameWorkflow(workflowId: Id, name: string, options?: WriteOptions): Promise<Workflow>;
+  /** @deprecated Use updateWorkflow(id, { viewport }); this alias goes in the next release. */
   setViewport(workflowId: Id, viewport: Viewport, options?: WriteOptions): Promise<Workflow>;
-  /** Changes name, viewport and/or meta in one write. */
+  /** Changes name, viewport and/or meta in one write: the one way to change a workflow. */
   updateWorkflow(workflowId: Id, patch: WorkflowPatch, options?: WriteOptions): Promise<Workflow>;
   /** Deletes a workflow with all of its nodes and edges. */
   deleteWorkflow(workflowId: Id, options?: WriteOptions): Promise<void>;
@@ -634,12 +637,16 @@ export interface Db {
   setNodes(workflowId: Id, nodes: NodeInput[]): Promise<Node[]>;
   /** Creates or replaces these nodes, leaving the others alone. */
   putNodes(workflowId: Id, nodes: NodeInput[]): Promise<Node[]>;
+  /**
+   * Changes any fields of a node in one atomic write (a move and a resize
+   * together are never seen apart): the one way to change a node.
+   */
   updateNode(workflowId: Id, nodeId: Id, patch: NodePatch, options?: WriteOptions): Promise<Node>;
-  /** Replaces the config; null removes it. */
+  /** @deprecated Use updateNode(wf, id, { config }); this alias goes in the next release. Null removes it. */
   updateNodeConfig(workflowId: Id, nodeId: Id, config: Json, options?: WriteOptions): Promise<Node>;
-  /** Replaces the result; null removes it. */
+  /** @deprecated Use updateNode(wf, id, { result }) or { clearResult: true }; this alias goes in the next release. */
   updateNodeResult(workflowId: Id, nodeId: Id, result: Result | null, options?: WriteOptions): Promise<Node>;
-  /** Moves and/or resizes a node in one atomic write. */
+  /** @deprecated Use updateNode(wf, id, { position, size }); this alias goes in the next release. */
   updateNodeDimensions(workflowId: Id, nodeId: Id, dimensions: Dimensions, options?: WriteOptions): Promise<Node>;
   /** Deletes nodes and their edges; NotFound (deleting nothing) if any id is not a node of the workflow. */
   deleteNodes(workflowId: Id, nodeIds: Id[]): Promise<void>;

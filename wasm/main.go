@@ -213,7 +213,7 @@ func (h *handle) bindGraph(o js.Value) {
 		if err != nil {
 			return nil, err
 		}
-		return d.RenameWorkflow(ctx, id, name, wo...)
+		return d.UpdateWorkflow(ctx, id, graph.WorkflowPatch{Name: &name}, wo...)
 	})
 	h.method(o, "setViewport", func(ctx context.Context, args []js.Value) (any, error) {
 		id, err := stringArg(args, 0, "workflowId")
@@ -228,7 +228,7 @@ func (h *handle) bindGraph(o js.Value) {
 		if err != nil {
 			return nil, err
 		}
-		return d.SetViewport(ctx, id, vp, wo...)
+		return d.UpdateWorkflow(ctx, id, graph.WorkflowPatch{Viewport: &vp}, wo...)
 	})
 	h.method(o, "updateWorkflow", func(ctx context.Context, args []js.Value) (any, error) {
 		id, err := stringArg(args, 0, "workflowId")
@@ -286,7 +286,7 @@ func (h *handle) bindGraph(o js.Value) {
 	}
 	nodesMethod("setNodes", d.SetNodes)
 	nodesMethod("putNodes", func(ctx context.Context, wf string, nodes []graph.Node) ([]graph.Node, error) {
-		return d.PutNodes(ctx, wf, nodes...)
+		return d.PutNodes(ctx, wf, nodes)
 	})
 	// nodeMethod defines a method (workflowId, nodeId, x, options) that
 	// updates one node.
@@ -320,21 +320,21 @@ func (h *handle) bindGraph(o js.Value) {
 		if err := jsonArg(args, 2, "config", &config); err != nil {
 			return graph.Node{}, err
 		}
-		if isNull(config) {
-			config = nil // UpdateNodeConfig removes it
+		if isNull(config) || config == nil {
+			config = json.RawMessage{} // removes it
 		}
-		return d.UpdateNodeConfig(ctx, wf, id, config, wo...)
+		return d.UpdateNode(ctx, wf, id, graph.NodePatch{Config: config}, wo...)
 	})
 	// updateNodeResult(wf, id, result): null removes it.
 	nodeMethod("updateNodeResult", func(ctx context.Context, wf, id string, args []js.Value, wo []idb.WriteOption) (graph.Node, error) {
 		if arg(args, 2).IsNull() {
-			return d.UpdateNodeResult(ctx, wf, id, nil, wo...)
+			return d.UpdateNode(ctx, wf, id, graph.NodePatch{ClearResult: true}, wo...)
 		}
 		var r graph.Result
 		if err := objectArg(args, 2, "result", &r, true); err != nil {
 			return graph.Node{}, err
 		}
-		return d.UpdateNodeResult(ctx, wf, id, &r, wo...)
+		return d.UpdateNode(ctx, wf, id, graph.NodePatch{Result: &r}, wo...)
 	})
 	// updateNodeDimensions(wf, id, {position, size}): both in one write.
 	nodeMethod("updateNodeDimensions", func(ctx context.Context, wf, id string, args []js.Value, wo []idb.WriteOption) (graph.Node, error) {
@@ -348,7 +348,7 @@ func (h *handle) bindGraph(o js.Value) {
 		if dims.Position == nil && dims.Size == nil {
 			return graph.Node{}, argError("dimensions", "needs a position, a size or both")
 		}
-		return d.UpdateNodeDimensions(ctx, wf, id, dims.Position, dims.Size, wo...)
+		return d.UpdateNode(ctx, wf, id, graph.NodePatch{Position: dims.Position, Size: dims.Size}, wo...)
 	})
 	h.method(o, "deleteNodes", func(ctx context.Context, args []js.Value) (any, error) {
 		wf, err := stringArg(args, 0, "workflowId")
@@ -382,7 +382,7 @@ func (h *handle) bindGraph(o js.Value) {
 	}
 	edgesMethod("setEdges", d.SetEdges)
 	edgesMethod("putEdges", func(ctx context.Context, wf string, edges []graph.Edge) ([]graph.Edge, error) {
-		return d.PutEdges(ctx, wf, edges...)
+		return d.PutEdges(ctx, wf, edges)
 	})
 	h.method(o, "deleteEdges", func(ctx context.Context, args []js.Value) (any, error) {
 		wf, err := stringArg(args, 0, "workflowId")

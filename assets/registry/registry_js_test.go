@@ -76,17 +76,17 @@ func TestAssetUsageFollowsNodes(t *testing.T) {
 	}
 
 	user := func(i int) string { return w.ID + "/" + nodes[i].ID }
-	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Asset: &a}); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Result: &graph.Result{Asset: &a}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[1].ID, &graph.Result{Asset: &a, Text: "same image"}); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, nodes[1].ID, graph.NodePatch{Result: &graph.Result{Asset: &a, Text: "same image"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := users(t, d, a.Hash), sorted(user(0), user(1)); !reflect.DeepEqual(got, want) {
 		t.Fatalf("users of a: %v, want %v", got, want)
 	}
 	// An asset never registered gets a record when a node uses it.
-	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[1].ID, &graph.Result{Asset: &b}); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, nodes[1].ID, graph.NodePatch{Result: &graph.Result{Asset: &b}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := users(t, d, a.Hash); !reflect.DeepEqual(got, []string{user(0)}) {
@@ -100,7 +100,7 @@ func TestAssetUsageFollowsNodes(t *testing.T) {
 		t.Fatalf("ForgetAsset of a used asset: %v", err)
 	}
 	// Clearing the result releases; so does removing the node via SetNodes.
-	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, nil); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{ClearResult: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := users(t, d, a.Hash); len(got) != 0 {
@@ -177,7 +177,7 @@ func TestDeletingReleasesAssets(t *testing.T) {
 	}
 	// url refs are not tracked.
 	url := assetref.Ref{Kind: assetref.KindURL, URL: "https://example.com/x.png", Hash: assetref.HashBytes([]byte("u"))}
-	if _, err := d.PutNodes(ctx, w2.ID, graph.Node{Type: "x", Result: &graph.Result{Asset: &url}}); err != nil {
+	if _, err := d.PutNodes(ctx, w2.ID, []graph.Node{{Type: "x", Result: &graph.Result{Asset: &url}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Asset(ctx, url.Hash); !errors.Is(err, errs.ErrNotFound) {
@@ -220,7 +220,7 @@ func TestAssetSyncState(t *testing.T) {
 	}
 	up := rec.Uploaded
 	// Node writes rewrite the record (users): the sync state survives.
-	if _, err := d.UpdateNodeResult(ctx, w.ID, nodes[0].ID, &graph.Result{Asset: &a}); err != nil {
+	if _, err := d.UpdateNode(ctx, w.ID, nodes[0].ID, graph.NodePatch{Result: &graph.Result{Asset: &a}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.TouchAsset(ctx, a.Hash, time.Hour); err != nil {

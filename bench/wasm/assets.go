@@ -336,7 +336,7 @@ func s7(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := db.UpdateNodeResult(ctx, w.ID, n.ID, &graph.Result{Asset: &ref}); err != nil {
+		if _, err := db.UpdateNode(ctx, w.ID, n.ID, graph.NodePatch{Result: &graph.Result{Asset: &ref}}); err != nil {
 			return nil, err
 		}
 	}

@@ -168,7 +168,7 @@ func s1Once(ctx context.Context, o Options, i int, res *Result) error {
 
 // s2 moves one node of a 100-node workflow and waits until the change is
 // committed, one update at a time (what a drag sees): the library's
-// UpdateNodeDimensions against a raw put of the node's object in its own
+// UpdateNode (a move) against a raw put of the node's object in its own
 // transaction. The two alternate update by update.
 func s2(ctx context.Context, o Options) (*Result, error) {
 	c, err := openContenders(ctx, "bench-s2", false)
@@ -205,7 +205,7 @@ func s2(ctx context.Context, o Options) (*Result, error) {
 			if who == "library" {
 				pos := graph.Position{X: x, Y: 7}
 				t0 := time.Now()
-				n, err := c.lib.UpdateNodeDimensions(ctx, w.ID, id, &pos, nil)
+				n, err := c.lib.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &pos, Size: nil})
 				t = ms(t0)
 				if err != nil {
 					return nil, err

@@ -111,7 +111,7 @@ func s6Update(ctx context.Context, o Options) (map[string]map[string]float64, er
 		x := o.Key + float64(i)
 		pos := graph.Position{X: x, Y: 0}
 		t0 := perfNow()
-		if _, err := db.UpdateNodeDimensions(ctx, o.WF, o.Node, &pos, nil); err != nil {
+		if _, err := db.UpdateNode(ctx, o.WF, o.Node, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 			return nil, err
 		}
 		t1 := perfNow()

@@ -35,20 +35,20 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	nodes, err := db.PutNodes(ctx, w.ID,
-		graph.Node{Type: "prompt", Title: "Idea", Position: graph.Position{X: 0, Y: 0}},
-		graph.Node{Type: "image-gen", Title: "Hero shot", Position: graph.Position{X: 300, Y: 0},
+	nodes, err := db.PutNodes(ctx, w.ID, []graph.Node{
+		{Type: "prompt", Title: "Idea", Position: graph.Position{X: 0, Y: 0}},
+		{Type: "image-gen", Title: "Hero shot", Position: graph.Position{X: 300, Y: 0},
 			Result: &graph.Result{Asset: &img}},
-	)
+	})
 	if err != nil {
 		panic(err)
 	}
-	if _, err := db.PutEdges(ctx, w.ID, graph.Edge{Source: nodes[0].ID, Target: nodes[1].ID}); err != nil {
+	if _, err := db.PutEdges(ctx, w.ID, []graph.Edge{{Source: nodes[0].ID, Target: nodes[1].ID}}); err != nil {
 		panic(err)
 	}
 	// Move and resize in one atomic write; the call returns once it is stored.
-	moved, err := db.UpdateNodeDimensions(ctx, w.ID, nodes[1].ID,
-		&graph.Position{X: 320, Y: 40}, &graph.Size{Width: 256, Height: 256})
+	moved, err := db.UpdateNode(ctx, w.ID, nodes[1].ID, graph.NodePatch{
+		Position: &graph.Position{X: 320, Y: 40}, Size: &graph.Size{Width: 256, Height: 256}})
 	if err != nil {
 		panic(err)
 	}

@@ -182,7 +182,7 @@ test("workflows: create, list, rename, delete", async () => {
   const b = await db.createWorkflow("Beta");
   eq((await db.listWorkflows()).map((w) => w.name), ["Beta", "Alpha"], "most recently updated first");
 
-  const r = await db.renameWorkflow(a.id, "Alpha 2", { ifVersion: a.version });
+  const r = await db.updateWorkflow(a.id, { name: "Alpha 2" }, { ifVersion: a.version });
   eq([r.id, r.name, r.version], [a.id, "Alpha 2", 2], "renamed");
   eq((await db.listWorkflows()).map((w) => w.name), ["Alpha 2", "Beta"], "after the rename");
   const u = await db.updateWorkflow(a.id, { meta: { tags: ["x"] } });
@@ -193,14 +193,14 @@ test("workflows: create, list, rename, delete", async () => {
   eq((await db.listWorkflows()).map((w) => w.id), [a.id], "after deleting Beta");
   await rejects(db.loadWorkflow(b.id), "NotFound", "loading the deleted workflow");
   await rejects(db.deleteWorkflow(b.id), "NotFound", "deleting it again");
-  await rejects(db.renameWorkflow(b.id, "x"), "NotFound", "renaming it");
+  await rejects(db.updateWorkflow(b.id, { name: "x" }), "NotFound", "renaming it");
   await db.close();
 });
 
 test("viewport: set, load, invalid values leave it unchanged", async () => {
   const db = await open();
   const w = await db.createWorkflow("View");
-  const s = await db.setViewport(w.id, { x: 12.5, y: -40, zoom: 2 });
+  const s = await db.updateWorkflow(w.id, { viewport: { x: 12.5, y: -40, zoom: 2 } });
   eq(s.viewport, { x: 12.5, y: -40, zoom: 2 }, "set");
   eq(s.version, 2, "version");
   for (const vp of [{ x: 0, y: 0, zoom: 0 }, { x: NaN, y: 0, zoom: 1 }, { x: 0, y: 0 }, { x: "1", y: 0, zoom: 1 }]) {
@@ -228,13 +228,13 @@ test("nodes: set, put, update config and result, delete with their edges", async
 
   const [a2] = await db.putNodes(w.id, [{ ...a, title: "A!" }]);
   eq([a2.id, a2.title, a2.version], [a.id, "A!", 2], "put");
-  const cfg = await db.updateNodeConfig(w.id, a.id, { seed: 7, steps: [1, 2] });
+  const cfg = await db.updateNode(w.id, a.id, { config: { seed: 7, steps: [1, 2] } });
   eq(cfg.config, { seed: 7, steps: [1, 2] }, "config");
-  const noCfg = await db.updateNodeConfig(w.id, a.id, null);
+  const noCfg = await db.updateNode(w.id, a.id, { config: null });
   assert(!("config" in noCfg), `config after null: ${json(noCfg.config)}`);
-  const res = await db.updateNodeResult(w.id, b.id, { text: "done", data: { score: 0.5 } });
+  const res = await db.updateNode(w.id, b.id, { result: { text: "done", data: { score: 0.5 } } });
   eq(res.result, { text: "done", data: { score: 0.5 } }, "result");
-  const noRes = await db.updateNodeResult(w.id, b.id, null);
+  const noRes = await db.updateNode(w.id, b.id, { clearResult: true });
   assert(!("result" in noRes), "result after null");
   const st = await db.updateNode(w.id, b.id, { status: "running", clearSize: true }, { ifVersion: noRes.version });
   eq([st.status, st.size], ["running", undefined], "status set, size cleared");
@@ -268,7 +268,7 @@ test("edges: set, put, delete; an edge to another workflow's node is Invalid", a
   await db.close();
 });
 
-test("updateNodeDimensions moves and resizes in one write, seen together by a watcher", async () => {
+test("updateNode moves and resizes in one write, seen together by a watcher", async () => {
   const db = await open();
   const w = await db.createWorkflow("Dims");
   const [n] = await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 }, size: { width: 100, height: 100 } }]);
@@ -276,7 +276,7 @@ test("updateNodeDimensions moves and resizes in one write, seen together by a wa
   const stop = await db.watchWorkflow(w.id, (g) => { if (g) seen.push(g.nodes[0]); });
   let last;
   for (let i = 1; i <= 20; i++) {
-    last = await db.updateNodeDimensions(w.id, n.id, { position: { x: i * 10, y: i }, size: { width: 100 + i, height: 100 + i } });
+    last = await db.updateNode(w.id, n.id, { position: { x: i * 10, y: i }, size: { width: 100 + i, height: 100 + i } });
   }
   eq([last.position, last.size, last.version], [{ x: 200, y: 20 }, { width: 120, height: 120 }, 21], "after 20 moves");
   await waitFor(() => seen.at(-1)?.version === 21, "the watcher to see the last move");
@@ -285,11 +285,26 @@ test("updateNodeDimensions moves and resizes in one write, seen together by a wa
     const i = s.position.y;
     eq([s.position.x, s.size.width, s.size.height], [i * 10, 100 + i, 100 + i], `snapshot at version ${s.version}: position and size disagree`);
   }
-  const onlySize = await db.updateNodeDimensions(w.id, n.id, { size: { width: 5, height: 6 } }, { ifVersion: 21 });
+  const onlySize = await db.updateNode(w.id, n.id, { size: { width: 5, height: 6 } }, { ifVersion: 21 });
   eq([onlySize.position, onlySize.size], [{ x: 200, y: 20 }, { width: 5, height: 6 }], "size alone");
   await rejects(db.updateNodeDimensions(w.id, n.id, {}), "Invalid", "neither position nor size");
-  await rejects(db.updateNodeDimensions(w.id, n.id, { position: { x: 1, y: 1 }, size: { width: -1, height: 1 } }), "Invalid", "a negative width");
+  await rejects(db.updateNode(w.id, n.id, { position: { x: 1, y: 1 }, size: { width: -1, height: 1 } }), "Invalid", "a negative width");
   eq((await db.loadWorkflow(w.id)).nodes[0], onlySize, "after the rejected calls");
+  await db.close();
+});
+
+test("the deprecated aliases of updateWorkflow and updateNode still work, for one release", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Aliases");
+  const [n] = await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 } }]);
+  eq((await db.renameWorkflow(w.id, "Renamed")).name, "Renamed", "renameWorkflow");
+  eq((await db.setViewport(w.id, { x: 1, y: 2, zoom: 3 })).viewport, { x: 1, y: 2, zoom: 3 }, "setViewport");
+  eq((await db.updateNodeConfig(w.id, n.id, { a: 1 })).config, { a: 1 }, "updateNodeConfig");
+  assert(!("config" in await db.updateNodeConfig(w.id, n.id, null)), "updateNodeConfig(null)");
+  eq((await db.updateNodeResult(w.id, n.id, { text: "t" })).result, { text: "t" }, "updateNodeResult");
+  assert(!("result" in await db.updateNodeResult(w.id, n.id, null)), "updateNodeResult(null)");
+  const moved = await db.updateNodeDimensions(w.id, n.id, { position: { x: 5, y: 6 }, size: { width: 7, height: 8 } });
+  eq([moved.position, moved.size], [{ x: 5, y: 6 }, { width: 7, height: 8 }], "updateNodeDimensions");
   await db.close();
 });
 
@@ -300,10 +315,10 @@ test("ifVersion: stale versions reject with VersionConflict and write nothing", 
   const n2 = await db.updateNode(w.id, n.id, { title: "v2" }, { ifVersion: 1 });
   const e = await rejects(db.updateNode(w.id, n.id, { title: "stale" }, { ifVersion: 1 }), "VersionConflict", "updateNode");
   eq([e.entity, e.id, e.expected, e.actual], ["node", n.id, 1, 2], "conflict details");
-  await rejects(db.updateNodeDimensions(w.id, n.id, { position: { x: 9, y: 9 } }, { ifVersion: 1 }), "VersionConflict", "updateNodeDimensions");
-  await rejects(db.updateNodeConfig(w.id, n.id, { a: 1 }, { ifVersion: 7 }), "VersionConflict", "updateNodeConfig");
-  await rejects(db.renameWorkflow(w.id, "stale", { ifVersion: 9 }), "VersionConflict", "renameWorkflow");
-  await rejects(db.setViewport(w.id, { x: 1, y: 1, zoom: 1 }, { ifVersion: 9 }), "VersionConflict", "setViewport");
+  await rejects(db.updateNode(w.id, n.id, { position: { x: 9, y: 9 } }, { ifVersion: 1 }), "VersionConflict", "updateNode position");
+  await rejects(db.updateNode(w.id, n.id, { config: { a: 1 } }, { ifVersion: 7 }), "VersionConflict", "updateNode config");
+  await rejects(db.updateWorkflow(w.id, { name: "stale" }, { ifVersion: 9 }), "VersionConflict", "updateWorkflow name");
+  await rejects(db.updateWorkflow(w.id, { viewport: { x: 1, y: 1, zoom: 1 } }, { ifVersion: 9 }), "VersionConflict", "updateWorkflow viewport");
   await rejects(db.deleteWorkflow(w.id, { ifVersion: 9 }), "VersionConflict", "deleteWorkflow");
   // A malformed ifVersion is Invalid, never an unconditional write.
   for (const v of ["2", 0, -1, 1.5, true]) {
@@ -329,7 +344,7 @@ test("NotFound for missing workflows, nodes and edges", async () => {
   await rejects(db.updateWorkflow(missingId, { name: "x" }), "NotFound", "updateWorkflow");
   await rejects(db.setNodes(missingId, []), "NotFound", "setNodes on a missing workflow");
   await rejects(db.updateNode(w.id, missingId, { title: "x" }), "NotFound", "updateNode");
-  await rejects(db.updateNodeResult(w.id, missingId, null), "NotFound", "updateNodeResult");
+  await rejects(db.updateNode(w.id, missingId, { clearResult: true }), "NotFound", "updateNodeResult");
   await rejects(db.deleteNodes(w.id, [n.id, missingId]), "NotFound", "deleteNodes with one missing id");
   eq((await db.loadWorkflow(w.id)).nodes.map((x) => x.id), [n.id], "nothing deleted");
   await db.close();
@@ -446,7 +461,7 @@ test("watchWorkflow: snapshots now and after changes, NotFound on delete, nothin
   eq(calls[0], { nodes: 0, name: "Watched" }, "first snapshot");
   await db.setNodes(w.id, [{ type: "t", position: { x: 0, y: 0 } }]);
   await waitFor(() => calls.at(-1)?.nodes === 1, "the snapshot with the node");
-  await db.renameWorkflow(w.id, "Renamed");
+  await db.updateWorkflow(w.id, { name: "Renamed" });
   await waitFor(() => calls.at(-1)?.name === "Renamed", "the snapshot with the new name");
 
   // A second watch keeps running to tell when a change has been delivered.
@@ -456,7 +471,7 @@ test("watchWorkflow: snapshots now and after changes, NotFound on delete, nothin
   stop();
   stop(); // harmless twice
   const n = calls.length;
-  await db.renameWorkflow(w.id, "After stop");
+  await db.updateWorkflow(w.id, { name: "After stop" });
   await db.setNodes(w.id, []);
   await waitFor(() => other.at(-1) === "After stop", "the second watch to see the rename");
   await db.deleteWorkflow(w.id);
@@ -503,7 +518,7 @@ test("a watch stopped at once, before its first snapshot, never calls back; awai
   const stop = await db.watchWorkflow(w.id, (g) => g && late.push(g.workflow.name));
   assert(typeof stop === "function", "await watchWorkflow(...) is not a function");
   await waitFor(() => late.length >= 1, "the awaited watch's first snapshot");
-  await db.renameWorkflow(w.id, "Renamed");
+  await db.updateWorkflow(w.id, { name: "Renamed" });
   await waitFor(() => late.at(-1) === "Renamed", "the awaited watch to see the rename");
   stop();
   await sleep(100);
@@ -523,7 +538,7 @@ test("a throwing watch callback does not end the watch", async () => {
   let calls = 0;
   const stop = db.watchWorkflow(w.id, () => { calls++; throw new Error("app bug"); });
   await waitFor(() => calls >= 1, "the first call");
-  await db.renameWorkflow(w.id, "Again");
+  await db.updateWorkflow(w.id, { name: "Again" });
   await waitFor(() => calls >= 2, "a call after the throw");
   stop();
   await db.close();
@@ -569,7 +584,7 @@ test("assets: put a Blob, read it back as Blob and URL, InUse while a node shows
   const e = await rejects(db.deleteAsset(ref), "InUse", "deleting an asset a node shows");
   assert(e.message.includes("in use"), e.message);
   assert(sameBytes(await blobBytes(await db.assetBlob(ref)), bytes(200_000, 7)), "the asset after the refused delete");
-  await db.updateNodeResult(w.id, n.id, null);
+  await db.updateNode(w.id, n.id, { clearResult: true });
   await db.deleteAsset(ref);
   await rejects(db.assetBlob(ref), "NotFound", "reading the deleted asset");
   await rejects(db.assetInfo(ref), "NotFound", "assetInfo of the deleted asset");
@@ -703,7 +718,7 @@ test("exportWorkflow -> Blob -> importPackage round trip with progress", async (
     { type: "video", title: "Clip", position: { x: 300, y: 0 }, size: { width: 320, height: 180 }, result: { asset: ref, text: "clip" } },
   ]);
   await db.setEdges(w.id, [{ source: a.id, target: b.id }]);
-  await db.setViewport(w.id, { x: 5, y: 6, zoom: 0.5 });
+  await db.updateWorkflow(w.id, { viewport: { x: 5, y: 6, zoom: 0.5 } });
 
   const exported = [];
   const zip = await db.exportWorkflow(w.id, { appName: "api-test", appVersion: "1.0.0", onProgress: (p) => exported.push(p) });
@@ -731,7 +746,7 @@ test("exportWorkflow -> Blob -> importPackage round trip with progress", async (
   assert(sameBytes(await blobBytes(await db.assetBlob(copied)), data), "the imported asset's bytes");
 
   // replace keeps the ids and replaces the stored workflow.
-  await db.renameWorkflow(w.id, "Changed");
+  await db.updateWorkflow(w.id, { name: "Changed" });
   const rr = await db.importPackage(zip, { replace: true });
   assert(rr.replaced && !rr.newIds, `replace: replaced ${rr.replaced}, newIds ${rr.newIds}`);
   eq(rr.workflow.id, w.id, "replaced id");
@@ -864,7 +879,7 @@ test("close: later calls reject with Closed, close again resolves, watches end w
   db.watchWorkflow(w.id, (g, err) => seen.push(err ? err.code : "graph"));
   await waitFor(() => seen.length >= 1, "the first snapshot");
   // A write queued before close is committed, not lost.
-  const queued = db.renameWorkflow(w.id, "Renamed before close");
+  const queued = db.updateWorkflow(w.id, { name: "Renamed before close" });
   eq(await db.close(), undefined, "close resolves to");
   eq((await queued).name, "Renamed before close", "the write queued before close");
   eq(await db.close(), undefined, "close again");

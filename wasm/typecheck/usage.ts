@@ -66,8 +66,8 @@ async function app(): Promise<void> {
   const w: Workflow = await db.createWorkflow("Storyboard");
   const list: Workflow[] = await db.listWorkflows();
   console.log(list.map((x) => `${x.name} v${x.version} @${x.updatedAt}`));
-  const renamed = await db.renameWorkflow(w.id, "Storyboard 2", { ifVersion: w.version });
-  await db.setViewport(w.id, { x: 10, y: -20, zoom: 1.5 });
+  const renamed = await db.updateWorkflow(w.id, { name: "Storyboard 2" }, { ifVersion: w.version });
+  await db.updateWorkflow(w.id, { viewport: { x: 10, y: -20, zoom: 1.5 } });
   await db.updateWorkflow(w.id, { name: "Final", meta: { tags: ["a", "b"], starred: true } }, { ifVersion: renamed.version + 1 });
   const g: Graph = await db.loadWorkflow(w.id);
   console.log(g.workflow.viewport.zoom, g.nodes.length, g.edges.length);
@@ -80,10 +80,10 @@ async function app(): Promise<void> {
   if (!a || !b) throw new Error("two nodes expected");
   await db.putNodes(w.id, [{ ...a, title: "Idea, refined" }]);
   await db.updateNode(w.id, b.id, { status: "running", clearSize: true }, { ifVersion: b.version });
-  await db.updateNodeConfig(w.id, a.id, { seed: 42, steps: [1, 2, 3] });
-  await db.updateNodeConfig(w.id, a.id, null);
-  const moved: Node = await db.updateNodeDimensions(w.id, b.id, { position: { x: 320, y: 40 }, size: { width: 300, height: 200 } });
-  await db.updateNodeDimensions(w.id, b.id, { size: { width: 1, height: 1 } });
+  await db.updateNode(w.id, a.id, { config: { seed: 42, steps: [1, 2, 3] } });
+  await db.updateNode(w.id, a.id, { config: null });
+  const moved: Node = await db.updateNode(w.id, b.id, { position: { x: 320, y: 40 }, size: { width: 300, height: 200 } });
+  await db.updateNode(w.id, b.id, { size: { width: 1, height: 1 } });
   console.log(moved.position.x, moved.size?.width);
 
   // Edges.
@@ -102,7 +102,7 @@ async function app(): Promise<void> {
   } catch (e) {
     if (isAtelierError(e, "Aborted")) console.log("cancelled");
   }
-  await db.updateNodeResult(w.id, b.id, { asset: ref, text: "a cat", thumbnail: "data:image/png;base64,AA==", data: { score: 0.9 } });
+  await db.updateNode(w.id, b.id, { result: { asset: ref, text: "a cat", thumbnail: "data:image/png;base64,AA==", data: { score: 0.9 } } });
   const url: string = await db.assetURL(ref);
   URL.revokeObjectURL(url);
   const blob: Blob = await db.assetBlob(ref);
@@ -120,8 +120,8 @@ async function app(): Promise<void> {
       break;
   }
   const remote: AssetRef = { kind: "url", url: "https://cdn.example.test/a.png", mime: "image/png", bytes: 3 };
-  await db.updateNodeResult(w.id, a.id, { asset: remote });
-  await db.updateNodeResult(w.id, a.id, null);
+  await db.updateNode(w.id, a.id, { result: { asset: remote } });
+  await db.updateNode(w.id, a.id, { clearResult: true });
   for (const rec of await db.listAssets()) console.log(rec.hash, rec.ref.kind, rec.users.map((u) => u.nodeId), rec.createdAt);
   try {
     await db.deleteAsset(ref);
@@ -261,7 +261,7 @@ async function misuse(db: Db, ref: StoredAssetRef): Promise<void> {
   // @ts-expect-error: dimensions need a position or a size
   await db.updateNodeDimensions("wf", "n", {});
   // @ts-expect-error: a viewport has a zoom
-  await db.setViewport("wf", { x: 0, y: 0 });
+  await db.updateWorkflow("wf", { viewport: { x: 0, y: 0 } });
   // @ts-expect-error: node ids are an array
   await db.deleteNodes("wf", "n");
   // @ts-expect-error: an edge needs a target
