@@ -81,7 +81,7 @@ func TestHostSetRemote(t *testing.T) {
 	a := memDevice(t, h, true, Options{})
 	data := content(300<<10, 42)
 	ref := putT(t, a.Library, data)
-	if err := syncengine.NewUploader(a, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(a, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	b := newHostLib(t, true, Options{}, Env{})

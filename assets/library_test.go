@@ -514,7 +514,7 @@ func TestHostUploadThenFetchOnAnotherDevice(t *testing.T) {
 			t.Fatalf("pending %+v: Used should say whether a node uses it", p)
 		}
 	}
-	if err := up.Pass(ctx); err != nil {
+	if err := up.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if checks, uploads, _, _ := h.counts(); checks != 1 || uploads != 2 {
@@ -528,7 +528,7 @@ func TestHostUploadThenFetchOnAnotherDevice(t *testing.T) {
 	if again := putT(t, a.Library, b); again != ref {
 		t.Fatalf("Put of the same bytes: %+v", again)
 	}
-	if err := up.Pass(ctx); err != nil {
+	if err := up.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, uploads, _, _ := h.counts(); uploads != 2 {
@@ -583,7 +583,7 @@ func TestHostConcurrentFetchesShareOneDownload(t *testing.T) {
 	a := memDevice(t, h, true, Options{})
 	b := content(2<<20, 22)
 	ref := putT(t, a.Library, b)
-	if err := syncengine.NewUploader(a, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(a, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	d := memDevice(t, h, true, Options{})
@@ -637,7 +637,7 @@ func TestHostEvictOnlyWhatTheServerHas(t *testing.T) {
 	if err := l.reg.Use(older, memUser(), false); err != nil {
 		t.Fatal(err)
 	}
-	if err := up.Pass(ctx); err != nil {
+	if err := up.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	onlyHere := putT(t, l.Library, content(100<<10, 25))
@@ -706,7 +706,7 @@ func TestHostEvictIfNeeded(t *testing.T) {
 	for i := range 3 {
 		refs = append(refs, putT(t, l.Library, content(100<<10+i, 26)))
 	}
-	if err := syncengine.NewUploader(l, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(l, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err := l.EvictIfNeeded(ctx); err != nil || rep.Evicted != 0 {
@@ -776,7 +776,7 @@ func TestHostPutEvictsForRoom(t *testing.T) {
 		t.Fatalf("Put out of quota without a sync server: %v", err)
 	}
 	l.setRemote(h)
-	if err := syncengine.NewUploader(l, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(l, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := l.Put(ctx, bytes.NewReader(content(1000, 28)), assetref.Hint{})
@@ -821,7 +821,7 @@ func TestHostFetchWaitsForTheUpload(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		done <- syncengine.NewUploader(a, h, nil).Pass(ctx)
+		done <- syncengine.NewUploader(a, h, nil).Round(ctx)
 	}()
 	if got := readT(t, d.Library, ref); !bytes.Equal(got, b) {
 		t.Fatal("other bytes")
@@ -853,7 +853,7 @@ func TestHostFetchRejectsOtherBytes(t *testing.T) {
 	h := newMemHub()
 	a := memDevice(t, h, true, Options{})
 	ref := putT(t, a.Library, content(32<<10, 30))
-	if err := syncengine.NewUploader(a, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(a, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	d := memDevice(t, h, true, Options{})
@@ -881,7 +881,7 @@ func TestHostFetchIntoFallback(t *testing.T) {
 	a := memDevice(t, h, true, Options{})
 	b := content(100<<10, 31)
 	ref := putT(t, a.Library, b)
-	if err := syncengine.NewUploader(a, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(a, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	d := memDevice(t, h, false, Options{})

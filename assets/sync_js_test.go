@@ -230,7 +230,7 @@ func TestUploadThenFetchOnAnotherDevice(t *testing.T) {
 			t.Fatalf("pending %+v: Used should say whether a node uses it", p)
 		}
 	}
-	if err := up.Pass(ctx); err != nil {
+	if err := up.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if checks, uploads, _, _ := h.counts(); checks != 1 || uploads != 2 {
@@ -246,7 +246,7 @@ func TestUploadThenFetchOnAnotherDevice(t *testing.T) {
 	if err != nil || again != ref {
 		t.Fatalf("Put of the same bytes: %+v %v", again, err)
 	}
-	if err := up.Pass(ctx); err != nil {
+	if err := up.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, uploads, _, _ := h.counts(); uploads != 2 {
@@ -318,7 +318,7 @@ func TestConcurrentFetchesShareOneDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	imageNode(t, dbA, ref)
-	if err := syncengine.NewUploader(libA, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(libA, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	dbB, libB := device(t, "b", h, Options{})
@@ -367,7 +367,7 @@ func TestEvictOnlyWhatTheServerHas(t *testing.T) {
 		t.Fatal(err)
 	}
 	imageNode(t, db, older)
-	if err := up.Pass(ctx); err != nil {
+	if err := up.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Stored after the upload: only this device has it.
@@ -456,7 +456,7 @@ func TestEvictIfNeeded(t *testing.T) {
 		}
 		refs = append(refs, ref)
 	}
-	if err := syncengine.NewUploader(lib, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(lib, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	usage, quota := int64(700<<10), int64(1000<<10)
@@ -522,7 +522,7 @@ func TestFetchWaitsForTheUpload(t *testing.T) {
 	_, _, _, attempts := h.counts()
 	go func() {
 		time.Sleep(400 * time.Millisecond)
-		if err := syncengine.NewUploader(libA, h, nil).Pass(ctx); err != nil {
+		if err := syncengine.NewUploader(libA, h, nil).Round(ctx); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -548,7 +548,7 @@ func TestFetchRejectsOtherBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	imageNode(t, dbA, ref)
-	if err := syncengine.NewUploader(libA, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(libA, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	dbB, libB := device(t, "b", h, Options{})
@@ -582,7 +582,7 @@ func TestFetchIntoIndexedDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	imageNode(t, dbA, ref)
-	if err := syncengine.NewUploader(libA, h, nil).Pass(ctx); err != nil {
+	if err := syncengine.NewUploader(libA, h, nil).Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	dbB, libB := device(t, "b", h, Options{Backend: BackendIDB})

@@ -71,7 +71,7 @@ type UploaderOptions struct {
 	BackoffBase time.Duration // first retry delay after a failed pass; default 2 s
 	BackoffCap  time.Duration // longest delay; default 32 s
 	// Interval is how often an idle uploader looks for new assets, which
-	// other tabs may have stored; default 15 s. Kick asks at once.
+	// other tabs may have stored; default 15 s. Flush asks at once.
 	Interval time.Duration
 	// Hold is how long an asset the server refused for good (its bytes
 	// do not match their hash, or it is too large) waits before it is
@@ -164,8 +164,8 @@ func NewUploader(src AssetSource, tr BlobTransport, opts *UploaderOptions) *Uplo
 	return u
 }
 
-// Kick asks for a pass as soon as possible, even during a backoff delay.
-func (u *Uploader) Kick() { signal(u.loop.wake) }
+// Flush asks for a round as soon as possible, even during a backoff delay.
+func (u *Uploader) Flush() { signal(u.loop.wake) }
 
 // SetOnline pauses (false) or resumes (true) uploads; resuming starts a
 // pass at once. An upload under way when the browser goes offline fails
@@ -182,7 +182,7 @@ func (u *Uploader) Status() UploadStatus { return u.status.get() }
 
 func (u *Uploader) setStatus(f func(*UploadStatus)) { u.status.update(f, u.opts.OnStatus) }
 
-// Run runs passes until ctx ends: at once, after every Kick, every
+// Run runs passes until ctx ends: at once, after every Flush, every
 // Interval, and after a failure when the backoff delay has passed. It
 // returns ctx.Err().
 func (u *Uploader) Run(ctx context.Context) error {
@@ -210,10 +210,10 @@ func (u *Uploader) Run(ctx context.Context) error {
 	})
 }
 
-// Pass runs one pass (check, then upload what the server lacks) and
+// Round runs one round (check, then upload what the server lacks) and
 // returns its error. Run calls it; tests and apps that drive uploads
 // themselves may too.
-func (u *Uploader) Pass(ctx context.Context) error { return u.pass(ctx) }
+func (u *Uploader) Round(ctx context.Context) error { return u.pass(ctx) }
 
 func (u *Uploader) pass(ctx context.Context) error {
 	u.setStatus(func(s *UploadStatus) { s.State = Syncing })

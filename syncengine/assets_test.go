@@ -177,7 +177,7 @@ func TestUploaderChecksThenUploadsOnce(t *testing.T) {
 			progress = append(progress, [2]int64{s.Sent, s.Total})
 		}
 	}})
-	if err := u.Pass(ctx); err != nil {
+	if err := u.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Used assets first, then by age; the one the server has is not sent.
@@ -198,7 +198,7 @@ func TestUploaderChecksThenUploadsOnce(t *testing.T) {
 
 	// A second pass finds nothing to do: no check, no upload.
 	checks := srv.checks
-	if err := u.Pass(ctx); err != nil {
+	if err := u.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if srv.checks != checks || len(srv.uploaded()) != 3 {
@@ -213,7 +213,7 @@ func TestUploaderSkipsAssetsOnOtherDevices(t *testing.T) {
 	elsewhere := src.add("bytes on another device", false, true, 1)
 	here := src.add("bytes here", true, true, 2)
 	u := NewUploader(src, srv, nil)
-	if err := u.Pass(ctx); err != nil {
+	if err := u.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := srv.uploaded(); !reflect.DeepEqual(got, []string{here}) {
@@ -227,7 +227,7 @@ func TestUploaderSkipsAssetsOnOtherDevices(t *testing.T) {
 	}
 	// Once the other device uploads it, the check marks it.
 	srv.blobs[elsewhere] = []byte("bytes on another device")
-	if err := u.Pass(ctx); err != nil {
+	if err := u.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if !src.isUploaded(elsewhere) || len(srv.uploaded()) != 1 {
@@ -244,7 +244,7 @@ func TestUploaderHoldsRefusedAssets(t *testing.T) {
 	srv.perm[bad] = &HTTPError{Status: 413, Code: "TooLarge", Msg: "blob larger than 1 bytes"}
 	now := time.Unix(1000, 0)
 	u := NewUploader(src, srv, &UploaderOptions{Hold: time.Minute, now: func() time.Time { return now }})
-	if err := u.Pass(ctx); err != nil {
+	if err := u.Round(ctx); err != nil {
 		t.Fatalf("a refused asset fails the pass: %v", err)
 	}
 	st := u.Status()
@@ -255,12 +255,12 @@ func TestUploaderHoldsRefusedAssets(t *testing.T) {
 		t.Fatal("no error reported for the refused asset")
 	}
 	reads := src.assets[bad].reads
-	if err := u.Pass(ctx); err != nil || src.assets[bad].reads != reads {
+	if err := u.Round(ctx); err != nil || src.assets[bad].reads != reads {
 		t.Fatalf("held asset read again within Hold: %v", err)
 	}
 	now = now.Add(2 * time.Minute)
 	delete(srv.perm, bad)
-	if err := u.Pass(ctx); err != nil || !src.isUploaded(bad) {
+	if err := u.Round(ctx); err != nil || !src.isUploaded(bad) {
 		t.Fatalf("after Hold: %v, uploaded %v", err, src.isUploaded(bad))
 	}
 }
@@ -271,7 +271,7 @@ func TestUploaderTreatsExistsAsDone(t *testing.T) {
 	h := src.add("raced", true, true, 1)
 	srv.fail = []error{nil, &HTTPError{Status: 409, Code: "Exists", Msg: "the workspace already has it"}}
 	u := NewUploader(src, srv, nil)
-	if err := u.Pass(context.Background()); err != nil {
+	if err := u.Round(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !src.isUploaded(h) {
@@ -463,7 +463,7 @@ func TestUploaderStoreDuringBackoffWaits(t *testing.T) {
 	if got := checks(); got != before {
 		t.Fatalf("a store during the backoff started a pass (%d checks, was %d)", got, before)
 	}
-	u.Kick()
+	u.Flush()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {

@@ -172,7 +172,7 @@ func main() {
 	method(api, "syncNow", func(ctx context.Context, args []js.Value) (any, error) {
 		p.engine.Flush()
 		if p.uploader != nil {
-			p.uploader.Kick()
+			p.uploader.Flush()
 		}
 		return nil, nil
 	})
