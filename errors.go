@@ -45,6 +45,10 @@ var (
 	// withdrawn) access to a folder they picked.
 	ErrPermission = errs.ErrPermission
 
+	// ErrUnavailable is returned by SyncNow when the sync server cannot
+	// be reached now (offline, or failing); local writes are kept.
+	ErrUnavailable = errs.ErrUnavailable
+
 	// ErrCorrupt is returned when stored or received bytes are not what
 	// they claim to be (content whose hash differs from its name, a
 	// record file that does not parse).

@@ -1,10 +1,14 @@
 package atelier
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 
+	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/syncengine"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -22,10 +26,12 @@ type statusShare struct {
 	local      func() SyncStatus // this tab's own status
 	onStatus   func(SyncStatus)  // may be nil
 	onConflict func([]syncproto.Conflict)
+	flush      func() // asks the leader's engine for a round; may be nil
 
-	mu   sync.Mutex
-	bus  poster      // nil: no channel, every tab reports its own status
-	last *SyncStatus // the leader's status as received (Leader false)
+	mu      sync.Mutex
+	bus     poster        // nil: no channel, every tab reports its own status
+	last    *SyncStatus   // the leader's status as received (Leader false)
+	changes chan struct{} // closed (and replaced) at every status change
 }
 
 // poster is the bus the tabs share: Post reaches every other tab.
@@ -35,6 +41,7 @@ type poster interface {
 
 const (
 	statusAsk      = "ask"
+	statusFlush    = "flush"
 	statusPrefix   = "status:"
 	conflictPrefix = "conflicts:"
 )
@@ -77,11 +84,44 @@ func (s *statusShare) current() SyncStatus {
 	return *last
 }
 
+// changedCh returns a channel closed at the next status change.
+func (s *statusShare) changedCh() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changes == nil {
+		s.changes = make(chan struct{})
+	}
+	return s.changes
+}
+
+// tell wakes those waiting for a status change.
+func (s *statusShare) tell() {
+	s.mu.Lock()
+	if s.changes != nil {
+		close(s.changes)
+		s.changes = nil
+	}
+	s.mu.Unlock()
+}
+
+// askFlush asks the leader's engine for a round: this tab's own engine if
+// it leads (or cannot talk to the others), else the leader's by message.
+func (s *statusShare) askFlush() {
+	if bus := s.poster(); bus != nil && !s.leading() {
+		_ = bus.Post(statusFlush)
+		return
+	}
+	if s.flush != nil {
+		s.flush()
+	}
+}
+
 // changed is called by the engine and the uploader of the leading tab.
 func (s *statusShare) changed() {
 	if !s.leading() {
 		return // the engine stopping as this tab steps down
 	}
+	defer s.tell()
 	st := s.own()
 	if bus := s.poster(); bus != nil {
 		if b, err := json.Marshal(st); err == nil {
@@ -108,6 +148,10 @@ func (s *statusShare) conflicts(cs []syncproto.Conflict) {
 // recv handles another tab's message. Malformed messages are dropped.
 func (s *statusShare) recv(msg string) {
 	switch {
+	case msg == statusFlush:
+		if s.leading() && s.flush != nil {
+			s.flush()
+		}
 	case msg == statusAsk:
 		if bus := s.poster(); bus != nil && s.leading() {
 			if b, err := json.Marshal(s.own()); err == nil {
@@ -134,8 +178,41 @@ func (s *statusShare) recv(msg string) {
 		s.mu.Lock()
 		s.last = &st
 		s.mu.Unlock()
+		s.tell()
 		if s.onStatus != nil {
 			s.onStatus(st)
+		}
+	}
+}
+
+// syncNow asks the leader for a sync round and waits until one has
+// finished: nil when it synced, an error matching ErrUnavailable when the
+// browser is offline or the round failed (with the server's reason),
+// ctx.Err() when ctx ends first.
+func (s *statusShare) syncNow(ctx context.Context) error {
+	st := s.current()
+	if st.State == syncengine.Offline {
+		return fmt.Errorf("sync now: %w: the browser is offline", errs.ErrUnavailable)
+	}
+	before := st.Rounds
+	s.askFlush()
+	for {
+		ch := s.changedCh()
+		st := s.current()
+		if st.Rounds > before && st.State != syncengine.Syncing {
+			switch st.State {
+			case syncengine.Synced:
+				return nil
+			case syncengine.Offline:
+				return fmt.Errorf("sync now: %w: the browser is offline", errs.ErrUnavailable)
+			default:
+				return fmt.Errorf("sync now: %w: %s", errs.ErrUnavailable, st.LastError)
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package atelier
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncengine"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -210,4 +212,62 @@ func TestOptionsCheck(t *testing.T) {
 
 func asValidation(err error, target **ValidationError) bool {
 	return errors.As(err, target)
+}
+
+// SyncNow in any tab asks the leader's engine for a round and returns
+// once one has finished, with its outcome.
+func TestStatusShareSyncNow(t *testing.T) {
+	bus := &testBus{}
+	leader := bus.open(true, syncengine.Synced)
+	follower := bus.open(false, syncengine.Synced)
+	// The leader's engine: a flush runs one round, which ends as told.
+	outcome := make(chan syncengine.State, 4)
+	var flushes atomic.Int32
+	leader.share.flush = func() {
+		flushes.Add(1)
+		go func() {
+			st := <-outcome
+			leader.mu.Lock()
+			leader.own.Rounds++
+			leader.own.State = st
+			if st == syncengine.Failing {
+				leader.own.LastError = "sync server: 503"
+			}
+			leader.mu.Unlock()
+			leader.share.changed()
+		}()
+	}
+	ctx := t.Context()
+	for _, tc := range []struct {
+		tab   *testTab
+		state syncengine.State
+		want  error
+	}{
+		{leader, syncengine.Synced, nil},
+		{follower, syncengine.Synced, nil},
+		{follower, syncengine.Failing, errs.ErrUnavailable},
+		{leader, syncengine.Offline, errs.ErrUnavailable},
+	} {
+		outcome <- tc.state
+		if err := tc.tab.share.syncNow(ctx); !errors.Is(err, tc.want) {
+			t.Fatalf("syncNow ending %s = %v, want %v", tc.state, err, tc.want)
+		}
+	}
+	if n := flushes.Load(); n != 4 {
+		t.Fatalf("%d flushes, want 4 (the follower's by message)", n)
+	}
+	// Offline already: no round is asked for.
+	if err := follower.share.syncNow(ctx); !errors.Is(err, errs.ErrUnavailable) || flushes.Load() != 4 {
+		t.Fatalf("syncNow while offline = %v after %d flushes", err, flushes.Load())
+	}
+	// A round that does not end leaves the caller to its context.
+	leader.mu.Lock()
+	leader.own.State = syncengine.Synced
+	leader.mu.Unlock()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := leader.share.syncNow(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("syncNow without an answer = %v, want the context's error", err)
+	}
+	outcome <- syncengine.Synced // let the flush goroutine end
 }

@@ -131,7 +131,8 @@ func (w *Workspace) startSync(ctx context.Context, o *Options) error {
 		up     *syncengine.Uploader
 	)
 	share := &statusShare{leading: w.lead.Leading, onStatus: o.OnSyncStatus, onConflict: o.OnConflict,
-		local: func() SyncStatus { return SyncStatus{Status: engine.Status(), Assets: up.Status()} }}
+		local: func() SyncStatus { return SyncStatus{Status: engine.Status(), Assets: up.Status()} },
+		flush: func() { engine.Flush() }}
 	tr := syncengine.NewHTTP(s.URL, s.Workspace, s.Token)
 	engine = syncengine.New(ob, tr, &syncengine.Options{PullInterval: s.PullInterval,
 		OnStatus: func(syncengine.Status) { share.changed() }, OnConflict: share.conflicts})
@@ -216,16 +217,20 @@ func (w *Workspace) SyncStatus() (st SyncStatus, ok bool) {
 // errNoSync is what sync calls answer in a workspace opened without sync.
 var errNoSync = &ValidationError{Entity: "sync", Reason: "not configured: open the workspace with sync options"}
 
-// SyncNow asks for a sync round at once (in the leading tab).
-func (w *Workspace) SyncNow() error {
+// SyncNow asks the leading tab for a sync round at once (even during a
+// backoff delay) and waits until a round has finished: it returns nil once
+// everything written before the call is on the server and the server's
+// changes are here, an error matching ErrUnavailable when the browser is
+// offline or the round failed (local writes are kept and go later), and
+// ctx.Err() when ctx ends first.
+func (w *Workspace) SyncNow(ctx context.Context) error {
 	if w.closed.Load() {
 		return errClosed
 	}
-	if w.eng == nil {
+	if w.share == nil {
 		return errNoSync
 	}
-	w.eng.Flush()
-	return nil
+	return w.share.syncNow(ctx)
 }
 
 // ParkedOps are this device's operations the server refused, waiting for

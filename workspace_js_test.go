@@ -62,7 +62,7 @@ func TestOpenDefaultsKeepsGraphAndAssets(t *testing.T) {
 	if _, ok := ws.SyncStatus(); ok {
 		t.Fatal("SyncStatus ok without sync")
 	}
-	if err := ws.SyncNow(); !errors.Is(err, atelier.ErrInvalid) {
+	if err := ws.SyncNow(ctx); !errors.Is(err, atelier.ErrInvalid) {
 		t.Fatalf("SyncNow without sync = %v, want ErrInvalid", err)
 	}
 	if err := ws.Close(); err != nil {
@@ -77,7 +77,7 @@ func TestOpenDefaultsKeepsGraphAndAssets(t *testing.T) {
 	if _, err := ws.Store().ListWorkflows(ctx); !errors.Is(err, atelier.ErrClosed) {
 		t.Fatalf("ListWorkflows after Close = %v, want ErrClosed", err)
 	}
-	if err := ws.SyncNow(); !errors.Is(err, atelier.ErrClosed) {
+	if err := ws.SyncNow(ctx); !errors.Is(err, atelier.ErrClosed) {
 		t.Fatalf("SyncNow after Close = %v, want ErrClosed", err)
 	}
 
@@ -163,8 +163,10 @@ func TestOpenWithSyncOffline(t *testing.T) {
 	if _, err := ws.Store().CreateWorkflow(ctx, "offline"); err != nil {
 		t.Fatalf("CreateWorkflow: %v", err)
 	}
-	if err := ws.SyncNow(); err != nil {
-		t.Fatalf("SyncNow: %v", err)
+	// The server is unreachable: SyncNow waits for the round it asked for
+	// and says so.
+	if err := ws.SyncNow(ctx); !errors.Is(err, atelier.ErrUnavailable) {
+		t.Fatalf("SyncNow with the server down: %v, want ErrUnavailable", err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {

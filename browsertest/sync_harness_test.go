@@ -755,7 +755,9 @@ func converge(t *testing.T, srv *syncServer, timeout time.Duration, nudge bool, 
 			if st.State != "synced" || st.Pending != 0 || st.Parked != 0 {
 				why = fmt.Sprintf("%s: status %+v", tab.Name(), st)
 				if nudge && st.State == "error" {
-					if _, err := browsertest.TryEval[any](t.Context(), tab, `db.syncNow()`); err != nil {
+					// It waits for the round; one that fails again rejects
+					// with Unavailable, and the loop looks again.
+					if _, err := browsertest.TryEval[any](t.Context(), tab, `db.syncNow().catch((e) => { if (e.code !== "Unavailable") throw e; })`); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -94,6 +94,9 @@ type Status struct {
 	Failures  int       // consecutive failed rounds
 	LastError string    // the last round's error, if it failed
 	RetryAt   time.Time // when the next attempt runs, while failing
+	// Rounds counts the rounds Run has finished, whatever their outcome:
+	// a caller that asked for one (Flush) knows from it when it is over.
+	Rounds int
 }
 
 // Engine runs sync rounds. Its methods are safe for concurrent use.
@@ -199,6 +202,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		delay: e.opts.PushDelay, sleep: e.opts.sleep, now: time.Now}
 	return e.loop.run(ctx, p, e.round, func(o outcome) {
 		e.setStatus(func(s *Status) {
+			s.Rounds++
 			switch {
 			case o.offline && o.err != nil:
 				s.State = Offline

@@ -106,6 +106,7 @@ export type ErrorCode =
   | "ExportFailed" // exportWorkflow could not embed some assets: err.failures lists them, each with its own code
   | "Aborted" // the call's AbortSignal fired; nothing it was writing was kept
   | "Timeout" // a deadline passed before the call completed
+  | "Unavailable" // the sync server cannot be reached now (offline, or failing); local writes are kept and go later
   | "Internal"; // anything else, including a bug caught as a panic
 
 /**
@@ -712,8 +713,13 @@ export interface Db {
   importPackage(file: Blob, options?: ImportOptions): Promise<ImportResult>;
 
   // Sync
-  /** Asks for a sync round now; Invalid without sync. */
-  syncNow(): Promise<void>;
+  /**
+   * Asks the leading tab for a sync round now and resolves once one has finished: everything written
+   * before the call is on the server, and the server's changes are here. Rejects with Unavailable when
+   * the browser is offline or the round failed (nothing is lost: the writes go later), Aborted when the
+   * signal fires, Invalid without sync.
+   */
+  syncNow(options?: { signal?: AbortSignal }): Promise<void>;
   /** The sync status, or null without sync. */
   syncStatus(): Promise<SyncStatus | null>;
   /** Operations the server rejected. */

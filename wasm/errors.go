@@ -37,6 +37,7 @@ var errorCodes = []struct {
 	{idb.ErrReadOnly, "ReadOnly"},
 	{assetref.ErrInUse, "InUse"},
 	{atelier.ErrPermission, "Permission"},
+	{atelier.ErrUnavailable, "Unavailable"},
 	{context.Canceled, "Aborted"},
 	{context.DeadlineExceeded, "Timeout"},
 }

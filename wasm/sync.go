@@ -13,9 +13,20 @@ import (
 
 func (h *handle) bindSync(o js.Value) {
 	ws := h.ws
-	// syncNow() asks for a sync round at once (in the leading tab).
-	h.method(o, "syncNow", func(context.Context, []js.Value) (any, error) {
-		return nil, ws.SyncNow()
+	// syncNow({signal}) asks the leading tab for a sync round at once and
+	// resolves when one has finished; it rejects with Unavailable when the
+	// browser is offline or the round failed (see Workspace.SyncNow).
+	h.method(o, "syncNow", func(ctx context.Context, args []js.Value) (any, error) {
+		if _, err := optionsArg(args, 0, "options", &struct{}{}, "signal"); err != nil {
+			return nil, err
+		}
+		signal, err := signalArg(args, 0, "options")
+		if err != nil {
+			return nil, err
+		}
+		return abortable(ctx, signal, func(ctx context.Context) (any, error) {
+			return nil, ws.SyncNow(ctx)
+		})
 	})
 	// syncStatus() resolves to the status of sync, which the leading tab
 	// runs (in any tab: see atelier.Workspace.SyncStatus), or null without

@@ -49,6 +49,11 @@ var (
 	// withdrawn) access to a folder they picked.
 	ErrPermission = errors.New("permission denied")
 
+	// ErrUnavailable is returned by a call that needs the sync server when
+	// it cannot be reached now: the browser is offline or the server
+	// fails. What was written locally is kept and goes when it can.
+	ErrUnavailable = errors.New("sync server unavailable")
+
 	// ErrCorrupt is returned when stored or received bytes are not what
 	// they claim to be: an asset whose content has another hash than its
 	// name, a store's record file that does not parse.

@@ -107,7 +107,7 @@ test("load resolves to the API once, with open", async () => {
   eq(Object.keys(a), ["open"], "API keys");
   eq([...errorCodes].sort(), ["Aborted", "Closed", "Corrupt", "ExportFailed", "InUse", "Internal", "Invalid",
     "InvalidPackage", "InvalidRef", "NotFound", "NotUploaded", "Permission", "QuotaExceeded", "ReadOnly",
-    "SchemaTooNew", "Timeout", "Unsupported", "VersionConflict"], "errorCodes");
+    "SchemaTooNew", "Timeout", "Unavailable", "Unsupported", "VersionConflict"], "errorCodes");
 });
 
 // The subscriptions return their unsubscribe at once; every other method a
@@ -822,6 +822,19 @@ test("capabilities, estimate, persist, stats, isLeader: shapes", async () => {
   assert(typeof (await db.isLeader()) === "boolean", "isLeader");
   eq(await db.collectAssets(), 0, "collectAssets on an empty library");
   eq(await db.reconcileAssets(), { removed: 0, missing: [] }, "reconcileAssets");
+  await db.close();
+});
+
+test("syncNow waits for the round: Unavailable when the server cannot be reached, Aborted by its signal", async () => {
+  const db = await open({ sync: { url: "http://127.0.0.1:9", workspace: "w", pullIntervalMs: 3600000 } });
+  await db.createWorkflow("Waits for the network");
+  const e = await rejects(db.syncNow(), "Unavailable", "syncNow with the server down");
+  assert(/unavailable/i.test(e.message), `message: ${e.message}`);
+  const ac = new AbortController();
+  const call = db.syncNow({ signal: ac.signal });
+  ac.abort();
+  await rejects(call, "Aborted", "syncNow aborted");
+  await rejects(db.syncNow({ signal: 42 }), "Invalid", "a signal that is not an AbortSignal");
   await db.close();
 });
 
