@@ -33,17 +33,11 @@ func Open(ctx context.Context, db *idb.DB, reg Registry, lead Leader, opts *Opti
 	if opts != nil {
 		o = *opts
 	}
-	blobs, err := idbblob.Open(ctx, db.Name(), 0)
-	if err != nil {
-		return nil, err
-	}
-	fs, err := folders.Open(ctx, db.Name())
-	if err != nil {
-		blobs.Close()
-		return nil, err
-	}
+	// The IndexedDB store and the folder list connect when first used.
+	blobs, fs := idbblob.New(db.Name(), 0), folders.New(db.Name())
 	var store *opfs.Store
 	if o.Backend != BackendIDB {
+		var err error
 		if store, err = openOPFS(ctx, db.Name(), reg, &o); err != nil {
 			blobs.Close()
 			fs.Close()

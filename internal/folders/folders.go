@@ -34,7 +34,7 @@ type Folder struct {
 
 // Store is the list of persisted folders. Its methods are safe for
 // concurrent use.
-type Store struct{ conn *idbx.Shared }
+type Store struct{ conn *idbx.Lazy }
 
 // Open opens the folder list in the IndexedDB database called name, on a
 // connection of its own, at the version the database has. The workflow
@@ -47,12 +47,16 @@ type Store struct{ conn *idbx.Shared }
 // connection (so as not to block that tab) and its methods fail with an
 // error matching errs.ErrClosed from then on: reload the page.
 func Open(ctx context.Context, name string) (*Store, error) {
-	conn, err := idbx.OpenShared(ctx, name, "folders", storeHandles)
-	if err != nil {
+	s := New(name)
+	if _, err := s.conn.Get(ctx); err != nil {
 		return nil, err
 	}
-	return &Store{conn: conn}, nil
+	return s, nil
 }
+
+// New is Open without the connection, which the store makes at its first
+// use (and fails then, as Open would): most pages never list folders.
+func New(name string) *Store { return &Store{conn: idbx.NewLazy(name, "folders", nil, storeHandles)} }
 
 // Close closes the store's connection once the transactions in flight
 // have finished; later calls fail with an error matching errs.ErrClosed.

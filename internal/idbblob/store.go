@@ -45,7 +45,7 @@ const (
 // store them at the same moment. A failed or cancelled Put deletes its
 // chunks; chunks left by a crash have no record and are removed by Sweep.
 type Store struct {
-	conn  *idbx.Shared
+	conn  *idbx.Lazy
 	chunk int
 }
 
@@ -75,18 +75,21 @@ var (
 // connection (so as not to block that tab) and its methods fail with an
 // error matching errs.ErrClosed from then on: reload the page.
 func Open(ctx context.Context, name string, chunkSize int) (*Store, error) {
+	s := New(name, chunkSize)
+	if _, err := s.conn.Get(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// New is Open without the connection, which the store makes at its first
+// use (and fails then, as Open would): a page that never needs the
+// IndexedDB asset store pays nothing for it when it starts.
+func New(name string, chunkSize int) *Store {
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunkSize
 	}
-	conn, err := idbx.OpenShared(ctx, name, "idbblob", storeBlobs, storeBlobMeta)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkIndex(conn.DB()); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("idbblob: open %q: %w", name, err)
-	}
-	return &Store{conn: conn, chunk: chunkSize}, nil
+	return &Store{conn: idbx.NewLazy(name, "idbblob", checkIndex, storeBlobs, storeBlobMeta), chunk: chunkSize}
 }
 
 // checkIndex fails with an error matching errs.ErrNotFound unless

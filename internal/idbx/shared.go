@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/atelierstore/atelier/internal/errs"
@@ -112,4 +113,69 @@ func (s *Shared) Begin(ctx context.Context, mode Mode, stores ...string) (*Tx, e
 		}
 	}
 	return tx, err
+}
+
+// Lazy is a Shared connection made at its first use, so that what may
+// never be used costs nothing when a page starts.
+type Lazy struct {
+	name, who string
+	stores    []string
+	check     func(*DB) error // more checks of the schema; may be nil
+
+	mu     sync.Mutex
+	conn   *Shared
+	closed bool
+}
+
+// NewLazy returns the connection OpenShared(ctx, name, who, stores...)
+// would make, made by the first Get; check, if not nil, is run on it then.
+func NewLazy(name, who string, check func(*DB) error, stores ...string) *Lazy {
+	return &Lazy{name: name, who: who, stores: stores, check: check}
+}
+
+// Get returns the connection, opening it if it is not open yet. A failed
+// open is tried again by the next Get; after Close, Get fails with an
+// error matching errs.ErrClosed.
+func (l *Lazy) Get(ctx context.Context) (*Shared, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, fmt.Errorf("%s: %w", l.who, errs.ErrClosed)
+	}
+	if l.conn != nil {
+		return l.conn, nil
+	}
+	s, err := OpenShared(ctx, l.name, l.who, l.stores...)
+	if err != nil {
+		return nil, err
+	}
+	if l.check != nil {
+		if err := l.check(s.DB()); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%s: open %q: %w", l.who, l.name, err)
+		}
+	}
+	l.conn = s
+	return s, nil
+}
+
+// Begin starts a transaction on the connection (see Shared.Begin).
+func (l *Lazy) Begin(ctx context.Context, mode Mode, stores ...string) (*Tx, error) {
+	s, err := l.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Begin(ctx, mode, stores...)
+}
+
+// Close closes the connection if it was made; later calls fail with an
+// error matching errs.ErrClosed.
+func (l *Lazy) Close() {
+	l.mu.Lock()
+	s := l.conn
+	l.closed = true
+	l.mu.Unlock()
+	if s != nil {
+		s.Close()
+	}
 }
