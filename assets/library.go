@@ -35,12 +35,14 @@ type Options struct {
 	// of its own, WorkspaceRoot(name), or opfs.DefaultRoot for a database
 	// that already keeps assets there.
 	OPFS *opfs.Options
-	// SweepAfter is how long after New the background sweep (Env.Sweep)
-	// starts; default 2 s, negative: at once. The sweep only removes what
-	// is older than Grace, and a tab that has just opened is busy loading:
+	// StartAfter is how long after New the background work waits: the
+	// sweep (Env.Sweep) and, on the leader, the first Reconcile and
+	// Collect; default 2 s, negative: at once. That work is about what is
+	// older than Grace, and a tab that has just opened is busy loading:
 	// waiting also keeps its transactions out of the way of another tab
-	// that upgrades the database right after this one opened.
-	SweepAfter time.Duration
+	// that upgrades the database right after this one opened (an upgrade
+	// waits for transactions in flight, and says it is blocked).
+	StartAfter time.Duration
 	// Grace is how old unused or unregistered bytes must be before
 	// Collect and Reconcile delete them; default 10 minutes.
 	Grace time.Duration
@@ -121,8 +123,8 @@ func New(env Env, opts *Options) (*Library, error) {
 	if o.Grace <= 0 {
 		o.Grace = 10 * time.Minute
 	}
-	if o.SweepAfter == 0 {
-		o.SweepAfter = 2 * time.Second
+	if o.StartAfter == 0 {
+		o.StartAfter = 2 * time.Second
 	}
 	if o.CollectEvery == 0 {
 		o.CollectEvery = time.Hour
@@ -165,14 +167,8 @@ func New(env Env, opts *Options) (*Library, error) {
 		l.swept = make(chan struct{})
 		go func() {
 			defer close(l.swept)
-			if d := l.opts.SweepAfter; d > 0 {
-				t := time.NewTimer(d)
-				defer t.Stop()
-				select {
-				case <-t.C:
-				case <-sctx.Done():
-					return
-				}
+			if !l.waitStart(sctx) {
+				return
 			}
 			env.Sweep(sctx, l.opts.Grace, l.log)
 		}()
@@ -195,7 +191,26 @@ func New(env Env, opts *Options) (*Library, error) {
 
 // upkeep runs in the leading tab: reconcile once, then collect
 // periodically.
+// waitStart waits Options.StartAfter; false means ctx ended first.
+func (l *Library) waitStart(ctx context.Context) bool {
+	d := l.opts.StartAfter
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 func (l *Library) upkeep(ctx context.Context) {
+	if !l.waitStart(ctx) {
+		return
+	}
 	if r, err := l.Reconcile(ctx); err != nil {
 		l.log.Warn("reconciling assets failed", "err", err)
 	} else if r.Removed > 0 || len(r.Missing) > 0 {

@@ -1040,7 +1040,7 @@ func TestHostUpkeepOnTheLeader(t *testing.T) {
 	swept := make(chan struct{})
 	ld := &memLeader{}
 	lib, err := New(Env{Registry: reg, Fallback: fallback, Leader: ld,
-		Sweep: func(ctx context.Context, _ time.Duration, _ *slog.Logger) { <-ctx.Done(); close(swept) }}, &Options{Grace: time.Minute, CollectEvery: time.Hour, SweepAfter: -1})
+		Sweep: func(ctx context.Context, _ time.Duration, _ *slog.Logger) { <-ctx.Done(); close(swept) }}, &Options{Grace: time.Minute, CollectEvery: time.Hour, StartAfter: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
