@@ -58,7 +58,7 @@ headers), which gives performance.now() microsecond resolution.
   every run (untimed) each side gets a new empty database, so that all three
   write into the same state (removing 10k records one by one, as deleting a
   workflow does, leaves the database work to do that a clear() does not).
-- S2: UpdateNodeDimensions of one node of a 100-node workflow, which returns
+- S2: UpdateNode (a move) of one node of a 100-node workflow, which returns
   after the commit, against a raw put of the node's object in its own
   transaction until oncomplete; %d updates per run and contender, alternating
   one by one; the p50 of each run.
@@ -77,7 +77,7 @@ headers), which gives performance.now() microsecond resolution.
   sync access handles); PutBlob there
   (createWritable and WebCrypto) informs. The baseline writes and reads with
   a sync access handle.
-- S6: tabs A and B with the benchmark page; A moves a node (UpdateNodeDimensions)
+- S6: tabs A and B with the benchmark page; A moves a node (UpdateNode)
   %d times per run, %.0f ms apart, and B's WatchWorkflow records when each
   position first appears. Times come from performance.timeOrigin +
   performance.now(), which the tabs share. The baseline is a raw

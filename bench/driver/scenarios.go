@@ -138,7 +138,7 @@ func s1Rows(p *PageResult, c Config) ([]Row, error) {
 func s2Rows(p *PageResult, c Config) ([]Row, error) {
 	return p.timeRows(c.Runs,
 		timeRow{id: "S2", scenario: "one node position update, until committed (p50)", lib: "library",
-			libName: "UpdateNodeDimensions p50", base: "raw", baseName: "raw JS put + commit p50",
+			libName: "UpdateNode (a move) p50", base: "raw", baseName: "raw JS put + commit p50",
 			stat: p50, target: atMost(1.2),
 			note: fmt.Sprintf("%d updates per run and contender, alternating one by one", c.Updates)},
 	)
