@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier/assetref"
@@ -55,8 +56,8 @@ type Sum struct {
 }
 
 // StartSum starts SumBlob and returns a function that waits for the
-// result: the browser hashes while the caller does other work, such as
-// writing the same Blob.
+// result (and returns it again at every later call): the browser hashes
+// while the caller does other work, such as writing the same Blob.
 func StartSum(ctx context.Context, b *Blob) func() (Sum, error) { return start(ctx, b, true) }
 
 // StartHashOnly is StartSum without the CRC-32 (HasCRC false).
@@ -72,8 +73,14 @@ func start(ctx context.Context, b *Blob, withCRC bool) func() (Sum, error) {
 		s, err := sum(ctx, b, withCRC)
 		ch <- result{s, err}
 	}()
+	// The result is kept: a caller that waited for it on its way to a
+	// failure may wait again while it cleans up.
+	var (
+		once sync.Once
+		r    result
+	)
 	return func() (Sum, error) {
-		r := <-ch
+		once.Do(func() { r = <-ch })
 		return r.s, r.err
 	}
 }

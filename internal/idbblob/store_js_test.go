@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 	"syscall/js"
 	"testing"
 	"time"
@@ -365,3 +367,40 @@ func TestPutBlob(t *testing.T) {
 type bytesBlob struct{ *bytes.Reader }
 
 func (bytesBlob) MIME() string { return "" }
+
+// A PutBlob cancelled while it writes, at any moment, fails with the
+// context's error and keeps nothing.
+func TestPutBlobCancelledWhileWriting(t *testing.T) {
+	s := openStore(t, 64<<10)
+	data := make([]byte, 40<<20)
+	rand.Read(data)
+	b, err := fsx.WrapAssetBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, delay := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
+		ctx, cancel := context.WithCancel(idbtest.Ctx(t))
+		var once sync.Once
+		ctx = assetref.WithProgress(ctx, func(done, total int64) {
+			once.Do(func() { time.AfterFunc(delay, cancel) })
+		})
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.PutBlob(ctx, b, assetref.Hint{MIME: "video/mp4"})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Logf("cancelled after %v: the write completed first", delay)
+			} else if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled after %v: %v, want context.Canceled", delay, err)
+			}
+		case <-time.After(20 * time.Second):
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("cancelled after %v: PutBlob did not return\n%s", delay, buf[:n])
+		}
+		cancel()
+	}
+}
