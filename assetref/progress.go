@@ -18,6 +18,19 @@ func WithProgress(ctx context.Context, f ProgressFunc) context.Context {
 	return context.WithValue(ctx, progressKey{}, f)
 }
 
+// ThenOnProgress returns a context whose ProgressFunc calls ctx's (if
+// any), then f.
+func ThenOnProgress(ctx context.Context, f ProgressFunc) context.Context {
+	prev, _ := ctx.Value(progressKey{}).(ProgressFunc)
+	if prev == nil {
+		return WithProgress(ctx, f)
+	}
+	return WithProgress(ctx, func(done, total int64) {
+		prev(done, total)
+		f(done, total)
+	})
+}
+
 // ReportProgress calls the ProgressFunc that ctx carries, if any.
 func ReportProgress(ctx context.Context, done, total int64) {
 	if f, ok := ctx.Value(progressKey{}).(ProgressFunc); ok {

@@ -12,10 +12,16 @@ import (
 
 // TestJSAPI runs wasm/test/api.test.html, the JavaScript API exercised by
 // plain JavaScript as an app would use it, and fails with every case that
-// failed there. The cases and their assertions are in api.test.mjs.
+// failed there. The cases and their assertions are in api.test.mjs. It
+// runs in both modes: the engine in a worker (the default) and in the page
+// (open({ worker: false })).
 func TestJSAPI(t *testing.T) {
-	b := browsertest.Start(t, nil)
-	runAPIPage(t, b, "/wasm/test/api.test.html")
+	for _, mode := range []string{"worker", "page"} {
+		t.Run(mode, func(t *testing.T) {
+			b := browsertest.Start(t, nil)
+			runAPIPage(t, b, "/wasm/test/api.test.html?mode="+mode)
+		})
+	}
 }
 
 // strictCSP is the policy a hardened app serves: scripts and workers only
@@ -36,7 +42,9 @@ func TestJSAPIUnderStrictCSP(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(page)
 	}))
-	runAPIPage(t, b, "/wasm/test/api.csp.html")
+	for _, mode := range []string{"worker", "page"} {
+		t.Run(mode, func(t *testing.T) { runAPIPage(t, b, "/wasm/test/api.csp.html?mode="+mode) })
+	}
 }
 
 // runAPIPage opens path, a copy of api.test.html, and reports its cases.

@@ -483,6 +483,11 @@ func openSynced(t *testing.T, tab *browsertest.Tab, name string, o syncOpts) {
 		globalThis.leaderChanges = [];
 		globalThis.db = await atelier.open({
 			name,
+			// In the page: these tests take the network away and count
+			// requests with DevTools on the page's target, which does not
+			// reach a worker's (the journeys and the multi-tab tests run
+			// the engine in its worker, the default).
+			worker: false,
 			sync: { url, workspace, token, pullIntervalMs },
 			onSyncStatus: (s) => { globalThis.statuses.push(s); },
 			onConflict: (cs) => { globalThis.conflicts.push(...cs); },

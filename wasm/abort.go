@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"syscall/js"
+
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 // errAborted is what a call rejects with when its AbortSignal fires: code
@@ -34,6 +37,10 @@ func signalArg(args []js.Value, i int, name string) (js.Value, error) {
 	return s, nil
 }
 
+// yieldsKey marks the context of an abortable call: its progress steps
+// yield to the event loop (see abortable).
+type yieldsKey struct{}
+
 // abortable runs fn with a context that ends when signal (an AbortSignal,
 // or undefined) fires. A call aborted before it starts does not start; one
 // aborted while it runs rejects with errAborted whatever error its
@@ -46,6 +53,11 @@ func abortable(ctx context.Context, signal js.Value, fn func(ctx context.Context
 		return nil, errAborted
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
+	// At every step it reports, the call lets the event loop run, so that
+	// an abort reaches it while it works: in a worker, the page's abort is
+	// a message, which waits for that.
+	ctx = assetref.ThenOnProgress(ctx, func(int64, int64) { jsutil.Yield() })
+	ctx = context.WithValue(ctx, yieldsKey{}, true)
 	onAbort := js.FuncOf(func(js.Value, []js.Value) any {
 		cancel(errAborted)
 		return nil

@@ -131,6 +131,23 @@ func (h *handle) bindAssets(o js.Value) {
 		}
 		return fsx.BlobJS(b)
 	})
+	// assetBytes(ref) resolves to the content as an ArrayBuffer; from the
+	// engine's worker it is transferred, not copied.
+	h.method(o, "assetBytes", func(ctx context.Context, args []js.Value) (any, error) {
+		ref, err := refArg(args, 0)
+		if err != nil {
+			return nil, err
+		}
+		b, err := lib.Blob(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		jb, err := fsx.BlobJS(b)
+		if err != nil {
+			return nil, err
+		}
+		return jsutil.Await(ctx, jb.Call("arrayBuffer"))
+	})
 	h.method(o, "assetURL", func(ctx context.Context, args []js.Value) (any, error) {
 		ref, err := refArg(args, 0)
 		if err != nil {

@@ -1,10 +1,14 @@
 // Type declarations for atelier.mjs and the API of atelier.wasm.
 //
-// Values cross between JavaScript and Go as JSON: what a method resolves to
-// is a fresh plain object, and what it takes is read through
-// JSON.stringify (so NaN and Infinity, which JSON writes as null, are
-// rejected as Invalid rather than stored as 0). Every method returns a
-// Promise; it rejects with an AtelierError, never throws synchronously.
+// In a window the engine runs in a dedicated worker (worker mode, the
+// default): the page posts a message per call and never freezes on large
+// reads and writes; open({ worker: false }) runs it in the page instead.
+// The API is the same in both. Values cross to the engine as JSON: what a
+// method resolves to is a fresh plain object, and what it takes is read
+// through JSON.stringify (so NaN and Infinity, which JSON writes as null,
+// are rejected as Invalid rather than stored as 0). Every method returns a
+// Promise; it rejects with an AtelierError, never throws synchronously
+// (but for the two watches).
 
 // ---------------------------------------------------------------------------
 // Loading
@@ -22,12 +26,15 @@ export interface LoadOptions {
    * 'unsafe-inline' (script-src 'self' 'wasm-unsafe-eval').
    */
   bridgeURL?: string | URL;
+  /** The engine's worker (worker mode); default `./worker.mjs`, beside atelier.mjs. */
+  workerURL?: string | URL;
 }
 
 /**
  * Loads the module (once per page or worker; later calls return the same
  * promise, and after a failure the next call tries again) and resolves to
- * the API.
+ * the API. In a window it starts the engine's worker and loads the module
+ * there; in a worker it loads the module in place.
  */
 export function load(options?: LoadOptions): Promise<Atelier>;
 
@@ -45,6 +52,12 @@ export interface Atelier {
 export interface OpenOptions {
   /** The IndexedDB database name; tabs that open the same name share the data. */
   name: string;
+  /**
+   * Run the engine in a dedicated worker (true, the default in a window) or in
+   * this page (false). A worker that goes away (crash, termination) rejects every
+   * pending call with Closed; open again starts a new one.
+   */
+  worker?: boolean;
   /**
    * Another tab opened the database with a newer schema. This handle is
    * closed already (every later call rejects with Closed): ask the user to
@@ -673,6 +686,11 @@ export interface Db {
   putAsset(blob: Blob, options?: PutAssetOptions): Promise<StoredAssetRef>;
   /** The content as a Blob, read lazily from where it is stored. */
   assetBlob(ref: AssetRef): Promise<Blob>;
+  /**
+   * The content as bytes, read by the engine and (in worker mode) transferred to the page without a
+   * copy: the page does no work for them. Fails like assetBlob.
+   */
+  assetBytes(ref: AssetRef): Promise<ArrayBuffer>;
   /** An object URL for the content; revoke it with URL.revokeObjectURL when done. */
   assetURL(ref: AssetRef): Promise<string>;
   /** Size, type and hash of a stored asset; NotFound if it is gone. */

@@ -61,9 +61,10 @@ async function instantiate(wasmURL, imports) {
   return (await WebAssembly.instantiate(await resp.arrayBuffer(), imports)).instance;
 }
 
-let loading;
+// The engine loaded in this context (the page, or a worker), once.
+let inPlace;
 
-async function start(wasmURL, execURL, bridgeURL) {
+async function start({ wasmURL, execURL, bridgeURL }) {
   if (!globalThis.Go) await loadScript(execURL);
   // Without the file the module runs the copy it embeds, which works
   // wherever the page's policy allows inline scripts, and otherwise fails
@@ -86,16 +87,84 @@ async function start(wasmURL, execURL, bridgeURL) {
 }
 
 /**
+ * Loads the engine into this context (page or worker) and resolves to its
+ * API: what worker.mjs runs, and what open({ worker: false }) uses. Once per
+ * context; after a failure the next call tries again.
+ */
+export function loadInPlace(urls) {
+  if (!inPlace) {
+    inPlace = start(urls);
+    inPlace.catch(() => { inPlace = undefined; });
+  }
+  return inPlace;
+}
+
+const inWindow = typeof document !== "undefined" && typeof Worker === "function";
+
+let loading;
+
+/**
  * Loads the module once per page (later calls return the same promise;
- * after a failure the next call tries again) and resolves to the API.
+ * after a failure the next call tries again) and resolves to the API,
+ * { open }.
+ *
+ * In a window, open runs the engine in a dedicated module worker (worker.mjs):
+ * every IndexedDB, OPFS and sync operation happens there and the page only
+ * posts messages, so it never freezes on large reads and writes. The worker
+ * is started, and the module loaded into it, by load. open({ worker: false })
+ * runs the engine in the page instead (loaded at its first use). In a
+ * worker, the engine always runs in place.
  */
 export function load({
   wasmURL = new URL("../build/atelier.wasm", here),
   execURL = new URL("../build/wasm_exec.js", here),
   bridgeURL = new URL("../build/atelier-bridge.js", here),
+  workerURL = new URL("./worker.mjs", here),
 } = {}) {
   if (!loading) {
-    loading = start(wasmURL, execURL, bridgeURL);
+    const urls = { wasmURL: String(wasmURL), execURL: String(execURL), bridgeURL: String(bridgeURL) };
+    loading = (async () => {
+      if (!inWindow) {
+        const api = await loadInPlace(urls);
+        return { open: (options) => api.open(options) };
+      }
+      // Worker mode by default: start the engine now, so that open finds it
+      // loaded; a page that only opens in place never waits for it.
+      // The worker in use; after it went away (e.dead), the next open
+      // starts another.
+      let engine;
+      const worker = async () => {
+        if (!engine || (await engine).dead) {
+          engine = import("./client.mjs").then(({ Engine }) => new Engine(workerURL, urls, AtelierError));
+        }
+        return engine;
+      };
+      const first = await worker();
+      await first.ready;
+      return {
+        async open(options) {
+          let where;
+          try {
+            where = options !== null && typeof options === "object" && !Array.isArray(options) ? options.worker : undefined;
+          } catch (e) {
+            throw Object.assign(new AtelierError(`invalid options: reading it threw ${e?.message ?? e}`, "Invalid"),
+              { entity: "argument", field: "options" });
+          }
+          if (where !== undefined) {
+            if (typeof where !== "boolean") {
+              throw Object.assign(new AtelierError("invalid options.worker: must be a boolean", "Invalid"),
+                { entity: "argument", field: "options.worker" });
+            }
+            const { worker: _, ...rest } = options;
+            if (!where) return (await loadInPlace(urls)).open(rest);
+            options = rest;
+          }
+          const e = await worker();
+          await e.ready;
+          return e.open(options);
+        },
+      };
+    })();
     loading.catch(() => { loading = undefined; });
   }
   return loading;

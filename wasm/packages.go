@@ -9,6 +9,7 @@ import (
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/assets"
 	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/pack"
 )
 
@@ -42,7 +43,7 @@ func (h *handle) bindPackages(o js.Value) {
 			res, err := lib.Export(ctx, w, id, &pack.ExportOptions{
 				AppName: opt.AppName, AppVersion: opt.AppVersion,
 				IncludeOriginals: opt.IncludeOriginals, KeepFailedAsURL: opt.KeepFailedAsURL,
-				Progress: progressFunc(cbs["onProgress"]),
+				Progress: progressFunc(ctx, cbs["onProgress"]),
 			})
 			if err != nil {
 				return nil, err
@@ -73,7 +74,7 @@ func (h *handle) bindPackages(o js.Value) {
 			return nil, err
 		}
 		return abortable(ctx, signal, func(ctx context.Context) (any, error) {
-			return importPackage(ctx, lib, blob, opt.Replace, progressFunc(cbs["onProgress"]))
+			return importPackage(ctx, lib, blob, opt.Replace, progressFunc(ctx, cbs["onProgress"]))
 		})
 	})
 }
@@ -98,12 +99,20 @@ func importPackage(ctx context.Context, lib *assets.Library, blob assetref.Blob,
 }
 
 // progressFunc returns a pack progress function calling cb({done,
-// total}), or nil when cb is not a function.
-func progressFunc(cb js.Value) func(pack.Progress) {
-	if cb.Type() != js.TypeFunction {
+// total}), or nil when cb is not a function and the call has no abort
+// signal; with one, each step also yields to the event loop (see
+// abortable).
+func progressFunc(ctx context.Context, cb js.Value) func(pack.Progress) {
+	yields := ctx.Value(yieldsKey{}) != nil
+	if cb.Type() != js.TypeFunction && !yields {
 		return nil
 	}
 	return func(p pack.Progress) {
-		invoke(cb, object("done", p.Done, "total", p.Total))
+		if cb.Type() == js.TypeFunction {
+			invoke(cb, object("done", p.Done, "total", p.Total))
+		}
+		if yields {
+			jsutil.Yield()
+		}
 	}
 }

@@ -9,7 +9,7 @@ export const dbMethods = /** @type {const} */ ([
   "updateNodeDimensions", "deleteNodes",
   "setEdges", "putEdges", "deleteEdges",
   "watchWorkflow", "watchWorkflows",
-  "putAsset", "assetBlob", "assetURL", "assetInfo", "listAssets", "deleteAsset",
+  "putAsset", "assetBlob", "assetBytes", "assetURL", "assetInfo", "listAssets", "deleteAsset",
   "collectAssets", "reconcileAssets",
   "capabilities", "estimate", "persist",
   "addFolder", "useFolder", "folders", "removeFolder",

@@ -106,6 +106,8 @@ async function app(): Promise<void> {
   const url: string = await db.assetURL(ref);
   URL.revokeObjectURL(url);
   const blob: Blob = await db.assetBlob(ref);
+  const bytes: ArrayBuffer = await db.assetBytes(ref);
+  console.log(bytes.byteLength);
   const info = await db.assetInfo(ref);
   console.log(blob.size === info.size, info.mime, info.hash, info.ref.kind);
   switch (ref.kind) {
