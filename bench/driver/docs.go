@@ -12,7 +12,8 @@ func Markdown(rep Report, c Config) string {
 	w("# Benchmarks\n\n")
 	w("This file is written by `make bench` (bench/driver); rerun it rather than editing by hand.\n")
 	w("It compares the library with the same work done by raw browser APIs and by\n")
-	w("[Dexie.js](https://dexie.org) 4, all measured in one headless Chromium, in one run.\n\n")
+	w("[Dexie.js](https://dexie.org) 4, all measured in one headless Chromium, in one run:\n")
+	w("S1-S8 through the library's Go API, J1-J6 through its JavaScript API, as web apps use it.\n\n")
 	w("## This run\n\n")
 	w("| | |\n|---|---|\n")
 	w("| date | %s |\n", rep.Date)
@@ -23,15 +24,17 @@ func Markdown(rep Report, c Config) string {
 	w("| runs | %d measured runs of every scenario, after one warm-up run |\n", rep.Runs)
 	w("| duration | %s (the driver, wasm builds included) |\n\n", rep.Duration)
 	w("## Results\n\n")
-	w("%s\n", Table(rep.Rows))
+	w("%s\n", Tables(rep.Rows))
 	w("Ratio = this library / baseline, of the medians above: for times lower is better,\n")
 	w("for MiB/s higher is better. \"met\" and \"not met\" follow from these numbers and the\n")
 	w("target; \"info\" rows have no target of their own (another path of the library,\n")
 	w("or another view of a figure). bench/results.json (not committed) has every\n")
 	w("run's figure, and the paired ratio: the median of the per-run ratios.\n\n")
 	var notes []string
+	seen := map[string]bool{}
 	for _, r := range rep.Rows {
-		if r.Note != "" {
+		if r.Note != "" && !seen[r.Note] { // the same note on several rows (sizes) once
+			seen[r.Note] = true
 			notes = append(notes, fmt.Sprintf("- %s %s: %s.", r.ID, r.Scenario, r.Note))
 		}
 	}
@@ -106,11 +109,71 @@ headers), which gives performance.now() microsecond resolution.
   reuse the HTTP cache and V8's compiled code, as a returning visitor's do.
   The baseline is a Go hello world (fmt.Println), until its first output.
 
+### The JavaScript API (J1-J6)
+
+The J scenarios measure what a web app runs: bench/js.html with
+bench/jsbench.mjs imports the public module /wasm/atelier.mjs and calls
+load(), open() and the methods of atelier.d.ts, built from the checkout as
+make build builds them, in the same page as Dexie.js and raw IndexedDB / OPFS
+(the functions of bench/baselines.mjs). Each scenario (and each size of J1
+and J2) runs in a freshly loaded page. Every call is timed by the page with
+performance.now() around the awaited call and, in a series of its own, by
+the longest main-thread block during it: a setTimeout(0) heartbeat runs from
+just before the call until it resolves, and the longest gap between two beats
+(the start and the end count as beats) is the longest the page could not
+handle input or render. Nested timers are clamped to about 4 ms, so an idle
+page shows about 4 ms; the target for a call in worker mode is one frame,
+%d ms. The contenders take turns within every run in a rotating order, after
+a warm-up. atelier runs as two contenders: worker mode (open({name, worker:
+true}): the engine in a dedicated worker, the page posting messages) and
+in-page mode (open({name, worker: false})). When open() does not know the
+worker option (it rejects unknown keys with Invalid), both open the default
+way and the worker rows say "mode unavailable: ran in-page". Nodes have the
+shape of the Go scenarios' (about 450 bytes as JSON); atelier gets them as
+an app passes them to setNodes (without updatedAt and version, which the
+store sets), raw and Dexie as the whole record an app would store itself.
+The page is cross-origin isolated, as the Go scenarios' is.
+
+- J1: setNodes of N nodes (N = %s) into a new workflow, against Dexie's
+  bulkPut and a raw put loop in one transaction. Every run each contender
+  writes into a store of its own created afresh (untimed), and the stores of
+  a run are deleted before the next (untimed). %s
+- J2: loadWorkflow of the N nodes J1 left in each contender's store (made
+  afresh, untimed, when J1 did not run), against Dexie's
+  where("workflowId").equals(id).toArray() and a raw getAll on the workflowId
+  index; the same runs per size as J1.
+- J3: updateNode(wf, id, {position}) of one node of a 100-node workflow,
+  until the promise resolves (the write is committed), against a raw put of
+  the node's object in its own transaction until oncomplete; %d updates per
+  run and contender, taking turns call by call, after 20 warm-up calls; the
+  p50 of each run, and the longest block of any update in the run.
+- J4: putAsset of a %d MiB Blob of pseudo-random bytes (made once; every write
+  gets its own first 16 bytes, so that nothing is deduplicated), then
+  assetBlob(ref) and arrayBuffer() of the result, against a raw OPFS
+  createWritable().write(blob) and getFile().arrayBuffer() from the page.
+  Assets and files are deleted after each run (untimed). Reading 64 MiB into
+  an ArrayBuffer on the main thread blocks it for tens of ms whoever stored
+  the bytes (the raw block row shows how long).
+- J5: start-up in fresh page loads, each in a new tab with no other tab of
+  the origin open: from just before load() (which loads wasm_exec.js,
+  atelier-bridge.js and the module, served no-store and compiled each time)
+  until listWorkflows() of the workspace just opened has answered, in worker
+  and in-page mode; the baseline loads wasm_exec.js and a Go hello world,
+  until its first output. The block rows are the longest main-thread block
+  of the same span.
+- J6: SHA-256 of %d MiB in the page with WebCrypto's crypto.subtle.digest (the
+  whole buffer at once): the baseline for a streaming SHA-256. The page calls
+  globalThis.atelierSHA256Bench(blob, bytes) when it exists (the driver's
+  -sha256-hook flag names a module that sets it; it must resolve to the hex
+  digest, which is checked against WebCrypto's), and the row then compares
+  the two.
+
 ## Running it
 
     make bench                  # npm ci in bench/, then cd bench/driver && go run .
     make bench BENCH_RUNS=9     # more runs
     cd bench/driver && go run . -only S1,S3 -docs=false   # a subset; leaves this file alone
+    cd bench/driver && go run . -only J1,J2 -jsizes 1000,10000 -docs=false
 
 make bench needs Go, npm and Chromium or Chrome. Dexie is pinned in
 bench/package.json and bench/package-lock.json and installed into
@@ -118,6 +181,27 @@ bench/node_modules (not committed). Absolute figures drift with the machine's
 load; the ratios, measured with the contenders alternating in one run, hold
 better. The benchmarks inside the packages (go test -bench) remain, for work on
 one package; make bench-packages runs the main ones.
-`, c.Nodes, c.Updates, c.Nodes, c.AssetBytes>>20, c.Tabs, c.TabsGapMS, c.PkgParts, c.PkgBytes>>20)
+`, c.Nodes, c.Updates, c.Nodes, c.AssetBytes>>20, c.Tabs, c.TabsGapMS, c.PkgParts, c.PkgBytes>>20,
+		blockTarget, sizeList(c.JSizes), largeRuns(c), c.Updates, c.AssetBytes>>20, c.HashBytes>>20)
 	return b.String()
+}
+
+// sizeList is 1000, 10000, 50000 -> "1k, 10k and 50k".
+func sizeList(ns []int) string {
+	var parts []string
+	for _, n := range ns {
+		parts = append(parts, sizeLabel(n))
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// largeRuns says how many runs the sizes above 10k nodes get.
+func largeRuns(c Config) string {
+	if c.jRuns(10001) == c.Runs {
+		return "Sizes above 10k warm up with 10k nodes."
+	}
+	return fmt.Sprintf("Sizes above 10k get %d measured runs instead of %d (a 50k write\n  takes seconds per contender), and warm up with 10k nodes.", c.jRuns(10001), c.Runs)
 }

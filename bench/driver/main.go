@@ -6,8 +6,14 @@
 // and prints one markdown table of medians and ratios. It writes the same
 // figures to bench/results.json and regenerates docs/BENCHMARKS.md.
 //
+// S1-S8 call the library's Go API from bench/wasm; J1-J6 call its
+// JavaScript API from bench/js.html and bench/jsbench.mjs, which import
+// /wasm/atelier.mjs as a web app does (worker and in-page mode), and also
+// report the longest main-thread block of every call.
+//
 //	cd bench/driver && go run .                  # everything, 5 runs
 //	go run . -runs 9 -only S1,S3 -docs=false     # a subset, without touching docs/
+//	go run . -only J1,J2 -jsizes 1000,10000 -docs=false
 //
 // Dexie must be installed in bench/node_modules first (make bench runs
 // npm ci in bench/).
@@ -38,13 +44,18 @@ import (
 	"github.com/atelierstore/atelier/browsertest"
 )
 
-var scenarios = []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"}
+// scenarios: S1-S8 measure the library through its Go API (bench/wasm);
+// J1-J6 through its JavaScript API, as web apps use it (bench/jsbench.mjs).
+var scenarios = []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "J1", "J2", "J3", "J4", "J5", "J6"}
 
 func main() {
 	runs := flag.Int("runs", 5, "measured runs of every scenario, after one warm-up (at least 5)")
 	only := flag.String("only", "", "comma-separated scenarios to run (default: all of "+strings.Join(scenarios, ",")+")")
 	jsonOut := flag.String("json", "", "where to write the results as JSON (default: bench/results.json of the checkout)")
 	docs := flag.Bool("docs", true, "regenerate docs/BENCHMARKS.md (only when every scenario ran)")
+	jsizes := flag.String("jsizes", "1000,10000,50000", "J1, J2: comma-separated workflow sizes in nodes; sizes above 10k get -jlarge-runs runs")
+	jlarge := flag.Int("jlarge-runs", 2, "J1, J2: measured runs for sizes above 10k nodes (at most -runs)")
+	hook := flag.String("sha256-hook", "", "J6: the URL path of a module (e.g. /bench/sha256.mjs) that sets globalThis.atelierSHA256Bench, a streaming SHA-256 to measure against WebCrypto")
 	flag.Parse()
 	if *runs < 5 {
 		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 5")
@@ -62,6 +73,11 @@ func main() {
 			want = append(want, s)
 		}
 	}
+	sizes, err := parseSizes(*jsizes)
+	if err != nil || *jlarge < 1 {
+		fmt.Fprintf(os.Stderr, "bench: -jsizes %q, -jlarge-runs %d: want sizes like 1000,10000 and at least 1 run\n", *jsizes, *jlarge)
+		os.Exit(2)
+	}
 	cfg := Config{
 		Runs:       *runs,
 		Nodes:      10000,
@@ -71,9 +87,12 @@ func main() {
 		TabsGapMS:  20,
 		PkgBytes:   100 << 20,
 		PkgParts:   4,
+		JSizes:     sizes,
+		JLargeRuns: *jlarge,
+		HashBytes:  64 << 20,
 	}
 	r := newRunner("bench", os.Stderr)
-	ok := r.run(func() { bench(r, cfg, want, *jsonOut, *docs && len(want) == len(scenarios)) })
+	ok := r.run(func() { bench(r, cfg, want, *jsonOut, *docs && len(want) == len(scenarios), *hook) })
 	if !ok {
 		fmt.Fprintln(os.Stderr, "bench: FAILED")
 		os.Exit(1)
@@ -113,9 +132,12 @@ type harness struct {
 	root string
 	wasm map[string][]byte // bench, hello, atelier
 	info map[string]map[string]any
+
+	kept       map[int]any // J1's stores by size, for J2 to load
+	sha256Hook string      // J6
 }
 
-func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool) {
+func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool, sha256Hook string) {
 	start := time.Now()
 	root, err := findRoot()
 	if err != nil {
@@ -125,7 +147,8 @@ func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool)
 	if err != nil {
 		r.Fatalf("Dexie is not installed in bench/node_modules (%v): run `make bench`, or `npm ci` in %s", err, filepath.Join(root, "bench"))
 	}
-	h := &harness{r: r, cfg: cfg, root: root, wasm: map[string][]byte{}, info: map[string]map[string]any{}}
+	h := &harness{r: r, cfg: cfg, root: root, wasm: map[string][]byte{}, info: map[string]map[string]any{},
+		kept: map[int]any{}, sha256Hook: sha256Hook}
 	progress("building bench/wasm, bench/hello and ./wasm for js/wasm")
 	for name, pkg := range map[string]string{"bench": "./bench/wasm", "hello": "./bench/hello", "atelier": "./wasm"} {
 		if h.wasm[name], err = buildWasm(root, pkg); err != nil {
@@ -147,6 +170,7 @@ func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool)
 	for _, p := range []string{"/bench/index.html", "/bench/worker.js"} {
 		h.b.Handle(r, p, isolated(filepath.Join(root, filepath.FromSlash(p))))
 	}
+	h.jsPages()
 	ver, err := chromedp.CallBrowser(h.b.Context(), browser.GetVersion, cdp.Empty{})
 	if err != nil {
 		r.Fatalf("Browser.getVersion: %v", err)
@@ -162,6 +186,18 @@ func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool)
 			got = h.s6()
 		case "S8":
 			got = h.s8()
+		case "J1":
+			got = h.j1()
+		case "J2":
+			got = h.j2()
+		case "J3":
+			got = h.j3()
+		case "J4":
+			got = h.j4()
+		case "J5":
+			got = h.j5()
+		case "J6":
+			got = h.j6()
 		default:
 			got = h.inPage(s)
 		}
@@ -188,7 +224,7 @@ func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool)
 		Ran:      want,
 		Info:     h.info,
 	}
-	fmt.Print(Table(rows))
+	fmt.Print(Tables(rows))
 	fmt.Printf("\n%s; %s; %s; %d runs per scenario; %s\n", rep.Machine.String(), rep.Browser, rep.Go, rep.Runs, rep.Duration)
 
 	if jsonOut == "" {
@@ -224,8 +260,10 @@ func isolated(file string) http.Handler {
 			return
 		}
 		typ := "text/html; charset=utf-8"
-		if strings.HasSuffix(file, ".js") {
+		if strings.HasSuffix(file, ".js") || strings.HasSuffix(file, ".mjs") {
 			typ = "text/javascript; charset=utf-8"
+		} else if !strings.HasSuffix(file, ".html") {
+			typ = contentTypeOf(file)
 		}
 		w.Header().Set("Content-Type", typ)
 		w.Header().Set("Cache-Control", "no-store")

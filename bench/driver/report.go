@@ -222,9 +222,31 @@ func Table(rows []Row) string {
 		if !math.IsNaN(r.Ratio) && !math.IsInf(r.Ratio, 0) {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
-		fmt.Fprintf(&b, "| %s %s | %s: %s | %s: %s | %s | %s | %s |\n",
-			r.ID, r.Scenario, r.Library.Name, r.Library.value(), r.Baseline.Name, r.Baseline.value(),
+		baseline := r.Baseline.Name + ": " + r.Baseline.value()
+		if r.Baseline.Name == "" { // a row with one figure (soloRow)
+			baseline, ratio = "—", "—"
+		}
+		fmt.Fprintf(&b, "| %s %s | %s: %s | %s | %s | %s | %s |\n",
+			r.ID, r.Scenario, r.Library.Name, r.Library.value(), baseline,
 			ratio, r.Target, r.metText())
+	}
+	return b.String()
+}
+
+// Tables renders the rows of the Go API (S*) as one markdown table and
+// those of the JavaScript API (J*) as another under a heading of their own.
+func Tables(rows []Row) string {
+	goRows, jsRows := splitRows(rows)
+	var b strings.Builder
+	if len(goRows) > 0 {
+		b.WriteString(Table(goRows))
+	}
+	if len(jsRows) > 0 {
+		if len(goRows) > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("### JavaScript API (J1-J6: what web apps run, through wasm/atelier.mjs)\n\n")
+		b.WriteString(Table(jsRows))
 	}
 	return b.String()
 }

@@ -14,6 +14,9 @@ type Config struct {
 	TabsGapMS  float64 // S6: pause between changes
 	PkgBytes   int     // S7: assets in the package, in total
 	PkgParts   int     // S7: how many assets
+	JSizes     []int   // J1, J2: nodes per workflow, one page per size
+	JLargeRuns int     // J1, J2: measured runs for sizes above 10k (0: Runs)
+	HashBytes  int     // J6
 }
 
 // series returns the runs of series name, or an error naming what the page
