@@ -354,7 +354,8 @@ function randomBytes(n) {
 }
 
 /**
- * J4: putAsset of a 64 MiB Blob, then assetBlob(ref) and arrayBuffer(),
+ * J4: putAsset of a 64 MiB Blob, then assetBytes(ref) (an ArrayBuffer the
+ * worker transfers in worker mode),
  * against a raw OPFS createWritable write of the same Blob and
  * getFile().arrayBuffer(). The page makes the bytes once; every write gets
  * its own first 16 bytes, so that no store can skip it as a duplicate.
@@ -387,7 +388,7 @@ async function j4(o) {
       res.addCall(who, "write", i, w);
       const ref = w.out;
       res.addCall(who, "read", i, await measure(async () => {
-        const buf = await (await db.assetBlob(ref)).arrayBuffer();
+        const buf = await db.assetBytes(ref);
         if (buf.byteLength !== o.bytes) throw new Error(`${who}: read ${buf.byteLength} bytes, want ${o.bytes}`);
       }));
       await db.deleteAsset(ref);

@@ -10,12 +10,8 @@
 // termination) fails every pending call with Closed; the next open starts
 // a new one.
 
-const CHUNK = 2000; // array items per message: a clone of about 2 ms
+const CHUNK = 500; // array items per message: a clone of a few ms
 
-// yieldToPage lets the page run (input, rendering) between chunks.
-const yieldToPage = globalThis.scheduler?.yield
-  ? () => globalThis.scheduler.yield()
-  : () => new Promise((r) => setTimeout(r, 0));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -77,10 +73,15 @@ export class Engine {
         this.started.reject(this.error(m.error));
         this.die("the engine's worker could not start");
         break;
+      case "partack": {
+        const p = this.pending.get(m.id);
+        p?.partAcked?.();
+        break;
+      }
       case "chunk": {
         const p = this.pending.get(m.id);
-        if (!p) break;
-        (p.chunks[m.path] ??= []).push(m.items);
+        if (p) (p.chunks[m.path] ??= []).push(m.items);
+        this.worker.postMessage({ t: "ack", id: m.id });
         break;
       }
       case "ok": {
@@ -254,9 +255,14 @@ export class Engine {
     for (const s of signals) s.addEventListener("abort", onAbort, { once: true });
     try {
       if (items) {
-        for (let i = 0; i < items.length; i += CHUNK) {
-          if (i > 0) await yieldToPage();
+        // One part at a time: the worker's acknowledgement is a task of
+        // the page's, so the page runs its own work (input, rendering)
+        // between two parts.
+        const p = this.pending.get(id);
+        for (let i = 0; i < items.length && p && !this.dead; i += CHUNK) {
+          const acked = new Promise((resolve) => { p.partAcked = resolve; });
           this.post({ t: "part", id, args: items.slice(i, i + CHUNK), last: i + CHUNK >= items.length });
+          await Promise.race([acked, answer.catch(() => {})]);
         }
       }
       let v = await answer;

@@ -28,7 +28,7 @@
 
 import { loadInPlace } from "./atelier.mjs";
 
-const CHUNK = 2000; // array items per message, see client.mjs
+const CHUNK = 500; // array items per message, see client.mjs
 
 let api; // the engine's API, once loaded
 const dbs = new Map(); // db id -> the engine's db object
@@ -65,13 +65,24 @@ function transfers(v) {
   return out;
 }
 
+// acks are the chunk acknowledgements the page sends, by call id.
+const acks = new Map();
+
+// chunk posts one chunk of call id's result and waits until the page has
+// taken it: the page then runs its own work (input, rendering) before the
+// next one arrives, instead of decoding the chunks back to back.
+function chunk(id, path, items) {
+  return new Promise((resolve) => {
+    acks.set(id, resolve);
+    post({ t: "chunk", id, path, items });
+  });
+}
+
 // send answers call id with value, in chunks where value is (or holds) a
 // large array.
 async function send(id, value) {
   if (Array.isArray(value) && value.length > CHUNK) {
-    for (let i = 0; i < value.length; i += CHUNK) {
-      post({ t: "chunk", id, path: "", items: value.slice(i, i + CHUNK), last: false });
-    }
+    for (let i = 0; i < value.length; i += CHUNK) await chunk(id, "", value.slice(i, i + CHUNK));
     post({ t: "ok", id, value: [], chunked: true });
     return;
   }
@@ -82,7 +93,7 @@ async function send(id, value) {
       for (const k of big) {
         const arr = value[k];
         rest[k] = [];
-        for (let i = 0; i < arr.length; i += CHUNK) post({ t: "chunk", id, path: k, items: arr.slice(i, i + CHUNK) });
+        for (let i = 0; i < arr.length; i += CHUNK) await chunk(id, k, arr.slice(i, i + CHUNK));
       }
       post({ t: "ok", id, value: rest, chunked: true });
       return;
@@ -203,12 +214,19 @@ self.onmessage = async (e) => {
       const call = calls.get(m.id);
       if (!call || !call.items) break;
       for (const x of m.args) call.items.push(x);
+      post({ t: "partack", id: m.id });
       if (m.last) call.partsDone();
       break;
     }
     case "abort":
       calls.get(m.id)?.abort.abort();
       break;
+    case "ack": {
+      const resolve = acks.get(m.id);
+      acks.delete(m.id);
+      resolve?.();
+      break;
+    }
     case "watch":
       onWatch(m);
       break;

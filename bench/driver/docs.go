@@ -149,11 +149,12 @@ The page is cross-origin isolated, as the Go scenarios' is.
   p50 of each run, and the longest block of any update in the run.
 - J4: putAsset of a %d MiB Blob of pseudo-random bytes (made once; every write
   gets its own first 16 bytes, so that nothing is deduplicated), then
-  assetBlob(ref) and arrayBuffer() of the result, against a raw OPFS
+  assetBytes(ref) (an ArrayBuffer; in worker mode the worker reads it and
+  transfers it, so the page does no work for it), against a raw OPFS
   createWritable().write(blob) and getFile().arrayBuffer() from the page.
   Assets and files are deleted after each run (untimed). Reading 64 MiB into
-  an ArrayBuffer on the main thread blocks it for tens of ms whoever stored
-  the bytes (the raw block row shows how long).
+  an ArrayBuffer on the main thread blocks it for tens of ms (the raw block
+  row shows how long).
 - J5: start-up in fresh page loads, each in a new tab with no other tab of
   the origin open: from just before load() (which loads wasm_exec.js,
   atelier-bridge.js and the module, served no-store and compiled each time)

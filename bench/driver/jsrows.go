@@ -118,7 +118,7 @@ func j4Rows(p *PageResult, runs int) ([]Row, error) {
 	w, ip := contenderName("worker", mode), contenderName("inpage", mode)
 	mib := p.Bytes >> 20
 	write := fmt.Sprintf("putAsset of a %d MiB Blob", mib)
-	read := fmt.Sprintf("%d MiB asset read: assetBlob(ref).arrayBuffer()", mib)
+	read := fmt.Sprintf("%d MiB asset read: assetBytes(ref)", mib)
 	rates, err := p.rateRows(runs,
 		rateRow{id: "J4", scenario: write, lib: []string{"worker.write"}, libName: w,
 			base: []string{"raw.write"}, baseName: "raw OPFS createWritable", target: atLeast(0.8)},
