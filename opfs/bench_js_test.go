@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/workertest"
 )
 
 // Benchmarks put the store next to plain JavaScript doing the same I/O in
@@ -243,7 +244,7 @@ func BenchmarkHash(b *testing.B) {
 // worker, where the store writes with sync access handles, and prints
 // their results.
 func BenchmarkDedicatedWorker(b *testing.B) {
-	if inWorker() {
+	if workertest.InWorker() {
 		b.Skip("already in the worker")
 	}
 	// The framework calls a benchmark more than once (b.N = 1 first):
@@ -258,7 +259,7 @@ func BenchmarkDedicatedWorker(b *testing.B) {
 	}
 	// The work happens in the worker, with the same -benchtime (3x unless
 	// given: a second per benchmark is too short for 64 MiB writes).
-	workerBench.out, workerBench.code = runInWorker(b, "-test.run=^$", "-test.bench=InWorker", "-test.benchtime="+benchtime)
+	workerBench.out, workerBench.code = workertest.Run(b, "-test.run=^$", "-test.bench=InWorker", "-test.benchtime="+benchtime)
 	workerBench.report(b)
 }
 
@@ -421,7 +422,7 @@ func BenchmarkPeakHeap256MiB(b *testing.B) {
 }
 
 func heapModes() []WriteMode {
-	if inWorker() {
+	if workertest.InWorker() {
 		return []WriteMode{WriteSyncHandle}
 	}
 	return []WriteMode{WriteStream, WriteWorker}

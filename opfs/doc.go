@@ -56,7 +56,8 @@
 // and hashes it with WebCrypto, which needs the whole content in
 // JavaScript memory for a moment but runs several times faster than
 // crypto/sha256 in wasm; content over 256 MiB is read back in 4 MiB slices
-// and hashed in Go. Then Put commits under a Web Lock shared by all tabs
+// for the bridge's streaming SHA-256 (internal/fsx.HashBlob; off the
+// calling thread where the digest worker runs). Then Put commits under a Web Lock shared by all tabs
 // and workers of the origin:
 //
 //  1. If by-hash/<hex> names an asset whose record and file agree, the
@@ -122,16 +123,28 @@
 // (crypto/sha256 in wasm; a fully unrolled SHA-256 gained only 15%) held
 // every write mode at 54-82 MB/s; reading the closed file back for
 // WebCrypto costs a second read of the bytes but is two to three times
-// faster in all. The browser offers no SHA-256 that takes its input in
-// pieces, so the hash cannot run while the bytes are written.
+// faster in all, so Put does that.
+//
+// PutBlob, whose bytes never enter Go, reads them once: where Go runs in a
+// dedicated worker each slice of the Blob is written with a sync access
+// handle, then hashed by the bridge's digest worker while the next is
+// read and written (internal/fsx: SyncHandle.CopyBlob, and Streaming for
+// the SHA-256s measured); elsewhere the browser copies the Blob with
+// createWritable while the digest worker hashes it.
+//
+// No write mode flushes a sync access handle: closing it leaves the bytes
+// with the operating system, as closing a createWritable stream does
+// (Chromium syncs neither to disk, as strace shows), and a flush, an
+// fdatasync, cost 110-130 ms per 64 MiB.
 //
 // # Caveats
 //
-// Content over 256 MiB is hashed on the thread Go runs on: on the page's
-// main thread, that costs about 10 ms of main-thread time per MiB, in
-// slices of 4 MiB between which the page stays responsive. Import such
-// files from a dedicated worker if the page must stay smooth. Up to 256
-// MiB the browser hashes off the main thread.
+// Hashing runs in the bridge's digest worker, off the thread Go runs on,
+// where that worker can start: from the bridge file's URL (worker-src
+// 'self'), or else from a blob: URL (worker-src blob:). Where neither is
+// allowed it runs on Go's thread: on the page's main thread WebCrypto then
+// blocks it for about 2 ms per MiB, and content over 256 MiB costs about 5
+// ms per MiB, in slices of 4 MiB between which the page stays responsive.
 //
 // Deduplication means one stored asset can be shared by many refs, and
 // Delete removes it for all of them. Delete only what no graph still

@@ -16,7 +16,10 @@ const (
 	// Go program runs in a dedicated worker; on the page's main thread
 	// DefaultMainThreadMode, falling back to WriteStream when the helper
 	// worker cannot start (for instance under a Content-Security-Policy
-	// without blob: in worker-src).
+	// without blob: in worker-src). A folder the user picked (OpenFolder)
+	// gets WriteStream: the other modes write with sync access handles,
+	// which browsers give only for files of the origin private file
+	// system.
 	WriteAuto WriteMode = iota
 	// WriteStream writes with FileSystemFileHandle.createWritable, which
 	// works in every context that has OPFS writes at all.

@@ -13,14 +13,19 @@ import (
 )
 
 // PutBlob stores content the page already holds as a Blob (a File the
-// user dropped, a fetched image) without its bytes passing through Go: the
-// browser copies it into the file while it hashes it (WebCrypto), the two
-// running at the same time, and unless hint.SkipCRC it records its CRC-32,
+// user dropped, a fetched image) without its bytes passing through Go,
+// reading it once: the bytes are hashed while they are written, not read
+// back afterwards. Where Go runs in a dedicated worker (WriteSyncHandle)
+// the bridge writes them with a sync access handle while WebCrypto hashes
+// them (fsx.SyncHandle.CopyBlob); elsewhere the browser copies the Blob
+// into the file with createWritable while it hashes it, the two running
+// at the same time. Unless hint.SkipCRC it records the content's CRC-32,
 // computed meanwhile as well, so that an export need not read the file.
 // Content already stored is found by its hash at commit, and the new copy
 // discarded. A Blob the browser does not hold (another implementation of
 // assetref.Blob) is read through ReadAt and stored like Put stores it,
-// without a CRC-32. Otherwise it behaves, and fails, like Put.
+// without a CRC-32. Otherwise it behaves, and fails, like Put; progress
+// (assetref.WithProgress) is reported as the bytes are written.
 func (s *Store) PutBlob(ctx context.Context, b assetref.Blob, hint assetref.Hint) (assetref.Ref, error) {
 	if b == nil {
 		return assetref.Ref{}, fmt.Errorf("opfs: put blob: %w", &errs.ValidationError{Entity: "asset", Field: "blob", Reason: "no Blob"})
@@ -36,7 +41,7 @@ func (s *Store) PutBlob(ctx context.Context, b assetref.Blob, hint assetref.Hint
 	return ref, nil
 }
 
-// putBlobSlice is how much of a Blob PutBlob writes per step.
+// putBlobSlice is how much of a Blob a createWritable write takes per step.
 const putBlobSlice = 16 << 20
 
 func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (ref assetref.Ref, err error) {
@@ -47,11 +52,15 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 	if err := s.check(ctx); err != nil {
 		return ref, err
 	}
-	start := fsx.StartSum
-	if hint.SkipCRC {
-		start = fsx.StartHashOnly
+	// WebCrypto may start hashing before the lock is held.
+	var hashed func() (fsx.Sum, error)
+	if s.mode != WriteSyncHandle || s.kind != assetref.KindOPFS {
+		start := fsx.StartSum
+		if hint.SkipCRC {
+			start = fsx.StartHashOnly
+		}
+		hashed = start(ctx, b)
 	}
-	hashed := start(ctx, b)
 	release, err := s.lock(ctx, s.tmpLock, true)
 	if err != nil {
 		return ref, err
@@ -65,44 +74,70 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (r
 		return ref, err
 	}
 	moved := false
-	var w *fsx.Writable
 	defer func() {
-		if moved {
-			return
+		if !moved {
+			_ = removeIfExists(fctx, s.tmp, name)
 		}
-		if w != nil {
-			w.Abort(fctx)
-		}
-		_ = removeIfExists(fctx, s.tmp, name)
 	}()
-	if w, err = f.CreateWritable(fctx); err != nil {
-		w = nil
-		return ref, err
-	}
-	// In slices, so that a large Blob reports progress as it goes.
-	size := b.Size()
-	for off := int64(0); off == 0 || off < size; off += putBlobSlice {
-		part := b
-		if size > putBlobSlice {
-			if part, err = fsx.WrapBlob(b.Slice(off, min(off+putBlobSlice, size))); err != nil {
-				return ref, err
-			}
+	var sum fsx.Sum
+	if hashed == nil {
+		sum, err = copyBlob(ctx, f, b, !hint.SkipCRC)
+	} else {
+		if err = writeBlob(ctx, fctx, f, b); err == nil {
+			sum, err = hashed()
 		}
-		if err := w.WriteBlob(ctx, part); err != nil {
-			return ref, err
-		}
-		assetref.ReportProgress(ctx, min(off+putBlobSlice, size), size)
 	}
-	if err := w.Close(fctx); err != nil {
-		return ref, err
-	}
-	sum, err := hashed()
 	if err != nil {
 		return ref, err
 	}
 	rec := record{ID: hint.ID, Type: mediaType(hint.MIME), MIME: hint.MIME, Hash: sum.Hash, Bytes: b.Size(), CRC32: sum.CRC32, HasCRC: sum.HasCRC}
 	ref, moved, err = s.commit(ctx, f, rec)
 	return ref, err
+}
+
+// copyBlob writes b into f with a sync access handle, hashing it meanwhile.
+func copyBlob(ctx context.Context, f *fsx.File, b *fsx.Blob, withCRC bool) (fsx.Sum, error) {
+	h, err := f.CreateSyncAccessHandle(ctx)
+	if err != nil {
+		return fsx.Sum{}, err
+	}
+	size := b.Size()
+	sum, err := h.CopyBlob(ctx, b, withCRC, func(done int64) { assetref.ReportProgress(ctx, done, size) })
+	if err == nil && size == 0 {
+		assetref.ReportProgress(ctx, 0, 0)
+	}
+	if cerr := h.Close(); err == nil {
+		err = cerr
+	}
+	return sum, err
+}
+
+// writeBlob copies b into f with createWritable, in slices, so that a
+// large Blob reports progress as it goes.
+func writeBlob(ctx, fctx context.Context, f *fsx.File, b *fsx.Blob) (err error) {
+	w, err := f.CreateWritable(fctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			w.Abort(fctx)
+		}
+	}()
+	size := b.Size()
+	for off := int64(0); off == 0 || off < size; off += putBlobSlice {
+		part := b
+		if size > putBlobSlice {
+			if part, err = fsx.WrapBlob(b.Slice(off, min(off+putBlobSlice, size))); err != nil {
+				return err
+			}
+		}
+		if err := w.WriteBlob(ctx, part); err != nil {
+			return err
+		}
+		assetref.ReportProgress(ctx, min(off+putBlobSlice, size), size)
+	}
+	return w.Close(fctx)
 }
 
 // Blob returns the asset's content as a Blob the browser holds (the file

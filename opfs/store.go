@@ -144,6 +144,11 @@ func (s *Store) chooseMode(ctx context.Context, want WriteMode) error {
 	if want == WriteAuto {
 		s.auto = true
 		switch {
+		case s.kind != assetref.KindOPFS:
+			// Sync access handles, which the two other modes write
+			// with, exist only for files of the origin private file
+			// system: a user's folder is written with createWritable.
+			want = WriteStream
 		case fsx.SyncAccessSupported():
 			want = WriteSyncHandle
 		default:

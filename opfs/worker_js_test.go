@@ -1,21 +1,19 @@
 //go:build js && wasm
 
 // Tests and benchmarks of the store when the Go program itself runs in a
-// dedicated worker, where sync access handles exist. The test binary
-// starts a copy of itself in a worker (TestDedicatedWorker,
-// BenchmarkDedicatedWorker); the copy runs the *InWorker tests, which skip
-// anywhere else.
+// dedicated worker, where sync access handles exist (internal/workertest:
+// TestDedicatedWorker and BenchmarkDedicatedWorker start the copy that
+// runs the *InWorker tests).
 
 package opfs
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
+	"hash/crc32"
 	"io"
-	"os"
-	"path"
-	"strings"
 	"syscall/js"
 	"testing"
 	"time"
@@ -24,111 +22,18 @@ import (
 	"github.com/atelierstore/atelier/assetref/storetest"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/workertest"
 )
 
-// workerEnv is set in the environment of the copy running in the worker.
-const workerEnv = "ATELIER_OPFS_IN_WORKER"
-
-// runnerScript loads wasm_exec.js and the test binary in a worker, runs it
-// with the given arguments and posts its output back line by line.
-const runnerScript = `onmessage = async (e) => {
-  const { execURL, wasmURL, argv, env } = e.data;
-  importScripts(execURL);
-  const decoder = new TextDecoder();
-  let pending = "";
-  globalThis.fs.writeSync = (fd, b) => {
-    pending += decoder.decode(b);
-    const nl = pending.lastIndexOf("\n");
-    if (nl >= 0) { postMessage({ out: pending.slice(0, nl + 1) }); pending = pending.slice(nl + 1); }
-    return b.length;
-  };
-  const go = new Go();
-  go.argv = argv;
-  go.env = env;
-  let code = 0;
-  go.exit = (c) => { code = c; };
-  try {
-    const { instance } = await WebAssembly.instantiateStreaming(fetch(wasmURL), go.importObject);
-    await go.run(instance);
-  } catch (err) {
-    pending += "worker: " + err + "\n";
-    code = 1;
-  }
-  postMessage({ out: pending, exit: code });
-};`
-
-// runInWorker runs this test binary in a dedicated worker with the given
-// test flags and returns its output and exit code.
-func runInWorker(t testing.TB, flags ...string) (string, int) {
-	t.Helper()
-	origin := js.Global().Get("location").Get("origin").String()
-	src := js.Global().Get("Blob").New([]any{runnerScript}, map[string]any{"type": "text/javascript"})
-	url := js.Global().Get("URL").Call("createObjectURL", src)
-	defer js.Global().Get("URL").Call("revokeObjectURL", url)
-	w := js.Global().Get("Worker").New(url)
-	defer w.Call("terminate")
-
-	var out strings.Builder
-	exit := make(chan int, 1)
-	onMsg := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		d := args[0].Get("data")
-		out.WriteString(d.Get("out").String())
-		if code := d.Get("exit"); code.Type() == js.TypeNumber {
-			exit <- code.Int()
-		}
-		return nil
-	})
-	defer onMsg.Release()
-	onErr := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		out.WriteString("worker error: " + args[0].Get("message").String() + "\n")
-		exit <- 2
-		return nil
-	})
-	defer onErr.Release()
-	w.Set("onmessage", onMsg)
-	w.Set("onerror", onErr)
-
-	argv := []any{"opfs.test"}
-	for _, f := range flags {
-		argv = append(argv, f)
-	}
-	w.Call("postMessage", map[string]any{
-		"execURL": origin + "/wasm_exec.js",
-		"wasmURL": origin + "/" + path.Base(os.Args[0]),
-		"argv":    argv,
-		"env":     map[string]any{workerEnv: "1"},
-	})
-	// No timeout of its own: the test binary's -test.timeout applies.
-	code := <-exit
-	return out.String(), code
-}
-
-func inWorker() bool { return os.Getenv(workerEnv) != "" }
-
 // TestDedicatedWorker runs the *InWorker tests in a dedicated worker and
-// fails if any fails, or if none ran.
+// fails if any fails, or if one did not run.
 func TestDedicatedWorker(t *testing.T) {
-	if inWorker() {
-		t.Skip("already in the worker")
-	}
-	out, code := runInWorker(t, "-test.run=InWorker", "-test.v", "-test.timeout=4m")
-	for line := range strings.Lines(out) {
-		t.Log(strings.TrimRight(line, "\n"))
-	}
-	if code != 0 {
-		t.Fatalf("the tests in the worker failed (exit code %d)", code)
-	}
-	for _, name := range []string{"TestConformanceInWorker", "TestFailedPutsInWorker", "TestQuotaExceededInWorker", "Test64MiBInWorker", "TestPeakHeapInWorker", "TestReadHandlesInWorker"} {
-		if !strings.Contains(out, "--- PASS: "+name+" ") {
-			t.Errorf("%s did not pass in the worker", name)
-		}
-	}
+	workertest.RunAll(t, "TestConformanceInWorker", "TestFailedPutsInWorker", "TestQuotaExceededInWorker", "Test64MiBInWorker",
+		"TestPeakHeapInWorker", "TestReadHandlesInWorker", "TestPutBlobInWorker", "TestPutBlobFailuresInWorker")
 }
 
 func skipOutsideWorker(t testing.TB) {
-	if !inWorker() {
-		t.Skip("runs in a dedicated worker, started by TestDedicatedWorker")
-	}
+	workertest.Skip(t)
 	if !fsx.InDedicatedWorker() || !fsx.SyncAccessSupported() {
 		t.Fatal("the worker has no sync access handles")
 	}
@@ -285,5 +190,96 @@ func TestReadHandlesInWorker(t *testing.T) {
 	}
 	if _, err := r.Read(buf); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("read after Delete = %v, want ErrNotFound", err)
+	}
+}
+
+// TestPutBlobInWorker: where Go runs in a worker, PutBlob writes with a
+// sync access handle while it hashes (fsx.SyncHandle.CopyBlob): the
+// page-side PutBlob tests hold there, for content read whole (WebCrypto)
+// and in slices (the bridge's streaming SHA-256, forced here with a small
+// digest limit), and progress ends at the size.
+func TestPutBlobInWorker(t *testing.T) {
+	skipOutsideWorker(t)
+	t.Run("StoresWithoutGo", TestPutBlobStoresWithoutGo)
+	t.Run("StoredCRC32", TestStoredCRC32)
+	t.Run("SkipCRC", TestPutBlobSkipCRC)
+	ctx := t.Context()
+	for _, limit := range []int64{fsx.DigestLimit(), 1 << 20} {
+		restore := fsx.SetDigestLimit(limit)
+		s := openOPFS(t, Options{})
+		for _, n := range []int{0, 1, 1<<20 + 1, 17<<20 + 5} {
+			data := make([]byte, n)
+			rand.Read(data)
+			var last, calls int64
+			pctx := assetref.WithProgress(ctx, func(done, total int64) {
+				if done < last || total != int64(n) {
+					t.Errorf("%d bytes, limit %d: progress %d of %d after %d", n, limit, done, total, last)
+				}
+				last = done
+				calls++
+			})
+			ref, err := s.PutBlob(pctx, pageBlob(t, data), assetref.Hint{MIME: "video/mp4"})
+			if err != nil || ref.Hash != assetref.HashBytes(data) || ref.Bytes != int64(n) {
+				t.Fatalf("%d bytes, limit %d: PutBlob = %+v, %v", n, limit, ref, err)
+			}
+			if last != int64(n) || calls == 0 {
+				t.Errorf("%d bytes, limit %d: progress ended at %d (%d calls)", n, limit, last, calls)
+			}
+			_, crc, ok, err := s.BlobCRC32(ctx, ref)
+			if err != nil || !ok || crc != crc32.ChecksumIEEE(data) {
+				t.Fatalf("%d bytes, limit %d: BlobCRC32 = %08x, %v, %v", n, limit, crc, ok, err)
+			}
+			rc, err := s.Open(ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%d bytes, limit %d: read back %d bytes (%v), equal %v", n, limit, len(got), err, bytes.Equal(got, data))
+			}
+		}
+		restore()
+	}
+}
+
+// TestPutBlobFailuresInWorker: a PutBlob cancelled midway, or whose write
+// runs out of quota, fails with the reason and leaves nothing behind, in
+// both ways of hashing.
+func TestPutBlobFailuresInWorker(t *testing.T) {
+	skipOutsideWorker(t)
+	data := make([]byte, 40<<20+3)
+	rand.Read(data)
+	for _, limit := range []int64{fsx.DigestLimit(), 1 << 20} {
+		restore := fsx.SetDigestLimit(limit)
+		s := openOPFS(t, Options{})
+		b := pageBlob(t, data)
+		ctx, cancel := context.WithCancel(t.Context())
+		pctx := assetref.WithProgress(ctx, func(done, total int64) {
+			if done > 0 && done < total {
+				cancel()
+			}
+		})
+		if _, err := s.PutBlob(pctx, b, assetref.Hint{}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("limit %d: PutBlob cancelled midway = %v", limit, err)
+		}
+		wantLayout(t, s)
+		proto := js.Global().Get("FileSystemSyncAccessHandle").Get("prototype")
+		write := proto.Get("write")
+		proto.Set("write", eval(`const [original] = arguments; let calls = 0;
+			return function (...args) {
+				if (++calls > 1) throw new DOMException("synthetic: out of quota", "QuotaExceededError");
+				return original.apply(this, args);
+			}`, write))
+		_, err := s.PutBlob(t.Context(), b, assetref.Hint{})
+		proto.Set("write", write)
+		if !errors.Is(err, errs.ErrQuotaExceeded) {
+			t.Fatalf("limit %d: PutBlob out of quota = %v, want an error matching ErrQuotaExceeded", limit, err)
+		}
+		wantLayout(t, s)
+		if ref, err := s.PutBlob(t.Context(), b, assetref.Hint{}); err != nil || ref.Hash != assetref.HashBytes(data) {
+			t.Fatalf("limit %d: PutBlob after the failures = %+v, %v", limit, ref, err)
+		}
+		restore()
 	}
 }

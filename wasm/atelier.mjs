@@ -69,7 +69,13 @@ async function start({ wasmURL, execURL, bridgeURL }) {
   // Without the file the module runs the copy it embeds, which works
   // wherever the page's policy allows inline scripts, and otherwise fails
   // with a clear Unsupported error: so a missing file is not fatal here.
-  if (!globalThis.__atelierBridge) await loadScript(bridgeURL).catch(() => {});
+  if (!globalThis.__atelierBridge) {
+    await loadScript(bridgeURL).catch(() => {});
+    // The module starts its helper workers from the file's URL, which the
+    // file cannot learn itself when it is imported (in a worker).
+    const b = globalThis.__atelierBridge;
+    if (b && !b.url) b.url = String(bridgeURL);
+  }
   const go = new globalThis.Go();
   const ready = new Promise((resolve) => { globalThis.__atelierReady = resolve; });
   globalThis.__atelierErrorClass = AtelierError;

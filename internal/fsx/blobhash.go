@@ -6,12 +6,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"sync"
 	"syscall/js"
 
 	"github.com/atelierstore/atelier/assetref"
-	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 var jsBlobType = js.Global().Get("Blob")
@@ -46,6 +44,15 @@ var maxDigestBytes int64 = 256 << 20
 
 // DigestLimit is the largest content HashBlob hashes with WebCrypto.
 func DigestLimit() int64 { return maxDigestBytes }
+
+// SetDigestLimit sets DigestLimit to n and returns the function that puts
+// it back: for tests, which reach the paths for larger content with small
+// content this way.
+func SetDigestLimit(n int64) (restore func()) {
+	old := maxDigestBytes
+	maxDigestBytes = n
+	return func() { maxDigestBytes = old }
+}
 
 // Sum is what SumBlob learns of a Blob's content.
 type Sum struct {
@@ -86,51 +93,39 @@ func start(ctx context.Context, b *Blob, withCRC bool) func() (Sum, error) {
 }
 
 // HashBlob returns the hash string (assetref form, "sha256-…") of the
-// Blob's content. Up to 256 MiB it uses the browser's native SHA-256
-// (WebCrypto), an order of magnitude faster than SHA-256 in Go on wasm;
-// larger content streams through Go in 4 MiB slices to bound memory.
+// Blob's content, without its bytes passing through Go: the bridge hashes
+// it, in its digest worker where that can start (off the calling thread)
+// and on the calling thread otherwise. Up to DigestLimit the content is
+// read whole for WebCrypto's SHA-256, the fastest there is (see Streaming);
+// larger content is read in slices for the streaming SHA-256 of hash-wasm,
+// so that memory stays at a few slices. Without the bridge it is hashed in
+// Go.
 func HashBlob(ctx context.Context, b *Blob) (string, error) {
 	s, err := sum(ctx, b, false)
 	return s.Hash, err
 }
 
-// SumBlob is HashBlob that also returns the content's CRC-32 where it
-// comes at little cost: up to 256 MiB, computed in JavaScript over the
-// bytes WebCrypto hashes, while it hashes them (a piece at a time, the
-// page running in between). Larger content, or a page that does not let
-// the module compile JavaScript, gets no CRC-32 (HasCRC false).
+// SumBlob is HashBlob that also returns the content's CRC-32, computed in
+// WebAssembly over the same bytes while they are hashed. Without the
+// bridge it has none (HasCRC false).
 func SumBlob(ctx context.Context, b *Blob) (Sum, error) { return sum(ctx, b, true) }
 
 func sum(ctx context.Context, b *Blob, withCRC bool) (Sum, error) {
-	subtle := js.Global().Get("crypto").Get("subtle")
-	if b.size <= maxDigestBytes && subtle.Truthy() {
-		ab, err := jsutil.Await(ctx, b.v.Call("arrayBuffer"))
-		if err != nil {
-			return Sum{}, fmt.Errorf("fsx: read blob: %w", err)
-		}
-		// digest copies the bytes before it returns: the checksum reads
-		// the same buffer while WebCrypto hashes its copy.
-		var digest js.Value
-		if err := jsutil.Try(func() { digest = subtle.Call("digest", "SHA-256", ab) }); err != nil {
-			return Sum{}, fmt.Errorf("fsx: digest: %w", err)
-		}
-		var out Sum
-		if f, err := crcJS(); withCRC && err == nil && !crcInGo {
-			if v, err := jsutil.Await(ctx, f.Call("bytes", ab, crcPiece)); err == nil {
-				out.CRC32, out.HasCRC = uint32(v.Float()), true
-			} else if ctx.Err() != nil {
-				return Sum{}, ctx.Err()
-			}
-		}
-		d, err := jsutil.Await(ctx, digest)
-		if err != nil {
-			return Sum{}, fmt.Errorf("fsx: digest: %w", err)
-		}
-		var h [sha256.Size]byte
-		js.CopyBytesToGo(h[:], js.Global().Get("Uint8Array").New(d))
-		out.Hash = assetref.FormatHash(h)
-		return out, nil
+	f, err := sumJS()
+	if err != nil || streamInGo {
+		return sumGo(ctx, b)
 	}
+	return streamSum(ctx, withCRC, nil, func(o js.Value) js.Value {
+		o.Set("piece", crcPiece)
+		if b.size > maxDigestBytes {
+			o.Set("piece", streamPiece)
+		}
+		return f.Call("blob", b.v, o)
+	})
+}
+
+// sumGo hashes in Go, 4 MiB at a time: only without the bridge.
+func sumGo(ctx context.Context, b *Blob) (Sum, error) {
 	h := sha256.New()
 	buf := make([]byte, 4<<20)
 	for off := int64(0); off < b.size; {

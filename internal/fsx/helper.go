@@ -358,7 +358,7 @@ func (w *HelperWriter) waitOldest(ctx context.Context) error {
 	}
 }
 
-// Close waits for the chunks in flight, then flushes and releases the
+// Close waits for the chunks in flight, then releases the
 // file in the worker. It fails with the first failed write's error (a
 // QuotaExceededError matches errs.ErrQuotaExceeded); call Abort then.
 func (w *HelperWriter) Close(ctx context.Context) error {

@@ -367,17 +367,14 @@ func (w *SyncWriter) Write(ctx context.Context, p []byte) error {
 	return err
 }
 
-// Close flushes and releases the handle.
+// Close releases the handle, without a flush (see SyncHandle.CopyBlob):
+// the bytes are then where a closed createWritable stream leaves them.
 func (w *SyncWriter) Close(ctx context.Context) error {
 	switch {
 	case w.done:
 		return errDone
 	case w.err != nil:
 		return w.err
-	}
-	if err := w.h.Flush(); err != nil {
-		w.err = err
-		return err
 	}
 	w.done = true
 	return w.h.Close()
