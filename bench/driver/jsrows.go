@@ -185,9 +185,10 @@ func j6Rows(p *PageResult, runs int) ([]Row, error) {
 			throughput(perRun(s, single), p.Bytes)),
 			"no streaming SHA-256 yet: the baseline for one (the page calls globalThis.atelierSHA256Bench(blob, bytes) when it exists)")}, nil
 	}
+	// The target is 400 MB/s, in the MiB/s the rows print.
 	return p.rateRows(runs, rateRow{id: "J6", scenario: scen, lib: []string{"hook.hash"}, libName: label,
-		base: []string{"webcrypto.hash"}, baseName: "WebCrypto digest (whole buffer)",
-		note: "the streaming hash from globalThis.atelierSHA256Bench against WebCrypto's whole-buffer digest"})
+		base: []string{"webcrypto.hash"}, baseName: "WebCrypto digest (whole buffer)", target: absAtLeast(381, "MiB/s"),
+		note: "the streaming hash from globalThis.atelierSHA256Bench against WebCrypto's whole-buffer digest; the target is 400 MB/s (381 MiB/s)"})
 }
 
 // soloRow is a row with one figure and no baseline (its ratio is 0 and

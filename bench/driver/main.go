@@ -55,7 +55,7 @@ func main() {
 	docs := flag.Bool("docs", true, "regenerate docs/BENCHMARKS.md (only when every scenario ran)")
 	jsizes := flag.String("jsizes", "1000,10000,50000", "J1, J2: comma-separated workflow sizes in nodes; sizes above 10k get -jlarge-runs runs")
 	jlarge := flag.Int("jlarge-runs", 2, "J1, J2: measured runs for sizes above 10k nodes (at most -runs)")
-	hook := flag.String("sha256-hook", "", "J6: the URL path of a module (e.g. /bench/sha256.mjs) that sets globalThis.atelierSHA256Bench, a streaming SHA-256 to measure against WebCrypto")
+	hook := flag.String("sha256-hook", "/bench/sha256.mjs", "J6: the URL path of a module that sets globalThis.atelierSHA256Bench, the streaming SHA-256 to measure against WebCrypto (default: the bridge's hash-wasm)")
 	flag.Parse()
 	if *runs < 5 {
 		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 5")

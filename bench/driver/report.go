@@ -55,12 +55,16 @@ const (
 	ratioAtLeast
 	ratioBelowOne
 	valueAtMost
+	valueAtLeast
 )
 
 func atMost(x float64) Target              { return Target{kind: ratioAtMost, value: x} }
 func atLeast(x float64) Target             { return Target{kind: ratioAtLeast, value: x} }
 func below() Target                        { return Target{kind: ratioBelowOne} }
 func absAtMost(x float64, u string) Target { return Target{kind: valueAtMost, value: x, unit: u} }
+func absAtLeast(x float64, u string) Target {
+	return Target{kind: valueAtLeast, value: x, unit: u}
+}
 
 func (t Target) String() string {
 	switch t.kind {
@@ -72,6 +76,8 @@ func (t Target) String() string {
 		return "< 1.00x"
 	case valueAtMost:
 		return fmt.Sprintf("<= %s %s", trim(t.value), t.unit)
+	case valueAtLeast:
+		return fmt.Sprintf(">= %s %s", trim(t.value), t.unit)
 	}
 	return "—"
 }
@@ -88,6 +94,8 @@ func (t Target) met(r *Row) *bool {
 		ok = r.Ratio < 1
 	case valueAtMost:
 		ok = r.Library.Median <= t.value
+	case valueAtLeast:
+		ok = r.Library.Median >= t.value
 	default:
 		return nil
 	}
