@@ -65,6 +65,10 @@ type SyncOptions struct {
 	// PullInterval is how often the leader asks for changes while idle;
 	// zero means the engine's default.
 	PullInterval time.Duration
+	// PollOnly turns live updates off: by default the leader also listens
+	// for the server's announcements of new changes (a long poll) and
+	// pulls each at once; with PollOnly it only pulls every PullInterval.
+	PollOnly bool
 }
 
 // check reports the first invalid field as a *ValidationError.

@@ -134,7 +134,7 @@ func (w *Workspace) startSync(ctx context.Context, o *Options) error {
 		local: func() SyncStatus { return SyncStatus{Status: engine.Status(), Assets: up.Status()} },
 		flush: func() { engine.Flush() }}
 	tr := syncengine.NewHTTP(s.URL, s.Workspace, s.Token)
-	engine = syncengine.New(ob, tr, &syncengine.Options{PullInterval: s.PullInterval,
+	engine = syncengine.New(ob, tr, &syncengine.Options{PullInterval: s.PullInterval, NoWatch: s.PollOnly,
 		OnStatus: func(syncengine.Status) { share.changed() }, OnConflict: share.conflicts})
 	// Assets travel beside the operations: the leader uploads what the
 	// server lacks; every tab fetches what is not on this device.

@@ -17,6 +17,14 @@
 //     changes in between were overwritten); the numbers assigned by
 //     pushes have none. A page with no changes answers the cursor it was
 //     asked for.
+//   - Watch is a long poll that announces changes: it answers at once when
+//     the workspace has a change after the client's cursor, else as soon as
+//     a push lands (through this Server at once; through another process
+//     sharing the database within Options.WatchPoll), else with the cursor
+//     itself after the wait (syncproto.DefaultWatchWait, at most
+//     syncproto.MaxWatchWait). The client then pulls. A sync engine
+//     listening this way sees another device's change in tens of
+//     milliseconds instead of at its next poll.
 //   - Blob check, upload and download hand out URLs signed with HMAC-SHA256
 //     that work without the bearer token, as S3 presigned URLs do. Uploads
 //     are streamed to the BlobStore while their size and hash are checked,

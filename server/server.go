@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atelierstore/atelier/syncproto"
@@ -62,6 +63,12 @@ type Options struct {
 	// change whatever its size); 0 means DefaultMaxPullBytes.
 	MaxPullBytes int
 
+	// WatchPoll is how often a waiting watch request (syncproto.RouteWatch)
+	// reads the store again, to hear of changes other server processes
+	// write to a shared database; 0 means DefaultWatchPoll. Changes pushed
+	// through this Server wake its watchers at once.
+	WatchPoll time.Duration
+
 	// Logger receives one line per request and the errors behind 500s.
 	// Nil means slog.Default().
 	Logger *slog.Logger
@@ -73,18 +80,22 @@ type Options struct {
 // Server serves the syncproto routes over a Store and a BlobStore. It is
 // an http.Handler; create it with New.
 type Server struct {
-	store   Store
-	blobs   BlobStore
-	tokens  *Tokens
-	sign    signer
-	origins map[string]bool // nil: any origin
-	ttl     time.Duration
-	base    string
-	maxBlob int64
-	maxPull int
-	log     *slog.Logger
-	now     func() time.Time
-	mux     *http.ServeMux
+	store     Store
+	blobs     BlobStore
+	tokens    *Tokens
+	sign      signer
+	origins   map[string]bool // nil: any origin
+	ttl       time.Duration
+	base      string
+	maxBlob   int64
+	maxPull   int
+	hub       hub
+	ending    sync.Once
+	ended     chan struct{} // closed by EndWatches
+	watchPoll time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
 }
 
 // New returns a Server over store and blobs. It fails with an error
@@ -101,8 +112,8 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	s := &Server{
 		store: store, blobs: blobs, tokens: opts.Tokens,
 		ttl: opts.URLTTL, base: strings.TrimSuffix(opts.BaseURL, "/"),
-		maxBlob: opts.MaxBlobBytes, maxPull: opts.MaxPullBytes,
-		log: opts.Logger, now: opts.Now,
+		maxBlob: opts.MaxBlobBytes, maxPull: opts.MaxPullBytes, watchPoll: opts.WatchPoll,
+		log: opts.Logger, now: opts.Now, ended: make(chan struct{}),
 	}
 	switch {
 	case opts.Secret == nil:
@@ -113,8 +124,11 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	default:
 		s.sign.key = append([]byte(nil), opts.Secret...)
 	}
-	if s.ttl < 0 || s.maxBlob < 0 || s.maxPull < 0 {
-		return nil, invalid("options", "URLTTL, MaxBlobBytes and MaxPullBytes must not be negative")
+	if s.ttl < 0 || s.maxBlob < 0 || s.maxPull < 0 || s.watchPoll < 0 {
+		return nil, invalid("options", "URLTTL, MaxBlobBytes, MaxPullBytes and WatchPoll must not be negative")
+	}
+	if s.watchPoll == 0 {
+		s.watchPoll = DefaultWatchPoll
 	}
 	if s.base != "" && !strings.HasPrefix(s.base, "http://") && !strings.HasPrefix(s.base, "https://") {
 		return nil, invalid("baseURL", "must start with http:// or https://")
@@ -148,6 +162,7 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	m := http.NewServeMux()
 	m.HandleFunc("POST "+syncproto.RoutePush, s.authed(s.push))
 	m.HandleFunc("GET "+syncproto.RoutePull, s.authed(s.pull))
+	m.HandleFunc("GET "+syncproto.RouteWatch, s.authed(s.watch))
 	m.HandleFunc("POST "+syncproto.RouteBlobCheck, s.authed(s.blobCheck))
 	m.HandleFunc("POST "+syncproto.RouteBlobUpload, s.authed(s.blobUploadURL))
 	m.HandleFunc("POST "+syncproto.RouteBlobDownload, s.authed(s.blobDownloadURL))

@@ -81,6 +81,7 @@ func TestValidWorkspace(t *testing.T) {
 }
 
 type fixture struct {
+	h    *server.Server
 	srv  *httptest.Server
 	logs *syncBuffer
 }
@@ -125,6 +126,7 @@ func newServer(t *testing.T, opts *server.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.h = h
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -319,3 +321,43 @@ func TestBrokenUpload(t *testing.T) {
 type iotestErr struct{}
 
 func (iotestErr) Read([]byte) (int, error) { return 0, errors.New("client gave up") }
+
+// EndWatches answers held watches at once with their cursor, and later
+// ones too, so that they do not hold up a shutdown.
+func TestEndWatches(t *testing.T) {
+	f := newServer(t, nil)
+	watch := strings.Replace(syncproto.RouteWatch, "{ws}", "alpha", 1) + "?after=0&wait=30000"
+	auth := map[string]string{"Authorization": "Bearer token-alpha"}
+	done := make(chan *http.Response, 1)
+	start := time.Now()
+	go func() {
+		req, _ := http.NewRequest("GET", f.srv.URL+watch, nil)
+		req.Header.Set("Authorization", "Bearer token-alpha")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- nil
+			return
+		}
+		done <- resp
+	}()
+	time.Sleep(100 * time.Millisecond)
+	f.h.EndWatches()
+	select {
+	case resp := <-done:
+		if resp == nil {
+			t.Fatal("watch failed")
+		}
+		var w syncproto.WatchResponse
+		json.NewDecoder(resp.Body).Decode(&w)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || w.Seq != 0 {
+			t.Fatalf("ended watch: %d seq %d", resp.StatusCode, w.Seq)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a held watch was not answered after EndWatches")
+	}
+	if r := f.do(t, "GET", watch, auth, ""); r.StatusCode != 200 || time.Since(start) > 5*time.Second {
+		t.Fatalf("watch after EndWatches: %d after %v", r.StatusCode, time.Since(start))
+	}
+	f.h.EndWatches() // twice is fine
+}

@@ -39,6 +39,16 @@
 //	up := syncengine.NewUploader(lib, tr, nil)
 //	ws.RunOnLeader("assets-upload", func(ctx context.Context) { _ = up.Run(ctx) })
 //
+// # Live updates
+//
+// When the Transport is also a Watcher (NewHTTP is), Run listens for the
+// server's announcements of new changes (a long poll, syncproto.RouteWatch)
+// and runs a round after each, so a change made on another device or by
+// server code shows within moments; PullInterval polling goes on beside
+// it as the fallback. Status.Live says whether it is listening. A server
+// that lacks the route (404) is only polled; one that fails is asked again
+// after the same backoff as rounds. Options.NoWatch turns it off.
+//
 // # Caveats
 //
 // Backoff applies to the whole engine: while the server is unreachable no

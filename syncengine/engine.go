@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,9 @@ type Options struct {
 	PullInterval time.Duration // how often to pull when idle; default 15 s
 	BatchSize    int           // ops per push; default and maximum syncproto.MaxOpsPerPush
 	PullPage     int           // changes per pull; default syncproto.DefaultPullMax
+	// NoWatch turns live announcements off: even when the Transport is a
+	// Watcher, the engine only pulls every PullInterval (and after pushes).
+	NoWatch bool
 	// PushDelay is how long after Nudge a round starts, so that a burst
 	// of writes goes in one push; default 50 ms.
 	PushDelay time.Duration
@@ -94,6 +98,10 @@ type Status struct {
 	Failures  int       // consecutive failed rounds
 	LastError string    // the last round's error, if it failed
 	RetryAt   time.Time // when the next attempt runs, while failing
+	// Live is true while the engine listens for the server's
+	// announcements of new changes (see Watcher), so that changes made
+	// elsewhere arrive within moments rather than at the next poll.
+	Live bool
 	// Rounds counts the rounds Run has finished, whatever their outcome:
 	// a caller that asked for one (Flush) knows from it when it is over.
 	Rounds int
@@ -107,6 +115,13 @@ type Engine struct {
 
 	loop   *loop
 	status statusCell[Status]
+
+	// The rounds that nextRound waits for: afterThis is closed when the
+	// round running (or the next one, if none runs) finishes, afterNext
+	// when the one after it does.
+	roundsMu             sync.Mutex
+	running              bool
+	afterThis, afterNext chan struct{}
 
 	// counting is set while a count of the outbox, for a Nudge while
 	// offline, is under way or due.
@@ -194,13 +209,28 @@ func Backoff(base, cap time.Duration, n int, r *rand.Rand) time.Duration {
 }
 
 // Run runs rounds until ctx ends: after every Flush, shortly after a
-// Nudge, every PullInterval, and, after a failure, when the backoff delay
+// Nudge, every PullInterval, after the server announces a change (when the
+// Transport is a Watcher), and, after a failure, when the backoff delay
 // has passed.
 // It returns ctx.Err().
 func (e *Engine) Run(ctx context.Context) error {
 	p := pacing{base: e.opts.BackoffBase, cap: e.opts.BackoffCap, interval: e.opts.PullInterval,
 		delay: e.opts.PushDelay, sleep: e.opts.sleep, now: time.Now}
-	return e.loop.run(ctx, p, e.round, func(o outcome) {
+	if w, ok := e.tr.(Watcher); ok && !e.opts.NoWatch {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			e.watch(wctx, w)
+		}()
+		defer func() { cancel(); <-done }()
+	}
+	job := func(ctx context.Context) error {
+		e.roundStarted()
+		return e.round(ctx)
+	}
+	return e.loop.run(ctx, p, job, func(o outcome) {
+		defer e.roundFinished()
 		e.setStatus(func(s *Status) {
 			s.Rounds++
 			switch {

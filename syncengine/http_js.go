@@ -79,6 +79,17 @@ func (h *HTTP) Pull(ctx context.Context, cursor int64, limit int) (*syncproto.Pu
 	return &out, h.do(ctx, "GET", u, nil, &out)
 }
 
+// Watch implements Watcher: a long poll of syncproto.RouteWatch, held by
+// the server up to syncproto.DefaultWatchWait.
+func (h *HTTP) Watch(ctx context.Context, after int64) (int64, error) {
+	var out syncproto.WatchResponse
+	u := h.url(syncproto.RouteWatch) + "?after=" + strconv.FormatInt(after, 10)
+	if err := h.do(ctx, "GET", u, nil, &out); err != nil {
+		return 0, err
+	}
+	return out.Seq, nil
+}
+
 // FollowOnline pauses the engine while the browser reports being offline
 // and resumes it (with a round at once) when it comes back. The returned
 // function stops following.

@@ -13,7 +13,9 @@
 // carrying the authoritative version; a replayed batch changes nothing and
 // gets the same acks. Every applied change gets the next sequence number
 // of its workspace; Pull returns changes after a cursor, in sequence order,
-// a page at a time.
+// a page at a time. Watch, a long poll, returns once the workspace has a
+// change after a cursor, so that clients pull as soon as there is
+// something to pull instead of polling.
 //
 // Concurrent writes to one entity are settled by Wins on their claims: the
 // higher proposed version wins, then the later UpdatedAt, then the larger

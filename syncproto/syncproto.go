@@ -350,7 +350,24 @@ const (
 	RouteBlobCheck    = "/v1/workspaces/{ws}/blobs/check"    // POST BlobCheckRequest -> BlobCheckResponse
 	RouteBlobUpload   = "/v1/workspaces/{ws}/blobs/upload"   // POST BlobURLRequest -> BlobURLResponse (PUT the bytes there)
 	RouteBlobDownload = "/v1/workspaces/{ws}/blobs/download" // POST BlobURLRequest -> BlobURLResponse (GET the bytes there)
+	RouteWatch        = "/v1/workspaces/{ws}/watch"          // GET ?after=N&wait=MS -> WatchResponse, once changes follow N (a long poll)
 )
+
+// Watch limits: how long the server holds a watch request open when the
+// client does not say (wait=MS), and at most.
+const (
+	DefaultWatchWait = 25 * 1000 // ms
+	MaxWatchWait     = 55 * 1000 // ms
+)
+
+// WatchResponse answers a watch: the server holds the request until the
+// workspace has a change after the cursor the client gave, or until the
+// wait is over. Seq is then the sequence number of a change after that
+// cursor (the client pulls to get it), or the cursor itself when none came
+// in time (the client asks again).
+type WatchResponse struct {
+	Seq int64 `json:"seq"`
+}
 
 // ErrorResponse is the body of every 4xx/5xx answer.
 type ErrorResponse struct {

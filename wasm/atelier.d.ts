@@ -95,6 +95,13 @@ export interface SyncOptions {
   token?: string;
   /** How often to pull when idle, in ms; default 15000. */
   pullIntervalMs?: number;
+  /**
+   * Listen for the server's announcements of new changes and pull each at
+   * once (a long poll held by the server), so that changes made elsewhere
+   * show within moments; default true. false: only pull every
+   * pullIntervalMs.
+   */
+  live?: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -530,6 +537,11 @@ export interface SyncStatus {
   lastError: string;
   /** While failing: when the next attempt runs, ms since the epoch. */
   retryAt?: number;
+  /**
+   * The leader listens for the server's announcements of new changes
+   * (sync.live, and a server that makes them); false while it only polls.
+   */
+  live: boolean;
   /** Asset uploads. */
   assets: AssetUploadStatus;
   /**

@@ -59,6 +59,7 @@ type syncOptions struct {
 	Workspace      string `json:"workspace"`
 	Token          string `json:"token"`
 	PullIntervalMs int64  `json:"pullIntervalMs"`
+	Live           *bool  `json:"live"`
 }
 
 func (s *syncOptions) check() error {
@@ -104,7 +105,7 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 			return nil, err
 		}
 		o.Sync = &atelier.SyncOptions{URL: s.URL, Workspace: s.Workspace, Token: s.Token,
-			PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond}
+			PullInterval: time.Duration(s.PullIntervalMs) * time.Millisecond, PollOnly: s.Live != nil && !*s.Live}
 	}
 	bindCallbacks(o, cbs)
 	bridge, err := jsbridge.Get()

@@ -94,7 +94,7 @@ func uploadStatusJSON(s syncengine.UploadStatus) map[string]any {
 // statusJSON is a sync status as the page sees it.
 func statusJSON(s syncengine.Status) map[string]any {
 	out := map[string]any{"state": string(s.State), "pending": s.Pending, "parked": s.Parked,
-		"failures": s.Failures, "lastError": s.LastError}
+		"failures": s.Failures, "lastError": s.LastError, "live": s.Live}
 	if !s.RetryAt.IsZero() {
 		out["retryAt"] = s.RetryAt.UnixMilli()
 	}

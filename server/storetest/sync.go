@@ -43,6 +43,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ConcurrentPushes", testConcurrent},
 		{"Tx", testTx},
 		{"Closed", testClosed},
+		{"Watch", testWatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

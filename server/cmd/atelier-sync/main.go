@@ -137,6 +137,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(h.EndWatches) // held watches must not delay shutdown
 	backend := "sqlite " + filepath.Join(*data, "sync.db")
 	if *pg != "" {
 		backend = "postgres"
