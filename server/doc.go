@@ -30,6 +30,19 @@
 //     are streamed to the BlobStore while their size and hash are checked,
 //     and committed only when both match what was declared.
 //
+// # Server code
+//
+// The server is the source of truth for server code too. Server.Workspace
+// returns a Workspace whose methods read what clients synced: Workflows,
+// Workflow, Graph (one consistent snapshot), Node, Edge, and Asset (the
+// bytes of a blob by its hash). Each entity carries the server's
+// authoritative Version and the UpdatedAt of its last write; a missing or
+// deleted one is a *NotFoundError (errs.ErrNotFound). The same is served
+// over HTTP, with the bearer tokens and workspace isolation of the sync
+// routes: RouteWorkflows, RouteGraph, RouteNode, RouteEdge and RouteAsset.
+//
+// # Requests
+//
 // Every request but those to signed URLs carries "Authorization: Bearer
 // <token>"; Tokens maps tokens to workspaces. Errors are answered as
 // syncproto.ErrorResponse with one of the codes syncproto lists, plus

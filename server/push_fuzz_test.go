@@ -58,6 +58,17 @@ func (m *memTx) Contents(wf string) ([]*syncproto.Change, error) {
 	return out, nil
 }
 
+func (m *memTx) Workflows() ([]*syncproto.Change, error) {
+	var out []*syncproto.Change
+	for _, c := range m.entities {
+		if c.Entity == syncproto.EntityWorkflow && !c.Deleted {
+			cc := *c
+			out = append(out, &cc)
+		}
+	}
+	return out, nil
+}
+
 func (m *memTx) Put(changes []syncproto.Change, acks []StoredAck) error {
 	for _, c := range changes {
 		if c.Seq <= m.seq {

@@ -163,6 +163,7 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	m.HandleFunc("POST "+syncproto.RoutePush, s.authed(s.push))
 	m.HandleFunc("GET "+syncproto.RoutePull, s.authed(s.pull))
 	m.HandleFunc("GET "+syncproto.RouteWatch, s.authed(s.watch))
+	s.dataRoutes(m)
 	m.HandleFunc("POST "+syncproto.RouteBlobCheck, s.authed(s.blobCheck))
 	m.HandleFunc("POST "+syncproto.RouteBlobUpload, s.authed(s.blobUploadURL))
 	m.HandleFunc("POST "+syncproto.RouteBlobDownload, s.authed(s.blobDownloadURL))

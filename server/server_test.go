@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -281,6 +282,48 @@ func Example() {
 	// applied 1
 	// applied again
 	// 1 true 1 false
+}
+
+// ExampleServer_Workspace reads, as server code, what a client pushed.
+func ExampleServer_Workspace() {
+	dir, _ := os.MkdirTemp("", "atelier-sync-example")
+	defer os.RemoveAll(dir)
+	store, _ := sqlite.Open(filepath.Join(dir, "sync.db"))
+	defer store.Close()
+	blobs, _ := dirblob.Open(filepath.Join(dir, "blobs"))
+	srv, _ := server.New(store, blobs, &server.Options{Logger: slog.New(slog.DiscardHandler)})
+
+	// A client's push, as the sync engine sends it.
+	wf, id := graph.NewID(), graph.NewID()
+	wfData, _ := json.Marshal(graph.Workflow{ID: wf, Name: "Storyboard", Viewport: graph.DefaultViewport})
+	nodeData, _ := json.Marshal(graph.Node{ID: id, WorkflowID: wf, Type: "prompt", Title: "Hero shot",
+		Config: json.RawMessage(`{"prompt":"a lighthouse at dusk"}`)})
+	ops := []syncproto.Op{
+		{ID: graph.NewID(), Entity: syncproto.EntityWorkflow, EntityID: wf, WorkflowID: wf, Kind: syncproto.OpCreate, Data: wfData, Version: 1, UpdatedAt: 1},
+		{ID: graph.NewID(), Entity: syncproto.EntityNode, EntityID: id, WorkflowID: wf, Kind: syncproto.OpCreate, Data: nodeData, Version: 1, UpdatedAt: 2},
+	}
+	body, _ := json.Marshal(syncproto.PushRequest{Ops: ops})
+	tokens, _ := server.NewTokens(map[string]string{"dev-token": "dev"})
+	h, _ := server.New(store, blobs, &server.Options{Tokens: tokens, Logger: slog.New(slog.DiscardHandler)})
+	req := httptest.NewRequest("POST", strings.Replace(syncproto.RoutePush, "{ws}", "dev", 1), bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer dev-token")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+
+	// Server code: a job reads the node's prompt.
+	ctx := context.Background()
+	dev, _ := srv.Workspace("dev")
+	g, _ := dev.Graph(ctx, wf)
+	fmt.Println(g.Workflow.Name, len(g.Nodes))
+	n, _ := dev.Node(ctx, id)
+	var config struct{ Prompt string }
+	json.Unmarshal(n.Config, &config)
+	fmt.Printf("%s: %q (version %d)\n", n.Title, config.Prompt, n.Version)
+	_, err := dev.Node(ctx, graph.NewID())
+	fmt.Println(errors.Is(err, errs.ErrNotFound))
+	// Output:
+	// Storyboard 1
+	// Hero shot: "a lighthouse at dusk" (version 1)
+	// true
 }
 
 // TestBrokenUpload checks that an upload the client breaks off is the

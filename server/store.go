@@ -23,6 +23,11 @@ type Store interface {
 	// outside tx. The error is fn's, or the database's.
 	Update(ctx context.Context, ws string, fn func(Tx) error) error
 
+	// View runs fn in a read-only transaction on workspace ws: what fn
+	// reads is one consistent state, and it does not wait for, or hold up,
+	// writers. The error is fn's, or the database's.
+	View(ctx context.Context, ws string, fn func(View) error) error
+
 	// Changes returns the entities of ws whose last change has a sequence
 	// number above q.After, in sequence order: at most q.Limit of them,
 	// and no more once their Data add up to q.MaxBytes (but at least one).
@@ -46,16 +51,12 @@ type Store interface {
 	io.Closer
 }
 
-// Tx is a write transaction on one workspace. It uses the context given
-// to Store.Update and must not be used after fn returns.
-type Tx interface {
+// View reads one workspace in a transaction. It uses the context given to
+// Store.View or Store.Update and must not be used after fn returns.
+type View interface {
 	// Seq returns the workspace's last sequence number (0 before its first
 	// change) as of this transaction, including changes Put in it.
 	Seq() int64
-
-	// Acks returns the stored ack of each of opIDs that the workspace has
-	// seen, keyed by op id, exactly as it was stored.
-	Acks(opIDs []string) (map[string][]byte, error)
 
 	// Entities returns the stored state of each of entityIDs that the
 	// workspace has, keyed by entity id; a deleted entity is a Change with
@@ -65,6 +66,20 @@ type Tx interface {
 	// Contents returns the stored state of every node and edge of
 	// workflow workflowID that is not deleted, in no particular order.
 	Contents(workflowID string) ([]*syncproto.Change, error)
+
+	// Workflows returns the stored state of every workflow of the
+	// workspace that is not deleted, in no particular order.
+	Workflows() ([]*syncproto.Change, error)
+}
+
+// Tx is a write transaction on one workspace. It uses the context given
+// to Store.Update and must not be used after fn returns.
+type Tx interface {
+	View
+
+	// Acks returns the stored ack of each of opIDs that the workspace has
+	// seen, keyed by op id, exactly as it was stored.
+	Acks(opIDs []string) (map[string][]byte, error)
 
 	// Put stores changes, each replacing the state of its entity, and
 	// acks. Every change carries its Seq, above Seq() and increasing in

@@ -55,6 +55,8 @@ var migrations = []string{
 	// The ops a concurrent write overwrote (syncproto.Change.Overwrote),
 	// comma-separated.
 	`ALTER TABLE entities ADD COLUMN overwrote text NOT NULL DEFAULT '';`,
+	// Listing a workspace's workflows (server.View.Workflows).
+	`CREATE INDEX entities_workflows ON entities (ws) WHERE entity = 'workflow';`,
 }
 
 // Store is a server.Store in PostgreSQL. Create it with Open.
@@ -174,6 +176,25 @@ func (s *Store) update(ctx context.Context, ws string, fn func(server.Tx) error)
 	return nil
 }
 
+// View implements server.Store: a read-only REPEATABLE READ transaction,
+// one snapshot for all that fn reads, which takes no lock.
+func (s *Store) View(ctx context.Context, ws string, fn func(server.View) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer ptx.Rollback(ctx)
+	t := &tx{ctx: ctx, tx: ptx, ws: ws}
+	err = ptx.QueryRow(ctx, `SELECT seq FROM workspaces WHERE ws = $1`, ws).Scan(&t.seq)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: read seq of %s: %w", ws, err)
+	}
+	return fn(t)
+}
+
 type tx struct {
 	ctx context.Context
 	tx  pgx.Tx
@@ -249,6 +270,19 @@ func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
 	var out []*syncproto.Change
 	if err := forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil }); err != nil {
 		return nil, fmt.Errorf("postgres: read contents of %s: %w", workflowID, err)
+	}
+	return out, nil
+}
+
+func (t *tx) Workflows() ([]*syncproto.Change, error) {
+	rows, err := t.tx.Query(t.ctx, `SELECT `+changeColumns+` FROM entities
+		WHERE ws = $1 AND entity = 'workflow' AND NOT deleted`, t.ws)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read workflows: %w", err)
+	}
+	var out []*syncproto.Change
+	if err := forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil }); err != nil {
+		return nil, fmt.Errorf("postgres: read workflows: %w", err)
 	}
 	return out, nil
 }

@@ -57,6 +57,8 @@ var migrations = []string{
 	// The ops a concurrent write overwrote (syncproto.Change.Overwrote),
 	// comma-separated.
 	`ALTER TABLE entities ADD COLUMN overwrote TEXT NOT NULL DEFAULT '';`,
+	// Listing a workspace's workflows (server.View.Workflows).
+	`CREATE INDEX entities_workflows ON entities (ws) WHERE entity = 'workflow';`,
 }
 
 // Store is a server.Store in one SQLite file. Create it with Open.
@@ -168,6 +170,24 @@ func (s *Store) Update(ctx context.Context, ws string, fn func(server.Tx) error)
 	return nil
 }
 
+// View implements server.Store.
+func (s *Store) View(ctx context.Context, ws string, fn func(server.View) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	stx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer stx.Rollback()
+	t := &tx{ctx: ctx, tx: stx, ws: ws}
+	err = stx.QueryRowContext(ctx, "SELECT seq FROM workspaces WHERE ws = ?", ws).Scan(&t.seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: read seq of %s: %w", ws, err)
+	}
+	return fn(t)
+}
+
 type tx struct {
 	ctx context.Context
 	tx  *sql.Tx
@@ -260,24 +280,39 @@ func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) 
 }
 
 func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+changeColumns+
+	out, err := t.changes("SELECT "+changeColumns+
 		" FROM entities WHERE ws = ? AND workflow_id = ? AND deleted = 0 AND entity <> 'workflow'", t.ws, workflowID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read contents of %s: %w", workflowID, err)
+	}
+	return out, nil
+}
+
+func (t *tx) Workflows() ([]*syncproto.Change, error) {
+	out, err := t.changes("SELECT "+changeColumns+
+		" FROM entities WHERE ws = ? AND entity = 'workflow' AND deleted = 0", t.ws)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read workflows: %w", err)
+	}
+	return out, nil
+}
+
+// changes runs a query of changeColumns and scans every row.
+func (t *tx) changes(query string, args ...any) ([]*syncproto.Change, error) {
+	rows, err := t.tx.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*syncproto.Change
 	for rows.Next() {
 		c, err := scanChange(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: read contents of %s: %w", workflowID, err)
+			return nil, err
 		}
 		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: read contents of %s: %w", workflowID, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {

@@ -46,6 +46,7 @@ type env struct {
 	store server.Store
 	blobs server.BlobStore
 	srv   *httptest.Server
+	h     *server.Server
 	clock *clock
 	opts  server.Options
 }
@@ -87,6 +88,7 @@ func (e *env) start() {
 	if err != nil {
 		e.tb.Fatal(err)
 	}
+	e.h = h
 	e.srv = httptest.NewServer(h)
 }
 

@@ -44,6 +44,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Tx", testTx},
 		{"Closed", testClosed},
 		{"Watch", testWatch},
+		{"Data", testData},
+		{"DataConsistent", testDataConsistent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
