@@ -8,57 +8,9 @@ import { importFile } from "./packages.mjs";
 import { nodeById, state, views } from "./state.mjs";
 import { showError, status } from "./status.mjs";
 import { refreshStorageSoon } from "./storage-panel.mjs";
-import { $, fmtBytes, h, label, named } from "./util.mjs";
+import { $, fmtBytes, label } from "./util.mjs";
+import { thumbnail } from "./thumbnail.mjs";
 import { stored } from "./workflows.mjs";
-
-const MAX_THUMBNAIL_BYTES = 16 << 10; // graph.MaxThumbnailBytes: the whole data: URL
-const THUMBNAIL_STEPS = [[256, 0.82], [224, 0.78], [192, 0.72], [160, 0.66], [128, 0.6], [96, 0.55], [64, 0.5]];
-
-// makeThumbnail draws the image small enough that its data: URL fits in a
-// node record (MAX_THUMBNAIL_BYTES), trying WebP then JPEG at falling sizes
-// and qualities.
-async function makeThumbnail(file) {
-  let bmp;
-  try { bmp = await createImageBitmap(file); } catch (e) { throw named("Invalid", `${file.name} is not an image this browser can read (${e.message})`); }
-  try {
-    for (const [edge, quality] of THUMBNAIL_STEPS) {
-      const k = Math.min(1, edge / Math.max(bmp.width, bmp.height));
-      const w = Math.max(1, Math.round(bmp.width * k)), hh = Math.max(1, Math.round(bmp.height * k));
-      for (const type of ["image/webp", "image/jpeg"]) {
-        const blob = await encode(bmp, w, hh, type, quality);
-        if (blob.type !== type) continue; // this browser cannot write the type
-        const url = await dataURL(blob);
-        if (url.length <= MAX_THUMBNAIL_BYTES) return { url, width: w, height: hh };
-      }
-    }
-  } finally { bmp.close(); }
-  throw named("Invalid", `cannot make a thumbnail of ${file.name} within ${MAX_THUMBNAIL_BYTES} bytes`);
-}
-
-async function encode(bmp, w, hh, type, quality) {
-  const paint = (ctx) => {
-    if (type === "image/jpeg") { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, hh); } // no alpha in JPEG
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(bmp, 0, 0, w, hh);
-  };
-  if (typeof OffscreenCanvas === "function") {
-    const c = new OffscreenCanvas(w, hh);
-    paint(c.getContext("2d"));
-    return c.convertToBlob({ type, quality });
-  }
-  const c = h("canvas", { width: String(w), height: String(hh) });
-  paint(c.getContext("2d"));
-  return new Promise((ok, fail) => c.toBlob((b) => (b ? ok(b) : fail(named("Invalid", "cannot encode the thumbnail"))), type, quality));
-}
-
-function dataURL(blob) {
-  return new Promise((ok, fail) => {
-    const r = new FileReader();
-    r.onload = () => ok(r.result);
-    r.onerror = () => fail(r.error);
-    r.readAsDataURL(blob);
-  });
-}
 
 // setImage stores the original with putAsset and sets the node's result to
 // it plus the thumbnail. The person asked for this image whatever happened
@@ -69,7 +21,7 @@ async function setImage(nodeId, file) {
   v?.el.classList.add("is-busy");
   try {
     status(`making a thumbnail of ${file.name}…`);
-    const thumb = await makeThumbnail(file);
+    const thumb = await thumbnail(file);
     const asset = await state.db.putAsset(file, file.type ? { mime: file.type } : {});
     const current = nodeById(nodeId);
     const result = { ...(current?.result || {}), asset, thumbnail: thumb.url };
