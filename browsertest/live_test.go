@@ -47,11 +47,10 @@ func pushNode(t *testing.T, srv *syncServer, wf, id, title string) {
 	}
 }
 
-// Changes another client makes reach the open tabs of a profile within
-// moments, not at their next poll (ten minutes here): the leader listens
-// for the server's announcements and pulls each, and the other tab gets
-// the change over BroadcastChannel. The lags are logged; the bench holds
-// the target.
+// Changes another client or server code makes reach the open tabs of a
+// profile within moments, not at their next poll (ten minutes here): the
+// leader listens for the server's announcements and pulls each, and the
+// other tab gets the change over BroadcastChannel. The lags are logged.
 func TestSyncLiveChangesArriveWithoutPolling(t *testing.T) {
 	f := newSyncFixture(t, 11)
 	p := f.b.NewProfile(t)
@@ -91,6 +90,37 @@ func TestSyncLiveChangesArriveWithoutPolling(t *testing.T) {
 	slices.Sort(lagA)
 	slices.Sort(lagB)
 	t.Logf("push → visible, ms: tab A %v, tab B %v", lagA, lagB)
+
+	// Server code's write (the HTTP route of Workspace.UpdateNode) reaches
+	// both tabs the same way.
+	id := newID()
+	pushNode(t, f.srv, wf, id, "queued")
+	browsertest.Eval[int64](t, a, seenAt, id)
+	const statusAt = `async ([wf, id, want]) => {
+		const t0 = Date.now();
+		for (;;) {
+			const g = await db.loadWorkflow(wf);
+			if (g.nodes.find((n) => n.id === id)?.status === want) return Date.now();
+			if (Date.now() - t0 > 10000) throw new Error("status " + want + " not seen within 10 s");
+			await new Promise((r) => setTimeout(r, 5));
+		}
+	}`
+	at := time.Now().UnixMilli()
+	req, _ := http.NewRequest("PATCH", f.srv.URL()+"/v1/workspaces/"+f.srv.ws+"/nodes/"+id,
+		bytes.NewReader([]byte(`{"status":"done","result":{"text":"generated on the server"}}`)))
+	req.Header.Set("Authorization", "Bearer "+f.srv.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PATCH node: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for _, tab := range []*browsertest.Tab{a, b} {
+		seen := browsertest.Eval[int64](t, tab, statusAt, []string{wf, id, "done"})
+		t.Logf("server write → visible in %s: %d ms", tab.Name(), seen-at)
+	}
+	if got := browsertest.Eval[string](t, b, `async ([wf, id]) => (await db.loadWorkflow(wf)).nodes.find((n) => n.id === id).result?.text`, []string{wf, id}); got != "generated on the server" {
+		t.Fatalf("tab B holds result %q", got)
+	}
 	// Polling would take ten minutes; allow the noisy machine a lot.
 	if lagA[len(lagA)-1] > 5000 || lagB[len(lagB)-1] > 5000 {
 		t.Fatalf("a change took %d / %d ms to show; live announcements do not work", lagA[len(lagA)-1], lagB[len(lagB)-1])

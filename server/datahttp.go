@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/syncproto"
 )
 
 // Read routes for server code and tools, beside the syncproto routes and
@@ -19,7 +22,7 @@ import (
 const (
 	RouteWorkflows = "/v1/workspaces/{ws}/workflows"      // GET -> WorkflowsResponse
 	RouteGraph     = "/v1/workspaces/{ws}/workflows/{id}" // GET -> graph.Graph
-	RouteNode      = "/v1/workspaces/{ws}/nodes/{id}"     // GET -> graph.Node
+	RouteNode      = "/v1/workspaces/{ws}/nodes/{id}"     // GET -> graph.Node; PATCH graph.NodePatch -> graph.Node (Workspace.UpdateNode; Idempotency-Key: an op id)
 	RouteEdge      = "/v1/workspaces/{ws}/edges/{id}"     // GET -> graph.Edge
 	RouteAsset     = "/v1/workspaces/{ws}/assets/{hash}"  // GET -> the bytes; hash as hex digits or "sha256-…" (escaped)
 )
@@ -35,6 +38,7 @@ func (s *Server) dataRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET "+RouteWorkflows, s.authed(s.getWorkflows))
 	m.HandleFunc("GET "+RouteGraph, s.authed(s.getGraph))
 	m.HandleFunc("GET "+RouteNode, s.authed(s.getNode))
+	m.HandleFunc("PATCH "+RouteNode, s.authed(s.patchNode))
 	m.HandleFunc("GET "+RouteEdge, s.authed(s.getEdge))
 	m.HandleFunc("GET "+RouteAsset, s.authed(s.getAsset))
 }
@@ -78,6 +82,26 @@ func (s *Server) getGraph(w http.ResponseWriter, r *http.Request, ws string) {
 
 func (s *Server) getNode(w http.ResponseWriter, r *http.Request, ws string) {
 	n, err := (&Workspace{s: s, ws: ws}).Node(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.dataError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, &n)
+}
+
+func (s *Server) patchNode(w http.ResponseWriter, r *http.Request, ws string) {
+	body, ok := readBody(w, r, syncproto.MaxDataBytes+64<<10)
+	if !ok {
+		return
+	}
+	var p graph.NodePatch
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid", "malformed node patch: "+err.Error())
+		return
+	}
+	n, err := (&Workspace{s: s, ws: ws}).UpdateNode(r.Context(), r.PathValue("id"), p, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		s.dataError(w, r, err)
 		return

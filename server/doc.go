@@ -41,6 +41,15 @@
 // over HTTP, with the bearer tokens and workspace isolation of the sync
 // routes: RouteWorkflows, RouteGraph, RouteNode, RouteEdge and RouteAsset.
 //
+// Server code writes through the same decision as clients' pushes:
+// Workspace.Apply takes ops as a push does, and Workspace.UpdateNode (PATCH
+// RouteNode over HTTP, with an Idempotency-Key) patches a node on its
+// latest state. Each gets the next sequence numbers, so clients pull it
+// like any change and hear of it at once; an op id seen before writes
+// nothing again. A client's concurrent write to the same node, made on an
+// older state, is settled with the server's by syncproto's rule for the
+// whole node (see Caveats).
+//
 // # Requests
 //
 // Every request but those to signed URLs carries "Authorization: Bearer
@@ -72,6 +81,10 @@
 //     (More is then true), so large entities cannot make a page unbounded.
 //
 // # Caveats
+//
+// Concurrent writes to one entity are settled whole: a server write and a
+// client's offline edit of another field of the same node do not merge,
+// one of them wins (syncproto.Decide).
 //
 // Acks are kept forever (they are the idempotency record), and so are
 // blobs: there is no garbage collection yet. A superseded ack carries the

@@ -233,7 +233,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if allowed {
-		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, OPTIONS")
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, OPTIONS")
 		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
 			h.Set("Access-Control-Allow-Headers", req)
 		}

@@ -46,6 +46,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Watch", testWatch},
 		{"Data", testData},
 		{"DataConsistent", testDataConsistent},
+		{"ServerWrites", testServerWrites},
+		{"ServerWriteRace", testServerWriteRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

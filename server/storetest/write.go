@@ -1,0 +1,187 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/server"
+	"github.com/atelierstore/atelier/syncproto"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// Server code writes through Workspace: a node update on the latest state
+// that clients pull like their own, idempotent by op id, refused whole
+// when invalid; raw ops through Apply, validated like a push.
+func testServerWrites(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	ctx := context.Background()
+	wf, id, gone := graph.NewID(), graph.NewID(), graph.NewID()
+	e.push("alpha", workflowOp(wf, 0, 1, 100, "jobs"), nodeOp(wf, id, 0, 1, 101, "queued node"), nodeOp(wf, gone, 0, 1, 102, "gone"))
+	e.push("alpha", deleteOp(syncproto.EntityNode, wf, gone, 1, 2, 103))
+	d, _ := e.h.Workspace("alpha")
+	cursor := head(t, e.store, "alpha")
+	watch := e.watch(e.srv.URL, "alpha", "after="+itoa(cursor)+"&wait=10000")
+
+	opID := graph.NewID()
+	patch := graph.NodePatch{Status: ptr("done"), Config: json.RawMessage(`{"prompt":"a lighthouse","seed":7}`),
+		Result: &graph.Result{Text: "generated"}}
+	n, err := d.UpdateNode(ctx, id, patch, opID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Status != "done" || n.Title != "queued node" || n.Result == nil || n.Result.Text != "generated" || n.Version != 2 {
+		t.Fatalf("UpdateNode returned %+v", n)
+	}
+	if res := waitWatch(t, "watch of a server write", watch, 5e9); res.seq <= cursor {
+		t.Fatalf("watch answered %d after a server write, want above %d", res.seq, cursor)
+	}
+	changes := e.pullAll("alpha", cursor)
+	if len(changes) != 1 || changes[0].EntityID != id || changes[0].Version != 2 || changes[0].OpID != opID {
+		t.Fatalf("clients pull %+v after the server write", changes)
+	}
+	var pulled graph.Node
+	if err := json.Unmarshal(changes[0].Data, &pulled); err != nil || pulled.Status != "done" || string(pulled.Config) != `{"prompt":"a lighthouse","seed":7}` {
+		t.Fatalf("pulled node %+v, %v", pulled, err)
+	}
+	// A replay writes nothing.
+	seq := head(t, e.store, "alpha")
+	if again, err := d.UpdateNode(ctx, id, patch, opID); err != nil || again.Version != 2 || head(t, e.store, "alpha") != seq {
+		t.Fatalf("replayed UpdateNode: %+v, %v; seq %d -> %d", again, err, seq, head(t, e.store, "alpha"))
+	}
+	var nf *server.NotFoundError
+	if _, err := d.UpdateNode(ctx, gone, patch, ""); !errors.As(err, &nf) {
+		t.Fatalf("UpdateNode of a deleted node: %v", err)
+	}
+	if _, err := d.UpdateNode(ctx, graph.NewID(), patch, ""); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("UpdateNode of an unknown node: %v", err)
+	}
+	for what, p := range map[string]graph.NodePatch{
+		"title too long":  {Title: ptr(strings.Repeat("t", graph.MaxTitleLen+1))},
+		"config not JSON": {Config: json.RawMessage(`{"a":`)},
+	} {
+		if _, err := d.UpdateNode(ctx, id, p, ""); !errors.Is(err, errs.ErrInvalid) {
+			t.Errorf("UpdateNode with %s: %v, want ErrInvalid", what, err)
+		}
+	}
+	if _, err := d.UpdateNode(ctx, id, patch, "not-an-op-id"); !errors.Is(err, errs.ErrInvalid) {
+		t.Errorf("UpdateNode with a bad op id: %v", err)
+	}
+	if head(t, e.store, "alpha") != seq {
+		t.Fatal("refused server writes changed the workspace")
+	}
+
+	// Apply: a batch with an invalid op changes nothing; a valid one is
+	// acked like a push.
+	bad := nodeOp(wf, graph.NewID(), 0, 1, 200, "ok")
+	worse := nodeOp(wf, graph.NewID(), 0, 1, 200, "bad")
+	worse.Version = 0
+	if _, err := d.Apply(ctx, []syncproto.Op{bad, worse}); !errors.Is(err, errs.ErrInvalid) || head(t, e.store, "alpha") != seq {
+		t.Fatalf("Apply of an invalid batch: %v", err)
+	}
+	acks, err := d.Apply(ctx, []syncproto.Op{bad})
+	if err != nil || len(acks) != 1 || acks[0].Status != syncproto.Applied {
+		t.Fatalf("Apply: %+v, %v", acks, err)
+	}
+
+	// Over HTTP.
+	path := dataRoute(server.RouteNode, "alpha", "id", id)
+	key := graph.NewID()
+	patchReq := func(body, idem string) *response {
+		req, _ := http.NewRequest("PATCH", e.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokenOf("alpha"))
+		if idem != "" {
+			req.Header.Set("Idempotency-Key", idem)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return &response{status: resp.StatusCode, header: resp.Header, body: []byte(b.String())}
+	}
+	r := patchReq(`{"status":"queued","title":"again"}`, key)
+	var hn graph.Node
+	if wantStatus(t, "PATCH node", r, http.StatusOK, ""); json.Unmarshal(r.body, &hn) != nil || hn.Status != "queued" || hn.Title != "again" || hn.Version != 3 {
+		t.Fatalf("PATCH node: %s", r.body)
+	}
+	if r := patchReq(`{"status":"other"}`, key); r.status != http.StatusOK || head(t, e.store, "alpha") != seq+2 {
+		t.Fatalf("PATCH replayed with its Idempotency-Key: %d %s, seq %d (want %d)", r.status, r.body, head(t, e.store, "alpha"), seq+2)
+	}
+	wantStatus(t, "PATCH with an unknown field", patchReq(`{"colour":"red"}`, ""), http.StatusBadRequest, "Invalid")
+	wantStatus(t, "PATCH not JSON", patchReq(`{`, ""), http.StatusBadRequest, "Invalid")
+	wantStatus(t, "PATCH a deleted node", e.do("PATCH", dataRoute(server.RouteNode, "alpha", "id", gone), tokenOf("alpha"), map[string]string{"title": "x"}), http.StatusNotFound, "NotFound")
+	wantStatus(t, "PATCH in another workspace", e.do("PATCH", dataRoute(server.RouteNode, "beta", "id", id), tokenOf("alpha"), map[string]string{"title": "x"}), http.StatusForbidden, "Forbidden")
+}
+
+// Server writes racing client pushes on one node: every write is decided
+// by the one rule, and clients, server code and the stored state agree at
+// the end; the final state is the greatest claim among the writes the
+// server applied.
+func testServerWriteRace(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	ctx := context.Background()
+	wf, id := graph.NewID(), graph.NewID()
+	e.push("alpha", workflowOp(wf, 0, 1, 1, "race"), nodeOp(wf, id, 0, 1, 2, "start"))
+	d, _ := e.h.Workspace("alpha")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var applied []syncproto.Revision
+	for i := range 20 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			op := nodeOp(wf, id, 1, int64(2+i%5), int64(1000+i), "client")
+			raw, err := tryPush(e.srv.URL, "alpha", []syncproto.Op{op})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var a syncproto.Ack
+			json.Unmarshal(raw[0], &a)
+			if a.Status == syncproto.Applied {
+				mu.Lock()
+				applied = append(applied, op.Revision())
+				mu.Unlock()
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := d.UpdateNode(ctx, id, graph.NodePatch{Status: ptr("running")}, ""); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	final := e.latest("alpha")[id]
+	n, err := d.Node(ctx, id)
+	if err != nil || n.Version != final.Version {
+		t.Fatalf("Node %+v, %v; the clients' latest change is at version %d", n, err, final.Version)
+	}
+	var pulled graph.Node
+	json.Unmarshal(final.Data, &pulled)
+	if pulled.Title != n.Title || pulled.Status != n.Status {
+		t.Fatalf("clients pull %q/%q, server code reads %q/%q", pulled.Title, pulled.Status, n.Title, n.Status)
+	}
+	for _, r := range applied {
+		if syncproto.Wins(r, final.Revision()) {
+			t.Fatalf("an applied client write %+v beats the final state's claim %+v", r, final.Revision())
+		}
+	}
+}
