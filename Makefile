@@ -114,6 +114,11 @@ sync-server:
 	@echo "editor (make run): http://localhost:$(PORT)/examples/editor/?sync=http://$(SYNC_ADDR)&workspace=$(SYNC_WS)&token=$(SYNC_TOKEN)"
 	cd server && $(GO) run ./cmd/atelier-sync -addr $(SYNC_ADDR) -data ../$(BUILD)/sync-data -token '$(SYNC_TOKEN)=$(SYNC_WS)'
 
+## generation-job: the example server-side job (examples/generation-job) against make sync-server's workspace
+.PHONY: generation-job
+generation-job:
+	$(GO) run ./examples/generation-job -server http://$(SYNC_ADDR) -workspace $(SYNC_WS) -token '$(SYNC_TOKEN)'
+
 $(WBT):
 	$(GO) install github.com/agnivade/wasmbrowsertest@$(WBT_VERSION)
 

@@ -73,13 +73,14 @@ export function updateView(v, n) {
   const el = v.el;
   el.dataset.version = n.version;
   el.dataset.title = n.title || "";
+  el.dataset.status = n.status || "";
   if (!v.locked) { // a node being dragged keeps its place under the pointer
     el.style.left = n.position.x + "px";
     el.style.top = n.position.y + "px";
     el.style.width = n.size ? n.size.width + "px" : "";
     el.style.height = n.size ? n.size.height + "px" : "";
   }
-  v.type.textContent = n.type;
+  v.type.textContent = n.status && n.status !== "idle" ? `${n.type} · ${n.status}` : n.type;
   if (!v.editing) v.title.textContent = label(n);
   v.title.title = `${label(n)} — double-click to rename`;
   const r = n.result || {};

@@ -34,6 +34,24 @@ function freeSpot() {
   }
 }
 
+// queueSelection sets the selected nodes' status to "queued", their title
+// as the prompt when they have none: a generation job on the server
+// (examples/generation-job) picks them up and sets their result, which
+// shows here when it arrives.
+async function queueSelection() {
+  const g = state.graph;
+  if (!g || !state.sel.size) { status("select the nodes to generate first", "error"); return; }
+  try {
+    for (const id of state.sel) {
+      const n = g.nodes.find((x) => x.id === id);
+      if (!n) continue;
+      const prompt = n.config?.prompt || n.title || "";
+      stored(await state.db.updateNode(g.workflow.id, id, { status: "queued", config: { ...(n.config || {}), prompt } }));
+    }
+    status(`queued ${state.sel.size} node${state.sel.size === 1 ? "" : "s"} for generation`, "ok");
+  } catch (e) { showError("queue", e); }
+}
+
 async function deleteSelection() {
   const g = state.graph;
   if (!g) return;
@@ -93,6 +111,7 @@ export function init() {
     connect(a, b);
   });
   $("deleteNode").addEventListener("click", deleteSelection);
+  $("queue").addEventListener("click", queueSelection);
   document.addEventListener("keydown", (e) => {
     if (e.target.closest?.("input, textarea, dialog") || state.closed) return;
     if (e.key === "Delete" || e.key === "Backspace") { e.preventDefault(); deleteSelection(); }
