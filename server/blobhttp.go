@@ -194,7 +194,9 @@ func (s *Server) blobPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Invalid", fmt.Sprintf("the bytes are not the declared %d bytes with hash %s", g.size, hash))
 		return
 	case errors.As(err, &cerr) || err != nil && r.Context().Err() != nil:
-		writeError(w, http.StatusBadRequest, "Invalid", "upload broke off")
+		if !bodyError(w, err) {
+			writeError(w, http.StatusBadRequest, "Invalid", "upload broke off")
+		}
 		return
 	case err != nil:
 		s.internal(w, r, fmt.Errorf("blob upload to %s: %w", g.ws, err))

@@ -27,7 +27,29 @@
 // syncproto.ErrorResponse with one of the codes syncproto lists, plus
 // "Exists" (409) when an upload URL is asked for a blob the workspace
 // already has. A PUT to a valid upload URL of a blob the workspace has
-// meanwhile got succeeds (204) without reading the body.
+// meanwhile got succeeds (204) without reading the body. The router's
+// own errors have that shape too: 404 "NotFound", 405 "Invalid" (with
+// Allow), and 400 "Invalid" for a path with "." or ".." segments or
+// repeated slashes, which ServeMux would redirect.
+//
+// # Slow clients
+//
+// A request is authenticated from its header, before any of its body is
+// read. The body must then keep arriving: within Options.StallTimeout of
+// the start and of every read, and at Options.MinRate on average from
+// its start (the first StallTimeout being a head start), or it is
+// answered 408 "Timeout"; responses must be taken at that rate too. A
+// response to a request whose body was not read to its end closes the
+// connection. These bounds are read and write deadlines on the
+// connection, set through http.ResponseController, so a Server must be
+// served by net/http's HTTP/1 server for them to hold. Server.Drain, for
+// http.Server.RegisterOnShutdown, cuts off the bodies still arriving
+// (503 "Unavailable"), and LimitListener bounds the connections open at
+// once, in all and per client address; the http.Server should have a
+// ReadHeaderTimeout. Command atelier-sync puts it all together.
+//
+// A request whose client goes away while the store works is logged at
+// debug level, with status 499, and not as an error.
 //
 // Decisions the contract leaves open:
 //

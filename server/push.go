@@ -304,7 +304,8 @@ func (a *applier) live(wf string) ([]*syncproto.Change, error) {
 }
 
 // readBody reads a request body of at most limit bytes, answering 413
-// (and reporting false) when it is larger and 400 when it breaks off.
+// (and reporting false) when it is larger, 400 when it breaks off, and
+// 408 or 503 when it misses the transfer bounds (see bodyError).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	if r.ContentLength > limit {
 		writeError(w, http.StatusRequestEntityTooLarge, "TooLarge", "request body larger than "+strconv.FormatInt(limit, 10)+" bytes")
@@ -317,7 +318,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 		writeError(w, http.StatusRequestEntityTooLarge, "TooLarge", "request body larger than "+strconv.FormatInt(limit, 10)+" bytes")
 		return nil, false
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "Invalid", "reading the request body: "+err.Error())
+		if !bodyError(w, err) {
+			writeError(w, http.StatusBadRequest, "Invalid", "reading the request body: "+err.Error())
+		}
 		return nil, false
 	}
 	return b, true

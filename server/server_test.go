@@ -82,6 +82,7 @@ func TestValidWorkspace(t *testing.T) {
 
 type fixture struct {
 	srv  *httptest.Server
+	h    *server.Server
 	logs *syncBuffer
 }
 
@@ -125,6 +126,7 @@ func newServer(t *testing.T, opts *server.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.h = h
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -356,7 +356,9 @@ const (
 type ErrorResponse struct {
 	Error string `json:"error"`
 	// Code is one of "Unauthorized" (401), "Forbidden" (403), "Invalid"
-	// (400), "NotFound" (404), "Exists" (409), "TooLarge" (413),
-	// "Internal" (5xx).
+	// (400, or 405 for a method a route does not take), "NotFound" (404),
+	// "Timeout" (408: the request body arrived too slowly), "Exists"
+	// (409), "TooLarge" (413), "Unavailable" (503: the server is shutting
+	// down or has too many connections; try again), "Internal" (5xx).
 	Code string `json:"code"`
 }
