@@ -69,6 +69,12 @@
 //     tombstone, which the server stores. A node or edge whose workflow or
 //     end node the server has never seen is accepted: the parent's write
 //     may come in a later batch.
+//   - Versions, sequence numbers, cursors and times stay within
+//     syncproto.MaxSafeInt (2^53-1), the largest integer a JavaScript
+//     client represents exactly. A push with an op beyond it is refused
+//     (400), and so is a batch in which a write, or the deletion of what
+//     a deletion leaves hanging, would take a version past it: an entity
+//     at that version can no longer change.
 //   - A Pull page is cut short when it grows past Options.MaxPullBytes
 //     (More is then true), so large entities cannot make a page unbounded.
 //

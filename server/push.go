@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -25,7 +26,14 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 		return
 	}
 	acks, err := s.apply(r, ws, req.Ops)
-	if err != nil {
+	var invalid *errs.ValidationError
+	switch {
+	case errors.As(err, &invalid) && r.Context().Err() == nil:
+		// An op that passed Validate but cannot apply: a version or
+		// sequence number would pass syncproto.MaxSafeInt.
+		writeError(w, http.StatusBadRequest, "Invalid", err.Error())
+		return
+	case err != nil:
 		s.internal(w, r, fmt.Errorf("push to %s: %w", ws, err))
 		return
 	}
@@ -133,17 +141,29 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 			cause := a.deletedParent(op, ends[i])
 			tomb := cur
 			if cur == nil || !cur.Deleted {
-				tomb = a.bury(op.Entity, op.EntityID, op.WorkflowID, max(op.Version, version(cur)+1), cause, cur)
+				v, err := syncproto.NextVersion(version(cur))
+				if err != nil {
+					return nil, fmt.Errorf("op %s: %w", op.ID, err)
+				}
+				if tomb, err = a.bury(op.Entity, op.EntityID, op.WorkflowID, max(op.Version, v), cause, cur); err != nil {
+					return nil, err
+				}
 			}
 			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: tomb.Version, Current: tomb}
 		default:
-			apply, version := syncproto.Decide(cur, op)
+			apply, version, err := syncproto.Decide(cur, op)
+			if err != nil {
+				return nil, fmt.Errorf("op %s: %w", op.ID, err)
+			}
 			if !apply {
 				ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: version, Current: cur}
 				break
 			}
-			a.seq++
-			c := &syncproto.Change{Seq: a.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
+			seq, err := a.nextSeq()
+			if err != nil {
+				return nil, err
+			}
+			c := &syncproto.Change{Seq: seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
 				Version: version, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
 			if cur != nil && op.BaseVersion < cur.Version {
 				c.Overwrote = syncproto.Overwriting(cur) // writes the op's device had not seen
@@ -231,19 +251,31 @@ func (a *applier) deletedParent(op *syncproto.Op, ends [2]string) *syncproto.Cha
 	return nil
 }
 
+// nextSeq assigns the next sequence number of the workspace.
+func (a *applier) nextSeq() (int64, error) {
+	if a.seq >= syncproto.MaxSafeInt {
+		return 0, &errs.ValidationError{Entity: "workspace", Field: "seq", Reason: "the workspace has used up its sequence numbers (2^53-1)"}
+	}
+	a.seq++
+	return a.seq, nil
+}
+
 // bury records the deletion of an entity caused by the deletion cause: a
 // tombstone at version v, claimed with the cause's time and op. cur is
 // the entity's live state it replaces, if any: its write is overwritten.
-func (a *applier) bury(e syncproto.Entity, id, wf string, v int64, cause, cur *syncproto.Change) *syncproto.Change {
-	a.seq++
-	t := &syncproto.Change{Seq: a.seq, Entity: e, EntityID: id, WorkflowID: wf,
+func (a *applier) bury(e syncproto.Entity, id, wf string, v int64, cause, cur *syncproto.Change) (*syncproto.Change, error) {
+	seq, err := a.nextSeq()
+	if err != nil {
+		return nil, err
+	}
+	t := &syncproto.Change{Seq: seq, Entity: e, EntityID: id, WorkflowID: wf,
 		Version: v, Proposed: v, UpdatedAt: cause.UpdatedAt, OpID: cause.OpID, Deleted: true}
 	if cur != nil && !cur.Deleted {
 		t.Overwrote = syncproto.Overwriting(cur)
 	}
 	a.state[id] = t
 	a.changes = append(a.changes, t)
-	return t
+	return t, nil
 }
 
 // keepWhole deletes what the deletion del leaves hanging: a workflow's
@@ -265,7 +297,13 @@ func (a *applier) keepWhole(del *syncproto.Change) error {
 				continue
 			}
 		}
-		a.bury(c.Entity, c.EntityID, c.WorkflowID, c.Version+1, del, c)
+		v, err := syncproto.NextVersion(c.Version)
+		if err != nil {
+			return fmt.Errorf("op %s deletes %s %s along with %s %s: %w", del.OpID, c.Entity, c.EntityID, del.Entity, del.EntityID, err)
+		}
+		if _, err := a.bury(c.Entity, c.EntityID, c.WorkflowID, v, del, c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -332,8 +370,8 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request, ws string) {
 	cursor, limit := int64(0), syncproto.DefaultPullMax
 	if v := q.Get("cursor"); v != "" || q.Has("cursor") {
 		c, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || c < 0 {
-			writeError(w, http.StatusBadRequest, "Invalid", "cursor must be a non-negative integer")
+		if err != nil || c < 0 || c > syncproto.MaxSafeInt {
+			writeError(w, http.StatusBadRequest, "Invalid", "cursor must be an integer from 0 to 2^53-1")
 			return
 		}
 		cursor = c

@@ -164,14 +164,36 @@ func Wins(a, b Revision) bool {
 // whatever order the ops arrive in. An op made on the latest state wins
 // over it: it proposes a version above the authoritative one, which is at
 // least the stored claim's.
-func Decide(stored *Change, op *Op) (apply bool, version int64) {
+//
+// It fails, with an error matching errs.ErrInvalid, when the op wins but
+// its version would have to pass MaxSafeInt: an entity at that version
+// can no longer change.
+func Decide(stored *Change, op *Op) (apply bool, version int64, err error) {
 	if stored == nil {
-		return true, max(op.Version, 1)
+		return true, max(op.Version, 1), nil
 	}
 	if !Wins(op.Revision(), stored.Revision()) {
-		return false, stored.Version
+		return false, stored.Version, nil
 	}
-	return true, max(op.Version, stored.Version+1)
+	v, err := NextVersion(stored.Version)
+	if err != nil {
+		return false, 0, err
+	}
+	return true, max(op.Version, v), nil
+}
+
+// MaxSafeInt is the largest version, sequence number, cursor or time the
+// protocol carries: 2^53-1, JavaScript's Number.MAX_SAFE_INTEGER, the
+// largest integer every client can represent exactly.
+const MaxSafeInt = 1<<53 - 1
+
+// NextVersion returns v+1, or an error matching errs.ErrInvalid when that
+// is above MaxSafeInt.
+func NextVersion(v int64) (int64, error) {
+	if v >= MaxSafeInt {
+		return 0, bad("version", "the entity is at the largest version, 2^53-1, and cannot change any more")
+	}
+	return v + 1, nil
 }
 
 // Limits the server enforces and the client respects.
@@ -188,9 +210,9 @@ func bad(field, reason string) error {
 	return &errs.ValidationError{Entity: "op", Field: field, Reason: reason}
 }
 
-// Validate checks an op's form: ids, kinds, versions, and that Data is the
-// entity it claims to be (valid, same id and workflow). It does not decide
-// whether the op applies.
+// Validate checks an op's form: ids, kinds, versions (at most
+// MaxSafeInt), and that Data is the entity it claims to be (valid, same id
+// and workflow). It does not decide whether the op applies.
 func (o *Op) Validate() error {
 	if !graph.ValidID(o.ID) {
 		return bad("id", "must be a canonical UUID")
@@ -208,6 +230,12 @@ func (o *Op) Validate() error {
 	}
 	if o.BaseVersion < 0 || o.Version <= o.BaseVersion {
 		return bad("version", "must be greater than baseVersion, which must not be negative")
+	}
+	if o.Version > MaxSafeInt {
+		return bad("version", "must be at most 2^53-1")
+	}
+	if o.UpdatedAt > MaxSafeInt || o.UpdatedAt < -MaxSafeInt {
+		return bad("updatedAt", "must be within ±(2^53-1)")
 	}
 	if o.Kind == OpDelete {
 		if len(o.Data) != 0 {
