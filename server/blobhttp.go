@@ -99,7 +99,7 @@ func (s *Server) blobUploadURL(w http.ResponseWriter, r *http.Request, ws string
 	if media == "" {
 		media = "application/octet-stream"
 	}
-	if _, _, err := mime.ParseMediaType(media); err != nil || len(media) > maxMIME {
+	if _, _, err := mime.ParseMediaType(media); err != nil || len(media) > maxMIME || !printableASCII(media) {
 		writeError(w, http.StatusBadRequest, "Invalid", "mime must be a media type like image/png")
 		return
 	}
@@ -259,3 +259,14 @@ type clientError struct{ err error }
 
 func (e *clientError) Error() string { return "reading the request: " + e.err.Error() }
 func (e *clientError) Unwrap() error { return e.err }
+
+// printableASCII reports whether s is all printable ASCII: a media type
+// is served back as a Content-Type header.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

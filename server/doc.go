@@ -75,6 +75,11 @@
 //     (400), and so is a batch in which a write, or the deletion of what
 //     a deletion leaves hanging, would take a version past it: an entity
 //     at that version can no longer change.
+//   - Op Data is stored as it was sent (compacted), and served so. A push
+//     that is not valid UTF-8, or whose Data escapes a lone surrogate
+//     (like "\ud800"), is refused (400) rather than stored in a form
+//     other than the one validated: Go's decoder reads such text with
+//     U+FFFD in place of the bad bytes (syncproto.CheckText).
 //   - A Pull page is cut short when it grows past Options.MaxPullBytes
 //     (More is then true), so large entities cannot make a page unbounded.
 //

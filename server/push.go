@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncproto"
@@ -50,7 +51,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 }
 
 // decodePush reads and validates a push body; any error is the client's.
+// The body must be valid UTF-8 and its ops' Data free of escaped lone
+// surrogates (syncproto.CheckText): Data is stored as sent, and the
+// decoder would check a copy with such bytes replaced.
 func decodePush(body []byte) (*syncproto.PushRequest, error) {
+	if !utf8.Valid(body) {
+		return nil, errors.New("malformed push request: not valid UTF-8")
+	}
 	var req syncproto.PushRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, fmt.Errorf("malformed push request: %w", err)

@@ -2,7 +2,10 @@ package syncproto
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
@@ -252,6 +255,9 @@ func (o *Op) Validate() error {
 	if len(o.Data) > MaxDataBytes {
 		return bad("data", "larger than 3 MiB")
 	}
+	if err := CheckText(o.Data); err != nil {
+		return bad("data", err.Error())
+	}
 	return o.checkData()
 }
 
@@ -296,6 +302,65 @@ func (o *Op) checkData() error {
 		return bad("data", "id or workflowId differs from the op's")
 	}
 	return nil
+}
+
+// CheckText reports, with an error, whether the JSON text b is other
+// than valid UTF-8 with no lone surrogate escaped in its strings (like
+// "\ud800"): text that decodes to exactly what it says. Go's decoder
+// would replace such bytes and escapes with U+FFFD, so a server that
+// checked a decoded copy and stored the text would store what it never
+// checked; JSON (RFC 8259) must be UTF-8 between systems anyway.
+func CheckText(b []byte) error {
+	if !utf8.Valid(b) {
+		return errors.New("not valid UTF-8")
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character: skipped whatever it is
+		if i >= len(b) || b[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(b[i+1:])
+		if !ok {
+			continue // not JSON: the decoder refuses it
+		}
+		i += 4
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		if r < 0xdc00 && i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+			if lo, ok := hex4(b[i+3:]); ok && 0xdc00 <= lo && lo <= 0xdfff {
+				i += 6
+				continue
+			}
+		}
+		return fmt.Errorf("a lone surrogate \\u%04x", r)
+	}
+	return nil
+}
+
+// hex4 decodes the four hex digits that b starts with.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // PushRequest is the body of a push.

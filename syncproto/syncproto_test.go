@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/atelierstore/atelier/graph"
@@ -232,5 +233,36 @@ func TestVersionBounds(t *testing.T) {
 	}
 	if apply, v, err := Decide(top, &Op{ID: "b", Version: 4}); apply || v != MaxSafeInt || err != nil {
 		t.Fatalf("Decide of a losing op at the top: %v %d %v", apply, v, err)
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	for text, ok := range map[string]bool{
+		`{"a":"plain"}`:                    true,
+		`{"a":"é😀"}`:                       true,
+		`{"a":"\ud83d\ude00"}`:             true,
+		`{"a":"\uD83D\uDE00"}`:             true,
+		`{"a":"\u00e9\u0000\"\\"}`:         true,
+		`{"a":"\\ud800"}`:                  true, // an escaped backslash, then text
+		`{"a":"\ufffd"}`:                   true,
+		"{\"a\":\"\xff\xfe\"}":             false,
+		"{\"a\":\"\xed\xa0\x80\"}":         false, // a surrogate in UTF-8
+		`{"a":"\ud800"}`:                   false,
+		`{"a":"\udc00"}`:                   false,
+		`{"a":"\ude00\ud83d"}`:             false,
+		`{"a":"\ud83d\u0041"}`:             false,
+		`{"a":"\ud83d"}`:                   false,
+		`{"\ud800":1}`:                     false,
+		`{"a":"x\ud83d\ude00\ud83d"}`:      false,
+		`{"a":"\ud83d\ude00\ud83d\ude00"}`: true,
+	} {
+		if err := CheckText([]byte(text)); (err == nil) != ok {
+			t.Errorf("CheckText(%s) = %v", text, err)
+		}
+	}
+	op := validNodeOp()
+	op.Data = json.RawMessage(strings.Replace(string(op.Data), `"type":"`, `"type":"\udfff`, 1))
+	if err := op.Validate(); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("Validate of data with a lone surrogate: %v", err)
 	}
 }

@@ -698,6 +698,11 @@ func testMalformedPush(t *testing.T, open Opener) {
 		{"an invalid op among valid ones", syncproto.PushRequest{Ops: []syncproto.Op{good[0], bad, good[1]}}},
 		{"a repeated op id", syncproto.PushRequest{Ops: dup}},
 		{"too many ops", syncproto.PushRequest{Ops: tooMany}},
+		// Data is stored as sent: text Go's decoder would read with
+		// U+FFFD in place of some bytes is refused, not stored.
+		{"invalid UTF-8 in data", bytes.Replace(mustJSON(t, syncproto.PushRequest{Ops: good}), []byte(`"title":"a"`), []byte("\"title\":\"a\xff\xfe\""), 1)},
+		{"invalid UTF-8 elsewhere", bytes.Replace(mustJSON(t, syncproto.PushRequest{Ops: good}), []byte(`"tab":"t1"`), []byte("\"tab\":\"\xff\""), 1)},
+		{"a lone surrogate in data", bytes.Replace(mustJSON(t, syncproto.PushRequest{Ops: good}), []byte(`"title":"a"`), []byte(`"title":"a\ud800"`), 1)},
 	} {
 		wantStatus(t, tc.name, e.do("POST", path, tok, tc.body), http.StatusBadRequest, "Invalid")
 	}
