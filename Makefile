@@ -92,6 +92,13 @@ bench-packages: chrome $(WBT)
 		-bench 'PutBlob' -benchtime 3x ./assets/ 2>&1 | grep '^Benchmark'
 	@cd browsertest && $(GO) test -run '^$$' -bench . -benchtime 1x ./... 2>&1 | grep '^Benchmark'
 
+## bench-server: the sync server under 50 and 200 concurrent clients, over SQLite and over a
+## throwaway PostgreSQL that flushes every commit to disk: ops/s, push and pull p50/p99, RSS
+BENCH_SERVER_FLAGS ?=
+.PHONY: bench-server
+bench-server:
+	cd server && ATELIER_PG_DURABLE=1 bash testdata/with-postgres.sh $(GO) run ./internal/benchserver $(BENCH_SERVER_FLAGS)
+
 ## size: gzipped size of the wasm module
 size: build
 	@printf 'atelier.wasm: %s bytes, %s bytes gzipped\n' \
