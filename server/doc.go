@@ -83,6 +83,16 @@
 //   - A Pull page is cut short when it grows past Options.MaxPullBytes
 //     (More is then true), so large entities cannot make a page unbounded.
 //
+// # Group commit
+//
+// Pushes to one workspace are serialized by the store. A Server therefore
+// keeps one transaction per workspace in flight and commits the pushes
+// that queued meanwhile together, as one batch of their ops (at most 64
+// pushes and 5,000 ops): one lock, one read, one write and one flush to
+// disk serve them all, and each push gets its own acks as if it had come
+// alone. A push whose ops cannot apply (a version past 2^53-1) fails
+// alone, and a group the store refuses is retried push by push.
+//
 // # Caveats
 //
 // Acks are kept forever (they are the idempotency record), and so are

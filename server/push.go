@@ -26,7 +26,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 		writeError(w, http.StatusBadRequest, "Invalid", err.Error())
 		return
 	}
-	acks, err := s.apply(r, ws, req.Ops)
+	acks, err := s.apply(r.Context(), ws, req.Ops)
 	var invalid *errs.ValidationError
 	switch {
 	case errors.As(err, &invalid) && r.Context().Err() == nil:
@@ -68,18 +68,6 @@ func decodePush(body []byte) (*syncproto.PushRequest, error) {
 	return &req, nil
 }
 
-// apply runs a validated batch in one transaction and returns the acks
-// as JSON, in the order of ops.
-func (s *Server) apply(r *http.Request, ws string, ops []syncproto.Op) ([][]byte, error) {
-	var acks [][]byte
-	err := s.store.Update(r.Context(), ws, func(tx Tx) error {
-		var err error
-		acks, err = applyOps(tx, ops)
-		return err
-	})
-	return acks, err
-}
-
 // applyOps is the server's whole write rule: an op seen before gets its
 // stored ack; any other is Rejected when its id names another kind of
 // entity or another workflow, else decided by syncproto.Decide against
@@ -97,6 +85,9 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	seen, err := tx.Acks(ids)
 	if err != nil {
 		return nil, err
+	}
+	if seen == nil {
+		seen = map[string][]byte{}
 	}
 	// The state of each op's entity, of its workflow and of an edge's ends.
 	var entityIDs []string
@@ -197,6 +188,10 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 		}
 		acks[i] = b
 		stored = append(stored, StoredAck{OpID: op.ID, JSON: b})
+		// A batch of several pushes (see commit) may hold an op id twice:
+		// the second gets the first one's ack, as it would in a later
+		// batch.
+		seen[op.ID] = b
 	}
 	if len(stored) == 0 {
 		return acks, nil

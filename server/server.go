@@ -109,6 +109,7 @@ type Server struct {
 
 	reading  sync.Map // *pacer: the requests whose bodies are arriving
 	draining atomic.Bool
+	groups   groups
 }
 
 // New returns a Server over store and blobs. It fails with an error

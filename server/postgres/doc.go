@@ -23,6 +23,11 @@
 // pull never sees seq n+1 before seq n is visible, so a cursor never
 // skips a change.
 //
+// Without pool_max_conns in the DSN, the pool opens up to 16 connections
+// (4 per CPU on larger machines), more than pgxpool's default: a push
+// holds one while it waits for its workspace's lock and its commit's
+// flush, and pulls should not queue behind those.
+//
 // # Caveats
 //
 // Lookups of many ids join with unnest($ids) rather than "= ANY($ids)":

@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
+
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
