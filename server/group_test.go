@@ -110,3 +110,32 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatalf("seq %d, want %d", tx.seq, want)
 	}
 }
+
+// TestEncodePull checks the hand-made pull page against encoding/json.
+func TestEncodePull(t *testing.T) {
+	for _, changes := range [][]syncproto.Change{
+		nil,
+		{
+			{Seq: 1, Entity: syncproto.EntityNode, EntityID: fzNodeA, WorkflowID: fzFlow, Version: 2, Proposed: 2, UpdatedAt: 5, OpID: fzID(1),
+				Data: json.RawMessage(`{"id":"x","title":"é \u2028 \"q\""}`), Overwrote: []string{fzID(0)}},
+			{Seq: 3, Entity: syncproto.EntityEdge, EntityID: fzEdge, WorkflowID: fzFlow, Version: syncproto.MaxSafeInt, Proposed: 1, OpID: fzID(2), Deleted: true},
+		},
+	} {
+		for _, more := range []bool{false, true} {
+			got := encodePull(changes, 3, more)
+			want := syncproto.PullResponse{Changes: changes, Cursor: 3, More: more}
+			if want.Changes == nil {
+				want.Changes = []syncproto.Change{}
+			}
+			var back syncproto.PullResponse
+			if err := json.Unmarshal(got, &back); err != nil {
+				t.Fatalf("%s: %v", got, err)
+			}
+			a, _ := json.Marshal(back)
+			b, _ := json.Marshal(want)
+			if !bytes.Equal(a, b) {
+				t.Fatalf("encodePull: %s\nwant %s", got, b)
+			}
+		}
+	}
+}
