@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestEncodePull(t *testing.T) {
 		nil,
 		{
 			{Seq: 1, Entity: syncproto.EntityNode, EntityID: fzNodeA, WorkflowID: fzFlow, Version: 2, Proposed: 2, UpdatedAt: 5, OpID: fzID(1),
-				Data: json.RawMessage(`{"id":"x","title":"é \u2028 \"q\""}`), Overwrote: []string{fzID(0)}},
+				Data: json.RawMessage(`{"id":"x","title":"é \u2028 \"q\""}`), Overwrote: []string{fzID(0), "odd \"é😀\x01<\\\xff"}},
 			{Seq: 3, Entity: syncproto.EntityEdge, EntityID: fzEdge, WorkflowID: fzFlow, Version: syncproto.MaxSafeInt, Proposed: 1, OpID: fzID(2), Deleted: true},
 		},
 	} {
@@ -131,9 +132,10 @@ func TestEncodePull(t *testing.T) {
 			if err := json.Unmarshal(got, &back); err != nil {
 				t.Fatalf("%s: %v", got, err)
 			}
-			a, _ := json.Marshal(back)
 			b, _ := json.Marshal(want)
-			if !bytes.Equal(a, b) {
+			var wantBack syncproto.PullResponse
+			json.Unmarshal(b, &wantBack)
+			if !reflect.DeepEqual(back, wantBack) {
 				t.Fatalf("encodePull: %s\nwant %s", got, b)
 			}
 		}
