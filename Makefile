@@ -45,6 +45,8 @@ test: test-host test-types test-browser
 test-host:
 	$(GO) test -race -timeout 5m ./...
 	cd server && bash testdata/with-postgres.sh $(GO) test -race -timeout 5m ./...
+	@# The push handler end to end, on bodies the fuzzer makes up, for a while.
+	cd server && $(GO) test -run '^$$' -fuzz '^FuzzPushHandler$$' -fuzztime 20s .
 	cd bench/driver && $(GO) test -race ./...
 
 ## test-types: type-check wasm/atelier.d.ts against wasm/typecheck/usage.ts (pinned TypeScript from npm)
@@ -89,6 +91,13 @@ bench-packages: chrome $(WBT)
 	@$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -run '^$$' \
 		-bench 'PutBlob' -benchtime 3x ./assets/ 2>&1 | grep '^Benchmark'
 	@cd browsertest && $(GO) test -run '^$$' -bench . -benchtime 1x ./... 2>&1 | grep '^Benchmark'
+
+## bench-server: the sync server under 50 and 200 concurrent clients, over SQLite and over a
+## throwaway PostgreSQL that flushes every commit to disk: ops/s, push and pull p50/p99, RSS
+BENCH_SERVER_FLAGS ?=
+.PHONY: bench-server
+bench-server:
+	cd server && ATELIER_PG_DURABLE=1 bash testdata/with-postgres.sh $(GO) run ./internal/benchserver $(BENCH_SERVER_FLAGS)
 
 ## size: gzipped size of the wasm module
 size: build

@@ -99,7 +99,7 @@ func (s *Server) blobUploadURL(w http.ResponseWriter, r *http.Request, ws string
 	if media == "" {
 		media = "application/octet-stream"
 	}
-	if _, _, err := mime.ParseMediaType(media); err != nil || len(media) > maxMIME {
+	if _, _, err := mime.ParseMediaType(media); err != nil || len(media) > maxMIME || !printableASCII(media) {
 		writeError(w, http.StatusBadRequest, "Invalid", "mime must be a media type like image/png")
 		return
 	}
@@ -194,7 +194,9 @@ func (s *Server) blobPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Invalid", fmt.Sprintf("the bytes are not the declared %d bytes with hash %s", g.size, hash))
 		return
 	case errors.As(err, &cerr) || err != nil && r.Context().Err() != nil:
-		writeError(w, http.StatusBadRequest, "Invalid", "upload broke off")
+		if !bodyError(w, err) {
+			writeError(w, http.StatusBadRequest, "Invalid", "upload broke off")
+		}
 		return
 	case err != nil:
 		s.internal(w, r, fmt.Errorf("blob upload to %s: %w", g.ws, err))
@@ -257,3 +259,14 @@ type clientError struct{ err error }
 
 func (e *clientError) Error() string { return "reading the request: " + e.err.Error() }
 func (e *clientError) Unwrap() error { return e.err }
+
+// printableASCII reports whether s is all printable ASCII: a media type
+// is served back as a Content-Type header.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -57,7 +57,29 @@
 // syncproto.ErrorResponse with one of the codes syncproto lists, plus
 // "Exists" (409) when an upload URL is asked for a blob the workspace
 // already has. A PUT to a valid upload URL of a blob the workspace has
-// meanwhile got succeeds (204) without reading the body.
+// meanwhile got succeeds (204) without reading the body. The router's
+// own errors have that shape too: 404 "NotFound", 405 "Invalid" (with
+// Allow), and 400 "Invalid" for a path with "." or ".." segments or
+// repeated slashes, which ServeMux would redirect.
+//
+// # Slow clients
+//
+// A request is authenticated from its header, before any of its body is
+// read. The body must then keep arriving: within Options.StallTimeout of
+// the start and of every read, and at Options.MinRate on average from
+// its start (the first StallTimeout being a head start), or it is
+// answered 408 "Timeout"; responses must be taken at that rate too. A
+// response to a request whose body was not read to its end closes the
+// connection. These bounds are read and write deadlines on the
+// connection, set through http.ResponseController, so a Server must be
+// served by net/http's HTTP/1 server for them to hold. Server.Drain, for
+// http.Server.RegisterOnShutdown, cuts off the bodies still arriving
+// (503 "Unavailable"), and LimitListener bounds the connections open at
+// once, in all and per client address; the http.Server should have a
+// ReadHeaderTimeout. Command atelier-sync puts it all together.
+//
+// A request whose client goes away while the store works is logged at
+// debug level, with status 499, and not as an error.
 //
 // Decisions the contract leaves open:
 //
@@ -77,8 +99,29 @@
 //     tombstone, which the server stores. A node or edge whose workflow or
 //     end node the server has never seen is accepted: the parent's write
 //     may come in a later batch.
+//   - Versions, sequence numbers, cursors and times stay within
+//     syncproto.MaxSafeInt (2^53-1), the largest integer a JavaScript
+//     client represents exactly. A push with an op beyond it is refused
+//     (400), and so is a batch in which a write, or the deletion of what
+//     a deletion leaves hanging, would take a version past it: an entity
+//     at that version can no longer change.
+//   - Op Data is stored as it was sent (compacted), and served so. A push
+//     that is not valid UTF-8, or whose Data escapes a lone surrogate
+//     (like "\ud800"), is refused (400) rather than stored in a form
+//     other than the one validated: Go's decoder reads such text with
+//     U+FFFD in place of the bad bytes (syncproto.CheckText).
 //   - A Pull page is cut short when it grows past Options.MaxPullBytes
 //     (More is then true), so large entities cannot make a page unbounded.
+//
+// # Group commit
+//
+// Pushes to one workspace are serialized by the store. A Server therefore
+// keeps one transaction per workspace in flight and commits the pushes
+// that queued meanwhile together, as one batch of their ops (at most 64
+// pushes and 5,000 ops): one lock, one read, one write and one flush to
+// disk serve them all, and each push gets its own acks as if it had come
+// alone. A push whose ops cannot apply (a version past 2^53-1) fails
+// alone, and a group the store refuses is retried push by push.
 //
 // # Caveats
 //

@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncproto"
 )
 
@@ -24,8 +27,15 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 		writeError(w, http.StatusBadRequest, "Invalid", err.Error())
 		return
 	}
-	acks, err := s.apply(r, ws, req.Ops)
-	if err != nil {
+	acks, err := s.apply(r.Context(), ws, req.Ops)
+	var invalid *errs.ValidationError
+	switch {
+	case errors.As(err, &invalid) && r.Context().Err() == nil:
+		// An op that passed Validate but cannot apply: a version or
+		// sequence number would pass syncproto.MaxSafeInt.
+		writeError(w, http.StatusBadRequest, "Invalid", err.Error())
+		return
+	case err != nil:
 		s.internal(w, r, fmt.Errorf("push to %s: %w", ws, err))
 		return
 	}
@@ -43,7 +53,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 }
 
 // decodePush reads and validates a push body; any error is the client's.
+// The body must be valid UTF-8 and its ops' Data free of escaped lone
+// surrogates (syncproto.CheckText): Data is stored as sent, and the
+// decoder would check a copy with such bytes replaced.
 func decodePush(body []byte) (*syncproto.PushRequest, error) {
+	if !utf8.Valid(body) {
+		return nil, errors.New("malformed push request: not valid UTF-8")
+	}
 	var req syncproto.PushRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, fmt.Errorf("malformed push request: %w", err)
@@ -52,18 +68,6 @@ func decodePush(body []byte) (*syncproto.PushRequest, error) {
 		return nil, err
 	}
 	return &req, nil
-}
-
-// apply runs a validated batch in one transaction and returns the acks
-// as JSON, in the order of ops.
-func (s *Server) apply(r *http.Request, ws string, ops []syncproto.Op) ([][]byte, error) {
-	var acks [][]byte
-	err := s.store.Update(r.Context(), ws, func(tx Tx) error {
-		var err error
-		acks, err = applyOps(tx, ops)
-		return err
-	})
-	return acks, err
 }
 
 // applyOps is the server's whole write rule: an op seen before gets its
@@ -83,6 +87,9 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	seen, err := tx.Acks(ids)
 	if err != nil {
 		return nil, err
+	}
+	if seen == nil {
+		seen = map[string][]byte{}
 	}
 	// The state of each op's entity, of its workflow and of an edge's ends.
 	var entityIDs []string
@@ -134,17 +141,29 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 			cause := a.deletedParent(op, ends[i])
 			tomb := cur
 			if cur == nil || !cur.Deleted {
-				tomb = a.bury(op.Entity, op.EntityID, op.WorkflowID, max(op.Version, version(cur)+1), cause, cur)
+				v, err := syncproto.NextVersion(version(cur))
+				if err != nil {
+					return nil, fmt.Errorf("op %s: %w", op.ID, err)
+				}
+				if tomb, err = a.bury(op.Entity, op.EntityID, op.WorkflowID, max(op.Version, v), cause, cur); err != nil {
+					return nil, err
+				}
 			}
 			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: tomb.Version, Current: tomb}
 		default:
-			apply, version := syncproto.Decide(cur, op)
+			apply, version, err := syncproto.Decide(cur, op)
+			if err != nil {
+				return nil, fmt.Errorf("op %s: %w", op.ID, err)
+			}
 			if !apply {
 				ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: version, Current: cur}
 				break
 			}
-			a.seq++
-			c := &syncproto.Change{Seq: a.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
+			seq, err := a.nextSeq()
+			if err != nil {
+				return nil, err
+			}
+			c := &syncproto.Change{Seq: seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
 				Version: version, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
 			if cur != nil && op.BaseVersion < cur.Version {
 				c.Overwrote = syncproto.Overwriting(cur) // writes the op's device had not seen
@@ -171,6 +190,10 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 		}
 		acks[i] = b
 		stored = append(stored, StoredAck{OpID: op.ID, JSON: b})
+		// A batch of several pushes (see commit) may hold an op id twice:
+		// the second gets the first one's ack, as it would in a later
+		// batch.
+		seen[op.ID] = b
 	}
 	if len(stored) == 0 {
 		return acks, nil
@@ -232,19 +255,31 @@ func (a *applier) deletedParent(op *syncproto.Op, ends [2]string) *syncproto.Cha
 	return nil
 }
 
+// nextSeq assigns the next sequence number of the workspace.
+func (a *applier) nextSeq() (int64, error) {
+	if a.seq >= syncproto.MaxSafeInt {
+		return 0, &errs.ValidationError{Entity: "workspace", Field: "seq", Reason: "the workspace has used up its sequence numbers (2^53-1)"}
+	}
+	a.seq++
+	return a.seq, nil
+}
+
 // bury records the deletion of an entity caused by the deletion cause: a
 // tombstone at version v, claimed with the cause's time and op. cur is
 // the entity's live state it replaces, if any: its write is overwritten.
-func (a *applier) bury(e syncproto.Entity, id, wf string, v int64, cause, cur *syncproto.Change) *syncproto.Change {
-	a.seq++
-	t := &syncproto.Change{Seq: a.seq, Entity: e, EntityID: id, WorkflowID: wf,
+func (a *applier) bury(e syncproto.Entity, id, wf string, v int64, cause, cur *syncproto.Change) (*syncproto.Change, error) {
+	seq, err := a.nextSeq()
+	if err != nil {
+		return nil, err
+	}
+	t := &syncproto.Change{Seq: seq, Entity: e, EntityID: id, WorkflowID: wf,
 		Version: v, Proposed: v, UpdatedAt: cause.UpdatedAt, OpID: cause.OpID, Deleted: true}
 	if cur != nil && !cur.Deleted {
 		t.Overwrote = syncproto.Overwriting(cur)
 	}
 	a.state[id] = t
 	a.changes = append(a.changes, t)
-	return t
+	return t, nil
 }
 
 // keepWhole deletes what the deletion del leaves hanging: a workflow's
@@ -266,7 +301,13 @@ func (a *applier) keepWhole(del *syncproto.Change) error {
 				continue
 			}
 		}
-		a.bury(c.Entity, c.EntityID, c.WorkflowID, c.Version+1, del, c)
+		v, err := syncproto.NextVersion(c.Version)
+		if err != nil {
+			return fmt.Errorf("op %s deletes %s %s along with %s %s: %w", del.OpID, c.Entity, c.EntityID, del.Entity, del.EntityID, err)
+		}
+		if _, err := a.bury(c.Entity, c.EntityID, c.WorkflowID, v, del, c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -305,7 +346,8 @@ func (a *applier) live(wf string) ([]*syncproto.Change, error) {
 }
 
 // readBody reads a request body of at most limit bytes, answering 413
-// (and reporting false) when it is larger and 400 when it breaks off.
+// (and reporting false) when it is larger, 400 when it breaks off, and
+// 408 or 503 when it misses the transfer bounds (see bodyError).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	if r.ContentLength > limit {
 		writeError(w, http.StatusRequestEntityTooLarge, "TooLarge", "request body larger than "+strconv.FormatInt(limit, 10)+" bytes")
@@ -318,7 +360,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 		writeError(w, http.StatusRequestEntityTooLarge, "TooLarge", "request body larger than "+strconv.FormatInt(limit, 10)+" bytes")
 		return nil, false
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "Invalid", "reading the request body: "+err.Error())
+		if !bodyError(w, err) {
+			writeError(w, http.StatusBadRequest, "Invalid", "reading the request body: "+err.Error())
+		}
 		return nil, false
 	}
 	return b, true
@@ -330,8 +374,8 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request, ws string) {
 	cursor, limit := int64(0), syncproto.DefaultPullMax
 	if v := q.Get("cursor"); v != "" || q.Has("cursor") {
 		c, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || c < 0 {
-			writeError(w, http.StatusBadRequest, "Invalid", "cursor must be a non-negative integer")
+		if err != nil || c < 0 || c > syncproto.MaxSafeInt {
+			writeError(w, http.StatusBadRequest, "Invalid", "cursor must be an integer from 0 to 2^53-1")
 			return
 		}
 		cursor = c
@@ -349,12 +393,99 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request, ws string) {
 		s.internal(w, r, fmt.Errorf("pull from %s: %w", ws, err))
 		return
 	}
-	resp := syncproto.PullResponse{Changes: changes, Cursor: cursor, More: more}
-	if resp.Changes == nil {
-		resp.Changes = []syncproto.Change{}
-	}
 	if n := len(changes); n > 0 {
-		resp.Cursor = changes[n-1].Seq
+		cursor = changes[n-1].Seq
 	}
-	writeJSON(w, http.StatusOK, &resp)
+	writeRaw(w, http.StatusOK, encodePull(changes, cursor, more))
+}
+
+// encodePull writes a syncproto.PullResponse by hand, each change's Data
+// spliced in as stored: the server compacted and validated it before
+// storing it, and json.Marshal would compact and validate every byte of
+// every page again, which was most of the server's work under load.
+func encodePull(changes []syncproto.Change, cursor int64, more bool) []byte {
+	size := 64
+	for i := range changes {
+		size += 320 + len(changes[i].Data)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"changes":[`...)
+	for i := range changes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendChange(b, &changes[i])
+	}
+	b = append(b, `],"cursor":`...)
+	b = strconv.AppendInt(b, cursor, 10)
+	b = append(b, `,"more":`...)
+	b = strconv.AppendBool(b, more)
+	return append(b, '}')
+}
+
+// appendChange appends c as encoding/json would write it.
+func appendChange(b []byte, c *syncproto.Change) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, c.Seq, 10)
+	b = append(b, `,"entity":`...)
+	b = appendString(b, string(c.Entity))
+	b = append(b, `,"entityId":`...)
+	b = appendString(b, c.EntityID)
+	b = append(b, `,"workflowId":`...)
+	b = appendString(b, c.WorkflowID)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, c.Version, 10)
+	b = append(b, `,"proposed":`...)
+	b = strconv.AppendInt(b, c.Proposed, 10)
+	b = append(b, `,"updatedAt":`...)
+	b = strconv.AppendInt(b, c.UpdatedAt, 10)
+	b = append(b, `,"opId":`...)
+	b = appendString(b, c.OpID)
+	if c.Deleted {
+		b = append(b, `,"deleted":true`...)
+	}
+	if len(c.Data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, c.Data...)
+	}
+	if len(c.Overwrote) > 0 {
+		b = append(b, `,"overwrote":[`...)
+		for i, id := range c.Overwrote {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, id)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string. The strings of a Change are
+// ids and names the server validated; anything else is escaped all the
+// same, if not as tersely as encoding/json would.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case 0x20 <= c && c < 0x7f:
+			b = append(b, c)
+		case c < 0x80:
+			b = fmt.Appendf(b, "\\u%04x", c)
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if hi, lo := utf16.EncodeRune(r); hi != utf8.RuneError {
+				b = fmt.Appendf(b, "\\u%04x\\u%04x", hi, lo)
+			} else {
+				b = fmt.Appendf(b, "\\u%04x", r) // U+FFFD for bytes that are not UTF-8
+			}
+			i += n
+			continue
+		}
+		i++
+	}
+	return append(b, '"')
 }

@@ -132,6 +132,15 @@ func FuzzPush(f *testing.F) {
 		}
 		tx := newMemTx()
 		first, err := applyOps(tx, req.Ops)
+		var invalid *errs.ValidationError
+		if errors.As(err, &invalid) {
+			// Valid ops that cannot apply (a version past 2^53-1): the
+			// batch is refused whole.
+			if tx.seq != 0 || len(tx.acks) != 0 {
+				t.Fatal("a refused batch was stored")
+			}
+			return
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,4 +209,30 @@ func TestVerifier(t *testing.T) {
 func sha(b []byte) []byte {
 	s := sha256.Sum256(b)
 	return s[:]
+}
+
+// TestSeqBound runs a batch on a workspace whose sequence numbers are used
+// up: it is refused as invalid, with nothing stored.
+func TestSeqBound(t *testing.T) {
+	tx := newMemTx()
+	tx.seq = syncproto.MaxSafeInt - 1
+	wf, a, b := graph.NewID(), graph.NewID(), graph.NewID()
+	data := func(id string) json.RawMessage {
+		d, _ := json.Marshal(graph.Node{ID: id, WorkflowID: wf, Type: "prompt"})
+		return d
+	}
+	op := func(id string) syncproto.Op {
+		return syncproto.Op{ID: graph.NewID(), Entity: syncproto.EntityNode, EntityID: id, WorkflowID: wf,
+			Kind: syncproto.OpCreate, Data: data(id), Version: 1}
+	}
+	if _, err := applyOps(tx, []syncproto.Op{op(a)}); err != nil {
+		t.Fatalf("the last seq: %v", err)
+	}
+	_, err := applyOps(tx, []syncproto.Op{op(b)})
+	if !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("a seq past 2^53-1: %v", err)
+	}
+	if tx.seq != syncproto.MaxSafeInt || tx.entities[b] != nil {
+		t.Fatal("the refused batch was stored")
+	}
 }

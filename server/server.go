@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atelierstore/atelier/syncproto"
@@ -69,6 +72,21 @@ type Options struct {
 	// through this Server wake its watchers at once.
 	WatchPoll time.Duration
 
+	// StallTimeout is how long a request body may take to start arriving
+	// or may stall between two reads, and how long one write of a
+	// response may take beyond what MinRate allows; past it the request
+	// is answered 408 ("Timeout"), or its connection closed. 0 means
+	// DefaultStallTimeout.
+	StallTimeout time.Duration
+
+	// MinRate is the slowest average rate, in bytes per second, at which
+	// a request body must arrive once its first StallTimeout has passed,
+	// and at which a response must be taken; a slower body is answered
+	// 408 ("Timeout"). It is what bounds a large upload, where a single
+	// timeout would be too short for some and too long for others. 0 means
+	// DefaultMinRate; negative means none (StallTimeout still applies).
+	MinRate int64
+
 	// Logger receives one line per request and the errors behind 500s.
 	// Nil means slog.Default().
 	Logger *slog.Logger
@@ -93,9 +111,15 @@ type Server struct {
 	ending    sync.Once
 	ended     chan struct{} // closed by EndWatches
 	watchPoll time.Duration
+	stall     time.Duration
+	minRate   int64
 	log       *slog.Logger
 	now       func() time.Time
 	mux       *http.ServeMux
+
+	reading  sync.Map // *pacer: the requests whose bodies are arriving
+	draining atomic.Bool
+	groups   groups
 }
 
 // New returns a Server over store and blobs. It fails with an error
@@ -113,6 +137,7 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 		store: store, blobs: blobs, tokens: opts.Tokens,
 		ttl: opts.URLTTL, base: strings.TrimSuffix(opts.BaseURL, "/"),
 		maxBlob: opts.MaxBlobBytes, maxPull: opts.MaxPullBytes, watchPoll: opts.WatchPoll,
+		stall: opts.StallTimeout, minRate: opts.MinRate,
 		log: opts.Logger, now: opts.Now, ended: make(chan struct{}),
 	}
 	switch {
@@ -124,8 +149,8 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	default:
 		s.sign.key = append([]byte(nil), opts.Secret...)
 	}
-	if s.ttl < 0 || s.maxBlob < 0 || s.maxPull < 0 || s.watchPoll < 0 {
-		return nil, invalid("options", "URLTTL, MaxBlobBytes, MaxPullBytes and WatchPoll must not be negative")
+	if s.ttl < 0 || s.maxBlob < 0 || s.maxPull < 0 || s.watchPoll < 0 || s.stall < 0 {
+		return nil, invalid("options", "URLTTL, MaxBlobBytes, MaxPullBytes, WatchPoll and StallTimeout must not be negative")
 	}
 	if s.watchPoll == 0 {
 		s.watchPoll = DefaultWatchPoll
@@ -141,6 +166,12 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	}
 	if s.maxPull == 0 {
 		s.maxPull = DefaultMaxPullBytes
+	}
+	if s.stall == 0 {
+		s.stall = DefaultStallTimeout
+	}
+	if s.minRate == 0 {
+		s.minRate = DefaultMinRate
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -173,26 +204,102 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
-	})
 	s.mux = m
 	return s, nil
 }
 
-// ServeHTTP answers CORS preflights, adds CORS headers, logs the request
-// and routes it.
+// ServeHTTP answers CORS preflights, adds CORS headers, holds the request
+// to the transfer bounds, routes it and logs it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	if s.cors(rec, r) {
-		s.mux.ServeHTTP(rec, r)
+	p := s.pace(w, r, start)
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK, p: p}
+	defer func() {
+		if !rec.wrote {
+			p.beforeHeader(rec.Header())
+		}
+		p.done()
+		// The query is left out: it holds URL signatures.
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+			slog.Duration("took", time.Since(start)))
+	}()
+	defer func() {
+		v := recover()
+		if v == nil || v == http.ErrAbortHandler {
+			if v != nil {
+				panic(v)
+			}
+			return
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request panicked",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		if rec.wrote {
+			panic(http.ErrAbortHandler) // too late for an answer: net/http drops the connection
+		}
+		writeError(rec, http.StatusInternalServerError, "Internal", "internal server error")
+	}()
+	if !s.cors(rec, r) {
+		return
 	}
-	// The query is left out: it holds URL signatures.
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-		slog.Duration("took", time.Since(start)))
+	if !canonical(r.URL.Path) {
+		// ServeMux would redirect to the cleaned path.
+		writeError(rec, http.StatusBadRequest, "Invalid", "the path is not in canonical form (no . or .. segments, no repeated /)")
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(rec, r)
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// canonical reports whether p is a path ServeMux routes as it is, rather
+// than redirecting to a cleaned one: no "." or ".." segments, no
+// repeated slashes. No client of the protocol sends such a path, so it is
+// refused rather than redirected.
+func canonical(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
+// noRoute answers a request that no route matches with what the ServeMux
+// would answer, in the protocol's JSON shape: 404, or 405 with Allow.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	c := &capture{header: http.Header{}}
+	h.ServeHTTP(c, r)
+	switch {
+	case c.status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", c.header.Get("Allow"))
+		writeError(w, http.StatusMethodNotAllowed, "Invalid",
+			fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, c.header.Get("Allow")))
+	default:
+		writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	}
+}
+
+// capture is a ResponseWriter that keeps the status and header of the
+// ServeMux's own answers and drops their plain-text bodies.
+type capture struct {
+	header http.Header
+	status int
+}
+
+func (c *capture) Header() http.Header { return c.header }
+func (c *capture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+func (c *capture) Write(p []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return len(p), nil
 }
 
 // authed wraps h with the bearer token check: 401 without a known token,
@@ -267,16 +374,32 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
-// internal logs err and answers 500 without its details.
+// statusClientGone is the status logged for a request whose client went
+// away (or whose server is going) before the answer: nginx's 499. Nobody
+// receives it.
+const statusClientGone = 499
+
+// internal logs err and answers 500 without its details. When the
+// request's context is done, the error is the client's leaving (or the
+// server's shutting down), not the server's failure: it is logged at
+// debug level and the request as 499.
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request canceled",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		writeError(w, statusClientGone, "Canceled", "the request was canceled")
+		return
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	writeError(w, http.StatusInternalServerError, "Internal", "internal server error")
 }
 
-// recorder remembers the status and size of a response for the log.
+// recorder remembers the status and size of a response for the log, and
+// lets the pacer bound each write.
 type recorder struct {
 	http.ResponseWriter
+	p      *pacer
 	status int
 	bytes  int64
 	wrote  bool
@@ -285,12 +408,16 @@ type recorder struct {
 func (r *recorder) WriteHeader(status int) {
 	if !r.wrote {
 		r.status, r.wrote = status, true
+		r.p.beforeHeader(r.Header())
 	}
 	r.ResponseWriter.WriteHeader(status)
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
-	r.wrote = true
+	if !r.wrote {
+		r.WriteHeader(http.StatusOK)
+	}
+	r.p.beforeWrite(len(p))
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)
 	return n, err

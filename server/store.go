@@ -84,7 +84,9 @@ type Tx interface {
 	// Put stores changes, each replacing the state of its entity, and
 	// acks. Every change carries its Seq, above Seq() and increasing in
 	// the order given; afterwards Seq() returns the last one. An ack for
-	// an op id already stored is an error.
+	// an op id already stored is an error, which a store that sends its
+	// writes with the next statement (as the postgres one does, to save
+	// round trips) returns from that call, or from Update at commit.
 	Put(changes []syncproto.Change, acks []StoredAck) error
 }
 

@@ -2,7 +2,10 @@ package syncproto
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
@@ -164,14 +167,36 @@ func Wins(a, b Revision) bool {
 // whatever order the ops arrive in. An op made on the latest state wins
 // over it: it proposes a version above the authoritative one, which is at
 // least the stored claim's.
-func Decide(stored *Change, op *Op) (apply bool, version int64) {
+//
+// It fails, with an error matching errs.ErrInvalid, when the op wins but
+// its version would have to pass MaxSafeInt: an entity at that version
+// can no longer change.
+func Decide(stored *Change, op *Op) (apply bool, version int64, err error) {
 	if stored == nil {
-		return true, max(op.Version, 1)
+		return true, max(op.Version, 1), nil
 	}
 	if !Wins(op.Revision(), stored.Revision()) {
-		return false, stored.Version
+		return false, stored.Version, nil
 	}
-	return true, max(op.Version, stored.Version+1)
+	v, err := NextVersion(stored.Version)
+	if err != nil {
+		return false, 0, err
+	}
+	return true, max(op.Version, v), nil
+}
+
+// MaxSafeInt is the largest version, sequence number, cursor or time the
+// protocol carries: 2^53-1, JavaScript's Number.MAX_SAFE_INTEGER, the
+// largest integer every client can represent exactly.
+const MaxSafeInt = 1<<53 - 1
+
+// NextVersion returns v+1, or an error matching errs.ErrInvalid when that
+// is above MaxSafeInt.
+func NextVersion(v int64) (int64, error) {
+	if v >= MaxSafeInt {
+		return 0, bad("version", "the entity is at the largest version, 2^53-1, and cannot change any more")
+	}
+	return v + 1, nil
 }
 
 // Limits the server enforces and the client respects.
@@ -188,9 +213,9 @@ func bad(field, reason string) error {
 	return &errs.ValidationError{Entity: "op", Field: field, Reason: reason}
 }
 
-// Validate checks an op's form: ids, kinds, versions, and that Data is the
-// entity it claims to be (valid, same id and workflow). It does not decide
-// whether the op applies.
+// Validate checks an op's form: ids, kinds, versions (at most
+// MaxSafeInt), and that Data is the entity it claims to be (valid, same id
+// and workflow). It does not decide whether the op applies.
 func (o *Op) Validate() error {
 	if !graph.ValidID(o.ID) {
 		return bad("id", "must be a canonical UUID")
@@ -209,6 +234,12 @@ func (o *Op) Validate() error {
 	if o.BaseVersion < 0 || o.Version <= o.BaseVersion {
 		return bad("version", "must be greater than baseVersion, which must not be negative")
 	}
+	if o.Version > MaxSafeInt {
+		return bad("version", "must be at most 2^53-1")
+	}
+	if o.UpdatedAt > MaxSafeInt || o.UpdatedAt < -MaxSafeInt {
+		return bad("updatedAt", "must be within ±(2^53-1)")
+	}
 	if o.Kind == OpDelete {
 		if len(o.Data) != 0 {
 			return bad("data", "a delete carries no data")
@@ -223,6 +254,9 @@ func (o *Op) Validate() error {
 	}
 	if len(o.Data) > MaxDataBytes {
 		return bad("data", "larger than 3 MiB")
+	}
+	if err := CheckText(o.Data); err != nil {
+		return bad("data", err.Error())
 	}
 	return o.checkData()
 }
@@ -268,6 +302,65 @@ func (o *Op) checkData() error {
 		return bad("data", "id or workflowId differs from the op's")
 	}
 	return nil
+}
+
+// CheckText reports, with an error, whether the JSON text b is other
+// than valid UTF-8 with no lone surrogate escaped in its strings (like
+// "\ud800"): text that decodes to exactly what it says. Go's decoder
+// would replace such bytes and escapes with U+FFFD, so a server that
+// checked a decoded copy and stored the text would store what it never
+// checked; JSON (RFC 8259) must be UTF-8 between systems anyway.
+func CheckText(b []byte) error {
+	if !utf8.Valid(b) {
+		return errors.New("not valid UTF-8")
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character: skipped whatever it is
+		if i >= len(b) || b[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(b[i+1:])
+		if !ok {
+			continue // not JSON: the decoder refuses it
+		}
+		i += 4
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		if r < 0xdc00 && i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+			if lo, ok := hex4(b[i+3:]); ok && 0xdc00 <= lo && lo <= 0xdfff {
+				i += 6
+				continue
+			}
+		}
+		return fmt.Errorf("a lone surrogate \\u%04x", r)
+	}
+	return nil
+}
+
+// hex4 decodes the four hex digits that b starts with.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // PushRequest is the body of a push.
@@ -373,7 +466,9 @@ type WatchResponse struct {
 type ErrorResponse struct {
 	Error string `json:"error"`
 	// Code is one of "Unauthorized" (401), "Forbidden" (403), "Invalid"
-	// (400), "NotFound" (404), "Exists" (409), "TooLarge" (413),
-	// "Internal" (5xx).
+	// (400, or 405 for a method a route does not take), "NotFound" (404),
+	// "Timeout" (408: the request body arrived too slowly), "Exists"
+	// (409), "TooLarge" (413), "Unavailable" (503: the server is shutting
+	// down or has too many connections; try again), "Internal" (5xx).
 	Code string `json:"code"`
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/atelierstore/atelier/graph"
@@ -73,7 +74,10 @@ func TestDecide(t *testing.T) {
 		{"concurrent tie, earlier loses", stored, Op{BaseVersion: 4, Version: 5, UpdatedAt: 99}, false, 5},
 		{"concurrent full tie, larger op id wins", stored, Op{ID: "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a11", BaseVersion: 4, Version: 5, UpdatedAt: 100}, true, 6},
 	} {
-		apply, v := Decide(tc.stored, &tc.op)
+		apply, v, err := Decide(tc.stored, &tc.op)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
 		if apply != tc.apply || v != tc.version {
 			t.Errorf("%s: Decide = %v, %d; want %v, %d", tc.name, apply, v, tc.apply, tc.version)
 		}
@@ -98,7 +102,7 @@ func TestDecideIgnoresArrivalOrder(t *testing.T) {
 			var stored *Change
 			for i := range order {
 				op := &order[i]
-				if apply, v := Decide(stored, op); apply {
+				if apply, v, _ := Decide(stored, op); apply {
 					stored = &Change{Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID}
 				}
 			}
@@ -154,6 +158,9 @@ func TestValidate(t *testing.T) {
 		{"bad kind", func(o *Op) { o.Kind = "merge" }},
 		{"version not above base", func(o *Op) { o.Version = o.BaseVersion }},
 		{"negative base", func(o *Op) { o.BaseVersion = -1 }},
+		{"version past 2^53-1", func(o *Op) { o.Version = MaxSafeInt + 1 }},
+		{"updatedAt past 2^53-1", func(o *Op) { o.UpdatedAt = MaxSafeInt + 1 }},
+		{"updatedAt below -(2^53-1)", func(o *Op) { o.UpdatedAt = -MaxSafeInt - 1 }},
 		{"no data", func(o *Op) { o.Data = nil }},
 		{"data for another id", func(o *Op) { o.EntityID = graph.NewID() }},
 		{"data of another workflow", func(o *Op) { o.WorkflowID = graph.NewID() }},
@@ -210,5 +217,52 @@ func TestOverwriting(t *testing.T) {
 	}
 	if len(c.Overwrote) != 1 {
 		t.Fatal("Overwriting changed its argument")
+	}
+}
+
+func TestVersionBounds(t *testing.T) {
+	if v, err := NextVersion(MaxSafeInt - 1); v != MaxSafeInt || err != nil {
+		t.Fatalf("NextVersion(2^53-2) = %d, %v", v, err)
+	}
+	if _, err := NextVersion(MaxSafeInt); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("NextVersion(2^53-1): %v", err)
+	}
+	top := &Change{Version: MaxSafeInt, Proposed: 5, UpdatedAt: 1, OpID: "a"}
+	if _, _, err := Decide(top, &Op{ID: "b", Version: 6, UpdatedAt: 1}); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("Decide past 2^53-1: %v", err)
+	}
+	if apply, v, err := Decide(top, &Op{ID: "b", Version: 4}); apply || v != MaxSafeInt || err != nil {
+		t.Fatalf("Decide of a losing op at the top: %v %d %v", apply, v, err)
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	for text, ok := range map[string]bool{
+		`{"a":"plain"}`:                    true,
+		`{"a":"é😀"}`:                       true,
+		`{"a":"\ud83d\ude00"}`:             true,
+		`{"a":"\uD83D\uDE00"}`:             true,
+		`{"a":"\u00e9\u0000\"\\"}`:         true,
+		`{"a":"\\ud800"}`:                  true, // an escaped backslash, then text
+		`{"a":"\ufffd"}`:                   true,
+		"{\"a\":\"\xff\xfe\"}":             false,
+		"{\"a\":\"\xed\xa0\x80\"}":         false, // a surrogate in UTF-8
+		`{"a":"\ud800"}`:                   false,
+		`{"a":"\udc00"}`:                   false,
+		`{"a":"\ude00\ud83d"}`:             false,
+		`{"a":"\ud83d\u0041"}`:             false,
+		`{"a":"\ud83d"}`:                   false,
+		`{"\ud800":1}`:                     false,
+		`{"a":"x\ud83d\ude00\ud83d"}`:      false,
+		`{"a":"\ud83d\ude00\ud83d\ude00"}`: true,
+	} {
+		if err := CheckText([]byte(text)); (err == nil) != ok {
+			t.Errorf("CheckText(%s) = %v", text, err)
+		}
+	}
+	op := validNodeOp()
+	op.Data = json.RawMessage(strings.Replace(string(op.Data), `"type":"`, `"type":"\udfff`, 1))
+	if err := op.Validate(); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("Validate of data with a lone surrogate: %v", err)
 	}
 }

@@ -15,13 +15,22 @@
 //	ops        (ws, id PK, ack)                     the ack of every op seen
 //	blobs      (ws, hash PK, size, mime, created)   the blobs each workspace has
 //
-// A push transaction begins by locking its workspace's row. Pushes to one
-// workspace therefore run one after the other, whichever process serves
-// them, and every read in the transaction sees the pushes before it;
-// pushes to different workspaces run in parallel. Because the lock is
-// held until commit, sequence numbers are also committed in order: a
-// pull never sees seq n+1 before seq n is visible, so a cursor never
-// skips a change.
+// A push transaction begins by locking its workspace's row (in the round
+// trip of its BEGIN), reads what it needs, and sends its writes with its
+// COMMIT: four round trips for a push, or a group of them (see the server
+// package), while the workspace is locked. Pushes to one workspace
+// therefore run one after the other, whichever process serves them, and
+// every read in the transaction sees the pushes before it; pushes to
+// different workspaces run in parallel. Because the lock is held until
+// commit, sequence numbers are also committed in order: a pull never sees
+// seq n+1 before seq n is visible, so a cursor never skips a change.
+//
+// Without pool_max_conns in the DSN, the pool opens up to 16 connections
+// (4 per CPU on larger machines), more than pgxpool's default: a push
+// holds one while it waits for its workspace's lock and its commit's
+// flush, and pulls should not queue behind those. Pulls and blob lookups
+// leave a quarter of the connections (at least two) to pushes, which
+// hold the workspace locks.
 //
 // # Caveats
 //

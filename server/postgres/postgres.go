@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -62,6 +63,7 @@ var migrations = []string{
 // Store is a server.Store in PostgreSQL. Create it with Open.
 type Store struct {
 	pool   *pgxpool.Pool
+	reads  chan struct{} // a slot per connection that reads may hold
 	closed atomic.Bool
 }
 
@@ -76,11 +78,23 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgxpool's default, the number of CPUs but at least 4, is too
+		// few: a push transaction holds a connection while it waits for
+		// its workspace's lock and for its commit to reach the disk, and
+		// pulls should not queue behind those.
+		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool}
+	// Pulls and blob lookups leave a quarter of the connections (at least
+	// two) to push transactions, which hold the workspace locks: a push
+	// waiting for a connection behind a crowd of pulls delays every push
+	// to its workspace after it.
+	reads := int(cfg.MaxConns) - max(2, int(cfg.MaxConns)/4)
+	s := &Store{pool: pool, reads: make(chan struct{}, max(1, reads))}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -116,6 +130,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		_, err := tx.Exec(ctx, `UPDATE atelier_schema SET version = $1`, v)
 		return err
 	})
+}
+
+// read waits for a read slot and returns its release.
+func (s *Store) read(ctx context.Context) (func(), error) {
+	select {
+	case s.reads <- struct{}{}:
+		return func() { <-s.reads }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (s *Store) check() error {
@@ -154,24 +178,41 @@ func (s *Store) Update(ctx context.Context, ws string, fn func(server.Tx) error)
 	}
 }
 
+// The statements of a push transaction go in as few round trips as
+// possible, as the workspace stays locked across them: BEGIN with the
+// lock, each read, and the writes of Put with COMMIT (or with the next
+// read, when one follows).
+const lockWorkspace = `INSERT INTO workspaces (ws, seq) VALUES ($1, 0)
+	ON CONFLICT (ws) DO UPDATE SET seq = workspaces.seq RETURNING seq`
+
 func (s *Store) update(ctx context.Context, ws string, fn func(server.Tx) error) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	defer ptx.Rollback(ctx) // after Commit, a no-op
-	t := &tx{ctx: ctx, tx: ptx, ws: ws}
+	// A connection left inside a transaction (after an error) is closed
+	// by Release rather than reused.
+	defer conn.Release()
+	t := &tx{ctx: ctx, conn: conn, ws: ws}
 	// Lock the workspace's row until commit: see the package doc.
-	err = ptx.QueryRow(ctx, `INSERT INTO workspaces (ws, seq) VALUES ($1, 0)
-		ON CONFLICT (ws) DO UPDATE SET seq = workspaces.seq RETURNING seq`, ws).Scan(&t.seq)
-	if err != nil {
-		return fmt.Errorf("postgres: lock workspace %s: %w", ws, err)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(lockWorkspace, ws).QueryRow(func(r pgx.Row) error { return r.Scan(&t.seq) })
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: begin and lock workspace %s: %w", ws, err)
 	}
 	if err := fn(t); err != nil {
+		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
-	if err := ptx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+	b, t.pending = t.pending, nil
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		return fmt.Errorf("postgres: put and commit: %w", err)
 	}
 	return nil
 }
@@ -182,41 +223,77 @@ func (s *Store) View(ctx context.Context, ws string, fn func(server.View) error)
 	if err := s.check(); err != nil {
 		return err
 	}
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	done, err := s.read(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	defer ptx.Rollback(ctx)
-	t := &tx{ctx: ctx, tx: ptx, ws: ws}
-	err = ptx.QueryRow(ctx, `SELECT seq FROM workspaces WHERE ws = $1`, ws).Scan(&t.seq)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	defer conn.Release() // closed rather than reused if left in the transaction
+	t := &tx{ctx: ctx, conn: conn, ws: ws}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	b.Queue(`SELECT coalesce((SELECT seq FROM workspaces WHERE ws = $1), 0)`, ws).QueryRow(func(r pgx.Row) error { return r.Scan(&t.seq) })
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: read seq of %s: %w", ws, err)
 	}
-	return fn(t)
+	err = fn(t)
+	conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	return err
 }
 
 type tx struct {
-	ctx context.Context
-	tx  pgx.Tx
-	ws  string
-	seq int64
+	ctx     context.Context
+	conn    *pgxpool.Conn
+	ws      string
+	seq     int64
+	pending *pgx.Batch // the writes of Put, sent with the next statement
+}
+
+// query runs a read after the writes Put left pending, in one round
+// trip, and hands its rows to scan, which must close them.
+func (t *tx) query(scan func(pgx.Rows) error, sql string, args ...any) error {
+	b := t.pending
+	t.pending = nil
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	writes := b.Len()
+	b.Queue(sql, args...)
+	br := t.conn.SendBatch(t.ctx, b)
+	for range writes {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("put: %w", err)
+		}
+	}
+	rows, err := br.Query()
+	if err == nil {
+		err = scan(rows)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (t *tx) Seq() int64 { return t.seq }
 
 func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
-	rows, err := t.tx.Query(t.ctx, `SELECT o.id, o.ack FROM unnest($2::text[]) AS k(id)
-		JOIN ops o ON o.ws = $1 AND o.id = k.id`, t.ws, opIDs)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read acks: %w", err)
-	}
 	m := map[string][]byte{}
-	var id string
-	var ack []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &ack}, func() error {
-		m[id], ack = ack, nil // a fresh slice for the next row
-		return nil
-	})
+	err := t.query(func(rows pgx.Rows) error {
+		var id string
+		var ack []byte
+		_, err := pgx.ForEachRow(rows, []any{&id, &ack}, func() error {
+			m[id], ack = ack, nil // a fresh slice for the next row
+			return nil
+		})
+		return err
+	}, `SELECT o.id, o.ack FROM unnest($2::text[]) AS k(id)
+		JOIN ops o ON o.ws = $1 AND o.id = k.id`, t.ws, opIDs)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read acks: %w", err)
 	}
@@ -249,39 +326,36 @@ func forEachChange(rows pgx.Rows, fn func(*syncproto.Change) error) error {
 }
 
 func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) {
-	rows, err := t.tx.Query(t.ctx, `SELECT `+qualified+` FROM unnest($2::text[]) AS k(id)
+	m := map[string]*syncproto.Change{}
+	err := t.query(func(rows pgx.Rows) error {
+		return forEachChange(rows, func(c *syncproto.Change) error { m[c.EntityID] = c; return nil })
+	}, `SELECT `+qualified+` FROM unnest($2::text[]) AS k(id)
 		JOIN entities e ON e.ws = $1 AND e.id = k.id`, t.ws, entityIDs)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read entities: %w", err)
-	}
-	m := map[string]*syncproto.Change{}
-	if err := forEachChange(rows, func(c *syncproto.Change) error { m[c.EntityID] = c; return nil }); err != nil {
 		return nil, fmt.Errorf("postgres: read entities: %w", err)
 	}
 	return m, nil
 }
 
 func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
-	rows, err := t.tx.Query(t.ctx, `SELECT `+changeColumns+` FROM entities
+	var out []*syncproto.Change
+	err := t.query(func(rows pgx.Rows) error {
+		return forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil })
+	}, `SELECT `+changeColumns+` FROM entities
 		WHERE ws = $1 AND workflow_id = $2 AND NOT deleted AND entity <> 'workflow'`, t.ws, workflowID)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read contents of %s: %w", workflowID, err)
-	}
-	var out []*syncproto.Change
-	if err := forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil }); err != nil {
 		return nil, fmt.Errorf("postgres: read contents of %s: %w", workflowID, err)
 	}
 	return out, nil
 }
 
 func (t *tx) Workflows() ([]*syncproto.Change, error) {
-	rows, err := t.tx.Query(t.ctx, `SELECT `+changeColumns+` FROM entities
+	var out []*syncproto.Change
+	err := t.query(func(rows pgx.Rows) error {
+		return forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil })
+	}, `SELECT `+changeColumns+` FROM entities
 		WHERE ws = $1 AND entity = 'workflow' AND NOT deleted`, t.ws)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read workflows: %w", err)
-	}
-	var out []*syncproto.Change
-	if err := forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil }); err != nil {
 		return nil, fmt.Errorf("postgres: read workflows: %w", err)
 	}
 	return out, nil
@@ -324,7 +398,10 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 			data = append(data, c.Data)
 		}
 	}
-	b := &pgx.Batch{}
+	b := t.pending
+	if b == nil {
+		b = &pgx.Batch{}
+	}
 	if len(ids) > 0 {
 		b.Queue(`INSERT INTO entities (ws, `+changeColumns+`)
 			SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
@@ -342,11 +419,9 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 		}
 		b.Queue(`INSERT INTO ops (ws, id, ack) SELECT $1, * FROM unnest($2::text[], $3::bytea[])`, t.ws, ackIDs, ackJSON)
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
-		return fmt.Errorf("postgres: put: %w", err)
+	// Sent with the next read or with COMMIT: an error surfaces there.
+	if b.Len() > 0 {
+		t.pending = b
 	}
 	t.seq = seq
 	return nil
@@ -357,6 +432,11 @@ func (s *Store) Changes(ctx context.Context, ws string, q server.ChangesQuery) (
 	if err := s.check(); err != nil {
 		return nil, false, err
 	}
+	done, err := s.read(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer done()
 	limit := max(q.Limit, 1)
 	rows, err := s.pool.Query(ctx, `SELECT `+changeColumns+` FROM entities WHERE ws = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
 		ws, q.After, limit+1)
@@ -386,6 +466,11 @@ func (s *Store) MissingBlobs(ctx context.Context, ws string, hashes []string) ([
 	if err := s.check(); err != nil {
 		return nil, err
 	}
+	done, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	rows, err := s.pool.Query(ctx, `SELECT b.hash FROM unnest($2::text[]) AS k(hash)
 		JOIN blobs b ON b.ws = $1 AND b.hash = k.hash`, ws, hashes)
 	if err != nil {
@@ -411,7 +496,12 @@ func (s *Store) Blob(ctx context.Context, ws, hash string) (server.BlobInfo, err
 	if err := s.check(); err != nil {
 		return b, err
 	}
-	err := s.pool.QueryRow(ctx, `SELECT size, mime, created FROM blobs WHERE ws = $1 AND hash = $2`, ws, hash).
+	done, err := s.read(ctx)
+	if err != nil {
+		return b, err
+	}
+	defer done()
+	err = s.pool.QueryRow(ctx, `SELECT size, mime, created FROM blobs WHERE ws = $1 AND hash = $2`, ws, hash).
 		Scan(&b.Size, &b.MIME, &b.Created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, fmt.Errorf("postgres: blob %s: %w", hash, errs.ErrNotFound)
@@ -427,7 +517,12 @@ func (s *Store) PutBlob(ctx context.Context, ws string, b server.BlobInfo) error
 	if err := s.check(); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO blobs (ws, hash, size, mime, created) VALUES ($1, $2, $3, $4, $5)
+	done, err := s.read(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	_, err = s.pool.Exec(ctx, `INSERT INTO blobs (ws, hash, size, mime, created) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT DO NOTHING`, ws, b.Hash, b.Size, b.MIME, b.Created)
 	if err != nil {
 		return fmt.Errorf("postgres: put blob %s: %w", b.Hash, err)

@@ -126,6 +126,7 @@ func testBlobs(t *testing.T, open Opener) {
 		"upload: not a hash":        syncproto.BlobURLRequest{Hash: "md5-x", Bytes: 3},
 		"upload: negative size":     syncproto.BlobURLRequest{Hash: ht, Bytes: -1},
 		"upload: not a media type":  syncproto.BlobURLRequest{Hash: ht, Bytes: 5, MIME: "image/png; x"},
+		"upload: non-ASCII type":    []byte(`{"hash":"` + ht + `","bytes":5,"mime":"text/plain; charset=\"é\""}`),
 		"download: not a hash":      syncproto.BlobURLRequest{Hash: ""},
 		"download: a SRI of sha512": syncproto.BlobURLRequest{Hash: "sha512-" + strings.Repeat("A", 86) + "=="},
 	} {

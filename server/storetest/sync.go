@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand"
 	"net/http"
 	"reflect"
@@ -37,6 +38,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"WorkspaceIsolation", testIsolation},
 		{"MalformedPush", testMalformedPush},
 		{"MalformedPull", testMalformedPull},
+		{"VersionBounds", testVersionBounds},
 		{"Blobs", testBlobs},
 		{"BlobURLs", testBlobURLs},
 		{"BlobUploadLies", testBlobLies},
@@ -308,7 +310,7 @@ func model(ops []syncproto.Op) (map[string]*syncproto.Change, []syncproto.Ack) {
 	for i := range ops {
 		op := &ops[i]
 		cur := state[op.EntityID]
-		apply, v := syncproto.Decide(cur, op)
+		apply, v, _ := syncproto.Decide(cur, op) // versions in these tests are small
 		if !apply {
 			acks = append(acks, syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: v, Current: cur})
 			continue
@@ -701,6 +703,11 @@ func testMalformedPush(t *testing.T, open Opener) {
 		{"an invalid op among valid ones", syncproto.PushRequest{Ops: []syncproto.Op{good[0], bad, good[1]}}},
 		{"a repeated op id", syncproto.PushRequest{Ops: dup}},
 		{"too many ops", syncproto.PushRequest{Ops: tooMany}},
+		// Data is stored as sent: text Go's decoder would read with
+		// U+FFFD in place of some bytes is refused, not stored.
+		{"invalid UTF-8 in data", bytes.Replace(mustJSON(t, syncproto.PushRequest{Ops: good}), []byte(`"title":"a"`), []byte("\"title\":\"a\xff\xfe\""), 1)},
+		{"invalid UTF-8 elsewhere", bytes.Replace(mustJSON(t, syncproto.PushRequest{Ops: good}), []byte(`"tab":"t1"`), []byte("\"tab\":\"\xff\""), 1)},
+		{"a lone surrogate in data", bytes.Replace(mustJSON(t, syncproto.PushRequest{Ops: good}), []byte(`"title":"a"`), []byte(`"title":"a\ud800"`), 1)},
 	} {
 		wantStatus(t, tc.name, e.do("POST", path, tok, tc.body), http.StatusBadRequest, "Invalid")
 	}
@@ -743,4 +750,58 @@ func testMalformedPull(t *testing.T, open Opener) {
 		r := e.do("GET", route(syncproto.RoutePull, "alpha")+"?"+q, tokenOf("alpha"), nil)
 		wantStatus(t, "pull?"+q, r, http.StatusBadRequest, "Invalid")
 	}
+}
+
+// testVersionBounds pushes versions at and past syncproto.MaxSafeInt, the
+// largest a JavaScript client represents: past it they are refused on
+// input, and a write or a cascading deletion that would take a version
+// past it is refused (400) with nothing of its batch stored.
+func testVersionBounds(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	const top = syncproto.MaxSafeInt
+	path, tok := route(syncproto.RoutePush, "alpha"), tokenOf("alpha")
+	wf, a, b, edge := graph.NewID(), graph.NewID(), graph.NewID(), graph.NewID()
+
+	for name, op := range map[string]syncproto.Op{
+		"version 2^53":    nodeOp(wf, a, 0, top+1, 1, "a"),
+		"version MaxInt":  nodeOp(wf, a, top-1, math.MaxInt64, 1, "a"),
+		"updatedAt 2^53":  nodeOp(wf, a, 0, 1, top+1, "a"),
+		"updatedAt -2^53": nodeOp(wf, a, 0, 1, -top-1, "a"),
+	} {
+		wantStatus(t, name, e.do("POST", path, tok, syncproto.PushRequest{Ops: []syncproto.Op{op}}), http.StatusBadRequest, "Invalid")
+	}
+	acks := e.push("alpha", workflowOp(wf, 0, 1, 1, "w"), nodeOp(wf, a, 0, top, 1, "a"), nodeOp(wf, b, 0, 1, 1, "b"),
+		edgeOp(wf, edge, a, b, 0, top, 1))
+	wantAck(t, acks[1], syncproto.Applied, top)
+	wantAck(t, acks[3], syncproto.Applied, top)
+	before := head(t, e.store, "alpha")
+
+	// A concurrent write that wins over the node at the top version would
+	// need the next one.
+	tie := nodeOp(wf, a, 0, top, 2, "later")
+	fresh := nodeOp(wf, b, 1, 2, 2, "b moved")
+	r := e.do("POST", path, tok, syncproto.PushRequest{Ops: []syncproto.Op{fresh, tie}})
+	wantStatus(t, "a write past the top version", r, http.StatusBadRequest, "Invalid")
+	// Deleting node b would bury the edge at the next version.
+	del := deleteOp(syncproto.EntityNode, wf, b, 1, 2, 3)
+	r = e.do("POST", path, tok, syncproto.PushRequest{Ops: []syncproto.Op{del}})
+	wantStatus(t, "a cascade past the top version", r, http.StatusBadRequest, "Invalid")
+	if !strings.Contains(string(r.body), edge) {
+		t.Fatalf("the refusal does not name the edge: %s", r.body)
+	}
+	if got := head(t, e.store, "alpha"); got != before {
+		t.Fatalf("refused batches moved the seq from %d to %d", before, got)
+	}
+	for _, c := range e.latest("alpha") {
+		if c.Version > top || c.Version < 0 || c.Deleted {
+			t.Fatalf("stored %+v", c)
+		}
+	}
+	// The batch's other op applies once alone, and so does a write that
+	// loses to the top version.
+	wantAck(t, e.push("alpha", fresh)[0], syncproto.Applied, 2)
+	wantAck(t, e.push("alpha", nodeOp(wf, a, 0, top, 0, "earlier"))[0], syncproto.Superseded, top)
+
+	r = e.do("GET", route(syncproto.RoutePull, "alpha")+"?cursor=9007199254740992", tok, nil)
+	wantStatus(t, "pull past 2^53-1", r, http.StatusBadRequest, "Invalid")
 }

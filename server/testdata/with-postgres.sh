@@ -4,11 +4,14 @@
 #
 #   testdata/with-postgres.sh go test -race ./...
 #   testdata/with-postgres.sh --install     # only install PostgreSQL
+#   ATELIER_PG_DURABLE=1 testdata/with-postgres.sh go run ./internal/benchserver
 #
 # If ATELIER_TEST_POSTGRES is already set, the command runs as it is.
 # Otherwise the script starts a throwaway cluster: initdb in a temporary
 # directory, listening on 127.0.0.1 on a free port only, and removes it
-# when the command ends. It installs the Debian package `postgresql` first
+# when the command ends. The cluster skips fsync, as tests need no
+# durability, unless ATELIER_PG_DURABLE=1 (for benchmarks: every commit
+# waits for its WAL flush, as in production). It installs the Debian package `postgresql` first
 # when no PostgreSQL is found and it runs as root or may sudo (as on CI).
 # Without PostgreSQL the command still runs, and those tests skip saying
 # why.
@@ -83,12 +86,15 @@ if ! "${as[@]}" "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --l
 	exit $?
 fi
 
+fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${ATELIER_PG_DURABLE:-}" != 1 ] || fast=""
+
 # A free port: try from a random one up until a server starts.
 port=$((20000 + RANDOM % 20000))
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
 		&& "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir $fast -c max_connections=200" \
 			start >/dev/null 2>&1; then
 		started=1
 		break

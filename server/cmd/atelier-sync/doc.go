@@ -12,12 +12,44 @@
 // The tokens file is a JSON object of bearer token to workspace; a key may
 // be "sha256:" and the hex SHA-256 of the token instead of the token. The
 // data directory holds sync.db (unless -postgres is given), blobs/, and
-// secret, the key that signs blob URLs, created on first start. The
-// server stops gracefully on SIGINT or SIGTERM.
+// secret, the key that signs blob URLs, created on first start.
+//
+// # Slow and hostile clients
+//
+// The defaults are meant for the public internet:
+//
+//   - -max-conns 1024: at most that many connections are open; more wait
+//     to be accepted. -max-conns-per-ip 128: at most that many from one
+//     IPv4 address or IPv6 /64; more are answered 503 and closed.
+//   - -stall-timeout 15s: a request header must arrive within it, and a
+//     body must start arriving within it and never stall for longer.
+//   - -min-rate 16384: a body must arrive at 16 KiB/s on average, counted
+//     from its start with the first -stall-timeout as a head start, so
+//     that a 1 GiB upload gets the hours it needs and a body dribbled a
+//     byte at a time is cut off after 15 s (408). Responses must be taken
+//     at that rate too.
+//   - Requests are authenticated from their header: a body is never read
+//     before its token or URL signature is checked, and the connection
+//     of a refused request closes, after reading at most a second of what
+//     is left.
+//   - Request headers are bounded to 64 KiB (431 beyond).
+//
+// On SIGINT or SIGTERM the server stops accepting, cuts off bodies still
+// arriving (503) and connections that have not sent a whole header, gives
+// the requests in progress -shutdown-timeout (10 s) to finish, then
+// closes what remains, and exits 0.
 //
 // # Caveats
 //
 // The server speaks plain HTTP; put it behind a TLS-terminating proxy in
 // production and set -base-url to its public address, so that signed
-// URLs point there.
+// URLs point there. Behind a proxy every connection comes from the
+// proxy's address: give -max-conns-per-ip 0 and let the proxy limit
+// clients.
+//
+// net/http answers some malformed requests before the server sees them,
+// in plain text rather than the protocol's JSON: a request line or header
+// it cannot parse, a malformed Content-Length or Transfer-Encoding (400),
+// a header over 64 KiB (431), an unsupported HTTP version (505). Clients
+// of the protocol do not send these.
 package main

@@ -17,6 +17,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,10 +69,16 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	ttl := fl.Duration("url-ttl", server.DefaultURLTTL, "how long signed blob URLs work")
 	baseURL := fl.String("base-url", "", "public base URL put in signed URLs (default: from each request)")
 	maxBlob := fl.Int64("max-blob-bytes", server.DefaultMaxBlobBytes, "largest blob accepted")
+	maxConns := fl.Int("max-conns", 1024, "most connections open at once; more wait to be accepted (0: no limit)")
+	perIP := fl.Int("max-conns-per-ip", 128, "most connections open at once from one IPv4 address or IPv6 /64; more are answered 503 (0: no limit, for use behind a reverse proxy)")
+	stall := fl.Duration("stall-timeout", server.DefaultStallTimeout, "longest a request's header or body may stall, or a response write take beyond what -min-rate allows")
+	minRate := fl.Int64("min-rate", server.DefaultMinRate, "slowest average rate in bytes/s of a request body (after the first -stall-timeout) and of a response (negative: none)")
+	grace := fl.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in progress get to finish (bodies still arriving are cut off at once)")
 	dump := fl.String("dump", "", "print what WORKSPACE holds in DATA/sync.db (entities, tombstones, acks) as JSON and exit")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
+
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
 	}
@@ -122,6 +130,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	h, err := server.New(store, blobs, &server.Options{
 		Tokens: tok, Secret: secret, AllowedOrigins: strings.Split(*origins, ","),
 		URLTTL: *ttl, BaseURL: *baseURL, MaxBlobBytes: *maxBlob, Logger: log,
+		StallTimeout: *stall, MinRate: *minRate,
 	})
 	if err != nil {
 		return err
@@ -131,13 +140,11 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	if *maxConns < 0 || *perIP < 0 {
+		ln.Close()
+		return errors.New("-max-conns and -max-conns-per-ip must not be negative")
 	}
-	srv.RegisterOnShutdown(h.EndWatches) // held watches must not delay shutdown
+	ln = server.LimitListener(ln, *maxConns, *perIP)
 	backend := "sqlite " + filepath.Join(*data, "sync.db")
 	if *pg != "" {
 		backend = "postgres"
@@ -146,6 +153,40 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	return serve(ctx, ln, h, *stall, *grace, log)
+}
+
+// maxHeaderBytes bounds a request's header; the protocol's need a few
+// hundred bytes.
+const maxHeaderBytes = 64 << 10
+
+// serve serves h on ln until ctx is done, then shuts down: it stops
+// accepting, cuts off request bodies still arriving (h.Drain) and
+// connections that have not sent a whole request header, and gives the
+// requests in progress up to grace to finish before it closes their
+// connections and cancels their contexts. It returns nil after a
+// shutdown, however it went.
+func serve(ctx context.Context, ln net.Listener, h *server.Server, stall, grace time.Duration, log *slog.Logger) error {
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	var running atomic.Int64
+	conns := newConnStates()
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			running.Add(1)
+			defer running.Add(-1)
+			h.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: stall,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ConnState:         conns.track,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(h.Drain)
+	srv.RegisterOnShutdown(h.EndWatches) // held watches must not delay shutdown
+	srv.RegisterOnShutdown(conns.closeNew)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -154,12 +195,48 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := srv.Shutdown(sctx); err == nil {
+		return nil
+	}
+	log.Warn("requests still running at the shutdown timeout: closing their connections", "requests", running.Load())
+	cancelBase()
+	srv.Close()
+	// Handlers whose contexts were canceled return promptly; wait for
+	// them, as the caller closes the store next.
+	for end := time.Now().Add(5 * time.Second); running.Load() > 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// connStates keeps the connections that have not yet sent a whole
+// request: http.Server.Shutdown counts them as busy for their first
+// five seconds, and a client dribbling its header would hold it up.
+type connStates struct {
+	mu    sync.Mutex
+	fresh map[net.Conn]bool
+}
+
+func newConnStates() *connStates { return &connStates{fresh: map[net.Conn]bool{}} }
+
+func (c *connStates) track(conn net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st == http.StateNew {
+		c.fresh[conn] = true
+	} else {
+		delete(c.fresh, conn)
+	}
+}
+
+func (c *connStates) closeNew() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.fresh {
+		conn.Close()
+	}
 }
 
 // dumpWorkspace writes what workspace ws holds in the SQLite database at

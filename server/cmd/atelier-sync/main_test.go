@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -99,5 +100,74 @@ func TestRunRefusesBadSetups(t *testing.T) {
 		if err := run(context.Background(), args, slog.New(slog.DiscardHandler), nil); err == nil {
 			t.Errorf("%s: run succeeded", name)
 		}
+	}
+}
+
+// TestShutdownWithSlowClients stops the server while clients dribble
+// request bodies and headers: run returns nil promptly, long before the
+// shutdown timeout or any stall timeout.
+func TestShutdownWithSlowClients(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-token", "dev-token=dev",
+			"-stall-timeout", "1m", "-shutdown-timeout", "30s"},
+			slog.New(slog.DiscardHandler), func(a string) { addr <- a })
+	}()
+	var a string
+	select {
+	case a = <-addr:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	for i := range 9 {
+		c, err := net.Dial("tcp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		switch i % 3 {
+		case 0: // a body, slowly
+			io.WriteString(c, "POST /v1/workspaces/dev/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev-token\r\nContent-Length: 1000\r\n\r\n{")
+		case 1: // a header, slowly
+			io.WriteString(c, "POST /v1/workspaces/dev/push HTTP/1.1\r\nHost: x\r\n")
+		case 2: // a blob upload, slowly (the URL is not valid: 403 at once)
+			io.WriteString(c, "PUT /v1/blobs/dev/00?expires=1&signature=x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+		}
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				if _, err := c.Write([]byte{' '}); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	resp, err := http.Get("http://" + a + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz with slow clients: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run after shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown waits for slow clients")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("shutdown took %v with slow clients open", took)
 	}
 }
