@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/internal/jsonvalid"
 )
 
 // Limits that Validate enforces. They keep hostile or buggy input from
@@ -290,7 +291,7 @@ func checkJSON(entity, id, field string, raw json.RawMessage) error {
 	if len(raw) > MaxJSONBytes {
 		return invalid(entity, id, field, "larger than 1 MiB")
 	}
-	if !validJSON(raw) {
+	if !jsonvalid.Valid(raw) {
 		return invalid(entity, id, field, "not valid JSON")
 	}
 	return nil

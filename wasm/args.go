@@ -14,6 +14,7 @@ import (
 
 	"github.com/atelierstore/atelier"
 	"github.com/atelierstore/atelier/idb"
+	"github.com/atelierstore/atelier/internal/jsoncodec"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
@@ -214,6 +215,12 @@ func decodeValue(val js.Value, name string, v any, strict bool, extra ...string)
 				}
 			}
 		}
+	}
+	// Nodes, edges and graphs, which come in thousands, go through the
+	// fast decoder, which gives encoding/json's exact result or gives up;
+	// encoding/json then decodes, and gives the error for bad input.
+	if !strict && jsoncodec.Unmarshal([]byte(text), v) {
+		return nil
 	}
 	d := json.NewDecoder(strings.NewReader(text))
 	if strict {

@@ -19,6 +19,7 @@ import (
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/idb"
 	"github.com/atelierstore/atelier/internal/jsbridge"
+	"github.com/atelierstore/atelier/internal/jsoncodec"
 	"github.com/atelierstore/atelier/internal/jsutil"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -464,9 +465,14 @@ func toJS(v any) (out js.Value, err error) {
 	case js.Value:
 		return v, nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return js.Undefined(), err
+	// Graph results (lists of nodes, edges and workflows, whole graphs)
+	// go through the fast encoder, which writes json.Marshal's exact bytes
+	// or gives up.
+	b, ok := jsoncodec.Marshal(v)
+	if !ok {
+		if b, err = json.Marshal(v); err != nil {
+			return js.Undefined(), err
+		}
 	}
 	err = jsutil.Try(func() { out = jsJSON.Call("parse", string(b)) })
 	return out, err

@@ -1,4 +1,4 @@
-package graph
+package jsonvalid
 
 import (
 	"encoding/json"
@@ -18,37 +18,37 @@ var jsonCases = []string{
 	strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000),
 }
 
-func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
+func TestAgreesWithEncodingJSON(t *testing.T) {
 	for _, c := range jsonCases {
-		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
-			t.Errorf("validJSON(%.40q) = %v, encoding/json says %v", c, got, want)
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("Valid(%.40q) = %v, encoding/json says %v", c, got, want)
 		}
 	}
 }
 
-func FuzzValidJSON(f *testing.F) {
+func FuzzValid(f *testing.F) {
 	for _, c := range jsonCases {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %v, encoding/json says %v", b, got, want)
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
 		}
 	})
 }
 
 var benchConfig = []byte(`{"model":"sdxl-1.0","prompt":"a lighthouse on a cliff at dusk, volumetric light, 42","negative":"blurry, low quality","steps":30,"cfg":7.5,"seed":1042,"sampler":"dpmpp_2m"}`)
 
-func BenchmarkValidJSON(b *testing.B) {
+func BenchmarkValid(b *testing.B) {
 	b.SetBytes(int64(len(benchConfig)))
 	for i := 0; i < b.N; i++ {
-		if !validJSON(benchConfig) {
+		if !Valid(benchConfig) {
 			b.Fatal("invalid")
 		}
 	}
 }
 
-func BenchmarkValidJSONEncodingJSON(b *testing.B) {
+func BenchmarkValidEncodingJSON(b *testing.B) {
 	b.SetBytes(int64(len(benchConfig)))
 	for i := 0; i < b.N; i++ {
 		if !json.Valid(benchConfig) {

@@ -1,12 +1,12 @@
-package graph
+package jsonvalid
 
-// validJSON reports whether b is one valid JSON value (with optional
+// Valid reports whether b is one valid JSON value (with optional
 // surrounding whitespace), agreeing with encoding/json.Valid on every
-// input (FuzzValidJSON checks that), including its limit of 10,000 nested
+// input (FuzzValid checks that), including its limit of 10,000 nested
 // arrays and objects. It is a plain loop over the bytes, several times
 // faster than encoding/json's scanner: validating configs dominates the
 // cost of preparing thousands of nodes for a write.
-func validJSON(b []byte) bool {
+func Valid(b []byte) bool {
 	const maxDepth = 10000
 	var stack []byte // '{' or '[' for each open container
 	i := skipWS(b, 0)
