@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"net/http"
 	"time"
 )
 
@@ -47,8 +46,8 @@ func (e *Engine) watch(ctx context.Context, w Watcher) {
 		if err != nil {
 			e.setLive(false)
 			var h *HTTPError
-			if errors.As(err, &h) && (h.Status == http.StatusNotFound || h.Status == http.StatusMethodNotAllowed) {
-				return // a server without the route: polling only
+			if errors.As(err, &h) && (h.Status == 404 || h.Status == 405) {
+				return // a server without the route (404, 405): polling only
 			}
 			failures++
 			if e.opts.sleep(ctx, Backoff(e.opts.BackoffBase, e.opts.BackoffCap, failures, r)) != nil {
