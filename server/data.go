@@ -78,7 +78,7 @@ func (w *Workspace) Workflows(ctx context.Context) ([]graph.Workflow, error) {
 			if err := decodeEntity(c, &wf); err != nil {
 				return err
 			}
-			wf.Version, wf.UpdatedAt = c.Version, c.UpdatedAt
+			stampWorkflow(&wf, c)
 			out = append(out, wf)
 		}
 		return nil
@@ -92,37 +92,36 @@ func (w *Workspace) Workflows(ctx context.Context) ([]graph.Workflow, error) {
 // Workflow returns one workflow; a *NotFoundError when the workspace has
 // none with that id or it is deleted.
 func (w *Workspace) Workflow(ctx context.Context, id string) (graph.Workflow, error) {
-	var wf graph.Workflow
-	err := w.s.store.View(ctx, w.ws, func(v View) error {
-		return w.entity(v, syncproto.EntityWorkflow, id, &wf, func(c *syncproto.Change) {
-			wf.Version, wf.UpdatedAt = c.Version, c.UpdatedAt
-		})
-	})
-	return wf, err
+	return one(ctx, w, syncproto.EntityWorkflow, id, stampWorkflow)
 }
 
 // Node returns one node; a *NotFoundError when the workspace has none
 // with that id or it is deleted.
 func (w *Workspace) Node(ctx context.Context, id string) (graph.Node, error) {
-	var n graph.Node
-	err := w.s.store.View(ctx, w.ws, func(v View) error {
-		return w.entity(v, syncproto.EntityNode, id, &n, func(c *syncproto.Change) {
-			n.Version, n.UpdatedAt = c.Version, c.UpdatedAt
-		})
-	})
-	return n, err
+	return one(ctx, w, syncproto.EntityNode, id, stampNode)
 }
 
 // Edge returns one edge; a *NotFoundError when the workspace has none
 // with that id or it is deleted.
 func (w *Workspace) Edge(ctx context.Context, id string) (graph.Edge, error) {
-	var e graph.Edge
+	return one(ctx, w, syncproto.EntityEdge, id, stampEdge)
+}
+
+// The stamps give an entity read from the store the server's version and
+// time of its last write (its data holds what the writing client had).
+func stampWorkflow(x *graph.Workflow, c *syncproto.Change) {
+	x.Version, x.UpdatedAt = c.Version, c.UpdatedAt
+}
+func stampNode(x *graph.Node, c *syncproto.Change) { x.Version, x.UpdatedAt = c.Version, c.UpdatedAt }
+func stampEdge(x *graph.Edge, c *syncproto.Change) { x.Version, x.UpdatedAt = c.Version, c.UpdatedAt }
+
+// one reads entity id of kind in a View of its own.
+func one[T any](ctx context.Context, w *Workspace, kind syncproto.Entity, id string, stamp func(*T, *syncproto.Change)) (T, error) {
+	var out T
 	err := w.s.store.View(ctx, w.ws, func(v View) error {
-		return w.entity(v, syncproto.EntityEdge, id, &e, func(c *syncproto.Change) {
-			e.Version, e.UpdatedAt = c.Version, c.UpdatedAt
-		})
+		return w.entity(v, kind, id, &out, func(c *syncproto.Change) { stamp(&out, c) })
 	})
-	return e, err
+	return out, err
 }
 
 // Graph returns a workflow with its nodes and edges, ordered by id, as
@@ -133,7 +132,7 @@ func (w *Workspace) Graph(ctx context.Context, workflowID string) (graph.Graph, 
 	err := w.s.store.View(ctx, w.ws, func(v View) error {
 		g = graph.Graph{Nodes: []graph.Node{}, Edges: []graph.Edge{}}
 		err := w.entity(v, syncproto.EntityWorkflow, workflowID, &g.Workflow, func(c *syncproto.Change) {
-			g.Workflow.Version, g.Workflow.UpdatedAt = c.Version, c.UpdatedAt
+			stampWorkflow(&g.Workflow, c)
 		})
 		if err != nil {
 			return err
@@ -149,14 +148,14 @@ func (w *Workspace) Graph(ctx context.Context, workflowID string) (graph.Graph, 
 				if err := decodeEntity(c, &n); err != nil {
 					return err
 				}
-				n.Version, n.UpdatedAt = c.Version, c.UpdatedAt
+				stampNode(&n, c)
 				g.Nodes = append(g.Nodes, n)
 			case syncproto.EntityEdge:
 				var e graph.Edge
 				if err := decodeEntity(c, &e); err != nil {
 					return err
 				}
-				e.Version, e.UpdatedAt = c.Version, c.UpdatedAt
+				stampEdge(&e, c)
 				g.Edges = append(g.Edges, e)
 			}
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -72,21 +73,25 @@ func (s *Server) getWorkflows(w http.ResponseWriter, r *http.Request, ws string)
 }
 
 func (s *Server) getGraph(w http.ResponseWriter, r *http.Request, ws string) {
-	g, err := (&Workspace{s: s, ws: ws}).Graph(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.dataError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, &g)
+	serveRead(s, w, r, ws, (*Workspace).Graph)
 }
 
 func (s *Server) getNode(w http.ResponseWriter, r *http.Request, ws string) {
-	n, err := (&Workspace{s: s, ws: ws}).Node(r.Context(), r.PathValue("id"))
+	serveRead(s, w, r, ws, (*Workspace).Node)
+}
+
+func (s *Server) getEdge(w http.ResponseWriter, r *http.Request, ws string) {
+	serveRead(s, w, r, ws, (*Workspace).Edge)
+}
+
+// serveRead answers with what read returns for the request's {id}.
+func serveRead[T any](s *Server, w http.ResponseWriter, r *http.Request, ws string, read func(*Workspace, context.Context, string) (T, error)) {
+	v, err := read(&Workspace{s: s, ws: ws}, r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.dataError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, &n)
+	writeJSON(w, http.StatusOK, &v)
 }
 
 func (s *Server) patchNode(w http.ResponseWriter, r *http.Request, ws string) {
@@ -107,15 +112,6 @@ func (s *Server) patchNode(w http.ResponseWriter, r *http.Request, ws string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, &n)
-}
-
-func (s *Server) getEdge(w http.ResponseWriter, r *http.Request, ws string) {
-	e, err := (&Workspace{s: s, ws: ws}).Edge(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.dataError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, &e)
 }
 
 func (s *Server) getAsset(w http.ResponseWriter, r *http.Request, ws string) {
