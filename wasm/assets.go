@@ -90,6 +90,20 @@ type assetUser struct {
 // bindAssets adds the asset, storage and folder methods to the db object.
 func (h *handle) bindAssets(o js.Value) {
 	lib := h.ws.Assets()
+	// contentOf reads the first argument as an AssetRef and returns the
+	// asset's content as a JS Blob (fetched first when it is not on this
+	// device).
+	contentOf := func(ctx context.Context, args []js.Value) (js.Value, error) {
+		ref, err := refArg(args, 0)
+		if err != nil {
+			return js.Value{}, err
+		}
+		b, err := lib.Blob(ctx, ref)
+		if err != nil {
+			return js.Value{}, err
+		}
+		return fsx.BlobJS(b)
+	}
 	// putAsset(blobOrFile, {mime, onProgress, signal}) stores the content and resolves to its
 	// AssetRef; identical content already stored resolves to the ref it
 	// has.
@@ -121,43 +135,19 @@ func (h *handle) bindAssets(o js.Value) {
 	// assetBlob(ref) resolves to the content as a Blob; assetURL(ref) to an
 	// object URL for it (revoke it with URL.revokeObjectURL when done).
 	h.method(o, "assetBlob", func(ctx context.Context, args []js.Value) (any, error) {
-		ref, err := refArg(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := lib.Blob(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		return fsx.BlobJS(b)
+		return contentOf(ctx, args)
 	})
 	// assetBytes(ref) resolves to the content as an ArrayBuffer; from the
 	// engine's worker it is transferred, not copied.
 	h.method(o, "assetBytes", func(ctx context.Context, args []js.Value) (any, error) {
-		ref, err := refArg(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := lib.Blob(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		jb, err := fsx.BlobJS(b)
+		jb, err := contentOf(ctx, args)
 		if err != nil {
 			return nil, err
 		}
 		return jsutil.Await(ctx, jb.Call("arrayBuffer"))
 	})
 	h.method(o, "assetURL", func(ctx context.Context, args []js.Value) (any, error) {
-		ref, err := refArg(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := lib.Blob(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		jb, err := fsx.BlobJS(b)
+		jb, err := contentOf(ctx, args)
 		if err != nil {
 			return nil, err
 		}
