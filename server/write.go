@@ -22,12 +22,7 @@ func (w *Workspace) Apply(ctx context.Context, ops []syncproto.Op) ([]syncproto.
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	var raw [][]byte
-	err := w.s.store.Update(ctx, w.ws, func(tx Tx) error {
-		var err error
-		raw, err = applyOps(tx, ops)
-		return err
-	})
+	raw, err := w.s.apply(ctx, w.ws, ops) // with the pushes waiting, as one of them
 	if err != nil {
 		return nil, err
 	}

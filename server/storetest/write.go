@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -105,16 +106,11 @@ func testServerWrites(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return &response{status: resp.StatusCode, header: resp.Header, body: []byte(b.String())}
+		return &response{status: resp.StatusCode, header: resp.Header, body: b}
 	}
 	r := patchReq(`{"status":"queued","title":"again"}`, key)
 	var hn graph.Node
