@@ -17,18 +17,50 @@
 // change after a cursor, so that clients pull as soon as there is
 // something to pull instead of polling.
 //
-// Concurrent writes to one entity are settled by Wins on their claims: the
-// higher proposed version wins, then the later UpdatedAt, then the larger
-// op id. The server keeps the winning claim apart from the authoritative
-// version (which grows with every write), so the final state is the op
-// with the greatest claim whatever order the ops arrive in. The losing
-// write is acknowledged as superseded, with the winning state, so the
-// client adopts it and tells the app.
+// Concurrent writes to one entity are merged field by field (Merge): an
+// update names the fields it changed (Op.Fields), and the server writes
+// each of them unless a later write of that field is already there,
+// keeping the others as they are. A node's config and a workflow's meta
+// are merged per top-level key. So a tab that moves a node while server
+// code sets its prompt keeps both edits; two devices that set one field
+// end with the later edit, whichever arrived first. A deletion wins over
+// concurrent edits; a create with the deleted id that is later than the
+// deletion (an undo) brings the entity back.
 //
-// # Caveats
+// An op whose every field lost is acknowledged as superseded, with the
+// server's state, so the client adopts it and tells the app; an op that
+// applied beside fields of other writes is acknowledged with the merged
+// state, which the client adopts too. Versions still grow with every
+// write, and tell a client that it is behind; they no longer decide
+// anything.
 //
-// Versions are counters per entity, not clocks: an offline device that
-// edited an entity more often than the others wins a conflict on it. That
-// is the documented last-writer rule; apps that need more detect conflicts
-// with compare-and-set locally.
+// "Later" is by each op's UpdatedAt, then its id. Clients make UpdatedAt a
+// hybrid clock per entity: a write gets the later of the device's clock
+// and the entity's last UpdatedAt + 1, so an edit made after seeing a
+// change always beats it, whatever the clocks of the devices say.
+//
+// # What a user sees
+//
+//   - Two people edit different things of one node (one moves it, the
+//     other changes its prompt; or a generation job sets its result):
+//     both edits are there, on every device, after the next sync.
+//   - Two people change the same thing (both move the node): the edit made
+//     later wins, on every device; the other device's app is told through
+//     its conflict callback. Among concurrent edits, "later" is by the
+//     devices' clocks: a device whose clock runs ahead wins such ties
+//     more often, as in every last-writer rule.
+//   - One person deletes a node while another edits it: it stays deleted.
+//   - An edit made offline for a week does not beat the edits others made
+//     meanwhile to the same field just because it came with more
+//     versions: the later edit wins.
+//
+// # Versions of the protocol
+//
+// Clients and servers name the protocol's version in ProtocolHeader. A
+// server refuses requests of another version with 426 and code
+// "Protocol"; a client stops syncing, keeping every operation, when a
+// server's answer does not name this version, and checks that before its
+// first push. Servers of the first version settled writes by whole
+// entities and a version counter; they would have taken the updates of
+// this version as replacements of whole entities.
 package syncproto

@@ -46,10 +46,18 @@ type Op struct {
 	BaseVersion int64 `json:"baseVersion"`
 	// Version is the version the change proposes (greater than
 	// BaseVersion).
-	Version   int64  `json:"version"`
-	UpdatedAt int64  `json:"updatedAt"` // ms since the Unix epoch
-	Tab       string `json:"tab"`       // the tab that made it, for diagnostics
-	Time      int64  `json:"time"`      // when the op was made, ms
+	Version int64 `json:"version"`
+	// UpdatedAt is the entity's UpdatedAt after the change (ms since the
+	// Unix epoch), a hybrid clock per entity: later than the UpdatedAt of
+	// every state of the entity the device had seen. With ID it is the
+	// op's Stamp in the field-level merge (see Merge).
+	UpdatedAt int64 `json:"updatedAt"`
+	// Fields names what an update changed (see ChangedFields): the server
+	// writes those fields of Data and keeps the others as they are. An
+	// update that names none, and every create, writes all fields.
+	Fields []string `json:"fields,omitempty"`
+	Tab    string   `json:"tab"`  // the tab that made it, for diagnostics
+	Time   int64    `json:"time"` // when the op was made, ms
 }
 
 // AckStatus is the outcome of one op.
@@ -59,8 +67,9 @@ type AckStatus string
 const (
 	// Applied: the op's state is now the server's.
 	Applied AckStatus = "applied"
-	// Superseded: a write that Wins over this op is the server's state;
-	// Current holds it (nil Data and Deleted for a deletion).
+	// Superseded: the op changed nothing: every field it wrote had been
+	// written later, or the entity is deleted; Current holds the server's
+	// state (nil Data and Deleted for a deletion).
 	Superseded AckStatus = "superseded"
 	// Rejected: the op can never apply (Error says why, Version is 0):
 	// its entity id names another kind of entity or belongs to another
@@ -74,7 +83,9 @@ type Ack struct {
 	Status AckStatus `json:"status"`
 	// Version is the entity's authoritative version after the op.
 	Version int64 `json:"version"`
-	// Current is the server's state when the op was superseded.
+	// Current is the server's state when the op was superseded, or when
+	// it applied beside fields of other writes (see Merged.Mixed): the
+	// state the op's device adopts.
 	Current *Change `json:"current,omitempty"`
 	Error   string  `json:"error,omitempty"`
 }
@@ -88,12 +99,12 @@ type Change struct {
 	// Version is the authoritative version: it grows with every write the
 	// entity takes, so a client holding an older one knows it is behind.
 	Version int64 `json:"version"`
-	// Proposed is the version the winning op proposed, which together
-	// with UpdatedAt and OpID is the write's claim in conflicts (see
-	// Revision). It is at most Version.
-	Proposed  int64           `json:"proposed"`
+	// Proposed is the version the last op that wrote it proposed, for
+	// diagnostics. It is at most Version.
+	Proposed int64 `json:"proposed"`
+	// UpdatedAt is the latest stamp of the entity's fields (see Merge).
 	UpdatedAt int64           `json:"updatedAt"`
-	OpID      string          `json:"opId"` // the op that wrote it
+	OpID      string          `json:"opId"` // the last op that wrote it
 	Deleted   bool            `json:"deleted,omitempty"`
 	Data      json.RawMessage `json:"data,omitempty"` // absent when deleted
 	// Overwrote lists the ops whose writes this one replaced without
@@ -105,6 +116,9 @@ type Change struct {
 	// it replaced, so writes overwritten one after the other are all
 	// named, the oldest first, at most MaxOverwrote of them.
 	Overwrote []string `json:"overwrote,omitempty"`
+	// Clocks are the stamps of the entity's fields, which the server keeps
+	// with its state for Merge; never sent.
+	Clocks Clocks `json:"-"`
 }
 
 // MaxOverwrote bounds Change.Overwrote.
@@ -125,64 +139,6 @@ func Overwriting(prev *Change) []string {
 		out = out[len(out)-MaxOverwrote:]
 	}
 	return out
-}
-
-// Revision identifies one write of an entity for Wins.
-type Revision struct {
-	Version   int64
-	UpdatedAt int64
-	OpID      string
-}
-
-// Revision of an op.
-func (o *Op) Revision() Revision { return Revision{o.Version, o.UpdatedAt, o.ID} }
-
-// Revision of a change: the claim of the op that wrote it, with the
-// version it proposed (not the authoritative Version, which may be higher:
-// comparing that would let a write that won a tie beat writes it would
-// lose to).
-func (c *Change) Revision() Revision { return Revision{c.Proposed, c.UpdatedAt, c.OpID} }
-
-// Wins reports whether revision a beats revision b: the higher version,
-// then the later UpdatedAt, then the larger op id. It is a strict total
-// order on distinct revisions, so replicas agree whatever order writes
-// arrive in.
-func Wins(a, b Revision) bool {
-	if a.Version != b.Version {
-		return a.Version > b.Version
-	}
-	if a.UpdatedAt != b.UpdatedAt {
-		return a.UpdatedAt > b.UpdatedAt
-	}
-	return a.OpID > b.OpID
-}
-
-// Decide is the server's rule for applying op to the stored state of its
-// entity (nil when the server has none). The op applies if its claim Wins
-// over the stored write's claim; then it gets the authoritative version
-// max(op.Version, stored.Version+1), so versions grow with every write.
-//
-// The stored claim is therefore the running maximum of the claims of the
-// ops received, and the final state is the op with the greatest claim,
-// whatever order the ops arrive in. An op made on the latest state wins
-// over it: it proposes a version above the authoritative one, which is at
-// least the stored claim's.
-//
-// It fails, with an error matching errs.ErrInvalid, when the op wins but
-// its version would have to pass MaxSafeInt: an entity at that version
-// can no longer change.
-func Decide(stored *Change, op *Op) (apply bool, version int64, err error) {
-	if stored == nil {
-		return true, max(op.Version, 1), nil
-	}
-	if !Wins(op.Revision(), stored.Revision()) {
-		return false, stored.Version, nil
-	}
-	v, err := NextVersion(stored.Version)
-	if err != nil {
-		return false, 0, err
-	}
-	return true, max(op.Version, v), nil
 }
 
 // MaxSafeInt is the largest version, sequence number, cursor or time the
@@ -240,6 +196,9 @@ func (o *Op) Validate() error {
 	if o.UpdatedAt > MaxSafeInt || o.UpdatedAt < -MaxSafeInt {
 		return bad("updatedAt", "must be within ±(2^53-1)")
 	}
+	if err := o.checkFields(); err != nil {
+		return err
+	}
 	if o.Kind == OpDelete {
 		if len(o.Data) != 0 {
 			return bad("data", "a delete carries no data")
@@ -271,34 +230,43 @@ func (o *Op) checkEntity() error {
 
 // checkData decodes Data as the entity and checks it against the op.
 func (o *Op) checkData() error {
+	if err := o.checkEntity(); err != nil {
+		return err
+	}
+	return checkEntity(o.Entity, o.EntityID, o.WorkflowID, o.Data)
+}
+
+// checkEntity decodes data as an entity of kind e and checks it, and that
+// it has the id and workflow given.
+func checkEntity(e Entity, entityID, workflowID string, data json.RawMessage) error {
 	var id, wf string
 	var err error
-	switch o.Entity {
+	switch e {
 	case EntityWorkflow:
 		var w graph.Workflow
-		if err = json.Unmarshal(o.Data, &w); err == nil {
+		if err = json.Unmarshal(data, &w); err == nil {
 			err = w.Validate()
 		}
 		id, wf = w.ID, w.ID
 	case EntityNode:
 		var n graph.Node
-		if err = json.Unmarshal(o.Data, &n); err == nil {
+		if err = json.Unmarshal(data, &n); err == nil {
 			err = n.Validate()
 		}
 		id, wf = n.ID, n.WorkflowID
 	case EntityEdge:
-		var e graph.Edge
-		if err = json.Unmarshal(o.Data, &e); err == nil {
-			err = e.Validate()
+		var ed graph.Edge
+		if err = json.Unmarshal(data, &ed); err == nil {
+			err = ed.Validate()
 		}
-		id, wf = e.ID, e.WorkflowID
+		id, wf = ed.ID, ed.WorkflowID
 	default:
-		return o.checkEntity()
+		return bad("entity", fmt.Sprintf("unknown entity %q", e))
 	}
 	if err != nil {
 		return bad("data", err.Error())
 	}
-	if id != o.EntityID || wf != o.WorkflowID {
+	if id != entityID || wf != workflowID {
 		return bad("data", "id or workflowId differs from the op's")
 	}
 	return nil
@@ -446,6 +414,18 @@ const (
 	RouteWatch        = "/v1/workspaces/{ws}/watch"          // GET ?after=N&wait=MS -> WatchResponse, once changes follow N (a long poll)
 )
 
+// The protocol's version travels in a header of every push, pull and
+// watch, request and answer. A server answers a request without it, or
+// with another version, 426 with code "Protocol"; a client stops syncing
+// with a clear error when an answer lacks it. A client and a server of
+// different versions would otherwise misread each other's ops: a server of
+// the first version, which settled writes by whole entities, would take an
+// update naming its fields as a replacement of the entity.
+const (
+	ProtocolHeader = "Atelier-Sync"
+	Protocol       = "2"
+)
+
 // Watch limits: how long the server holds a watch request open when the
 // client does not say (wait=MS), and at most.
 const (
@@ -468,7 +448,8 @@ type ErrorResponse struct {
 	// Code is one of "Unauthorized" (401), "Forbidden" (403), "Invalid"
 	// (400, or 405 for a method a route does not take), "NotFound" (404),
 	// "Timeout" (408: the request body arrived too slowly), "Exists"
-	// (409), "TooLarge" (413), "Unavailable" (503: the server is shutting
+	// (409), "TooLarge" (413), "Protocol" (426: the request is not of
+	// this protocol version, see ProtocolHeader), "Unavailable" (503: the server is shutting
 	// down or has too many connections; try again), "Internal" (5xx).
 	Code string `json:"code"`
 }

@@ -3,117 +3,12 @@ package syncproto
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math/rand"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
 )
-
-func TestWinsIsAStrictTotalOrder(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	var revs []Revision
-	for i := 0; i < 300; i++ {
-		revs = append(revs, Revision{Version: r.Int63n(4), UpdatedAt: r.Int63n(3), OpID: graph.NewID()})
-	}
-	for _, a := range revs {
-		if Wins(a, a) {
-			t.Fatal("a revision beats itself")
-		}
-		for _, b := range revs {
-			if a != b && Wins(a, b) == Wins(b, a) {
-				t.Fatalf("not antisymmetric: %+v vs %+v", a, b)
-			}
-		}
-	}
-	// Any arrival order ends with the same winner.
-	winner := func(order []Revision) Revision {
-		w := order[0]
-		for _, x := range order[1:] {
-			if Wins(x, w) {
-				w = x
-			}
-		}
-		return w
-	}
-	want := winner(revs)
-	for i := 0; i < 20; i++ {
-		shuffled := append([]Revision(nil), revs...)
-		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		if got := winner(shuffled); got != want {
-			t.Fatalf("order changed the winner: %+v vs %+v", got, want)
-		}
-	}
-	sorted := append([]Revision(nil), revs...)
-	sort.Slice(sorted, func(i, j int) bool { return Wins(sorted[j], sorted[i]) })
-	if sorted[len(sorted)-1] != want {
-		t.Fatal("sort and fold disagree")
-	}
-}
-
-func TestDecide(t *testing.T) {
-	stored := &Change{Version: 5, Proposed: 5, UpdatedAt: 100, OpID: "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a10"}
-	for _, tc := range []struct {
-		name    string
-		stored  *Change
-		op      Op
-		apply   bool
-		version int64
-	}{
-		{"new entity", nil, Op{BaseVersion: 0, Version: 1}, true, 1},
-		{"new entity edited offline", nil, Op{BaseVersion: 0, Version: 4}, true, 4},
-		{"made on the latest state", stored, Op{BaseVersion: 5, Version: 6}, true, 6},
-		{"several local edits on the latest state", stored, Op{BaseVersion: 5, Version: 9}, true, 9},
-		{"made on a bumped version", &Change{Version: 7, Proposed: 5, UpdatedAt: 100}, Op{BaseVersion: 7, Version: 8}, true, 8},
-		{"concurrent, higher version wins", stored, Op{BaseVersion: 3, Version: 6, UpdatedAt: 1}, true, 6},
-		{"concurrent, lower version loses", stored, Op{BaseVersion: 3, Version: 4, UpdatedAt: 999}, false, 5},
-		{"concurrent tie, later wins", stored, Op{BaseVersion: 4, Version: 5, UpdatedAt: 101}, true, 6},
-		{"concurrent tie, earlier loses", stored, Op{BaseVersion: 4, Version: 5, UpdatedAt: 99}, false, 5},
-		{"concurrent full tie, larger op id wins", stored, Op{ID: "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a11", BaseVersion: 4, Version: 5, UpdatedAt: 100}, true, 6},
-	} {
-		apply, v, err := Decide(tc.stored, &tc.op)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		if apply != tc.apply || v != tc.version {
-			t.Errorf("%s: Decide = %v, %d; want %v, %d", tc.name, apply, v, tc.apply, tc.version)
-		}
-	}
-}
-
-// TestDecideIgnoresArrivalOrder: whatever order ops arrive in, the final
-// state is the op with the greatest claim, ties included (a case where
-// comparing the authoritative version instead would depend on order).
-func TestDecideIgnoresArrivalOrder(t *testing.T) {
-	id := func(n int) string { return fmt.Sprintf("0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2a%02d", n) }
-	r := rand.New(rand.NewSource(7))
-	for round := 0; round < 300; round++ {
-		n := 2 + r.Intn(4)
-		ops := make([]Op, n)
-		for i := range ops {
-			ops[i] = Op{ID: id(i), BaseVersion: int64(r.Intn(2)), UpdatedAt: int64(r.Intn(3))}
-			ops[i].Version = ops[i].BaseVersion + 1 + int64(r.Intn(2))
-		}
-		var want string
-		permute(ops, func(order []Op) {
-			var stored *Change
-			for i := range order {
-				op := &order[i]
-				if apply, v, _ := Decide(stored, op); apply {
-					stored = &Change{Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID}
-				}
-			}
-			if want == "" {
-				want = stored.OpID
-			} else if stored.OpID != want {
-				t.Fatalf("ops %+v: one order ends with %s, another with %s", ops, want, stored.OpID)
-			}
-		})
-	}
-}
 
 // permute calls f with every ordering of ops.
 func permute(ops []Op, f func([]Op)) {
@@ -169,12 +64,21 @@ func TestValidate(t *testing.T) {
 		}},
 		{"not json", func(o *Op) { o.Data = json.RawMessage(`{`) }},
 		{"delete with data", func(o *Op) { o.Kind = OpDelete }},
+		{"unknown field", func(o *Op) { o.Fields = []string{"position", "colour"} }},
+		{"field named twice", func(o *Op) { o.Fields = []string{"position", "position"} }},
+		{"identity as a field", func(o *Op) { o.Fields = []string{"id"} }},
+		{"fields of a create", func(o *Op) { o.Kind, o.Fields = OpCreate, []string{"position"} }},
 	} {
 		o := validNodeOp()
 		tc.mut(&o)
 		if err := o.Validate(); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("%s: Validate = %v", tc.name, err)
 		}
+	}
+	fields := validNodeOp()
+	fields.Fields = []string{"position", "config.prompt", "title"}
+	if err := fields.Validate(); err != nil {
+		t.Fatalf("fields: %v", err)
 	}
 	batch := PushRequest{Ops: []Op{ok, ok}}
 	if err := batch.Validate(); err == nil {
@@ -227,12 +131,11 @@ func TestVersionBounds(t *testing.T) {
 	if _, err := NextVersion(MaxSafeInt); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("NextVersion(2^53-1): %v", err)
 	}
-	top := &Change{Version: MaxSafeInt, Proposed: 5, UpdatedAt: 1, OpID: "a"}
-	if _, _, err := Decide(top, &Op{ID: "b", Version: 6, UpdatedAt: 1}); !errors.Is(err, errs.ErrInvalid) {
-		t.Fatalf("Decide past 2^53-1: %v", err)
-	}
-	if apply, v, err := Decide(top, &Op{ID: "b", Version: 4}); apply || v != MaxSafeInt || err != nil {
-		t.Fatalf("Decide of a losing op at the top: %v %d %v", apply, v, err)
+	op := validNodeOp()
+	top := &Change{Entity: EntityNode, EntityID: op.EntityID, WorkflowID: op.WorkflowID, Version: MaxSafeInt,
+		Proposed: 5, UpdatedAt: 1, OpID: "a", Data: op.Data}
+	if _, err := Merge(top, &op); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("Merge past 2^53-1: %v", err)
 	}
 }
 
