@@ -7,8 +7,9 @@
 // New returns an http.Handler serving the syncproto routes:
 //
 //   - Push applies a batch of ops in one Store transaction. Each op is
-//     answered by the ack stored the first time its id was seen, or decided
-//     with syncproto.Decide against the entity's stored state. A replayed
+//     answered by the ack stored the first time its id was seen, or merged
+//     with syncproto.Merge into the entity's stored state, field by field
+//     (the store keeps each field's stamp beside the state). A replayed
 //     batch changes nothing and gets the same acks, byte for byte.
 //   - Pull returns, after a cursor, the latest state of every entity that
 //     changed since, ordered by the sequence number of its last change.
@@ -125,16 +126,19 @@
 //
 // # Caveats
 //
-// Concurrent writes to one entity are settled whole: a server write and a
-// client's offline edit of another field of the same node do not merge,
-// one of them wins (syncproto.Decide).
+// Sync routes (push, pull, watch) answer only requests of this protocol
+// version (syncproto.ProtocolHeader); clients of the first version get 426
+// and must be updated together with the server.
 //
 // Acks are kept forever (they are the idempotency record), and so are
 // blobs: there is no garbage collection yet. A superseded ack carries the
 // winning state, so a push answer can be far larger than the push.
 //
-// syncproto.Decide gives a concurrent winner with the stored version the
-// next version, so with equal proposed versions the final version (and,
-// with three or more such writes, the winner) can depend on the order in
-// which ops arrive. Writes with distinct versions converge in any order.
+// Field merges converge whatever order ops arrive in, with one exception:
+// an update that reaches a deleted entity is dropped, so when the entity is
+// later created again (an undo) by an op stamped earlier than that update,
+// the update's fields are not in the result, while they would have been
+// had the update arrived after the re-creation. The authoritative version
+// of an entity counts the writes it took, so it depends on arrival order;
+// it decides nothing.
 package server

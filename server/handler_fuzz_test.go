@@ -178,6 +178,7 @@ func FuzzPushHandler(f *testing.F) {
 		post := func() (int, []byte) {
 			r := httptest.NewRequest("POST", strings.Replace(syncproto.RoutePush, "{ws}", "ws", 1), bytes.NewReader(body))
 			r.Header.Set("Authorization", "Bearer tok")
+			r.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, r)
 			return w.Code, w.Body.Bytes()

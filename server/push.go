@@ -72,8 +72,8 @@ func decodePush(body []byte) (*syncproto.PushRequest, error) {
 
 // applyOps is the server's whole write rule: an op seen before gets its
 // stored ack; any other is Rejected when its id names another kind of
-// entity or another workflow, else decided by syncproto.Decide against
-// the entity's state, which includes the ops before it in the batch.
+// entity or another workflow, else merged by syncproto.Merge into the
+// entity's state, which includes the ops before it in the batch.
 //
 // The graph stays whole (see keepWhole): deleting a workflow deletes its
 // nodes and edges, deleting a node deletes its edges, and a write of a
@@ -151,33 +151,26 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 			}
 			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: tomb.Version, Current: tomb}
 		default:
-			apply, version, err := syncproto.Decide(cur, op)
+			m, err := syncproto.Merge(cur, op)
 			if err != nil {
 				return nil, fmt.Errorf("op %s: %w", op.ID, err)
 			}
-			if !apply {
-				ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: version, Current: cur}
+			if !m.Applied {
+				ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: cur.Version, Current: cur}
 				break
 			}
 			seq, err := a.nextSeq()
 			if err != nil {
 				return nil, err
 			}
-			c := &syncproto.Change{Seq: seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
-				Version: version, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
-			if cur != nil && op.BaseVersion < cur.Version {
-				c.Overwrote = syncproto.Overwriting(cur) // writes the op's device had not seen
-			}
-			if !c.Deleted {
-				var buf bytes.Buffer
-				if err := json.Compact(&buf, op.Data); err != nil {
-					return nil, fmt.Errorf("op %s: data: %w", op.ID, err) // Validate decoded it: unreachable
-				}
-				c.Data = buf.Bytes()
-			}
+			c := m.State
+			c.Seq = seq
 			state[op.EntityID] = c
 			a.changes = append(a.changes, c)
-			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: version}
+			ack = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: c.Version}
+			if m.Mixed {
+				ack.Current = c // the op's device adopts the fields it had not seen
+			}
 			if c.Deleted {
 				if err := a.keepWhole(c); err != nil {
 					return nil, err
@@ -273,7 +266,8 @@ func (a *applier) bury(e syncproto.Entity, id, wf string, v int64, cause, cur *s
 		return nil, err
 	}
 	t := &syncproto.Change{Seq: seq, Entity: e, EntityID: id, WorkflowID: wf,
-		Version: v, Proposed: v, UpdatedAt: cause.UpdatedAt, OpID: cause.OpID, Deleted: true}
+		Version: v, Proposed: v, UpdatedAt: cause.UpdatedAt, OpID: cause.OpID, Deleted: true,
+		Clocks: syncproto.Clocks{"": {At: cause.UpdatedAt, Op: cause.OpID, V: v}}}
 	if cur != nil && !cur.Deleted {
 		t.Overwrote = syncproto.Overwriting(cur)
 	}

@@ -191,9 +191,9 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	}
 
 	m := http.NewServeMux()
-	m.HandleFunc("POST "+syncproto.RoutePush, s.authed(s.push))
-	m.HandleFunc("GET "+syncproto.RoutePull, s.authed(s.pull))
-	m.HandleFunc("GET "+syncproto.RouteWatch, s.authed(s.watch))
+	m.HandleFunc("POST "+syncproto.RoutePush, s.authed(speaks(s.push)))
+	m.HandleFunc("GET "+syncproto.RoutePull, s.authed(speaks(s.pull)))
+	m.HandleFunc("GET "+syncproto.RouteWatch, s.authed(speaks(s.watch)))
 	s.dataRoutes(m)
 	m.HandleFunc("POST "+syncproto.RouteBlobCheck, s.authed(s.blobCheck))
 	m.HandleFunc("POST "+syncproto.RouteBlobUpload, s.authed(s.blobUploadURL))
@@ -321,6 +321,25 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, ws string
 	}
 }
 
+// speaks wraps the handler of a route of the sync protocol (push, pull,
+// watch): it answers with the protocol's version, and refuses a request
+// of another version (or of none: a client of the first version) with 426
+// and code "Protocol", before reading its body.
+func speaks(h func(w http.ResponseWriter, r *http.Request, ws string)) func(w http.ResponseWriter, r *http.Request, ws string) {
+	return func(w http.ResponseWriter, r *http.Request, ws string) {
+		w.Header().Set(syncproto.ProtocolHeader, syncproto.Protocol)
+		if v := r.Header.Get(syncproto.ProtocolHeader); v != syncproto.Protocol {
+			if v == "" {
+				v = "1 (no " + syncproto.ProtocolHeader + " header)"
+			}
+			writeError(w, http.StatusUpgradeRequired, "Protocol", "this server speaks sync protocol "+syncproto.Protocol+
+				" (header "+syncproto.ProtocolHeader+": "+syncproto.Protocol+"); the request is of protocol "+v+": update the client")
+			return
+		}
+		h(w, r, ws)
+	}
+}
+
 // cors adds the CORS headers for an allowed origin and answers
 // preflights. It reports whether the request still needs handling.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
@@ -334,7 +353,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 		} else {
 			h.Set("Access-Control-Allow-Origin", origin)
 		}
-		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, WWW-Authenticate")
+		h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, WWW-Authenticate, "+syncproto.ProtocolHeader)
 	}
 	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
 		return true

@@ -136,6 +136,7 @@ func newServer(t *testing.T, opts *server.Options) *fixture {
 func (f *fixture) do(t *testing.T, method, path string, header map[string]string, body string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -257,6 +258,8 @@ func Example() {
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest(method, srv.URL+strings.Replace(route, "{ws}", "dev", 1), bytes.NewReader(b))
 		req.Header.Set("Authorization", "Bearer dev-token")
+		req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
+		req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			panic(err)
@@ -307,6 +310,7 @@ func ExampleServer_Workspace() {
 	h, _ := server.New(store, blobs, &server.Options{Tokens: tokens, Logger: slog.New(slog.DiscardHandler)})
 	req := httptest.NewRequest("POST", strings.Replace(syncproto.RoutePush, "{ws}", "dev", 1), bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer dev-token")
+	req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 	h.ServeHTTP(httptest.NewRecorder(), req)
 
 	// Server code: a job reads the node's prompt.
@@ -376,6 +380,7 @@ func TestEndWatches(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest("GET", f.srv.URL+watch, nil)
 		req.Header.Set("Authorization", "Bearer token-alpha")
+		req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			done <- nil

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/atelierstore/atelier/syncproto"
@@ -110,4 +112,29 @@ type BlobInfo struct {
 	Size    int64  // in bytes
 	MIME    string // the media type declared on upload
 	Created int64  // when the workspace got it, ms since the Unix epoch
+}
+
+// EncodeClocks is the text a store keeps for syncproto.Change.Clocks: ""
+// for none, else JSON. DecodeClocks reads it back.
+func EncodeClocks(c syncproto.Clocks) string {
+	if len(c) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // a map of strings to plain structs
+	}
+	return string(b)
+}
+
+// DecodeClocks reads what EncodeClocks wrote.
+func DecodeClocks(s string) (syncproto.Clocks, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var c syncproto.Clocks
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return nil, fmt.Errorf("clocks: %w", err)
+	}
+	return c, nil
 }

@@ -84,7 +84,7 @@ func closedSoon(c net.Conn, d time.Duration) bool {
 }
 
 func pushHead(auth string, length int) string {
-	return fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+	return fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nAtelier-Sync: 2\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
 		strings.Replace(syncproto.RoutePush, "{ws}", "alpha", 1), auth, length)
 }
 
@@ -266,7 +266,7 @@ func TestRouterErrorsAreJSON(t *testing.T) {
 		{"GET /v1//workspaces/alpha/pull", 400, "Invalid"},
 		{"GET /v1/workspaces/alpha/./pull", 400, "Invalid"},
 	} {
-		c := f.rawConn(t, tc.req+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token-alpha\r\n\r\n")
+		c := f.rawConn(t, tc.req+" HTTP/1.1\r\nHost: x\r\nAtelier-Sync: 2\r\nAuthorization: Bearer token-alpha\r\n\r\n")
 		resp, e := readAnswer(t, c)
 		if resp.StatusCode != tc.status || e.Code != tc.code || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: %d %+v", tc.req, resp.StatusCode, e)
@@ -389,6 +389,7 @@ func TestClientGoneNotAnError(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, tc.method, srv.URL+strings.Replace(tc.route, "{ws}", "alpha", 1), strings.NewReader(tc.body))
 		req.Header.Set("Authorization", "Bearer token-alpha")
+		req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 		go func() { <-stuck.entered; cancel() }()
 		if resp, err := srv.Client().Do(req); err == nil {
 			resp.Body.Close()

@@ -48,9 +48,11 @@ func (w *Workspace) Apply(ctx context.Context, ops []syncproto.Op) ([]syncproto.
 // deleted, and with an error matching errs.ErrInvalid when the patched
 // node is invalid (nothing is written).
 //
-// The write is made on the latest state, so it wins over every write the
-// server has; a client's write made concurrently, on an older state, is
-// settled with it by syncproto's rule for the whole node.
+// The write names the fields the patch changes (syncproto.Op.Fields) and
+// is stamped later than every write the server has of the node, so a
+// client's edit of other fields made concurrently survives beside it, and
+// one of the same field wins only if it is stamped later (see
+// syncproto.Merge). A patch that changes nothing writes nothing.
 func (w *Workspace) UpdateNode(ctx context.Context, id string, patch graph.NodePatch, opID string) (graph.Node, error) {
 	if opID == "" {
 		opID = graph.NewID()
@@ -84,9 +86,16 @@ func (w *Workspace) UpdateNode(ctx context.Context, id string, patch graph.NodeP
 		if err != nil {
 			return err
 		}
+		fields, err := syncproto.ChangedFields(syncproto.EntityNode, cur.Data, data)
+		if err != nil {
+			return err
+		}
+		if len(fields) == 0 {
+			return nil // nothing to change
+		}
 		op := syncproto.Op{ID: opID, Entity: syncproto.EntityNode, EntityID: id, WorkflowID: cur.WorkflowID,
 			Kind: syncproto.OpUpdate, Data: data, BaseVersion: cur.Version, Version: cur.Version + 1,
-			UpdatedAt: at, Tab: "server", Time: at}
+			UpdatedAt: at, Fields: fields, Tab: "server", Time: at}
 		if err := op.Validate(); err != nil {
 			return err
 		}
@@ -104,6 +113,10 @@ func (w *Workspace) UpdateNode(ctx context.Context, id string, patch graph.NodeP
 			return fmt.Errorf("server write of node %s: %s: %s", id, ack.Status, ack.Error)
 		}
 		out.Version = ack.Version
+		if ack.Current != nil {
+			// Merged with fields of the stored state: the same as read.
+			out.UpdatedAt = ack.Current.UpdatedAt
+		}
 		return nil
 	})
 	if err != nil {

@@ -58,6 +58,9 @@ var migrations = []string{
 	`ALTER TABLE entities ADD COLUMN overwrote text NOT NULL DEFAULT '';`,
 	// Listing a workspace's workflows (server.View.Workflows).
 	`CREATE INDEX entities_workflows ON entities (ws) WHERE entity = 'workflow';`,
+	// The stamps of an entity's fields (syncproto.Change.Clocks), as
+	// server.EncodeClocks writes them.
+	`ALTER TABLE entities ADD COLUMN clocks text NOT NULL DEFAULT '';`,
 }
 
 // Store is a server.Store in PostgreSQL. Create it with Open.
@@ -300,24 +303,48 @@ func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
 	return m, nil
 }
 
-const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data, overwrote"
+// changeColumns are those of a change as pulled, stateColumns those of
+// the state the server merges ops into: the change and its clocks.
+const (
+	changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data, overwrote"
+	stateColumns  = changeColumns + ", clocks"
+)
 
-// qualified is changeColumns of the entities table aliased e.
-const qualified = "e.id, e.entity, e.workflow_id, e.seq, e.version, e.proposed, e.updated_at, e.op_id, e.deleted, e.data, e.overwrote"
+// qualified is stateColumns of the entities table aliased e.
+const qualified = "e.id, e.entity, e.workflow_id, e.seq, e.version, e.proposed, e.updated_at, e.op_id, e.deleted, e.data, e.overwrote, e.clocks"
 
 // forEachChange scans rows of changeColumns.
 func forEachChange(rows pgx.Rows, fn func(*syncproto.Change) error) error {
+	return forEach(rows, false, fn)
+}
+
+// forEachState scans rows of stateColumns.
+func forEachState(rows pgx.Rows, fn func(*syncproto.Change) error) error {
+	return forEach(rows, true, fn)
+}
+
+func forEach(rows pgx.Rows, withClocks bool, fn func(*syncproto.Change) error) error {
 	var c syncproto.Change
 	var data []byte
-	var overwrote string
-	_, err := pgx.ForEachRow(rows, []any{&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version,
-		&c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data, &overwrote}, func() error {
+	var overwrote, clocks string
+	dest := []any{&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version,
+		&c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data, &overwrote}
+	if withClocks {
+		dest = append(dest, &clocks)
+	}
+	_, err := pgx.ForEachRow(rows, dest, func() error {
 		cc := c
 		if len(data) > 0 {
 			cc.Data = data
 		}
 		if overwrote != "" {
 			cc.Overwrote = strings.Split(overwrote, ",")
+		}
+		if withClocks {
+			var err error
+			if cc.Clocks, err = server.DecodeClocks(clocks); err != nil {
+				return fmt.Errorf("clocks of %s: %w", cc.EntityID, err)
+			}
 		}
 		data = nil
 		return fn(&cc)
@@ -328,7 +355,7 @@ func forEachChange(rows pgx.Rows, fn func(*syncproto.Change) error) error {
 func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) {
 	m := map[string]*syncproto.Change{}
 	err := t.query(func(rows pgx.Rows) error {
-		return forEachChange(rows, func(c *syncproto.Change) error { m[c.EntityID] = c; return nil })
+		return forEachState(rows, func(c *syncproto.Change) error { m[c.EntityID] = c; return nil })
 	}, `SELECT `+qualified+` FROM unnest($2::text[]) AS k(id)
 		JOIN entities e ON e.ws = $1 AND e.id = k.id`, t.ws, entityIDs)
 	if err != nil {
@@ -340,8 +367,8 @@ func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) 
 func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
 	var out []*syncproto.Change
 	err := t.query(func(rows pgx.Rows) error {
-		return forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil })
-	}, `SELECT `+changeColumns+` FROM entities
+		return forEachState(rows, func(c *syncproto.Change) error { out = append(out, c); return nil })
+	}, `SELECT `+stateColumns+` FROM entities
 		WHERE ws = $1 AND workflow_id = $2 AND NOT deleted AND entity <> 'workflow'`, t.ws, workflowID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read contents of %s: %w", workflowID, err)
@@ -352,8 +379,8 @@ func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
 func (t *tx) Workflows() ([]*syncproto.Change, error) {
 	var out []*syncproto.Change
 	err := t.query(func(rows pgx.Rows) error {
-		return forEachChange(rows, func(c *syncproto.Change) error { out = append(out, c); return nil })
-	}, `SELECT `+changeColumns+` FROM entities
+		return forEachState(rows, func(c *syncproto.Change) error { out = append(out, c); return nil })
+	}, `SELECT `+stateColumns+` FROM entities
 		WHERE ws = $1 AND entity = 'workflow' AND NOT deleted`, t.ws)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read workflows: %w", err)
@@ -378,6 +405,7 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 	}
 	var (
 		ids, kinds, wfs, opIDs, overwrote    []string
+		clocks                               []string
 		seqs, versions, proposed, updatedAts []int64
 		deleted                              []bool
 		data                                 [][]byte
@@ -392,6 +420,7 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 		proposed = append(proposed, c.Proposed)
 		deleted = append(deleted, c.Deleted)
 		overwrote = append(overwrote, strings.Join(c.Overwrote, ","))
+		clocks = append(clocks, server.EncodeClocks(c.Clocks))
 		if c.Deleted {
 			data = append(data, nil)
 		} else {
@@ -403,13 +432,14 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 		b = &pgx.Batch{}
 	}
 	if len(ids) > 0 {
-		b.Queue(`INSERT INTO entities (ws, `+changeColumns+`)
+		b.Queue(`INSERT INTO entities (ws, `+stateColumns+`)
 			SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-				$8::bigint[], $9::text[], $10::boolean[], $11::bytea[], $12::text[])
+				$8::bigint[], $9::text[], $10::boolean[], $11::bytea[], $12::text[], $13::text[])
 			ON CONFLICT (ws, id) DO UPDATE SET entity = excluded.entity, workflow_id = excluded.workflow_id,
 				seq = excluded.seq, version = excluded.version, proposed = excluded.proposed, updated_at = excluded.updated_at,
-				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data, overwrote = excluded.overwrote`,
-			t.ws, ids, kinds, wfs, seqs, versions, proposed, updatedAts, opIDs, deleted, data, overwrote)
+				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data, overwrote = excluded.overwrote,
+				clocks = excluded.clocks`,
+			t.ws, ids, kinds, wfs, seqs, versions, proposed, updatedAts, opIDs, deleted, data, overwrote, clocks)
 		b.Queue(`UPDATE workspaces SET seq = $2 WHERE ws = $1`, t.ws, seq)
 	}
 	if len(acks) > 0 {

@@ -59,6 +59,9 @@ var migrations = []string{
 	`ALTER TABLE entities ADD COLUMN overwrote TEXT NOT NULL DEFAULT '';`,
 	// Listing a workspace's workflows (server.View.Workflows).
 	`CREATE INDEX entities_workflows ON entities (ws) WHERE entity = 'workflow';`,
+	// The stamps of an entity's fields (syncproto.Change.Clocks), as
+	// server.EncodeClocks writes them.
+	`ALTER TABLE entities ADD COLUMN clocks TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is a server.Store in one SQLite file. Create it with Open.
@@ -246,17 +249,36 @@ func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
 	return m, nil
 }
 
-const changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data, overwrote"
+// changeColumns are those of a change as pulled, stateColumns those of
+// the state the server merges ops into: the change and its clocks.
+const (
+	changeColumns = "id, entity, workflow_id, seq, version, proposed, updated_at, op_id, deleted, data, overwrote"
+	stateColumns  = changeColumns + ", clocks"
+)
 
-func scanChange(r *sql.Rows) (*syncproto.Change, error) {
+func scanChange(r *sql.Rows) (*syncproto.Change, error) { return scan(r, false) }
+
+func scanState(r *sql.Rows) (*syncproto.Change, error) { return scan(r, true) }
+
+func scan(r *sql.Rows, withClocks bool) (*syncproto.Change, error) {
 	var c syncproto.Change
 	var data []byte
-	var overwrote string
-	if err := r.Scan(&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version, &c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data, &overwrote); err != nil {
+	var overwrote, clocks string
+	dest := []any{&c.EntityID, &c.Entity, &c.WorkflowID, &c.Seq, &c.Version, &c.Proposed, &c.UpdatedAt, &c.OpID, &c.Deleted, &data, &overwrote}
+	if withClocks {
+		dest = append(dest, &clocks)
+	}
+	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if overwrote != "" {
 		c.Overwrote = strings.Split(overwrote, ",")
+	}
+	if withClocks {
+		var err error
+		if c.Clocks, err = server.DecodeClocks(clocks); err != nil {
+			return nil, fmt.Errorf("clocks of %s: %w", c.EntityID, err)
+		}
 	}
 	if len(data) > 0 {
 		c.Data = data
@@ -266,8 +288,8 @@ func scanChange(r *sql.Rows) (*syncproto.Change, error) {
 
 func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) {
 	m := map[string]*syncproto.Change{}
-	err := t.in("SELECT "+changeColumns+" FROM entities WHERE ws = ? AND id IN (", entityIDs, func(r *sql.Rows) error {
-		c, err := scanChange(r)
+	err := t.in("SELECT "+stateColumns+" FROM entities WHERE ws = ? AND id IN (", entityIDs, func(r *sql.Rows) error {
+		c, err := scanState(r)
 		if err == nil {
 			m[c.EntityID] = c
 		}
@@ -280,7 +302,7 @@ func (t *tx) Entities(entityIDs []string) (map[string]*syncproto.Change, error) 
 }
 
 func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
-	out, err := t.changes("SELECT "+changeColumns+
+	out, err := t.changes("SELECT "+stateColumns+
 		" FROM entities WHERE ws = ? AND workflow_id = ? AND deleted = 0 AND entity <> 'workflow'", t.ws, workflowID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read contents of %s: %w", workflowID, err)
@@ -289,7 +311,7 @@ func (t *tx) Contents(workflowID string) ([]*syncproto.Change, error) {
 }
 
 func (t *tx) Workflows() ([]*syncproto.Change, error) {
-	out, err := t.changes("SELECT "+changeColumns+
+	out, err := t.changes("SELECT "+stateColumns+
 		" FROM entities WHERE ws = ? AND entity = 'workflow' AND deleted = 0", t.ws)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read workflows: %w", err)
@@ -297,7 +319,7 @@ func (t *tx) Workflows() ([]*syncproto.Change, error) {
 	return out, nil
 }
 
-// changes runs a query of changeColumns and scans every row.
+// changes runs a query of stateColumns and scans every row.
 func (t *tx) changes(query string, args ...any) ([]*syncproto.Change, error) {
 	rows, err := t.tx.QueryContext(t.ctx, query, args...)
 	if err != nil {
@@ -306,7 +328,7 @@ func (t *tx) changes(query string, args ...any) ([]*syncproto.Change, error) {
 	defer rows.Close()
 	var out []*syncproto.Change
 	for rows.Next() {
-		c, err := scanChange(rows)
+		c, err := scanState(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -318,11 +340,12 @@ func (t *tx) changes(query string, args ...any) ([]*syncproto.Change, error) {
 func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 	seq := t.seq
 	if len(changes) > 0 {
-		put, err := t.tx.PrepareContext(t.ctx, `INSERT INTO entities (ws, `+changeColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		put, err := t.tx.PrepareContext(t.ctx, `INSERT INTO entities (ws, `+stateColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (ws, id) DO UPDATE SET entity = excluded.entity, workflow_id = excluded.workflow_id,
 				seq = excluded.seq, version = excluded.version, proposed = excluded.proposed, updated_at = excluded.updated_at,
-				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data, overwrote = excluded.overwrote`)
+				op_id = excluded.op_id, deleted = excluded.deleted, data = excluded.data, overwrote = excluded.overwrote,
+				clocks = excluded.clocks`)
 		if err != nil {
 			return fmt.Errorf("sqlite: put changes: %w", err)
 		}
@@ -338,7 +361,7 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 				data = c.Data
 			}
 			if _, err := put.ExecContext(t.ctx, t.ws, c.EntityID, c.Entity, c.WorkflowID, c.Seq, c.Version,
-				c.Proposed, c.UpdatedAt, c.OpID, c.Deleted, data, strings.Join(c.Overwrote, ",")); err != nil {
+				c.Proposed, c.UpdatedAt, c.OpID, c.Deleted, data, strings.Join(c.Overwrote, ","), server.EncodeClocks(c.Clocks)); err != nil {
 				return fmt.Errorf("sqlite: put change of %s: %w", c.EntityID, err)
 			}
 		}
@@ -494,12 +517,12 @@ func (s *Store) Dump(ctx context.Context, ws string) (*Dump, error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlite: dump seq: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+changeColumns+" FROM entities WHERE ws = ? ORDER BY seq", ws)
+	rows, err := tx.QueryContext(ctx, "SELECT "+stateColumns+" FROM entities WHERE ws = ? ORDER BY seq", ws)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: dump entities: %w", err)
 	}
 	for rows.Next() {
-		c, err := scanChange(rows)
+		c, err := scanState(rows)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlite: dump entities: %w", err)

@@ -49,6 +49,9 @@ type env struct {
 	h     *server.Server
 	clock *clock
 	opts  server.Options
+	// protocol "-" sends requests without syncproto.ProtocolHeader, as a
+	// client of the first protocol version did.
+	protocol string
 }
 
 func newEnv(tb testing.TB, open Opener, configure ...func(*server.Options)) *env {
@@ -152,6 +155,9 @@ func (e *env) do(method, path, token string, body any) *response {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if e.protocol != "-" {
+		req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 	}
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {

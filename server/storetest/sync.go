@@ -27,7 +27,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ReplayIsIdempotent", testReplay},
 		{"ReplayAfterRestart", testRestart},
 		{"ReorderedBatchesConverge", testReordered},
-		{"FollowsDecide", testFollowsDecide},
+		{"FollowsMerge", testFollowsMerge},
 		{"Conflicts", testConflicts},
 		{"Rejected", testRejected},
 		{"GraphStaysWhole", testGraphWhole},
@@ -37,6 +37,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Auth", testAuth},
 		{"WorkspaceIsolation", testIsolation},
 		{"MalformedPush", testMalformedPush},
+		{"ProtocolVersion", testProtocolVersion},
 		{"MalformedPull", testMalformedPull},
 		{"VersionBounds", testVersionBounds},
 		{"Blobs", testBlobs},
@@ -75,8 +76,8 @@ func wantAck(t *testing.T, a syncproto.Ack, status syncproto.AckStatus, version 
 	if a.Status != status || a.Version != version {
 		t.Fatalf("ack %+v: want %s at version %d", a, status, version)
 	}
-	if (status == syncproto.Superseded) != (a.Current != nil) {
-		t.Fatalf("ack %+v: Current must be set exactly when superseded", a)
+	if status == syncproto.Superseded && a.Current == nil || status == syncproto.Rejected && a.Current != nil {
+		t.Fatalf("ack %+v: Current must be set when superseded, and only then or when applied", a)
 	}
 	if (status == syncproto.Rejected) != (a.Error != "") {
 		t.Fatalf("ack %+v: Error must be set exactly when rejected", a)
@@ -229,38 +230,49 @@ func testRestart(t *testing.T, open Opener) {
 	}
 }
 
-// concurrentOps returns n ops on the entities in ids, each based on an
-// earlier version and proposing a version no other op on its entity
-// proposes, so that the op with the highest version must win in any
-// order. Some are deletions. It also returns the winner of each entity.
+// concurrentOps returns n ops on the entities in ids, made without
+// seeing each other: a create of each entity first (in time), then edits
+// and deletions based on its first version, with distinct stamps. In any
+// arrival order, an entity with a deletion ends deleted, any other ends
+// as the edit with the latest stamp wrote it (every op writes all
+// fields). It also returns that op, per entity.
 func concurrentOps(rng *rand.Rand, wf string, ids []string, n int) ([]syncproto.Op, map[string]syncproto.Op) {
-	versions := map[string][]int64{}
-	for _, id := range ids {
-		perm := rng.Perm(n)
-		for _, p := range perm {
-			versions[id] = append(versions[id], int64(p+1))
-		}
-	}
 	var ops []syncproto.Op
 	winners := map[string]syncproto.Op{}
+	deleted := map[string]bool{}
+	stamps := rng.Perm(n)
 	for i := 0; i < n; i++ {
 		id := ids[i%len(ids)]
-		v := versions[id][0]
-		versions[id] = versions[id][1:]
-		base, at := rng.Int63n(v), 1000+rng.Int63n(50)
-		op := nodeOp(wf, id, base, v, at, fmt.Sprintf("v%d", v))
-		if rng.Intn(5) == 0 {
-			op = deleteOp(syncproto.EntityNode, wf, id, base, v, at)
+		at := 1000 + int64(stamps[i])
+		var op syncproto.Op
+		switch {
+		case i < len(ids):
+			op = nodeOp(wf, id, 0, 1, 999, "create")
+		case rng.Intn(5) == 0:
+			op = deleteOp(syncproto.EntityNode, wf, id, 1, 2+rng.Int63n(5), at)
+			deleted[id] = true
+		default:
+			v := 2 + rng.Int63n(5)
+			op = nodeOp(wf, id, 1, v, at, fmt.Sprintf("v%d at %d", v, at))
 		}
 		ops = append(ops, op)
-		if w, ok := winners[id]; !ok || syncproto.Wins(op.Revision(), w.Revision()) {
+		if w, ok := winners[id]; !ok || (op.Kind != syncproto.OpDelete && later(op, w)) {
 			winners[id] = op
 		}
+	}
+	for id := range deleted {
+		winners[id] = deleteOp(syncproto.EntityNode, wf, id, 0, 1, 0)
 	}
 	return ops, winners
 }
 
-// checkWinners checks that the state of ws is the winners'.
+// later reports whether op a's stamp beats op b's.
+func later(a, b syncproto.Op) bool {
+	return syncproto.Stamp{At: a.UpdatedAt, Op: a.ID}.After(syncproto.Stamp{At: b.UpdatedAt, Op: b.ID})
+}
+
+// checkWinners checks that the state of ws is the winners': deleted, or
+// the data of the winning op.
 func checkWinners(t *testing.T, e *env, ws string, winners map[string]syncproto.Op) {
 	t.Helper()
 	state := e.latest(ws)
@@ -269,11 +281,11 @@ func checkWinners(t *testing.T, e *env, ws string, winners map[string]syncproto.
 	}
 	for id, w := range winners {
 		c := state[id]
-		if c.OpID != w.ID || c.Version != w.Version || c.UpdatedAt != w.UpdatedAt || c.Deleted != (w.Kind == syncproto.OpDelete) {
-			t.Fatalf("%s: entity %s is %+v, want the write of op %s (version %d)", ws, id, c, w.ID, w.Version)
+		if c.Deleted != (w.Kind == syncproto.OpDelete) {
+			t.Fatalf("%s: entity %s is %+v, want deleted %v", ws, id, c, w.Kind == syncproto.OpDelete)
 		}
-		if !c.Deleted && !bytes.Equal(c.Data, compact(t, w.Data)) {
-			t.Fatalf("%s: entity %s has data %s, want %s", ws, id, c.Data, w.Data)
+		if !c.Deleted && (c.OpID != w.ID || c.UpdatedAt != w.UpdatedAt || !bytes.Equal(c.Data, compact(t, w.Data))) {
+			t.Fatalf("%s: entity %s is %+v with %s, want the write of op %s: %s", ws, id, c, c.Data, w.ID, w.Data)
 		}
 	}
 }
@@ -304,42 +316,52 @@ func testReordered(t *testing.T, open Opener) {
 
 // model is the server's rule run in memory: the state after each op, and
 // each op's status and version.
-func model(ops []syncproto.Op) (map[string]*syncproto.Change, []syncproto.Ack) {
+func model(t *testing.T, ops []syncproto.Op) (map[string]*syncproto.Change, []syncproto.Ack) {
 	state := map[string]*syncproto.Change{}
 	var acks []syncproto.Ack
 	for i := range ops {
 		op := &ops[i]
 		cur := state[op.EntityID]
-		apply, v, _ := syncproto.Decide(cur, op) // versions in these tests are small
-		if !apply {
-			acks = append(acks, syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: v, Current: cur})
+		m, err := syncproto.Merge(cur, op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.Applied {
+			acks = append(acks, syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: cur.Version, Current: cur})
 			continue
 		}
-		state[op.EntityID] = &syncproto.Change{EntityID: op.EntityID, Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID,
-			Deleted: op.Kind == syncproto.OpDelete}
-		acks = append(acks, syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: v})
+		state[op.EntityID] = m.State
+		a := syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: m.State.Version}
+		if m.Mixed {
+			a.Current = m.State
+		}
+		acks = append(acks, a)
 	}
 	return state, acks
 }
 
-// testFollowsDecide pushes random ops with tied versions and timestamps
-// and checks every ack and the final state against syncproto.Decide run
-// in memory in the same order.
-func testFollowsDecide(t *testing.T, open Opener) {
+// testFollowsMerge pushes random ops, some naming the fields they change,
+// with tied timestamps, and checks every ack and the final state against
+// syncproto.Merge run in memory in the same order: the store keeps each
+// entity's clocks.
+func testFollowsMerge(t *testing.T, open Opener) {
 	e := newEnv(t, open)
 	rng := rand.New(rand.NewSource(11))
 	wf := graph.NewID()
 	ids := []string{graph.NewID(), graph.NewID(), graph.NewID()}
 	var ops []syncproto.Op
-	for i := 0; i < 60; i++ {
+	for i := 0; i < 80; i++ {
 		v := 1 + rng.Int63n(4)
-		op := nodeOp(wf, ids[rng.Intn(len(ids))], rng.Int63n(v), v, 1000+rng.Int63n(3), "n")
-		if rng.Intn(6) == 0 {
+		op := nodeOp(wf, ids[rng.Intn(len(ids))], rng.Int63n(v), v, 1000+rng.Int63n(3), fmt.Sprintf("n%d", i))
+		switch {
+		case rng.Intn(8) == 0:
 			op = deleteOp(syncproto.EntityNode, wf, op.EntityID, op.BaseVersion, v, op.UpdatedAt)
+		case op.Kind == syncproto.OpUpdate && rng.Intn(2) == 0:
+			op.Fields = [][]string{{"title"}, {"position"}, {"title", "position"}}[rng.Intn(3)]
 		}
 		ops = append(ops, op)
 	}
-	wantState, wantAcks := model(ops)
+	wantState, wantAcks := model(t, ops)
 	var got []syncproto.Ack
 	for rest := ops; len(rest) > 0; {
 		n := min(len(rest), 1+rng.Intn(10))
@@ -348,17 +370,17 @@ func testFollowsDecide(t *testing.T, open Opener) {
 	}
 	for i, a := range got {
 		w := wantAcks[i]
-		if a.Status != w.Status || a.Version != w.Version {
-			t.Fatalf("op %d: ack %s v%d, Decide says %s v%d", i, a.Status, a.Version, w.Status, w.Version)
+		if a.Status != w.Status || a.Version != w.Version || (a.Current == nil) != (w.Current == nil) {
+			t.Fatalf("op %d: ack %+v, Merge says %+v", i, a, w)
 		}
-		if w.Current != nil && (a.Current.OpID != w.Current.OpID || a.Current.Version != w.Current.Version) {
-			t.Fatalf("op %d: superseded by %s v%d, Decide says %s v%d", i, a.Current.OpID, a.Current.Version, w.Current.OpID, w.Current.Version)
+		if w.Current != nil && (a.Current.OpID != w.Current.OpID || a.Current.Version != w.Current.Version || !bytes.Equal(a.Current.Data, w.Current.Data)) {
+			t.Fatalf("op %d: current %+v, Merge says %+v", i, a.Current, w.Current)
 		}
 	}
 	for id, c := range e.latest("alpha") {
 		w := wantState[id]
-		if c.OpID != w.OpID || c.Version != w.Version || c.Deleted != w.Deleted {
-			t.Fatalf("entity %s: %+v, Decide says %+v", id, c, w)
+		if c.OpID != w.OpID || c.Version != w.Version || c.Deleted != w.Deleted || c.UpdatedAt != w.UpdatedAt || !bytes.Equal(c.Data, w.Data) {
+			t.Fatalf("entity %s: %+v, Merge says %+v", id, c, w)
 		}
 	}
 }
@@ -383,29 +405,42 @@ func testConflicts(t *testing.T, open Opener) {
 	b2 := nodeOp(wf, x, 0, 1, 200, "from B, later")
 	wantAck(t, e.push("alpha", b2)[0], syncproto.Applied, 2)
 
-	// A edits again on its version 1. Claims compare proposed versions:
-	// A's 2 beats B's 1 however late B's was; the authoritative version
-	// keeps growing.
-	a2 := nodeOp(wf, x, 1, 2, 150, "A again")
-	wantAck(t, e.push("alpha", a2)[0], syncproto.Applied, 3)
-
-	// B edits again on its version 1 too, earlier than A did: a tie on the
-	// proposed version, lost on time. B is told what won.
-	b3 := nodeOp(wf, x, 1, 2, 100, "B, stale")
-	ack = e.push("alpha", b3)[0]
-	wantAck(t, ack, syncproto.Superseded, 3)
-	if ack.Current.OpID != a2.ID || ack.Current.Version != 3 || ack.Current.Proposed != 2 || ack.Current.Seq != 3 {
-		t.Fatalf("superseded by %+v, want a2 at version 3", ack.Current)
+	// A edited x more often offline (version 9), but earlier than B: the
+	// later edit wins, not the device that edited more.
+	a9 := nodeOp(wf, x, 1, 9, 150, "A, much edited")
+	ack = e.push("alpha", a9)[0]
+	wantAck(t, ack, syncproto.Superseded, 2)
+	if ack.Current.OpID != b2.ID || ack.Current.Version != 2 || ack.Current.Seq != 2 {
+		t.Fatalf("superseded by %+v, want b2 at version 2", ack.Current)
 	}
 
-	// Made on the stored version, an op applies whatever its time: it
-	// proposes a version above the authoritative one.
-	a3 := nodeOp(wf, x, 3, 4, 1, "A, up to date")
-	wantAck(t, e.push("alpha", a3)[0], syncproto.Applied, 4)
+	// Edits of different fields made on version 2 without seeing each
+	// other both survive, in either order; the second one's device gets
+	// the merged state in its ack.
+	title := nodeOp(wf, x, 2, 3, 300, "a new title")
+	title.Fields = []string{"title"}
+	move := nodeOp(wf, x, 2, 3, 250, "from B, later")
+	move.Fields = []string{"position"}
+	wantAck(t, e.push("alpha", title)[0], syncproto.Applied, 3)
+	ack = e.push("alpha", move)[0]
+	wantAck(t, ack, syncproto.Applied, 4)
+	var got graph.Node
+	if ack.Current == nil || json.Unmarshal(ack.Current.Data, &got) != nil {
+		t.Fatalf("the ack of a merged edit carries no state: %+v", ack)
+	}
+	var moved graph.Node
+	json.Unmarshal(move.Data, &moved)
+	if got.Title != "a new title" || got.Position != moved.Position {
+		t.Fatalf("merged node %+v: want the title of one edit and the position of the other", got)
+	}
+	if c := e.latest("alpha")[x]; !bytes.Equal(c.Data, ack.Current.Data) || c.UpdatedAt != 300 {
+		t.Fatalf("pulled %+v, acked %+v", c, ack.Current)
+	}
 
-	// A deletion is a write like any other, and supersedes as a tombstone.
+	// A deletion wins over an edit of the deleted node, even a later one.
 	d := deleteOp(syncproto.EntityNode, wf, x, 4, 5, 400)
-	stale := nodeOp(wf, x, 4, 5, 300, "edit of a deleted node")
+	stale := nodeOp(wf, x, 4, 5, 500, "edit of a deleted node")
+	stale.Fields = []string{"title"}
 	acks := e.push("alpha", d, stale)
 	wantAck(t, acks[0], syncproto.Applied, 5)
 	wantAck(t, acks[1], syncproto.Superseded, 5)
@@ -417,10 +452,10 @@ func testConflicts(t *testing.T, open Opener) {
 		t.Fatalf("tombstone ack %s", raw)
 	}
 
-	// A higher version wins even from an old base, and resurrects.
-	b9 := nodeOp(wf, x, 1, 9, 10, "B, much edited")
-	wantAck(t, e.push("alpha", b9)[0], syncproto.Applied, 9)
-	if c := e.latest("alpha")[x]; c.Deleted || c.OpID != b9.ID || c.Version != 9 {
+	// A create of the id later than the deletion (an undo) brings it back.
+	undo := nodeOp(wf, x, 0, 6, 600, "undone")
+	wantAck(t, e.push("alpha", undo)[0], syncproto.Applied, 6)
+	if c := e.latest("alpha")[x]; c.Deleted || c.OpID != undo.ID || c.Version != 6 {
 		t.Fatalf("final state %+v", c)
 	}
 }
@@ -643,6 +678,7 @@ func testAuth(t *testing.T, open Opener) {
 	}
 	req, _ := http.NewRequest("GET", e.srv.URL+route(syncproto.RoutePull, "alpha"), nil)
 	req.Header.Set("Authorization", "Basic "+tokenOf("alpha"))
+	req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -804,4 +840,38 @@ func testVersionBounds(t *testing.T, open Opener) {
 
 	r = e.do("GET", route(syncproto.RoutePull, "alpha")+"?cursor=9007199254740992", tok, nil)
 	wantStatus(t, "pull past 2^53-1", r, http.StatusBadRequest, "Invalid")
+}
+
+// A client of another protocol version (the first sent no version) is
+// refused with 426 before anything is read or stored; every answer of a
+// sync route names the server's version.
+func testProtocolVersion(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	wf := graph.NewID()
+	ok := e.do("POST", route(syncproto.RoutePush, "alpha"), tokenOf("alpha"), syncproto.PushRequest{Ops: []syncproto.Op{workflowOp(wf, 0, 1, 1, "W")}})
+	wantStatus(t, "push", ok, http.StatusOK, "")
+	if v := ok.header.Get(syncproto.ProtocolHeader); v != syncproto.Protocol {
+		t.Fatalf("push answered with %s %q", syncproto.ProtocolHeader, v)
+	}
+	seq := head(t, e.store, "alpha")
+	e.protocol = "-"
+	for _, r := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", route(syncproto.RoutePush, "alpha"), syncproto.PushRequest{Ops: []syncproto.Op{nodeOp(wf, graph.NewID(), 0, 1, 2, "n")}}},
+		{"GET", route(syncproto.RoutePull, "alpha") + "?cursor=0", nil},
+		{"GET", route(syncproto.RouteWatch, "alpha") + "?after=0&wait=1", nil},
+	} {
+		resp := e.do(r.method, r.path, tokenOf("alpha"), r.body)
+		wantStatus(t, r.method+" "+r.path+" of protocol 1", resp, http.StatusUpgradeRequired, "Protocol")
+		if v := resp.header.Get(syncproto.ProtocolHeader); v != syncproto.Protocol {
+			t.Fatalf("the refusal names version %q", v)
+		}
+		// Without a token, still 401 first.
+		wantStatus(t, "no token", e.do(r.method, r.path, "", r.body), http.StatusUnauthorized, "Unauthorized")
+	}
+	if got := head(t, e.store, "alpha"); got != seq {
+		t.Fatalf("a refused push moved the seq from %d to %d", seq, got)
+	}
 }

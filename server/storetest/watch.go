@@ -28,6 +28,7 @@ func (e *env) watch(base, ws, q string) <-chan watchResult {
 	go func() {
 		req, _ := http.NewRequest("GET", base+route(syncproto.RouteWatch, ws)+"?"+q, nil)
 		req.Header.Set("Authorization", "Bearer "+tokenOf(ws))
+		req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 		res := watchResult{r: &response{}}
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atelierstore/atelier/syncproto"
 )
 
 // TestRun starts the command on a free port, checks that it serves and
@@ -45,6 +47,7 @@ func TestRun(t *testing.T) {
 	get := func(url, token string) int {
 		req, _ := http.NewRequest("GET", url, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -132,7 +135,7 @@ func TestShutdownWithSlowClients(t *testing.T) {
 		defer c.Close()
 		switch i % 3 {
 		case 0: // a body, slowly
-			io.WriteString(c, "POST /v1/workspaces/dev/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dev-token\r\nContent-Length: 1000\r\n\r\n{")
+			io.WriteString(c, "POST /v1/workspaces/dev/push HTTP/1.1\r\nHost: x\r\nAtelier-Sync: 2\r\nAuthorization: Bearer dev-token\r\nContent-Length: 1000\r\n\r\n{")
 		case 1: // a header, slowly
 			io.WriteString(c, "POST /v1/workspaces/dev/push HTTP/1.1\r\nHost: x\r\n")
 		case 2: // a blob upload, slowly (the URL is not valid: 403 at once)

@@ -246,6 +246,7 @@ func (c *client) do(ctx context.Context, method, route string, body []byte, out 
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set(syncproto.ProtocolHeader, syncproto.Protocol)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
