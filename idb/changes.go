@@ -24,6 +24,11 @@ type Change struct {
 	ID         string
 	WorkflowID string // for a workflow, its own id
 	Version    int64  // the new version; 0 when the entity was deleted
+	// Replaced is set when the entity became the sync server's state,
+	// whose version may be no higher than the one a reader holds (a local
+	// edit the server superseded had counted versions of its own): the
+	// reader must read it again all the same.
+	Replaced bool
 }
 
 // maxChanges is how many changes one message lists. A bigger transaction
@@ -43,6 +48,7 @@ type wireChange struct {
 	ID   string `json:"i"`
 	WF   string `json:"f,omitempty"` // omitted for workflows
 	V    int64  `json:"v"`
+	R    bool   `json:"r,omitempty"` // Change.Replaced
 }
 
 var kindCode = map[ChangeKind]string{ChangeWorkflow: "w", ChangeNode: "n", ChangeEdge: "e"}
@@ -63,7 +69,7 @@ func encodeMessage(tab string, changes []Change) string {
 	} else {
 		m.Changes = make([]wireChange, len(changes))
 		for i, c := range changes {
-			w := wireChange{Kind: kindCode[c.Kind], ID: c.ID, V: c.Version}
+			w := wireChange{Kind: kindCode[c.Kind], ID: c.ID, V: c.Version, R: c.Replaced}
 			if c.Kind != ChangeWorkflow {
 				w.WF = c.WorkflowID
 			}
@@ -88,7 +94,7 @@ func decodeMessage(s string) (tab string, changes []Change, workflows []string, 
 		if !ok || !graph.ValidID(w.ID) || w.V < 0 {
 			return "", nil, nil, errBadMessage
 		}
-		c := Change{Kind: k, ID: w.ID, WorkflowID: w.WF, Version: w.V}
+		c := Change{Kind: k, ID: w.ID, WorkflowID: w.WF, Version: w.V, Replaced: w.R}
 		if k == ChangeWorkflow {
 			c.WorkflowID = w.ID
 		} else if !graph.ValidID(w.WF) {

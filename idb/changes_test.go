@@ -11,9 +11,9 @@ import (
 func TestMessageRoundTrip(t *testing.T) {
 	wf, n, e := graph.NewID(), graph.NewID(), graph.NewID()
 	in := []Change{
-		{ChangeWorkflow, wf, wf, 3},
-		{ChangeNode, n, wf, 7},
-		{ChangeEdge, e, wf, 0},
+		{ChangeWorkflow, wf, wf, 3, false},
+		{ChangeNode, n, wf, 7, true},
+		{ChangeEdge, e, wf, 0, false},
 	}
 	s := encodeMessage("tab-1", in)
 	if len(s) > 400 {
@@ -33,7 +33,7 @@ func TestBigTransactionsAnnounceWorkflows(t *testing.T) {
 		if i%2 == 0 {
 			wf = b
 		}
-		in = append(in, Change{ChangeNode, graph.NewID(), wf, 1})
+		in = append(in, Change{ChangeNode, graph.NewID(), wf, 1, false})
 	}
 	s := encodeMessage("t", in)
 	if len(s) > 200 {
@@ -62,7 +62,7 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 }
 
 func FuzzDecodeMessage(f *testing.F) {
-	f.Add(encodeMessage("t", []Change{{ChangeNode, graph.NewID(), graph.NewID(), 2}}))
+	f.Add(encodeMessage("t", []Change{{ChangeNode, graph.NewID(), graph.NewID(), 2, true}}))
 	f.Add(`{"t":"x","w":["` + graph.NewID() + `"]}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		tab, changes, wfs, err := decodeMessage(s)

@@ -132,18 +132,18 @@ func TestSubscribe(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%d change sets for two writes: %+v", len(got), got)
 	}
-	if cs := got[0]; cs.Remote || !has(cs, Change{ChangeWorkflow, w.ID, w.ID, w.Version}) {
+	if cs := got[0]; cs.Remote || !has(cs, Change{ChangeWorkflow, w.ID, w.ID, w.Version, false}) {
 		t.Fatalf("create: %+v", cs)
 	}
 	for _, n := range nodes {
-		if cs := got[1]; cs.Remote || len(cs.Workflows) != 0 || !has(cs, Change{ChangeNode, n.ID, w.ID, n.Version}) {
+		if cs := got[1]; cs.Remote || len(cs.Workflows) != 0 || !has(cs, Change{ChangeNode, n.ID, w.ID, n.Version, false}) {
 			t.Fatalf("set nodes: %+v", cs)
 		}
 	}
 	if err := d.DeleteNodes(ctx, w.ID, nodes[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.got(); len(got) != 3 || !has(got[2], Change{ChangeNode, nodes[0].ID, w.ID, 0}) {
+	if got := s.got(); len(got) != 3 || !has(got[2], Change{ChangeNode, nodes[0].ID, w.ID, 0, false}) {
 		t.Fatalf("a deletion is announced with version 0: %+v", got)
 	}
 
@@ -198,12 +198,14 @@ func TestFeedMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Change{ChangeNode, moved.ID, w.ID, moved.Version}
+	want := Change{ChangeNode, moved.ID, w.ID, moved.Version, false}
 	if cs := s.until(t, func(cs ChangeSet) bool { return has(cs, want) }); !cs.Remote {
 		t.Fatalf("another tab's change set not marked remote: %+v", cs)
 	}
-	s.until(t, func(cs ChangeSet) bool { return has(cs, Change{ChangeWorkflow, w.ID, w.ID, w.Version}) })
-	s.until(t, func(cs ChangeSet) bool { return has(cs, Change{ChangeNode, nodes[0].ID, w.ID, nodes[0].Version}) })
+	s.until(t, func(cs ChangeSet) bool { return has(cs, Change{ChangeWorkflow, w.ID, w.ID, w.Version, false}) })
+	s.until(t, func(cs ChangeSet) bool {
+		return has(cs, Change{ChangeNode, nodes[0].ID, w.ID, nodes[0].Version, false})
+	})
 
 	// A transaction too big to list is announced by workflow.
 	if _, err := a.SetNodes(ctx, w.ID, someNodes(maxChanges+10)); err != nil {
@@ -220,7 +222,7 @@ func TestFeedMessages(t *testing.T) {
 	if got := s.got(); len(got) != n+1 || !got[n].Remote || !has(got[n], want) {
 		t.Fatalf("another tab's repeated announcement: %+v", got[n:])
 	}
-	b.feed.receive(encodeMessage(b.tab, []Change{{ChangeNode, nodes[2].ID, w.ID, 99}}))
+	b.feed.receive(encodeMessage(b.tab, []Change{{ChangeNode, nodes[2].ID, w.ID, 99, false}}))
 	b.feed.receive("not json")
 	b.feed.receive(`{"t":"x","c":[{"k":"n","i":"not an id","f":"` + w.ID + `","v":1}]}`)
 	b.feed.receive(`{"t":"x","c":[{"k":"q","i":"` + w.ID + `","v":1}]}`)
@@ -277,13 +279,15 @@ parent.relayReady = true;
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.until(t, func(cs ChangeSet) bool { return cs.Remote && has(cs, Change{ChangeWorkflow, w.ID, w.ID, w.Version}) })
+	s.until(t, func(cs ChangeSet) bool {
+		return cs.Remote && has(cs, Change{ChangeWorkflow, w.ID, w.ID, w.Version, false})
+	})
 	renamed, err := a.UpdateWorkflow(ctx, w.ID, graph.WorkflowPatch{Name: new("renamed over storage")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.until(t, func(cs ChangeSet) bool {
-		return cs.Remote && has(cs, Change{ChangeWorkflow, w.ID, w.ID, renamed.Version})
+		return cs.Remote && has(cs, Change{ChangeWorkflow, w.ID, w.ID, renamed.Version, false})
 	})
 	if r := js.Global().Get("relayed"); r.Type() != js.TypeNumber || r.Int() < 1 {
 		t.Fatal("the change did not go through the storage event")

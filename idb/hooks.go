@@ -52,6 +52,19 @@ type Write struct {
 	// Asset is the content hash of the stored asset a node's result uses
 	// ("" for none, and for other entities); Prev.Asset the one it used.
 	Asset string
+
+	before func() (any, error)
+}
+
+// Before returns the entity as stored before a local write replaced it
+// (*graph.Workflow, *graph.Node or *graph.Edge), or nil for a new entity,
+// a delete and a state from the server. It decodes the stored record on
+// each call, and only works during Hook.Wrote.
+func (w *Write) Before() (any, error) {
+	if w.before == nil {
+		return nil, nil
+	}
+	return w.before()
 }
 
 // Deleted reports whether w is a delete.

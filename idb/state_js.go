@@ -142,6 +142,19 @@ func (t *Tx) ConfirmServerVersion(k ChangeKind, id string, sv int64) error {
 // end node, is missing here, so that the change may apply later. A state
 // that is not valid is an error: a server never sends one.
 func (t *Tx) ApplyServerState(c syncproto.Change) (wrote, orphan bool, err error) {
+	return t.applyServerState(c, false)
+}
+
+// AdoptServerState is ApplyServerState for the answer to this device's
+// own write: c replaces the local copy even when what is confirmed
+// locally is as new (an earlier answer of the same push may have
+// confirmed c's version while the local copy still held the write that c
+// superseded).
+func (t *Tx) AdoptServerState(c syncproto.Change) (wrote, orphan bool, err error) {
+	return t.applyServerState(c, true)
+}
+
+func (t *Tx) applyServerState(c syncproto.Change, force bool) (wrote, orphan bool, err error) {
 	if err := t.checkWritable(); err != nil {
 		return false, false, err
 	}
@@ -154,7 +167,7 @@ func (t *Tx) ApplyServerState(c syncproto.Change) (wrote, orphan bool, err error
 	if err != nil {
 		return false, false, err
 	}
-	if found && cur.SV >= c.Version && cur.V >= c.Version {
+	if found && !force && cur.SV >= c.Version && cur.V >= c.Version {
 		return false, false, nil // already there, or newer
 	}
 	t.exact = true

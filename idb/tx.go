@@ -355,7 +355,7 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 			if wf == "" {
 				wf = r.ID // a workflow
 			}
-			t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.ID, WorkflowID: wf, Version: r.V})
+			t.changes = append(t.changes, Change{Kind: storeChange[k.store], ID: r.ID, WorkflowID: wf, Version: r.V, Replaced: t.exact})
 			if cache {
 				t.cacheWrite(k.store, storedRev{ID: r.ID, WF: r.WF, V: r.V, U: r.U, Body: buf[r.Start:r.End], Asset: r.Asset, SV: r.SV})
 			} else if t.cache != nil {
@@ -408,8 +408,18 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 		if owner == "" {
 			owner = r.ID // a workflow
 		}
-		if err := t.wrote(&Write{Kind: storeChange[k.store], ID: r.ID, WorkflowID: owner, Entity: &items[i],
-			Prev: revisionOf(old[i]), Found: found[i], Version: nv, UpdatedAt: nu, Remote: t.exact, Asset: r.Asset}); err != nil {
+		w := &Write{Kind: storeChange[k.store], ID: r.ID, WorkflowID: owner, Entity: &items[i],
+			Prev: revisionOf(old[i]), Found: found[i], Version: nv, UpdatedAt: nu, Remote: t.exact, Asset: r.Asset}
+		if found[i] && !t.exact {
+			w.before = func() (any, error) {
+				var v T
+				if err := k.decode(t.c, old[i].Body, &v); err != nil {
+					return nil, corrupt(k.store, r.ID, err)
+				}
+				return &v, nil
+			}
+		}
+		if err := t.wrote(w); err != nil {
 			return err
 		}
 		recs = append(recs, r)

@@ -488,7 +488,7 @@ func (g *graphView) refresh(ctx context.Context, changes []idb.Change) (int, err
 			continue
 		}
 		h := g.held(c)
-		if c.Version != 0 && c.Version <= h || c.Version == 0 && h == 0 && c.Kind != idb.ChangeWorkflow {
+		if !c.Replaced && c.Version != 0 && c.Version <= h || c.Version == 0 && h == 0 && c.Kind != idb.ChangeWorkflow {
 			continue // we already hold this version (or already lack it)
 		}
 		if want[c.Kind] == nil {
@@ -591,7 +591,7 @@ func (v *listView) refresh(ctx context.Context, changes []idb.Change) (int, erro
 			continue
 		}
 		held := v.wfs[c.ID].Version
-		if c.Version != 0 && c.Version <= held || c.Version == 0 && held == 0 {
+		if !c.Replaced && c.Version != 0 && c.Version <= held || c.Version == 0 && held == 0 {
 			continue
 		}
 		want[c.ID] = true

@@ -15,7 +15,8 @@ import (
 
 // AckOps applies the server's answers to pushed operations, in one
 // transaction. An applied op leaves the outbox and its entity gets the
-// authoritative version (confirmed); a superseded op leaves the outbox
+// authoritative version (confirmed), and the server's state when it kept
+// fields of other writes beside the op's; a superseded op leaves the outbox
 // and, unless newer local operations on the entity are still pending, the
 // winning state replaces the local one; a rejected op stays in the outbox,
 // parked. Superseded and rejected ops are returned as conflicts for the
@@ -111,6 +112,12 @@ func ack(tx *idb.Tx, b outbox, a syncproto.Ack, rec record, left map[string]int)
 			return nil, nil // deleted since (or a delete op)
 		}
 		if others == 0 && mine {
+			if a.Current != nil {
+				// The server kept fields of other writes beside the
+				// op's: its state replaces the local one.
+				_, _, err := tx.AdoptServerState(*a.Current)
+				return nil, err
+			}
 			// The local state is the op's: take the server's version.
 			return nil, tx.AdoptServerVersion(k, op.EntityID, a.Version)
 		}
@@ -135,7 +142,7 @@ func ack(tx *idb.Tx, b outbox, a syncproto.Ack, rec record, left map[string]int)
 			}
 			return c, nil
 		}
-		_, _, err := tx.ApplyServerState(*a.Current)
+		_, _, err := tx.AdoptServerState(*a.Current)
 		return c, err
 	}
 	return nil, fmt.Errorf("unknown ack status %q", a.Status)

@@ -133,6 +133,17 @@ func opOf(w *idb.Write, tab string, now int64) (syncproto.Op, error) {
 		return op, fmt.Errorf("encode operation: %w", err)
 	}
 	op.Data = data
+	if op.Kind == syncproto.OpUpdate {
+		// The fields this write changed: the server keeps the others
+		// as they are there (see syncproto.Merge).
+		before, err := w.Before()
+		if err != nil {
+			return op, err
+		}
+		if before != nil {
+			op.Fields = syncproto.Fields(before, w.Entity)
+		}
+	}
 	return op, nil
 }
 

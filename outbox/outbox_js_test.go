@@ -5,7 +5,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -17,7 +17,7 @@ import (
 	"github.com/atelierstore/atelier/syncproto"
 )
 
-// refServer is the server's rule in memory: syncproto.Decide per entity,
+// refServer is the server's rule in memory: syncproto.Merge per entity,
 // one sequence of changes. It is what a sync server does, minus HTTP and
 // durability.
 type refServer struct {
@@ -44,21 +44,21 @@ func (s *refServer) push(t *testing.T, ops []syncproto.Op) []syncproto.Ack {
 			continue
 		}
 		stored := s.state[op.EntityID]
-		apply, v, _ := syncproto.Decide(stored, op) // versions in these tests are small
+		m, err := syncproto.Merge(stored, op)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var a syncproto.Ack
-		if apply {
+		if m.Applied {
 			s.seq++
-			c := &syncproto.Change{Seq: s.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
-				Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete}
-			if stored != nil && op.BaseVersion < stored.Version {
-				c.Overwrote = syncproto.Overwriting(stored)
-			}
-			if !c.Deleted {
-				c.Data = op.Data
-			}
+			c := m.State
+			c.Seq = s.seq
 			s.state[op.EntityID] = c
 			s.log = append(s.log, *c)
-			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: v}
+			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: c.Version}
+			if m.Mixed {
+				a.Current = c
+			}
 		} else {
 			cur := *stored
 			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: stored.Version, Current: &cur}
@@ -263,17 +263,23 @@ func TestAckSupersededAdoptsTheWinner(t *testing.T) {
 	if n, skipped, err := b.applyRemote(ctx, changes, cursor); err != nil || n != 2 || skipped != 0 {
 		t.Fatalf("B's first pull: applied %d skipped %d: %v", n, skipped, err)
 	}
-	// Offline, A edits the node twice and B once; A syncs first.
+	// Offline, B moves the node twice, then A moves it twice, later; A
+	// syncs first. Both of B's ops lose, in one push: the first answer
+	// confirms the server's version, the second must still replace B's
+	// copy.
 	id := nodes[0].ID
+	for _, x := range []float64{98, 99} {
+		bpos := graph.Position{X: x, Y: 99}
+		if _, err := b.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &bpos}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(5 * time.Millisecond) // A's clock is past B's
 	for i, x := range []float64{10, 20} {
 		pos := graph.Position{X: x, Y: float64(i)}
 		if _, err := a.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	title := "B's title"
-	if _, err := b.UpdateNode(ctx, w.ID, id, graph.NodePatch{Title: &title}); err != nil {
-		t.Fatal(err)
 	}
 	ops, _ = a.PendingOps(ctx, 0)
 	if c, err := a.AckOps(ctx, srv.push(t, ops)); err != nil || len(c) != 0 {
@@ -286,7 +292,7 @@ func TestAckSupersededAdoptsTheWinner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(conflicts) != 1 || conflicts[0].Winner == nil || conflicts[0].Lost.EntityID != id {
+	if len(conflicts) != 2 || conflicts[1].Winner == nil || conflicts[1].Lost.EntityID != id {
 		t.Fatalf("B's conflicts: %+v", conflicts)
 	}
 	// B adopted A's state, at the server's version; the app saw it.
@@ -296,6 +302,65 @@ func TestAckSupersededAdoptsTheWinner(t *testing.T) {
 	ga, _ := a.LoadWorkflow(ctx, w.ID)
 	if !idbtest.SameJSON(t, s.Graph.Nodes[0], ga.Nodes[0]) {
 		t.Fatalf("B holds %s, A holds %s", idbtest.JSON(t, s.Graph.Nodes[0]), idbtest.JSON(t, ga.Nodes[0]))
+	}
+	if left, _ := b.PendingOps(ctx, 0); len(left) != 0 {
+		t.Fatalf("B has %d ops left", len(left))
+	}
+}
+
+// Edits of different fields of one node made on two devices without
+// seeing each other both survive: each op names its fields, the server
+// merges them, the device that pushes second adopts the merged state from
+// its ack and the first gets it by pulling.
+func TestEditsOfDifferentFieldsMerge(t *testing.T) {
+	ctx := idbtest.Ctx(t)
+	srv := newRefServer()
+	a, b := recording(t), recording(t)
+	w := idbtest.Workflow(t, a.DB, "merge")
+	nodes, _ := a.SetNodes(ctx, w.ID, []graph.Node{{Type: "prompt", Config: json.RawMessage(`{"prompt":"a cat","seed":1}`)}})
+	id := nodes[0].ID
+	ops, _ := a.PendingOps(ctx, 0)
+	a.AckOps(ctx, srv.push(t, ops))
+	changes, cursor := srv.pull(0)
+	if _, _, err := b.applyRemote(ctx, changes, cursor); err != nil {
+		t.Fatal(err)
+	}
+	pos := graph.Position{X: 42, Y: 7}
+	if _, err := a.UpdateNode(ctx, w.ID, id, graph.NodePatch{Position: &pos}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.UpdateNode(ctx, w.ID, id, graph.NodePatch{Config: json.RawMessage(`{"prompt":"a dog","seed":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	aOps, _ := a.PendingOps(ctx, 0)
+	bOps, _ := b.PendingOps(ctx, 0)
+	if len(aOps) != 1 || !slices.Equal(aOps[0].Fields, []string{"position"}) {
+		t.Fatalf("A's move names fields %v", aOps[0].Fields)
+	}
+	if len(bOps) != 1 || !slices.Equal(bOps[0].Fields, []string{"config.prompt"}) {
+		t.Fatalf("B's prompt edit names fields %v", bOps[0].Fields)
+	}
+	for _, d := range []store{a, b} {
+		ops, _ := d.PendingOps(ctx, 0)
+		if c, err := d.AckOps(ctx, srv.push(t, ops)); err != nil || len(c) != 0 {
+			t.Fatalf("conflicts %+v, %v", c, err)
+		}
+	}
+	for _, d := range []store{a, b} {
+		cur, _ := d.SyncCursor(ctx)
+		changes, cursor := srv.pull(cur)
+		if _, err := d.ApplyChanges(ctx, changes, cursor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ga, _ := a.LoadWorkflow(ctx, w.ID)
+	gb, _ := b.LoadWorkflow(ctx, w.ID)
+	if !idbtest.SameJSON(t, ga, gb) {
+		t.Fatalf("not converged:\n%s\n%s", idbtest.JSON(t, ga), idbtest.JSON(t, gb))
+	}
+	n := ga.Nodes[0]
+	if n.Position != pos || !idbtest.SameJSON(t, n.Config, json.RawMessage(`{"prompt":"a dog","seed":1}`)) {
+		t.Fatalf("merged node %s: want A's position and B's prompt", idbtest.JSON(t, n))
 	}
 	if left, _ := b.PendingOps(ctx, 0); len(left) != 0 {
 		t.Fatalf("B has %d ops left", len(left))
@@ -530,14 +595,15 @@ func TestOverwrittenWriteIsReportedOnPull(t *testing.T) {
 	}
 	sync(a)
 	sync(b)
-	// Offline, A moves the node once, B twice (B's claim is higher).
+	// Offline, A moves the node once, then B twice, later (B's edit wins).
 	pos := graph.Position{X: 1, Y: 1}
 	if _, err := a.UpdateNode(ctx, w.ID, n, graph.NodePatch{Position: &pos, Size: nil}); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(5 * time.Millisecond)
 	for i := range 2 {
-		title := fmt.Sprint("B", i)
-		if _, err := b.UpdateNode(ctx, w.ID, n, graph.NodePatch{Title: &title}); err != nil {
+		bpos := graph.Position{X: float64(10 + i), Y: 1}
+		if _, err := b.UpdateNode(ctx, w.ID, n, graph.NodePatch{Position: &bpos}); err != nil {
 			t.Fatal(err)
 		}
 	}
