@@ -49,6 +49,25 @@ func (e *HTTPError) Permanent() bool {
 	return e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
 }
 
+// ProtocolError is the answer of a sync server that speaks another version
+// of the sync protocol (syncproto.Protocol): a server of the first
+// version, which did not name its version, or a newer one that refused
+// this client's requests (426). Nothing was pushed; the outbox keeps every
+// operation, and the engine tries again with backoff (the server may be
+// upgraded meanwhile), reporting the error in its status.
+type ProtocolError struct {
+	Server string // the version the server named, "" for none
+	Status int    // the HTTP status of the answer
+}
+
+func (e *ProtocolError) Error() string {
+	v := e.Server
+	if v == "" {
+		v = "1 (it names no version)"
+	}
+	return fmt.Sprintf("sync server speaks sync protocol %s, this client %s (answer %d): update the older side", v, syncproto.Protocol, e.Status)
+}
+
 func permanent(err error) bool {
 	var h *HTTPError
 	return errors.As(err, &h) && h.Permanent()

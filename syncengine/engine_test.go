@@ -142,16 +142,22 @@ func (s *memServer) Push(_ context.Context, req *syncproto.PushRequest) (*syncpr
 			resp.Acks = append(resp.Acks, a)
 			continue
 		}
-		apply, v, _ := syncproto.Decide(s.state[op.EntityID], op) // versions in these tests are small
+		m, err := syncproto.Merge(s.state[op.EntityID], op)
+		if err != nil {
+			return nil, &HTTPError{Status: 500, Code: "Internal", Msg: err.Error()}
+		}
 		var a syncproto.Ack
-		if apply {
+		if m.Applied {
 			s.seq++
 			s.applied++
-			c := &syncproto.Change{Seq: s.seq, Entity: op.Entity, EntityID: op.EntityID, WorkflowID: op.WorkflowID,
-				Version: v, Proposed: op.Version, UpdatedAt: op.UpdatedAt, OpID: op.ID, Deleted: op.Kind == syncproto.OpDelete, Data: op.Data}
+			c := m.State
+			c.Seq = s.seq
 			s.state[op.EntityID] = c
 			s.log = append(s.log, *c)
-			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: v}
+			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Applied, Version: c.Version}
+			if m.Mixed {
+				a.Current = c
+			}
 		} else {
 			cur := *s.state[op.EntityID]
 			a = syncproto.Ack{OpID: op.ID, Status: syncproto.Superseded, Version: cur.Version, Current: &cur}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/atelierstore/atelier/internal/jsnet"
 	"github.com/atelierstore/atelier/syncproto"
@@ -17,6 +18,9 @@ import (
 // HTTP is the Transport to a sync server over fetch.
 type HTTP struct {
 	base, workspace, token string
+	// spoken is set once the server has answered with this protocol's
+	// version (syncproto.ProtocolHeader).
+	spoken atomic.Bool
 }
 
 // NewHTTP returns a transport to the server at baseURL (e.g.
@@ -34,8 +38,15 @@ func (h *HTTP) url(route string) string {
 // failures and 5xx answers come back as retryable errors; 4xx answers as
 // an *HTTPError.
 func (h *HTTP) do(ctx context.Context, method, u string, in, out any) error {
+	return h.send(ctx, method, u, false, in, out)
+}
+
+// send is do; a request of a sync route (versioned) also fails with a
+// *ProtocolError when the answer is not of this protocol's version.
+func (h *HTTP) send(ctx context.Context, method, u string, versioned bool, in, out any) error {
 	req := jsnet.Request{Method: method, URL: u,
-		Header: map[string]string{"Authorization": "Bearer " + h.token, "Content-Type": "application/json"}}
+		Header: map[string]string{"Authorization": "Bearer " + h.token, "Content-Type": "application/json",
+			syncproto.ProtocolHeader: syncproto.Protocol}}
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
@@ -48,6 +59,12 @@ func (h *HTTP) do(ctx context.Context, method, u string, in, out any) error {
 		return fmt.Errorf("sync server unreachable: %w", err)
 	}
 	defer resp.Close()
+	if versioned {
+		if v, _ := resp.Header(syncproto.ProtocolHeader); v != syncproto.Protocol || resp.Status == 426 {
+			return &ProtocolError{Server: v, Status: resp.Status}
+		}
+		h.spoken.Store(true)
+	}
 	text, err := resp.Text(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the sync server's answer: %w", err)
@@ -66,17 +83,25 @@ func (h *HTTP) do(ctx context.Context, method, u string, in, out any) error {
 	return nil
 }
 
-// Push implements Transport.
+// Push implements Transport. Before the first push it checks, with an
+// empty pull, that the server speaks this protocol's version: a server of
+// another version would apply the ops by its own rules before the answer
+// told.
 func (h *HTTP) Push(ctx context.Context, req *syncproto.PushRequest) (*syncproto.PushResponse, error) {
+	if !h.spoken.Load() {
+		if _, err := h.Pull(ctx, syncproto.MaxSafeInt, 1); err != nil {
+			return nil, err
+		}
+	}
 	var out syncproto.PushResponse
-	return &out, h.do(ctx, "POST", h.url(syncproto.RoutePush), req, &out)
+	return &out, h.send(ctx, "POST", h.url(syncproto.RoutePush), true, req, &out)
 }
 
 // Pull implements Transport.
 func (h *HTTP) Pull(ctx context.Context, cursor int64, limit int) (*syncproto.PullResponse, error) {
 	var out syncproto.PullResponse
 	u := h.url(syncproto.RoutePull) + "?cursor=" + strconv.FormatInt(cursor, 10) + "&limit=" + strconv.Itoa(limit)
-	return &out, h.do(ctx, "GET", u, nil, &out)
+	return &out, h.send(ctx, "GET", u, true, nil, &out)
 }
 
 // Watch implements Watcher: a long poll of syncproto.RouteWatch, held by
@@ -84,7 +109,7 @@ func (h *HTTP) Pull(ctx context.Context, cursor int64, limit int) (*syncproto.Pu
 func (h *HTTP) Watch(ctx context.Context, after int64) (int64, error) {
 	var out syncproto.WatchResponse
 	u := h.url(syncproto.RouteWatch) + "?after=" + strconv.FormatInt(after, 10)
-	if err := h.do(ctx, "GET", u, nil, &out); err != nil {
+	if err := h.send(ctx, "GET", u, true, nil, &out); err != nil {
 		return 0, err
 	}
 	return out.Seq, nil
