@@ -62,7 +62,7 @@ test-browser: chrome $(WBT)
 	echo "ok  	examples/quickstart (README example) runs in Chromium"
 	@# -count=1: the harness builds ./wasm in a go build of its own, which go
 	@# test's cache does not see; cached results would hide library changes.
-	cd browsertest && $(GO) test -race -count=1 -timeout 15m ./...
+	cd browsertest && bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 15m ./...
 
 ## bench: this library against raw browser APIs and Dexie.js in one headless Chromium:
 ## prints a table, writes bench/results.json and docs/BENCHMARKS.md (figures, not pass/fail)

@@ -17,7 +17,13 @@ import (
 // result; both open editor tabs show it without a reload, and the
 // original, fetched by hash, has the bytes the server holds.
 func TestGenerationJobResultReachesOpenEditors(t *testing.T) {
-	f := newSyncFixture(t, 12)
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) { testGenerationJob(t, backend) })
+	}
+}
+
+func testGenerationJob(t *testing.T, backend string) {
+	f := newSyncFixtureOn(t, 12, backend)
 	p := f.b.NewProfile(t)
 	a, b := p.NewTab(t, "A"), p.NewTab(t, "B")
 	o := f.opts(600_000)

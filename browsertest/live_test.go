@@ -34,6 +34,7 @@ func pushNode(t *testing.T, srv *syncServer, wf, id, title string) {
 		"updatedAt": now, "tab": "test", "time": now}}})
 	req, _ := http.NewRequest("POST", srv.URL()+"/v1/workspaces/"+srv.ws+"/push", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+srv.token)
+	req.Header.Set("Atelier-Sync", "2")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -95,6 +95,7 @@ func (l *lockedBuffer) String() string {
 type syncServer struct {
 	exe, data, addr string
 	ws, token       string
+	postgres        string // the DSN of its PostgreSQL database; "": SQLite in data
 	out             *lockedBuffer
 
 	mu   sync.Mutex
@@ -106,7 +107,23 @@ type syncServer struct {
 // startSyncServer starts atelier-sync on a free loopback port, for
 // workspace "ws" and token "tok". It is killed in t's cleanup; if t failed,
 // its log is shown.
-func startSyncServer(t *testing.T) *syncServer {
+func startSyncServer(t *testing.T) *syncServer { return startSyncServerOn(t, "sqlite") }
+
+// backends are the stores the browser sync tests that name them run the
+// server on: SQLite, and PostgreSQL when ATELIER_TEST_POSTGRES names a
+// server (make test starts a throwaway one, see
+// server/testdata/with-postgres.sh).
+func backends() []string {
+	if os.Getenv("ATELIER_TEST_POSTGRES") != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// startSyncServerOn is startSyncServer with the store named: "sqlite", or
+// "postgres" (the database ATELIER_TEST_POSTGRES names, shared by the
+// tests, each in a workspace of its own).
+func startSyncServerOn(t *testing.T, backend string) *syncServer {
 	t.Helper()
 	bin, err := syncServerBinary()
 	if err != nil {
@@ -116,6 +133,13 @@ func startSyncServer(t *testing.T) *syncServer {
 	s := &syncServer{
 		exe: filepath.Join(dir, "atelier-sync"), data: filepath.Join(dir, "data"),
 		ws: "ws", token: "tok", out: &lockedBuffer{},
+	}
+	if backend == "postgres" {
+		s.postgres = os.Getenv("ATELIER_TEST_POSTGRES")
+		if s.postgres == "" {
+			t.Skip("ATELIER_TEST_POSTGRES is not set: no PostgreSQL to run the sync server on")
+		}
+		s.ws = "ws-" + newID()
 	}
 	if err := os.WriteFile(s.exe, bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -150,7 +174,11 @@ func (s *syncServer) Start(t testing.TB) {
 	}
 	s.runs++
 	fmt.Fprintf(s.out, "--- start #%d\n", s.runs)
-	cmd := exec.Command(s.exe, "-addr", s.addr, "-data", s.data, "-token", s.token+"="+s.ws, "-origins", "*")
+	args := []string{"-addr", s.addr, "-data", s.data, "-token", s.token + "=" + s.ws, "-origins", "*"}
+	if s.postgres != "" {
+		args = append(args, "-postgres", s.postgres)
+	}
+	cmd := exec.Command(s.exe, args...)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("sync server: %v", err)
@@ -229,9 +257,14 @@ type serverDump struct {
 	} `json:"acks"`
 }
 
-// Dump reads the server's database; the server may be running or not.
+// Dump reads the server's database; the server may be running or not. A
+// server on PostgreSQL must be running: its state is read through the pull
+// route, without the acks.
 func (s *syncServer) Dump(t testing.TB) *serverDump {
 	t.Helper()
+	if s.postgres != "" {
+		return s.pullDump(t)
+	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(s.exe, "-data", s.data, "-dump", s.ws)
 	cmd.Stderr = &stderr
@@ -244,6 +277,34 @@ func (s *syncServer) Dump(t testing.TB) *serverDump {
 		t.Fatalf("atelier-sync -dump: %v", err)
 	}
 	return &d
+}
+
+// pullDump reads every entity's state, tombstones included, through the
+// pull route.
+func (s *syncServer) pullDump(t testing.TB) *serverDump {
+	d := &serverDump{}
+	for more := true; more; {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/v1/workspaces/%s/pull?cursor=%d&limit=1000", s.URL(), s.ws, d.Seq), nil)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		req.Header.Set("Atelier-Sync", "2")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("dump through pull: %v", err)
+		}
+		var page struct {
+			Changes []change `json:"changes"`
+			Cursor  int64    `json:"cursor"`
+			More    bool     `json:"more"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("dump through pull: %s %v", resp.Status, err)
+		}
+		d.Entities = append(d.Entities, page.Changes...)
+		d.Seq, more = page.Cursor, page.More
+	}
+	return d
 }
 
 // exchange is one request the proxy passed on (or not), as it saw it.

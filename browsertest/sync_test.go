@@ -46,7 +46,13 @@ type syncFixture struct {
 }
 
 func newSyncFixture(t *testing.T, seed uint64) *syncFixture {
-	srv := startSyncServer(t)
+	return newSyncFixtureOn(t, seed, "sqlite")
+}
+
+// newSyncFixtureOn is newSyncFixture with the server's store named (see
+// backends).
+func newSyncFixtureOn(t *testing.T, seed uint64, backend string) *syncFixture {
+	srv := startSyncServerOn(t, backend)
 	return &syncFixture{srv: srv, proxy: startProxy(t, srv.URL(), seed), b: browsertest.Start(t, nil)}
 }
 
@@ -66,9 +72,10 @@ func parkedOf(t *testing.T, tab *browsertest.Tab) []conflictRec {
 
 // Two profiles (two machines) edit one workspace offline, including the
 // same node and the same workflow name, then come online: both end up with
-// exactly what the server holds, the concurrent edits are settled by the
-// last-writer rule (higher version, then later time), the losing side is
-// told through onConflict, and nothing is parked.
+// exactly what the server holds, concurrent edits of different fields of
+// one node both survive, those of one field are settled by the later edit
+// (not by how often a side edited), the losing side is told through
+// onConflict, and nothing is parked.
 func TestSyncTwoProfilesConvergeAfterOfflineEdits(t *testing.T) {
 	f := newSyncFixture(t, 1)
 	a := f.b.NewProfile(t).NewTab(t, "A")
@@ -107,12 +114,13 @@ func TestSyncTwoProfilesConvergeAfterOfflineEdits(t *testing.T) {
 	}
 	before := len(f.proxy.Log())
 
-	// A: renames the workflow, moves n1, retitles n2 once, adds n4 and a
-	// workflow of its own.
-	browsertest.Eval[any](t, a, `async (wf, n1, n2) => {
+	// A: renames the workflow, moves n1, retitles n2 three times, moves
+	// n3, adds n4 and a workflow of its own.
+	browsertest.Eval[any](t, a, `async (wf, n1, n2, n3) => {
 		await db.updateWorkflow(wf, { name: "Shared by A" });
 		await db.updateNode(wf, n1, { position: { x: 10, y: 20 } });
-		await db.updateNode(wf, n2, { title: "n2 by A" });
+		for (const i of [1, 2, 3]) await db.updateNode(wf, n2, { title: "n2 by A, " + i });
+		await db.updateNode(wf, n3, { position: { x: 444, y: 4 } });
 		await db.putNodes(wf, [{ type: "note", title: "n4 by A", position: { x: 0, y: 300 } }]);
 		const w = await db.createWorkflow("A's own");
 		const [x, y] = await db.setNodes(w.id, [
@@ -120,11 +128,12 @@ func TestSyncTwoProfilesConvergeAfterOfflineEdits(t *testing.T) {
 			{ type: "t", title: "ay", position: { x: 1, y: 1 } },
 		]);
 		await db.setEdges(w.id, [{ source: x.id, target: y.id }]);
-	}`, wf, ids["n1"], ids["n2"])
-	time.Sleep(5 * time.Millisecond) // B's rename is later than A's
-	// B: renames the workflow too (same version: the later one wins),
-	// retitles n2 twice (a higher version: B wins there), renames n3,
-	// adds n5 with an edge to n1, and a workflow of its own.
+	}`, wf, ids["n1"], ids["n2"], ids["n3"])
+	time.Sleep(5 * time.Millisecond) // B's edits are later than A's
+	// B: renames the workflow too and retitles n2 once, later (B wins
+	// there, however often A edited), moves n2, renames n3 (A moved it:
+	// both edits survive), adds n5 with an edge to n1, and a workflow of
+	// its own.
 	browsertest.Eval[any](t, c, `async (wf, n1, n2, n3) => {
 		await db.updateWorkflow(wf, { name: "Shared by B" });
 		await db.updateNode(wf, n2, { title: "n2 by B" });
@@ -172,13 +181,13 @@ func TestSyncTwoProfilesConvergeAfterOfflineEdits(t *testing.T) {
 		titles[m["id"].(string)] = m
 	}
 	if n2 := titles[ids["n2"]]; n2["title"] != "n2 by B" || n2["position"].(map[string]any)["x"] != 222.0 {
-		t.Errorf("n2 is %v, want B's (two edits beat one)", n2)
+		t.Errorf("n2 is %v, want B's title (the later edit beats three earlier ones) and move", n2)
 	}
 	if n1 := titles[ids["n1"]]; n1["position"].(map[string]any)["x"] != 10.0 {
 		t.Errorf("n1 is %v, want A's move", n1)
 	}
-	if n3 := titles[ids["n3"]]; n3["title"] != "n3 by B" {
-		t.Errorf("n3 is %v, want B's title", n3)
+	if n3 := titles[ids["n3"]]; n3["title"] != "n3 by B" || n3["position"].(map[string]any)["x"] != 444.0 {
+		t.Errorf("n3 is %v, want B's title and A's move", n3)
 	}
 	if len(final) != 3 || len(shared["nodes"].([]any)) != 5 || len(shared["edges"].([]any)) != 2 {
 		t.Errorf("%d workflows, shared has %d nodes and %d edges; want 3, 5, 2",
@@ -197,10 +206,10 @@ func TestSyncTwoProfilesConvergeAfterOfflineEdits(t *testing.T) {
 		got = append(got, cf.Lost.EntityID)
 	}
 	sort.Strings(got)
-	want := []string{wf, ids["n2"]}
+	want := []string{wf, ids["n2"], ids["n2"], ids["n2"]} // each of A's three retitles lost
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
-		t.Errorf("A was told of conflicts on %v, want the workflow and n2 %v", got, want)
+		t.Errorf("A was told of conflicts on %v, want the workflow and n2 (three times) %v", got, want)
 	}
 	if cs := conflictsOf(t, c); len(cs) != 0 {
 		t.Errorf("B was told of %d conflicts, want none: %+v", len(cs), cs)
@@ -211,12 +220,14 @@ func TestSyncTwoProfilesConvergeAfterOfflineEdits(t *testing.T) {
 		}
 	}
 
-	// Now the losing side syncs first: A moves n1 once, B twice, offline;
-	// A's move is applied, then B's overwrites it. A is told when it
-	// pulls B's write, B (the winner) is not.
+	// Now the losing side syncs first: offline, A moves n1, then B
+	// retitles and moves it, later; A's move is applied, then B's
+	// overwrites it. A is told when it pulls B's write, B (the winner) is
+	// not.
 	setOffline(t, a, true)
 	setOffline(t, c, true)
 	browsertest.Eval[any](t, a, `(wf, n1) => db.updateNode(wf, n1, { position: { x: 11, y: 11 } })`, wf, ids["n1"])
+	time.Sleep(5 * time.Millisecond)
 	browsertest.Eval[any](t, c, `async (wf, n1) => {
 		await db.updateNode(wf, n1, { title: "n1 by B" });
 		await db.updateNode(wf, n1, { position: { x: 33, y: 33 } });
