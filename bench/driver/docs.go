@@ -13,7 +13,7 @@ func Markdown(rep Report, c Config) string {
 	w("This file is written by `make bench` (bench/driver); rerun it rather than editing by hand.\n")
 	w("It compares the library with the same work done by raw browser APIs and by\n")
 	w("[Dexie.js](https://dexie.org) 4, all measured in one headless Chromium, in one run:\n")
-	w("S1-S8 through the library's Go API, J1-J6 through its JavaScript API, as web apps use it.\n\n")
+	w("S1-S8 through the library's Go API, J1-J7 through its JavaScript API, as web apps use it.\n\n")
 	w("## This run\n\n")
 	w("| | |\n|---|---|\n")
 	w("| date | %s |\n", rep.Date)
@@ -109,7 +109,7 @@ headers), which gives performance.now() microsecond resolution.
   reuse the HTTP cache and V8's compiled code, as a returning visitor's do.
   The baseline is a Go hello world (fmt.Println), until its first output.
 
-### The JavaScript API (J1-J6)
+### The JavaScript API (J1-J7)
 
 The J scenarios measure what a web app runs: bench/js.html with
 bench/jsbench.mjs imports the public module /wasm/atelier.mjs and calls
@@ -168,6 +168,18 @@ The page is cross-origin isolated, as the Go scenarios' is.
   -sha256-hook flag names a module that sets it; it must resolve to the hex
   digest, which is checked against WebCrypto's), and the row then compares
   the two.
+- J7: a change made by server code, until an open tab shows it. The driver
+  runs the reference sync server (server/cmd/atelier-sync, SQLite) and opens a
+  database with sync in a fresh page (worker mode), watching a workflow of one
+  node. %d times it patches the node's status through the server's node route
+  (as server code writes, Workspace.UpdateNode) and times from just before the
+  request until the page's watchWorkflow callback sees the new status, on this
+  machine's one clock; each write waits 20 ms plus a random part of a poll
+  interval after the last one was seen, so that writes fall at random moments
+  of the polls. Once with live
+  push (the engine listens on the server's watch route and pulls on each
+  announcement), once polling only (sync live: false) every %d ms. The rows
+  give the p50, p95 and slowest write of each mode.
 
 ## Running it
 
@@ -183,7 +195,7 @@ load; the ratios, measured with the contenders alternating in one run, hold
 better. The benchmarks inside the packages (go test -bench) remain, for work on
 one package; make bench-packages runs the main ones.
 `, c.Nodes, c.Updates, c.Nodes, c.AssetBytes>>20, c.Tabs, c.TabsGapMS, c.PkgParts, c.PkgBytes>>20,
-		blockTarget, sizeList(c.JSizes), largeRuns(c), c.Updates, c.AssetBytes>>20, c.HashBytes>>20)
+		blockTarget, sizeList(c.JSizes), largeRuns(c), c.Updates, c.AssetBytes>>20, c.HashBytes>>20, liveWrites, livePollMS)
 	return b.String()
 }
 

@@ -45,8 +45,9 @@ import (
 )
 
 // scenarios: S1-S8 measure the library through its Go API (bench/wasm);
-// J1-J6 through its JavaScript API, as web apps use it (bench/jsbench.mjs).
-var scenarios = []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "J1", "J2", "J3", "J4", "J5", "J6"}
+// J1-J7 through its JavaScript API, as web apps use it (bench/jsbench.mjs;
+// J7 with the sync server).
+var scenarios = []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "J1", "J2", "J3", "J4", "J5", "J6", "J7"}
 
 func main() {
 	runs := flag.Int("runs", 5, "measured runs of every scenario, after one warm-up (at least 5)")
@@ -198,6 +199,8 @@ func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool,
 			got = h.j5()
 		case "J6":
 			got = h.j6()
+		case "J7":
+			got = h.j7()
 		default:
 			got = h.inPage(s)
 		}

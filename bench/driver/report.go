@@ -253,7 +253,7 @@ func Tables(rows []Row) string {
 		if len(goRows) > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString("### JavaScript API (J1-J6: what web apps run, through wasm/atelier.mjs)\n\n")
+		b.WriteString("### JavaScript API (J1-J7: what web apps run, through wasm/atelier.mjs)\n\n")
 		b.WriteString(Table(jsRows))
 	}
 	return b.String()
