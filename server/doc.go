@@ -42,14 +42,16 @@
 // over HTTP, with the bearer tokens and workspace isolation of the sync
 // routes: RouteWorkflows, RouteGraph, RouteNode, RouteEdge and RouteAsset.
 //
-// Server code writes through the same decision as clients' pushes:
-// Workspace.Apply takes ops as a push does, and Workspace.UpdateNode (PATCH
+// Server code writes through the same merge as clients' pushes:
+// Workspace.Apply takes ops as a push does, Workspace.UpdateNode (PATCH
 // RouteNode over HTTP, with an Idempotency-Key) patches a node on its
-// latest state. Each gets the next sequence numbers, so clients pull it
-// like any change and hear of it at once; an op id seen before writes
-// nothing again. A client's concurrent write to the same node, made on an
-// older state, is settled with the server's by syncproto's rule for the
-// whole node (see Caveats).
+// latest state, naming the fields the patch changes, and
+// Workspace.PutAsset stores content as a client's upload does and returns
+// the AssetRef a node's result then points at. Each write gets the next
+// sequence numbers, so clients pull it like any change and hear of it at
+// once; an op id seen before writes nothing again. A client's concurrent
+// edit of other fields of the same node survives beside the server's (see
+// syncproto.Merge).
 //
 // # Requests
 //

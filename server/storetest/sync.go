@@ -51,6 +51,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"DataConsistent", testDataConsistent},
 		{"ServerWrites", testServerWrites},
 		{"ServerWriteRace", testServerWriteRace},
+		{"ServerAssets", testServerAssets},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
@@ -188,3 +190,69 @@ func testServerWriteRace(t *testing.T, open Opener) {
 		t.Fatalf("final node %+v: want the latest move's position %+v, a server status and the first title", n, want.Position)
 	}
 }
+
+// Server code stores an asset (PutAsset) and points a node's result at
+// it: the bytes read back by hash, clients pull the node with the ref and
+// can download the blob; a bad media type or a failing reader records
+// nothing.
+func testServerAssets(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	ctx := context.Background()
+	wf, id := graph.NewID(), graph.NewID()
+	e.push("alpha", workflowOp(wf, 0, 1, 100, "jobs"), nodeOp(wf, id, 0, 1, 101, "queued"))
+	d, _ := e.h.Workspace("alpha")
+	content := bytes.Repeat([]byte("generated picture "), 5000)
+	ref, err := d.PutAsset(ctx, bytes.NewReader(content), "image/png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Validate(); err != nil || ref.Hash != assetref.HashBytes(content) || ref.Bytes != int64(len(content)) ||
+		ref.MIME != "image/png" || !strings.HasPrefix(ref.Path, "atelier/assets/image/") {
+		t.Fatalf("PutAsset returned %+v (%v)", ref, err)
+	}
+	r, info, err := d.Asset(ctx, ref.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if !bytes.Equal(got, content) || info.Size != int64(len(content)) || info.MIME != "image/png" {
+		t.Fatalf("read back %d bytes, %+v", len(got), info)
+	}
+	again, err := d.PutAsset(ctx, bytes.NewReader(content), "image/png")
+	if err != nil || again.Hash != ref.Hash {
+		t.Fatalf("the same content again: %+v, %v", again, err)
+	}
+	if _, err := d.UpdateNode(ctx, id, graph.NodePatch{Status: ptr("done"), Result: &graph.Result{Asset: &ref}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	var pulled graph.Node
+	json.Unmarshal(e.latest("alpha")[id].Data, &pulled)
+	if pulled.Result == nil || pulled.Result.Asset == nil || *pulled.Result.Asset != ref {
+		t.Fatalf("clients pull the result %+v, want the ref %+v", pulled.Result, ref)
+	}
+	if missing, err := e.store.MissingBlobs(ctx, "alpha", []string{ref.Hash}); err != nil || len(missing) != 0 {
+		t.Fatalf("clients are told the blob is missing: %v %v", missing, err)
+	}
+
+	if _, err := d.PutAsset(ctx, bytes.NewReader(content), "not a type"); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("a bad media type: %v", err)
+	}
+	other := []byte("never stored")
+	failing := io.MultiReader(bytes.NewReader(other[:5]), iotestErr{})
+	if _, err := d.PutAsset(ctx, failing, "image/png"); err == nil {
+		t.Fatal("a failing reader stored an asset")
+	}
+	if _, _, err := d.Asset(ctx, assetref.HashBytes(other[:5])); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("the part a failing reader gave is readable: %v", err)
+	}
+	if beta, _ := e.h.Workspace("beta"); beta != nil {
+		if _, _, err := beta.Asset(ctx, ref.Hash); !errors.Is(err, errs.ErrNotFound) {
+			t.Fatalf("another workspace reads the asset: %v", err)
+		}
+	}
+}
+
+type iotestErr struct{}
+
+func (iotestErr) Read([]byte) (int, error) { return 0, errors.New("connection lost") }
