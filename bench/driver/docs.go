@@ -98,8 +98,12 @@ headers), which gives performance.now() microsecond resolution.
   stores slices of the package File through the store's Blob path (written
   by the browser while WebCrypto hashes them, no CRC-32), two assets at a
   time. The baseline writes the Blob Export returned.
-- S8: sizes are gzip -9 of the modules built with -trimpath -ldflags="-s -w"
-  (as make build does), in MB of 10^6 bytes. Start-up is timed in fresh page
+- S8: sizes are gzip -9 and brotli (quality 11, window 24: the .wasm.gz and
+  .wasm.br make package ships) of the modules built with -trimpath
+  -ldflags="-s -w" (as make build does), in MB of 10^6 bytes. wasm-opt
+  (binaryen 108 and 132, -O2 and -Oz) made atelier.wasm 7-9%% smaller raw
+  but no smaller compressed (gzip -0.2 to +0.1%%, brotli +1.3%%) in 17-95 s,
+  so the build does not run it. Start-up is timed in fresh page
   loads, each in a new tab with no other tab of the origin open: from just
   before the module is fetched and instantiated (wasm_exec.js and atelier.mjs
   already loaded) until atelier.open() and listWorkflows() have answered; the
