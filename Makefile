@@ -85,7 +85,7 @@ test-host: deps-zip
 test-types: deps-node
 	bash wasm/typecheck/check.sh
 
-test-browser: chrome deps-node $(WBT)
+test-browser: chrome deps-node deps-zip $(WBT)
 	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
 	@# The README's Go example runs and prints what it should, and nothing else.
 	@out="$$($(BROWSER_ENV) GOOS=js GOARCH=wasm timeout 120 $(GO) run -exec "$(WBT)" ./examples/quickstart 2>&1 | sed '$(NOISE)')"; \
