@@ -131,14 +131,14 @@ bench-server:
 	cd server && ATELIER_PG_DURABLE=1 bash testdata/with-postgres.sh $(GO) run ./internal/benchserver $(BENCH_SERVER_FLAGS)
 
 ## size: the module's size raw, gzipped and brotli-compressed, its biggest packages, and the bench's start-up figures
-size: build $(BUILD)/atelier.wasm.br
+size: build $(BUILD)/atelier.wasm.br bench/node_modules/.package-lock.json
 	@printf 'atelier.wasm: %s bytes raw, %s gzip -9, %s brotli -q 11\n' "$$(wc -c < $(BUILD)/atelier.wasm)" \
 		"$$(wc -c < $(BUILD)/atelier.wasm.gz)" "$$(wc -c < $(BUILD)/atelier.wasm.br)"
 	@GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(BUILD)/atelier-names.wasm ./wasm
 	@$(GO) run ./internal/cmd/wasmsize -top 15 $(BUILD)/atelier-names.wasm
 	@rm -f $(BUILD)/atelier-names.wasm
 	@$(MAKE) --no-print-directory chrome
-	@cd bench/driver && $(GO) run -mod=mod . -runs 5 -only S8,J5 -docs=false -json ../../$(BUILD)/size-bench.json 2>&1 | grep -E 'S8|J5'
+	@cd bench/driver && $(GO) run -mod=mod . -runs 5 -only S8,J5 -docs=false -json $(abspath $(BUILD))/size-bench.json 2>&1 | grep -E '^\| (S8|J5)'
 
 ## lint: gofmt, go vet for the host and for js/wasm
 lint:
