@@ -160,8 +160,9 @@ The page is cross-origin isolated, as the Go scenarios' is.
   an ArrayBuffer on the main thread blocks it for tens of ms (the raw block
   row shows how long).
 - J5: start-up in fresh page loads, each in a new tab with no other tab of
-  the origin open: from just before load() (which loads wasm_exec.js,
-  atelier-bridge.js and the module, served no-store and compiled each time)
+  the origin open: from just before load() (which loads atelier-bridge.js and
+  the module, served no-store and compiled each time; Go's wasm_exec.mjs comes
+  with atelier.mjs, before the clock, in the page, and after it, in the worker)
   until listWorkflows() of the workspace just opened has answered, in worker
   and in-page mode; the baseline loads wasm_exec.js and a Go hello world,
   until its first output. The block rows are the longest main-thread block
