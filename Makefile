@@ -1,5 +1,6 @@
-# atelier — see README.md. Every target works on a fresh machine with Go;
-# browser tests also need Chromium or Chrome (`make test` says how to get it).
+# atelier — see README.md. Every target works on a fresh machine with Go:
+# what else a target needs (Chromium, Node.js and npm, zip) scripts/deps.sh
+# installs when it is missing (Debian/Ubuntu; elsewhere it says how).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -10,7 +11,6 @@ BUILD   := build
 GOBIN   := $(shell $(GO) env GOPATH)/bin
 WBT_VERSION := v0.11.0
 WBT     := $(GOBIN)/wasmbrowsertest
-CHROME  := $(shell for c in chromium chromium-browser google-chrome google-chrome-stable; do command -v $$c && break; done 2>/dev/null)
 
 # wasmbrowsertest forwards the whole environment into the page, and a large
 # one breaks it: run browser tests with only what Go needs.
@@ -22,7 +22,7 @@ BROWSER_ENV := env -i PATH="$$PATH" HOME="$$HOME" TMPDIR="$${TMPDIR:-/tmp}" \
 # unknown event values; drop them so real failures stay readable.
 NOISE := /could not unmarshal event/d
 
-.PHONY: all run build test test-host test-types test-browser bench size lint clean chrome
+.PHONY: all run build test test-host test-types test-browser bench size lint clean chrome deps-node deps-zip package test-package
 
 all: build
 
@@ -30,10 +30,42 @@ all: build
 run: build
 	$(GO) run ./examples/serve -dir . -addr localhost:$(PORT)
 
-## build: compile build/atelier.wasm and copy wasm_exec.js and atelier-bridge.js next to it
+## build: compile build/atelier.wasm (and atelier.wasm.gz), and put wasm_exec.mjs and atelier-bridge.js next to it
 build: $(BUILD)/wasm_exec.js
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(BUILD)/atelier.wasm ./wasm
+	$(GO) run ./internal/cmd/wasmexec -o $(BUILD)/wasm_exec.mjs "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js"
 	cp internal/jsbridge/bridge.js $(BUILD)/atelier-bridge.js
+	@$(MAKE) --no-print-directory $(BUILD)/atelier.wasm.gz
+
+# Precompressed copies, which examples/serve sends to browsers that accept
+# them. gzip takes ~2 s; Brotli at its best ~17 s, so only the package and
+# make size make it, and scripts/brotli.mjs skips a module it has already
+# compressed (go build rewrites the file even when nothing changed). wasm-opt (binaryen 108 and 132, -O2 and -Oz) made
+# the module 7-9% smaller raw but no smaller compressed (gzip -0.2 to +0.1%,
+# brotli +1.3%) in 17-95 s, so the build does not run it (docs/BENCHMARKS.md).
+$(BUILD)/atelier.wasm.gz: $(BUILD)/atelier.wasm
+	gzip -9 -n -c $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/atelier.wasm.br: $(BUILD)/atelier.wasm | deps-node
+	node scripts/brotli.mjs $< $@
+
+## package: the npm package @atelierstore/atelier in build/npm, packed (npm pack) into build/atelierstore-atelier-VERSION.tgz
+PKG := $(BUILD)/npm
+# What the package ships besides the module files make build writes; the
+# loader (engine.mjs) gets its paths from ../build/ to ./ on the way.
+PKG_SOURCES := wasm/package/package.json wasm/package/README.md wasm/atelier.mjs wasm/client.mjs \
+	wasm/worker.mjs wasm/errors.mjs wasm/atelier.d.ts internal/jsbridge/LICENSE.hash-wasm
+# Go's license goes with wasm_exec.mjs (Go's wasm_exec.js) as LICENSE.golang.
+package: build $(BUILD)/atelier.wasm.br | deps-node
+	rm -rf $(PKG) $(BUILD)/atelierstore-atelier-*.tgz
+	mkdir -p $(PKG)
+	cp $(PKG_SOURCES) $(PKG)/
+	cp "$$($(GO) env GOROOT)/LICENSE" $(PKG)/LICENSE.golang
+	sed 's#"\.\./build/#"./#' wasm/engine.mjs > $(PKG)/engine.mjs
+	@if grep -n "[\"']\.\./" $(PKG)/*.mjs; then echo "package: a module refers outside the package"; exit 1; fi
+	cp $(BUILD)/atelier.wasm $(BUILD)/atelier.wasm.gz $(BUILD)/atelier.wasm.br \
+		$(BUILD)/wasm_exec.mjs $(BUILD)/atelier-bridge.js $(PKG)/
+	cd $(BUILD) && npm pack ./npm --pack-destination . --loglevel=warn
 
 $(BUILD)/wasm_exec.js:
 	mkdir -p $(BUILD)
@@ -42,7 +74,7 @@ $(BUILD)/wasm_exec.js:
 ## test: host tests with the race detector, the TypeScript declarations, then every package in headless Chromium
 test: test-host test-types test-browser
 
-test-host:
+test-host: deps-zip
 	$(GO) test -race -timeout 5m ./...
 	cd server && bash testdata/with-postgres.sh $(GO) test -race -timeout 5m ./...
 	@# The push handler end to end, on bodies the fuzzer makes up, for a while.
@@ -50,10 +82,10 @@ test-host:
 	cd bench/driver && $(GO) test -race ./...
 
 ## test-types: type-check wasm/atelier.d.ts against wasm/typecheck/usage.ts (pinned TypeScript from npm)
-test-types:
+test-types: deps-node
 	bash wasm/typecheck/check.sh
 
-test-browser: chrome $(WBT)
+test-browser: chrome deps-node deps-zip $(WBT)
 	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
 	@# The README's Go example runs and prints what it should, and nothing else.
 	@out="$$($(BROWSER_ENV) GOOS=js GOARCH=wasm timeout 120 $(GO) run -exec "$(WBT)" ./examples/quickstart 2>&1 | sed '$(NOISE)')"; \
@@ -72,8 +104,7 @@ bench: chrome bench/node_modules/.package-lock.json
 	cd bench/driver && $(GO) run -mod=mod . -runs $(BENCH_RUNS)
 
 # Dexie, pinned in bench/package-lock.json, into bench/node_modules (not committed).
-bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
-	@command -v npm >/dev/null || { echo "make bench needs npm (Debian/Ubuntu: sudo apt-get install npm; macOS: brew install node)"; exit 1; }
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json | deps-node
 	cd bench && npm ci --no-audit --no-fund --loglevel=error
 
 ## bench-packages: the go test benchmarks inside the packages, each in a fresh browser
@@ -99,10 +130,15 @@ BENCH_SERVER_FLAGS ?=
 bench-server:
 	cd server && ATELIER_PG_DURABLE=1 bash testdata/with-postgres.sh $(GO) run ./internal/benchserver $(BENCH_SERVER_FLAGS)
 
-## size: gzipped size of the wasm module
-size: build
-	@printf 'atelier.wasm: %s bytes, %s bytes gzipped\n' \
-		"$$(wc -c < $(BUILD)/atelier.wasm)" "$$(gzip -9 -c $(BUILD)/atelier.wasm | wc -c)"
+## size: the module's size raw, gzipped and brotli-compressed, its biggest packages, and the bench's start-up figures
+size: build $(BUILD)/atelier.wasm.br bench/node_modules/.package-lock.json
+	@printf 'atelier.wasm: %s bytes raw, %s gzip -9, %s brotli -q 11\n' "$$(wc -c < $(BUILD)/atelier.wasm)" \
+		"$$(wc -c < $(BUILD)/atelier.wasm.gz)" "$$(wc -c < $(BUILD)/atelier.wasm.br)"
+	@GOOS=js GOARCH=wasm $(GO) build -trimpath -o $(BUILD)/atelier-names.wasm ./wasm
+	@$(GO) run ./internal/cmd/wasmsize -top 15 $(BUILD)/atelier-names.wasm
+	@rm -f $(BUILD)/atelier-names.wasm
+	@$(MAKE) --no-print-directory chrome
+	@cd bench/driver && $(GO) run -mod=mod . -runs 5 -only S8,J5 -docs=false -json $(abspath $(BUILD))/size-bench.json 2>&1 | grep -E '^\| (S8|J5)'
 
 ## lint: gofmt, go vet for the host and for js/wasm
 lint:
@@ -132,12 +168,13 @@ $(WBT):
 	$(GO) install github.com/agnivade/wasmbrowsertest@$(WBT_VERSION)
 
 chrome:
-	@if [ -z "$(CHROME)" ]; then \
-		echo "No Chromium or Chrome found on PATH; browser tests need one."; \
-		echo "  Debian/Ubuntu: sudo apt-get install chromium"; \
-		echo "  macOS:         brew install --cask chromium   (or install Google Chrome)"; \
-		exit 1; \
-	fi
+	@bash scripts/deps.sh chromium
+
+deps-node:
+	@bash scripts/deps.sh node
+
+deps-zip:
+	@bash scripts/deps.sh zip
 
 clean:
 	rm -rf $(BUILD)

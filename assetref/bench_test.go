@@ -71,12 +71,11 @@ func BenchmarkUnmarshalJSONReflect(b *testing.B) {
 }
 
 func BenchmarkEncodeMsgpack(b *testing.B) {
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
+	buf := make([]byte, 0, 512)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf.Reset()
-		if err := typicalRef.EncodeMsgpack(enc); err != nil {
+		var err error
+		if buf, err = typicalRef.AppendMsgpack(buf[:0]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -87,15 +86,11 @@ func BenchmarkDecodeMsgpack(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rd := bytes.NewReader(data)
-	dec := msgpack.NewDecoder(rd)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		rd.Reset(data)
-		dec.Reset(rd)
 		var r Ref
-		if err := r.DecodeMsgpack(dec); err != nil {
+		if err := r.UnmarshalMsgpack(data); err != nil {
 			b.Fatal(err)
 		}
 	}

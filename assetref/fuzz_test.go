@@ -62,14 +62,25 @@ func FuzzDecodeMsgpack(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r Ref
-		err := r.DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(data)))
+		err := r.UnmarshalMsgpack(data)
 		if err != nil || data[0] == msgpcode.Nil {
 			if r != (Ref{}) {
-				t.Fatalf("DecodeMsgpack(%x) = %v and changed the ref to %+v", data, err, r)
+				t.Fatalf("UnmarshalMsgpack(%x) = %v and changed the ref to %+v", data, err, r)
 			}
 			return
 		}
 		checkAccepted(t, r)
+		// What this decoder accepts is one whole msgpack map to the
+		// msgpack package too.
+		dec := msgpack.NewDecoder(bytes.NewReader(data))
+		if v, err := dec.DecodeInterface(); err != nil {
+			t.Fatalf("accepted %x, which the msgpack package rejects: %v", data, err)
+		} else if _, ok := v.(map[string]any); !ok {
+			t.Fatalf("accepted %x, which the msgpack package reads as %T", data, v)
+		}
+		if _, err := dec.PeekCode(); err == nil {
+			t.Fatalf("accepted %x with bytes after the map", data)
+		}
 	})
 }
 

@@ -125,7 +125,7 @@ func TestDecodeMsgpack(t *testing.T) {
 			t.Parallel()
 			sentinel := Ref{Kind: KindEmbedded, ID: "unchanged"}
 			got := sentinel
-			err := got.DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(tt.in)))
+			err := got.UnmarshalMsgpack(tt.in)
 			if tt.field != "" {
 				field := tt.field
 				if field == "!" {
@@ -133,24 +133,43 @@ func TestDecodeMsgpack(t *testing.T) {
 				}
 				checkRefError(t, err, field)
 				if got != sentinel {
-					t.Fatalf("failed DecodeMsgpack changed the ref to %+v", got)
+					t.Fatalf("failed UnmarshalMsgpack changed the ref to %+v", got)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("DecodeMsgpack(%x): %v", tt.in, err)
+				t.Fatalf("UnmarshalMsgpack(%x): %v", tt.in, err)
 			}
 			if got != tt.want {
-				t.Fatalf("DecodeMsgpack(%x) =\n%+v\nwant\n%+v", tt.in, got, tt.want)
+				t.Fatalf("UnmarshalMsgpack(%x) =\n%+v\nwant\n%+v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDecodeMsgpackMalformed(t *testing.T) {
+	t.Parallel()
+	b, err := msgpack.Marshal(typicalRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Ref
+	if err := r.UnmarshalMsgpack(append(b, 0xc0)); !errors.Is(err, ErrMsgpackTrailing) {
+		t.Errorf("trailing byte: %v, want ErrMsgpackTrailing", err)
+	}
+	bad := []byte{0x82, 0xa4, 'k', 'i', 'n', 'd', 0xa3, 'i', 'd', 'b', 0xa1, 'x', 0xc1}
+	if err := r.UnmarshalMsgpack(bad); err == nil || errors.Is(err, errs.ErrInvalidRef) {
+		t.Errorf("unknown key with the unused code 0xc1: %v, want a msgpack error", err)
+	}
+	if r != (Ref{}) {
+		t.Errorf("failed UnmarshalMsgpack changed the ref to %+v", r)
 	}
 }
 
 func TestDecodeMsgpackNil(t *testing.T) {
 	t.Parallel()
 	r := typicalRef
-	if err := r.DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader([]byte{msgpcode.Nil}))); err != nil {
+	if err := r.UnmarshalMsgpack([]byte{msgpcode.Nil}); err != nil {
 		t.Fatal(err)
 	}
 	if r != typicalRef {
@@ -166,7 +185,7 @@ func TestDecodeMsgpackTruncated(t *testing.T) {
 	}
 	for n := range len(b) {
 		var r Ref
-		err := r.DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(b[:n])))
+		err := r.UnmarshalMsgpack(b[:n])
 		if err == nil {
 			t.Fatalf("decoding %d of %d bytes succeeded", n, len(b))
 		}
@@ -188,7 +207,7 @@ func TestDecodeMsgpackHostileLength(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		var r Ref
-		err := r.DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(in)))
+		err := r.UnmarshalMsgpack(in)
 		runtime.ReadMemStats(&after)
 		if key == "url" {
 			checkRefError(t, err, "url")
@@ -205,7 +224,7 @@ func TestDecodeMsgpackHostileLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r Ref
-	checkRefError(t, r.DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(b))), "url")
+	checkRefError(t, r.UnmarshalMsgpack(b), "url")
 }
 
 // TestMsgpackInRecord checks Ref as a field of records encoded by the

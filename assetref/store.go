@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/atelierstore/atelier/internal/errs"
-	"github.com/google/uuid"
+	"github.com/atelierstore/atelier/internal/uuid7"
 )
 
 // DefaultMIME is the media type a Store records when the Hint names none.
@@ -44,11 +44,7 @@ func (h Hint) Normalize() (Hint, error) {
 		return h, hintErr(err)
 	}
 	if h.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return h, err
-		}
-		h.ID = id.String()
+		h.ID = uuid7.New()
 	} else if err := checkID("id", h.ID); err != nil {
 		return h, hintErr(err)
 	}

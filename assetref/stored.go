@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // The stored form of registry records, and the bookkeeping of who uses
@@ -44,7 +42,7 @@ func ParseUser(s string) (User, bool) {
 // rewrites a record drops them, which costs no more than asking the
 // server again.
 func StoredRecord(a *Record) (props map[string]any, body []byte, err error) {
-	body, err = msgpack.Marshal(&a.Ref)
+	body, err = a.Ref.MarshalMsgpack()
 	if err != nil {
 		return nil, nil, fmt.Errorf("asset %s: %w", a.Hash, err)
 	}
@@ -79,7 +77,7 @@ func StoredRecord(a *Record) (props map[string]any, body []byte, err error) {
 func RecordFromStored(props map[string]any, body []byte) (Record, error) {
 	var a Record
 	a.Hash, _ = props["id"].(string)
-	if err := msgpack.Unmarshal(body, &a.Ref); err != nil {
+	if err := a.Ref.UnmarshalMsgpack(body); err != nil {
 		return a, err
 	}
 	if c, ok := props["created"].(float64); ok {

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/atelierstore/atelier/internal/uuid7"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
@@ -588,12 +588,8 @@ func olderThan(ref assetref.Ref, t time.Time) bool {
 	case assetref.KindFSHandle:
 		id = lastSegment(ref.HandleID)
 	}
-	u, err := uuid.Parse(id)
-	if err != nil || u.Version() != 7 {
-		return true
-	}
-	sec, nsec := u.Time().UnixTime()
-	return time.Unix(sec, nsec).Before(t)
+	made, ok := uuid7.Time(id)
+	return !ok || made.Before(t)
 }
 
 func lastSegment(p string) string {

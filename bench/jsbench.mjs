@@ -403,7 +403,7 @@ async function j4(o) {
   return res;
 }
 
-/** loadScript adds a classic script to the page, as atelier.mjs loads wasm_exec.js. */
+/** loadScript adds a classic script to the page, as atelier.mjs loads atelier-bridge.js. */
 function loadScript(src) {
   return new Promise((ok, fail) => {
     const s = document.createElement("script");
@@ -419,7 +419,8 @@ function loadScript(src) {
  * listWorkflows() of the workspace just opened has answered, in worker or
  * in-page mode; or, for the baseline, from just before wasm_exec.js is
  * loaded until a Go hello world's first output. load() itself loads
- * wasm_exec.js and atelier-bridge.js, so both clocks include that.
+ * atelier-bridge.js (and the worker Go's wasm_exec.mjs), so both clocks
+ * include that.
  */
 async function j5(o) {
   const res = new Result();

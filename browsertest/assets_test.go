@@ -176,7 +176,7 @@ func TestPackageTravelsToAnotherProfile(t *testing.T) {
 // from a hand-written manifest imports in the browser.
 func TestImportOfAPackageMadeWithZip(t *testing.T) {
 	if _, err := exec.LookPath("zip"); err != nil {
-		t.Skip("the zip command is not installed (apt-get install zip); .ci/run installs it")
+		t.Skip("the zip command is not installed (apt-get install zip); make test installs it (scripts/deps.sh zip)")
 	}
 	dir := t.TempDir()
 	img := []byte("\x89PNG\r\n\x1a\n not really a PNG, but bytes all the same")

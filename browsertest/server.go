@@ -41,6 +41,7 @@ var appHTML []byte
 // bridge.js, built from one checkout.
 type artifacts struct {
 	wasm, execJS, bridgeJS []byte
+	execModule             []byte // wasm_exec.js as the module wasm/engine.mjs imports
 	took                   time.Duration
 	err                    error
 }
@@ -64,6 +65,9 @@ func build(root string) *artifacts {
 	a.wasm, a.execJS, a.err = compile(root)
 	if a.err == nil {
 		a.bridgeJS, a.err = os.ReadFile(filepath.Join(root, "internal", "jsbridge", "bridge.js"))
+	}
+	if a.err == nil {
+		a.execModule, a.err = execModule(root, a.execJS)
 	}
 	a.took = time.Since(start)
 	return a
@@ -105,6 +109,21 @@ func compile(root string) (wasm, execJS []byte, err error) {
 	return nil, nil, fmt.Errorf("wasm_exec.js not found in GOROOT %s: %w", gr, err)
 }
 
+// execModule turns Go's wasm_exec.js into the ES module make build writes
+// as build/wasm_exec.mjs, with the checkout's own command for it.
+func execModule(root string, execJS []byte) ([]byte, error) {
+	cmd := exec.Command("go", "run", "./internal/cmd/wasmexec", "-")
+	cmd.Dir = root
+	cmd.Stdin = bytes.NewReader(execJS)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go run ./internal/cmd/wasmexec in %s: %v\n%s", root, err, stderr.Bytes())
+	}
+	return out, nil
+}
+
 // findRoot returns the directory of the atelier checkout: the first
 // directory, from the working directory up, whose go.mod declares modulePath.
 func findRoot() (string, error) {
@@ -142,8 +161,9 @@ func declares(gomod, module string) bool {
 // newServer serves, on 127.0.0.1 (a secure context, so OPFS and the other
 // secure-only APIs work):
 //
-//   - /build/atelier.wasm, /build/wasm_exec.js and /build/atelier-bridge.js
-//     (what make build copies from internal/jsbridge) from a, not from the
+//   - /build/atelier.wasm, /build/wasm_exec.js, /build/wasm_exec.mjs and
+//     /build/atelier-bridge.js (what make build copies from
+//     internal/jsbridge) from a, not from the
 //     checkout's build directory, which may be stale or missing;
 //   - AppPath, the page behind Tab.Open;
 //   - everything else from the checkout at root, except paths with a
@@ -153,6 +173,7 @@ func newServer(root string, a *artifacts) (*httptest.Server, *http.ServeMux) {
 	mux := http.NewServeMux()
 	mux.Handle("/build/atelier.wasm", bytesHandler("application/wasm", a.wasm))
 	mux.Handle("/build/wasm_exec.js", bytesHandler("text/javascript; charset=utf-8", a.execJS))
+	mux.Handle("/build/wasm_exec.mjs", bytesHandler("text/javascript; charset=utf-8", a.execModule))
 	mux.Handle("/build/atelier-bridge.js", bytesHandler("text/javascript; charset=utf-8", a.bridgeJS))
 	mux.Handle(AppPath, bytesHandler("text/html; charset=utf-8", appHTML))
 	mux.Handle("/favicon.ico", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -1,22 +1,14 @@
 package graph
 
-import "github.com/google/uuid"
+import "github.com/atelierstore/atelier/internal/uuid7"
 
 // NewID returns a new UUIDv7 in canonical form. UUIDv7 ids sort by creation
 // time, so records keyed by them come back in creation order.
-func NewID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		// NewV7 fails only when the system's random source does; there is
-		// nothing sensible to continue with.
-		panic("graph: generating a UUIDv7: " + err.Error())
-	}
-	return id.String()
-}
+func NewID() string { return uuid7.New() }
 
 // ValidID reports whether s is a UUID in canonical form: 36 characters,
-// lower-case hex, hyphens at 8, 13, 18 and 23. Other spellings uuid.Parse
-// accepts (upper case, braces, urn:uuid:) are rejected so that one entity
+// lower-case hex, hyphens at 8, 13, 18 and 23. Other spellings UUID parsers
+// accept (upper case, braces, urn:uuid:) are rejected so that one entity
 // has exactly one key.
 func ValidID(s string) bool {
 	if len(s) != 36 {

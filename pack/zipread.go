@@ -3,6 +3,7 @@ package pack
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,8 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-
-	"github.com/klauspost/compress/flate"
 )
 
 // The zip container is read here rather than with
@@ -24,7 +23,7 @@ import (
 // checked first (entry count, directory size, layout), the whole central
 // directory is read with one ReadAt (one round trip to the browser's File),
 // and entries are checked for overlap and for a local header that agrees
-// with the directory. Inflating is klauspost's flate.
+// with the directory. Inflating is the standard library's compress/flate.
 
 // zipReader is a parsed central directory.
 type zipReader struct {

@@ -2,6 +2,7 @@ package pack
 
 import (
 	"bufio"
+	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,8 +10,6 @@ import (
 	"hash/crc32"
 	"io"
 	"time"
-
-	"github.com/klauspost/compress/flate"
 )
 
 // The zip container is written here rather than with
@@ -20,7 +19,7 @@ import (
 // leaves the asset a url ref, so the half-written entry must stay out of
 // the central directory; zip.Writer records every entry it starts. The
 // bytes already streamed stay behind as unreferenced space, which zip
-// readers skip. Compression is klauspost's flate either way.
+// readers skip. Compression is the standard library's compress/flate.
 
 // Signatures and fixed sizes from PKWARE's APPNOTE.TXT.
 const (
@@ -54,9 +53,12 @@ const (
 	modeFile = 0o100644 << 16
 )
 
-// deflateLevel balances speed and size for JSON and other text; media is
-// stored anyway.
-const deflateLevel = 5
+// deflateLevel is for JSON and other text; media is stored anyway. The
+// standard library's fastest level: on 2.7 MB of workflow JSON it deflates
+// at 119 MB/s to 300 KB on the host, where level 5 takes 42 MB/s for 250 KB
+// (klauspost/compress's level 5, which this package used before, 177 MB/s
+// for 251 KB, but 229 KB of code in the browser's module).
+const deflateLevel = flate.BestSpeed
 
 type zipEntry struct {
 	name   string

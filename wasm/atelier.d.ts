@@ -13,21 +13,32 @@
 // ---------------------------------------------------------------------------
 // Loading
 
-/** Where load() finds the module files; relative to atelier.mjs by default. */
+/**
+ * Where load() finds the module files. By default each is beside the module
+ * (`new URL("./atelier.wasm", import.meta.url)`, the form bundlers ship and
+ * rewrite); in the repository, the module is in wasm/ and the files in build/.
+ */
 export interface LoadOptions {
-  /** The wasm module; default `../build/atelier.wasm`. */
+  /** The wasm module; default `atelier.wasm`. */
   wasmURL?: string | URL;
-  /** Go's wasm_exec.js, loaded unless globalThis.Go exists; default `../build/wasm_exec.js`. */
-  execURL?: string | URL;
   /**
    * The library's JavaScript helpers, loaded unless globalThis.__atelierBridge
-   * exists; default `../build/atelier-bridge.js`. Served as a file, it lets a
+   * exists; default `atelier-bridge.js`. Served as a file, it lets a
    * page run under a Content-Security-Policy without 'unsafe-eval' or
    * 'unsafe-inline' (script-src 'self' 'wasm-unsafe-eval').
    */
   bridgeURL?: string | URL;
-  /** The engine's worker (worker mode); default `./worker.mjs`, beside atelier.mjs. */
+  /**
+   * The engine's worker (worker mode); default `worker.mjs`, beside
+   * atelier.mjs. One from another origin (a CDN) is started through a
+   * same-origin blob: module that imports it.
+   */
   workerURL?: string | URL;
+  /**
+   * @deprecated Ignored: Go's runtime support is imported as a module
+   * (wasm_exec.mjs) and sets no globalThis.Go.
+   */
+  execURL?: string | URL;
 }
 
 /**

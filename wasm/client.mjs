@@ -12,8 +12,31 @@
 
 const CHUNK = 500; // array items per message: a clone of a few ms
 
+// Where this module is, for the fallback below (the literal form is for bundlers).
+const here = import.meta.url;
+
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// startWorker starts the engine's worker: from url when the app names one,
+// else from worker.mjs beside this module, written in the one form bundlers
+// recognize (new Worker(new URL("./worker.mjs", import.meta.url), {type:
+// "module"})): Vite, webpack and Parcel bundle the worker with what it
+// imports. A worker script must come from the page's origin; from another
+// (the package served by a CDN), a same-origin blob: module that imports it
+// takes its place.
+function startWorker(url) {
+  const options = { type: "module", name: "atelier" };
+  try {
+    if (url !== undefined) return new Worker(url, options);
+    return new Worker(new URL("./worker.mjs", import.meta.url), { type: "module", name: "atelier" });
+  } catch (e) {
+    const src = String(url ?? new URL("./worker.mjs", here));
+    if (e?.name !== "SecurityError" || new URL(src, location.href).origin === location.origin) throw e;
+    const blob = new Blob([`import ${JSON.stringify(src)};\n`], { type: "text/javascript" });
+    return new Worker(URL.createObjectURL(blob), options);
+  }
+}
 
 /** A worker running the engine, shared by the workspaces this page opens through it. */
 export class Engine {
@@ -24,7 +47,7 @@ export class Engine {
     this.dbs = new Map(); // db id -> {events, closed, name}
     this.next = 0;
     this.dead = null; // the error every call gets once the worker is gone
-    this.worker = new Worker(workerURL, { type: "module", name: "atelier" });
+    this.worker = startWorker(workerURL);
     this.worker.onmessage = (e) => this.receive(e.data);
     this.worker.onerror = (e) => {
       e.preventDefault?.();

@@ -1,5 +1,5 @@
 // worker.mjs is the engine's side of worker mode: a dedicated module
-// worker that loads the wasm module (atelier.mjs's in-place loader) and
+// worker that loads the wasm module (engine.mjs, the in-place loader) and
 // answers the page's client (client.mjs), one message per call. All
 // IndexedDB, OPFS, hashing, BroadcastChannel and sync work runs here; the
 // page only posts messages.
@@ -26,7 +26,7 @@
 // structured clone blocks the page for more than a frame; everything else
 // is one message per call. Results' ArrayBuffers are transferred.
 
-import { loadInPlace } from "./atelier.mjs";
+import { loadInPlace } from "./engine.mjs";
 
 const CHUNK = 500; // array items per message, see client.mjs
 

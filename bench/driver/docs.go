@@ -98,8 +98,12 @@ headers), which gives performance.now() microsecond resolution.
   stores slices of the package File through the store's Blob path (written
   by the browser while WebCrypto hashes them, no CRC-32), two assets at a
   time. The baseline writes the Blob Export returned.
-- S8: sizes are gzip -9 of the modules built with -trimpath -ldflags="-s -w"
-  (as make build does), in MB of 10^6 bytes. Start-up is timed in fresh page
+- S8: sizes are gzip -9 and brotli (quality 11, window 24: the .wasm.gz and
+  .wasm.br make package ships) of the modules built with -trimpath
+  -ldflags="-s -w" (as make build does), in MB of 10^6 bytes. wasm-opt
+  (binaryen 108 and 132, -O2 and -Oz) made atelier.wasm 7-9%% smaller raw
+  but no smaller compressed (gzip -0.2 to +0.1%%, brotli +1.3%%) in 17-95 s,
+  so the build does not run it. Start-up is timed in fresh page
   loads, each in a new tab with no other tab of the origin open: from just
   before the module is fetched and instantiated (wasm_exec.js and atelier.mjs
   already loaded) until atelier.open() and listWorkflows() have answered; the
@@ -156,8 +160,9 @@ The page is cross-origin isolated, as the Go scenarios' is.
   an ArrayBuffer on the main thread blocks it for tens of ms (the raw block
   row shows how long).
 - J5: start-up in fresh page loads, each in a new tab with no other tab of
-  the origin open: from just before load() (which loads wasm_exec.js,
-  atelier-bridge.js and the module, served no-store and compiled each time)
+  the origin open: from just before load() (which loads atelier-bridge.js and
+  the module, served no-store and compiled each time; Go's wasm_exec.mjs comes
+  with atelier.mjs, before the clock, in the page, and after it, in the worker)
   until listWorkflows() of the workspace just opened has answered, in worker
   and in-page mode; the baseline loads wasm_exec.js and a Go hello world,
   until its first output. The block rows are the longest main-thread block

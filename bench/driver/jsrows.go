@@ -156,7 +156,7 @@ type startup struct {
 func j5Rows(worker, inpage, hello startup, mode string) []Row {
 	w, ip := contenderName("worker", mode), contenderName("inpage", mode)
 	const scen = "start-up: load() to listWorkflows() answered"
-	note := "fresh page loads; the clock starts before load(), which fetches wasm_exec.js, atelier-bridge.js and the module (compiled each time)"
+	note := "fresh page loads; the clock starts before load(), which fetches atelier-bridge.js and the module (compiled each time; the worker also its modules)"
 	return []Row{
 		newRow("J5", scen, figure(w, "ms", worker.Ready), figure("hello world's first output", "ms", hello.Ready), Target{}, note),
 		newRow("J5", scen, figure(ip, "ms", inpage.Ready), figure("hello world's first output", "ms", hello.Ready), Target{}, ""),

@@ -461,6 +461,7 @@ func (h *harness) s8() []Row {
 		}
 	}
 	rows := s8Rows(gzipSize(h.wasm["atelier"]), gzipSize(h.wasm["hello"]),
+		brotliSize(h.root, h.wasm["atelier"]), brotliSize(h.root, h.wasm["hello"]),
 		int64(len(h.wasm["atelier"])), int64(len(h.wasm["hello"])), libReady, libLoad, helloReady)
 	return append(rows, newRow("S8", "start-up, warm: cached module, first API call answered",
 		figure("load + open + listWorkflows", "ms", warmReady),
@@ -516,6 +517,29 @@ func gzipSize(b []byte) int64 {
 	_, _ = w.Write(b)
 	_ = w.Close()
 	return int64(buf.Len())
+}
+
+// brotliSize is the size of b compressed as make package compresses the
+// module (scripts/brotli.mjs, with Node.js); 0 when that cannot run.
+func brotliSize(root string, b []byte) int64 {
+	dir, err := os.MkdirTemp("", "atelier-bench-br")
+	if err != nil {
+		return 0
+	}
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, "m.wasm"), filepath.Join(dir, "m.wasm.br")
+	if os.WriteFile(in, b, 0o644) != nil {
+		return 0
+	}
+	if msg, err := exec.Command("node", filepath.Join(root, "scripts", "brotli.mjs"), in, out).CombinedOutput(); err != nil {
+		progress("brotli size: %v %s", err, msg)
+		return 0
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 // buildWasm builds a package of the checkout for js/wasm with the flags of

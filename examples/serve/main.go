@@ -3,7 +3,12 @@
 // and .mjs and no caching, so a rebuilt module is picked up on reload.
 //
 // The example editor is at /examples/editor/, and / redirects there (with
-// its query, so /?sync=... opens the editor synced). Its files are sent with
+// its query, so /?sync=... opens the editor synced). A .wasm file is sent
+// as the precompressed copy beside it (make build's atelier.wasm.gz, make
+// package's atelier.wasm.br) when the browser accepts that encoding and the
+// copy is not older than the file, with Content-Encoding and the
+// application/wasm type, so that the browser still compiles it while it
+// downloads. Its files are sent with
 // the strict Content-Security-Policy editorCSP, so that the editor is tried
 // as an app that forbids eval and inline scripts would serve it.
 package main
@@ -15,6 +20,8 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -65,6 +72,61 @@ func handler(dir string) http.Handler {
 		if strings.HasPrefix(r.URL.Path, editorPath) {
 			w.Header().Set("Content-Security-Policy", editorCSP)
 		}
+		if path.Ext(r.URL.Path) == ".wasm" && servePrecompressed(w, r, dir) {
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// encodings are the precompressed copies servePrecompressed looks for, best first.
+var encodings = []struct{ name, ext string }{{"br", ".br"}, {"gzip", ".gz"}}
+
+// servePrecompressed sends the precompressed copy of the file r asks for,
+// if the browser accepts its encoding and the copy is at least as new as the
+// file (a copy older than a rebuilt module is stale). It reports whether it
+// answered.
+func servePrecompressed(w http.ResponseWriter, r *http.Request, dir string) bool {
+	name := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path)))
+	orig, err := os.Stat(name)
+	if err != nil || orig.IsDir() {
+		return false
+	}
+	w.Header().Add("Vary", "Accept-Encoding")
+	for _, enc := range encodings {
+		if !accepts(r.Header.Get("Accept-Encoding"), enc.name) {
+			continue
+		}
+		f, err := os.Open(name + enc.ext)
+		if err != nil {
+			continue
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil || st.ModTime().Before(orig.ModTime()) {
+			continue
+		}
+		w.Header().Set("Content-Type", "application/wasm")
+		w.Header().Set("Content-Encoding", enc.name)
+		http.ServeContent(w, r, "", st.ModTime(), f)
+		return true
+	}
+	return false
+}
+
+// accepts reports whether an Accept-Encoding header value allows enc (a
+// listed coding without q=0; "*" counts).
+func accepts(header, enc string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if coding = strings.TrimSpace(coding); coding != enc && coding != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(params, " ", "")
+		if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
+			return false
+		}
+		return true
+	}
+	return false
 }

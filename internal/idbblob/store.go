@@ -13,7 +13,7 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/atelierstore/atelier/internal/uuid7"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/internal/errs"
@@ -166,10 +166,7 @@ func (m *blobMeta) info() assetref.Info {
 
 // newID returns a UUIDv7 string; its timestamp tells Sweep how old an
 // upload is.
-func newID() (string, error) {
-	id, err := uuid.NewV7()
-	return id.String(), err
-}
+func newID() (string, error) { return uuid7.New(), nil }
 
 func chunkKey(data string, i int) js.Value { return js.ValueOf([]any{data, i}) }
 
@@ -558,7 +555,7 @@ func (s *Store) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 			continue
 		}
 		seen[data] = true
-		if id, err := uuid.Parse(data); err == nil && time.Unix(id.Time().UnixTime()).Before(cutoff) {
+		if made, ok := uuid7.Time(data); ok && made.Before(cutoff) {
 			orphans = append(orphans, data)
 		}
 	}

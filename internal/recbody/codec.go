@@ -1,11 +1,8 @@
 package recbody
 
 import (
-	"bytes"
 	"fmt"
 	"math"
-
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
@@ -29,10 +26,6 @@ import (
 // Codec must not be used by two goroutines at once.
 type Codec struct {
 	r mpReader
-	// refs reads asset references: rd and dec are made on first use and
-	// reused (a new Decoder per reference costs more than the reference).
-	rd  bytes.Reader
-	dec *msgpack.Decoder
 }
 
 // New returns a Codec.
@@ -374,14 +367,8 @@ func (c *Codec) decodeRef() (*assetref.Ref, error) {
 	if err := r.skip(0); err != nil {
 		return nil, err
 	}
-	c.rd.Reset(r.b[start:r.off])
-	if c.dec == nil {
-		c.dec = msgpack.NewDecoder(&c.rd)
-	} else {
-		c.dec.ResetReader(&c.rd)
-	}
 	ref := &assetref.Ref{}
-	if err := ref.DecodeMsgpack(c.dec); err != nil {
+	if err := ref.UnmarshalMsgpack(r.b[start:r.off]); err != nil {
 		return nil, err
 	}
 	return ref, nil

@@ -124,7 +124,7 @@ func (c *refCodec) appendNode(dst []byte, n *graph.Node) ([]byte, int) {
 		}
 		if r.Asset != nil {
 			_ = e.EncodeString("asset")
-			_ = r.Asset.EncodeMsgpack(e)
+			_ = e.Encode(r.Asset) // its MarshalMsgpack
 		}
 		if r.Thumbnail != "" {
 			refStr(e, "thumb", r.Thumbnail)
@@ -302,7 +302,7 @@ func refDecodeResult(c *refCodec) (*graph.Result, error) {
 			r.Text, err = d.DecodeString()
 		case "asset":
 			r.Asset = &assetref.Ref{}
-			err = r.Asset.DecodeMsgpack(d)
+			err = d.Decode(r.Asset) // its UnmarshalMsgpack
 		case "thumb":
 			r.Thumbnail, err = d.DecodeString()
 		case "data":
