@@ -127,6 +127,7 @@ export type ErrorCode =
   | "Aborted" // the call's AbortSignal fired; nothing it was writing was kept
   | "Timeout" // a deadline passed before the call completed
   | "Unavailable" // the sync server cannot be reached now (offline, or failing); local writes are kept and go later
+  | "WriteFailed" // the browser failed the write (refused a value, a broken transaction); it is not stored
   | "Internal"; // anything else, including a bug caught as a panic
 
 /**

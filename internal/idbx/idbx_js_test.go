@@ -87,7 +87,9 @@ func TestAddConflictAbortsTransaction(t *testing.T) {
 	_ = tx.Add("s", obj("a", 3))
 	tx.Commit()
 	err := tx.Wait(context.Background())
-	if err == nil || !errors.Is(err, jsutil.Named("ConstraintError")) {
+	var te *TxError
+	if !errors.Is(err, jsutil.Named("ConstraintError")) || !errors.Is(err, errs.ErrWriteFailed) ||
+		!errors.As(err, &te) || te.Committed {
 		t.Fatalf("add of an existing key: %v", err)
 	}
 	// Nothing of the aborted transaction remains.
@@ -96,6 +98,57 @@ func TestAddConflictAbortsTransaction(t *testing.T) {
 	c, err := r.Await(context.Background())
 	if err != nil || c.Int() != 1 {
 		t.Fatalf("count after abort = %v, %v", c, err)
+	}
+}
+
+// TestFailedRequestThenComplete: a request fails and the transaction
+// commits all the same, as WebKit does after an explicit commit when it
+// refuses a value. Here the request's own handler prevents the default
+// (the abort), which makes every browser commit: the write must still
+// fail, and say whether the rest of it was stored.
+func TestFailedRequestThenComplete(t *testing.T) {
+	db, _ := open(t, 1, Hooks{})
+	tx, _ := db.Begin(ReadWrite, "s")
+	_ = tx.Put("s", obj("a", 1))
+	tx.Commit()
+	if err := tx.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	prevent := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		args[0].Call("preventDefault")
+		return nil
+	})
+	defer prevent.Release()
+	tx, _ = db.Begin(ReadWrite, "s")
+	_ = tx.Put("s", obj("b", 2))
+	err := tx.Issue("s", func(s js.Value) error {
+		s.Call("add", obj("a", 3)).Set("onerror", prevent)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	err = tx.Wait(context.Background())
+	var te *TxError
+	if !errors.As(err, &te) || !errors.Is(err, errs.ErrWriteFailed) || !errors.Is(err, jsutil.Named("ConstraintError")) {
+		t.Fatalf("Wait after a failed add = %v, want a *TxError wrapping the ConstraintError", err)
+	}
+	t.Logf("%v (committed: %v)", err, te.Committed)
+
+	tx, _ = db.Begin(ReadOnly, "s")
+	ra, _ := tx.Get("s", "a")
+	rb, _ := tx.Get("s", "b")
+	if _, err := rb.Await(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ra.Result()
+	b, _ := rb.Result()
+	if a.IsUndefined() || a.Get("n").Int() != 1 {
+		t.Errorf("the existing record changed: %v", a)
+	}
+	if stored := !b.IsUndefined(); stored != te.Committed {
+		t.Errorf("the other write stored = %v, but the error says committed = %v", stored, te.Committed)
 	}
 }
 

@@ -14,7 +14,7 @@
 // refuses a bridge of another version.
 (function () {
   "use strict";
-  const VERSION = 3;
+  const VERSION = 4;
 
   // records moves records across the Go/JavaScript boundary in bulk (idb):
   // crossing it costs per call, not per byte, so a write of 10,000 records
@@ -135,9 +135,25 @@
   // the one long-lived Go function settled(id, what) (internal/idbx).
   const tx = function (settled) {
     return {
+      // begin starts a transaction and reports how it ends: settled(id, 0)
+      // when it committed with every request successful, 1 when it aborted,
+      // 3 when it committed after a request failed. A request's error event
+      // bubbles to its transaction; Chromium and Firefox then abort it, but
+      // WebKit, after an explicit commit(), fires complete instead (a Blob it
+      // refuses to store): the failure is recorded on the transaction
+      // (atelierRequestError) and the transaction aborted while it still
+      // can be. AbortErrors are what every pending request fails with once
+      // the transaction aborts, not a cause. No request of ours handles its
+      // own error, so every error event counts.
       begin(db, stores, mode, opts, id) {
         const tx = db.transaction(stores, mode, opts);
-        tx.oncomplete = () => settled(id, 0);
+        tx.addEventListener("error", (e) => {
+          const err = e.target && e.target.error;
+          if (!err || err.name === "AbortError" || tx.atelierRequestError) return;
+          tx.atelierRequestError = err;
+          try { tx.abort(); } catch (_) { /* committing: complete follows */ }
+        });
+        tx.oncomplete = () => settled(id, tx.atelierRequestError ? 3 : 0);
         tx.onabort = () => settled(id, 1);
         return tx;
       },

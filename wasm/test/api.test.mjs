@@ -112,7 +112,7 @@ test("load resolves to the API once, with open", async () => {
   eq(Object.keys(a), ["open"], "API keys");
   eq([...errorCodes].sort(), ["Aborted", "Closed", "Corrupt", "ExportFailed", "InUse", "Internal", "Invalid",
     "InvalidPackage", "InvalidRef", "NotFound", "NotUploaded", "Permission", "QuotaExceeded", "ReadOnly",
-    "SchemaTooNew", "Timeout", "Unavailable", "Unsupported", "VersionConflict"], "errorCodes");
+    "SchemaTooNew", "Timeout", "Unavailable", "Unsupported", "VersionConflict", "WriteFailed"], "errorCodes");
 });
 
 // The subscriptions return their unsubscribe at once; every other method a
