@@ -221,7 +221,12 @@ func (h *handle) bindAssets(o js.Value) {
 		if c.Folder != "" {
 			folder = c.Folder
 		}
-		return map[string]any{"backend": string(c.Backend), "folder": folder, "opfs": c.OPFS,
+		var idbValues any
+		if c.IDBValues != "" {
+			idbValues = c.IDBValues
+		}
+		return map[string]any{"backend": string(c.Backend), "reason": c.Reason, "idbValues": idbValues,
+			"idbValuesReason": c.IDBValuesReason, "folder": folder, "opfs": c.OPFS,
 			"syncAccess": c.SyncAccess, "folderAccess": c.FolderAccess, "persisted": c.Persisted,
 			"usage": c.Usage, "quota": c.Quota}, nil
 	})

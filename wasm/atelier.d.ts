@@ -440,6 +440,14 @@ export interface ReconcileReport {
 export interface Capabilities {
   /** Where new assets go unless a folder is in use. */
   backend: "opfs" | "idb";
+  /** Why: what open() found when it tried the stores, e.g. "OPFS refused a test write (...)". */
+  reason: string;
+  /**
+   * How IndexedDB keeps asset bytes: "blob", or "bytes" (ArrayBuffers) where the
+   * browser refused to store a Blob (idbValuesReason says how); null until first needed.
+   */
+  idbValues: "blob" | "bytes" | null;
+  idbValuesReason: string;
   /** The key of the folder new assets go to, or null. */
   folder: string | null;
   /** The origin private file system is available. */

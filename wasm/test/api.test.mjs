@@ -600,7 +600,12 @@ test("assets: put a Blob, read it back as Blob and URL, InUse while a node shows
 
 test("assets: the IndexedDB backend stores and reads the same way", async () => {
   const db = await open({ assetBackend: "idb" });
-  eq((await db.capabilities()).backend, "idb", "backend");
+  const caps = await db.capabilities();
+  eq(caps.backend, "idb", "backend");
+  assert(caps.reason.includes("IndexedDB"), "capabilities().reason: " + caps.reason);
+  // Blobs where the browser stores them in IndexedDB, ArrayBuffers where it refuses them.
+  assert(caps.idbValues === "blob" || (caps.idbValues === "bytes" && caps.idbValuesReason !== ""),
+    "capabilities().idbValues: " + caps.idbValues + " " + caps.idbValuesReason);
   await assetRoundTrip(db, "idb");
   await db.close();
 });
@@ -817,8 +822,13 @@ test("importPackage of garbage rejects with InvalidPackage and stores nothing", 
 test("capabilities, estimate, persist, stats, isLeader: shapes", async () => {
   const db = await open();
   const c = await db.capabilities();
-  eq(Object.keys(c).sort(), ["backend", "folder", "folderAccess", "opfs", "persisted", "quota", "syncAccess", "usage"], "capabilities keys");
+  eq(Object.keys(c).sort(), ["backend", "folder", "folderAccess", "idbValues", "idbValuesReason", "opfs", "persisted",
+    "quota", "reason", "syncAccess", "usage"], "capabilities keys");
   assert(c.backend === "opfs" || c.backend === "idb", `backend ${c.backend}`);
+  assert(typeof c.reason === "string" && c.reason !== "", `reason ${c.reason}`);
+  // Probed when IndexedDB takes new assets; later otherwise.
+  assert(c.backend === "opfs" ? [null, "blob", "bytes"].includes(c.idbValues) : ["blob", "bytes"].includes(c.idbValues),
+    `idbValues ${c.idbValues} with backend ${c.backend}`);
   eq(c.folder, null, "folder");
   for (const k of ["opfs", "syncAccess", "folderAccess", "persisted"]) assert(typeof c[k] === "boolean", `${k} is ${typeof c[k]}`);
   assert(Number.isFinite(c.usage) && Number.isFinite(c.quota) && c.quota > 0, `usage ${c.usage}, quota ${c.quota}`);

@@ -1,0 +1,142 @@
+//go:build js && wasm
+
+package idbblob
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"syscall/js"
+	"testing"
+
+	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/assetref/storetest"
+	"github.com/atelierstore/atelier/internal/fsx"
+	"github.com/atelierstore/atelier/internal/idbtest"
+	"github.com/atelierstore/atelier/internal/idbx"
+	"github.com/atelierstore/atelier/internal/jsutil"
+)
+
+var errForced = errors.New("forced by the test")
+
+// chunkKinds counts the store's chunk values by kind.
+func chunkKinds(t *testing.T, s *Store) (blobs, buffers int) {
+	t.Helper()
+	tx, err := s.begin(idbx.ReadOnly, storeBlobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tx.GetAll(storeBlobs, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.Await(idbtest.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < v.Length(); i++ {
+		switch c := v.Index(i); {
+		case c.InstanceOf(jsBlob):
+			blobs++
+		case c.InstanceOf(js.Global().Get("ArrayBuffer")):
+			buffers++
+		default:
+			t.Errorf("chunk %d is neither a Blob nor an ArrayBuffer: %s", i, c.Type())
+		}
+	}
+	return blobs, buffers
+}
+
+// TestProbe: this browser stores Blobs, so the probe passes, decides for
+// Blobs and leaves no chunk behind.
+func TestProbe(t *testing.T) {
+	s := openStore(t, 0)
+	if kind, _ := s.ChunkValues(); kind != "" {
+		t.Fatalf("ChunkValues before the probe = %q", kind)
+	}
+	if err := s.Probe(idbtest.Ctx(t)); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	if kind, why := s.ChunkValues(); kind != ValuesBlob || why != nil {
+		t.Fatalf("ChunkValues = %q, %v; want blob", kind, why)
+	}
+	if n := countChunks(t, s); n != 0 {
+		t.Fatalf("the probe left %d chunks", n)
+	}
+}
+
+// TestConformanceBytes: the whole suite with chunks kept as ArrayBuffers,
+// as where the browser refuses Blobs in IndexedDB.
+func TestConformanceBytes(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) assetref.Store {
+		s := openStore(t, 64<<10)
+		s.UseBytes(errForced)
+		return s
+	})
+}
+
+// TestBytesAndBlobsMix: assets written with Blob chunks read back after the
+// store switched to ArrayBuffers, and the other way round; Put and PutBlob
+// both store ArrayBuffers once the store uses bytes.
+func TestBytesAndBlobsMix(t *testing.T) {
+	ctx := idbtest.Ctx(t)
+	s := openStore(t, 64<<10)
+	if err := s.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := make([]byte, 100<<10)
+	rand.Read(a)
+	refA, err := s.Put(ctx, bytes.NewReader(a), assetref.Hint{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blobs, buffers := chunkKinds(t, s); blobs != 2 || buffers != 0 {
+		t.Fatalf("with Blobs: %d Blob and %d ArrayBuffer chunks, want 2 and 0", blobs, buffers)
+	}
+	s.UseBytes(errForced)
+	if kind, why := s.ChunkValues(); kind != ValuesBytes || why != errForced {
+		t.Fatalf("ChunkValues after UseBytes = %q, %v", kind, why)
+	}
+	b := make([]byte, 100<<10)
+	rand.Read(b)
+	refB, err := s.Put(ctx, bytes.NewReader(b), assetref.Hint{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := make([]byte, 70<<10)
+	rand.Read(c)
+	cb, err := fsx.WrapAssetBlob(jsBlob.New([]any{jsutil.Uint8Array(c)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refC, err := s.PutBlob(ctx, cb, assetref.Hint{MIME: "image/png"})
+	if err != nil || refC.Hash != assetref.HashBytes(c) {
+		t.Fatalf("PutBlob with bytes: %+v %v", refC, err)
+	}
+	if blobs, buffers := chunkKinds(t, s); blobs != 2 || buffers != 2+2 {
+		t.Fatalf("after the switch: %d Blob and %d ArrayBuffer chunks, want 2 and 4", blobs, buffers)
+	}
+	for _, tc := range []struct {
+		ref  assetref.Ref
+		want []byte
+	}{{refA, a}, {refB, b}, {refC, c}} {
+		r, err := s.Open(ctx, tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, tc.want) {
+			t.Fatalf("read %s: %d bytes, %v", tc.ref.BlobKey, len(got), err)
+		}
+		out, err := s.Blob(ctx, tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = make([]byte, len(tc.want))
+		if n, err := out.ReadAt(got, 0); n != len(got) || (err != nil && err != io.EOF) || !bytes.Equal(got, tc.want) {
+			t.Fatalf("Blob of %s: %d bytes, %v", tc.ref.BlobKey, n, err)
+		}
+	}
+}
