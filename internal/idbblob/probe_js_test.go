@@ -140,3 +140,45 @@ func TestBytesAndBlobsMix(t *testing.T) {
 		}
 	}
 }
+
+// TestReopenAfterTheConnectionCloses: the browser closes the store's
+// connection under it (with its close event, or without); the next call
+// opens a new one, and what was stored is there once.
+func TestReopenAfterTheConnectionCloses(t *testing.T) {
+	for _, event := range []bool{false, true} {
+		ctx := idbtest.Ctx(t)
+		s := openStore(t, 64<<10)
+		a := make([]byte, 150<<10)
+		rand.Read(a)
+		refA, err := s.Put(ctx, bytes.NewReader(a), assetref.Hint{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, err := s.conn.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := sh.DB().Value()
+		v.Call("close")
+		if event {
+			v.Call("dispatchEvent", js.Global().Get("Event").New("close"))
+		}
+		b := make([]byte, 10<<10)
+		rand.Read(b)
+		if _, err := s.Put(ctx, bytes.NewReader(b), assetref.Hint{}); err != nil {
+			t.Fatalf("event %v: the first Put after the connection closed: %v", event, err)
+		}
+		r, err := s.Open(ctx, refA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, a) {
+			t.Fatalf("event %v: the asset stored before: %d bytes, %v", event, len(got), err)
+		}
+		if list, err := s.List(ctx); err != nil || len(list) != 2 {
+			t.Fatalf("event %v: List = %d assets, %v; want 2", event, len(list), err)
+		}
+	}
+}
