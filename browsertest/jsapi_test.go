@@ -104,4 +104,12 @@ func runAPIPage(t *testing.T, browser string, tab apiPage, path string) {
 		t.Errorf("FAIL  %s (%d ms)\n%s", r.Name, r.MS, r.Message)
 	}
 	t.Logf("%s, %s: %d passed, %d failed, %d skipped", browser, path, len(results)-failed-skipped, failed, skipped)
+	// What the library chose in this browser, for the README's table.
+	caps := browsertest.Eval[map[string]any](t, tab, `async () => {
+		const atelier = await (await import("/wasm/atelier.mjs")).load();
+		const db = await atelier.open({ name: "caps-" + crypto.randomUUID(), worker: new URLSearchParams(location.search).get("mode") !== "page" });
+		try { return await db.capabilities(); } finally { await db.close(); }
+	}`)
+	t.Logf("%s: backend %v (%v); IndexedDB keeps asset bytes as %v %v; opfs %v, syncAccess %v, folderAccess %v",
+		browser, caps["backend"], caps["reason"], caps["idbValues"], caps["idbValuesReason"], caps["opfs"], caps["syncAccess"], caps["folderAccess"])
 }

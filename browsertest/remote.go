@@ -132,7 +132,6 @@ type Page struct {
 	r    *Remote
 	name string
 	w    webdriver.Window
-	at   string // the URL last navigated to
 }
 
 // Name returns the page's name as the log shows it.
@@ -153,7 +152,6 @@ func (p *Page) Navigate(tb testing.TB, path string) {
 	if err := p.w.Navigate(ctx, u); err != nil {
 		tb.Fatalf("%s: navigate %s: %v", p.name, path, err)
 	}
-	p.at = u
 	if _, err := TryEval[any](tb.Context(), p, `globalThis.browsertestReady`); err != nil {
 		tb.Fatalf("%s: the page did not get ready: %v", p.name, err)
 	}
@@ -165,13 +163,18 @@ func (p *Page) Open(tb testing.TB, dbName string) {
 	p.Navigate(tb, AppPath+"?db="+url.QueryEscape(dbName))
 }
 
-// Reload loads the page's URL again and waits as Navigate does.
+// Reload reloads the page as the user would and waits as Navigate does.
 func (p *Page) Reload(tb testing.TB) {
 	tb.Helper()
-	if p.at == "" {
-		tb.Fatalf("%s: reload before any navigation", p.name)
+	p.r.logf(p.name, "> reload")
+	ctx, cancel := context.WithTimeout(tb.Context(), 2*p.r.timeout)
+	defer cancel()
+	if err := p.w.Reload(ctx); err != nil {
+		tb.Fatalf("%s: reload: %v", p.name, err)
 	}
-	p.Navigate(tb, p.at)
+	if _, err := TryEval[any](tb.Context(), p, `globalThis.browsertestReady`); err != nil {
+		tb.Fatalf("%s: the page did not get ready: %v", p.name, err)
+	}
 }
 
 // WaitFor polls cond as Tab.WaitFor does.

@@ -280,6 +280,10 @@ func (w *firefoxWindow) Navigate(ctx context.Context, url string) error {
 	return w.f.call(ctx, "browsingContext.navigate", map[string]any{"context": w.id, "url": url, "wait": "complete"}, nil)
 }
 
+func (w *firefoxWindow) Reload(ctx context.Context) error {
+	return w.f.call(ctx, "browsingContext.reload", map[string]any{"context": w.id, "wait": "complete"}, nil)
+}
+
 func (w *firefoxWindow) Eval(ctx context.Context, expr string) (string, error) {
 	var r struct {
 		Type   string `json:"type"`

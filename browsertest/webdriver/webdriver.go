@@ -40,6 +40,9 @@ type Browser interface {
 type Window interface {
 	// Navigate loads url and waits for its load event.
 	Navigate(ctx context.Context, url string) error
+	// Reload reloads the page (its current URL, hash and history state
+	// included) and waits for its load event.
+	Reload(ctx context.Context) error
 	// Eval evaluates expr, a JavaScript expression whose value is a
 	// string or a promise of one, and returns the string. An exception
 	// is returned as an error.

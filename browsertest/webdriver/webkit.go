@@ -197,6 +197,15 @@ func (ww *webkitWindow) Navigate(ctx context.Context, url string) error {
 	return do(ctx, http.MethodPost, ww.w.base+"/url", map[string]any{"url": url}, nil)
 }
 
+func (ww *webkitWindow) Reload(ctx context.Context) error {
+	ww.w.mu.Lock()
+	defer ww.w.mu.Unlock()
+	if err := ww.w.use(ctx, ww.handle); err != nil {
+		return err
+	}
+	return do(ctx, http.MethodPost, ww.w.base+"/refresh", map[string]any{}, nil)
+}
+
 // Eval runs expr as an asynchronous script. The driver holds the window
 // while it runs, so long evaluations of two windows do not overlap.
 func (ww *webkitWindow) Eval(ctx context.Context, expr string) (string, error) {
