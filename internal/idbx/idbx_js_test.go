@@ -152,6 +152,40 @@ func TestFailedRequestThenComplete(t *testing.T) {
 	}
 }
 
+// TestFailureAmongManyRequests: one add fails among thousands of puts in
+// a transaction committed explicitly. Firefox 153 stored the puts when the
+// commit was asked for at once; nothing of the transaction may remain.
+func TestFailureAmongManyRequests(t *testing.T) {
+	db, _ := open(t, 1, Hooks{})
+	tx, _ := db.Begin(ReadWrite, "s")
+	_ = tx.Put("s", obj("a", 1))
+	tx.Commit()
+	if err := tx.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ = db.Begin(ReadWrite, "s")
+	for i := 0; i < 2000; i++ {
+		if i == 1500 {
+			_ = tx.Add("s", obj("a", 2))
+		}
+		if err := tx.Put("s", obj(fmt.Sprintf("m%04d", i), i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.Commit()
+	err := tx.Wait(context.Background())
+	var te *TxError
+	if !errors.As(err, &te) || te.Committed || !errors.Is(err, jsutil.Named("ConstraintError")) {
+		t.Fatalf("Wait = %v, want a *TxError of the ConstraintError, not committed", err)
+	}
+	tx, _ = db.Begin(ReadOnly, "s")
+	r, _ := tx.Count("s", "", nil)
+	c, err := r.Await(context.Background())
+	if err != nil || c.Int() != 1 {
+		t.Fatalf("%v records after the failed transaction (%v), want 1", c, err)
+	}
+}
+
 func TestAbortReportsAborted(t *testing.T) {
 	db, _ := open(t, 1, Hooks{})
 	tx, _ := db.Begin(ReadWrite, "s")

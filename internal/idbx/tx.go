@@ -348,14 +348,16 @@ func (t *Tx) Count(store, index string, query any) (Request, error) {
 	return t.call(store, index, "count", query)
 }
 
-// Commit asks the browser to commit now instead of waiting for the
-// transaction to go idle. Wait reports the outcome.
+// Commit asks the browser to commit as soon as every request issued so
+// far has succeeded, instead of waiting for the transaction to go idle
+// (and to abort it if one failed: see commitWhenDone in the bridge for why
+// not at once). Wait reports the outcome.
 func (t *Tx) Commit() {
-	_ = jsutil.Try(func() {
-		if t.v.Get("commit").Truthy() {
-			t.v.Call("commit")
-		}
-	})
+	tj, err := txJS()
+	if err != nil {
+		return // no transaction began without it
+	}
+	_ = jsutil.Try(func() { tj.Call("commit", t.v) })
 }
 
 // Abort rolls the transaction back. Aborting a finished transaction does

@@ -89,6 +89,25 @@
     };
   })();
 
+  // commitWhenDone commits transaction t once every request issued on it
+  // so far has succeeded. Calling commit() at once would save a little,
+  // but a request that fails after commit() does not reliably abort the
+  // transaction: Firefox 153 stores the others when one fails among many
+  // (2,000 puts and an add of an existing key: all stored but the add, and
+  // complete fires), WebKit fires complete after a Blob it refused. So a
+  // small read goes last: requests complete in order, so when it succeeds
+  // every earlier one has finished, and if one failed, the error listener
+  // (tx.begin) has aborted the transaction, which it still can then.
+  const commitWhenDone = (t) => {
+    if (t.atelierRequestError) return;
+    let req;
+    try { req = t.objectStore(t.objectStoreNames.item(0)).count(0); } catch (e) { return; } // finished
+    req.onsuccess = () => {
+      if (t.atelierRequestError) return;
+      try { if (t.commit) t.commit(); } catch (e) { /* finished meanwhile */ }
+    };
+  };
+
   // guards check remembered revisions inside a transaction (idb/remember_js.go).
   const guards = (function () {
     const same = (a, b) => {
@@ -116,9 +135,7 @@
             try { tx.abort(); } catch (e) {}
             return;
           }
-          if (st.pending === 0 && st.commit) {
-            try { if (tx.commit) tx.commit(); } catch (e) {}
-          }
+          if (st.pending === 0 && st.commit) commitWhenDone(tx);
         };
       },
       // commit commits once every guard has passed: now if they have, else
@@ -126,7 +143,7 @@
       commit(tx, st) {
         if (st.pending > 0) { st.commit = true; return; }
         if (st.stale) return;
-        try { if (tx.commit) tx.commit(); } catch (e) {}
+        commitWhenDone(tx);
       },
     };
   })();
@@ -157,6 +174,8 @@
         tx.onabort = () => settled(id, 1);
         return tx;
       },
+      // commit asks for the commit once every request so far succeeded.
+      commit: commitWhenDone,
       // await reports whether req is done; if not, settled(id, 2) follows.
       await(req, id) {
         if (req.readyState === "done") return true;
