@@ -101,11 +101,11 @@ func TestAddConflictAbortsTransaction(t *testing.T) {
 	}
 }
 
-// TestFailedRequestThenComplete: a request fails and the transaction
-// commits all the same, as WebKit does after an explicit commit when it
-// refuses a value. Here the request's own handler prevents the default
-// (the abort), which makes every browser commit: the write must still
-// fail, and say whether the rest of it was stored.
+// TestFailedRequestThenComplete: a request fails and nothing in the
+// browser aborts the transaction for it, as WebKit does not when it
+// refuses a Blob after an explicit commit. Here the request's own handler
+// prevents the default (the abort): the write must still fail, and its
+// error must say whether the rest of it was stored.
 func TestFailedRequestThenComplete(t *testing.T) {
 	db, _ := open(t, 1, Hooks{})
 	tx, _ := db.Begin(ReadWrite, "s")
