@@ -22,7 +22,7 @@ BROWSER_ENV := env -i PATH="$$PATH" HOME="$$HOME" TMPDIR="$${TMPDIR:-/tmp}" \
 # unknown event values; drop them so real failures stay readable.
 NOISE := /could not unmarshal event/d
 
-.PHONY: all run build test test-host test-types test-browser bench size lint clean chrome deps-node deps-zip package test-package
+.PHONY: all run build test test-host test-types test-browser bench size lint clean chrome deps-node deps-zip deps-others package test-package
 
 all: build
 
@@ -71,8 +71,9 @@ $(BUILD)/wasm_exec.js:
 	mkdir -p $(BUILD)
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $@
 
-## test: host tests with the race detector, the TypeScript declarations, then every package in headless Chromium
-test: test-host test-types test-browser
+## test: host tests with the race detector, the TypeScript declarations, then every package in headless Chromium,
+## then the browser packages in Firefox ESR and WebKitGTK (test-browser-others)
+test: test-host test-types test-browser test-browser-others
 
 test-host: deps-zip
 	$(GO) test -race -timeout 5m ./...
@@ -85,7 +86,7 @@ test-host: deps-zip
 test-types: deps-node
 	bash wasm/typecheck/check.sh
 
-test-browser: chrome deps-node deps-zip $(WBT)
+test-browser: chrome deps-node deps-zip deps-others $(WBT)
 	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
 	@# The README's Go example runs and prints what it should, and nothing else.
 	@out="$$($(BROWSER_ENV) GOOS=js GOARCH=wasm timeout 120 $(GO) run -exec "$(WBT)" ./examples/quickstart 2>&1 | sed '$(NOISE)')"; \
@@ -95,6 +96,28 @@ test-browser: chrome deps-node deps-zip $(WBT)
 	@# -count=1: the harness builds ./wasm in a go build of its own, which go
 	@# test's cache does not see; cached results would hide library changes.
 	cd browsertest && bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 15m ./...
+
+## test-browser-others: the Go browser tests of the storage packages in Firefox ESR and WebKitGTK, run by
+## browsertest/cmd/wasmrun (as wasmbrowsertest runs them in Chromium); each browser is skipped, saying how to
+## install it, when absent. (browsertest runs the JS API page and the editor journey in both as well.)
+OTHER_BROWSERS ?= firefox webkit
+OTHER_PKGS     ?= ./internal/idbx/ ./internal/idbblob/ ./idb/ ./opfs/ ./assets/
+WASMRUN        := $(abspath $(BUILD))/wasmrun
+.PHONY: test-browser-others $(WASMRUN)
+test-browser-others: deps-others $(WASMRUN)
+	@for b in $(OTHER_BROWSERS); do \
+		case $$b in \
+		firefox) have="$$(command -v firefox-esr || command -v firefox || true)"; how="sudo apt-get install firefox-esr";; \
+		webkit) have="$$(command -v WebKitWebDriver >/dev/null && command -v xvfb-run || true)"; how="sudo apt-get install webkit2gtk-driver xvfb";; \
+		esac; \
+		if [ -z "$$have" ]; then echo "skip	Go browser tests in $$b: not installed ($$how)"; continue; fi; \
+		echo "--- Go browser tests in $$b"; \
+		$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 10m -exec "$(WASMRUN) -browser $$b" $(OTHER_PKGS) || exit 1; \
+	done
+
+$(WASMRUN):
+	mkdir -p $(BUILD)
+	cd browsertest && $(GO) build -o $@ ./cmd/wasmrun
 
 ## bench: this library against raw browser APIs and Dexie.js in one headless Chromium:
 ## prints a table, writes bench/results.json and docs/BENCHMARKS.md (figures, not pass/fail)
@@ -175,6 +198,11 @@ deps-node:
 
 deps-zip:
 	@bash scripts/deps.sh zip
+
+# Firefox and WebKitGTK are optional: where they cannot be installed, their
+# tests skip, saying so.
+deps-others:
+	-@bash scripts/deps.sh firefox webkit
 
 clean:
 	rm -rf $(BUILD)

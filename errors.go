@@ -33,6 +33,14 @@ var (
 	// the origin is out of storage quota. The write is not applied.
 	ErrQuotaExceeded = errs.ErrQuotaExceeded
 
+	// ErrWriteFailed is returned when the browser failed a write: it
+	// refused a value (one it cannot store, such as a Blob in some private
+	// or automated sessions), a key or unique index was already taken, or
+	// the transaction broke. The write is not acknowledged; the wrapped
+	// error is the browser's (its DOMException name, e.g. ConstraintError,
+	// UnknownError), and a quota failure matches ErrQuotaExceeded too.
+	ErrWriteFailed = errs.ErrWriteFailed
+
 	// ErrSchemaTooNew is returned by Open when the database was already
 	// upgraded by a newer version of the library (typically in another tab):
 	// this page must be reloaded to use it.

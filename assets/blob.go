@@ -2,6 +2,7 @@ package assets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -67,6 +68,13 @@ func (l *Library) PutBlob(ctx context.Context, blob assetref.Blob, hint assetref
 	}
 	hint = withID(hint)
 	ref, err := l.withRoom(ctx, blob.Size(), func() (assetref.Ref, error) { return putBlob(ctx, s, blob, hint) })
+	if errors.Is(err, errs.ErrUnsupported) && l.primary != nil && s == l.primary {
+		// OPFS refused at write time, as Put handles it; a Blob can
+		// always be read again.
+		l.log.Warn("OPFS refused a write: using IndexedDB", "err", err)
+		s = l.fallback
+		ref, err = l.withRoom(ctx, blob.Size(), func() (assetref.Ref, error) { return putBlob(ctx, s, blob, hint) })
+	}
 	if err != nil {
 		return assetref.Ref{}, err
 	}

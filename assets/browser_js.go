@@ -27,6 +27,11 @@ import (
 // the folders the user picked, Web Locks, the storage estimate and a bus
 // to the other tabs; lead runs the upkeep. With Backend BackendOPFS it
 // fails when OPFS is unavailable; otherwise IndexedDB takes its place.
+// The backend is chosen by what works, not by what exists: Open writes a
+// small file to OPFS the way Put will (opfs.Store.Probe) and, where
+// IndexedDB takes new assets, stores a small Blob there
+// (idbblob.Store.Probe, which makes the store keep ArrayBuffers where
+// the browser refuses Blobs). Capabilities reports the choice and why.
 // atelier.Open calls it; Close closes what it opened.
 func Open(ctx context.Context, db *idb.DB, reg Registry, lead Leader, opts *Options) (*Library, error) {
 	var o Options
@@ -36,15 +41,36 @@ func Open(ctx context.Context, db *idb.DB, reg Registry, lead Leader, opts *Opti
 	// The IndexedDB store and the folder list connect when first used.
 	blobs, fs := idbblob.New(db.Name(), 0), folders.New(db.Name())
 	var store *opfs.Store
+	why := "Options.Backend asks for IndexedDB"
+	readOnly := false
 	if o.Backend != BackendIDB {
 		var err error
-		if store, err = openOPFS(ctx, db.Name(), reg, &o); err != nil {
+		store, why, err = openOPFS(ctx, db.Name(), reg, &o)
+		if err != nil {
 			blobs.Close()
 			fs.Close()
 			return nil, err
 		}
 	}
-	env := Env{Registry: reg, Workflows: db, Fallback: blobs, Leader: lead,
+	if store != nil {
+		if err := probeOPFS(ctx, store); err != nil {
+			if o.Backend == BackendOPFS {
+				blobs.Close()
+				fs.Close()
+				return nil, errors.Join(err, store.Close())
+			}
+			why, readOnly = "OPFS refused a test write ("+err.Error()+"); new assets go to IndexedDB", true
+			if o.Logger != nil {
+				o.Logger.Warn("OPFS refused a test write: new assets go to IndexedDB", "err", err)
+			}
+		}
+	}
+	if store == nil || readOnly {
+		if err := probeIDBBlobs(ctx, blobs); err != nil && o.Logger != nil {
+			o.Logger.Warn("IndexedDB refused a Blob: asset chunks are stored as ArrayBuffers", "err", err)
+		}
+	}
+	env := Env{Registry: reg, Workflows: db, Fallback: blobs, Leader: lead, PrimaryReadOnly: readOnly, Why: why,
 		Folders:     &pickedFolders{s: fs, opts: o.OPFS},
 		Estimate:    fsx.Estimate,
 		BlobUploads: true,
@@ -80,24 +106,48 @@ func Open(ctx context.Context, db *idb.DB, reg Registry, lead Leader, opts *Opti
 	return lib, nil
 }
 
-// openOPFS opens the OPFS store, or returns nil where OPFS is unavailable
-// and the options allow the IndexedDB store instead.
-func openOPFS(ctx context.Context, name string, reg Registry, o *Options) (*opfs.Store, error) {
+// testProbes, when a test sets it, stands for the probes' results: a
+// non-nil error is taken as the probe's failure, so that the fallbacks run
+// in a browser where the real probes pass; nil runs the real probe.
+var testProbes *struct{ OPFS, IDBBlobs error }
+
+// probeOPFS is s.Probe, or the failure a test set.
+func probeOPFS(ctx context.Context, s *opfs.Store) error {
+	if testProbes != nil && testProbes.OPFS != nil {
+		return testProbes.OPFS
+	}
+	return s.Probe(ctx)
+}
+
+// probeIDBBlobs is s.Probe, or the failure a test set (which makes s keep
+// ArrayBuffers).
+func probeIDBBlobs(ctx context.Context, s *idbblob.Store) error {
+	if testProbes != nil && testProbes.IDBBlobs != nil {
+		s.UseBytes(testProbes.IDBBlobs)
+		return testProbes.IDBBlobs
+	}
+	return s.Probe(ctx)
+}
+
+// openOPFS opens the OPFS store and says why new assets go there, or
+// returns nil and why not where OPFS is unavailable and the options
+// allow the IndexedDB store instead.
+func openOPFS(ctx context.Context, name string, reg Registry, o *Options) (*opfs.Store, string, error) {
 	oo, err := opfsOptions(ctx, name, reg, o.OPFS)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s, err := opfs.Open(ctx, oo)
 	switch {
 	case err == nil:
-		return s, nil
+		return s, "OPFS took a test write", nil
 	case o.Backend == BackendOPFS:
-		return nil, err
+		return nil, "", err
 	}
 	if o.Logger != nil {
 		o.Logger.Warn("OPFS unavailable: assets go to IndexedDB", "err", err)
 	}
-	return nil, nil
+	return nil, "OPFS is unavailable (" + err.Error() + ")", nil
 }
 
 // sweepStores removes what an earlier session left half-written.

@@ -123,7 +123,13 @@ type Env struct {
 	// refs of kind idb) takes what Primary refuses, and everything when
 	// there is no Primary.
 	Primary, Fallback assetref.Store
-	Folders           Folders // nil: refs of kind fs-handle are not found
+	// PrimaryReadOnly keeps Primary for the assets already in it but
+	// sends new ones to Fallback: the browser has the store but refused
+	// a test write to it.
+	PrimaryReadOnly bool
+	// Why says why new assets go where they go, for Capabilities.
+	Why     string
+	Folders Folders // nil: refs of kind fs-handle are not found
 
 	Locks Locker // nil: locks known to this process only
 	// Leader runs the upkeep (Reconcile, then Collect every

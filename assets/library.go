@@ -85,6 +85,7 @@ type Library struct {
 	fallback assetref.Store
 	locks    Locker
 	backend  Backend // what new assets go to (unless a folder)
+	why      string  // why
 	opts     Options
 	log      *slog.Logger
 
@@ -157,8 +158,8 @@ func New(env Env, opts *Options) (*Library, error) {
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	l.backend = BackendIDB
-	if l.primary != nil {
+	l.backend, l.why = BackendIDB, env.Why
+	if l.primary != nil && !env.PrimaryReadOnly {
 		l.backend = BackendOPFS
 	}
 	if env.Sweep != nil {
@@ -265,6 +266,10 @@ func (l *Library) Close() error {
 
 // Backend reports the store new assets go to when no folder is in use.
 func (l *Library) Backend() Backend { return l.backend }
+
+// BackendReason says why Backend is what it is ("" when the Env did not
+// say).
+func (l *Library) BackendReason() string { return l.why }
 
 // store returns the store holding assets of the ref's kind.
 func (l *Library) store(ctx context.Context, ref assetref.Ref) (assetref.Store, error) {

@@ -46,6 +46,9 @@ func setupB(b *testing.B, o Options) (*idb.DB, *Library, Options) {
 
 func setupTB(t testing.TB, ctx context.Context, n string, o Options) (*idb.DB, *Library, Options) {
 	t.Helper()
+	if o.Backend != BackendIDB && !takenAway {
+		needOPFS(t)
+	}
 	db, err := idb.Open(ctx, n, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +68,31 @@ func setupTB(t testing.TB, ctx context.Context, n string, o Options) (*idb.DB, *
 		_ = idbx.Delete(context.Background(), n, nil)
 	})
 	return db, lib, o
+}
+
+// takenAway is set while a test has taken OPFS away on purpose.
+var takenAway bool
+
+// needOPFS skips a test that needs OPFS in a browser without it (WebKitGTK's
+// automation session has no navigator.storage at all).
+func needOPFS(t testing.TB) {
+	t.Helper()
+	s := js.Global().Get("navigator").Get("storage")
+	if s.Type() != js.TypeObject || s.Get("getDirectory").Type() != js.TypeFunction {
+		t.Skip("this browser has no OPFS (navigator.storage.getDirectory): new assets go to IndexedDB, which the JS API tests cover here")
+	}
+}
+
+// needFolderAccess skips a test of folders the user picked in a browser
+// without the File System Access API (Firefox, Safari), where adding one
+// fails with ErrUnsupported at the JS API.
+func needFolderAccess(t testing.TB) {
+	t.Helper()
+	needOPFS(t)
+	h := js.Global().Get("FileSystemHandle")
+	if h.Type() != js.TypeFunction || h.Get("prototype").Get("queryPermission").Type() != js.TypeFunction {
+		t.Skip("this browser has no File System Access API (FileSystemHandle.queryPermission): folders cannot be used")
+	}
 }
 
 func bytesOf(n int) []byte {
@@ -125,12 +153,15 @@ func TestPutRegistersAndDedups(t *testing.T) {
 // TestFallbackToIndexedDB: without OPFS the library keeps assets in
 // IndexedDB, with no change for the app.
 func TestFallbackToIndexedDB(t *testing.T) {
+	needOPFS(t) // it takes OPFS away
 	ctx := ctxT(t)
 	storage := js.Global().Get("navigator").Get("storage")
 	saved := storage.Get("getDirectory")
 	storage.Set("getDirectory", js.Undefined())
+	takenAway = true
 	db, lib, _ := setup(t, Options{})
 	storage.Set("getDirectory", saved)
+	takenAway = false
 	if lib.Backend() != BackendIDB {
 		t.Fatalf("backend %q", lib.Backend())
 	}
@@ -217,7 +248,9 @@ func TestCollectRemovesWhatNothingUses(t *testing.T) {
 // vanished is reported.
 func TestReconcileAfterCrash(t *testing.T) {
 	ctx := ctxT(t)
-	_, lib, _ := setup(t, Options{Grace: time.Hour})
+	// StartAfter: the leader's own Reconcile must not run first (in a
+	// slower browser the Puts take longer than the default 2s).
+	_, lib, _ := setup(t, Options{Grace: time.Hour, StartAfter: time.Hour})
 	old := assetref.Hint{ID: "01900000-0000-7000-8000-000000000001", MIME: "image/png"} // 2024: long ago
 	orphan, err := opfsOf(lib).Put(ctx, bytes.NewReader(bytesOf(2000)), old)
 	if err != nil {
@@ -259,6 +292,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 // TestFolderAssets: a folder the user picked (an OPFS directory stands in)
 // receives new assets and is still usable after a reload.
 func TestFolderAssets(t *testing.T) {
+	needFolderAccess(t)
 	ctx := ctxT(t)
 	db, lib, o := setup(t, Options{})
 	root, _ := fsx.StorageRoot(ctx)

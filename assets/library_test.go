@@ -172,6 +172,15 @@ func TestHostFallback(t *testing.T) {
 	if _, err := r.Put(ctx, io.MultiReader(bytes.NewReader(content(500, 4))), assetref.Hint{}); !errors.Is(err, errs.ErrUnsupported) {
 		t.Fatalf("Put of an unseekable reader with a refusing primary: %v", err)
 	}
+	// PutBlob falls back the same way: a Blob can always be read again.
+	data := content(700, 5)
+	ref, err = r.PutBlob(ctx, bytesBlob{bytes.NewReader(data), "image/png"}, assetref.Hint{})
+	if err != nil || ref.Kind != assetref.KindIDB || ref.Hash != assetref.HashBytes(data) {
+		t.Fatalf("PutBlob with a refusing primary: %+v %v", ref, err)
+	}
+	if got := readT(t, r.Library, ref); !bytes.Equal(got, data) {
+		t.Fatalf("PutBlob's fallback stored %d bytes, want %d", len(got), len(data))
+	}
 }
 
 // TestHostSameBytesAcrossStores: bytes stored first in one store and then

@@ -372,6 +372,7 @@ func findFile(t *testing.T, d *fsx.Dir, name string, size int64) *fsx.File {
 // programs can change it: changed, it fails the export with
 // pack.ErrContentMismatch instead of going out under its old hash.
 func TestExportPartsFromAFolder(t *testing.T) {
+	needFolderAccess(t)
 	ctx := ctxT(t)
 	db, lib, _ := setup(t, Options{})
 	root, _ := fsx.StorageRoot(ctx)

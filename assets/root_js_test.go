@@ -27,6 +27,7 @@ func openDefault(t *testing.T, db *idb.DB, o *opfs.Options) *Library {
 
 func freshDB(t *testing.T) *idb.DB {
 	t.Helper()
+	needOPFS(t) // the tests here are about OPFS roots
 	n := name(t)
 	db, err := idb.Open(ctxT(t), n, nil)
 	if err != nil {

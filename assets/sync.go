@@ -445,7 +445,7 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 // cacheStore is where fetched copies go: OPFS, else IndexedDB; never a
 // folder the user picked (those hold the user's own files).
 func (l *Library) cacheStore() assetref.Store {
-	if l.primary != nil {
+	if l.primary != nil && l.backend == BackendOPFS {
 		return l.primary
 	}
 	return l.fallback

@@ -123,6 +123,9 @@ func device(t *testing.T, label string, h *hub, o Options) (*idb.DB, *Library) {
 	t.Helper()
 	ctx := ctxT(t)
 	n := name(t) + "-" + label
+	if o.Backend != BackendIDB {
+		needOPFS(t)
+	}
 	db, err := idb.Open(ctx, n, nil)
 	if err != nil {
 		t.Fatal(err)

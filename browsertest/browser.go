@@ -53,13 +53,11 @@ type Browser struct {
 	root    context.Context // the browser's first tab; lives as long as the browser
 	timeout time.Duration
 	def     *Profile
-	start   time.Time
 
 	tabs     atomic.Int64
 	profiles atomic.Int64
 
-	logMu sync.Mutex
-	log   []string
+	logbook
 }
 
 // Start builds the wasm module (once per test process), serves the checkout
@@ -98,7 +96,7 @@ func Start(tb testing.TB, opts *Options) *Browser {
 		tb.Fatalf("browsertest: %v", a.err)
 	}
 
-	b := &Browser{timeout: o.Timeout, start: time.Now()}
+	b := &Browser{timeout: o.Timeout, logbook: logbook{start: time.Now()}}
 	srv, mux := newServer(o.Root, a)
 	tb.Cleanup(srv.Close)
 	b.url, b.mux = srv.URL, mux
@@ -361,8 +359,16 @@ func (b *Browser) bound(cdpCtx, ctx context.Context) (context.Context, context.C
 	return c, func() { stop(); cancel() }
 }
 
-// logf adds a line to the browser log, shown when the test fails.
-func (b *Browser) logf(who, format string, args ...any) {
+// logbook is the browser log: the harness's actions, console output and
+// page errors of every tab, shown when the test fails.
+type logbook struct {
+	start time.Time
+	logMu sync.Mutex
+	log   []string
+}
+
+// logf adds a line to the browser log.
+func (b *logbook) logf(who, format string, args ...any) {
 	line := fmt.Sprintf("%8.3fs %-12s %s", time.Since(b.start).Seconds(), bracket(who), fmt.Sprintf(format, args...))
 	b.logMu.Lock()
 	b.log = append(b.log, line)
@@ -376,7 +382,7 @@ func bracket(who string) string {
 	return "[" + who + "]"
 }
 
-func (b *Browser) dump() string {
+func (b *logbook) dump() string {
 	b.logMu.Lock()
 	defer b.logMu.Unlock()
 	return "browser log (harness actions, console output and page errors of every tab):\n\t" +

@@ -45,6 +45,13 @@ func ErrorName(err error) string {
 	return ""
 }
 
+// Evaluator is a page that Eval runs scripts in: a Chromium *Tab, or a
+// *Page of Firefox or WebKit (StartRemote).
+type Evaluator interface {
+	Name() string
+	evaluate(ctx context.Context, js string, args []any) (json.RawMessage, error)
+}
+
 // Eval evaluates js in tab's page and returns its result, decoded from JSON
 // into T. It fails the test on any error, with the JavaScript error's name
 // and message; use TryEval to inspect the error.
@@ -63,7 +70,7 @@ func ErrorName(err error) string {
 //
 // A result of undefined decodes as null (the zero T). Use T = any or
 // json.RawMessage when the shape does not matter.
-func Eval[T any](tb testing.TB, tab *Tab, js string, args ...any) T {
+func Eval[T any](tb testing.TB, tab Evaluator, js string, args ...any) T {
 	tb.Helper()
 	v, err := TryEval[T](tb.Context(), tab, js, args...)
 	if err != nil {
@@ -76,7 +83,7 @@ func Eval[T any](tb testing.TB, tab *Tab, js string, args ...any) T {
 // may be called from any goroutine. A JavaScript exception or rejection is a
 // *JSError (see ErrorName); a closed tab, a navigation in the middle of the
 // evaluation, or the end of ctx or of the browser's timeout is another error.
-func TryEval[T any](ctx context.Context, tab *Tab, js string, args ...any) (T, error) {
+func TryEval[T any](ctx context.Context, tab Evaluator, js string, args ...any) (T, error) {
 	var zero T
 	raw, err := tab.evaluate(ctx, js, args)
 	if err != nil {
@@ -84,7 +91,7 @@ func TryEval[T any](ctx context.Context, tab *Tab, js string, args ...any) (T, e
 	}
 	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return zero, fmt.Errorf("%s: decoding the result %s into %T: %w", tab.name, abbrev(string(raw)), zero, err)
+		return zero, fmt.Errorf("%s: decoding the result %s into %T: %w", tab.Name(), abbrev(string(raw)), zero, err)
 	}
 	return v, nil
 }
@@ -151,6 +158,12 @@ func (t *Tab) evaluate(ctx context.Context, js string, args []any) (json.RawMess
 	if res.Result == nil || json.Unmarshal(res.Result.Value, &s) != nil {
 		return nil, fmt.Errorf("%s: evaluating %s: unexpected result %+v", t.name, abbrev(js), res.Result)
 	}
+	return unwrap(t.name, js, s)
+}
+
+// unwrap decodes s, what evalWrapper returned for js in the page called
+// name.
+func unwrap(name, js, s string) (json.RawMessage, error) {
 	var out struct {
 		OK      bool            `json:"ok"`
 		Value   json.RawMessage `json:"value"`
@@ -160,10 +173,10 @@ func (t *Tab) evaluate(ctx context.Context, js string, args []any) (json.RawMess
 		Stack   string          `json:"stack"`
 	}
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
-		return nil, fmt.Errorf("%s: evaluating %s: %w", t.name, abbrev(js), err)
+		return nil, fmt.Errorf("%s: evaluating %s: %w", name, abbrev(js), err)
 	}
 	if !out.OK {
-		return nil, &JSError{Tab: t.name, Name: out.Name, Code: out.Code, Message: out.Message, Stack: out.Stack}
+		return nil, &JSError{Tab: name, Name: out.Name, Code: out.Code, Message: out.Message, Stack: out.Stack}
 	}
 	return out.Value, nil
 }

@@ -19,9 +19,32 @@ func TestJSAPI(t *testing.T) {
 	for _, mode := range []string{"worker", "page"} {
 		t.Run(mode, func(t *testing.T) {
 			b := browsertest.Start(t, nil)
-			runAPIPage(t, b, "/wasm/test/api.test.html?mode="+mode)
+			runAPIPage(t, "Chromium", b.NewTab(t, "api"), "/wasm/test/api.test.html?mode="+mode)
 		})
 	}
+}
+
+// TestJSAPIInOtherBrowsers runs the same page in Firefox and WebKitGTK
+// (each skipped when it is not installed), in both modes.
+func TestJSAPIInOtherBrowsers(t *testing.T) {
+	for _, kind := range browsertest.RemoteKinds {
+		t.Run(kind, func(t *testing.T) {
+			r := browsertest.StartRemote(t, kind, nil)
+			for _, mode := range []string{"worker", "page"} {
+				t.Run(mode, func(t *testing.T) {
+					runAPIPage(t, r.Name(), r.NewPage(t, "api-"+mode), "/wasm/test/api.test.html?mode="+mode)
+				})
+			}
+		})
+	}
+}
+
+// apiPage is a page of any browser: a Chromium *browsertest.Tab or a
+// *browsertest.Page of Firefox or WebKit.
+type apiPage interface {
+	browsertest.Evaluator
+	Navigate(tb testing.TB, path string)
+	WaitFor(tb testing.TB, cond string, timeout time.Duration, args ...any)
 }
 
 // strictCSP is the policy a hardened app serves: scripts and workers only
@@ -43,20 +66,22 @@ func TestJSAPIUnderStrictCSP(t *testing.T) {
 		_, _ = w.Write(page)
 	}))
 	for _, mode := range []string{"worker", "page"} {
-		t.Run(mode, func(t *testing.T) { runAPIPage(t, b, "/wasm/test/api.csp.html?mode="+mode) })
+		t.Run(mode, func(t *testing.T) {
+			runAPIPage(t, "Chromium", b.NewTab(t, "api"), "/wasm/test/api.csp.html?mode="+mode)
+		})
 	}
 }
 
 // runAPIPage opens path, a copy of api.test.html, and reports its cases.
-func runAPIPage(t *testing.T, b *browsertest.Browser, path string) {
+func runAPIPage(t *testing.T, browser string, tab apiPage, path string) {
 	t.Helper()
-	tab := b.NewTab(t, "api")
 	tab.Navigate(t, path)
 	tab.WaitFor(t, `globalThis.apiTest?.done === true`, 3*time.Minute)
 
 	type result struct {
 		Name    string `json:"name"`
 		OK      bool   `json:"ok"`
+		Skipped bool   `json:"skipped"`
 		Message string `json:"message"`
 		MS      int    `json:"ms"`
 	}
@@ -64,8 +89,13 @@ func runAPIPage(t *testing.T, b *browsertest.Browser, path string) {
 	if len(results) == 0 {
 		t.Fatal("the page ran no test case")
 	}
-	failed := 0
+	failed, skipped := 0, 0
 	for _, r := range results {
+		if r.Skipped {
+			skipped++
+			t.Logf("skip  %s: %s", r.Name, r.Message)
+			continue
+		}
 		if r.OK {
 			t.Logf("ok    %s (%d ms)", r.Name, r.MS)
 			continue
@@ -73,5 +103,13 @@ func runAPIPage(t *testing.T, b *browsertest.Browser, path string) {
 		failed++
 		t.Errorf("FAIL  %s (%d ms)\n%s", r.Name, r.MS, r.Message)
 	}
-	t.Logf("%d passed, %d failed", len(results)-failed, failed)
+	t.Logf("%s, %s: %d passed, %d failed, %d skipped", browser, path, len(results)-failed-skipped, failed, skipped)
+	// What the library chose in this browser, for the README's table.
+	caps := browsertest.Eval[map[string]any](t, tab, `async () => {
+		const atelier = await (await import("/wasm/atelier.mjs")).load();
+		const db = await atelier.open({ name: "caps-" + crypto.randomUUID(), worker: new URLSearchParams(location.search).get("mode") !== "page" });
+		try { return await db.capabilities(); } finally { await db.close(); }
+	}`)
+	t.Logf("%s: backend %v (%v); IndexedDB keeps asset bytes as %v %v; opfs %v, syncAccess %v, folderAccess %v",
+		browser, caps["backend"], caps["reason"], caps["idbValues"], caps["idbValuesReason"], caps["opfs"], caps["syncAccess"], caps["folderAccess"])
 }

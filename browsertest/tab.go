@@ -192,6 +192,12 @@ func (t *Tab) Crash(tb testing.TB) {
 //	tab.WaitFor(t, `(n) => acked.length >= n`, 5*time.Second, 50)
 func (t *Tab) WaitFor(tb testing.TB, cond string, timeout time.Duration, args ...any) {
 	tb.Helper()
+	waitFor(tb, t, cond, timeout, args...)
+}
+
+// waitFor is WaitFor in any page.
+func waitFor(tb testing.TB, t Evaluator, cond string, timeout time.Duration, args ...any) {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), timeout)
 	defer cancel()
 	js := `async (...args) => {
@@ -218,7 +224,7 @@ func (t *Tab) WaitFor(tb testing.TB, cond string, timeout time.Duration, args ..
 		}
 		select {
 		case <-ctx.Done():
-			tb.Fatalf("%s: waited %v for %s; last result: %s", t.name, timeout, abbrev(cond), last)
+			tb.Fatalf("%s: waited %v for %s; last result: %s", t.Name(), timeout, abbrev(cond), last)
 		case <-tick.C:
 		}
 	}

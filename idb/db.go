@@ -21,8 +21,18 @@ import (
 
 // DB is an open workflow store. Its methods are safe for concurrent use.
 type DB struct {
-	name   string
-	conn   *idbx.DB
+	name string
+	// conn is the connection, replaced when the browser closed it under
+	// the store (reopen.go); read it with connection().
+	connMu  sync.Mutex
+	conn    *idbx.DB
+	connFor idbx.Hooks // what reopening passes to idbx.Open
+	target  int        // the schema version
+	reopens atomic.Uint64
+	// lostRetry is set while the writer runs a batch again on a new
+	// connection (reopen_js.go); only the writer goroutine uses it.
+	lostRetry bool
+
 	opts   Options
 	log    *slog.Logger
 	stores []string // the metadata stores: every store but the bulk ones
@@ -103,7 +113,8 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 
 	target := len(ms)
 	start := time.Now()
-	conn, err := idbx.Open(ctx, name, target, idbx.Hooks{
+	d.target = target
+	d.connFor = idbx.Hooks{
 		Upgrade: func(u *idbx.Upgrade) error {
 			d.log.Info("upgrading schema", "from", u.OldVersion, "to", u.NewVersion)
 			s := upgradeSchema{u}
@@ -122,9 +133,11 @@ func open(ctx context.Context, name string, opts *Options, ms []Migration) (*DB,
 		},
 		VersionChange: d.onVersionChange,
 		Closed: func() {
-			d.shutdown(fmt.Errorf("%w: the browser closed the database connection", errs.ErrClosed), false)
+			// Not the end: the next transaction reopens (reopen.go).
+			d.log.Warn("the browser closed the database connection; reopening at the next transaction")
 		},
-	})
+	}
+	conn, err := idbx.Open(ctx, name, target, d.connFor)
 	if err != nil {
 		d.log.Error("open failed", "err", err)
 		return nil, err
@@ -183,7 +196,7 @@ func (d *DB) migrateData(ctx context.Context, ms []Migration, target int) error 
 	if done > target {
 		return fmt.Errorf("%w: schemaVersion %d recorded, library knows %d", errs.ErrSchemaTooNew, done, target)
 	}
-	itx, err := d.conn.Begin(idbx.ReadWrite, d.stores...)
+	itx, err := d.begin(idbx.ReadWrite, d.stores...)
 	if err != nil {
 		return err
 	}
@@ -219,7 +232,7 @@ func (d *DB) migrateData(ctx context.Context, ms []Migration, target int) error 
 
 // schemaVersion reads the recorded schemaVersion (0 when missing).
 func (d *DB) schemaVersion(ctx context.Context) (int, error) {
-	itx, err := d.conn.Begin(idbx.ReadOnly, storeKV)
+	itx, err := d.begin(idbx.ReadOnly, storeKV)
 	if err != nil {
 		return 0, err
 	}
@@ -272,7 +285,7 @@ func (d *DB) shutdown(reason error, drain bool) {
 		d.q.close(reason, drain)
 		if !drain {
 			// Transactions in flight still finish; nothing new starts.
-			d.conn.Close()
+			d.connection().Close()
 		}
 		if d.feed != nil {
 			d.feed.close(reason)
@@ -294,7 +307,7 @@ func (d *DB) closed() error {
 func (d *DB) Close() error {
 	d.shutdown(errs.ErrClosed, true)
 	<-d.writerDone
-	d.conn.CloseWait()
+	d.connection().CloseWait()
 	return nil
 }
 
@@ -328,7 +341,7 @@ func (d *DB) View(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := d.closed(); err != nil {
 		return err
 	}
-	itx, err := d.conn.Begin(idbx.ReadOnly, d.stores...)
+	itx, err := d.begin(idbx.ReadOnly, d.stores...)
 	if err != nil {
 		return d.mapErr(err)
 	}
@@ -391,7 +404,8 @@ func (d *DB) runBatch(batch []*job[task], replay bool) {
 // on fresh reads.
 func (d *DB) run(batch []*job[task], replay, remember bool) {
 	start := time.Now()
-	itx, err := d.conn.Begin(idbx.ReadWrite, d.stores...)
+	conn := d.connection()
+	itx, err := d.begin(idbx.ReadWrite, d.stores...)
 	if err != nil {
 		err = d.mapErr(err)
 		for _, j := range batch {
@@ -487,6 +501,14 @@ func (d *DB) run(batch []*job[task], replay, remember bool) {
 		d.guardMisses.Add(1)
 		d.log.Debug("remembered revisions were stale; running the batch on fresh reads", "mutations", len(ok))
 		d.run(ok, replay, false)
+		return
+	}
+	if err != nil && d.retryLost(conn, err) {
+		// The connection went under the transaction: once more on a new
+		// one. Its writes are puts of whole records, so a transaction
+		// that did commit after all is written again, not twice.
+		d.run(ok, replay, false)
+		d.lostRetry = false
 		return
 	}
 	if err != nil && len(ok) > 1 {

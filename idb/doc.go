@@ -107,4 +107,13 @@
 //
 // Workflow.Version counts changes to the workflow record itself (name,
 // viewport, meta), not to its nodes and edges.
+//
+// A write the browser refuses fails with an error matching
+// errs.ErrWriteFailed (the browser's DOMException wrapped), and none of it
+// is acknowledged. When the browser closes the connection under the store
+// (Safari's "Connection to Indexed Database server lost", a close event),
+// the next call opens a new one, and a write whose transaction the lost
+// connection interrupted runs once more on it: writes are puts of whole
+// records, so one that had committed after all is written again, not
+// twice. Only another tab's upgrade or deletion closes the store for good.
 package idb

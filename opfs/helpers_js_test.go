@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/atelierstore/atelier/assetref"
+	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
 )
@@ -29,6 +30,9 @@ func testFolder(t testing.TB) *fsx.Dir {
 	t.Helper()
 	ctx := context.Background()
 	root, err := fsx.StorageRoot(ctx)
+	if errors.Is(err, errs.ErrUnsupported) {
+		t.Skipf("this browser has no OPFS (%v): the OPFS store cannot be tested here", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

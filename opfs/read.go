@@ -210,6 +210,12 @@ func (r *reader) fail(err error) error {
 	if cerr := r.ctx.Err(); cerr != nil {
 		return cerr
 	}
+	// The file was deleted or replaced under the reader: Chromium says
+	// NotFoundError, Firefox AbortError, and a changed file is
+	// NotReadableError.
+	if errors.Is(err, jsutil.Named("AbortError")) || errors.Is(err, jsutil.Named("NotReadableError")) {
+		return fmt.Errorf("opfs: read: the file went away (%v): %w", err, errs.ErrNotFound)
+	}
 	return fmt.Errorf("opfs: read: %w", err)
 }
 

@@ -49,6 +49,7 @@ func TestConformanceSmallChunks(t *testing.T) {
 }
 
 func TestConformanceWithoutMove(t *testing.T) {
+	testFolder(t) // skips without OPFS, before patch
 	patch(t, "FileSystemFileHandle", "move", js.Undefined())
 	storetest.Run(t, func(t *testing.T) assetref.Store { return openOPFS(t, Options{}) })
 }
@@ -229,6 +230,10 @@ func quotaAfter(n int, original js.Value) js.Value {
 // does, at each point of a Put: while streaming the content, and while
 // writing the records of the commit.
 func TestQuotaExceeded(t *testing.T) {
+	testFolder(t) // skips without OPFS
+	if js.Global().Get("FileSystemWritableFileStream").Type() != js.TypeFunction {
+		t.Skip("this browser has no createWritable (FileSystemWritableFileStream)")
+	}
 	proto := js.Global().Get("FileSystemWritableFileStream").Get("prototype")
 	for _, tc := range []struct {
 		name  string

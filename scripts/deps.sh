@@ -6,6 +6,9 @@
 #   chromium   Chromium or Chrome on PATH (browser tests, benchmarks)
 #   node       Node.js and npm (TypeScript check, the npm package, bundler tests)
 #   zip        zip and unzip (the package interop tests)
+#   firefox    Firefox ESR (the tests that also run in Firefox)
+#   webkit     WebKitGTK's WebDriver and MiniBrowser, with xvfb (the tests
+#              that also run in WebKit)
 #
 # On Debian and Ubuntu it runs apt-get (with sudo when not root); elsewhere
 # it prints the command to run and fails. PostgreSQL, for the sync server's
@@ -39,6 +42,18 @@ for need in "$@"; do
 		have zip && have unzip || {
 			apt+=(zip unzip)
 			other+=("zip and unzip (macOS: included)")
+		}
+		;;
+	firefox)
+		have firefox-esr || have firefox || {
+			apt+=(firefox-esr)
+			other+=("Firefox on PATH, for the tests in Firefox")
+		}
+		;;
+	webkit)
+		have WebKitWebDriver && have xvfb-run && have xauth || {
+			apt+=(webkit2gtk-driver xvfb xauth)
+			other+=("WebKitGTK's WebKitWebDriver and xvfb-run, for the tests in WebKit (Linux only)")
 		}
 		;;
 	*)

@@ -22,6 +22,13 @@ var (
 	handleKind = nativeGetter("FileSystemHandle", "kind")
 )
 
+// folderAccess reports whether the browser has the File System Access
+// API's permissions, without which a folder cannot be used.
+func folderAccess() bool {
+	h := js.Global().Get("FileSystemHandle")
+	return h.Type() == js.TypeFunction && h.Get("prototype").Get("queryPermission").Type() == js.TypeFunction
+}
+
 func nativeGetter(class, prop string) js.Value {
 	c := js.Global().Get(class)
 	if c.Type() != js.TypeFunction {
@@ -221,7 +228,12 @@ func (h *handle) bindAssets(o js.Value) {
 		if c.Folder != "" {
 			folder = c.Folder
 		}
-		return map[string]any{"backend": string(c.Backend), "folder": folder, "opfs": c.OPFS,
+		var idbValues any
+		if c.IDBValues != "" {
+			idbValues = c.IDBValues
+		}
+		return map[string]any{"backend": string(c.Backend), "reason": c.Reason, "idbValues": idbValues,
+			"idbValuesReason": c.IDBValuesReason, "folder": folder, "opfs": c.OPFS,
 			"syncAccess": c.SyncAccess, "folderAccess": c.FolderAccess, "persisted": c.Persisted,
 			"usage": c.Usage, "quota": c.Quota}, nil
 	})
@@ -241,12 +253,15 @@ func (h *handle) bindAssets(o js.Value) {
 	// goes back to the default store); folders() lists them;
 	// removeFolder(key) forgets one.
 	h.method(o, "addFolder", func(ctx context.Context, args []js.Value) (any, error) {
-		if handleKind.Type() != js.TypeFunction {
-			return nil, fmt.Errorf("folders: %w", atelier.ErrUnsupported)
-		}
+		// Without FileSystemHandle nothing is a directory handle: Invalid.
 		dir := arg(args, 0)
 		if kind, ok := branded(handleKind, dir); !ok || kind.String() != "directory" {
 			return nil, argError("handle", "must be a FileSystemDirectoryHandle, not "+describe(dir))
+		}
+		// Firefox and Safari have FileSystemHandle (OPFS) but not the
+		// File System Access API: no permission to ask for, no pickers.
+		if !folderAccess() {
+			return nil, fmt.Errorf("folders need the File System Access API: %w", atelier.ErrUnsupported)
 		}
 		var opt struct {
 			Use bool `json:"use"`

@@ -138,6 +138,7 @@ export type ErrorCode =
   | "Aborted" // the call's AbortSignal fired; nothing it was writing was kept
   | "Timeout" // a deadline passed before the call completed
   | "Unavailable" // the sync server cannot be reached now (offline, or failing); local writes are kept and go later
+  | "WriteFailed" // the browser failed the write (refused a value, a broken transaction); it is not stored
   | "Internal"; // anything else, including a bug caught as a panic
 
 /**
@@ -450,6 +451,14 @@ export interface ReconcileReport {
 export interface Capabilities {
   /** Where new assets go unless a folder is in use. */
   backend: "opfs" | "idb";
+  /** Why: what open() found when it tried the stores, e.g. "OPFS refused a test write (...)". */
+  reason: string;
+  /**
+   * How IndexedDB keeps asset bytes: "blob", or "bytes" (ArrayBuffers) where the
+   * browser refused to store a Blob (idbValuesReason says how); null until first needed.
+   */
+  idbValues: "blob" | "bytes" | null;
+  idbValuesReason: string;
   /** The key of the folder new assets go to, or null. */
   folder: string | null;
   /** The origin private file system is available. */

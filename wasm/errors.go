@@ -31,13 +31,14 @@ var errorCodes = []struct {
 	{atelier.ErrInvalid, "Invalid"},
 	{atelier.ErrVersionConflict, "VersionConflict"},
 	{atelier.ErrClosed, "Closed"},
-	{atelier.ErrQuotaExceeded, "QuotaExceeded"},
+	{atelier.ErrQuotaExceeded, "QuotaExceeded"}, // before WriteFailed: a quota failure matches that too
 	{atelier.ErrSchemaTooNew, "SchemaTooNew"},
 	{atelier.ErrUnsupported, "Unsupported"},
 	{idb.ErrReadOnly, "ReadOnly"},
 	{assetref.ErrInUse, "InUse"},
 	{atelier.ErrPermission, "Permission"},
 	{atelier.ErrUnavailable, "Unavailable"},
+	{atelier.ErrWriteFailed, "WriteFailed"},
 	{context.Canceled, "Aborted"},
 	{context.DeadlineExceeded, "Timeout"},
 }

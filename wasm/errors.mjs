@@ -5,7 +5,8 @@
 export const errorCodes = Object.freeze([
   "NotFound", "Invalid", "InvalidRef", "InvalidPackage", "VersionConflict", "Closed",
   "QuotaExceeded", "SchemaTooNew", "Unsupported", "ReadOnly", "InUse", "Permission",
-  "NotUploaded", "Corrupt", "ExportFailed", "Aborted", "Timeout", "Unavailable", "Internal",
+  "NotUploaded", "Corrupt", "ExportFailed", "Aborted", "Timeout", "Unavailable", "WriteFailed",
+  "Internal",
 ]);
 
 /** The Error every rejection of the API is: its name and code say what went wrong. */

@@ -12,6 +12,7 @@ import (
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/idbx"
+	"github.com/atelierstore/atelier/internal/jsutil"
 )
 
 // blobChunk is the chunk size for Blobs the page hands over. Their chunks
@@ -43,12 +44,17 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (a
 	if err != nil {
 		return assetref.Ref{}, err
 	}
+	_ = s.Probe(ctx) // on failure it decided for bytes, or the write fails too
 	hashed := fsx.StartHashOnly(ctx, b)
 	data, err := newID()
 	if err != nil {
 		return assetref.Ref{}, err
 	}
 	chunk := max(s.chunk, blobChunk)
+	asBytes := s.bytes.Load()
+	if asBytes {
+		chunk = s.chunk // each chunk is read into memory before it is stored
+	}
 	m := &blobMeta{key: hint.ID, data: data, mime: hint.MIME, chunkSize: chunk, size: b.Size()}
 	var pending []*idbx.Tx
 	fail := func(err error) (assetref.Ref, error) {
@@ -75,11 +81,19 @@ func (s *Store) putBlob(ctx context.Context, b *fsx.Blob, hint assetref.Hint) (a
 			pending = pending[1:]
 			stepped()
 		}
+		v := b.Slice(off, min(off+int64(chunk), b.Size()))
+		if asBytes {
+			// Read before the transaction begins: awaiting anything but
+			// its own requests would let it commit.
+			if v, err = jsutil.Await(ctx, v.Call("arrayBuffer")); err != nil {
+				return fail(fmt.Errorf("read blob: %w", err))
+			}
+		}
 		tx, err := s.begin(idbx.ReadWrite, storeBlobs)
 		if err != nil {
 			return fail(err)
 		}
-		if err := tx.PutKey(storeBlobs, chunkKey(m.data, m.chunks), b.Slice(off, min(off+int64(chunk), b.Size()))); err != nil {
+		if err := tx.PutKey(storeBlobs, chunkKey(m.data, m.chunks), v); err != nil {
 			tx.Abort()
 			return fail(err)
 		}

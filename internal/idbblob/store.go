@@ -10,6 +10,8 @@ import (
 	"hash"
 	"io"
 	"math"
+	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -47,6 +49,13 @@ const (
 type Store struct {
 	conn  *idbx.Lazy
 	chunk int
+
+	// How chunks are kept (probe.go): Blobs, or ArrayBuffers (bytes)
+	// where the browser refuses Blobs.
+	probeMu sync.Mutex
+	probed  bool
+	why     error // why bytes
+	bytes   atomic.Bool
 }
 
 // DefaultChunkSize is the chunk size of a Store opened with chunkSize <= 0.
@@ -194,6 +203,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, hint assetref.Hint) (asset
 	if err != nil {
 		return assetref.Ref{}, err
 	}
+	_ = s.Probe(ctx) // on failure it decided for bytes, or the write fails too
 	m := &blobMeta{key: hint.ID, data: data, mime: hint.MIME, chunkSize: s.chunk}
 	if err := s.writeChunks(ctx, r, m); err != nil {
 		s.dropChunks(m.data)
@@ -322,12 +332,12 @@ func (s *Store) putChunk(data string, i int, buf []byte) (*idbx.Tx, js.Value, er
 	if err != nil {
 		return nil, js.Value{}, err
 	}
-	var blob js.Value
-	if err := jsutil.Try(func() { blob = jsBlob.New([]any{jsutil.Uint8Array(buf)}) }); err != nil {
+	var blob, u8 js.Value
+	if err := jsutil.Try(func() { u8 = jsutil.Uint8Array(buf); blob = jsBlob.New([]any{u8}) }); err != nil {
 		tx.Abort()
 		return nil, js.Value{}, err
 	}
-	if err := tx.PutKey(storeBlobs, chunkKey(data, i), blob); err != nil {
+	if err := tx.PutKey(storeBlobs, chunkKey(data, i), s.chunkValue(u8, blob)); err != nil {
 		tx.Abort()
 		return nil, js.Value{}, err
 	}
@@ -670,6 +680,9 @@ func (r *blobReader) fetchAll() error {
 	if v.Length() != r.m.chunks {
 		return fmt.Errorf("asset %s: %d of %d chunks: %w (deleted while being read?)", r.m.key, v.Length(), r.m.chunks, errs.ErrNotFound)
 	}
+	if err := asBlobs(v); err != nil {
+		return err
+	}
 	r.blobs = v
 	return nil
 }
@@ -729,6 +742,9 @@ func (r *blobReader) chunk(i int) (js.Value, error) {
 	}
 	if v.IsUndefined() {
 		return js.Value{}, fmt.Errorf("asset %s, chunk %d: %w (deleted while being read?)", r.m.key, i, errs.ErrNotFound)
+	}
+	if v, err = asBlob(v); err != nil {
+		return js.Value{}, err
 	}
 	r.cur, r.curIndex, r.hasCur = v, i, true
 	return v, nil

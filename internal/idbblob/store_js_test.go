@@ -319,6 +319,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 func TestPutBlob(t *testing.T) {
 	ctx := idbtest.Ctx(t)
 	s := openStore(t, 64<<10)
+	needBlobs(t, s)
 	data := make([]byte, 1<<20+5)
 	rand.Read(data)
 	b, err := fsx.WrapAssetBlob(js.Global().Get("Blob").New([]any{jsutil.Uint8Array(data)}))

@@ -87,7 +87,9 @@ func TestAddConflictAbortsTransaction(t *testing.T) {
 	_ = tx.Add("s", obj("a", 3))
 	tx.Commit()
 	err := tx.Wait(context.Background())
-	if err == nil || !errors.Is(err, jsutil.Named("ConstraintError")) {
+	var te *TxError
+	if !errors.Is(err, jsutil.Named("ConstraintError")) || !errors.Is(err, errs.ErrWriteFailed) ||
+		!errors.As(err, &te) || te.Committed {
 		t.Fatalf("add of an existing key: %v", err)
 	}
 	// Nothing of the aborted transaction remains.
@@ -96,6 +98,91 @@ func TestAddConflictAbortsTransaction(t *testing.T) {
 	c, err := r.Await(context.Background())
 	if err != nil || c.Int() != 1 {
 		t.Fatalf("count after abort = %v, %v", c, err)
+	}
+}
+
+// TestFailedRequestThenComplete: a request fails and nothing in the
+// browser aborts the transaction for it, as WebKit does not when it
+// refuses a Blob after an explicit commit. Here the request's own handler
+// prevents the default (the abort): the write must still fail, and its
+// error must say whether the rest of it was stored.
+func TestFailedRequestThenComplete(t *testing.T) {
+	db, _ := open(t, 1, Hooks{})
+	tx, _ := db.Begin(ReadWrite, "s")
+	_ = tx.Put("s", obj("a", 1))
+	tx.Commit()
+	if err := tx.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	prevent := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		args[0].Call("preventDefault")
+		return nil
+	})
+	defer prevent.Release()
+	tx, _ = db.Begin(ReadWrite, "s")
+	_ = tx.Put("s", obj("b", 2))
+	err := tx.Issue("s", func(s js.Value) error {
+		s.Call("add", obj("a", 3)).Set("onerror", prevent)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	err = tx.Wait(context.Background())
+	var te *TxError
+	if !errors.As(err, &te) || !errors.Is(err, errs.ErrWriteFailed) || !errors.Is(err, jsutil.Named("ConstraintError")) {
+		t.Fatalf("Wait after a failed add = %v, want a *TxError wrapping the ConstraintError", err)
+	}
+	t.Logf("%v (committed: %v)", err, te.Committed)
+
+	tx, _ = db.Begin(ReadOnly, "s")
+	ra, _ := tx.Get("s", "a")
+	rb, _ := tx.Get("s", "b")
+	if _, err := rb.Await(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ra.Result()
+	b, _ := rb.Result()
+	if a.IsUndefined() || a.Get("n").Int() != 1 {
+		t.Errorf("the existing record changed: %v", a)
+	}
+	if stored := !b.IsUndefined(); stored != te.Committed {
+		t.Errorf("the other write stored = %v, but the error says committed = %v", stored, te.Committed)
+	}
+}
+
+// TestFailureAmongManyRequests: one add fails among thousands of puts in
+// a transaction committed explicitly. Firefox 153 stored the puts when the
+// commit was asked for at once; nothing of the transaction may remain.
+func TestFailureAmongManyRequests(t *testing.T) {
+	db, _ := open(t, 1, Hooks{})
+	tx, _ := db.Begin(ReadWrite, "s")
+	_ = tx.Put("s", obj("a", 1))
+	tx.Commit()
+	if err := tx.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ = db.Begin(ReadWrite, "s")
+	for i := 0; i < 2000; i++ {
+		if i == 1500 {
+			_ = tx.Add("s", obj("a", 2))
+		}
+		if err := tx.Put("s", obj(fmt.Sprintf("m%04d", i), i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.Commit()
+	err := tx.Wait(context.Background())
+	var te *TxError
+	if !errors.As(err, &te) || te.Committed || !errors.Is(err, jsutil.Named("ConstraintError")) {
+		t.Fatalf("Wait = %v, want a *TxError of the ConstraintError, not committed", err)
+	}
+	tx, _ = db.Begin(ReadOnly, "s")
+	r, _ := tx.Count("s", "", nil)
+	c, err := r.Await(context.Background())
+	if err != nil || c.Int() != 1 {
+		t.Fatalf("%v records after the failed transaction (%v), want 1", c, err)
 	}
 }
 

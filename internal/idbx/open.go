@@ -41,6 +41,9 @@ type DB struct {
 	funcs jsutil.Funcs
 	// closed is set by Close; it makes Close idempotent.
 	closed atomic.Bool
+	// lost is set when the browser closed the connection (a close event).
+	lost   atomic.Bool
+	shut   atomic.Bool // Close ran
 	strict atomic.Bool
 	// active counts transactions that have not finished: their completion
 	// callbacks must stay callable until then.
@@ -193,6 +196,7 @@ func (db *DB) watch(h Hooks) {
 	}))
 	db.v.Set("onclose", db.funcs.Add(func(js.Value, []js.Value) any {
 		db.closed.Store(true)
+		db.lost.Store(true)
 		if h.Closed != nil {
 			h.Closed()
 		}
@@ -209,6 +213,14 @@ func nullableInt(v js.Value) int {
 
 // Name returns the database name.
 func (db *DB) Name() string { return db.name }
+
+// Lost reports whether the browser closed the connection (its close
+// event: the storage went away, Safari's "Connection to Indexed Database
+// server lost"), as opposed to Close.
+func (db *DB) Lost() bool { return db.lost.Load() }
+
+// Value returns the IDBDatabase.
+func (db *DB) Value() js.Value { return db.v }
 
 // Version returns the database version of this connection.
 func (db *DB) Version() int { return db.v.Get("version").Int() }
@@ -243,7 +255,8 @@ func (db *DB) AbortAll() {
 // Close closes the connection. Transactions already started still finish;
 // no new ones can begin. It is safe to call more than once.
 func (db *DB) Close() {
-	if db.closed.Swap(true) {
+	db.closed.Store(true)
+	if db.shut.Swap(true) {
 		return
 	}
 	_ = jsutil.Try(func() {

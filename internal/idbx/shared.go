@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/atelierstore/atelier/internal/errs"
 )
@@ -18,9 +19,13 @@ import (
 // object stores the IndexedDB asset store and the folder list keep. It
 // gives way to another tab's upgrade or delete at once: it aborts its
 // transactions and closes, and later calls fail with an error matching
-// errs.ErrClosed that says why.
+// errs.ErrClosed that says why. When the browser closes the connection
+// otherwise (Safari's "Connection to Indexed Database server lost", a
+// close event), the next Begin opens a new one.
 type Shared struct {
-	who       string // names the user in errors
+	who, name string // who names the user in errors
+	hooks     Hooks
+	reopenMu  sync.Mutex
 	conn      atomic.Pointer[DB]
 	closedErr atomic.Pointer[error] // why it is closed, once it is
 }
@@ -31,8 +36,8 @@ type Shared struct {
 // object stores, and with ctx.Err() when ctx ends first (another tab's
 // upgrade in progress holds it up).
 func OpenShared(ctx context.Context, name, who string, stores ...string) (*Shared, error) {
-	s := &Shared{who: who}
-	conn, err := Open(ctx, name, 0, Hooks{
+	s := &Shared{who: who, name: name}
+	s.hooks = Hooks{
 		VersionChange: func(_, newV int) {
 			what := fmt.Sprintf("another tab is upgrading the database to schema version %d", newV)
 			if newV == 0 {
@@ -43,10 +48,9 @@ func OpenShared(ctx context.Context, name, who string, stores ...string) (*Share
 			}
 			s.shutdown(fmt.Errorf("%s: %w: %s; reload the page", who, errs.ErrClosed, what))
 		},
-		Closed: func() {
-			s.shutdown(fmt.Errorf("%s: %w: the browser closed the database connection", who, errs.ErrClosed))
-		},
-	})
+		// Closed: nothing to do; the next Begin opens a new connection.
+	}
+	conn, err := Open(ctx, name, 0, s.hooks)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", who, err)
 	}
@@ -106,13 +110,43 @@ func (s *Shared) Begin(ctx context.Context, mode Mode, stores ...string) (*Tx, e
 	if err := s.Err(); err != nil {
 		return nil, err
 	}
-	tx, err := s.conn.Load().Begin(mode, stores...)
+	c := s.conn.Load()
+	tx, err := c.Begin(mode, stores...)
 	if err != nil && errors.Is(err, errs.ErrClosed) {
 		if reason := s.Err(); reason != nil {
 			return nil, reason
 		}
+		// The browser closed the connection under us.
+		if c, err = s.reopen(ctx, c, err); err != nil {
+			return nil, err
+		}
+		return c.Begin(mode, stores...)
 	}
 	return tx, err
+}
+
+// reopen replaces old, which the browser closed (why), by a new
+// connection, unless another Begin did already.
+func (s *Shared) reopen(ctx context.Context, old *DB, why error) (*DB, error) {
+	s.reopenMu.Lock()
+	defer s.reopenMu.Unlock()
+	if c := s.conn.Load(); c != old {
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // another tab's upgrade could hold it up
+	defer cancel()
+	c, err := Open(ctx, s.name, 0, s.hooks)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: the browser closed the database connection (%v), and reopening it failed: %v",
+			s.who, errs.ErrClosed, why, err)
+	}
+	s.conn.Store(c)
+	if s.Err() != nil { // closed meanwhile: shutdown may have closed old only
+		c.Close()
+		return nil, s.Err()
+	}
+	old.Close()
+	return c, nil
 }
 
 // Lazy is a Shared connection made at its first use, so that what may

@@ -34,9 +34,38 @@ func (m Mode) String() string {
 // ErrAborted is the error of a transaction aborted by Abort.
 var ErrAborted = errors.New("transaction aborted")
 
+// TxError is why a transaction failed: a request the browser failed (a
+// value it refused, a key or unique index already taken) or the
+// transaction's own error (quota, a lost connection). It matches
+// errs.ErrWriteFailed, and through Err the browser's DOMException
+// (jsutil.Named("ConstraintError"), errs.ErrQuotaExceeded, ...).
+type TxError struct {
+	Err error // the browser's error, a *jsutil.Error
+	// Committed is set when the browser committed the transaction even
+	// though a request in it failed (WebKit, after an explicit commit):
+	// that request's write is missing, the others are stored.
+	Committed bool
+}
+
+func (e *TxError) Error() string {
+	if e.Committed {
+		return "a request failed, the transaction committed without it: " + e.Err.Error()
+	}
+	return "transaction failed: " + e.Err.Error()
+}
+
+// Unwrap returns the browser's error.
+func (e *TxError) Unwrap() error { return e.Err }
+
+// Is reports whether target is errs.ErrWriteFailed.
+func (e *TxError) Is(target error) bool { return target == errs.ErrWriteFailed }
+
 // Tx is an IndexedDB transaction. Requests are issued synchronously; only
 // reads whose results are needed are awaited. A failed put or delete shows
-// up as the transaction's error when it finishes.
+// up as the transaction's error when it finishes: Wait returns a *TxError
+// whenever any request failed, also where the browser fired complete
+// after it (WebKit after an explicit commit), so a write the browser
+// refused is never reported as stored.
 //
 // A transaction commits by itself as soon as control returns to the
 // browser with no request pending, so code using a Tx must not wait for
@@ -143,11 +172,21 @@ func (db *DB) Begin(mode Mode, stores ...string) (*Tx, error) {
 		db.txMu.Lock()
 		delete(db.txs, t)
 		db.txMu.Unlock()
-		if what == 1 { // abort
-			t.err = jsutil.ToError(t.v.Get("error"))
-			if t.err == nil {
-				t.err = ErrAborted
+		switch what {
+		case 1: // abort
+			// The request that failed, when one did (the bridge aborts
+			// with abort(), which leaves the transaction's error null).
+			cause := jsutil.ToError(t.v.Get("atelierRequestError"))
+			if cause == nil {
+				cause = jsutil.ToError(t.v.Get("error"))
 			}
+			if cause == nil {
+				t.err = ErrAborted
+			} else {
+				t.err = &TxError{Err: cause}
+			}
+		case 3: // committed, but a request had failed
+			t.err = &TxError{Err: jsutil.ToError(t.v.Get("atelierRequestError")), Committed: true}
 		}
 		dropSettlers(t.reqs)
 		close(t.done)
@@ -309,14 +348,16 @@ func (t *Tx) Count(store, index string, query any) (Request, error) {
 	return t.call(store, index, "count", query)
 }
 
-// Commit asks the browser to commit now instead of waiting for the
-// transaction to go idle. Wait reports the outcome.
+// Commit asks the browser to commit as soon as every request issued so
+// far has succeeded, instead of waiting for the transaction to go idle
+// (and to abort it if one failed: see commitWhenDone in the bridge for why
+// not at once). Wait reports the outcome.
 func (t *Tx) Commit() {
-	_ = jsutil.Try(func() {
-		if t.v.Get("commit").Truthy() {
-			t.v.Call("commit")
-		}
-	})
+	tj, err := txJS()
+	if err != nil {
+		return // no transaction began without it
+	}
+	_ = jsutil.Try(func() { tj.Call("commit", t.v) })
 }
 
 // Abort rolls the transaction back. Aborting a finished transaction does
@@ -333,8 +374,7 @@ func (t *Tx) Durability() string { return t.v.Get("durability").String() }
 
 // Failed reports whether the transaction has failed, including while it
 // is still aborting: requests fail with AbortError before the abort event
-// arrives, and the transaction's error (the request error that caused it)
-// is set by then.
+// arrives, and the request error that caused it is recorded by then.
 func (t *Tx) Failed() bool {
 	select {
 	case <-t.done:
@@ -342,7 +382,9 @@ func (t *Tx) Failed() bool {
 	default:
 	}
 	failed := false
-	_ = jsutil.Try(func() { failed = !t.v.Get("error").IsNull() })
+	_ = jsutil.Try(func() {
+		failed = !t.v.Get("error").IsNull() || t.v.Get("atelierRequestError").Truthy()
+	})
 	return failed
 }
 

@@ -14,7 +14,7 @@
 // refuses a bridge of another version.
 (function () {
   "use strict";
-  const VERSION = 3;
+  const VERSION = 4;
 
   // records moves records across the Go/JavaScript boundary in bulk (idb):
   // crossing it costs per call, not per byte, so a write of 10,000 records
@@ -89,6 +89,25 @@
     };
   })();
 
+  // commitWhenDone commits transaction t once every request issued on it
+  // so far has succeeded. Calling commit() at once would save a little,
+  // but a request that fails after commit() does not reliably abort the
+  // transaction: Firefox 153 stores the others when one fails among many
+  // (2,000 puts and an add of an existing key: all stored but the add, and
+  // complete fires), WebKit fires complete after a Blob it refused. So a
+  // small read goes last: requests complete in order, so when it succeeds
+  // every earlier one has finished, and if one failed, the error listener
+  // (tx.begin) has aborted the transaction, which it still can then.
+  const commitWhenDone = (t) => {
+    if (t.atelierRequestError) return;
+    let req;
+    try { req = t.objectStore(t.objectStoreNames.item(0)).count(0); } catch (e) { return; } // finished
+    req.onsuccess = () => {
+      if (t.atelierRequestError) return;
+      try { if (t.commit) t.commit(); } catch (e) { /* finished meanwhile */ }
+    };
+  };
+
   // guards check remembered revisions inside a transaction (idb/remember_js.go).
   const guards = (function () {
     const same = (a, b) => {
@@ -116,9 +135,7 @@
             try { tx.abort(); } catch (e) {}
             return;
           }
-          if (st.pending === 0 && st.commit) {
-            try { if (tx.commit) tx.commit(); } catch (e) {}
-          }
+          if (st.pending === 0 && st.commit) commitWhenDone(tx);
         };
       },
       // commit commits once every guard has passed: now if they have, else
@@ -126,7 +143,7 @@
       commit(tx, st) {
         if (st.pending > 0) { st.commit = true; return; }
         if (st.stale) return;
-        try { if (tx.commit) tx.commit(); } catch (e) {}
+        commitWhenDone(tx);
       },
     };
   })();
@@ -135,12 +152,30 @@
   // the one long-lived Go function settled(id, what) (internal/idbx).
   const tx = function (settled) {
     return {
+      // begin starts a transaction and reports how it ends: settled(id, 0)
+      // when it committed with every request successful, 1 when it aborted,
+      // 3 when it committed after a request failed. A request's error event
+      // bubbles to its transaction; Chromium and Firefox then abort it, but
+      // WebKit, after an explicit commit(), fires complete instead (a Blob it
+      // refuses to store): the failure is recorded on the transaction
+      // (atelierRequestError) and the transaction aborted while it still
+      // can be. AbortErrors are what every pending request fails with once
+      // the transaction aborts, not a cause. No request of ours handles its
+      // own error, so every error event counts.
       begin(db, stores, mode, opts, id) {
         const tx = db.transaction(stores, mode, opts);
-        tx.oncomplete = () => settled(id, 0);
+        tx.addEventListener("error", (e) => {
+          const err = e.target && e.target.error;
+          if (!err || err.name === "AbortError" || tx.atelierRequestError) return;
+          tx.atelierRequestError = err;
+          try { tx.abort(); } catch (_) { /* committing: complete follows */ }
+        });
+        tx.oncomplete = () => settled(id, tx.atelierRequestError ? 3 : 0);
         tx.onabort = () => settled(id, 1);
         return tx;
       },
+      // commit asks for the commit once every request so far succeeded.
+      commit: commitWhenDone,
       // await reports whether req is done; if not, settled(id, 2) follows.
       await(req, id) {
         if (req.readyState === "done") return true;

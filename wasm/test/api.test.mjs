@@ -17,6 +17,13 @@ const test = (name, fn) => cases.push({ name, fn });
 
 class AssertionError extends Error {}
 
+// skip ends a case as skipped: what it tests does not exist in this
+// browser (the case first checks what the app sees instead).
+class Skip extends Error {}
+function skip(reason) {
+  throw new Skip(reason);
+}
+
 function assert(cond, msg) {
   if (!cond) throw new AssertionError(msg);
 }
@@ -43,6 +50,12 @@ async function rejects(p, code, msg) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// What this browser offers: WebKitGTK's automation session has no
+// navigator.storage at all (no OPFS, no estimate).
+const hasStorage = typeof navigator.storage === "object" && navigator.storage !== null;
+const hasOPFS = hasStorage && typeof navigator.storage.getDirectory === "function";
+const backends = hasOPFS ? ["opfs", "idb"] : ["idb"];
 
 async function waitFor(cond, what, ms = 5000) {
   const end = performance.now() + ms;
@@ -112,7 +125,7 @@ test("load resolves to the API once, with open", async () => {
   eq(Object.keys(a), ["open"], "API keys");
   eq([...errorCodes].sort(), ["Aborted", "Closed", "Corrupt", "ExportFailed", "InUse", "Internal", "Invalid",
     "InvalidPackage", "InvalidRef", "NotFound", "NotUploaded", "Permission", "QuotaExceeded", "ReadOnly",
-    "SchemaTooNew", "Timeout", "Unavailable", "Unsupported", "VersionConflict"], "errorCodes");
+    "SchemaTooNew", "Timeout", "Unavailable", "Unsupported", "VersionConflict", "WriteFailed"], "errorCodes");
 });
 
 // The subscriptions return their unsubscribe at once; every other method a
@@ -600,7 +613,12 @@ test("assets: put a Blob, read it back as Blob and URL, InUse while a node shows
 
 test("assets: the IndexedDB backend stores and reads the same way", async () => {
   const db = await open({ assetBackend: "idb" });
-  eq((await db.capabilities()).backend, "idb", "backend");
+  const caps = await db.capabilities();
+  eq(caps.backend, "idb", "backend");
+  assert(caps.reason.includes("IndexedDB"), "capabilities().reason: " + caps.reason);
+  // Blobs where the browser stores them in IndexedDB, ArrayBuffers where it refuses them.
+  assert(caps.idbValues === "blob" || (caps.idbValues === "bytes" && caps.idbValuesReason !== ""),
+    "capabilities().idbValues: " + caps.idbValues + " " + caps.idbValuesReason);
   await assetRoundTrip(db, "idb");
   await db.close();
 });
@@ -627,6 +645,10 @@ test("assets: bad arguments reject with Invalid or InvalidRef", async () => {
 });
 
 test("two databases of one origin keep their asset bytes apart", async () => {
+  if (!hasOPFS) {
+    await rejects(open({ assetBackend: "opfs" }), "Unsupported", "open with assetBackend opfs without OPFS");
+    skip("no OPFS in this browser: open({assetBackend: \"opfs\"}) rejects with Unsupported");
+  }
   const a = await open({ assetBackend: "opfs" });
   const b = await open({ assetBackend: "opfs" });
   const data = bytes(300_000, 21);
@@ -647,7 +669,7 @@ test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborte
   eq(await db.listAssets(), [], "assets after the putAsset that never started");
 
   // Aborted while it writes: at the first progress report of 40 MiB.
-  for (const backend of ["opfs", "idb"]) {
+  for (const backend of backends) {
     const b = await open({ assetBackend: backend });
     const ac = new AbortController();
     await rejects(b.putAsset(new Blob([bytes(40 << 20, 5)]), { signal: ac.signal, onProgress: () => ac.abort() }),
@@ -688,9 +710,23 @@ test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborte
 
 test("folders: add, use, list, InUse while nodes show its assets, remove", async () => {
   const db = await open();
+  if (!hasOPFS) {
+    // WebKit with OPFS off: no directory handle to offer at all.
+    eq((await db.capabilities()).folderAccess, false, "capabilities().folderAccess without OPFS");
+    await db.close();
+    skip("no OPFS and no File System Access API in this browser: there is no folder to add");
+  }
   const root = await navigator.storage.getDirectory();
   const picked = await root.getDirectoryHandle(`picked-${crypto.randomUUID()}`, { create: true });
   eq(await db.folders(), [], "no folders yet");
+  if (typeof FileSystemHandle.prototype.queryPermission !== "function") {
+    // Firefox, Safari: OPFS but no File System Access API.
+    eq((await db.capabilities()).folderAccess, false, "capabilities().folderAccess without the API");
+    await rejects(db.addFolder(picked, { use: true }), "Unsupported", "addFolder without the File System Access API");
+    eq(await db.folders(), [], "folders after the refused addFolder");
+    await db.close();
+    skip("folders need the File System Access API (queryPermission), which this browser lacks: addFolder rejects with Unsupported");
+  }
   const key = await db.addFolder(picked, { use: true });
   assert(typeof key === "string" && key !== "", `key ${key}`);
   const fs = await db.folders();
@@ -817,16 +853,28 @@ test("importPackage of garbage rejects with InvalidPackage and stores nothing", 
 test("capabilities, estimate, persist, stats, isLeader: shapes", async () => {
   const db = await open();
   const c = await db.capabilities();
-  eq(Object.keys(c).sort(), ["backend", "folder", "folderAccess", "opfs", "persisted", "quota", "syncAccess", "usage"], "capabilities keys");
+  eq(Object.keys(c).sort(), ["backend", "folder", "folderAccess", "idbValues", "idbValuesReason", "opfs", "persisted",
+    "quota", "reason", "syncAccess", "usage"], "capabilities keys");
   assert(c.backend === "opfs" || c.backend === "idb", `backend ${c.backend}`);
+  assert(typeof c.reason === "string" && c.reason !== "", `reason ${c.reason}`);
+  // Probed when IndexedDB takes new assets; later otherwise.
+  assert(c.backend === "opfs" ? [null, "blob", "bytes"].includes(c.idbValues) : ["blob", "bytes"].includes(c.idbValues),
+    `idbValues ${c.idbValues} with backend ${c.backend}`);
   eq(c.folder, null, "folder");
   for (const k of ["opfs", "syncAccess", "folderAccess", "persisted"]) assert(typeof c[k] === "boolean", `${k} is ${typeof c[k]}`);
-  assert(Number.isFinite(c.usage) && Number.isFinite(c.quota) && c.quota > 0, `usage ${c.usage}, quota ${c.quota}`);
-  const est = await db.estimate();
-  eq(Object.keys(est).sort(), ["quota", "usage"], "estimate keys");
-  assert(est.quota > 0 && est.usage >= 0, `estimate ${json(est)}`);
-  const p = await db.persist();
-  assert(typeof p === "boolean", `persist resolved to ${json(p)}`);
+  if (hasStorage) {
+    assert(Number.isFinite(c.usage) && Number.isFinite(c.quota) && c.quota > 0, `usage ${c.usage}, quota ${c.quota}`);
+    const est = await db.estimate();
+    eq(Object.keys(est).sort(), ["quota", "usage"], "estimate keys");
+    assert(est.quota > 0 && est.usage >= 0, `estimate ${json(est)}`);
+    const p = await db.persist();
+    assert(typeof p === "boolean", `persist resolved to ${json(p)}`);
+  } else {
+    // No navigator.storage: nothing to report, and no way to ask.
+    eq([c.usage, c.quota, c.persisted, c.opfs], [0, 0, false, false], "capabilities without navigator.storage");
+    await rejects(db.estimate(), "Unsupported", "estimate without navigator.storage");
+    await rejects(db.persist(), "Unsupported", "persist without navigator.storage");
+  }
   const s = await db.stats();
   eq(Object.keys(s).sort(), ["mutations", "retries", "transactions"], "stats keys");
   await db.createWorkflow("counted");
@@ -960,7 +1008,9 @@ test("assetBytes: the content as an ArrayBuffer (transferred from the engine's w
   const got = await db.assetBytes(ref);
   assert(got instanceof ArrayBuffer, `assetBytes resolved to ${Object.prototype.toString.call(got)}`);
   assert(sameBytes(new Uint8Array(got), data), "the bytes differ");
-  await rejects(db.assetBytes({ ...ref, hash: undefined, path: ref.path + "-missing" }), "NotFound", "assetBytes of a missing asset");
+  const missing = ref.kind === "idb" ? { ...ref, hash: undefined, blobKey: ref.blobKey + "-missing" }
+    : { ...ref, hash: undefined, path: ref.path + "-missing" };
+  await rejects(db.assetBytes(missing), "NotFound", "assetBytes of a missing asset");
   await db.close();
 });
 
@@ -1015,6 +1065,7 @@ const summary = document.getElementById("summary");
 for (const c of cases) {
   const start = performance.now();
   let ok = true;
+  let skipped = false;
   let message = "";
   state.current = c.name;
   try {
@@ -1029,18 +1080,23 @@ for (const c of cases) {
       clearTimeout(timer);
     }
   } catch (e) {
-    ok = false;
-    message = e instanceof AssertionError ? e.message : `${e?.name}: ${e?.message}\n${e?.stack ?? ""}`;
+    if (e instanceof Skip) {
+      skipped = true;
+      message = e.message;
+    } else {
+      ok = false;
+      message = e instanceof AssertionError ? e.message : `${e?.name}: ${e?.message}\n${e?.stack ?? ""}`;
+    }
   }
   const ms = Math.round(performance.now() - start);
-  state.results.push({ name: c.name, ok, message, ms });
+  state.results.push({ name: c.name, ok, skipped, message, ms });
   const li = document.createElement("li");
-  li.className = ok ? "pass" : "fail";
+  li.className = skipped ? "skip" : ok ? "pass" : "fail";
   li.textContent = `${c.name} `;
   const small = document.createElement("small");
   small.textContent = `${ms} ms`;
   li.append(small);
-  if (!ok) {
+  if (!ok || skipped) {
     const pre = document.createElement("pre");
     pre.textContent = message;
     li.append(pre);
@@ -1048,5 +1104,6 @@ for (const c of cases) {
   list.append(li);
 }
 const failed = state.results.filter((r) => !r.ok).length;
-summary.textContent = `${state.results.length - failed} passed, ${failed} failed`;
+const skippedN = state.results.filter((r) => r.skipped).length;
+summary.textContent = `${state.results.length - failed - skippedN} passed, ${failed} failed, ${skippedN} skipped`;
 state.done = true;
