@@ -4,6 +4,7 @@ package syncengine
 
 import (
 	"errors"
+	"fmt"
 	"syscall/js"
 	"testing"
 
@@ -11,33 +12,35 @@ import (
 )
 
 // fakeFetch replaces globalThis.fetch for the rest of the test with one
-// that records each request (method, URL, its Atelier-Sync header) in
-// globalThis.fetched and answers with status and body, and with the
-// Atelier-Sync header version unless it is "".
-func fakeFetch(t *testing.T, status int, version, body string) {
+// that records each request (method, URL, its Atelier-Sync header) and
+// answers with status and body, and with the Atelier-Sync header version
+// unless it is "". It returns the requests recorded so far.
+func fakeFetch(t *testing.T, status int, version, body string) (fetched func() [][3]string) {
 	t.Helper()
+	var got [][3]string
+	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		init := args[1]
+		method := "GET"
+		if m := init.Get("method"); m.Truthy() {
+			method = m.String()
+		}
+		h := js.Global().Get("Headers").New(init.Get("headers"))
+		sync := h.Call("get", syncproto.ProtocolHeader)
+		got = append(got, [3]string{method, args[0].String(), fmt.Sprint(sync)})
+		headers := map[string]any{"Content-Type": "application/json"}
+		if version != "" {
+			headers[syncproto.ProtocolHeader] = version
+		}
+		resp := js.Global().Get("Response").New(body, map[string]any{"status": status, "headers": headers})
+		return js.Global().Get("Promise").Call("resolve", resp)
+	})
 	old := js.Global().Get("fetch")
-	f := js.Global().Get("Function").New("status", "version", "body", `
-		globalThis.fetched = [];
-		return async (url, init) => {
-			const h = new Headers(init && init.headers);
-			fetched.push([init.method || "GET", String(url), h.get("Atelier-Sync")]);
-			const headers = { "Content-Type": "application/json" };
-			if (version) headers["Atelier-Sync"] = version;
-			return new Response(body, { status, headers });
-		};`).Invoke(status, version, body)
 	js.Global().Set("fetch", f)
-	t.Cleanup(func() { js.Global().Set("fetch", old) })
-}
-
-func fetched() [][3]string {
-	v := js.Global().Get("fetched")
-	out := make([][3]string, v.Length())
-	for i := range out {
-		r := v.Index(i)
-		out[i] = [3]string{r.Index(0).String(), r.Index(1).String(), r.Index(2).String()}
-	}
-	return out
+	t.Cleanup(func() {
+		js.Global().Set("fetch", old)
+		f.Release()
+	})
+	return func() [][3]string { return got }
 }
 
 var onePush = &syncproto.PushRequest{Ops: []syncproto.Op{}}
@@ -45,7 +48,7 @@ var onePush = &syncproto.PushRequest{Ops: []syncproto.Op{}}
 // A server of the first protocol version names none: the transport
 // refuses it before its first push, so nothing is pushed to it.
 func TestHTTPRefusesAServerOfAnotherVersion(t *testing.T) {
-	fakeFetch(t, 200, "", `{"changes":[],"cursor":0,"more":false}`)
+	fetched := fakeFetch(t, 200, "", `{"changes":[],"cursor":0,"more":false}`)
 	h := NewHTTP("https://sync.example", "ws", "tok")
 	_, err := h.Push(t.Context(), onePush)
 	var pe *ProtocolError
@@ -68,7 +71,7 @@ func TestHTTPRefusesAServerOfAnotherVersion(t *testing.T) {
 }
 
 func TestHTTPSpeaksItsVersion(t *testing.T) {
-	fakeFetch(t, 200, syncproto.Protocol, `{"acks":[],"changes":[],"cursor":0,"more":false}`)
+	fetched := fakeFetch(t, 200, syncproto.Protocol, `{"acks":[],"changes":[],"cursor":0,"more":false}`)
 	h := NewHTTP("https://sync.example", "ws", "tok")
 	if _, err := h.Push(t.Context(), onePush); err != nil {
 		t.Fatal(err)
