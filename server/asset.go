@@ -11,6 +11,7 @@ import (
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
 	"github.com/atelierstore/atelier/internal/errs"
+	"github.com/atelierstore/atelier/server/internal/ctxio"
 )
 
 // MaxAssetBytes is the largest content PutAsset takes.
@@ -42,7 +43,7 @@ func (w *Workspace) PutAsset(ctx context.Context, r io.Reader, mime string) (ass
 	defer os.Remove(f.Name())
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(ctxReader{ctx, r}, MaxAssetBytes+1))
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(ctxio.Reader{Ctx: ctx, R: r}, MaxAssetBytes+1))
 	if err != nil {
 		return assetref.Ref{}, fmt.Errorf("put asset: reading the content: %w", err)
 	}
@@ -74,17 +75,4 @@ func topType(mime string) string {
 		return "other"
 	}
 	return t
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
+	"github.com/atelierstore/atelier/server/internal/ctxio"
 )
 
 // Store is a server.BlobStore in a directory. Create it with Open.
@@ -56,7 +57,7 @@ func (s *Store) Put(ctx context.Context, sum [32]byte, r io.Reader) (err error) 
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(f, ctxio.Reader{Ctx: ctx, R: r}); err != nil {
 		return fmt.Errorf("dirblob: put: %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -94,17 +95,4 @@ func (s *Store) Open(ctx context.Context, sum [32]byte) (io.ReadSeekCloser, erro
 		return nil, fmt.Errorf("dirblob: %w", err)
 	}
 	return f, nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
