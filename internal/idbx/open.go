@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall/js"
+	"time"
 
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/internal/jsutil"
@@ -231,10 +232,36 @@ func (db *DB) StoreNames() []string { return stringList(db.v.Get("objectStoreNam
 // CloseWait closes the connection and waits until every transaction
 // started on it has finished (their callbacks run Go code, which must
 // still be there). It must not be called from a browser callback.
+//
+// A transaction the browser never settles must not hang it: WebKitGTK
+// 2.50 now and then fires neither complete nor abort for a transaction
+// aborted as its connection closes. After closeWait the transactions
+// still open are aborted, and after as long again CloseWait returns
+// anyway; their events, should they come later, find nothing waiting.
 func (db *DB) CloseWait() {
 	db.Close()
-	db.active.Wait()
+	finished := make(chan struct{})
+	go func() {
+		db.active.Wait()
+		close(finished)
+	}()
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-finished:
+		return
+	case <-t.C:
+	}
+	db.AbortAll()
+	t.Reset(closeWait)
+	select {
+	case <-finished:
+	case <-t.C:
+	}
 }
+
+// closeWait bounds how long CloseWait waits for the browser, twice.
+const closeWait = 5 * time.Second
 
 // AbortAll aborts every transaction of the connection that has not
 // finished. Closing a connection waits for its transactions, and another

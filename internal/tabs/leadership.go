@@ -5,6 +5,7 @@ package tabs
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Leadership runs background jobs (sync, asset collection) in one tab of
@@ -19,6 +20,7 @@ type Leadership struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	jobs    map[*leaderJob]struct{}
+	running sync.WaitGroup // job goroutines that have not returned
 	notify  func(bool)
 }
 
@@ -73,12 +75,18 @@ func (ls *Leadership) changed(leading bool) {
 func (ls *Leadership) start(j *leaderJob) {
 	ctx, cancel := context.WithCancel(ls.ctx)
 	j.cancel = cancel
-	go j.run(ctx)
+	ls.running.Add(1)
+	go func() {
+		defer ls.running.Done()
+		j.run(ctx)
+	}()
 }
 
-// Close gives up leadership (or the place in the queue) and cancels the
-// jobs; it returns once no lock callback can run (see Leader.Close). It
-// must not be called from a browser callback.
+// Close gives up leadership (or the place in the queue), cancels the jobs
+// and waits for them to return (up to jobsWait), so that what they use
+// (the store) can close after it without work still running on it. It
+// returns once no lock callback can run (see Leader.Close). It must not be
+// called from a browser callback.
 func (ls *Leadership) Close() {
 	ls.mu.Lock()
 	l := ls.l
@@ -89,7 +97,24 @@ func (ls *Leadership) Close() {
 	} else {
 		ls.changed(false)
 	}
+	returned := make(chan struct{})
+	go func() {
+		ls.running.Wait()
+		close(returned)
+	}()
+	t := time.NewTimer(jobsWait)
+	defer t.Stop()
+	select {
+	case <-returned:
+	case <-t.C:
+	}
 }
+
+// jobsWait bounds how long Close waits for cancelled jobs to return: they
+// are expected to within milliseconds (a fetch aborts, a transaction
+// ends), but a job stuck on something the browser never settles must not
+// keep Close from returning.
+const jobsWait = 5 * time.Second
 
 // Leading reports whether this tab is the leader.
 func (ls *Leadership) Leading() bool {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,5 +86,30 @@ func TestOneLeader(t *testing.T) {
 	unreg()
 	if got := <-stopped; got != "b2" {
 		t.Fatalf("stopped %s", got)
+	}
+}
+
+// TestCloseWaitsForJobs: Close returns only once the cancelled jobs have
+// returned, so that the store they use can close right after it with no
+// work still running on it.
+func TestCloseWaitsForJobs(t *testing.T) {
+	name := fmt.Sprintf("atelier-test-%s-%d:leader", t.Name(), time.Now().UnixNano())
+	ls, _ := Lead(name, nil)
+	started := make(chan struct{})
+	var returned atomic.Bool
+	ls.RunOnLeader("slow", func(ctx context.Context) {
+		close(started)
+		<-ctx.Done()
+		time.Sleep(300 * time.Millisecond) // the last request of a round
+		returned.Store(true)
+	})
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the job never started")
+	}
+	ls.Close()
+	if !returned.Load() {
+		t.Fatal("Close returned before the job did")
 	}
 }

@@ -15,6 +15,10 @@ globalThis.apiTest = state;
 const cases = [];
 const test = (name, fn) => cases.push({ name, fn });
 
+// step names what the running case is doing: a case that hangs says where.
+const step = (what) => { state.step = what; };
+new BroadcastChannel("zzdebug").onmessage = (e) => { state.step += " > " + e.data; };
+
 class AssertionError extends Error {}
 
 // skip ends a case as skipped: what it tests does not exist in this
@@ -887,15 +891,21 @@ test("capabilities, estimate, persist, stats, isLeader: shapes", async () => {
 });
 
 test("syncNow waits for the round: Unavailable when the server cannot be reached, Aborted by its signal", async () => {
+  step("open");
   const db = await open({ sync: { url: "http://127.0.0.1:9", workspace: "w", pullIntervalMs: 3600000 } });
+  step("createWorkflow");
   await db.createWorkflow("Waits for the network");
+  step("syncNow");
   const e = await rejects(db.syncNow(), "Unavailable", "syncNow with the server down");
   assert(/unavailable/i.test(e.message), `message: ${e.message}`);
+  step("syncNow, aborted");
   const ac = new AbortController();
   const call = db.syncNow({ signal: ac.signal });
   ac.abort();
   await rejects(call, "Aborted", "syncNow aborted");
+  step("syncNow with a bad signal");
   await rejects(db.syncNow({ signal: 42 }), "Invalid", "a signal that is not an AbortSignal");
+  step("close");
   await db.close();
 });
 
@@ -1062,17 +1072,25 @@ test("a module worker loads the API and shares the database with the page", asyn
 const list = document.getElementById("results");
 const summary = document.getElementById("summary");
 
-for (const c of cases) {
+// ?only=text runs the cases whose name contains text, ?repeat=n each n
+// times: for chasing a case that fails now and then.
+const params = new URLSearchParams(location.search);
+const only = params.get("only") ?? "";
+const repeat = Math.max(1, Number(params.get("repeat")) || 1);
+const chosen = cases.filter((c) => c.name.includes(only)).flatMap((c) => Array(repeat).fill(c));
+
+for (const c of chosen) {
   const start = performance.now();
   let ok = true;
   let skipped = false;
   let message = "";
   state.current = c.name;
+  state.step = "";
   try {
     // A case that hangs fails on its own and lets the others run.
     let timer;
     const limit = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new AssertionError("did not finish within 30 s")), 30_000);
+      timer = setTimeout(() => reject(new AssertionError(`did not finish within 30 s${state.step ? `; last step: ${state.step}` : ""}`)), 30_000);
     });
     try {
       await Promise.race([c.fn(), limit]);
