@@ -441,10 +441,9 @@ func TestJourneyThroughTheEditor(t *testing.T) {
 	// A package dropped on the page is imported too: here a second copy,
 	// with new ids.
 	c.DropFiles(t, "#canvas", pkg)
-	c.WaitFor(t, `document.querySelectorAll("li.wf").length === 2 && document.getElementById("status").textContent.startsWith("imported")`, 20*time.Second)
-	if got := statusOf(t, c); !strings.HasSuffix(got, "(a copy, with new ids)") {
-		t.Errorf("status after importing the package again: %q", got)
-	}
+	// (The status of the first import starts the same way: wait for the
+	// second one's.)
+	c.WaitFor(t, `document.querySelectorAll("li.wf").length === 2 && document.getElementById("status").textContent.endsWith("(a copy, with new ids)")`, 20*time.Second)
 
 	// Stored text that looks like HTML is shown as text.
 	const evil = `<img src=x onerror=alert(1)>`
