@@ -79,9 +79,10 @@ func run(bin, clientList, storeList, procList string, duration time.Duration, wo
 
 	fmt.Printf("Each client in turn pushes %d ops (half new nodes, half updates) and pulls a page of up to 200 changes;\n"+
 		"clients spread over %d workspaces (and over the procs server processes sharing the database, in turn);\n"+
-		"%v per run after 1 s of warm-up. pushes/s and ops/s count acked pushes and ops.\n\n", batch, workspaces, duration)
-	fmt.Printf("%-9s %5s %7s %4s %9s %9s %9s %9s %9s %9s %9s %8s %8s\n", "store", "procs", "clients", "run", "pushes/s", "ops/s",
-		"push p50", "push p99", "pull p50", "pull p95", "pull p99", "errors", "RSS MiB")
+		"%v per run after 1 s of warm-up. pushes/s and ops/s count acked pushes and ops. watch: from the start of a push\n"+
+		"through the first process to the answer of a watch held on the last, every 200 ms or so amid the load.\n\n", batch, workspaces, duration)
+	fmt.Printf("%-9s %5s %7s %4s %9s %9s %9s %9s %9s %9s %9s %9s %9s %8s %8s\n", "store", "procs", "clients", "run", "pushes/s", "ops/s",
+		"push p50", "push p99", "pull p50", "pull p95", "pull p99", "watch p50", "watch p95", "errors", "RSS MiB")
 	procs, err := numbers("-processes", procList)
 	if err != nil {
 		return err
@@ -110,8 +111,9 @@ func run(bin, clientList, storeList, procList string, duration time.Duration, wo
 					if err != nil {
 						return fmt.Errorf("%s, %d processes, %d clients: %w", store, p, n, err)
 					}
-					fmt.Printf("%-9s %5d %7d %4d %9.0f %9.0f %9s %9s %9s %9s %9s %8d %8.0f\n", store, p, n, r, res.pushesPerSec, res.opsPerSec,
-						ms(res.push, 50), ms(res.push, 99), ms(res.pull, 50), ms(res.pull, 95), ms(res.pull, 99), res.errors, float64(res.rssPeak)/(1<<20))
+					fmt.Printf("%-9s %5d %7d %4d %9.0f %9.0f %9s %9s %9s %9s %9s %9s %9s %8d %8.0f\n", store, p, n, r, res.pushesPerSec, res.opsPerSec,
+						ms(res.push, 50), ms(res.push, 99), ms(res.pull, 50), ms(res.pull, 95), ms(res.pull, 99), ms(res.heard, 50), ms(res.heard, 95),
+						res.errors, float64(res.rssPeak)/(1<<20))
 				}
 			}
 		}
@@ -136,6 +138,7 @@ type result struct {
 	pushesPerSec float64
 	opsPerSec    float64
 	push, pull   []time.Duration // sorted
+	heard        []time.Duration // sorted: from a push to a watch on another process
 	errors       int64
 	rssPeak      int64 // bytes, of all the processes together
 }
@@ -163,6 +166,7 @@ func measure(bin, dir, store, pg string, procs, n, workspaces, batch int, durati
 	for w := range workspaces {
 		args = append(args, "-token", fmt.Sprintf("bench-%d=w%d", w, w))
 	}
+	args = append(args, "-token", "bench-probe=probe")
 	if store == "postgres" {
 		schema := "bench_" + filepath.Base(dir)
 		schema = strings.ReplaceAll(schema, "-", "_")
@@ -232,7 +236,7 @@ func measure(bin, dir, store, pg string, procs, n, workspaces, batch int, durati
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			c := newClient(bases[i%procs], i%workspaces, int64(i))
+			c := newClient(bases[i%procs], fmt.Sprintf("w%d", i%workspaces), fmt.Sprintf("bench-%d", i%workspaces), int64(i))
 			var myPush, myPull []time.Duration
 			for ctx.Err() == nil {
 				t0 := time.Now()
@@ -262,11 +266,56 @@ func measure(bin, dir, store, pg string, procs, n, workspaces, batch int, durati
 			mu.Unlock()
 		})
 	}
+	var heard []time.Duration
+	wg.Go(func() { heard = probe(ctx, bases, &counting, &errs) })
 	wg.Wait()
 	slices.Sort(push)
 	slices.Sort(pull)
+	slices.Sort(heard)
 	return &result{pushesPerSec: float64(pushes.Load()) / duration.Seconds(), opsPerSec: float64(ops.Load()) / duration.Seconds(), push: push, pull: pull,
-		errors: errs.Load(), rssPeak: rssPeak.Load()}, nil
+		heard: heard, errors: errs.Load(), rssPeak: rssPeak.Load()}, nil
+}
+
+// probe measures how long a change takes to reach a client of another
+// server process, amid the load: it pushes a node to workspace probe
+// through the first process every 200 ms or so, while a watch of probe
+// is held on the last one, and records from the start of each push to the
+// watch's answer. With one process it measures the process's own wake.
+func probe(ctx context.Context, bases []string, counting *atomic.Bool, errs *atomic.Int64) []time.Duration {
+	pusher := newClient(bases[0], "probe", "bench-probe", -1)
+	watcher := newClient(bases[len(bases)-1], "probe", "bench-probe", -2)
+	var heard []time.Duration
+	for ctx.Err() == nil {
+		answered := make(chan error, 1)
+		go func() {
+			var w syncproto.WatchResponse
+			err := watcher.do(ctx, "GET", syncproto.RouteWatch+"?wait=10000&after="+strconv.FormatInt(watcher.cursor, 10), nil, &w)
+			if err == nil && w.Seq <= watcher.cursor {
+				err = fmt.Errorf("watch answered %d, no change after %d", w.Seq, watcher.cursor)
+			}
+			answered <- err
+		}()
+		time.Sleep(100 * time.Millisecond) // held
+		t0 := time.Now()
+		_, err := pusher.push(ctx, 1)
+		if err == nil {
+			err = <-answered
+		}
+		took := time.Since(t0)
+		if err == nil {
+			err = watcher.pull(ctx) // the cursor after the push, for the next watch
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			errs.Add(1)
+		} else if counting.Load() {
+			heard = append(heard, took)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return heard
 }
 
 // client is one device: its own connection, workspace and nodes.
@@ -281,9 +330,9 @@ type client struct {
 	started         bool
 }
 
-func newClient(base string, w int, seed int64) *client {
+func newClient(base, ws, token string, seed int64) *client {
 	return &client{
-		base: base, ws: fmt.Sprintf("w%d", w), token: fmt.Sprintf("bench-%d", w),
+		base: base, ws: ws, token: token,
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}, Timeout: time.Minute},
 		rng:  rand.New(rand.NewSource(seed)), wf: graph.NewID(), versions: map[string]int64{},
 	}
