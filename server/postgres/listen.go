@@ -22,9 +22,12 @@ const (
 	minListenBackoff = 100 * time.Millisecond
 	maxListenBackoff = 10 * time.Second
 	listenConnect    = 30 * time.Second // longest a connection attempt takes
-	listenIdle       = 30 * time.Second // a quiet connection is pinged after this
-	listenPing       = 10 * time.Second // and must answer within this
+	listenPing       = 10 * time.Second // a ping must answer within this
 )
+
+// listenIdle is how long a quiet listener waits before it pings its
+// connection; a variable for the tests.
+var listenIdle = 30 * time.Second
 
 // ListenApplicationName is the application_name of the connections
 // Listen holds, as pg_stat_activity shows them.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,4 +304,45 @@ func call[T any](t *testing.T, method, base, route string) T {
 		t.Fatalf("%s %s: %d, %v", method, route, resp.StatusCode, err)
 	}
 	return v
+}
+
+// TestListenPings lets a listener's connection go quiet many times over:
+// each time it pings it, and goes on listening on it, without
+// reconnecting (which would wake every watch each time).
+func TestListenPings(t *testing.T) {
+	defer postgres.SetListenIdle(20 * time.Millisecond)()
+	d := schemaDSN(t)
+	ctx := context.Background()
+	a, err := postgres.Open(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	heard := storetest.NewAnnouncements()
+	go b.Listen(ctx, heard)
+	if heard.Await(0, 10*time.Second, "+") < 0 {
+		t.Fatal("Listen did not connect")
+	}
+	for round := range 3 {
+		time.Sleep(300 * time.Millisecond) // pings
+		mark := len(heard.Events())
+		if err := a.Update(ctx, "alpha", func(tx server.Tx) error {
+			wf := graph.NewID()
+			return tx.Put([]syncproto.Change{{EntityID: wf, Entity: syncproto.EntityWorkflow, WorkflowID: wf,
+				Seq: tx.Seq() + 1, Version: 1, OpID: graph.NewID(), Data: []byte(`{}`)}}, nil)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if heard.Await(mark, 2*time.Second, "alpha") < 0 {
+			t.Fatalf("round %d: the write was not heard: %q", round, heard.Events())
+		}
+	}
+	if ev := heard.Events(); !slices.Equal(ev, []string{"+", "alpha", "alpha", "alpha"}) {
+		t.Fatalf("heard %q, want one connection and the three writes", ev)
+	}
 }
