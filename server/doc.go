@@ -20,8 +20,7 @@
 //     asked for.
 //   - Watch is a long poll that announces changes: it answers at once when
 //     the workspace has a change after the client's cursor, else as soon as
-//     a push lands (through this Server at once; through another process
-//     sharing the database within Options.WatchPoll), else with the cursor
+//     a change is committed (see Several processes), else with the cursor
 //     itself after the wait (syncproto.DefaultWatchWait, at most
 //     syncproto.MaxWatchWait). The client then pulls. A sync engine
 //     listening this way sees another device's change in tens of
@@ -115,6 +114,28 @@
 //     U+FFFD in place of the bad bytes (syncproto.CheckText).
 //   - A Pull page is cut short when it grows past Options.MaxPullBytes
 //     (More is then true), so large entities cannot make a page unbounded.
+//
+// # Several processes
+//
+// Several Servers, in as many processes, may serve one database behind a
+// load balancer, each request going to any of them, when the Store is
+// made for it (the postgres one is; the sqlite one is for one process).
+// They must share the Tokens, the Secret (a URL signed by one is used at
+// another) and the blobs (an upload through one is downloaded through
+// another): one BlobStore that all of them reach.
+//
+// A change wakes the watches of every process. The Server it was written
+// through wakes its own at once. When the Store is an Announcer, as the
+// postgres one is, the others hear of it from their store as it commits
+// (in milliseconds) and wake theirs; when a store's listener has lost its
+// connection, it wakes every watch once it is back, as announcements may
+// have been missed meanwhile. Otherwise, and while the listener is away,
+// a watch sees another process's change when it reads the store again,
+// every Options.WatchPoll (5 s).
+//
+// Pushes to one workspace are serialized by the store whichever process
+// takes them; each process commits the pushes it takes as groups (see
+// below).
 //
 // # Group commit
 //

@@ -85,12 +85,15 @@ func (s *Server) commitLoop(ws string) {
 		g.mu.Unlock()
 
 		err := s.commit(ws, group)
+		committed := err == nil
 		if err != nil && len(group) > 1 {
 			// One push may be what the store refuses: give each its own
 			// transaction, so that the others do not fail with it.
 			for _, j := range group {
 				if err := s.commit(ws, []*pushJob{j}); err != nil {
 					j.err = err
+				} else {
+					committed = true
 				}
 			}
 		} else {
@@ -99,6 +102,12 @@ func (s *Server) commitLoop(ws string) {
 					j.err = err
 				}
 			}
+		}
+		if committed {
+			// Its watchers read the store again. Told here rather than by
+			// each push's handler, so that a push whose client has gone
+			// is announced all the same.
+			s.hub.publish(ws)
 		}
 		for _, j := range group {
 			close(j.done)

@@ -39,7 +39,6 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 		s.internal(w, r, fmt.Errorf("push to %s: %w", ws, err))
 		return
 	}
-	s.hub.publish(ws) // its watchers read the store again
 	var out bytes.Buffer
 	out.WriteString(`{"acks":[`)
 	for i, a := range acks {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -69,7 +70,9 @@ type Options struct {
 	// WatchPoll is how often a waiting watch request (syncproto.RouteWatch)
 	// reads the store again, to hear of changes other server processes
 	// write to a shared database; 0 means DefaultWatchPoll. Changes pushed
-	// through this Server wake its watchers at once.
+	// through this Server wake its watchers at once, and so do those of
+	// other processes when the store is an Announcer (while its listener
+	// is connected).
 	WatchPoll time.Duration
 
 	// StallTimeout is how long a request body may take to start arriving
@@ -109,7 +112,8 @@ type Server struct {
 	maxPull   int
 	hub       hub
 	ending    sync.Once
-	ended     chan struct{} // closed by EndWatches
+	ended     chan struct{}      // closed by EndWatches
+	unlisten  context.CancelFunc // ends listen (see Announcer)
 	watchPoll time.Duration
 	stall     time.Duration
 	minRate   int64
@@ -125,7 +129,9 @@ type Server struct {
 // New returns a Server over store and blobs. It fails with an error
 // matching errs.ErrInvalid when opts hold a Secret shorter than 32
 // bytes, a malformed BaseURL or a negative bound. The Server does not own
-// store and blobs: close them after the last request.
+// store and blobs: close them after the last request. When store is an
+// Announcer, the Server listens to it until EndWatches is called or the
+// store is closed.
 func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	if store == nil || blobs == nil {
 		return nil, errors.New("server: New needs a Store and a BlobStore")
@@ -205,6 +211,12 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 		w.Write([]byte("ok\n"))
 	})
 	s.mux = m
+	s.unlisten = func() {}
+	if a, ok := store.(Announcer); ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.unlisten = cancel
+		go s.listen(ctx, a)
+	}
 	return s, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -51,6 +52,46 @@ type Store interface {
 	// Close releases the database. Calls after Close fail with an error
 	// matching errs.ErrClosed.
 	io.Closer
+}
+
+// Announcer is implemented by a Store whose database is shared by several
+// server processes and which can tell each of them, as they commit, of
+// the changes the others write: PostgreSQL's LISTEN/NOTIFY in the postgres
+// package. A Server whose store is an Announcer wakes its watch requests
+// (syncproto.RouteWatch) when it hears of a change, instead of noticing
+// it at its next poll (Options.WatchPoll). A store without it (the sqlite
+// one, used by one process) needs nothing: a Server announces the changes
+// written through it to its own watchers.
+type Announcer interface {
+	// Listen tells h of the changes of every workspace committed through
+	// other Store values on the same database (other processes), until
+	// ctx is done or the store is closed, and then returns ctx's error or
+	// one matching errs.ErrClosed. Changes written through this Store
+	// value are not announced to it: the Server that wrote them knows.
+	//
+	// Listen holds a connection of its own. When it loses it, it tells h
+	// (Lost) and connects again after a backoff, for as long as it runs;
+	// each time it is connected it tells h (Connected), as changes may
+	// have gone unannounced meanwhile. h's methods are called from one
+	// goroutine and must return quickly.
+	Listen(ctx context.Context, h AnnounceHandler) error
+}
+
+// AnnounceHandler receives what Announcer.Listen hears.
+type AnnounceHandler interface {
+	// Changed tells that a change of workspace ws was committed.
+	Changed(ws string)
+
+	// Connected tells that Listen is connected and hears what is
+	// committed from now on. Changes committed before, since Listen was
+	// called or since its connection was lost, may have gone unannounced:
+	// any workspace may have changed.
+	Connected()
+
+	// Lost tells that Listen lost its connection, or could not connect,
+	// with err, and tries again after retry. Changes committed until it is
+	// Connected again go unannounced.
+	Lost(err error, retry time.Duration)
 }
 
 // View reads one workspace in a transaction. It uses the context given to

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -11,8 +13,10 @@ import (
 )
 
 // DefaultWatchPoll is how often a waiting watch request reads the store
-// again by default, to hear of changes that another server process wrote
-// (changes written through this Server wake it at once).
+// again by default, to hear of changes that another server process wrote.
+// Changes written through this Server wake it at once, and so do those of
+// other processes when the store is an Announcer and its listener is
+// connected: the poll is then only the fallback.
 const DefaultWatchPoll = 5 * time.Second
 
 // hub tells the watch requests waiting on a workspace that it changed.
@@ -49,17 +53,67 @@ func (h *hub) publish(ws string) {
 	}
 }
 
+// publishAll wakes the waiters of every workspace.
+func (h *hub) publishAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ws, c := range h.ch {
+		close(c)
+		delete(h.ch, ws)
+	}
+}
+
+// listen hears, until ctx is done or the store closed, the changes that
+// other processes sharing the store commit, and wakes their watchers.
+func (s *Server) listen(ctx context.Context, a Announcer) {
+	err := a.Listen(ctx, &announced{s: s})
+	s.log.LogAttrs(ctx, slog.LevelDebug, "no longer listening for changes of other processes", slog.Any("err", err))
+}
+
+// announced is the AnnounceHandler of a Server.
+type announced struct {
+	s    *Server
+	lost bool // the connection was lost: say when it is back
+}
+
+func (a *announced) Changed(ws string) { a.s.hub.publish(ws) }
+
+// Connected wakes every watch: each reads the store again, so a change
+// that went unannounced before the connection is not waited for until
+// the next poll.
+func (a *announced) Connected() {
+	if a.lost {
+		a.s.log.LogAttrs(context.Background(), slog.LevelInfo, "listening for changes of other processes again")
+		a.lost = false
+	}
+	a.s.hub.publishAll()
+}
+
+func (a *announced) Lost(err error, retry time.Duration) {
+	a.lost = true
+	a.s.log.LogAttrs(context.Background(), slog.LevelWarn,
+		"not listening for changes of other processes: watches poll the store until it is back",
+		slog.Any("err", err), slog.Duration("retry", retry))
+}
+
 // EndWatches answers the watch requests waiting now, and every later one
 // at once, with their own cursor (clients ask again, after a backoff when
 // the server is gone). Call it when shutting down, before
 // http.Server.Shutdown waits for requests to end (RegisterOnShutdown), so
 // that held watches do not delay it.
-func (s *Server) EndWatches() { s.ending.Do(func() { close(s.ended) }) }
+//
+// It also stops listening for changes of other processes (Announcer).
+func (s *Server) EndWatches() {
+	s.ending.Do(func() {
+		close(s.ended)
+		s.unlisten()
+	})
+}
 
 // watch answers syncproto.RouteWatch: at once when ws has a change after
 // the cursor, else when one is written (through this Server, or through
-// another process sharing the store, seen within the poll interval), else
-// with the cursor itself when the wait is over.
+// another process sharing the store: as it is announced, or seen at the
+// next poll), else with the cursor itself when the wait is over.
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, ws string) {
 	after, wait, msg := watchQuery(r)
 	if msg != "" {

@@ -22,11 +22,10 @@ func (w *Workspace) Apply(ctx context.Context, ops []syncproto.Op) ([]syncproto.
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	raw, err := w.s.apply(ctx, w.ws, ops) // with the pushes waiting, as one of them
+	raw, err := w.s.apply(ctx, w.ws, ops) // with the pushes waiting, as one of them; announced there
 	if err != nil {
 		return nil, err
 	}
-	w.s.hub.publish(w.ws)
 	acks := make([]syncproto.Ack, len(raw))
 	for i, b := range raw {
 		if err := json.Unmarshal(b, &acks[i]); err != nil {

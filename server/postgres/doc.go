@@ -32,7 +32,42 @@
 // leave a quarter of the connections (at least two) to pushes, which
 // hold the workspace locks.
 //
+// # Several processes
+//
+// Every write transaction that assigns sequence numbers also sends
+// pg_notify on the schema's channel (Store.Channel: "atelier_" and 16 hex
+// digits of the schema name's SHA-256), with the payload
+// "ORIGIN:WORKSPACE", ORIGIN being a random tag of the Store that wrote
+// it. PostgreSQL delivers it to the listeners when the transaction
+// commits, and only if it does, so a listener that hears of a change
+// finds it committed. Store.Listen, the server.Announcer the Server uses,
+// LISTENs on a connection of its own, outside the pool (application_name
+// "atelier-sync listener"), and reports the workspaces other Stores
+// wrote; the Server wakes their watches. Each process thus holds one
+// connection more than its pool.
+//
+// The listener pings its connection when it has been quiet for 30 s, so
+// a dead one is noticed within a minute, not when TCP gives up. Having
+// lost it, it reconnects after 0.1 s, doubling up to 10 s, each wait
+// jittered so that servers do not come back in step; once connected again
+// it tells the Server, which wakes every watch, as the notifications sent
+// meanwhile are lost.
+//
 // # Caveats
+//
+// A connection pooler in transaction mode (PgBouncer's pool_mode =
+// transaction) does not deliver notifications to a session: the DSN must
+// reach PostgreSQL directly, or through a pooler in session mode, for
+// changes to be announced. Without them, watches still see other
+// processes' changes at their poll (server.Options.WatchPoll).
+//
+// PostgreSQL serializes the commits of notifying transactions across the
+// cluster: a lock taken when the notification is queued and held to the
+// end of the commit keeps notifications in commit order. Pushes to
+// different workspaces therefore wait for each other's commit flushes;
+// where flushing to disk is slow and pushes to many workspaces come at
+// once, that can bound their rate (the benchmark of
+// server/internal/benchserver measures it).
 //
 // Lookups of many ids join with unnest($ids) rather than "= ANY($ids)":
 // with a prepared (generic) plan the latter may scan the table and test

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/atelierstore/atelier/internal/errs"
@@ -63,14 +64,27 @@ var migrations = []string{
 	`ALTER TABLE entities ADD COLUMN clocks text NOT NULL DEFAULT '';`,
 }
 
-// Store is a server.Store in PostgreSQL. Create it with Open.
+// Store is a server.Store in PostgreSQL, and a server.Announcer. Create it
+// with Open.
 type Store struct {
 	pool   *pgxpool.Pool
 	reads  chan struct{} // a slot per connection that reads may hold
 	closed atomic.Bool
+
+	// Announcements (see listen.go): what Listen connects with, the
+	// channel of the schema, and this Store's tag in the payloads.
+	listenConfig *pgx.ConnConfig
+	channel      string
+	origin       string
+	mu           sync.Mutex     // guards listening against Close
+	listening    sync.WaitGroup // the Listen calls running
+	done         chan struct{}  // closed by Close: Listen returns
 }
 
-var _ server.Store = (*Store)(nil)
+var (
+	_ server.Store     = (*Store)(nil)
+	_ server.Announcer = (*Store)(nil)
+)
 
 // Open connects to the database named by dsn (a URL or key=value string,
 // as pgx takes; parameters it does not know, like search_path, are sent
@@ -97,8 +111,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// waiting for a connection behind a crowd of pulls delays every push
 	// to its workspace after it.
 	reads := int(cfg.MaxConns) - max(2, int(cfg.MaxConns)/4)
-	s := &Store{pool: pool, reads: make(chan struct{}, max(1, reads))}
+	s := &Store{pool: pool, reads: make(chan struct{}, max(1, reads)), done: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := s.prepareAnnouncements(ctx, cfg.ConnConfig); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
@@ -152,9 +170,17 @@ func (s *Store) check() error {
 	return nil
 }
 
-// Close closes the connections, waiting for those in use.
+// Close closes the connections, waiting for those in use, and ends the
+// Listen calls running.
 func (s *Store) Close() error {
-	if !s.closed.Swap(true) {
+	s.mu.Lock()
+	first := !s.closed.Swap(true)
+	if first {
+		close(s.done)
+	}
+	s.mu.Unlock()
+	if first {
+		s.listening.Wait()
 		s.pool.Close()
 	}
 	return nil
@@ -204,6 +230,7 @@ func (s *Store) update(ctx context.Context, ws string, fn func(server.Tx) error)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: begin and lock workspace %s: %w", ws, err)
 	}
+	before := t.seq
 	if err := fn(t); err != nil {
 		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
@@ -211,6 +238,11 @@ func (s *Store) update(ctx context.Context, ws string, fn func(server.Tx) error)
 	b, t.pending = t.pending, nil
 	if b == nil {
 		b = &pgx.Batch{}
+	}
+	if t.seq > before {
+		// Delivered to the other processes' listeners at commit, and only
+		// if it commits.
+		b.Queue(`SELECT pg_notify($1, $2)`, s.channel, s.origin+":"+ws)
 	}
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {

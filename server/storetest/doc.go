@@ -25,6 +25,12 @@
 // and reopen it (a restart) or hold two at once (two server processes).
 // Bench runs the benchmarks the same way.
 //
+// A store that is a server.Announcer is checked as one too: two servers on
+// two handles of its database, with no watch poll to fall back on, must
+// wake each other's watches. For other stores those tests skip.
+// Announcements records what an Announcer tells its handler, for an
+// implementation's own tests (of its reconnection, say).
+//
 // # Caveats
 //
 // Subtests run in parallel, each on its own database. The concurrency

@@ -47,6 +47,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Tx", testTx},
 		{"Closed", testClosed},
 		{"Watch", testWatch},
+		{"Announcer", testAnnouncer},
+		{"Announce", testAnnounce},
 		{"Data", testData},
 		{"DataConsistent", testDataConsistent},
 		{"ServerWrites", testServerWrites},

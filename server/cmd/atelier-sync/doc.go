@@ -9,10 +9,30 @@
 //	atelier-sync -postgres postgres://user@db/atelier -data ./blobs -tokens tokens.json
 //	atelier-sync -data ./sync-data -dump dev                # what workspace dev holds, as JSON
 //
+// With -postgres, any number of processes may serve one database behind a
+// load balancer, on one host or several (see Several processes).
+//
 // The tokens file is a JSON object of bearer token to workspace; a key may
 // be "sha256:" and the hex SHA-256 of the token instead of the token. The
 // data directory holds sync.db (unless -postgres is given), blobs/, and
 // secret, the key that signs blob URLs, created on first start.
+//
+// # Several processes
+//
+// Processes serving one PostgreSQL database must share the tokens, the
+// secret (-secret, or the one in -data: a blob URL signed by one is used
+// at another) and the blobs (-data on storage they all reach: an upload
+// through one is downloaded through another). Start them one after the
+// other the first time, so that the first creates the secret the others
+// read, or give them a -secret file made beforehand.
+//
+// Each process announces the changes written through it to the others
+// through PostgreSQL's LISTEN/NOTIFY, on a connection of its own, so a
+// client watching one hears of a push to another in milliseconds.
+// -watch-poll (5 s) is how often a held watch reads the database anyway:
+// it matters only while a process is reconnecting to the database, or
+// when notifications cannot reach it (through a pooler in transaction
+// mode).
 //
 // # Slow and hostile clients
 //
@@ -40,6 +60,10 @@
 // closes what remains, and exits 0.
 //
 // # Caveats
+//
+// A process starting removes the unfinished uploads in its blob
+// directory: those another process is receiving into a shared one then
+// fail (500), and their clients upload again.
 //
 // The server speaks plain HTTP; put it behind a TLS-terminating proxy in
 // production and set -base-url to its public address, so that signed

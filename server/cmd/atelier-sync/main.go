@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	perIP := fl.Int("max-conns-per-ip", 128, "most connections open at once from one IPv4 address or IPv6 /64; more are answered 503 (0: no limit, for use behind a reverse proxy)")
 	stall := fl.Duration("stall-timeout", server.DefaultStallTimeout, "longest a request's header or body may stall, or a response write take beyond what -min-rate allows")
 	minRate := fl.Int64("min-rate", server.DefaultMinRate, "slowest average rate in bytes/s of a request body (after the first -stall-timeout) and of a response (negative: none)")
+	watchPoll := fl.Duration("watch-poll", server.DefaultWatchPoll, "how often a held watch reads the store again, to see changes of other processes that went unannounced")
 	grace := fl.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in progress get to finish (bodies still arriving are cut off at once)")
 	dump := fl.String("dump", "", "print what WORKSPACE holds in DATA/sync.db (entities, tombstones, acks) as JSON and exit")
 	if err := fl.Parse(args); err != nil {
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	h, err := server.New(store, blobs, &server.Options{
 		Tokens: tok, Secret: secret, AllowedOrigins: strings.Split(*origins, ","),
 		URLTTL: *ttl, BaseURL: *baseURL, MaxBlobBytes: *maxBlob, Logger: log,
-		StallTimeout: *stall, MinRate: *minRate,
+		StallTimeout: *stall, MinRate: *minRate, WatchPoll: *watchPoll,
 	})
 	if err != nil {
 		return err

@@ -2,14 +2,19 @@
 // clients: it builds atelier-sync, starts it over SQLite and over
 // PostgreSQL (when ATELIER_TEST_POSTGRES names one), and runs N clients
 // that each push a batch of ops, then pull a page of changes, again and
-// again. It prints ops/s, push and pull latencies, and the server's RSS.
+// again. It prints pushes/s and ops/s, push and pull latencies, and the
+// servers' RSS.
 //
 //	go run ./internal/benchserver                       # make bench-server
 //	go run ./internal/benchserver -clients 50,200 -duration 10s -runs 3
+//	go run ./internal/benchserver -stores postgres -processes 1,2
 //
 // Each client has its own keep-alive connection and workspace i mod
 // -workspaces; a batch holds -batch ops, half of them new nodes and half
-// updates of nodes the client made before.
+// updates of nodes the client made before. With -processes 2, two
+// atelier-sync processes share the PostgreSQL database (and the secret
+// and data directory) and client i talks to process i mod 2, so the
+// clients of one workspace push through both.
 package main
 
 import (
@@ -47,59 +52,95 @@ func main() {
 	batch := flag.Int("batch", 20, "ops per push")
 	runs := flag.Int("runs", 1, "measurements of each configuration")
 	stores := flag.String("stores", "sqlite,postgres", "stores to measure")
+	processes := flag.String("processes", "1", "comma-separated numbers of server processes sharing the database (more than 1: postgres only)")
+	bin := flag.String("bin", "", "atelier-sync binary to measure (default: build ./cmd/atelier-sync), such as an older one for comparison")
 	flag.Parse()
-	if err := run(*clients, *stores, *duration, *workspaces, *batch, *runs); err != nil {
+	if err := run(*bin, *clients, *stores, *processes, *duration, *workspaces, *batch, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "benchserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(clientList, storeList string, duration time.Duration, workspaces, batch, runs int) error {
+func run(bin, clientList, storeList, procList string, duration time.Duration, workspaces, batch, runs int) error {
 	tmp, err := os.MkdirTemp("", "atelier-bench-server")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "atelier-sync")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/atelier-sync")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build atelier-sync: %w", err)
+	if bin == "" {
+		bin = filepath.Join(tmp, "atelier-sync")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/atelier-sync")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build atelier-sync: %w", err)
+		}
 	}
 	pg := os.Getenv("ATELIER_TEST_POSTGRES")
 
 	fmt.Printf("Each client in turn pushes %d ops (half new nodes, half updates) and pulls a page of up to 200 changes;\n"+
-		"clients spread over %d workspaces; %v per run after 1 s of warm-up. ops/s counts acked ops.\n\n", batch, workspaces, duration)
-	fmt.Printf("%-9s %7s %4s %9s %9s %9s %9s %9s %8s %8s\n", "store", "clients", "run", "ops/s", "push p50", "push p99", "pull p50", "pull p99", "errors", "RSS MiB")
-	for _, store := range strings.Split(storeList, ",") {
-		if store == "postgres" && pg == "" {
-			fmt.Printf("%-9s (skipped: ATELIER_TEST_POSTGRES is not set; make bench-server starts a PostgreSQL)\n", store)
-			continue
-		}
-		for _, cs := range strings.Split(clientList, ",") {
-			n, err := strconv.Atoi(cs)
-			if err != nil || n < 1 {
-				return fmt.Errorf("-clients: %q", cs)
-			}
-			for r := 1; r <= runs; r++ {
-				dir := filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", store, n, r))
-				res, err := measure(bin, dir, store, pg, n, workspaces, batch, duration)
-				if err != nil {
-					return fmt.Errorf("%s, %d clients: %w", store, n, err)
+		"clients spread over %d workspaces (and over the procs server processes sharing the database, in turn);\n"+
+		"%v per run after 1 s of warm-up. pushes/s and ops/s count acked pushes and ops. watch: from the start of a push\n"+
+		"through the first process to the answer of a watch held on the last, every 200 ms or so amid the load.\n\n", batch, workspaces, duration)
+	fmt.Printf("%-9s %5s %7s %4s %9s %9s %9s %9s %9s %9s %9s %9s %9s %8s %8s\n", "store", "procs", "clients", "run", "pushes/s", "ops/s",
+		"push p50", "push p99", "pull p50", "pull p95", "pull p99", "watch p50", "watch p95", "errors", "RSS MiB")
+	procs, err := numbers("-processes", procList)
+	if err != nil {
+		return err
+	}
+	clients, err := numbers("-clients", clientList)
+	if err != nil {
+		return err
+	}
+	// Each run measures every configuration, so that a machine whose
+	// load drifts skews the runs rather than the configurations.
+	for r := 1; r <= runs; r++ {
+		for _, store := range strings.Split(storeList, ",") {
+			if store == "postgres" && pg == "" {
+				if r == 1 {
+					fmt.Printf("%-9s (skipped: ATELIER_TEST_POSTGRES is not set; make bench-server starts a PostgreSQL)\n", store)
 				}
-				fmt.Printf("%-9s %7d %4d %9.0f %9s %9s %9s %9s %8d %8.0f\n", store, n, r, res.opsPerSec,
-					ms(res.push, 50), ms(res.push, 99), ms(res.pull, 50), ms(res.pull, 99), res.errors, float64(res.rssPeak)/(1<<20))
+				continue
+			}
+			for _, p := range procs {
+				if p > 1 && store != "postgres" {
+					continue // one process per SQLite file
+				}
+				for _, n := range clients {
+					dir := filepath.Join(tmp, fmt.Sprintf("%s-%d-%d-%d", store, p, n, r))
+					res, err := measure(bin, dir, store, pg, p, n, workspaces, batch, duration)
+					if err != nil {
+						return fmt.Errorf("%s, %d processes, %d clients: %w", store, p, n, err)
+					}
+					fmt.Printf("%-9s %5d %7d %4d %9.0f %9.0f %9s %9s %9s %9s %9s %9s %9s %8d %8.0f\n", store, p, n, r, res.pushesPerSec, res.opsPerSec,
+						ms(res.push, 50), ms(res.push, 99), ms(res.pull, 50), ms(res.pull, 95), ms(res.pull, 99), ms(res.heard, 50), ms(res.heard, 95),
+						res.errors, float64(res.rssPeak)/(1<<20))
+				}
 			}
 		}
 	}
 	return nil
 }
 
+// numbers reads a comma-separated list of positive integers.
+func numbers(flagName, list string) ([]int, error) {
+	var out []int
+	for _, v := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q", flagName, v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 type result struct {
-	opsPerSec  float64
-	push, pull []time.Duration // sorted
-	errors     int64
-	rssPeak    int64 // bytes
+	pushesPerSec float64
+	opsPerSec    float64
+	push, pull   []time.Duration // sorted
+	heard        []time.Duration // sorted: from a push to a watch on another process
+	errors       int64
+	rssPeak      int64 // bytes, of all the processes together
 }
 
 func ms(d []time.Duration, p int) string {
@@ -110,16 +151,13 @@ func ms(d []time.Duration, p int) string {
 	return fmt.Sprintf("%.1fms", float64(v)/float64(time.Millisecond))
 }
 
-// measure starts a server over a fresh store and runs n clients on it.
-func measure(bin, dir, store, pg string, n, workspaces, batch int, duration time.Duration) (*result, error) {
+// measure starts procs servers over a fresh store and runs n clients on
+// them.
+func measure(bin, dir, store, pg string, procs, n, workspaces, batch int, duration time.Duration) (*result, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"-addr", addr, "-data", dir}
+	args := []string{"-data", dir}
 	if help, _ := exec.Command(bin, "-h").CombinedOutput(); bytes.Contains(help, []byte("-max-conns-per-ip")) {
 		// All the clients come from one address. (Older servers, measured
 		// for comparison, have no such limit.)
@@ -128,6 +166,7 @@ func measure(bin, dir, store, pg string, n, workspaces, batch int, duration time
 	for w := range workspaces {
 		args = append(args, "-token", fmt.Sprintf("bench-%d=w%d", w, w))
 	}
+	args = append(args, "-token", "bench-probe=probe")
 	if store == "postgres" {
 		schema := "bench_" + filepath.Base(dir)
 		schema = strings.ReplaceAll(schema, "-", "_")
@@ -137,30 +176,40 @@ func measure(bin, dir, store, pg string, n, workspaces, batch int, duration time
 		}
 		args = append(args, "-postgres", dsn)
 	}
-	cmd := exec.Command(bin, args...)
-
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard // a line per request
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
+	// One after the other: the first creates the secret they share.
+	var bases []string
+	var pids []int
+	for range procs {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
 		}
-	}()
-	base := "http://" + addr
-	if err := waitHealthy(base); err != nil {
-		return nil, err
+		cmd := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard // a line per request
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		defer func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+			}
+		}()
+		base := "http://" + addr
+		if err := waitHealthy(base); err != nil {
+			return nil, err
+		}
+		bases, pids = append(bases, base), append(pids, cmd.Process.Pid)
 	}
 
 	var (
 		counting  atomic.Bool
 		ops, errs atomic.Int64
+		pushes    atomic.Int64
 		mu        sync.Mutex
 		push      []time.Duration
 		pull      []time.Duration
@@ -174,7 +223,11 @@ func measure(bin, dir, store, pg string, n, workspaces, batch int, duration time
 	var rssPeak atomic.Int64
 	go func() {
 		for ctx.Err() == nil {
-			if rss := rssOf(cmd.Process.Pid); rss > rssPeak.Load() {
+			rss := int64(0)
+			for _, pid := range pids {
+				rss += rssOf(pid)
+			}
+			if rss > rssPeak.Load() {
 				rssPeak.Store(rss)
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -183,7 +236,7 @@ func measure(bin, dir, store, pg string, n, workspaces, batch int, duration time
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			c := newClient(base, i%workspaces, int64(i))
+			c := newClient(bases[i%procs], fmt.Sprintf("w%d", i%workspaces), fmt.Sprintf("bench-%d", i%workspaces), int64(i))
 			var myPush, myPull []time.Duration
 			for ctx.Err() == nil {
 				t0 := time.Now()
@@ -205,6 +258,7 @@ func measure(bin, dir, store, pg string, n, workspaces, batch int, duration time
 					continue
 				}
 				ops.Add(int64(k))
+				pushes.Add(1)
 				myPush, myPull = append(myPush, t1.Sub(t0)), append(myPull, t2.Sub(t1))
 			}
 			mu.Lock()
@@ -212,11 +266,56 @@ func measure(bin, dir, store, pg string, n, workspaces, batch int, duration time
 			mu.Unlock()
 		})
 	}
+	var heard []time.Duration
+	wg.Go(func() { heard = probe(ctx, bases, &counting, &errs) })
 	wg.Wait()
 	slices.Sort(push)
 	slices.Sort(pull)
-	return &result{opsPerSec: float64(ops.Load()) / duration.Seconds(), push: push, pull: pull,
-		errors: errs.Load(), rssPeak: rssPeak.Load()}, nil
+	slices.Sort(heard)
+	return &result{pushesPerSec: float64(pushes.Load()) / duration.Seconds(), opsPerSec: float64(ops.Load()) / duration.Seconds(), push: push, pull: pull,
+		heard: heard, errors: errs.Load(), rssPeak: rssPeak.Load()}, nil
+}
+
+// probe measures how long a change takes to reach a client of another
+// server process, amid the load: it pushes a node to workspace probe
+// through the first process every 200 ms or so, while a watch of probe
+// is held on the last one, and records from the start of each push to the
+// watch's answer. With one process it measures the process's own wake.
+func probe(ctx context.Context, bases []string, counting *atomic.Bool, errs *atomic.Int64) []time.Duration {
+	pusher := newClient(bases[0], "probe", "bench-probe", -1)
+	watcher := newClient(bases[len(bases)-1], "probe", "bench-probe", -2)
+	var heard []time.Duration
+	for ctx.Err() == nil {
+		answered := make(chan error, 1)
+		go func() {
+			var w syncproto.WatchResponse
+			err := watcher.do(ctx, "GET", syncproto.RouteWatch+"?wait=10000&after="+strconv.FormatInt(watcher.cursor, 10), nil, &w)
+			if err == nil && w.Seq <= watcher.cursor {
+				err = fmt.Errorf("watch answered %d, no change after %d", w.Seq, watcher.cursor)
+			}
+			answered <- err
+		}()
+		time.Sleep(100 * time.Millisecond) // held
+		t0 := time.Now()
+		_, err := pusher.push(ctx, 1)
+		if err == nil {
+			err = <-answered
+		}
+		took := time.Since(t0)
+		if err == nil {
+			err = watcher.pull(ctx) // the cursor after the push, for the next watch
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			errs.Add(1)
+		} else if counting.Load() {
+			heard = append(heard, took)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return heard
 }
 
 // client is one device: its own connection, workspace and nodes.
@@ -231,9 +330,9 @@ type client struct {
 	started         bool
 }
 
-func newClient(base string, w int, seed int64) *client {
+func newClient(base, ws, token string, seed int64) *client {
 	return &client{
-		base: base, ws: fmt.Sprintf("w%d", w), token: fmt.Sprintf("bench-%d", w),
+		base: base, ws: ws, token: token,
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}, Timeout: time.Minute},
 		rng:  rand.New(rand.NewSource(seed)), wf: graph.NewID(), versions: map[string]int64{},
 	}
