@@ -100,6 +100,11 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// MiniBrowser finds WebKitGTK's MiniBrowser as the WebKit driver does, for
+// tests that start it themselves (with its persistent profile, outside
+// automation).
+func MiniBrowser() (string, error) { return miniBrowser() }
+
 // miniBrowser finds WebKitGTK's MiniBrowser: $BROWSERTEST_MINIBROWSER, or
 // where Debian's libwebkit2gtk packages put it.
 func miniBrowser() (string, error) {
