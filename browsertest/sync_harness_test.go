@@ -180,6 +180,7 @@ func (s *syncServer) Start(t testing.TB) {
 	}
 	cmd := exec.Command(s.exe, args...)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("sync server: %v", err)
 	}
