@@ -666,6 +666,7 @@ test("two databases of one origin keep their asset bytes apart", async () => {
 });
 
 test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborted and keep nothing", async () => {
+  step("open");
   const db = await open();
   const bad = await rejects(db.putAsset(new Blob(["x"]), { signal: {} }), "Invalid", "a signal that is not an AbortSignal");
   eq(bad.field, "options.signal", "the field of a bad signal");
@@ -674,17 +675,21 @@ test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborte
 
   // Aborted while it writes: at the first progress report of 40 MiB.
   for (const backend of backends) {
+    step(`putAsset aborted mid-write (${backend})`);
     const b = await open({ assetBackend: backend });
     const ac = new AbortController();
     await rejects(b.putAsset(new Blob([bytes(40 << 20, 5)]), { signal: ac.signal, onProgress: () => ac.abort() }),
       "Aborted", `putAsset aborted mid-write (${backend})`);
     eq(await b.listAssets(), [], `assets after the aborted putAsset (${backend})`);
+    step(`a put after the abort (${backend})`);
     const kept = await b.putAsset(new Blob(["after"]), { signal: new AbortController().signal });
     assert(sameBytes(await blobBytes(await b.assetBlob(kept)), new TextEncoder().encode("after")), `a put after the abort (${backend})`);
+    step(`close (${backend})`);
     await b.close();
   }
 
   // A package with a large asset: the export and the import stop midway.
+  step("putAsset 24 MiB, exportWorkflow aborted");
   const ref = await db.putAsset(new Blob([bytes(24 << 20, 9)], { type: "video/mp4" }));
   const w = await db.createWorkflow("To abort");
   await db.setNodes(w.id, [{ type: "video", position: { x: 0, y: 0 }, result: { asset: ref } }]);
@@ -698,7 +703,9 @@ test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborte
   } else {
     await rejects(db.exportWorkflow(w.id, { signal: ae.signal, onProgress: () => ae.abort() }), "Aborted", "exportWorkflow aborted");
   }
+  step("exportWorkflow");
   const zip = await db.exportWorkflow(w.id, { signal: new AbortController().signal });
+  step("importPackage aborted");
 
   const other = await open();
   const ai = new AbortController();
@@ -706,8 +713,10 @@ test("AbortSignal: putAsset, exportWorkflow and importPackage reject with Aborte
   eq(await other.listWorkflows(), [], "workflows after the aborted import");
   eq((await other.listAssets()).length, 0, "assets after the aborted import");
   await rejects(other.importPackage(zip, { signal: AbortSignal.abort() }), "Aborted", "importPackage with an aborted signal");
+  step("importPackage");
   const imported = await other.importPackage(zip);
   eq(imported.workflow.name, "To abort", "the import after the aborted ones");
+  step("close");
   await other.close();
   await db.close();
 });
