@@ -270,6 +270,9 @@ func TestPutBlobFailuresInWorker(t *testing.T) {
 			t.Fatalf("limit %d: PutBlob cancelled midway = %v", limit, err)
 		}
 		wantLayout(t, s)
+		// Content up to the digest limit is written with createWritable,
+		// larger content with a sync access handle: both run out of quota
+		// at their second write.
 		proto := js.Global().Get("FileSystemSyncAccessHandle").Get("prototype")
 		write := proto.Get("write")
 		proto.Set("write", eval(`const [original] = arguments; let calls = 0;
@@ -277,8 +280,16 @@ func TestPutBlobFailuresInWorker(t *testing.T) {
 				if (++calls > 1) throw new DOMException("synthetic: out of quota", "QuotaExceededError");
 				return original.apply(this, args);
 			}`, write))
+		wproto := js.Global().Get("FileSystemWritableFileStream").Get("prototype")
+		wwrite := wproto.Get("write")
+		wproto.Set("write", eval(`const [original] = arguments; let calls = 0;
+			return function (...args) {
+				if (++calls > 1) return Promise.reject(new DOMException("synthetic: out of quota", "QuotaExceededError"));
+				return original.apply(this, args);
+			}`, wwrite))
 		_, err := s.PutBlob(t.Context(), b, assetref.Hint{})
 		proto.Set("write", write)
+		wproto.Set("write", wwrite)
 		if !errors.Is(err, errs.ErrQuotaExceeded) {
 			t.Fatalf("limit %d: PutBlob out of quota = %v, want an error matching ErrQuotaExceeded", limit, err)
 		}

@@ -125,6 +125,14 @@ func InDedicatedWorker() bool {
 	return c.Type() == js.TypeFunction && js.Global().InstanceOf(c)
 }
 
+// WritableSupported reports whether files can be written with
+// createWritable here (Safari before 26 has no such method, also in
+// workers).
+func WritableSupported() bool {
+	c := js.Global().Get("FileSystemFileHandle")
+	return c.Type() == js.TypeFunction && c.Get("prototype").Get("createWritable").Type() == js.TypeFunction
+}
+
 // SyncAccessSupported reports whether this context can create sync access
 // handles: a dedicated worker of a browser that has them.
 func SyncAccessSupported() bool {
