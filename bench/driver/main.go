@@ -56,6 +56,7 @@ func main() {
 	docs := flag.Bool("docs", true, "regenerate docs/BENCHMARKS.md (only when every scenario ran)")
 	jsizes := flag.String("jsizes", "1000,10000,50000", "J1, J2: comma-separated workflow sizes in nodes; sizes above 10k get -jlarge-runs runs")
 	jlarge := flag.Int("jlarge-runs", 2, "J1, J2: measured runs for sizes above 10k nodes (at most -runs)")
+	browsers := flag.String("browsers", strings.Join(browsertest.RemoteKinds, ","), "comma-separated other browsers to run S1-S6 in too, next to the same baselines there (absent ones are skipped; \"\" for none)")
 	hook := flag.String("sha256-hook", "/bench/sha256.mjs", "J6: the URL path of a module that sets globalThis.atelierSHA256Bench, the streaming SHA-256 to measure against WebCrypto (default: the bridge's hash-wasm)")
 	flag.Parse()
 	if *runs < 5 {
@@ -93,7 +94,18 @@ func main() {
 		HashBytes:  64 << 20,
 	}
 	r := newRunner("bench", os.Stderr)
-	ok := r.run(func() { bench(r, cfg, want, *jsonOut, *docs && len(want) == len(scenarios), *hook) })
+	var others []string
+	for _, k := range strings.Split(*browsers, ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		if !slices.Contains(browsertest.RemoteKinds, k) {
+			fmt.Fprintf(os.Stderr, "bench: unknown browser %q in -browsers (have %s)\n", k, strings.Join(browsertest.RemoteKinds, ","))
+			os.Exit(2)
+		}
+		others = append(others, k)
+	}
+	ok := r.run(func() { bench(r, cfg, want, others, *jsonOut, *docs && len(want) == len(scenarios), *hook) })
 	if !ok {
 		fmt.Fprintln(os.Stderr, "bench: FAILED")
 		os.Exit(1)
@@ -126,19 +138,23 @@ type Machine struct {
 }
 
 type harness struct {
-	r    *runner
-	cfg  Config
-	b    *browsertest.Browser
-	tab  *browsertest.Tab
-	root string
-	wasm map[string][]byte // bench, hello, atelier
-	info map[string]map[string]any
+	r   *runner
+	cfg Config
+	b   *browsertest.Browser
+	tab *browsertest.Tab
+	// remote, when not nil, is another browser (Firefox, WebKit) that
+	// S1-S6 run in instead of b; page is its benchmark page.
+	remote *browsertest.Remote
+	page1  *browsertest.Page
+	root   string
+	wasm   map[string][]byte // bench, hello, atelier
+	info   map[string]map[string]any
 
 	kept       map[int]any // J1's stores by size, for J2 to load
 	sha256Hook string      // J6
 }
 
-func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool, sha256Hook string) {
+func bench(r *runner, cfg Config, want, others []string, jsonOut string, writeDocs bool, sha256Hook string) {
 	start := time.Now()
 	root, err := findRoot()
 	if err != nil {
@@ -214,6 +230,7 @@ func bench(r *runner, cfg Config, want []string, jsonOut string, writeDocs bool,
 		rows = append(rows, got...)
 		progress("%s done in %v", s, time.Since(t0).Round(100*time.Millisecond))
 	}
+	rows = append(rows, h.others(others, want)...)
 
 	rep := Report{
 		Date:     time.Now().UTC().Format("2006-01-02 15:04 MST"),
@@ -294,10 +311,8 @@ func progress(format string, args ...any) {
 // page runs one scenario of bench/wasm in a freshly loaded benchmark page
 // (so that no scenario inherits another's Go heap) and decodes its result.
 func (h *harness) page(name string, opts map[string]any, inWorker bool) *PageResult {
-	if h.tab == nil {
-		h.tab = h.b.NewTab(h.r, "bench")
-	}
-	h.tab.Navigate(h.r, "/bench/index.html")
+	tab := h.benchTab()
+	tab.Navigate(h.r, "/bench/index.html")
 	opts["runs"] = h.cfg.Runs
 	o, err := json.Marshal(opts)
 	if err != nil {
@@ -307,7 +322,7 @@ func (h *harness) page(name string, opts map[string]any, inWorker bool) *PageRes
 	if inWorker {
 		fn = `(n, o) => baselines.runInWorker(n, o)`
 	}
-	out := browsertest.Eval[string](h.r, h.tab, fn, name, string(o))
+	out := browsertest.Eval[string](h.r, tab, fn, name, string(o))
 	var p PageResult
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		h.r.Fatalf("%s: decoding the result: %v", name, err)
@@ -346,12 +361,13 @@ func (h *harness) inPage(s string) []Row {
 // BroadcastChannel round trip between the same tabs, alternating run by run.
 func (h *harness) s6() []Row {
 	c := h.cfg
-	a, b := h.b.NewTab(h.r, "A"), h.b.NewTab(h.r, "B")
-	defer a.Close()
-	defer b.Close()
+	a, closeA := h.newPage("A")
+	b, closeB := h.newPage("B")
+	defer closeA()
+	defer closeB()
 	a.Navigate(h.r, "/bench/index.html")
 	b.Navigate(h.r, "/bench/index.html")
-	run := func(tab *browsertest.Tab, name string, o map[string]any) string {
+	run := func(tab benchPage, name string, o map[string]any) string {
 		j, _ := json.Marshal(o)
 		return browsertest.Eval[string](h.r, tab, `(n, o) => benchLib.run(n, o)`, name, string(j))
 	}

@@ -38,6 +38,9 @@ type Row struct {
 	Target      string  `json:"target"`
 	Met         *bool   `json:"met"` // nil: the row informs, it has no target
 	Note        string  `json:"note,omitempty"`
+	// Browser is set on the rows measured in another browser than the
+	// run's Chromium (-browsers): its name and version.
+	Browser string `json:"browser,omitempty"`
 }
 
 // Target says what a row must reach.
@@ -244,7 +247,16 @@ func Table(rows []Row) string {
 // Tables renders the rows of the Go API (S*) as one markdown table and
 // those of the JavaScript API (J*) as another under a heading of their own.
 func Tables(rows []Row) string {
-	goRows, jsRows := splitRows(rows)
+	var chromium, other []Row
+	for _, r := range rows {
+		if r.Browser != "" {
+			r.Scenario += " — " + r.Browser
+			other = append(other, r)
+		} else {
+			chromium = append(chromium, r)
+		}
+	}
+	goRows, jsRows := splitRows(chromium)
 	var b strings.Builder
 	if len(goRows) > 0 {
 		b.WriteString(Table(goRows))
@@ -255,6 +267,10 @@ func Tables(rows []Row) string {
 		}
 		b.WriteString("### JavaScript API (J1-J7: what web apps run, through wasm/atelier.mjs)\n\n")
 		b.WriteString(Table(jsRows))
+	}
+	if len(other) > 0 {
+		b.WriteString("\n### Other browsers (S1-S6 against the same baselines, in the same browser)\n\n")
+		b.WriteString(Table(other))
 	}
 	return b.String()
 }

@@ -94,3 +94,17 @@ func TestRows(t *testing.T) {
 		t.Errorf("table:\n%s", table)
 	}
 }
+
+// TestTablesOtherBrowsers: rows measured in another browser get a table of
+// their own, named by browser, after Chromium's.
+func TestTablesOtherBrowsers(t *testing.T) {
+	lib, base := figure("lib", "ms", []float64{2}), figure("raw", "ms", []float64{1})
+	ff := newRow("S1", "x", lib, base, Target{}, "")
+	ff.Browser = "Firefox 153.8.0"
+	got := Tables([]Row{newRow("S1", "x", lib, base, Target{}, ""), ff})
+	head := strings.Index(got, "### Other browsers")
+	if head < 0 || strings.Count(got, "| S1 x") != 2 || !strings.Contains(got[head:], "| S1 x — Firefox 153.8.0 |") ||
+		strings.Contains(got[:head], "Firefox") {
+		t.Fatalf("tables:\n%s", got)
+	}
+}
