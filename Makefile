@@ -112,7 +112,11 @@ test-browser-others: deps-others $(WASMRUN)
 		esac; \
 		if [ -z "$$have" ]; then echo "skip	Go browser tests in $$b: not installed ($$how)"; continue; fi; \
 		echo "--- Go browser tests in $$b"; \
-		$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 10m -exec "$(WASMRUN) -browser $$b" $(OTHER_PKGS) || exit 1; \
+		log="$$(mktemp)"; rc=0; \
+		$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -v -count=1 -timeout 10m -exec "$(WASMRUN) -browser $$b" $(OTHER_PKGS) >"$$log" 2>&1 || rc=$$?; \
+		if [ $$rc -eq 0 ]; then grep -E '^(ok|\?) ' "$$log"; else grep -vE '^\s*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$$log"; fi; \
+		echo "$$b: Go browser tests: $$(grep -cE '^\s*--- PASS' "$$log") passed, $$(grep -cE '^\s*--- FAIL' "$$log") failed, $$(grep -cE '^\s*--- SKIP' "$$log") skipped"; \
+		rm -f "$$log"; [ $$rc -eq 0 ] || exit $$rc; \
 	done
 
 $(WASMRUN):
