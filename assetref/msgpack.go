@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
+
+	"github.com/atelierstore/atelier/internal/msgp"
 )
 
 // A Ref's msgpack form is written and read here, byte by byte, without a
@@ -14,43 +15,6 @@ import (
 // this one map. MarshalMsgpack and UnmarshalMsgpack are the Marshaler and
 // Unmarshaler interfaces of that library and others, so a struct holding a
 // Ref still encodes with them, as the same bytes.
-
-// The msgpack type codes used here (the msgpack specification's names).
-const (
-	mpPosFixintMax = 0x7f
-	mpFixmap       = 0x80 // to 0x8f
-	mpFixarray     = 0x90 // to 0x9f
-	mpFixstr       = 0xa0 // to 0xbf
-	mpNil          = 0xc0
-	mpFalse        = 0xc2
-	mpTrue         = 0xc3
-	mpBin8         = 0xc4
-	mpBin16        = 0xc5
-	mpBin32        = 0xc6
-	mpExt8         = 0xc7
-	mpExt16        = 0xc8
-	mpExt32        = 0xc9
-	mpFloat32      = 0xca
-	mpFloat64      = 0xcb
-	mpUint8        = 0xcc
-	mpUint16       = 0xcd
-	mpUint32       = 0xce
-	mpUint64       = 0xcf
-	mpInt8         = 0xd0
-	mpInt16        = 0xd1
-	mpInt32        = 0xd2
-	mpInt64        = 0xd3
-	mpFixext1      = 0xd4 // to 0xd8: fixext 1, 2, 4, 8, 16
-	mpFixext16     = 0xd8
-	mpStr8         = 0xd9
-	mpStr16        = 0xda
-	mpStr32        = 0xdb
-	mpArray16      = 0xdc
-	mpArray32      = 0xdd
-	mpMap16        = 0xde
-	mpMap32        = 0xdf
-	mpNegFixintMin = 0xe0
-)
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
@@ -93,46 +57,18 @@ func (r *Ref) appendMsgpack(b []byte) []byte {
 	if r.Bytes != 0 {
 		n++
 	}
-	b = append(b, mpFixmap|byte(n)) // at most 9 entries
+	b = append(b, msgp.FixMap|byte(n)) // at most 9 entries
 	for f := range numStringFields {
 		if f == fHash && r.Bytes != 0 {
-			b = appendMsgpackString(b, keyBytes)
-			b = appendMsgpackUint(b, uint64(r.Bytes))
+			b = msgp.AppendString(b, keyBytes)
+			b = msgp.AppendUint(b, uint64(r.Bytes))
 		}
 		if v := r.stringField(f); v != "" {
-			b = appendMsgpackString(b, fieldNames[f])
-			b = appendMsgpackString(b, v)
+			b = msgp.AppendString(b, fieldNames[f])
+			b = msgp.AppendString(b, v)
 		}
 	}
 	return b
-}
-
-func appendMsgpackString(b []byte, s string) []byte {
-	switch n := len(s); {
-	case n <= 31:
-		b = append(b, mpFixstr|byte(n))
-	case n <= math.MaxUint8:
-		b = append(b, mpStr8, byte(n))
-	default: // Validate limits every string to 8 KiB
-		b = append(b, mpStr16, byte(n>>8), byte(n))
-	}
-	return append(b, s...)
-}
-
-// appendMsgpackUint writes n in its shortest unsigned form.
-func appendMsgpackUint(b []byte, n uint64) []byte {
-	switch {
-	case n <= uint64(mpPosFixintMax):
-		return append(b, byte(n))
-	case n <= math.MaxUint8:
-		return append(b, mpUint8, byte(n))
-	case n <= math.MaxUint16:
-		return append(b, mpUint16, byte(n>>8), byte(n))
-	case n <= math.MaxUint32:
-		return append(b, mpUint32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, mpUint64, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
-		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 // maxSkipDepth bounds the nesting of unknown values UnmarshalMsgpack skips,
@@ -165,7 +101,7 @@ func (r *Ref) UnmarshalMsgpack(b []byte) error {
 		}
 		return err
 	}
-	if c == mpNil {
+	if c == msgp.Nil {
 		d.off++
 		return d.end()
 	}
@@ -219,7 +155,7 @@ func (st *decodeState) msgpackEntry(d *mpDecoder) error {
 		return err
 	}
 	switch {
-	case c == mpNil:
+	case c == msgp.Nil:
 		d.off++
 		return nil
 	case f == fBytes:
@@ -244,7 +180,7 @@ func (st *decodeState) msgpackEntry(d *mpDecoder) error {
 }
 
 func (st *decodeState) msgpackBytes(d *mpDecoder, c byte) error {
-	if c > mpPosFixintMax && c < mpNegFixintMin && (c < mpUint8 || c > mpInt64) {
+	if c > msgp.PosFixIntMax && c < msgp.NegFixIntMin && (c < msgp.Uint8 || c > msgp.Int64) {
 		return refErr(keyBytes, "must be an integer")
 	}
 	v, err := d.integer()
@@ -252,9 +188,9 @@ func (st *decodeState) msgpackBytes(d *mpDecoder, c byte) error {
 		return err
 	}
 	switch {
-	case c == mpUint64 && v > MaxBytes:
+	case c == msgp.Uint64 && v > MaxBytes:
 		return refErr(keyBytes, "larger than 2^53-1")
-	case c != mpUint64 && int64(v) < 0:
+	case c != msgp.Uint64 && int64(v) < 0:
 		return refErr(keyBytes, "must not be negative")
 	}
 	st.bytes = int64(v)
@@ -262,7 +198,7 @@ func (st *decodeState) msgpackBytes(d *mpDecoder, c byte) error {
 }
 
 func isMpString(c byte) bool {
-	return c&0xe0 == mpFixstr || c == mpStr8 || c == mpStr16 || c == mpStr32
+	return c&0xe0 == msgp.FixStr || c == msgp.Str8 || c == msgp.Str16 || c == msgp.Str32
 }
 
 // mpDecoder reads msgpack values from b.
@@ -311,25 +247,25 @@ func (d *mpDecoder) integer() (uint64, error) {
 	}
 	d.off++
 	switch {
-	case c <= mpPosFixintMax:
+	case c <= msgp.PosFixIntMax:
 		return uint64(c), nil
-	case c >= mpNegFixintMin:
+	case c >= msgp.NegFixIntMin:
 		return uint64(int64(int8(c))), nil
-	case c == mpUint8:
+	case c == msgp.Uint8:
 		return d.uint(1)
-	case c == mpUint16:
+	case c == msgp.Uint16:
 		return d.uint(2)
-	case c == mpUint32:
+	case c == msgp.Uint32:
 		return d.uint(4)
-	case c == mpUint64, c == mpInt64:
+	case c == msgp.Uint64, c == msgp.Int64:
 		return d.uint(8)
-	case c == mpInt8:
+	case c == msgp.Int8:
 		v, err := d.uint(1)
 		return uint64(int64(int8(v))), err
-	case c == mpInt16:
+	case c == msgp.Int16:
 		v, err := d.uint(2)
 		return uint64(int64(int16(v))), err
-	case c == mpInt32:
+	case c == msgp.Int32:
 		v, err := d.uint(4)
 		return uint64(int64(int32(v))), err
 	}
@@ -346,13 +282,13 @@ func (d *mpDecoder) mapLen() (n int, isMap bool, err error) {
 	}
 	var v uint64
 	switch {
-	case c&0xf0 == mpFixmap:
+	case c&0xf0 == msgp.FixMap:
 		d.off++
 		return int(c & 0x0f), true, nil
-	case c == mpMap16:
+	case c == msgp.Map16:
 		d.off++
 		v, err = d.uint(2)
-	case c == mpMap32:
+	case c == msgp.Map32:
 		d.off++
 		v, err = d.uint(4)
 	default:
@@ -369,13 +305,13 @@ func (d *mpDecoder) strLen() (uint64, error) {
 	}
 	d.off++
 	switch {
-	case c&0xe0 == mpFixstr:
+	case c&0xe0 == msgp.FixStr:
 		return uint64(c & 0x1f), nil
-	case c == mpStr8:
+	case c == msgp.Str8:
 		return d.uint(1)
-	case c == mpStr16:
+	case c == msgp.Str16:
 		return d.uint(2)
-	case c == mpStr32:
+	case c == msgp.Str32:
 		return d.uint(4)
 	}
 	d.off--
@@ -403,47 +339,47 @@ func (d *mpDecoder) skip(depth int) error {
 	d.off++
 	var items, size uint64 // values inside a map or array; payload bytes
 	switch {
-	case c <= mpPosFixintMax, c >= mpNegFixintMin, c == mpNil, c == mpFalse, c == mpTrue:
-	case c&0xf0 == mpFixmap:
+	case c <= msgp.PosFixIntMax, c >= msgp.NegFixIntMin, c == msgp.Nil, c == msgp.False, c == msgp.True:
+	case c&0xf0 == msgp.FixMap:
 		items = 2 * uint64(c&0x0f)
-	case c&0xf0 == mpFixarray:
+	case c&0xf0 == msgp.FixArray:
 		items = uint64(c & 0x0f)
-	case c&0xe0 == mpFixstr:
+	case c&0xe0 == msgp.FixStr:
 		size = uint64(c & 0x1f)
-	case c == mpMap16:
+	case c == msgp.Map16:
 		items, err = d.uint(2)
 		items *= 2
-	case c == mpMap32:
+	case c == msgp.Map32:
 		items, err = d.uint(4)
 		items *= 2
-	case c == mpArray16:
+	case c == msgp.Array16:
 		items, err = d.uint(2)
-	case c == mpArray32:
+	case c == msgp.Array32:
 		items, err = d.uint(4)
-	case c == mpStr8, c == mpBin8:
+	case c == msgp.Str8, c == msgp.Bin8:
 		size, err = d.uint(1)
-	case c == mpStr16, c == mpBin16:
+	case c == msgp.Str16, c == msgp.Bin16:
 		size, err = d.uint(2)
-	case c == mpStr32, c == mpBin32:
+	case c == msgp.Str32, c == msgp.Bin32:
 		size, err = d.uint(4)
-	case c >= mpFixext1 && c <= mpFixext16:
-		size = 1 + 1<<(c-mpFixext1) // the type byte, then 1 to 16 bytes
-	case c == mpExt8:
+	case c >= msgp.FixExt1 && c <= msgp.FixExt16:
+		size = 1 + 1<<(c-msgp.FixExt1) // the type byte, then 1 to 16 bytes
+	case c == msgp.Ext8:
 		size, err = d.uint(1)
 		size++ // the type byte
-	case c == mpExt16:
+	case c == msgp.Ext16:
 		size, err = d.uint(2)
 		size++
-	case c == mpExt32:
+	case c == msgp.Ext32:
 		size, err = d.uint(4)
 		size++
-	case c == mpUint8, c == mpInt8:
+	case c == msgp.Uint8, c == msgp.Int8:
 		size = 1
-	case c == mpUint16, c == mpInt16:
+	case c == msgp.Uint16, c == msgp.Int16:
 		size = 2
-	case c == mpUint32, c == mpInt32, c == mpFloat32:
+	case c == msgp.Uint32, c == msgp.Int32, c == msgp.Float32:
 		size = 4
-	case c == mpUint64, c == mpInt64, c == mpFloat64:
+	case c == msgp.Uint64, c == msgp.Int64, c == msgp.Float64:
 		size = 8
 	default: // 0xc1, which msgpack never uses
 		return fmt.Errorf("assetref: invalid msgpack code %#x", c)

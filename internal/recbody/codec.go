@@ -6,6 +6,7 @@ import (
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/msgp"
 )
 
 // Record bodies are msgpack maps with short, stable keys, written and read
@@ -44,7 +45,7 @@ func (c *Codec) AppendWorkflow(dst []byte, w *graph.Workflow) ([]byte, int) {
 	if len(w.Meta) > 0 {
 		n++
 	}
-	dst = mpAppendMapLen(dst, n)
+	dst = msgp.AppendMapLen(dst, n)
 	dst = str(dst, "id", w.ID)
 	dst = str(dst, "name", w.Name)
 	dst = num(dst, "vx", w.Viewport.X)
@@ -87,7 +88,7 @@ func (c *Codec) AppendNode(dst []byte, n *graph.Node) ([]byte, int) {
 	if n.Result != nil {
 		fields++
 	}
-	dst = mpAppendMapLen(dst, fields)
+	dst = msgp.AppendMapLen(dst, fields)
 	dst = str(dst, "id", n.ID)
 	dst = str(dst, "wf", n.WorkflowID)
 	dst = str(dst, "type", n.Type)
@@ -107,24 +108,24 @@ func (c *Codec) AppendNode(dst []byte, n *graph.Node) ([]byte, int) {
 		dst = raw(dst, "config", n.Config)
 	}
 	if r := n.Result; r != nil {
-		dst = mpAppendString(dst, "result")
+		dst = msgp.AppendString(dst, "result")
 		rf := 0
 		for _, set := range [...]bool{r.Text != "", r.Asset != nil, r.Thumbnail != "", len(r.Data) > 0} {
 			if set {
 				rf++
 			}
 		}
-		dst = mpAppendMapLen(dst, rf)
+		dst = msgp.AppendMapLen(dst, rf)
 		if r.Text != "" {
 			dst = str(dst, "text", r.Text)
 		}
 		if r.Asset != nil {
-			dst = mpAppendString(dst, "asset")
+			dst = msgp.AppendString(dst, "asset")
 			var err error
 			if dst, err = r.Asset.AppendMsgpack(dst); err != nil {
 				// Unreachable for a validated node; keep the body
 				// well-formed all the same.
-				dst = append(dst, mpNil)
+				dst = append(dst, msgp.Nil)
 			}
 		}
 		if r.Thumbnail != "" {
@@ -146,7 +147,7 @@ func (c *Codec) AppendEdge(dst []byte, ed *graph.Edge) ([]byte, int) {
 	if ed.TargetHandle != "" {
 		fields++
 	}
-	dst = mpAppendMapLen(dst, fields)
+	dst = msgp.AppendMapLen(dst, fields)
 	dst = str(dst, "id", ed.ID)
 	dst = str(dst, "wf", ed.WorkflowID)
 	dst = str(dst, "src", ed.Source)
@@ -161,26 +162,26 @@ func (c *Codec) AppendEdge(dst []byte, ed *graph.Edge) ([]byte, int) {
 }
 
 func str(dst []byte, k, v string) []byte {
-	return mpAppendString(mpAppendString(dst, k), v)
+	return msgp.AppendString(msgp.AppendString(dst, k), v)
 }
 
 func raw(dst []byte, k string, v []byte) []byte {
-	return mpAppendBytes(mpAppendString(dst, k), v)
+	return msgp.AppendBytes(msgp.AppendString(dst, k), v)
 }
 
 func integer(dst []byte, k string, v int64) []byte {
-	return mpAppendInt(mpAppendString(dst, k), v)
+	return msgp.AppendInt(msgp.AppendString(dst, k), v)
 }
 
 func num(dst []byte, k string, f float64) []byte {
-	dst = mpAppendString(dst, k)
+	dst = msgp.AppendString(dst, k)
 	switch {
 	case f == math.Trunc(f) && math.Abs(f) < 1<<53 && !(f == 0 && math.Signbit(f)):
-		return mpAppendInt(dst, int64(f))
+		return msgp.AppendInt(dst, int64(f))
 	case float64(float32(f)) == f:
-		return mpAppendFloat32(dst, float32(f))
+		return msgp.AppendFloat32(dst, float32(f))
 	default:
-		return mpAppendFloat64(dst, f)
+		return msgp.AppendFloat64(dst, f)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/graph"
+	"github.com/atelierstore/atelier/internal/msgp"
 )
 
 func sampleNodes() []graph.Node {
@@ -323,7 +324,7 @@ func FuzzDecodeMatchesReference(f *testing.F) {
 		// types in places (a map inside an ext header reads as the map);
 		// the codec never writes them and reads them only to skip them.
 		for _, c := range b {
-			if c >= mpExt8 && c <= mpExt32 || c >= mpFixExt1 && c <= mpFixExt16 {
+			if c >= msgp.Ext8 && c <= msgp.Ext32 || c >= msgp.FixExt1 && c <= msgp.FixExt16 {
 				return
 			}
 		}
@@ -339,7 +340,7 @@ func FuzzDecodeMatchesReference(f *testing.F) {
 		// And a uint64 above MaxInt64 (never written, see num) read as a
 		// coordinate wraps to a negative number in the reference and
 		// keeps its value in the codec.
-		if bytes.IndexByte(b, mpUint64) >= 0 {
+		if bytes.IndexByte(b, msgp.Uint64) >= 0 {
 			return
 		}
 		if !reflect.DeepEqual(normNaN(got), normNaN(want)) {

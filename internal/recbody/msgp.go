@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/atelierstore/atelier/internal/msgp"
 )
 
-// This file writes and reads the msgpack subset record bodies use, on byte
-// slices, with no interfaces, no reflection and no allocation per key. It
-// writes exactly the bytes github.com/vmihailenco/msgpack/v5 writes for
-// the same calls, so bodies stored by earlier builds compare equal byte for
-// byte, and reads everything that package's decoder accepts for these
-// fields (codec_test.go checks both against the package, with fixed stored
-// bodies and by fuzzing).
+// This file reads the msgpack subset record bodies use, on byte slices,
+// with no interfaces, no reflection and no allocation per key; internal/msgp
+// writes it. Bodies are written with exactly the bytes
+// github.com/vmihailenco/msgpack/v5 writes for the same calls, so bodies
+// stored by earlier builds compare equal byte for byte, and read with
+// everything that package's decoder accepts for these fields (codec_test.go
+// checks both against the package, with fixed stored bodies and by
+// fuzzing).
 //
-// It is kept, instead of encoding bodies through the package, because it is
+// This code is kept, instead of encoding bodies through the package, because it is
 // measurably faster in the browser, where the store runs. BenchmarkCodec
 // and BenchmarkCodec10k (codec_bench_test.go: the same body format through
 // the package's reused Encoder and Decoder, keys read without allocating)
@@ -30,122 +33,6 @@ import (
 // writing one 11 ms less in encoding. A node whose result holds an asset
 // reference decodes at the same speed either way (7 µs): the reference is
 // read by assetref's own decoder in both.
-
-// msgpack type codes.
-const (
-	mpPosFixIntMax = 0x7f
-	mpFixMap       = 0x80
-	mpFixArray     = 0x90
-	mpFixStr       = 0xa0
-	mpNil          = 0xc0
-	mpFalse        = 0xc2
-	mpTrue         = 0xc3
-	mpBin8         = 0xc4
-	mpBin16        = 0xc5
-	mpBin32        = 0xc6
-	mpExt8         = 0xc7
-	mpExt16        = 0xc8
-	mpExt32        = 0xc9
-	mpFloat32      = 0xca
-	mpFloat64      = 0xcb
-	mpUint8        = 0xcc
-	mpUint16       = 0xcd
-	mpUint32       = 0xce
-	mpUint64       = 0xcf
-	mpInt8         = 0xd0
-	mpInt16        = 0xd1
-	mpInt32        = 0xd2
-	mpInt64        = 0xd3
-	mpFixExt1      = 0xd4
-	mpFixExt16     = 0xd8
-	mpStr8         = 0xd9
-	mpStr16        = 0xda
-	mpStr32        = 0xdb
-	mpArray16      = 0xdc
-	mpArray32      = 0xdd
-	mpMap16        = 0xde
-	mpMap32        = 0xdf
-	mpNegFixIntMin = 0xe0
-)
-
-// ---- writing
-
-func mpAppendMapLen(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, mpFixMap|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, mpMap16, byte(n>>8), byte(n))
-	}
-	return append(b, mpMap32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-}
-
-func mpAppendString(b []byte, s string) []byte {
-	switch n := len(s); {
-	case n < 32:
-		b = append(b, mpFixStr|byte(n))
-	case n <= math.MaxUint8:
-		b = append(b, mpStr8, byte(n))
-	case n <= math.MaxUint16:
-		b = append(b, mpStr16, byte(n>>8), byte(n))
-	default:
-		b = append(b, mpStr32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, s...)
-}
-
-// mpAppendBytes writes v as bin; nil as nil, as the package does.
-func mpAppendBytes(b []byte, v []byte) []byte {
-	switch n := len(v); {
-	case v == nil:
-		return append(b, mpNil)
-	case n <= math.MaxUint8:
-		b = append(b, mpBin8, byte(n))
-	case n <= math.MaxUint16:
-		b = append(b, mpBin16, byte(n>>8), byte(n))
-	default:
-		b = append(b, mpBin32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, v...)
-}
-
-func mpAppendUint(b []byte, n uint64) []byte {
-	switch {
-	case n <= mpPosFixIntMax:
-		return append(b, byte(n))
-	case n <= math.MaxUint8:
-		return append(b, mpUint8, byte(n))
-	case n <= math.MaxUint16:
-		return append(b, mpUint16, byte(n>>8), byte(n))
-	case n <= math.MaxUint32:
-		return append(b, mpUint32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, mpUint64), n)
-}
-
-func mpAppendInt(b []byte, n int64) []byte {
-	switch {
-	case n >= 0:
-		return mpAppendUint(b, uint64(n))
-	case n >= -32:
-		return append(b, byte(n))
-	case n >= math.MinInt8:
-		return append(b, mpInt8, byte(n))
-	case n >= math.MinInt16:
-		return append(b, mpInt16, byte(n>>8), byte(n))
-	case n >= math.MinInt32:
-		return append(b, mpInt32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, mpInt64), uint64(n))
-}
-
-func mpAppendFloat32(b []byte, f float32) []byte {
-	return binary.BigEndian.AppendUint32(append(b, mpFloat32), math.Float32bits(f))
-}
-
-func mpAppendFloat64(b []byte, f float64) []byte {
-	return binary.BigEndian.AppendUint64(append(b, mpFloat64), math.Float64bits(f))
-}
 
 // ---- reading
 
@@ -207,13 +94,13 @@ func (r *mpReader) mapLen() (int, error) {
 	}
 	var n uint64
 	switch {
-	case c&0xf0 == mpFixMap:
+	case c&0xf0 == msgp.FixMap:
 		return int(c & 0x0f), nil
-	case c == mpNil:
+	case c == msgp.Nil:
 		return -1, nil
-	case c == mpMap16:
+	case c == msgp.Map16:
 		n, err = r.n(2)
-	case c == mpMap32:
+	case c == msgp.Map32:
 		n, err = r.n(4)
 	default:
 		return 0, unexpected(c, "map length")
@@ -247,15 +134,15 @@ func (r *mpReader) strSpan(want string) (start, end int, null bool, err error) {
 	}
 	var n uint64
 	switch {
-	case c&0xe0 == mpFixStr:
+	case c&0xe0 == msgp.FixStr:
 		n = uint64(c & 0x1f)
-	case c == mpNil:
+	case c == msgp.Nil:
 		return r.off, r.off, true, nil
-	case c == mpStr8 || c == mpBin8:
+	case c == msgp.Str8 || c == msgp.Bin8:
 		n, err = r.n(1)
-	case c == mpStr16 || c == mpBin16:
+	case c == msgp.Str16 || c == msgp.Bin16:
 		n, err = r.n(2)
-	case c == mpStr32 || c == mpBin32:
+	case c == msgp.Str32 || c == msgp.Bin32:
 		n, err = r.n(4)
 	default:
 		return 0, 0, false, unexpected(c, want)
@@ -303,37 +190,37 @@ func (r *mpReader) int64() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if c <= mpPosFixIntMax || c >= mpNegFixIntMin {
+	if c <= msgp.PosFixIntMax || c >= msgp.NegFixIntMin {
 		return int64(int8(c)), nil
 	}
 	var u uint64
 	switch c {
-	case mpNil:
+	case msgp.Nil:
 		return 0, nil
-	case mpUint8:
+	case msgp.Uint8:
 		u, err = r.n(1)
-	case mpUint16:
+	case msgp.Uint16:
 		u, err = r.n(2)
-	case mpUint32:
+	case msgp.Uint32:
 		u, err = r.n(4)
-	case mpUint64:
+	case msgp.Uint64:
 		u, err = r.n(8)
-	case mpInt8:
+	case msgp.Int8:
 		u, err = r.n(1)
 		return int64(int8(u)), err
-	case mpInt16:
+	case msgp.Int16:
 		u, err = r.n(2)
 		return int64(int16(u)), err
-	case mpInt32:
+	case msgp.Int32:
 		u, err = r.n(4)
 		return int64(int32(u)), err
-	case mpInt64:
+	case msgp.Int64:
 		u, err = r.n(8)
 		return int64(u), err
-	case mpFloat32:
+	case msgp.Float32:
 		u, err = r.n(4)
 		return int64(math.Float32frombits(uint32(u))), err
-	case mpFloat64:
+	case msgp.Float64:
 		u, err = r.n(8)
 		return int64(math.Float64frombits(u)), err
 	default:
@@ -345,15 +232,15 @@ func (r *mpReader) int64() (int64, error) {
 func (r *mpReader) float64() (float64, error) {
 	if r.off < len(r.b) {
 		switch r.b[r.off] {
-		case mpFloat32:
+		case msgp.Float32:
 			r.off++
 			u, err := r.n(4)
 			return float64(math.Float32frombits(uint32(u))), err
-		case mpFloat64:
+		case msgp.Float64:
 			r.off++
 			u, err := r.n(8)
 			return math.Float64frombits(u), err
-		case mpUint64:
+		case msgp.Uint64:
 			r.off++
 			u, err := r.n(8)
 			return float64(u), err
@@ -382,45 +269,45 @@ func (r *mpReader) skip(depth int) error {
 	var n uint64
 	var items uint64 // values that follow (2 per map entry)
 	switch {
-	case c <= mpPosFixIntMax || c >= mpNegFixIntMin, c == mpNil, c == mpFalse, c == mpTrue:
+	case c <= msgp.PosFixIntMax || c >= msgp.NegFixIntMin, c == msgp.Nil, c == msgp.False, c == msgp.True:
 		return nil
-	case c&0xf0 == mpFixMap:
+	case c&0xf0 == msgp.FixMap:
 		items = 2 * uint64(c&0x0f)
-	case c&0xf0 == mpFixArray:
+	case c&0xf0 == msgp.FixArray:
 		items = uint64(c & 0x0f)
-	case c&0xe0 == mpFixStr:
+	case c&0xe0 == msgp.FixStr:
 		_, _, err = r.raw(uint64(c & 0x1f))
 		return err
 	}
 	switch c {
-	case mpBin8, mpStr8, mpBin16, mpStr16, mpBin32, mpStr32:
+	case msgp.Bin8, msgp.Str8, msgp.Bin16, msgp.Str16, msgp.Bin32, msgp.Str32:
 		r.off--
 		_, _, _, err = r.strSpan("")
 		return err
-	case mpUint8, mpInt8:
+	case msgp.Uint8, msgp.Int8:
 		_, _, err = r.raw(1)
 		return err
-	case mpUint16, mpInt16:
+	case msgp.Uint16, msgp.Int16:
 		_, _, err = r.raw(2)
 		return err
-	case mpUint32, mpInt32, mpFloat32:
+	case msgp.Uint32, msgp.Int32, msgp.Float32:
 		_, _, err = r.raw(4)
 		return err
-	case mpUint64, mpInt64, mpFloat64:
+	case msgp.Uint64, msgp.Int64, msgp.Float64:
 		_, _, err = r.raw(8)
 		return err
-	case 0xd4, 0xd5, 0xd6, 0xd7, mpFixExt16: // fixext: type + 1, 2, 4, 8, 16 bytes
-		_, _, err = r.raw(1 + 1<<(c-mpFixExt1))
+	case 0xd4, 0xd5, 0xd6, 0xd7, msgp.FixExt16: // fixext: type + 1, 2, 4, 8, 16 bytes
+		_, _, err = r.raw(1 + 1<<(c-msgp.FixExt1))
 		return err
-	case mpExt8, mpExt16, mpExt32:
-		if n, err = r.n(1 << (c - mpExt8)); err == nil {
+	case msgp.Ext8, msgp.Ext16, msgp.Ext32:
+		if n, err = r.n(1 << (c - msgp.Ext8)); err == nil {
 			_, _, err = r.raw(n + 1)
 		}
 		return err
-	case mpArray16, mpArray32:
-		items, err = r.n(2 << (c - mpArray16))
-	case mpMap16, mpMap32:
-		items, err = r.n(2 << (c - mpMap16))
+	case msgp.Array16, msgp.Array32:
+		items, err = r.n(2 << (c - msgp.Array16))
+	case msgp.Map16, msgp.Map32:
+		items, err = r.n(2 << (c - msgp.Map16))
 		items *= 2
 	case 0xc1:
 		return unexpected(c, "a value")
