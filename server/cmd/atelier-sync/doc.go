@@ -1,6 +1,6 @@
 // Command atelier-sync is the sync server of atelier: the syncproto routes
 // over an embedded SQLite database (or PostgreSQL) and a directory of
-// blobs.
+// blobs (or an S3 bucket).
 //
 // # Basics
 //
@@ -8,11 +8,33 @@
 //	atelier-sync -data ./sync-data -token dev-token=dev     # development
 //	atelier-sync -postgres postgres://user@db/atelier -data ./blobs -tokens tokens.json
 //	atelier-sync -data ./sync-data -dump dev                # what workspace dev holds, as JSON
+//	AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \
+//	  atelier-sync -data ./sync-data -tokens tokens.json \
+//	  -s3-endpoint https://s3.eu-west-1.amazonaws.com -s3-region eu-west-1 -s3-bucket atelier-blobs
 //
 // The tokens file is a JSON object of bearer token to workspace; a key may
 // be "sha256:" and the hex SHA-256 of the token instead of the token. The
 // data directory holds sync.db (unless -postgres is given), blobs/, and
 // secret, the key that signs blob URLs, created on first start.
+//
+// # Blobs in S3
+//
+// -s3-endpoint (a URL: https://host or http://host:port) puts the bytes of
+// assets in a bucket of an S3-compatible store (AWS S3, SeaweedFS, MinIO)
+// instead of DATA/blobs; see package s3blob. The other flags:
+//
+//   - -s3-bucket: the bucket, which must exist (required).
+//   - -s3-region: its region, when the store does not tell.
+//   - -s3-prefix: a key prefix, to share a bucket (blobs are
+//     PREFIX/sha256/HEX).
+//   - -s3-path-style: bucket in the path rather than the host name, as
+//     most self-hosted stores need.
+//   - -s3-access-key and -s3-secret-key-file: the credentials, by default
+//     $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY. The secret key is
+//     never a flag, where other users of the machine could read it.
+//
+// The server checks at start that the bucket exists and takes its
+// credentials, and refuses to start otherwise.
 //
 // # Slow and hostile clients
 //
