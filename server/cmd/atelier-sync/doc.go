@@ -32,6 +32,15 @@
 //   - -s3-access-key and -s3-secret-key-file: the credentials, by default
 //     $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY. The secret key is
 //     never a flag, where other users of the machine could read it.
+//   - -s3-presign: hand out presigned URLs of the bucket, so that asset
+//     bytes go straight between browsers and the store instead of through
+//     the server. An upload's URL requires the blob's SHA-256 (the store
+//     refuses other bytes), and the blob reaches the workspace only when
+//     the client commits it and the server found it stored whole. The
+//     bucket needs a CORS rule for the app's origin (PUT and GET, the
+//     header x-amz-checksum-sha256), and clients must be of this version:
+//     older ones do not commit. Blobs over 5 GiB still go through the
+//     server.
 //
 // The server checks at start that the bucket exists and takes its
 // credentials, and refuses to start otherwise.

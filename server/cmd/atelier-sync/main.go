@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	h, err := server.New(store, blobs, &server.Options{
 		Tokens: tok, Secret: secret, AllowedOrigins: strings.Split(*origins, ","),
 		URLTTL: *ttl, BaseURL: *baseURL, MaxBlobBytes: *maxBlob, Logger: log,
-		StallTimeout: *stall, MinRate: *minRate,
+		StallTimeout: *stall, MinRate: *minRate, PresignBlobs: s3.presigned(),
 	})
 	if err != nil {
 		return err

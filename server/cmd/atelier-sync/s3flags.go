@@ -15,7 +15,7 @@ import (
 type s3Flags struct {
 	endpoint, bucket, region, prefix *string
 	accessKey, secretKeyFile         *string
-	pathStyle                        *bool
+	pathStyle, presign               *bool
 }
 
 func addS3Flags(fl *flag.FlagSet) *s3Flags {
@@ -26,16 +26,20 @@ func addS3Flags(fl *flag.FlagSet) *s3Flags {
 		prefix:        fl.String("s3-prefix", "", "key prefix of the blobs in the bucket, like atelier/"),
 		pathStyle:     fl.Bool("s3-path-style", false, "address the bucket in the URL's path rather than its host name (most self-hosted stores)"),
 		accessKey:     fl.String("s3-access-key", "", "S3 access key id (default $AWS_ACCESS_KEY_ID)"),
+		presign:       fl.Bool("s3-presign", false, "hand out presigned URLs of the bucket, so that blob bytes go straight between clients and the store (the bucket needs CORS for the app's origin)"),
 		secretKeyFile: fl.String("s3-secret-key-file", "", "file holding the S3 secret access key (default $AWS_SECRET_ACCESS_KEY)"),
 	}
 }
+
+// presigned reports whether -s3-presign was given.
+func (f *s3Flags) presigned() bool { return *f.presign }
 
 // config returns the s3blob.Config the flags describe, or ok false when
 // no -s3-... flag asks for S3. Credentials come from the flags or, in
 // their absence, the environment (getenv).
 func (f *s3Flags) config(getenv func(string) string) (cfg s3blob.Config, ok bool, err error) {
 	if *f.endpoint == "" {
-		if *f.bucket != "" || *f.region != "" || *f.prefix != "" || *f.pathStyle || *f.accessKey != "" || *f.secretKeyFile != "" {
+		if *f.bucket != "" || *f.region != "" || *f.prefix != "" || *f.pathStyle || *f.accessKey != "" || *f.secretKeyFile != "" || *f.presign {
 			return cfg, false, errors.New("the -s3-... flags need -s3-endpoint")
 		}
 		return cfg, false, nil

@@ -52,6 +52,7 @@ func TestS3Flags(t *testing.T) {
 			want: &s3blob.Config{Endpoint: "https://s3.example.com", Bucket: "b"}},
 		{name: "bucket without endpoint", args: []string{"-s3-bucket", "b"}, bad: true},
 		{name: "path style without endpoint", args: []string{"-s3-path-style"}, bad: true},
+		{name: "presign without endpoint", args: []string{"-s3-presign"}, bad: true},
 		{name: "endpoint without bucket", args: []string{"-s3-endpoint", "https://s3.example.com"}, bad: true},
 		{name: "missing key file", args: []string{"-s3-endpoint", "https://s3.example.com", "-s3-bucket", "b", "-s3-secret-key-file", filepath.Join(dir, "none")}, bad: true},
 		{name: "empty key file", args: []string{"-s3-endpoint", "https://s3.example.com", "-s3-bucket", "b", "-s3-secret-key-file", empty}, bad: true},
