@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"io"
 	"log/slog"
@@ -26,16 +27,16 @@ import (
 )
 
 // presignEnv is a sync server whose blobs are in a bucket, handing out
-// presigned URLs.
+// presigned URLs or its own.
 type presignEnv struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   s3blob.Config
 	blobs *s3blob.Store
 	admin *minio.Client
 	srv   *httptest.Server
 }
 
-func newPresignEnv(t *testing.T) *presignEnv {
+func newPresignEnv(t testing.TB, presign bool) *presignEnv {
 	cfg := s3test.Config(t)
 	e := &presignEnv{t: t, cfg: cfg, blobs: open(t, cfg)}
 	var err error
@@ -51,7 +52,7 @@ func newPresignEnv(t *testing.T) *presignEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := server.New(store, e.blobs, &server.Options{Tokens: tokens, PresignBlobs: true, Logger: slog.New(slog.DiscardHandler)})
+	h, err := server.New(store, e.blobs, &server.Options{Tokens: tokens, PresignBlobs: presign, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func (e *presignEnv) stored(sum [32]byte) bool {
 // store refuses bytes other than the declared ones, and the workspace has
 // the blob only once the commit found it stored.
 func TestPresignedUpload(t *testing.T) {
-	e := newPresignEnv(t)
+	e := newPresignEnv(t, true)
 	content := randomBytes(300_000)
 	sum := sha256.Sum256(content)
 	hash := assetref.HashBytes(content)
@@ -153,9 +154,13 @@ func TestPresignedUpload(t *testing.T) {
 		"more bytes":                  {append(append([]byte(nil), content...), 0), g.Headers},
 		"another checksum":            {other, map[string]string{"X-Amz-Checksum-Sha256": "Z0VUamFvenNmbHpFenN0d2ZxbXR2ZGZ1Z2t6dWJ1dmg="}},
 	} {
-		if a := e.do("PUT", g.URL, "", tc.body, tc.header); a.status < 400 {
+		a := e.do("PUT", g.URL, "", tc.body, tc.header)
+		if a.status < 400 {
 			t.Fatalf("PUT %s: %d %s", name, a.status, a.body)
 		}
+		var code struct{ Code string }
+		xml.Unmarshal(a.body, &code)
+		t.Logf("PUT %s: %d %s", name, a.status, code.Code)
 		if e.stored(sum) {
 			t.Fatalf("PUT %s: stored", name)
 		}
@@ -199,7 +204,7 @@ func TestPresignedUpload(t *testing.T) {
 // the checksum would have kept: bytes that are not the blob are refused
 // and removed, a wrong declared size is refused and the blob kept.
 func TestCommitChecksStoredBytes(t *testing.T) {
-	e := newPresignEnv(t)
+	e := newPresignEnv(t, true)
 	ctx := context.Background()
 	content := []byte("the real bytes")
 	sum := sha256.Sum256(content)
@@ -234,5 +239,32 @@ func TestCommitChecksStoredBytes(t *testing.T) {
 	}
 	if err := e.blobs.CheckBlob(ctx, sha256.Sum256([]byte("nothing")), 7); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("CheckBlob of nothing: %v", err)
+	}
+}
+
+// BenchmarkUpload256MiB uploads a 256 MiB blob to a presigned URL of the
+// store (and commits it), and to the server's own URL, which streams it
+// into the store: the bytes' one trip against their two.
+func BenchmarkUpload256MiB(b *testing.B) {
+	content := randomBytes(256 << 20)
+	for _, presign := range []bool{true, false} {
+		name := map[bool]string{true: "presigned", false: "server"}[presign]
+		b.Run(name, func(b *testing.B) {
+			e := newPresignEnv(b, presign)
+			b.SetBytes(int64(len(content)))
+			for i := 0; b.Loop(); i++ {
+				content[0], content[1] = byte(i), byte(i>>8)
+				hash := assetref.HashBytes(content)
+				g := e.grant(syncproto.RouteBlobUpload, syncproto.BlobURLRequest{Hash: hash, Bytes: int64(len(content))})
+				if a := e.do("PUT", g.URL, "", content, g.Headers); a.status/100 != 2 {
+					b.Fatalf("PUT: %d %s", a.status, a.body)
+				}
+				if g.Commit != "" {
+					if a := e.do("POST", g.Commit, "", nil, nil); a.status != http.StatusNoContent {
+						b.Fatalf("commit: %d %s", a.status, a.body)
+					}
+				}
+			}
+		})
 	}
 }

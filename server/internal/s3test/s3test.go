@@ -62,6 +62,7 @@ type weed struct {
 	cmd      *exec.Cmd
 	dir      string
 	endpoint string
+	ports    []int
 	exited   chan struct{}
 }
 
@@ -89,6 +90,18 @@ func Stop() {
 		<-w.exited
 	}
 	os.RemoveAll(w.dir)
+	w.removeSockets()
+}
+
+// removeSockets removes the Unix sockets weed puts in /tmp for its gRPC
+// ports, whatever -dir is, and leaves there.
+func (w *weed) removeSockets() {
+	for _, p := range w.ports {
+		matches, _ := filepath.Glob(fmt.Sprintf("/tmp/seaweedfs-*-%d.sock", p))
+		for _, m := range matches {
+			os.Remove(m)
+		}
+	}
 }
 
 // Endpoint returns the URL of the S3 gateway, starting the server if
@@ -155,9 +168,9 @@ func start() (*weed, error) {
 		"-dir=" + dir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port=" + p(0), "-master.port.grpc=" + p(1),
 		"-master.telemetry=false", "-master.volumeSizeLimitMB=64",
-		"-volume.port=" + p(2), "-volume.port.grpc=" + p(3), "-volume.preStopSeconds=0",
-		"-filer", "-filer.port=" + p(4), "-filer.port.grpc=" + p(5),
-		"-s3", "-s3.port=" + p(6), "-s3.port.grpc=" + p(7),
+		"-volume.port=" + p(2), "-volume.port.grpc=" + p(3), "-volume.preStopSeconds=0", "-volume.max=500",
+		"-filer", "-filer.port=" + p(4), "-filer.port.grpc=" + p(5), "-filer.localSocket=" + filepath.Join(dir, "filer.sock"),
+		"-s3", "-s3.port=" + p(6), "-s3.port.grpc=" + p(7), "-s3.localSocket=" + filepath.Join(dir, "s3.sock"),
 		"-s3.port.iceberg=0", "-s3.port.lance=0",
 	}
 	logf, err := os.Create(filepath.Join(dir, "weed.log"))
@@ -168,14 +181,17 @@ func start() (*weed, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+AccessKey, "AWS_SECRET_ACCESS_KEY="+SecretKey)
+	// Every bucket is a collection of volumes of its own: grow one volume
+	// at a time rather than 7, as tests make many small buckets.
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+AccessKey, "AWS_SECRET_ACCESS_KEY="+SecretKey,
+		"WEED_MASTER_VOLUME_GROWTH_COPY_1=1")
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start weed: %w", err)
 	}
-	w := &weed{cmd: cmd, dir: dir, endpoint: "http://127.0.0.1:" + p(6), exited: make(chan struct{})}
+	w := &weed{cmd: cmd, dir: dir, endpoint: "http://127.0.0.1:" + p(6), ports: ports, exited: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		logf.Close()
@@ -204,6 +220,7 @@ func start() (*weed, error) {
 		case <-w.exited:
 			log, _ := os.ReadFile(filepath.Join(dir, "weed.log"))
 			os.RemoveAll(dir)
+			w.removeSockets()
 			return nil, fmt.Errorf("weed exited at start: %s", tail(log))
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -212,6 +229,7 @@ func start() (*weed, error) {
 			<-w.exited
 			log, _ := os.ReadFile(filepath.Join(dir, "weed.log"))
 			os.RemoveAll(dir)
+			w.removeSockets()
 			return nil, fmt.Errorf("weed's S3 did not answer within %s (%v): %s", startTimeout, err, tail(log))
 		}
 	}
