@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -96,75 +97,113 @@ func TestRunRefusesBadS3(t *testing.T) {
 }
 
 // TestRunWithS3 starts the command with its blobs in a bucket and checks
-// that an upload lands there, and not in DATA/blobs.
+// that uploads land there, and not in DATA/blobs: through the server, and
+// with -s3-presign straight to the bucket and committed.
 func TestRunWithS3(t *testing.T) {
 	cfg := s3test.Config(t)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "s3-secret")
 	os.WriteFile(keyFile, []byte(cfg.SecretKey), 0o600)
+	c, err := s3test.Client(cfg.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, presign := range []bool{false, true} {
+		args := []string{"-addr", "127.0.0.1:0", "-data", dir, "-token", "dev-token=dev",
+			"-s3-endpoint", cfg.Endpoint, "-s3-bucket", cfg.Bucket, "-s3-region", cfg.Region, "-s3-path-style", "-s3-prefix", "atelier",
+			"-s3-access-key", cfg.AccessKey, "-s3-secret-key-file", keyFile}
+		if presign {
+			args = append(args, "-s3-presign")
+		}
+		base, stop := startRun(t, args)
+		content := []byte(fmt.Sprintf("bytes kept in a bucket, presigned: %v", presign))
+		u := postJSON(t, base+strings.Replace(syncproto.RouteBlobUpload, "{ws}", "dev", 1),
+			syncproto.BlobURLRequest{Hash: assetref.HashBytes(content), Bytes: int64(len(content)), MIME: "text/plain"})
+		if got := strings.HasPrefix(u.URL, cfg.Endpoint+"/"); got != presign || (u.Commit != "") != presign {
+			t.Fatalf("presign %v: grant %+v", presign, u)
+		}
+		if status := send(t, "PUT", u.URL, content, u.Headers); status/100 != 2 {
+			t.Fatalf("upload: %d", status)
+		}
+		if u.Commit != "" {
+			if status := send(t, "POST", u.Commit, nil, nil); status != 204 {
+				t.Fatalf("commit: %d", status)
+			}
+		}
+		d := postJSON(t, base+strings.Replace(syncproto.RouteBlobDownload, "{ws}", "dev", 1), syncproto.BlobURLRequest{Hash: assetref.HashBytes(content)})
+		if got := strings.HasPrefix(d.URL, cfg.Endpoint+"/"); got != presign {
+			t.Fatalf("presign %v: download URL %s", presign, d.URL)
+		}
+		stop()
+
+		sum := sha256.Sum256(content)
+		obj, err := c.GetObject(context.Background(), cfg.Bucket, "atelier/sha256/"+hex.EncodeToString(sum[:]), minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(obj)
+		obj.Close()
+		if err != nil || !bytes.Equal(got, content) {
+			t.Fatalf("the bucket holds %q, %v", got, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blobs")); !os.IsNotExist(err) {
+		t.Fatalf("DATA/blobs was created: %v", err)
+	}
+}
+
+// startRun runs the command with args until the returned stop.
+func startRun(t *testing.T, args []string) (base string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dir, "-token", "dev-token=dev",
-			"-s3-endpoint", cfg.Endpoint, "-s3-bucket", cfg.Bucket, "-s3-region", cfg.Region, "-s3-path-style", "-s3-prefix", "atelier",
-			"-s3-access-key", cfg.AccessKey, "-s3-secret-key-file", keyFile},
-			slog.New(slog.DiscardHandler), func(a string) { addr <- a })
-	}()
-	var base string
+	go func() { done <- run(ctx, args, slog.New(slog.DiscardHandler), func(a string) { addr <- a }) }()
 	select {
 	case a := <-addr:
 		base = "http://" + a
 	case err := <-done:
+		cancel()
 		t.Fatalf("run: %v", err)
 	}
-	defer func() {
+	return base, func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("run after shutdown: %v", err)
 		}
-	}()
+	}
+}
 
-	content := []byte("bytes kept in a bucket")
-	body, _ := json.Marshal(syncproto.BlobURLRequest{Hash: assetref.HashBytes(content), Bytes: int64(len(content)), MIME: "text/plain"})
-	req, _ := http.NewRequest("POST", base+strings.Replace(syncproto.RouteBlobUpload, "{ws}", "dev", 1), bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer dev-token")
-	resp, err := http.DefaultClient.Do(req)
+// postJSON asks url for a blob URL with dev's token.
+func postJSON(t *testing.T, url string, req syncproto.BlobURLRequest) syncproto.BlobURLResponse {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	r, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer dev-token")
+	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var u syncproto.BlobURLResponse
-	json.NewDecoder(resp.Body).Decode(&u)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("upload URL: %d", resp.StatusCode)
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %v", url, resp.StatusCode, err)
 	}
-	req, _ = http.NewRequest("PUT", u.URL, bytes.NewReader(content))
-	resp, err = http.DefaultClient.Do(req)
+	return u
+}
+
+// send sends body to url without a token and returns the status.
+func send(t *testing.T, method, url string, body []byte, header map[string]string) int {
+	t.Helper()
+	r, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 204 {
-		t.Fatalf("upload: %d", resp.StatusCode)
-	}
-
-	c, err := s3test.Client(cfg.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(content)
-	obj, err := c.GetObject(context.Background(), cfg.Bucket, "atelier/sha256/"+hex.EncodeToString(sum[:]), minio.GetObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(obj)
-	obj.Close()
-	if err != nil || !bytes.Equal(got, content) {
-		t.Fatalf("the bucket holds %q, %v", got, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "blobs")); !os.IsNotExist(err) {
-		t.Fatalf("DATA/blobs was created: %v", err)
-	}
+	return resp.StatusCode
 }
