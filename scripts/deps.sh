@@ -32,11 +32,11 @@ install_weed() {
 	gobin="$(go env GOPATH)/bin"
 	t0=$(date +%s)
 	echo "deps.sh: building SeaweedFS $SEAWEEDFS_VERSION into $gobin/weed (go build; takes minutes)" >&2
-	dir="$(cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" |
+	dir="$(cd / && GOFLAGS=-mod=mod go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
 	[ -n "$dir" ] || { echo "deps.sh: could not download github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" >&2; return 1; }
 	mkdir -p "$gobin"
-	(cd "$dir" && GOFLAGS= go build -trimpath -o "$gobin/weed.tmp" ./weed) && mv "$gobin/weed.tmp" "$gobin/weed"
+	(cd "$dir" && GOFLAGS= go build -o "$gobin/weed.tmp" ./weed) && mv "$gobin/weed.tmp" "$gobin/weed"
 	echo "deps.sh: weed built in $(($(date +%s) - t0)) s" >&2
 }
 for need in "$@"; do
