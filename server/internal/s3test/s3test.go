@@ -126,18 +126,41 @@ func Endpoint(tb testing.TB) string {
 // tb, on the server Endpoint starts.
 func Config(tb testing.TB) s3blob.Config {
 	tb.Helper()
-	ep := Endpoint(tb)
-	var rnd [4]byte
-	rand.Read(rnd[:])
-	bucket := fmt.Sprintf("t%d-%s", buckets.Add(1), hex.EncodeToString(rnd[:]))
-	c, err := Client(ep)
+	cfg, err := NewBucket(Endpoint(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := c.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{}); err != nil {
-		tb.Fatalf("create bucket %s: %v", bucket, err)
+	return cfg
+}
+
+// NewBucket creates a new, empty bucket on the server at endpoint and
+// returns its s3blob.Config.
+func NewBucket(endpoint string) (s3blob.Config, error) {
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	bucket := fmt.Sprintf("t%d-%s", buckets.Add(1), hex.EncodeToString(rnd[:]))
+	c, err := Client(endpoint)
+	if err != nil {
+		return s3blob.Config{}, err
 	}
-	return s3blob.Config{Endpoint: ep, Bucket: bucket, Region: "us-east-1", AccessKey: AccessKey, SecretKey: SecretKey, PathStyle: true}
+	if err := c.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{}); err != nil {
+		return s3blob.Config{}, fmt.Errorf("create bucket %s: %w", bucket, err)
+	}
+	return s3blob.Config{Endpoint: endpoint, Bucket: bucket, Region: "us-east-1", AccessKey: AccessKey, SecretKey: SecretKey, PathStyle: true}, nil
+}
+
+// Launch starts a server as Endpoint does, for a program rather than a
+// test (see internal/cmd/s3dev), and returns its endpoint; Stop stops it.
+func Launch() (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if running == nil && failed == nil {
+		running, failed = start()
+	}
+	if failed != nil {
+		return "", failed
+	}
+	return running.endpoint, nil
 }
 
 // Client returns a client of the server at endpoint with the admin's
