@@ -89,7 +89,7 @@ test-host: deps-zip deps-seaweedfs
 test-types: deps-node
 	bash wasm/typecheck/check.sh
 
-test-browser: chrome deps-node deps-zip deps-others $(WBT)
+test-browser: chrome deps-node deps-zip deps-others deps-seaweedfs $(WBT)
 	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
 	@# The README's Go example runs and prints what it should, and nothing else.
 	@out="$$($(BROWSER_ENV) GOOS=js GOARCH=wasm timeout 120 $(GO) run -exec "$(WBT)" ./examples/quickstart 2>&1 | sed '$(NOISE)')"; \
@@ -98,7 +98,7 @@ test-browser: chrome deps-node deps-zip deps-others $(WBT)
 	echo "ok  	examples/quickstart (README example) runs in Chromium"
 	@# -count=1: the harness builds ./wasm in a go build of its own, which go
 	@# test's cache does not see; cached results would hide library changes.
-	cd browsertest && bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 15m ./...
+	cd browsertest && PATH="$(GOBIN):$$PATH" ATELIER_REQUIRE_S3=1 bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 15m ./...
 
 ## test-browser-others: the Go browser tests of the storage packages in Firefox ESR and WebKitGTK, run by
 ## browsertest/cmd/wasmrun (as wasmbrowsertest runs them in Chromium); each browser is skipped, saying how to
