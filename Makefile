@@ -1,5 +1,5 @@
 # atelier — see README.md. Every target works on a fresh machine with Go:
-# what else a target needs (Chromium, Node.js and npm, zip) scripts/deps.sh
+# what else a target needs (Chromium, Node.js and npm, zip, SeaweedFS) scripts/deps.sh
 # installs when it is missing (Debian/Ubuntu; elsewhere it says how).
 
 SHELL := /bin/bash
@@ -22,7 +22,7 @@ BROWSER_ENV := env -i PATH="$$PATH" HOME="$$HOME" TMPDIR="$${TMPDIR:-/tmp}" \
 # unknown event values; drop them so real failures stay readable.
 NOISE := /could not unmarshal event/d
 
-.PHONY: all run build test test-host test-types test-browser bench size lint clean chrome deps-node deps-zip deps-others package test-package
+.PHONY: all run build test test-host test-types test-browser bench size lint clean chrome deps-node deps-zip deps-seaweedfs deps-others package test-package
 
 all: build
 
@@ -75,9 +75,12 @@ $(BUILD)/wasm_exec.js:
 ## then the browser packages in Firefox ESR and WebKitGTK (test-browser-others)
 test: test-host test-types test-browser test-browser-others
 
-test-host: deps-zip
+# The sync server's tests run its S3 blob store against SeaweedFS (weed, which
+# deps-seaweedfs builds into $(GOBIN)); ATELIER_REQUIRE_S3=1 makes them fail
+# rather than skip should weed be missing.
+test-host: deps-zip deps-seaweedfs
 	$(GO) test -race -timeout 5m ./...
-	cd server && bash testdata/with-postgres.sh $(GO) test -race -timeout 5m ./...
+	cd server && PATH="$(GOBIN):$$PATH" ATELIER_REQUIRE_S3=1 bash testdata/with-postgres.sh $(GO) test -race -timeout 5m ./...
 	@# The push handler end to end, on bodies the fuzzer makes up, for a while.
 	cd server && $(GO) test -run '^$$' -fuzz '^FuzzPushHandler$$' -fuzztime 20s .
 	cd bench/driver && $(GO) test -race ./...
@@ -86,7 +89,7 @@ test-host: deps-zip
 test-types: deps-node
 	bash wasm/typecheck/check.sh
 
-test-browser: chrome deps-node deps-zip deps-others $(WBT)
+test-browser: chrome deps-node deps-zip deps-others deps-seaweedfs $(WBT)
 	$(BROWSER_ENV) GOOS=js GOARCH=wasm $(GO) test -exec "$(WBT)" -timeout 5m ./... 2>&1 | sed -u '$(NOISE)'
 	@# The README's Go example runs and prints what it should, and nothing else.
 	@out="$$($(BROWSER_ENV) GOOS=js GOARCH=wasm timeout 120 $(GO) run -exec "$(WBT)" ./examples/quickstart 2>&1 | sed '$(NOISE)')"; \
@@ -95,7 +98,7 @@ test-browser: chrome deps-node deps-zip deps-others $(WBT)
 	echo "ok  	examples/quickstart (README example) runs in Chromium"
 	@# -count=1: the harness builds ./wasm in a go build of its own, which go
 	@# test's cache does not see; cached results would hide library changes.
-	cd browsertest && bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 15m ./...
+	cd browsertest && PATH="$(GOBIN):$$PATH" ATELIER_REQUIRE_S3=1 bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 15m ./...
 
 ## test-browser-others: the Go browser tests of the storage packages in Firefox ESR and WebKitGTK, run by
 ## browsertest/cmd/wasmrun (as wasmbrowsertest runs them in Chromium); each browser is skipped, saying how to
@@ -202,6 +205,9 @@ deps-node:
 
 deps-zip:
 	@bash scripts/deps.sh zip
+
+deps-seaweedfs:
+	@bash scripts/deps.sh seaweedfs
 
 # Firefox and WebKitGTK are optional: where they cannot be installed, their
 # tests skip, saying so.

@@ -552,3 +552,55 @@ func TestAssetSyncFetchWaitsForUpload(t *testing.T) {
 		t.Fatalf("%d blob GETs", n)
 	}
 }
+
+// TestAssetSyncPresigned syncs an asset through a server whose blobs are
+// in an S3 bucket (SeaweedFS's gateway) and that hands out presigned URLs
+// of it: A's page sends the bytes straight to the bucket and commits
+// them, B's page fetches them from there, and the server sees none of
+// them.
+func TestAssetSyncPresigned(t *testing.T) {
+	bucket := startS3(t)
+	wasm, err := syncPageWasm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &assetFixture{srv: startSyncServerWith(t, "sqlite", bucket), b: browsertest.Start(t, nil)}
+	f.b.AddFile(t, "/assetsync/app.wasm", wasm)
+	f.b.AddFile(t, syncPagePath, []byte(syncPageHTML))
+
+	a := f.b.NewTab(t, "A")
+	openPage(t, a, f.opts("assets-a"))
+	ref := putImage(t, a, 1)
+	ids := call[map[string]string](t, a, "createNode", refJSON(ref))
+	waitUploaded(t, a, ref.Hash, 30*time.Second)
+	if n := f.srv.requests("PUT", blobPUT); n != 0 {
+		t.Fatalf("%d blob PUTs reached the server", n)
+	}
+	if n := f.srv.requests("POST", blobPUT); n != 1 {
+		t.Fatalf("%d commits, want 1", n)
+	}
+	if got := serverBlob(t, f.srv, ref.Hash); got != ref.Hash {
+		t.Fatalf("the bucket holds %q for %s", got, ref.Hash)
+	}
+
+	b := f.b.NewProfile(t).NewTab(t, "B")
+	openPage(t, b, f.opts("assets-b"))
+	var g pageGraph
+	waitFor(t, 20*time.Second, func() string {
+		var err error
+		if g, err = tryCall[pageGraph](t, b, "loadWorkflow", ids["workflowId"]); err != nil {
+			return "B: " + err.Error()
+		}
+		return ""
+	})
+	if len(g.Nodes) != 1 || g.Nodes[0].Result.Asset.Hash != ref.Hash {
+		t.Fatalf("B's workflow: %+v", g)
+	}
+	got := call[readResult](t, b, "read", refJSON(g.Nodes[0].Result.Asset))
+	if got.Hash != ref.Hash || got.Size != ref.Bytes {
+		t.Fatalf("B read %+v, want %s (%d bytes)", got, ref.Hash, ref.Bytes)
+	}
+	if n := f.srv.requests("GET", blobPUT); n != 0 {
+		t.Fatalf("the server served %d blob downloads itself", n)
+	}
+}

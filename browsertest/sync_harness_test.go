@@ -57,6 +57,57 @@ var syncServerBinary = sync.OnceValues(func() ([]byte, error) {
 	return os.ReadFile(out)
 })
 
+// s3Bucket is a bucket of SeaweedFS's S3 gateway, as the server module's
+// internal/cmd/s3dev prints it.
+type s3Bucket struct {
+	Endpoint, Bucket, Region, AccessKey, SecretKey string
+}
+
+// startS3 runs s3dev (SeaweedFS's S3 gateway with one bucket) until t
+// ends, and returns its bucket. It skips t when weed is not on PATH,
+// unless ATELIER_REQUIRE_S3=1 (make test): then t fails. SeaweedFS's
+// gateway allows every origin (CORS) by default, as the pages need.
+func startS3(t *testing.T) *s3Bucket {
+	t.Helper()
+	root, err := checkoutRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(t.TempDir(), "s3dev")
+	build := exec.Command("go", "build", "-o", exe, "./internal/cmd/s3dev")
+	build.Dir = filepath.Join(root, "server")
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./internal/cmd/s3dev: %v\n%s", err, msg)
+	}
+	cmd := exec.Command(exe)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close() // s3dev stops weed and exits
+		cmd.Wait()
+	})
+	var b s3Bucket
+	if err := json.NewDecoder(stdout).Decode(&b); err != nil {
+		cmd.Wait()
+		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 3 && os.Getenv("ATELIER_REQUIRE_S3") != "1" {
+			t.Skipf("no S3 server for the test: %s", strings.TrimSpace(stderr.String()))
+		}
+		t.Fatalf("s3dev: %v\n%s", err, stderr.String())
+	}
+	return &b
+}
+
 // checkoutRoot is the directory above this module's.
 func checkoutRoot() (string, error) {
 	wd, err := os.Getwd()
@@ -95,7 +146,8 @@ func (l *lockedBuffer) String() string {
 type syncServer struct {
 	exe, data, addr string
 	ws, token       string
-	postgres        string // the DSN of its PostgreSQL database; "": SQLite in data
+	postgres        string    // the DSN of its PostgreSQL database; "": SQLite in data
+	s3              *s3Bucket // its blobs' bucket; nil: data/blobs
 	out             *lockedBuffer
 
 	mu   sync.Mutex
@@ -125,6 +177,13 @@ func backends() []string {
 // tests, each in a workspace of its own).
 func startSyncServerOn(t *testing.T, backend string) *syncServer {
 	t.Helper()
+	return startSyncServerWith(t, backend, nil)
+}
+
+// startSyncServerWith is startSyncServerOn with the blobs in bucket, and
+// presigned URLs of it handed out, when bucket is not nil.
+func startSyncServerWith(t *testing.T, backend string, bucket *s3Bucket) *syncServer {
+	t.Helper()
 	bin, err := syncServerBinary()
 	if err != nil {
 		t.Fatalf("building the sync server: %v", err)
@@ -132,7 +191,7 @@ func startSyncServerOn(t *testing.T, backend string) *syncServer {
 	dir := t.TempDir()
 	s := &syncServer{
 		exe: filepath.Join(dir, "atelier-sync"), data: filepath.Join(dir, "data"),
-		ws: "ws", token: "tok", out: &lockedBuffer{},
+		ws: "ws", token: "tok", s3: bucket, out: &lockedBuffer{},
 	}
 	if backend == "postgres" {
 		s.postgres = os.Getenv("ATELIER_TEST_POSTGRES")
@@ -178,7 +237,14 @@ func (s *syncServer) Start(t testing.TB) {
 	if s.postgres != "" {
 		args = append(args, "-postgres", s.postgres)
 	}
+	if s.s3 != nil {
+		args = append(args, "-s3-endpoint", s.s3.Endpoint, "-s3-bucket", s.s3.Bucket, "-s3-region", s.s3.Region,
+			"-s3-path-style", "-s3-access-key", s.s3.AccessKey, "-s3-presign")
+	}
 	cmd := exec.Command(s.exe, args...)
+	if s.s3 != nil {
+		cmd.Env = append(os.Environ(), "AWS_SECRET_ACCESS_KEY="+s.s3.SecretKey)
+	}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {

@@ -9,6 +9,9 @@
 #   firefox    Firefox ESR (the tests that also run in Firefox)
 #   webkit     WebKitGTK's WebDriver and MiniBrowser, with xvfb (the tests
 #              that also run in WebKit)
+#   seaweedfs  SeaweedFS's weed, whose S3 gateway the sync server's S3 tests
+#              run against: built from its Go module into $(go env GOPATH)/bin
+#              (a large build: several minutes)
 #
 # On Debian and Ubuntu it runs apt-get (with sudo when not root); elsewhere
 # it prints the command to run and fails. PostgreSQL, for the sync server's
@@ -19,6 +22,23 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 apt=()   # Debian packages to install
 other=() # what to tell the user elsewhere
+
+# The SeaweedFS release the S3 tests are run against. Its go.mod has
+# replace directives, which go install refuses: build it inside its own
+# module instead, as its main module.
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+install_weed() {
+	local gobin dir t0
+	gobin="$(go env GOPATH)/bin"
+	t0=$(date +%s)
+	echo "deps.sh: building SeaweedFS $SEAWEEDFS_VERSION into $gobin/weed (go build; takes minutes)" >&2
+	dir="$(cd / && GOFLAGS=-mod=mod go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+	[ -n "$dir" ] || { echo "deps.sh: could not download github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" >&2; return 1; }
+	mkdir -p "$gobin"
+	(cd "$dir" && GOFLAGS= go build -o "$gobin/weed.tmp" ./weed) && mv "$gobin/weed.tmp" "$gobin/weed"
+	echo "deps.sh: weed built in $(($(date +%s) - t0)) s" >&2
+}
 for need in "$@"; do
 	case "$need" in
 	chromium)
@@ -55,6 +75,10 @@ for need in "$@"; do
 			apt+=(webkit2gtk-driver xvfb xauth)
 			other+=("WebKitGTK's WebKitWebDriver and xvfb-run, for the tests in WebKit (Linux only)")
 		}
+		;;
+	seaweedfs)
+		# Not with apt: the S3 tests are pinned to one release.
+		have weed || [ -x "$(go env GOPATH)/bin/weed" ] || install_weed
 		;;
 	*)
 		echo "deps.sh: unknown need $need" >&2

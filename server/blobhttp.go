@@ -111,7 +111,11 @@ func (s *Server) blobUploadURL(w http.ResponseWriter, r *http.Request, ws string
 		s.internal(w, r, fmt.Errorf("blob upload URL in %s: %w", ws, err))
 		return
 	}
-	s.writeURL(w, r, &blobGrant{method: "PUT", ws: ws, sum: sum, size: req.Bytes, mime: media})
+	g := &blobGrant{method: "PUT", ws: ws, sum: sum, size: req.Bytes, mime: media}
+	if s.presignedUpload(w, r, g) {
+		return
+	}
+	s.writeURL(w, r, g)
 }
 
 // blobDownloadURL answers syncproto.RouteBlobDownload: a signed GET URL,
@@ -121,7 +125,8 @@ func (s *Server) blobDownloadURL(w http.ResponseWriter, r *http.Request, ws stri
 	if !ok {
 		return
 	}
-	switch _, err := s.store.Blob(r.Context(), ws, req.Hash); {
+	info, err := s.store.Blob(r.Context(), ws, req.Hash)
+	switch {
 	case errors.Is(err, errs.ErrNotFound):
 		writeError(w, http.StatusNotFound, "NotFound", "the workspace has no blob "+req.Hash)
 		return
@@ -129,22 +134,29 @@ func (s *Server) blobDownloadURL(w http.ResponseWriter, r *http.Request, ws stri
 		s.internal(w, r, fmt.Errorf("blob download URL in %s: %w", ws, err))
 		return
 	}
-	s.writeURL(w, r, &blobGrant{method: "GET", ws: ws, sum: sum})
+	g := &blobGrant{method: "GET", ws: ws, sum: sum}
+	if s.presignedDownload(w, r, g, info) {
+		return
+	}
+	s.writeURL(w, r, g)
 }
 
 func (s *Server) writeURL(w http.ResponseWriter, r *http.Request, g *blobGrant) {
-	exp := s.now().Add(s.ttl)
-	// Round up to whole seconds, so a URL never expires before ExpiresAt.
-	g.expires = (exp.UnixMilli() + 999) / 1000
-	base := s.base
-	if base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
+	g.expires = s.expiry()
+	writeJSON(w, http.StatusOK, syncproto.BlobURLResponse{URL: s.baseURL(r) + s.sign.url(g), ExpiresAt: g.expires * 1000})
+}
+
+// baseURL is what signed URLs start with: Options.BaseURL, or the scheme
+// and Host of r.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.base != "" {
+		return s.base
 	}
-	writeJSON(w, http.StatusOK, syncproto.BlobURLResponse{URL: base + s.sign.url(g), ExpiresAt: g.expires * 1000})
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // grant checks the signature and expiry of a blob URL, answering 403

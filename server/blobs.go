@@ -10,8 +10,9 @@ import (
 
 // BlobStore keeps the bytes of blobs, addressed by their SHA-256 digest.
 // Which workspace has which blob is the Store's business: the BlobStore
-// holds each content once. dirblob.Store keeps them in a directory; an
-// S3-compatible store can take its place.
+// holds each content once. dirblob.Store keeps them in a directory,
+// s3blob.Store in an S3 bucket; the conformance suite of both is
+// storetest.RunBlobStore.
 type BlobStore interface {
 	// Put reads r to its end and stores what it read as the blob with
 	// digest sum. When reading fails it stores nothing and returns the

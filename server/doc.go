@@ -29,6 +29,13 @@
 //     that work without the bearer token, as S3 presigned URLs do. Uploads
 //     are streamed to the BlobStore while their size and hash are checked,
 //     and committed only when both match what was declared.
+//   - With Options.PresignBlobs and a BlobStore that is a Presigner (an S3
+//     bucket, s3blob), upload and download hand out the store's presigned
+//     URLs instead, so that the bytes do not pass through the server. The
+//     PUT must carry the blob's SHA-256, signed into its URL, and the
+//     store refuses other bytes; the client then POSTs to the commit URL
+//     of the answer, and only when the store has the blob, of the
+//     declared size and hash, does the workspace get it.
 //
 // # Server code
 //

@@ -60,6 +60,14 @@ type Options struct {
 	// URLs. Empty means the scheme and Host of the request asking for one.
 	BaseURL string
 
+	// PresignBlobs, when the BlobStore is a Presigner, hands out its
+	// presigned URLs for uploads and downloads, so that blob bytes go
+	// straight between clients and the store. Clients must then commit
+	// their uploads (syncproto.BlobURLResponse.Commit), which clients of
+	// this module do; older ones do not, and their uploads never reach
+	// the workspace. The server's own URLs stay valid.
+	PresignBlobs bool
+
 	// MaxBlobBytes bounds a blob's size; 0 means DefaultMaxBlobBytes.
 	MaxBlobBytes int64
 
@@ -103,6 +111,7 @@ type Options struct {
 type Server struct {
 	store     Store
 	blobs     BlobStore
+	presign   Presigner // nil unless Options.PresignBlobs and blobs is one
 	tokens    *Tokens
 	sign      signer
 	origins   map[string]bool // nil: any origin
@@ -145,6 +154,9 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 		maxBlob: opts.MaxBlobBytes, maxPull: opts.MaxPullBytes, watchPoll: opts.WatchPoll,
 		stall: opts.StallTimeout, minRate: opts.MinRate,
 		log: opts.Logger, now: opts.Now, ended: make(chan struct{}),
+	}
+	if p, ok := blobs.(Presigner); ok && opts.PresignBlobs {
+		s.presign = p
 	}
 	switch {
 	case opts.Secret == nil:
@@ -206,6 +218,7 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	m.HandleFunc("POST "+syncproto.RouteBlobDownload, s.authed(s.blobDownloadURL))
 	m.HandleFunc("PUT "+blobPath+"{ws}/{digest}", s.blobPut)
 	m.HandleFunc("GET "+blobPath+"{ws}/{digest}", s.blobGet)
+	m.HandleFunc("POST "+blobPath+"{ws}/{digest}", s.blobCommit)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

@@ -13,6 +13,7 @@ import (
 //
 //	/v1/blobs/{ws}/{hex digest}?expires=S&signature=B               (GET)
 //	/v1/blobs/{ws}/{hex digest}?size=N&type=T&expires=S&signature=B (PUT)
+//	/v1/blobs/{ws}/{hex digest}?size=N&type=T&expires=S&signature=B (POST: commit)
 //
 // where S is the expiry in seconds since the Unix epoch and B the
 // unpadded URL-safe base64 of an HMAC-SHA256, under the server's secret,
@@ -26,11 +27,11 @@ type signer struct{ key []byte }
 // blobGrant is what a signed URL allows: one method on one blob of one
 // workspace, until an expiry; uploads also fix the size and media type.
 type blobGrant struct {
-	method  string // "GET" or "PUT"
+	method  string // "GET", "PUT" or "POST" (the commit of a presigned upload)
 	ws      string
 	sum     [32]byte
-	size    int64  // PUT only
-	mime    string // PUT only
+	size    int64  // PUT and POST only
+	mime    string // PUT and POST only
 	expires int64  // seconds since the Unix epoch
 }
 
@@ -50,7 +51,7 @@ func (s signer) mac(g *blobGrant) []byte {
 // url returns the path and query of the signed URL for g.
 func (s signer) url(g *blobGrant) string {
 	q := url.Values{}
-	if g.method == "PUT" {
+	if g.method != "GET" {
 		q.Set("size", strconv.FormatInt(g.size, 10))
 		q.Set("type", g.mime)
 	}
@@ -77,7 +78,7 @@ func (s signer) parse(method, ws, digest string, q url.Values) (*blobGrant, bool
 	if g.expires, err = strconv.ParseInt(q.Get("expires"), 10, 64); err != nil {
 		return nil, false
 	}
-	if g.method == "PUT" {
+	if g.method != "GET" {
 		if g.size, err = strconv.ParseInt(q.Get("size"), 10, 64); err != nil || g.size < 0 {
 			return nil, false
 		}

@@ -39,7 +39,9 @@ func (h *HTTP) MissingBlobs(ctx context.Context, hashes []string) ([]string, err
 
 // UploadBlob implements BlobTransport: it asks for a signed upload URL
 // (a server that has the blob answers 409 "Exists", which is success) and
-// PUTs the content there. c must hold a browser Blob: have a method
+// PUTs the content there, with the headers the answer names; when the
+// answer has a commit URL (the PUT went to an object store), it POSTs
+// there once the PUT succeeded. c must hold a browser Blob: have a method
 // Blob() assetref.Blob that returns one the browser holds; other content
 // fails with an error matching errs.ErrUnsupported.
 func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress func(sent, total int64)) error {
@@ -65,14 +67,28 @@ func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress 
 		total := c.Size()
 		sent = func(n int64) { progress(n, total) }
 	}
-	r, err := jsnet.Upload(ctx, "PUT", grant.URL, b, sent)
+	r, err := jsnet.Upload(ctx, "PUT", grant.URL, grant.Headers, b, sent)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
 		return fmt.Errorf("sync server unreachable: %w", err)
 	}
-	return statusError(r.Status, r.Text, r.StatusText)
+	if err := statusError(r.Status, r.Text, r.StatusText); err != nil || grant.Commit == "" {
+		return err
+	}
+	// The bytes went to an object store: the server checks them there
+	// before the workspace has the blob.
+	resp, err := jsnet.Fetch(ctx, jsnet.Request{Method: "POST", URL: grant.Commit})
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return fmt.Errorf("sync server unreachable: %w", err)
+	}
+	defer resp.Close()
+	text, _ := resp.Text(ctx)
+	return statusError(resp.Status, text, resp.StatusText)
 }
 
 // statusError is nil for a 2xx status and an *HTTPError otherwise.

@@ -397,9 +397,24 @@ type BlobURLRequest struct {
 
 // BlobURLResponse is a time-limited signed URL (PUT for uploads, GET for
 // downloads), usable without the bearer token, as S3 presigned URLs are.
+// The URL may be the sync server's own or an object store's (a presigned
+// S3 URL), and the client treats both alike:
+//
+//   - Headers, when present, must be sent with the request to URL as
+//     they are (for an S3 PUT, the x-amz-checksum-sha256 the URL's
+//     signature covers, with which the store refuses other bytes).
+//   - Commit, when present on an upload, is a URL to POST to, with no
+//     body and no token, once the PUT succeeded: the server then checks
+//     what arrived and only from its 204 on does the workspace have the
+//     blob. A 400 "Invalid" means the stored bytes were not the declared
+//     ones: upload again.
+//
+// Without them (the server's own URLs) the PUT's 204 is all there is.
 type BlobURLResponse struct {
-	URL       string `json:"url"`
-	ExpiresAt int64  `json:"expiresAt"` // ms since the Unix epoch
+	URL       string            `json:"url"`
+	ExpiresAt int64             `json:"expiresAt"` // ms since the Unix epoch
+	Headers   map[string]string `json:"headers,omitempty"`
+	Commit    string            `json:"commit,omitempty"`
 }
 
 // Routes, relative to the server's base URL. {ws} is the workspace; the

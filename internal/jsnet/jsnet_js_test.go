@@ -136,7 +136,8 @@ func TestFetchCancel(t *testing.T) {
 // network, anything else waits (for abort).
 const fakeXHR = `return class {
 	constructor() { this.on = {}; this.onUpload = {}; this.upload = {addEventListener: (t, f) => this.onUpload[t] = f}; globalThis.lastXHR = this }
-	open(method, url) { this.method = method; this.url = url }
+	open(method, url) { this.method = method; this.url = url; this.headers = {} }
+	setRequestHeader(k, v) { this.headers[k] = v }
 	addEventListener(t, f) { this.on[t] = f }
 	send(body) {
 		this.body = body
@@ -160,7 +161,7 @@ func TestUpload(t *testing.T) {
 
 	setGlobal(t, "xhrSend", js.ValueOf("load"))
 	var sent []int64
-	r, err := Upload(t.Context(), "PUT", "https://example.test/up", b, func(n int64) { sent = append(sent, n) })
+	r, err := Upload(t.Context(), "PUT", "https://example.test/up", map[string]string{"X-Amz-Checksum-Sha256": "c3VtCg=="}, b, func(n int64) { sent = append(sent, n) })
 	if err != nil || r.Status != 201 || r.StatusText != "Created" || r.Text != "{}" || !r.OK() {
 		t.Fatalf("Upload = %+v, %v", r, err)
 	}
@@ -168,20 +169,23 @@ func TestUpload(t *testing.T) {
 	if x.Get("method").String() != "PUT" || x.Get("url").String() != "https://example.test/up" || !x.Get("body").Equal(b.JSValue()) {
 		t.Fatal("the request was not the Blob PUT to the URL")
 	}
+	if h := x.Get("headers").Get("X-Amz-Checksum-Sha256"); h.Type() != js.TypeString || h.String() != "c3VtCg==" {
+		t.Fatalf("header sent: %v", h)
+	}
 	if len(sent) != 1 || sent[0] != 3 {
 		t.Fatalf("progress %v", sent)
 	}
 
 	js.Global().Set("xhrSend", "error")
 	var jerr *jsutil.Error
-	if _, err := Upload(t.Context(), "PUT", "https://example.test/up", b, nil); !errors.As(err, &jerr) || jerr.Name != "NetworkError" {
+	if _, err := Upload(t.Context(), "PUT", "https://example.test/up", nil, b, nil); !errors.As(err, &jerr) || jerr.Name != "NetworkError" {
 		t.Fatalf("Upload on a failing network = %v", err)
 	}
 
 	js.Global().Set("xhrSend", "wait")
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(20*time.Millisecond, cancel)
-	if _, err := Upload(ctx, "PUT", "https://example.test/up", b, nil); !errors.Is(err, context.Canceled) {
+	if _, err := Upload(ctx, "PUT", "https://example.test/up", nil, b, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Upload = %v", err)
 	}
 	if !js.Global().Get("lastXHR").Get("aborted").Truthy() {
@@ -198,12 +202,15 @@ func TestUploadWithoutXHR(t *testing.T) {
 		return Promise.resolve(new Response('{"error":"no"}', {status: 403, statusText: "Forbidden"})) }; return rec`)
 	setGlobal(t, "fetch", rec.Get("fetch"))
 	b := blobOf(t, "12345", "")
-	r, err := Upload(t.Context(), "PUT", "https://example.test/up", b, func(int64) { t.Error("progress without XMLHttpRequest") })
+	r, err := Upload(t.Context(), "PUT", "https://example.test/up", map[string]string{"X-Test": "yes"}, b, func(int64) { t.Error("progress without XMLHttpRequest") })
 	if err != nil || r.Status != 403 || r.StatusText != "Forbidden" || r.Text != `{"error":"no"}` || r.OK() {
 		t.Fatalf("Upload = %+v, %v", r, err)
 	}
 	if init := rec.Get("init"); init.Get("method").String() != "PUT" || !init.Get("body").Equal(b.JSValue()) {
 		t.Fatal("fetch did not PUT the Blob")
+	}
+	if h := rec.Get("init").Get("headers"); h.Type() == js.TypeUndefined || js.Global().Get("Headers").New(h).Call("get", "X-Test").String() != "yes" {
+		t.Fatal("fetch did not send the header")
 	}
 }
 

@@ -20,8 +20,9 @@ type Reply struct {
 // OK reports whether the status is 2xx.
 func (r Reply) OK() bool { return r.Status >= 200 && r.Status <= 299 }
 
-// Upload sends the Blob body to url with method (PUT, say) and returns the
-// answer, whatever its status. The browser reads the Blob: its bytes never
+// Upload sends the Blob body to url with method (PUT, say) and the
+// headers in header (nil for none), and returns the answer, whatever its
+// status. The browser reads the Blob: its bytes never
 // pass through Go. It goes through XMLHttpRequest, whose upload progress
 // events fetch lacks, calling progress (if not nil; it must not block) with
 // the bytes sent so far; where XMLHttpRequest is missing (service workers)
@@ -30,10 +31,10 @@ func (r Reply) OK() bool { return r.Status >= 200 && r.Status <= 299 }
 // Ending ctx aborts the upload and Upload returns ctx.Err(). When no answer
 // comes it fails with an error describing the failure: a *jsutil.Error
 // named NetworkError (or fetch's TypeError).
-func Upload(ctx context.Context, method, url string, body *fsx.Blob, progress func(sent int64)) (Reply, error) {
+func Upload(ctx context.Context, method, url string, header map[string]string, body *fsx.Blob, progress func(sent int64)) (Reply, error) {
 	xhrClass := js.Global().Get("XMLHttpRequest")
 	if xhrClass.Type() != js.TypeFunction {
-		return uploadFetch(ctx, method, url, body)
+		return uploadFetch(ctx, method, url, header, body)
 	}
 	if err := ctx.Err(); err != nil {
 		return Reply{}, err
@@ -79,6 +80,9 @@ func Upload(ctx context.Context, method, url string, body *fsx.Blob, progress fu
 	}
 	err := jsutil.Try(func() {
 		xhr.Call("open", method, url)
+		for k, v := range header {
+			xhr.Call("setRequestHeader", k, v)
+		}
 		xhr.Call("addEventListener", "load", onload)
 		xhr.Call("addEventListener", "error", onerror)
 		xhr.Call("addEventListener", "timeout", onerror)
@@ -110,8 +114,8 @@ func Upload(ctx context.Context, method, url string, body *fsx.Blob, progress fu
 }
 
 // uploadFetch is Upload where XMLHttpRequest is missing.
-func uploadFetch(ctx context.Context, method, url string, body *fsx.Blob) (Reply, error) {
-	resp, err := Fetch(ctx, Request{Method: method, URL: url, Blob: body})
+func uploadFetch(ctx context.Context, method, url string, header map[string]string, body *fsx.Blob) (Reply, error) {
+	resp, err := Fetch(ctx, Request{Method: method, URL: url, Header: header, Blob: body})
 	if err != nil {
 		return Reply{}, err
 	}

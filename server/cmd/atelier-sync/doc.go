@@ -1,6 +1,6 @@
 // Command atelier-sync is the sync server of atelier: the syncproto routes
 // over an embedded SQLite database (or PostgreSQL) and a directory of
-// blobs.
+// blobs (or an S3 bucket).
 //
 // # Basics
 //
@@ -8,6 +8,9 @@
 //	atelier-sync -data ./sync-data -token dev-token=dev     # development
 //	atelier-sync -postgres postgres://user@db/atelier -data ./blobs -tokens tokens.json
 //	atelier-sync -data ./sync-data -dump dev                # what workspace dev holds, as JSON
+//	AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \
+//	  atelier-sync -data ./sync-data -tokens tokens.json \
+//	  -s3-endpoint https://s3.eu-west-1.amazonaws.com -s3-region eu-west-1 -s3-bucket atelier-blobs
 //
 // With -postgres, any number of processes may serve one database behind a
 // load balancer, on one host or several (see Several processes).
@@ -21,10 +24,10 @@
 //
 // Processes serving one PostgreSQL database must share the tokens, the
 // secret (-secret, or the one in -data: a blob URL signed by one is used
-// at another) and the blobs (-data on storage they all reach: an upload
-// through one is downloaded through another). Start them one after the
-// other the first time, so that the first creates the secret the others
-// read, or give them a -secret file made beforehand.
+// at another) and the blobs (-data on storage they all reach, or one
+// bucket: an upload through one is downloaded through another). Start
+// them one after the other the first time, so that the first creates the
+// secret the others read, or give them a -secret file made beforehand.
 //
 // Each process announces the changes written through it to the others
 // through PostgreSQL's LISTEN/NOTIFY, on a connection of its own, so a
@@ -33,6 +36,34 @@
 // it matters only while a process is reconnecting to the database, or
 // when notifications cannot reach it (through a pooler in transaction
 // mode).
+//
+// # Blobs in S3
+//
+// -s3-endpoint (a URL: https://host or http://host:port) puts the bytes of
+// assets in a bucket of an S3-compatible store (AWS S3, SeaweedFS, MinIO)
+// instead of DATA/blobs; see package s3blob. The other flags:
+//
+//   - -s3-bucket: the bucket, which must exist (required).
+//   - -s3-region: its region, when the store does not tell.
+//   - -s3-prefix: a key prefix, to share a bucket (blobs are
+//     PREFIX/sha256/HEX).
+//   - -s3-path-style: bucket in the path rather than the host name, as
+//     most self-hosted stores need.
+//   - -s3-access-key and -s3-secret-key-file: the credentials, by default
+//     $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY. The secret key is
+//     never a flag, where other users of the machine could read it.
+//   - -s3-presign: hand out presigned URLs of the bucket, so that asset
+//     bytes go straight between browsers and the store instead of through
+//     the server. An upload's URL requires the blob's SHA-256 (the store
+//     refuses other bytes), and the blob reaches the workspace only when
+//     the client commits it and the server found it stored whole. The
+//     bucket needs a CORS rule for the app's origin (PUT and GET, the
+//     header x-amz-checksum-sha256), and clients must be of this version:
+//     older ones do not commit. Blobs over 5 GiB still go through the
+//     server.
+//
+// The server checks at start that the bucket exists and takes its
+// credentials, and refuses to start otherwise.
 //
 // # Slow and hostile clients
 //

@@ -25,6 +25,7 @@ import (
 	"github.com/atelierstore/atelier/server"
 	"github.com/atelierstore/atelier/server/dirblob"
 	"github.com/atelierstore/atelier/server/postgres"
+	"github.com/atelierstore/atelier/server/s3blob"
 	"github.com/atelierstore/atelier/server/sqlite"
 )
 
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	minRate := fl.Int64("min-rate", server.DefaultMinRate, "slowest average rate in bytes/s of a request body (after the first -stall-timeout) and of a response (negative: none)")
 	watchPoll := fl.Duration("watch-poll", server.DefaultWatchPoll, "how often a held watch reads the store again, to see changes of other processes that went unannounced")
 	grace := fl.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in progress get to finish (bodies still arriving are cut off at once)")
+	s3 := addS3Flags(fl)
 	dump := fl.String("dump", "", "print what WORKSPACE holds in DATA/sync.db (entities, tombstones, acks) as JSON and exit")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -82,6 +84,10 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fl.Args())
+	}
+	s3cfg, useS3, err := s3.config(os.Getenv)
+	if err != nil {
+		return err
 	}
 	if *dump != "" {
 		return dumpWorkspace(ctx, filepath.Join(*data, "sync.db"), *dump, os.Stdout)
@@ -124,14 +130,24 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 		return err
 	}
 	defer store.Close()
-	blobs, err := dirblob.Open(filepath.Join(*data, "blobs"))
+	var blobs server.BlobStore
+	blobsAt := filepath.Join(*data, "blobs")
+	if useS3 {
+		blobs, err = s3blob.Open(ctx, s3cfg)
+		blobsAt = s3cfg.Endpoint + " bucket " + s3cfg.Bucket
+		if s3cfg.Prefix != "" {
+			blobsAt += " prefix " + s3cfg.Prefix
+		}
+	} else {
+		blobs, err = dirblob.Open(blobsAt)
+	}
 	if err != nil {
 		return err
 	}
 	h, err := server.New(store, blobs, &server.Options{
 		Tokens: tok, Secret: secret, AllowedOrigins: strings.Split(*origins, ","),
 		URLTTL: *ttl, BaseURL: *baseURL, MaxBlobBytes: *maxBlob, Logger: log,
-		StallTimeout: *stall, MinRate: *minRate, WatchPoll: *watchPoll,
+		StallTimeout: *stall, MinRate: *minRate, WatchPoll: *watchPoll, PresignBlobs: s3.presigned(),
 	})
 	if err != nil {
 		return err
@@ -150,7 +166,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	if *pg != "" {
 		backend = "postgres"
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String(), "store", backend, "blobs", filepath.Join(*data, "blobs"), "workspaces", len(tokens))
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "store", backend, "blobs", blobsAt, "workspaces", len(tokens))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
