@@ -98,7 +98,8 @@ test-browser: chrome deps-node deps-zip deps-others deps-seaweedfs $(WBT)
 	echo "ok  	examples/quickstart (README example) runs in Chromium"
 	@# -count=1: the harness builds ./wasm in a go build of its own, which go
 	@# test's cache does not see; cached results would hide library changes.
-	cd browsertest && PATH="$(GOBIN):$$PATH" ATELIER_REQUIRE_S3=1 bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 15m ./...
+	@# -timeout 25m: about 9 minutes here; the bound is only there to end a hang.
+	cd browsertest && PATH="$(GOBIN):$$PATH" ATELIER_REQUIRE_S3=1 bash ../server/testdata/with-postgres.sh $(GO) test -race -count=1 -timeout 25m ./...
 
 ## test-browser-others: the Go browser tests of the storage packages in Firefox ESR and WebKitGTK, run by
 ## browsertest/cmd/wasmrun (as wasmbrowsertest runs them in Chromium); each browser is skipped, saying how to
