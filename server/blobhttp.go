@@ -179,17 +179,8 @@ func (s *Server) grant(w http.ResponseWriter, r *http.Request) (*blobGrant, bool
 // come, 400 when fewer come or the hash differs. Uploading a blob the
 // workspace has already succeeds without reading it.
 func (s *Server) blobPut(w http.ResponseWriter, r *http.Request) {
-	g, ok := s.grant(w, r)
+	g, hash, ok := s.newBlob(w, r, "blob upload to")
 	if !ok {
-		return
-	}
-	hash := assetref.FormatHash(g.sum)
-	switch _, err := s.store.Blob(r.Context(), g.ws, hash); {
-	case err == nil:
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case !errors.Is(err, errs.ErrNotFound):
-		s.internal(w, r, fmt.Errorf("blob upload to %s: %w", g.ws, err))
 		return
 	}
 	if r.ContentLength > g.size {
@@ -214,9 +205,35 @@ func (s *Server) blobPut(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("blob upload to %s: %w", g.ws, err))
 		return
 	}
+	s.recordBlob(w, r, g, hash, "blob upload to")
+}
+
+// newBlob reads the grant of a signed upload or commit URL. It answers,
+// and returns ok false, when the URL is not good, and with 204 when the
+// workspace has the blob already. what starts the error logged.
+func (s *Server) newBlob(w http.ResponseWriter, r *http.Request, what string) (g *blobGrant, hash string, ok bool) {
+	g, ok = s.grant(w, r)
+	if !ok {
+		return nil, "", false
+	}
+	hash = assetref.FormatHash(g.sum)
+	switch _, err := s.store.Blob(r.Context(), g.ws, hash); {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+		return nil, "", false
+	case !errors.Is(err, errs.ErrNotFound):
+		s.internal(w, r, fmt.Errorf("%s %s: %w", what, g.ws, err))
+		return nil, "", false
+	}
+	return g, hash, true
+}
+
+// recordBlob records that the workspace of g has the blob, stored and
+// checked, and answers 204.
+func (s *Server) recordBlob(w http.ResponseWriter, r *http.Request, g *blobGrant, hash, what string) {
 	info := BlobInfo{Hash: hash, Size: g.size, MIME: g.mime, Created: s.now().UnixMilli()}
 	if err := s.store.PutBlob(r.Context(), g.ws, info); err != nil {
-		s.internal(w, r, fmt.Errorf("blob upload to %s: %w", g.ws, err))
+		s.internal(w, r, fmt.Errorf("%s %s: %w", what, g.ws, err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

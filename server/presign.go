@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/syncproto"
 )
@@ -95,17 +94,8 @@ func (s *Server) presignedDownload(w http.ResponseWriter, r *http.Request, g *bl
 // 204 when it has it; 404 when nothing arrived; 400 when what arrived is
 // not the declared blob.
 func (s *Server) blobCommit(w http.ResponseWriter, r *http.Request) {
-	g, ok := s.grant(w, r)
+	g, hash, ok := s.newBlob(w, r, "blob commit in")
 	if !ok {
-		return
-	}
-	hash := assetref.FormatHash(g.sum)
-	switch _, err := s.store.Blob(r.Context(), g.ws, hash); {
-	case err == nil:
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case !errors.Is(err, errs.ErrNotFound):
-		s.internal(w, r, fmt.Errorf("blob commit in %s: %w", g.ws, err))
 		return
 	}
 	if s.presign == nil {
@@ -123,12 +113,7 @@ func (s *Server) blobCommit(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("blob commit in %s: %w", g.ws, err))
 		return
 	}
-	info := BlobInfo{Hash: hash, Size: g.size, MIME: g.mime, Created: s.now().UnixMilli()}
-	if err := s.store.PutBlob(r.Context(), g.ws, info); err != nil {
-		s.internal(w, r, fmt.Errorf("blob commit in %s: %w", g.ws, err))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.recordBlob(w, r, g, hash, "blob commit in")
 }
 
 // expiry returns when a URL handed out now expires, in seconds since the
