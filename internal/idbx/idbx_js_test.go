@@ -74,15 +74,21 @@ func TestPutGetAllInOrder(t *testing.T) {
 	}
 }
 
-func TestAddConflictAbortsTransaction(t *testing.T) {
-	db, _ := open(t, 1, Hooks{})
+// putCommitted stores v in store "s" in a transaction of its own.
+func putCommitted(t *testing.T, db *DB, v js.Value) {
+	t.Helper()
 	tx, _ := db.Begin(ReadWrite, "s")
-	_ = tx.Put("s", obj("a", 1))
+	_ = tx.Put("s", v)
 	tx.Commit()
 	if err := tx.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	tx, _ = db.Begin(ReadWrite, "s")
+}
+
+func TestAddConflictAbortsTransaction(t *testing.T) {
+	db, _ := open(t, 1, Hooks{})
+	putCommitted(t, db, obj("a", 1))
+	tx, _ := db.Begin(ReadWrite, "s")
 	_ = tx.Put("s", obj("b", 2))
 	_ = tx.Add("s", obj("a", 3))
 	tx.Commit()
@@ -108,18 +114,13 @@ func TestAddConflictAbortsTransaction(t *testing.T) {
 // error must say whether the rest of it was stored.
 func TestFailedRequestThenComplete(t *testing.T) {
 	db, _ := open(t, 1, Hooks{})
-	tx, _ := db.Begin(ReadWrite, "s")
-	_ = tx.Put("s", obj("a", 1))
-	tx.Commit()
-	if err := tx.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	putCommitted(t, db, obj("a", 1))
 	prevent := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		args[0].Call("preventDefault")
 		return nil
 	})
 	defer prevent.Release()
-	tx, _ = db.Begin(ReadWrite, "s")
+	tx, _ := db.Begin(ReadWrite, "s")
 	_ = tx.Put("s", obj("b", 2))
 	err := tx.Issue("s", func(s js.Value) error {
 		s.Call("add", obj("a", 3)).Set("onerror", prevent)
@@ -157,13 +158,8 @@ func TestFailedRequestThenComplete(t *testing.T) {
 // commit was asked for at once; nothing of the transaction may remain.
 func TestFailureAmongManyRequests(t *testing.T) {
 	db, _ := open(t, 1, Hooks{})
+	putCommitted(t, db, obj("a", 1))
 	tx, _ := db.Begin(ReadWrite, "s")
-	_ = tx.Put("s", obj("a", 1))
-	tx.Commit()
-	if err := tx.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	tx, _ = db.Begin(ReadWrite, "s")
 	for i := 0; i < 2000; i++ {
 		if i == 1500 {
 			_ = tx.Add("s", obj("a", 2))
