@@ -144,14 +144,41 @@ type assetFixture struct {
 
 func newAssetFixture(t *testing.T) *assetFixture {
 	t.Helper()
+	return newAssetFixtureOn(t, startSyncServer(t))
+}
+
+// newAssetFixtureOn is newAssetFixture with the sync server srv.
+func newAssetFixtureOn(t *testing.T, srv *syncServer) *assetFixture {
+	t.Helper()
 	wasm, err := syncPageWasm()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &assetFixture{srv: startSyncServer(t), b: browsertest.Start(t, nil)}
+	f := &assetFixture{srv: srv, b: browsertest.Start(t, nil)}
 	f.b.AddFile(t, "/assetsync/app.wasm", wasm)
 	f.b.AddFile(t, syncPagePath, []byte(syncPageHTML))
 	return f
+}
+
+// deviceB opens a page in a second profile (another device), waits until
+// its sync has brought workflow wf, and checks that the workflow's one node
+// has the asset with hash as its result. Its bytes may not be there yet.
+func deviceB(t *testing.T, f *assetFixture, wf, hash string) (*browsertest.Tab, pageGraph) {
+	t.Helper()
+	b := f.b.NewProfile(t).NewTab(t, "B")
+	openPage(t, b, f.opts("assets-b"))
+	var g pageGraph
+	waitFor(t, 20*time.Second, func() string {
+		var err error
+		if g, err = tryCall[pageGraph](t, b, "loadWorkflow", wf); err != nil {
+			return "B: " + err.Error()
+		}
+		return ""
+	})
+	if len(g.Nodes) != 1 || g.Nodes[0].Result.Asset.Hash != hash {
+		t.Fatalf("B's workflow: %+v", g)
+	}
+	return b, g
 }
 
 func (f *assetFixture) opts(name string) pageOpts {
@@ -329,19 +356,7 @@ func TestAssetSyncUploadFetchEvict(t *testing.T) {
 	})
 
 	// Device B: metadata first.
-	b := f.b.NewProfile(t).NewTab(t, "B")
-	openPage(t, b, f.opts("assets-b"))
-	var g pageGraph
-	waitFor(t, 20*time.Second, func() string {
-		var err error
-		if g, err = tryCall[pageGraph](t, b, "loadWorkflow", ids["workflowId"]); err != nil {
-			return "B: " + err.Error()
-		}
-		return ""
-	})
-	if len(g.Nodes) != 1 || g.Nodes[0].Result.Asset.Hash != ref.Hash {
-		t.Fatalf("B's workflow: %+v", g)
-	}
+	b, g := deviceB(t, f, ids["workflowId"], ref.Hash)
 	nodeRef := g.Nodes[0].Result.Asset
 	if rec := call[assetRecord](t, b, "record", ref.Hash); !rec.Remote || rec.Users != 2 {
 		t.Fatalf("B's record before reading: %+v", rec)
@@ -559,14 +574,7 @@ func TestAssetSyncFetchWaitsForUpload(t *testing.T) {
 // them, B's page fetches them from there, and the server sees none of
 // them.
 func TestAssetSyncPresigned(t *testing.T) {
-	bucket := startS3(t)
-	wasm, err := syncPageWasm()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &assetFixture{srv: startSyncServerWith(t, "sqlite", bucket), b: browsertest.Start(t, nil)}
-	f.b.AddFile(t, "/assetsync/app.wasm", wasm)
-	f.b.AddFile(t, syncPagePath, []byte(syncPageHTML))
+	f := newAssetFixtureOn(t, startSyncServerWith(t, "sqlite", startS3(t)))
 
 	a := f.b.NewTab(t, "A")
 	openPage(t, a, f.opts("assets-a"))
@@ -583,19 +591,7 @@ func TestAssetSyncPresigned(t *testing.T) {
 		t.Fatalf("the bucket holds %q for %s", got, ref.Hash)
 	}
 
-	b := f.b.NewProfile(t).NewTab(t, "B")
-	openPage(t, b, f.opts("assets-b"))
-	var g pageGraph
-	waitFor(t, 20*time.Second, func() string {
-		var err error
-		if g, err = tryCall[pageGraph](t, b, "loadWorkflow", ids["workflowId"]); err != nil {
-			return "B: " + err.Error()
-		}
-		return ""
-	})
-	if len(g.Nodes) != 1 || g.Nodes[0].Result.Asset.Hash != ref.Hash {
-		t.Fatalf("B's workflow: %+v", g)
-	}
+	b, g := deviceB(t, f, ids["workflowId"], ref.Hash)
 	got := call[readResult](t, b, "read", refJSON(g.Nodes[0].Result.Asset))
 	if got.Hash != ref.Hash || got.Size != ref.Bytes {
 		t.Fatalf("B read %+v, want %s (%d bytes)", got, ref.Hash, ref.Bytes)
