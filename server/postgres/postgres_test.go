@@ -200,14 +200,7 @@ func TestListenReconnects(t *testing.T) {
 	kill()
 	before := seq
 	seq = push(t, urlA, wf)
-	select {
-	case got := <-watch:
-		if got <= before {
-			t.Fatalf("watch answered %d, want above %d", got, before)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a watch held across the listener's reconnection was not woken")
-	}
+	wantWoken(t, watch, before, 5*time.Second, "a watch held across the listener's reconnection was not woken")
 	lost := heard.Await(mark, 10*time.Second, "-")
 	if lost < 0 || heard.Await(lost, 10*time.Second, "+") < 0 {
 		t.Fatalf("the listener did not reconnect: heard %q", heard.Events())
@@ -221,14 +214,7 @@ func TestListenReconnects(t *testing.T) {
 		mark = len(heard.Events())
 		before := seq
 		seq = push(t, urlA, wf)
-		select {
-		case got := <-watch:
-			if got <= before {
-				t.Fatalf("watch answered %d, want above %d", got, before)
-			}
-		case <-time.After(2 * time.Second):
-			t.Fatal("a change after the reconnection was not announced")
-		}
+		wantWoken(t, watch, before, 2*time.Second, "a change after the reconnection was not announced")
 		if heard.Await(mark, 2*time.Second, "alpha") < 0 {
 			t.Fatalf("the store's listener did not hear the push after reconnecting: %q", heard.Events())
 		}
@@ -344,5 +330,19 @@ func TestListenPings(t *testing.T) {
 	}
 	if ev := heard.Events(); !slices.Equal(ev, []string{"+", "alpha", "alpha", "alpha"}) {
 		t.Fatalf("heard %q, want one connection and the three writes", ev)
+	}
+}
+
+// wantWoken waits up to d for watch to answer a cursor above before, and
+// fails with msg if it does not answer.
+func wantWoken(t *testing.T, watch <-chan int64, before int64, d time.Duration, msg string) {
+	t.Helper()
+	select {
+	case got := <-watch:
+		if got <= before {
+			t.Fatalf("watch answered %d, want above %d", got, before)
+		}
+	case <-time.After(d):
+		t.Fatal(msg)
 	}
 }
