@@ -107,40 +107,6 @@ func statusError(status int, text, statusText string) error {
 	return &HTTPError{Status: status, Code: e.Code, Msg: e.Error}
 }
 
-// DownloadBlob returns the content of the blob with the given hash as a
-// Blob the browser holds, of the media type the answer names. It asks for
-// a signed download URL and GETs it. When the server has no such blob it
-// fails with an error matching both errs.ErrNotFound and an *HTTPError
-// (404), which is not permanent: the device that has the asset may not
-// have uploaded it yet.
-func (h *HTTP) DownloadBlob(ctx context.Context, hash string) (assetref.Blob, error) {
-	var grant syncproto.BlobURLResponse
-	err := h.do(ctx, "POST", h.url(syncproto.RouteBlobDownload), &syncproto.BlobURLRequest{Hash: hash}, &grant)
-	if err != nil {
-		return nil, notFound(hash, err)
-	}
-	resp, err := jsnet.Fetch(ctx, jsnet.Request{URL: grant.URL})
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, fmt.Errorf("sync server unreachable: %w", err)
-	}
-	defer resp.Close()
-	if !resp.OK() {
-		text, _ := resp.Text(ctx)
-		return nil, notFound(hash, statusError(resp.Status, text, resp.StatusText))
-	}
-	blob, err := resp.Blob(ctx)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, fmt.Errorf("downloading %s broke off: %w", hash, err)
-	}
-	return blob.Asset(""), nil
-}
-
 // notFound adds errs.ErrNotFound to a 404 answer.
 func notFound(hash string, err error) error {
 	var he *HTTPError
