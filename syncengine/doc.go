@@ -32,7 +32,9 @@
 // server already has is never sent. The asset library (assets.Library,
 // with SetRemote) fetches on demand the bytes a synced node refers to and
 // may evict local copies of uploaded assets, least recently read first,
-// when storage nears its quota:
+// when storage nears its quota. A download of 8 MiB or more that breaks
+// off goes on from the byte where it stopped, with a Range request, as
+// long as each try brings bytes:
 //
 //	tr := syncengine.NewHTTP(baseURL, workspace, token)
 //	lib.SetRemote(tr)
