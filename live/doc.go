@@ -32,9 +32,12 @@
 // # Caveats
 //
 // C holds one snapshot: a reader that falls behind skips to the latest
-// state (bursts coalesce), and never gets a backlog. Snapshots are
-// eventually consistent with the store: a write is reflected once its
-// model has re-read it, shortly after the writing call returns. A watch
+// state (bursts coalesce), and never gets a backlog. A snapshot taken from
+// C after a write of this tab returned includes that write (read your
+// writes); one taken while the write runs may not. Another tab's write
+// shows once the model has re-read it, shortly after it commits: nothing
+// orders it against this tab's calls. A reader that keeps writing faster
+// than the model reads gets its snapshot once the writes pause. A watch
 // ends when its context ends, on Stop, or when the store or the Live
 // closes; in the last two cases it first delivers a snapshot whose Err
 // matches errs.ErrClosed.

@@ -25,6 +25,14 @@ import (
 // only the entities announced with a newer version (or deleted), and hands
 // every watcher the new snapshot. Changes that arrive while it reads are
 // taken together on its next turn: bursts coalesce.
+//
+// Read your writes: this tab's change sets reach the models before the
+// writing call returns (idb.DB.Subscribe). Each one counts as a new
+// generation of the model; it takes back a snapshot offered but not yet
+// taken from C, and a read that began before it is not sent, the model
+// reads again. So a snapshot taken from C after a write of this tab
+// returned includes that write. Other tabs' change sets need none of this:
+// nothing orders them against this tab's calls.
 
 // WorkflowSnapshot is one state of a watched workflow, its nodes and edges
 // in id (creation) order. Err is errs.ErrNotFound while the workflow does
@@ -145,20 +153,21 @@ func (l *Live) Close() {
 func (l *Live) deliver(cs idb.ChangeSet) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	local := !cs.Remote
 	for _, c := range cs.Changes {
 		if g := l.graphs[c.WorkflowID]; g != nil {
-			g.push(c, false)
+			g.push(c, false, local)
 		}
 		if c.Kind == idb.ChangeWorkflow && l.list != nil {
-			l.list.push(c, false)
+			l.list.push(c, false, local)
 		}
 	}
 	for _, wf := range cs.Workflows {
 		if g := l.graphs[wf]; g != nil {
-			g.push(idb.Change{}, true)
+			g.push(idb.Change{}, true, local)
 		}
 		if l.list != nil {
-			l.list.push(idb.Change{}, true)
+			l.list.push(idb.Change{}, true, local)
 		}
 	}
 }
@@ -261,6 +270,8 @@ type model[S any] struct {
 	mu       sync.Mutex
 	pending  []idb.Change
 	reload   bool
+	gen      uint64 // this tab's change sets pushed so far
+	resend   bool   // send on the next turn even if nothing is read
 	watchers map[*Watch[S]]struct{}
 	wake     chan struct{}
 	done     chan struct{}
@@ -286,7 +297,7 @@ func (m *model[S]) watch(ctx context.Context, fresh bool) *Watch[S] {
 	m.watchers[w] = struct{}{}
 	m.mu.Unlock()
 	if !fresh {
-		m.push(idb.Change{}, false)
+		m.push(idb.Change{}, false, false)
 	}
 	stopWith(ctx, w)
 	return w
@@ -313,12 +324,25 @@ func (m *model[S]) unwatch(w *Watch[S]) {
 
 var errWatchEnded = errors.New("watch ended")
 
-func (m *model[S]) push(c idb.Change, reload bool) {
+// push queues a change for the model's next turn. A local one (of this
+// tab) starts a new generation: the snapshot a watcher has not taken yet
+// lacks it, so it is taken back, and the next turn sends one that has it.
+func (m *model[S]) push(c idb.Change, reload, local bool) {
 	m.mu.Lock()
 	if reload {
 		m.reload = true
 	} else {
 		m.pending = append(m.pending, c)
+	}
+	if local {
+		m.gen++
+		for w := range m.watchers {
+			select {
+			case <-w.c:
+				m.resend = true
+			default:
+			}
+		}
 	}
 	m.mu.Unlock()
 	select {
@@ -327,12 +351,14 @@ func (m *model[S]) push(c idb.Change, reload bool) {
 	}
 }
 
-func (m *model[S]) take() ([]idb.Change, bool) {
+// take returns the changes queued for this turn, whether to reload,
+// whether to send even if nothing is read, and the generation they make.
+func (m *model[S]) take() (changes []idb.Change, reload, resend bool, gen uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p, r := m.pending, m.reload
-	m.pending, m.reload = nil, false
-	return p, r
+	changes, reload, resend, gen = m.pending, m.reload, m.resend, m.gen
+	m.pending, m.reload, m.resend = nil, false, false
+	return changes, reload, resend, gen
 }
 
 func (m *model[S]) end(err error) {
@@ -346,8 +372,9 @@ func (m *model[S]) end(err error) {
 }
 
 func (m *model[S]) run() {
+	_, _, _, gen := m.take()
 	m.load()
-	m.send()
+	m.send(gen)
 	for {
 		select {
 		case <-m.wake:
@@ -355,15 +382,15 @@ func (m *model[S]) run() {
 			m.finish()
 			return
 		}
-		changes, reload := m.take()
+		changes, reload, resend, gen := m.take()
 		if reload {
 			m.load()
-		} else if len(changes) == 0 || !m.refresh(changes) {
+		} else if (len(changes) == 0 || !m.refresh(changes)) && !resend {
 			// Nothing newer than what we hold; or a wake-up whose
 			// changes an earlier turn took already.
 			continue
 		}
-		m.send()
+		m.send(gen)
 	}
 }
 
@@ -411,12 +438,20 @@ func (m *model[S]) ended(err error) bool {
 	return false
 }
 
-func (m *model[S]) send() {
+// send offers the snapshot of what the model holds to every watcher,
+// unless a change set of this tab came since the turn's generation gen:
+// what was read may lack it, and the next turn, which that change set
+// woke, sends instead.
+func (m *model[S]) send(gen uint64) {
 	s := m.v.snapshot()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.endErr != nil {
 		return // finish has the last word
+	}
+	if m.gen != gen {
+		m.resend = true
+		return
 	}
 	for w := range m.watchers {
 		offer(w.c, s)

@@ -473,3 +473,42 @@ func TestWatchMissingWorkflow(t *testing.T) {
 	}
 	until(t, watch, func(s WorkflowSnapshot) bool { return s.Err == nil && s.Graph.Workflow.Name == "later" })
 }
+
+// TestSnapshotAfterAWriteHasIt: a snapshot taken after a write of this tab
+// returned includes the write, even when the model was reading, or had a
+// snapshot waiting in C, as the write committed. Each turn writes two
+// nodes and takes one snapshot: the first write's snapshot, read or
+// waiting while the second commits, must never be the one taken.
+func TestSnapshotAfterAWriteHasIt(t *testing.T) {
+	ctx := idbtest.Ctx(t)
+	d := idbtest.Open(t, nil)
+	l := newLive(t, d)
+	w := idbtest.Workflow(t, d, "ryw")
+	nodes, err := d.SetNodes(ctx, w.ID, idbtest.Nodes(40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := l.WatchWorkflow(ctx, w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Stop()
+	nextSnap(t, watch)
+	for i := 1; i <= 60; i++ {
+		pos := graph.Position{X: float64(i), Y: 1}
+		for _, n := range []int{i % 40, (i + 20) % 40} {
+			if _, err := d.UpdateNode(ctx, w.ID, nodes[n].ID, graph.NodePatch{Position: &pos}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := nextSnap(t, watch)
+		if s.Err != nil {
+			t.Fatal(s.Err)
+		}
+		for _, n := range []int{i % 40, (i + 20) % 40} {
+			if got := s.Graph.Nodes[n].Position; got != pos {
+				t.Fatalf("turn %d: the snapshot taken after the writes returned has node %d at %v, want %v", i, n, got, pos)
+			}
+		}
+	}
+}

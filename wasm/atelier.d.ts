@@ -705,9 +705,12 @@ export interface Db {
 
   // Live queries (changes from every tab)
   /**
-   * Returns its unsubscribe at once (not a Promise: `await` on it still
-   * works, as it did when it returned one). Throws Invalid for bad
-   * arguments and Closed on a closed database.
+   * Calls back with the workflow now and after every change, from this tab
+   * or another. Read your writes: a call back that comes after one of this
+   * tab's writes resolved has that write in it; another tab's writes show
+   * shortly after they commit. Returns its unsubscribe at once (not a
+   * Promise: `await` on it still works, as it did when it returned one).
+   * Throws Invalid for bad arguments and Closed on a closed database.
    */
   watchWorkflow(workflowId: Id, callback: WatchCallback<Graph>): Unsubscribe;
   /** Like watchWorkflow, for the list of workflows, most recently updated first. */

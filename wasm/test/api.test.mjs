@@ -315,6 +315,37 @@ test("updateNode moves and resizes in one write, seen together by a watcher", as
   await db.close();
 });
 
+test("read your writes: a watch call back that comes after a write resolved has the write", async () => {
+  const db = await open();
+  // Another tab keeps the watch's model reading: a read that began
+  // before one of this tab's writes must not be called back after it.
+  const other = await (await load()).open({ name: db.name, worker: inWorker });
+  const w = await db.createWorkflow("Read your writes");
+  const nodes = await db.setNodes(w.id, Array.from({ length: 40 }, (_, i) => ({ type: "t", position: { x: i, y: 0 } })));
+  let latest = null;
+  const stop = db.watchWorkflow(w.id, (g) => { if (g) latest = g; });
+  await waitFor(() => latest?.nodes.length === 40, "the first snapshot");
+  let busy = true;
+  const churn = (async () => {
+    for (let k = 0; busy; k++) await other.updateNode(w.id, nodes[39].id, { position: { x: k, y: -1 } });
+  })();
+  try {
+    for (let i = 1; i <= 60; i++) {
+      const id = nodes[i % 39].id;
+      await db.updateNode(w.id, id, { position: { x: 1000 + i, y: i } });
+      latest = null;
+      await waitFor(() => latest !== null, `a call back after turn ${i}`);
+      eq(latest.nodes.find((n) => n.id === id).position, { x: 1000 + i, y: i }, `turn ${i}: the first call back after the write resolved`);
+    }
+  } finally {
+    busy = false;
+    await churn;
+    stop();
+    await other.close();
+  }
+  await db.close();
+});
+
 test("the deprecated aliases of updateWorkflow and updateNode still work, for one release", async () => {
   const db = await open();
   const w = await db.createWorkflow("Aliases");
