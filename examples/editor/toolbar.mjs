@@ -4,7 +4,7 @@
 
 import { render, renderSelection, toWorld } from "./canvas.mjs";
 import { connect } from "./gestures.mjs";
-import { created, removed, state, views, written } from "./state.mjs";
+import { state, views } from "./state.mjs";
 import { showError, status } from "./status.mjs";
 import { $, label } from "./util.mjs";
 import { closeWorkflow, stored } from "./workflows.mjs";
@@ -59,7 +59,6 @@ async function deleteSelection() {
     if (state.sel.size) {
       const ids = [...state.sel];
       await state.db.deleteNodes(g.workflow.id, ids);
-      for (const id of ids) { removed.add(id); created.delete(id); written.delete(id); }
       if (state.graph === g) {
         g.nodes = g.nodes.filter((n) => !ids.includes(n.id));
         g.edges = g.edges.filter((e) => !ids.includes(e.source) && !ids.includes(e.target));

@@ -3,7 +3,7 @@
 // it, and putting this tab's own writes on screen before the next snapshot.
 
 import { clearViews, render } from "./canvas.mjs";
-import { created, newer, ownNodes, removed, state, written } from "./state.mjs";
+import { state } from "./state.mjs";
 import { showError, status } from "./status.mjs";
 import { refreshStorageSoon } from "./storage-panel.mjs";
 import { $, deferred, fmtTime, h } from "./util.mjs";
@@ -68,9 +68,6 @@ export function closeWorkflow() {
   state.wf = state.graph = null;
   state.sel.clear();
   state.selEdge = null;
-  written.clear();
-  created.clear();
-  removed.clear();
   clearViews();
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
   render();
@@ -92,7 +89,7 @@ function watchFailed(err) {
 
 function applySnapshot(snap) {
   const first = !state.graph || state.graph.workflow.id !== snap.workflow.id;
-  state.graph = { workflow: newer(snap.workflow), nodes: ownNodes(snap.nodes.map(newer)), edges: snap.edges };
+  state.graph = { workflow: snap.workflow, nodes: snap.nodes, edges: snap.edges };
   if (first) {
     const vp = state.graph.workflow.viewport || {};
     state.view = { x: vp.x || 0, y: vp.y || 0, zoom: vp.zoom > 0 ? vp.zoom : 1 };
@@ -105,15 +102,12 @@ function applySnapshot(snap) {
 export function stored(entity, force = false) {
   const g = state.graph;
   if (!g || entity.workflowId && entity.workflowId !== g.workflow.id) return;
-  written.set(entity.id, entity);
   if (entity.id === g.workflow.id) {
     if (force || entity.version >= g.workflow.version) g.workflow = entity;
   } else {
     const i = g.nodes.findIndex((n) => n.id === entity.id);
-    if (i < 0) {
-      g.nodes.push(entity);
-      if (entity.version === 1) created.add(entity.id);
-    } else if (force || entity.version >= g.nodes[i].version) g.nodes[i] = entity;
+    if (i < 0) g.nodes.push(entity);
+    else if (force || entity.version >= g.nodes[i].version) g.nodes[i] = entity;
   }
   render();
 }
@@ -125,8 +119,6 @@ export async function reloadNode(id) {
   const fresh = g.nodes.find((n) => n.id === id);
   if (fresh) stored(fresh, true);
   else if (state.graph) {
-    created.delete(id);
-    written.delete(id);
     state.graph.nodes = state.graph.nodes.filter((n) => n.id !== id);
     render();
   }
