@@ -469,6 +469,10 @@ func (h *memHub) download(ctx context.Context, hash string) (fetched, error) {
 	if h.corrupt {
 		b = append([]byte("x"), b...)
 	}
+	// As syncengine's HTTP transport does: as the bytes come, and once
+	// all have.
+	assetref.ReportProgress(ctx, int64(len(b)/2), int64(len(b)))
+	assetref.ReportProgress(ctx, int64(len(b)), int64(len(b)))
 	return fetchedBytes{b}, nil
 }
 
@@ -603,8 +607,18 @@ func TestHostConcurrentFetchesShareOneDownload(t *testing.T) {
 	h.mu.Unlock()
 	const readers = 4
 	errc := make(chan error, readers)
-	for range readers {
+	var mu sync.Mutex
+	heard := make([][]int64, readers) // the done figures each reader heard
+	for i := range readers {
 		go func() {
+			ctx := assetref.WithProgress(ctx, func(done, total int64) {
+				mu.Lock()
+				defer mu.Unlock()
+				if total != int64(len(b)) {
+					heard[i] = append(heard[i], -1)
+				}
+				heard[i] = append(heard[i], done)
+			})
 			rc, err := d.Open(ctx, ref)
 			if err == nil {
 				var got []byte
@@ -626,6 +640,14 @@ func TestHostConcurrentFetchesShareOneDownload(t *testing.T) {
 	}
 	if _, _, downloads, _ := h.counts(); downloads != 1 {
 		t.Fatalf("%d downloads for %d concurrent readers", downloads, readers)
+	}
+	// Every reader hears of the one download, and nothing of storing the
+	// copy.
+	want := fmt.Sprint([]int64{int64(len(b) / 2), int64(len(b))})
+	for i, h := range heard {
+		if fmt.Sprint(h) != want {
+			t.Errorf("reader %d heard progress %v, want %s", i, h, want)
+		}
 	}
 }
 

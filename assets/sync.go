@@ -326,13 +326,38 @@ type fetchCall struct {
 	done chan struct{}
 	loc  assetref.Ref
 	err  error
+
+	mu        sync.Mutex
+	listeners []context.Context // the readers' contexts, whose ProgressFuncs hear of the download
+}
+
+// listen makes the ProgressFunc ctx carries (if any) hear of the
+// download's progress from now on.
+func (c *fetchCall) listen(ctx context.Context) {
+	c.mu.Lock()
+	c.listeners = append(c.listeners, ctx)
+	c.mu.Unlock()
+}
+
+// report tells every reader's ProgressFunc how far the download has
+// come.
+func (c *fetchCall) report(done, total int64) {
+	c.mu.Lock()
+	ls := c.listeners
+	c.mu.Unlock()
+	for _, ctx := range ls {
+		assetref.ReportProgress(ctx, done, total)
+	}
 }
 
 // fetch brings the bytes of the asset with the given hash from the Remote
 // into the store new copies go to, records them, and returns where they
 // now are. expect is the location the registry named (found empty), mime
 // the asset's media type. Concurrent fetches of one hash in this tab share
-// one download; another tab's is noticed when registering.
+// one download, and the ProgressFunc each caller's ctx carries
+// (assetref.WithProgress) hears of the bytes received (the last figure
+// perhaps more than once); another tab's
+// download is noticed when registering.
 func (l *Library) fetch(ctx context.Context, hash string, expect assetref.Ref, mime string) (assetref.Ref, error) {
 	for {
 		l.mu.Lock()
@@ -342,9 +367,10 @@ func (l *Library) fetch(ctx context.Context, hash string, expect assetref.Ref, m
 			c = &fetchCall{done: make(chan struct{})}
 			l.fetching[hash] = c
 		}
+		c.listen(ctx)
 		l.mu.Unlock()
 		if leader {
-			c.loc, c.err = l.download(ctx, hash, expect, mime)
+			c.loc, c.err = l.download(assetref.WithProgress(ctx, c.report), hash, expect, mime)
 			l.mu.Lock()
 			delete(l.fetching, hash)
 			l.mu.Unlock()
@@ -407,6 +433,11 @@ func (l *Library) download(ctx context.Context, hash string, expect assetref.Ref
 		}
 	}
 	s := l.cacheStore()
+	// The progress reported is the download's: at each step of storing
+	// the copy, quick next to it, the readers hear again that all the
+	// bytes came.
+	dl, size := ctx, content.size()
+	ctx = assetref.WithProgress(dl, func(int64, int64) { assetref.ReportProgress(dl, size, size) })
 	put := func() (assetref.Ref, error) {
 		ref, err := content.putInto(ctx, s, withID(hint))
 		if errors.Is(err, errs.ErrInvalid) && hint.ID != "" {

@@ -794,7 +794,8 @@ func TestSyncOutboxSurvivesACrashWithItsMutations(t *testing.T) {
 // Through the JavaScript API (atelier.open with sync): an image stored in
 // one profile as a node's result is uploaded by that profile's leader; a
 // fresh profile gets the node from the pull and the image's bytes from
-// the server when it reads them, and keeps a local copy.
+// the server when it reads them, reporting the bytes received, and keeps
+// a local copy.
 func TestSyncAssetsReachANewDeviceThroughTheAPI(t *testing.T) {
 	f := newSyncFixture(t, 8)
 	a := f.b.NewProfile(t).NewTab(t, "A")
@@ -804,7 +805,7 @@ func TestSyncAssetsReachANewDeviceThroughTheAPI(t *testing.T) {
 		Bytes          int
 	}
 	p := browsertest.Eval[put](t, a, `async () => {
-		const bytes = new Uint8Array(300 * 1024);
+		const bytes = new Uint8Array(10 << 20);
 		for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
 		const ref = await db.putAsset(new Blob([bytes], { type: "image/png" }));
 		const w = await db.createWorkflow("With media");
@@ -821,17 +822,19 @@ func TestSyncAssetsReachANewDeviceThroughTheAPI(t *testing.T) {
 	type got struct {
 		Hash, Kind                      string
 		Same, RemoteBefore, RemoteAfter bool
+		Progress                        []struct{ Done, Total int64 }
 	}
 	g := browsertest.Eval[got](t, c, `async (wf, node) => {
 		const g = await db.loadWorkflow(wf);
 		const ref = g.nodes.find((n) => n.id === node).result.asset;
 		const before = (await db.listAssets()).find((r) => r.hash === ref.hash);
-		const b = await db.assetBlob(ref);
+		const progress = [];
+		const b = await db.assetBlob(ref, { onProgress: (p) => progress.push({ Done: p.done, Total: p.total }) });
 		const mine = new Uint8Array(await b.arrayBuffer());
-		let same = mine.length === 300 * 1024;
+		let same = mine.length === 10 << 20;
 		for (let i = 0; same && i < mine.length; i++) same = mine[i] === ((i * 2654435761) >>> 24);
 		const after = (await db.listAssets()).find((r) => r.hash === ref.hash);
-		return { Hash: ref.hash, Kind: ref.kind, Same: same, RemoteBefore: !before || !!before.remote, RemoteAfter: !after || !!after.remote };
+		return { Hash: ref.hash, Kind: ref.kind, Same: same, RemoteBefore: !before || !!before.remote, RemoteAfter: !after || !!after.remote, Progress: progress };
 	}`, p.WF, p.Node)
 	if g.Hash != p.Hash {
 		t.Fatalf("the node's asset on the new device has hash %s, want %s", g.Hash, p.Hash)
@@ -844,6 +847,13 @@ func TestSyncAssetsReachANewDeviceThroughTheAPI(t *testing.T) {
 	}
 	if g.RemoteAfter {
 		t.Error("after a read, the new device still has no local copy of the bytes")
+	}
+	// Past 4 MiB, past 8 MiB, then all of it, once each.
+	pr := g.Progress
+	if len(pr) != 3 || pr[0].Done < 4<<20 || pr[1].Done < 8<<20 || pr[1].Done >= int64(p.Bytes) ||
+		pr[0].Done >= pr[1].Done || pr[2].Done != int64(p.Bytes) ||
+		pr[0].Total != int64(p.Bytes) || pr[1].Total != int64(p.Bytes) || pr[2].Total != int64(p.Bytes) {
+		t.Errorf("onProgress heard %v: want past 4 MiB, past 8 MiB, then all %d bytes", pr, p.Bytes)
 	}
 	t.Logf("%d bytes, %s ref, fetched from the server on first read", p.Bytes, g.Kind)
 }

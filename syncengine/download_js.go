@@ -20,6 +20,9 @@ import (
 // whole, which costs the browser less.
 const resumeFrom = 8 << 20
 
+// reportEvery is how many bytes come between two progress reports.
+const reportEvery = 4 << 20
+
 // maxStalls is how many times in a row a download may break off without
 // having brought a byte before it fails.
 const maxStalls = 4
@@ -29,7 +32,9 @@ const maxStalls = 4
 // a signed download URL and GETs it. A download of resumeFrom bytes or
 // more that breaks off goes on where it stopped (a Range request, with a
 // new URL once the last one expired), as long as each try brings bytes;
-// it fails after maxStalls tries in a row that bring none. When the
+// it fails after maxStalls tries in a row that bring none. The
+// ProgressFunc ctx carries (assetref.WithProgress) hears of the bytes
+// received: every reportEvery bytes, and once all have come. When the
 // server has no such blob it fails with an error matching both
 // errs.ErrNotFound and an *HTTPError (404), which is not permanent: the
 // device that has the asset may not have uploaded it yet.
@@ -123,9 +128,17 @@ func (d *download) try(ctx context.Context) (assetref.Blob, error) {
 			}
 			return nil, fmt.Errorf("downloading %s broke off: %w", d.hash, err)
 		}
+		assetref.ReportProgress(ctx, blob.Size(), blob.Size())
 		return blob.Asset(""), nil
 	}
-	if err := d.got.ReadBody(ctx, resp, nil); err != nil {
+	next := (d.got.Len()/reportEvery + 1) * reportEvery
+	err = d.got.ReadBody(ctx, resp, func(n int64) {
+		if n >= next && n < d.total {
+			assetref.ReportProgress(ctx, n, d.total)
+			next = (n/reportEvery + 1) * reportEvery
+		}
+	})
+	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
@@ -138,6 +151,7 @@ func (d *download) try(ctx context.Context) (assetref.Blob, error) {
 	if err != nil {
 		return nil, err
 	}
+	assetref.ReportProgress(ctx, blob.Size(), blob.Size())
 	return blob.Asset(""), nil
 }
 

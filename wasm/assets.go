@@ -97,19 +97,31 @@ type assetUser struct {
 // bindAssets adds the asset, storage and folder methods to the db object.
 func (h *handle) bindAssets(o js.Value) {
 	lib := h.ws.Assets()
-	// contentOf reads the first argument as an AssetRef and returns the
-	// asset's content as a JS Blob (fetched first when it is not on this
-	// device).
+	// contentOf reads the first argument as an AssetRef and the second
+	// as {onProgress, signal}, and returns the asset's content as a JS
+	// Blob (fetched first when it is not on this device, reporting the
+	// bytes received to onProgress).
 	contentOf := func(ctx context.Context, args []js.Value) (js.Value, error) {
 		ref, err := refArg(args, 0)
 		if err != nil {
 			return js.Value{}, err
 		}
-		b, err := lib.Blob(ctx, ref)
+		cbs, err := optionsArg(args, 1, "options", &struct{}{}, "onProgress", "signal")
 		if err != nil {
 			return js.Value{}, err
 		}
-		return fsx.BlobJS(b)
+		signal, err := signalArg(args, 1, "options")
+		if err != nil {
+			return js.Value{}, err
+		}
+		ctx = withProgressCallback(ctx, cbs["onProgress"])
+		b, err := abortable(ctx, signal, func(ctx context.Context) (any, error) {
+			return lib.Blob(ctx, ref)
+		})
+		if err != nil {
+			return js.Value{}, err
+		}
+		return fsx.BlobJS(b.(assetref.Blob))
 	}
 	// putAsset(blobOrFile, {mime, onProgress, signal}) stores the content and resolves to its
 	// AssetRef; identical content already stored resolves to the ref it
@@ -130,21 +142,18 @@ func (h *handle) bindAssets(o js.Value) {
 		if err != nil {
 			return nil, err
 		}
-		if cb := cbs["onProgress"]; cb.Type() == js.TypeFunction {
-			ctx = assetref.WithProgress(ctx, func(done, total int64) {
-				invoke(cb, object("done", done, "total", total))
-			})
-		}
+		ctx = withProgressCallback(ctx, cbs["onProgress"])
 		return abortable(ctx, signal, func(ctx context.Context) (any, error) {
 			return lib.PutBlob(ctx, blob, assetref.Hint{MIME: opt.MIME})
 		})
 	})
-	// assetBlob(ref) resolves to the content as a Blob; assetURL(ref) to an
-	// object URL for it (revoke it with URL.revokeObjectURL when done).
+	// assetBlob(ref, {onProgress, signal}) resolves to the content as a
+	// Blob; assetURL(ref, options) to an object URL for it (revoke it with
+	// URL.revokeObjectURL when done).
 	h.method(o, "assetBlob", func(ctx context.Context, args []js.Value) (any, error) {
 		return contentOf(ctx, args)
 	})
-	// assetBytes(ref) resolves to the content as an ArrayBuffer; from the
+	// assetBytes(ref, options) resolves to the content as an ArrayBuffer; from the
 	// engine's worker it is transferred, not copied.
 	h.method(o, "assetBytes", func(ctx context.Context, args []js.Value) (any, error) {
 		jb, err := contentOf(ctx, args)
@@ -308,5 +317,22 @@ func (h *handle) bindAssets(o js.Value) {
 			return nil, err
 		}
 		return nil, lib.RemoveFolder(ctx, key)
+	})
+}
+
+// withProgressCallback returns ctx carrying a ProgressFunc that calls cb
+// with {done, total}, when cb is a function: once per figure, as a
+// fetched asset's last one comes again while its copy is stored.
+func withProgressCallback(ctx context.Context, cb js.Value) context.Context {
+	if cb.Type() != js.TypeFunction {
+		return ctx
+	}
+	last := int64(-1)
+	return assetref.WithProgress(ctx, func(done, total int64) {
+		if done == last {
+			return
+		}
+		last = done
+		invoke(cb, object("done", done, "total", total))
 	})
 }

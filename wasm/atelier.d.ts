@@ -407,6 +407,13 @@ export type AssetRef = UrlAssetRef | OpfsAssetRef | FolderAssetRef | IdbAssetRef
 /** The kinds putAsset stores to. */
 export type StoredAssetRef = OpfsAssetRef | FolderAssetRef | IdbAssetRef;
 
+export interface ReadAssetOptions {
+  /** While the content is fetched from the sync server: bytes received so far (every 4 MiB), and once at the end. */
+  onProgress?: (progress: Progress) => void;
+  /** Aborts the read: the call rejects with Aborted. */
+  signal?: AbortSignal;
+}
+
 export interface PutAssetOptions {
   /** The media type to record; default the Blob's type, else application/octet-stream. */
   mime?: string;
@@ -719,15 +726,19 @@ export interface Db {
   // Assets
   /** Stores a Blob or File (deduplicated by content) and resolves to its ref. */
   putAsset(blob: Blob, options?: PutAssetOptions): Promise<StoredAssetRef>;
-  /** The content as a Blob, read lazily from where it is stored. */
-  assetBlob(ref: AssetRef): Promise<Blob>;
+  /**
+   * The content as a Blob, read lazily from where it is stored. With sync, content that is on no
+   * device here is fetched from the server first (a broken download of 8 MiB or more goes on
+   * where it stopped); onProgress hears of the bytes received.
+   */
+  assetBlob(ref: AssetRef, options?: ReadAssetOptions): Promise<Blob>;
   /**
    * The content as bytes, read by the engine and (in worker mode) transferred to the page without a
    * copy: the page does no work for them. Fails like assetBlob.
    */
-  assetBytes(ref: AssetRef): Promise<ArrayBuffer>;
+  assetBytes(ref: AssetRef, options?: ReadAssetOptions): Promise<ArrayBuffer>;
   /** An object URL for the content; revoke it with URL.revokeObjectURL when done. */
-  assetURL(ref: AssetRef): Promise<string>;
+  assetURL(ref: AssetRef, options?: ReadAssetOptions): Promise<string>;
   /** Size, type and hash of a stored asset; NotFound if it is gone. */
   assetInfo(ref: AssetRef): Promise<AssetInfo>;
   /** Every registered asset and the nodes using it. */
