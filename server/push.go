@@ -34,7 +34,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 	var resync *ResyncError
 	switch {
 	case errors.As(err, &resync) && r.Context().Err() == nil:
-		writeError(w, http.StatusConflict, "Resync", err.Error())
+		writeError(w, http.StatusConflict, syncproto.CodeResync, err.Error())
 		return
 	case errors.As(err, &invalid) && r.Context().Err() == nil:
 		// An op that passed Validate but cannot apply: a version or

@@ -463,8 +463,25 @@ type ErrorResponse struct {
 	// Code is one of "Unauthorized" (401), "Forbidden" (403), "Invalid"
 	// (400, or 405 for a method a route does not take), "NotFound" (404),
 	// "Timeout" (408: the request body arrived too slowly), "Exists"
-	// (409), "TooLarge" (413), "Protocol" (426: the request is not of
+	// (409), "Resync" (409, CodeResync), "TooLarge" (413), "Protocol" (426: the request is not of
 	// this protocol version, see ProtocolHeader), "Unavailable" (503: the server is shutting
 	// down or has too many connections; try again), "Internal" (5xx).
 	Code string `json:"code"`
 }
+
+// CodeResync is the ErrorResponse code (status 409) of a push that holds
+// an op the server may have forgotten: the workspace keeps the ack of
+// each op (what makes a replay idempotent) for a retention period only,
+// and the op, unknown to it, is older than that (by the time in its
+// UUIDv7 id, with a margin for clock skew). The server cannot tell
+// whether it applied the op, so it applies none of the push.
+//
+// A client then pulls the whole workspace again, from cursor 0, so that
+// it has every change, and parks those ops (it reports them to the app
+// as rejected, with this answer as the reason) rather than pushing them
+// again: whatever of them had applied is in what it pulled; whatever had
+// not is the user's to redo. Other ops of the batch are pushed again
+// without them. A device is only concerned after being offline, with
+// operations not acknowledged, for longer than the server's retention
+// (30 days by default).
+const CodeResync = "Resync"
