@@ -551,6 +551,13 @@ export interface SyncStatus {
   pending: number;
   /** Operations the server rejected, waiting for retryParked. */
   parked: number;
+  /**
+   * Times this tab pulled the whole workspace again because the server had
+   * forgotten operations of this device (offline longer than it keeps
+   * acks, code "Resync"); those operations are parked and reported as
+   * conflicts, not pushed again.
+   */
+  resyncs: number;
   /** Consecutive failed rounds. */
   failures: number;
   /** The last round's error, if it failed; else "". */
