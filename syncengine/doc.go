@@ -49,6 +49,22 @@
 // that lacks the route (404) is only polled; one that fails is asked again
 // after the same backoff as rounds. Options.NoWatch turns it off.
 //
+// # Resynchronising
+//
+// A server keeps the acknowledgement of each operation for a while only
+// (atelier-sync -ack-retention, 30 days by default). A device offline for
+// longer, with operations it never had acknowledged (pushed without an
+// answer, or never pushed), pushes one the server may have forgotten: it
+// is answered "Resync" (syncproto.CodeResync) and nothing of that push is
+// applied. The engine then pulls the whole workspace again from cursor 0
+// (once a round; Status.Resyncs counts it), so that it has every change,
+// those operations' effects included where they had applied; it pushes
+// the batch again split as for a refused batch, and the operations
+// refused so are parked and reported through OnConflict as rejected, with
+// the server's answer as the reason. They are kept, not dropped, and not
+// pushed again: RetryParked would get the same answer; to apply such a
+// change, the app makes it again (a new operation).
+//
 // # Caveats
 //
 // Backoff applies to the whole engine: while the server is unreachable no
