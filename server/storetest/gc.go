@@ -29,6 +29,8 @@ var gcTests = []struct {
 	{"GCGrace", testGCGrace},
 	{"GCReferenced", testGCReferenced},
 	{"GCPushAfterMark", testGCPushAfterMark},
+	{"GCPushDuringCollection", testGCPushDuringCollection},
+	{"GCUploadDuringCollection", testGCUploadDuringCollection},
 	{"GCUploadInFlight", testGCUploadInFlight},
 	{"GCAbandonedUpload", testGCAbandonedUpload},
 	{"GCSharedBytes", testGCSharedBytes},
@@ -221,6 +223,112 @@ func testGCPushAfterMark(t *testing.T, e *env) {
 	}
 	e.advance(grace)
 	wantGC(t, "gc a grace after the new mark", e.gc(false), 1, 1, 0)
+}
+
+// hooked is a Store whose Update of a workspace, and DropBytes, first
+// call a hook: what another server does while a collection runs.
+type hooked struct {
+	server.Store
+	beforeUpdate func(ws string)
+	beforeDrop   func(hash string)
+	afterDrop    func(hash string)
+}
+
+func (h *hooked) Update(ctx context.Context, ws string, fn func(server.Tx) error) error {
+	if h.beforeUpdate != nil {
+		h.beforeUpdate(ws)
+	}
+	return h.Store.Update(ctx, ws, fn)
+}
+
+func (h *hooked) DropBytes(ctx context.Context, hash string, before int64, drop func(context.Context) error) (bool, error) {
+	if h.beforeDrop != nil {
+		h.beforeDrop(hash)
+	}
+	dropped, err := h.Store.DropBytes(ctx, hash, before, drop)
+	if h.afterDrop != nil {
+		h.afterDrop(hash)
+	}
+	return dropped, err
+}
+
+// gcHooked runs a collection through h.
+func (e *env) gcHooked(h *hooked) *server.GCReport {
+	e.tb.Helper()
+	h.Store = e.store
+	rep, err := server.GC(context.Background(), h, e.blobs, &server.GCOptions{Now: e.clock.now})
+	if err != nil {
+		e.tb.Fatalf("gc: %v", err)
+	}
+	return rep
+}
+
+// testGCPushDuringCollection checks that a push referring to a blob,
+// committed after the collection read the workspace and before it decides
+// in the workspace's transaction, keeps the blob.
+func testGCPushDuringCollection(t *testing.T, e *env) {
+	img := []byte("an image referred to while gc runs")
+	h := assetref.HashBytes(img)
+	e.upload(t, "alpha", img, "image/png")
+	e.gc(false)
+	e.advance(grace + 3*e.urlTTL())
+	wf, n := graph.NewID(), graph.NewID()
+	r := e.gcHooked(&hooked{beforeUpdate: func(ws string) {
+		if ws == "alpha" && n != "" {
+			e.push("alpha", assetNodeOp(wf, n, h, 0, 1000))
+			n = ""
+		}
+	}})
+	wantGC(t, "gc with a push referring to the blob", r, 0, 0, 0)
+	if n != "" {
+		t.Fatal("the hook did not run")
+	}
+	if !e.has("alpha", h) || !e.hasBytes(h) {
+		t.Fatal("the blob is gone")
+	}
+	e.advance(3 * grace)
+	wantGC(t, "gc later", e.gc(false), 0, 0, 0)
+}
+
+// testGCUploadDuringCollection checks the bytes of a blob whose record
+// goes while another workspace is granted an upload of it: granted before
+// the bytes are looked at, they stay; granted after they went, the upload
+// puts them again.
+func testGCUploadDuringCollection(t *testing.T, e *env) {
+	for i, before := range []bool{true, false} {
+		owner, other := workspaces[2*i], workspaces[2*i+1]
+		img := []byte(fmt.Sprintf("an image uploaded while gc runs (%v)", before))
+		h := assetref.HashBytes(img)
+		e.upload(t, owner, img, "image/png")
+		e.gc(false)
+		e.advance(grace + 3*e.urlTTL())
+		var u syncproto.BlobURLResponse
+		grant := func(hash string) {
+			if hash == h && u.URL == "" {
+				var res *response
+				res, u = e.blobURL(syncproto.RouteBlobUpload, other, syncproto.BlobURLRequest{Hash: h, Bytes: int64(len(img)), MIME: "image/png"})
+				wantStatus(t, "upload URL", res, http.StatusOK, "")
+			}
+		}
+		hk := &hooked{afterDrop: grant}
+		if before {
+			hk = &hooked{beforeDrop: grant}
+		}
+		r := e.gcHooked(hk)
+		if u.URL == "" {
+			t.Fatal("the hook did not run")
+		}
+		if len(r.Deleted[owner]) != 1 || e.has(owner, h) {
+			t.Fatalf("granted before the drop %v: %s's record not deleted: %+v", before, owner, r)
+		}
+		if kept := e.hasBytes(h); kept != before {
+			t.Fatalf("granted before the drop %v: bytes kept %v", before, kept)
+		}
+		wantStatus(t, "upload", e.do("PUT", u.URL, "", img), http.StatusNoContent, "")
+		if r := e.download(t, other, h); !bytes.Equal(r.body, img) {
+			t.Fatalf("%s's download: %d %q", other, r.status, r.body)
+		}
+	}
 }
 
 // testGCUploadInFlight checks that bytes an upload URL was handed out for
