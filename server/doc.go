@@ -230,7 +230,10 @@
 // fetch those bytes until it, or another device that has them, uploads
 // them again. The grace is what makes this rare. Scanning a workspace's
 // live entities for hashes takes time in proportion to their size; it
-// holds up no push, but GC of a very large workspace is slow.
+// holds up no push, but GC of a very large workspace is slow. An upload
+// through the server's own URL that streams for longer than twice the
+// URL TTL plus the grace (26 h by default) is no longer held: its bytes
+// could go between its end and its record.
 //
 // Field merges converge whatever order ops arrive in, with one exception:
 // an update that reaches a deleted entity is dropped, so when the entity is

@@ -453,8 +453,9 @@ func testGCDryRun(t *testing.T, e *env) {
 	}
 }
 
-// testGCConcurrent runs collections at once, as several processes may:
-// each thing is deleted once, and none fails.
+// testGCConcurrent runs collections at once, through two handles on the
+// database as two processes would: each thing is deleted once, and none
+// fails.
 func testGCConcurrent(t *testing.T, e *env) {
 	var hashes []string
 	for i := range 5 {
@@ -464,14 +465,21 @@ func testGCConcurrent(t *testing.T, e *env) {
 	}
 	e.gc(false)
 	e.advance(grace + 3*e.urlTTL()) // past the uploads' grants too
+	// Two handles on the database, as two processes have.
+	other := e.open(t)
+	defer other.Close()
 	var wg sync.WaitGroup
 	reports := make([]*server.GCReport, 4)
 	gcErrs := make([]error, 4)
 	for i := range reports {
+		store := e.store
+		if i%2 == 1 {
+			store = other
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reports[i], gcErrs[i] = server.GC(context.Background(), e.store, e.blobs, &server.GCOptions{Now: e.clock.now})
+			reports[i], gcErrs[i] = server.GC(context.Background(), store, e.blobs, &server.GCOptions{Now: e.clock.now})
 		}()
 	}
 	wg.Wait()
