@@ -204,7 +204,9 @@
 // Op ids that are not UUIDv7 (server code's, say) tell no age and are
 // always decided. The sync engine, answered Resync, pulls the whole
 // workspace from cursor 0 and parks the ops refused so, reporting them
-// as rejected conflicts; what of them had applied is in what it pulled.
+// as rejected conflicts (syncproto.ResyncReason); retried by the app,
+// they go again under new ids and are decided afresh, which the same
+// stamps make safe.
 //
 // GC may run while servers serve the store, and in several processes on
 // one PostgreSQL database at once: each workspace's decision is made in

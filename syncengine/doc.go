@@ -61,9 +61,14 @@
 // those operations' effects included where they had applied; it pushes
 // the batch again split as for a refused batch, and the operations
 // refused so are parked and reported through OnConflict as rejected, with
-// the server's answer as the reason. They are kept, not dropped, and not
-// pushed again: RetryParked would get the same answer; to apply such a
-// change, the app makes it again (a new operation).
+// syncproto.ResyncReason as the reason. While parked, they keep their
+// entities as this device has them (pulled changes of those entities wait,
+// as for any operation not acknowledged). They are kept, not dropped, and
+// not pushed again until the app retries them (the outbox's RetryParked):
+// they then go under new ids, and the server decides them afresh by the
+// field merge, which is safe (see syncproto.CodeResync): one that had
+// applied changes nothing again, one that had not loses, field by field,
+// to what was written after it.
 //
 // # Caveats
 //

@@ -341,9 +341,10 @@ func (e *Engine) pushAll(ctx context.Context) error {
 //
 // A batch refused with Resync (IsResync) first makes the engine pull the
 // whole workspace again, once per round (*resynced), so that the device
-// has every change it may have missed, its own forgotten operations'
-// effects included; the operations the server refuses so are then parked
-// with the reason, and reported as conflicts, not pushed again.
+// has every change it may have missed; the operations the server refuses
+// so are then parked with syncproto.ResyncReason, and reported as
+// conflicts, not pushed again until the app retries them (the outbox's
+// RetryParked sends them under new ids).
 func (e *Engine) push(ctx context.Context, ops []syncproto.Op, resynced *bool) error {
 	resp, err := e.tr.Push(ctx, &syncproto.PushRequest{Ops: ops})
 	if err != nil {
@@ -358,7 +359,11 @@ func (e *Engine) push(ctx context.Context, ops []syncproto.Op, resynced *bool) e
 			e.setStatus(func(s *Status) { s.Resyncs++ })
 		}
 		if len(ops) == 1 {
-			return e.ack(ctx, []syncproto.Ack{{OpID: ops[0].ID, Status: syncproto.Rejected, Error: err.Error()}})
+			reason := err.Error()
+			if h := (*HTTPError)(nil); IsResync(err) && errors.As(err, &h) {
+				reason = syncproto.ResyncReason(h.Msg)
+			}
+			return e.ack(ctx, []syncproto.Ack{{OpID: ops[0].ID, Status: syncproto.Rejected, Error: reason}})
 		}
 		mid := len(ops) / 2
 		if err := e.push(ctx, ops[:mid], resynced); err != nil {

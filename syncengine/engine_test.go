@@ -322,7 +322,7 @@ func TestResync(t *testing.T) {
 		t.Fatalf("reported %d conflicts, want 2", len(reported))
 	}
 	for i, c := range reported {
-		if c.Lost.ID != ops[i].ID || !strings.Contains(c.Reason, syncproto.CodeResync) {
+		if c.Lost.ID != ops[i].ID || !syncproto.IsResyncReason(c.Reason) || !strings.Contains(c.Reason, "ack horizon") {
 			t.Fatalf("conflict %d: %s %q", i, c.Lost.ID, c.Reason)
 		}
 	}

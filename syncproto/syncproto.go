@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -478,10 +479,21 @@ type ErrorResponse struct {
 //
 // A client then pulls the whole workspace again, from cursor 0, so that
 // it has every change, and parks those ops (it reports them to the app
-// as rejected, with this answer as the reason) rather than pushing them
-// again: whatever of them had applied is in what it pulled; whatever had
-// not is the user's to redo. Other ops of the batch are pushed again
-// without them. A device is only concerned after being offline, with
-// operations not acknowledged, for longer than the server's retention
-// (30 days by default).
+// as rejected, with a reason that ResyncReason makes) rather than pushing
+// them again as they are. Other ops of the batch are pushed again without
+// them. When the app retries them, the client sends them as new ops (new
+// ids) that the server decides afresh: safe, as the field merge goes by
+// the stamps the server keeps for every entity, so an op that had applied
+// changes nothing again, and one that had not loses, field by field, to
+// what was written later. A device is only concerned after being offline,
+// with operations not acknowledged, for longer than the server's
+// retention (30 days by default).
 const CodeResync = "Resync"
+
+// ResyncReason is the reason a client parks an op with when a push of it
+// was answered CodeResync, msg being the server's message.
+func ResyncReason(msg string) string { return CodeResync + ": " + msg }
+
+// IsResyncReason reports whether reason, a parked op's, is one that
+// ResyncReason made: the op is to be sent again under a new id.
+func IsResyncReason(reason string) bool { return strings.HasPrefix(reason, CodeResync+": ") }

@@ -781,7 +781,10 @@ export interface Db {
   syncStatus(): Promise<SyncStatus | null>;
   /** Operations the server rejected. */
   parkedOps(): Promise<Conflict[]>;
-  /** Puts parked operations back in the outbox: all of them, or those with these op ids (an empty list: none). */
+  /**
+   * Puts parked operations back in the outbox: all of them, or those with these op ids (an empty list: none).
+   * One parked because the server had forgotten it (a reason starting "Resync: ") goes back under a new op id.
+   */
   retryParked(opIds?: Id[]): Promise<void>;
 
   // This tab

@@ -87,8 +87,9 @@
 // A device that comes back with operations the server never acknowledged
 // to it, made longer than -ack-retention ago, is answered "Resync": its
 // sync engine pulls the whole workspace again and parks those
-// operations, reporting them to the app. Choose a retention longer than
-// devices stay offline.
+// operations, reporting them to the app, which may retry them (they then
+// go as new operations). Choose a retention longer than devices stay
+// offline.
 //
 // # Slow and hostile clients
 //
