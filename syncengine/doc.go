@@ -66,9 +66,9 @@
 // as for any operation not acknowledged). They are kept, not dropped, and
 // not pushed again until the app retries them (the outbox's RetryParked):
 // they then go under new ids, and the server decides them afresh by the
-// field merge, which is safe (see syncproto.CodeResync): one that had
-// applied changes nothing again, one that had not loses, field by field,
-// to what was written after it.
+// field merge, which is safe (see syncproto.CodeResync): nothing written
+// after such an operation is undone; one that had applied writes the
+// same values again.
 //
 // # Caveats
 //

@@ -37,6 +37,7 @@ var gcTests = []struct {
 	{"GCDryRun", testGCDryRun},
 	{"GCConcurrent", testGCConcurrent},
 	{"AckCompaction", testAckCompaction},
+	{"ResyncRetry", testResyncRetry},
 }
 
 // newDirBlobs is a dirblob.Store for one test.
@@ -577,5 +578,47 @@ func testAckCompaction(t *testing.T, e *env) {
 	e.pushRaw("beta", old)
 	if again := e.pushRaw("beta", old); !bytes.Contains(again, []byte(old.ID)) {
 		t.Fatalf("beta's replay: %s", again)
+	}
+}
+
+// testResyncRetry checks what syncproto.CodeResync promises of ops a
+// client sends again under new ids after a Resync: one that had applied
+// writes nothing new, and one that had been overwritten since loses again.
+func testResyncRetry(t *testing.T, e *env) {
+	t0 := e.clock.now().UnixMilli()
+	wf, mine, theirs := graph.NewID(), graph.NewID(), graph.NewID()
+	a := nodeOp(wf, mine, 0, 1, t0+1, "mine")
+	b := nodeOp(wf, theirs, 0, 1, t0+2, "old")
+	a.ID, b.ID = opIDAt(t0), opIDAt(t0+1)
+	e.push("alpha", a, b)
+	later := nodeOp(wf, theirs, 1, 2, t0+10, "newer")
+	later.Kind, later.Fields = syncproto.OpUpdate, []string{"title"}
+	e.push("alpha", later)
+	before := e.latest("alpha")
+	e.advance(retention + time.Millisecond)
+	wantGC(t, "gc", e.gc(false), 0, 0, 3)
+	res := e.do("POST", route(syncproto.RoutePush, "alpha"), tokenOf("alpha"), syncproto.PushRequest{Ops: []syncproto.Op{a, b}})
+	wantStatus(t, "replay", res, http.StatusConflict, syncproto.CodeResync)
+
+	a.ID, b.ID = graph.NewID(), graph.NewID()
+	for _, ack := range e.push("alpha", a, b) {
+		if ack.Status == syncproto.Rejected {
+			t.Fatalf("retried op rejected: %+v", ack)
+		}
+	}
+	after := e.latest("alpha")
+	for _, id := range []string{mine, theirs} {
+		var was, is graph.Node
+		json.Unmarshal(before[id].Data, &was)
+		json.Unmarshal(after[id].Data, &is)
+		was.Version, is.Version, was.UpdatedAt, is.UpdatedAt = 0, 0, 0, 0
+		if !bytes.Equal(mustJSON(t, was), mustJSON(t, is)) {
+			t.Fatalf("retried op changed %s: %s, was %s", id, after[id].Data, before[id].Data)
+		}
+	}
+	var n graph.Node
+	json.Unmarshal(after[theirs].Data, &n)
+	if n.Title != "newer" {
+		t.Fatalf("the later write lost to a retried older op: %q", n.Title)
 	}
 }
