@@ -484,11 +484,12 @@ type ErrorResponse struct {
 // them. When the app retries them, the client sends them as new ops (new
 // ids) that the server decides afresh: safe, as the field merge goes by
 // the stamps the server keeps for every entity and an op keeps its
-// UpdatedAt. Each field an op writes was last written by the op itself
-// (it is written again with the same value, at most a new version) or by
-// a later write (which wins again); a delete or create goes by the stamp
-// of the entity's last creation or deletion the same way. Nothing written
-// after the op is undone. A device is only concerned after being offline,
+// UpdatedAt. If the op had applied, each field it writes was last written
+// by the op itself (written again with the same value, at most a new
+// version) or by a later write (which wins again); a delete or create
+// goes by the stamp of the entity's last creation or deletion the same
+// way. If it had not, it is decided as it would have been on arrival.
+// Either way nothing written after the op is undone. A device is only concerned after being offline,
 // with operations not acknowledged, for longer than the server's
 // retention (30 days by default).
 const CodeResync = "Resync"
