@@ -243,8 +243,10 @@ func (w *Workspace) ParkedOps(ctx context.Context) ([]syncproto.Conflict, error)
 }
 
 // RetryParked puts parked operations (all, or those with the given op ids)
-// back in the outbox and asks for a sync round. Without sync there are
-// none, and it does nothing.
+// back in the outbox and asks for a sync round. One parked because the
+// server had forgotten it (syncproto.IsResyncReason) goes back under a
+// new op id, decided afresh. Without sync there are none, and it does
+// nothing.
 func (w *Workspace) RetryParked(ctx context.Context, opIDs ...string) error {
 	if w.ob == nil {
 		return nil

@@ -328,7 +328,9 @@ func (o *Outbox) ParkedOps(ctx context.Context) ([]syncproto.Conflict, error) {
 }
 
 // RetryParked puts parked operations back in the queue to be pushed
-// again (all of them when ids is empty).
+// again (all of them when ids is empty). One parked because the server
+// had forgotten it (syncproto.IsResyncReason) goes back under a new id,
+// so that the server decides it afresh instead of refusing it again.
 func (o *Outbox) RetryParked(ctx context.Context, ids ...string) error {
 	want := map[string]bool{}
 	for _, id := range ids {
@@ -345,6 +347,13 @@ func (o *Outbox) RetryParked(ctx context.Context, ids ...string) error {
 		}
 		for _, r := range recs {
 			if r.Parked != "" && (len(want) == 0 || want[r.ID]) {
+				if syncproto.IsResyncReason(r.Parked) {
+					if err := b.s.Delete(r.ID); err != nil {
+						return err
+					}
+					r.ID = graph.NewID()
+					r.Op.ID = r.ID
+				}
 				r.Parked = ""
 				if err := b.put(r); err != nil {
 					return err

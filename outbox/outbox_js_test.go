@@ -391,6 +391,50 @@ func TestRejectedOpsAreParked(t *testing.T) {
 	}
 }
 
+// TestResyncParkedOpsRetryUnderNewIDs: an op parked because the server
+// had forgotten it (Resync) goes back to the queue, when retried, under a
+// new id and otherwise as it was; one parked for another reason keeps its
+// id.
+func TestResyncParkedOpsRetryUnderNewIDs(t *testing.T) {
+	ctx := idbtest.Ctx(t)
+	d := recording(t)
+	idbtest.Workflow(t, d.DB, "forgotten")
+	idbtest.Workflow(t, d.DB, "refused")
+	ops, _ := d.PendingOps(ctx, 0)
+	if len(ops) != 2 {
+		t.Fatalf("%d ops", len(ops))
+	}
+	_, err := d.AckOps(ctx, []syncproto.Ack{
+		{OpID: ops[0].ID, Status: syncproto.Rejected, Error: syncproto.ResyncReason("older than the ack horizon")},
+		{OpID: ops[1].ID, Status: syncproto.Rejected, Error: "workspace is read-only"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RetryParked(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := d.PendingOps(ctx, 0)
+	if len(p) != 2 {
+		t.Fatalf("after retry: %+v", p)
+	}
+	byEntity := map[string]syncproto.Op{}
+	for _, op := range p {
+		byEntity[op.EntityID] = op
+	}
+	re, same := byEntity[ops[0].EntityID], byEntity[ops[1].EntityID]
+	if re.ID == ops[0].ID || !graph.ValidID(re.ID) || same.ID != ops[1].ID {
+		t.Fatalf("ids after retry: %s (was %s), %s (was %s)", re.ID, ops[0].ID, same.ID, ops[1].ID)
+	}
+	re.ID = ops[0].ID
+	if !idbtest.SameJSON(t, re, ops[0]) {
+		t.Fatalf("retried op %s, was %s", idbtest.JSON(t, re), idbtest.JSON(t, ops[0]))
+	}
+	if parked, _ := d.ParkedOps(ctx); len(parked) != 0 {
+		t.Fatalf("still parked: %+v", parked)
+	}
+}
+
 func TestApplyRemote(t *testing.T) {
 	ctx := idbtest.Ctx(t)
 	srv := newRefServer()

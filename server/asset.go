@@ -55,6 +55,11 @@ func (w *Workspace) PutAsset(ctx context.Context, r io.Reader, mime string) (ass
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return assetref.Ref{}, fmt.Errorf("put asset: %w", err)
 	}
+	// Held like an upload, so that GC keeps the bytes until the record
+	// below is there.
+	if err := w.s.store.HoldBlob(ctx, assetref.FormatHash(sum), w.s.now().Add(w.s.ttl).UnixMilli()); err != nil {
+		return assetref.Ref{}, fmt.Errorf("put asset: %w", err)
+	}
 	if err := w.s.blobs.Put(ctx, sum, newVerifier(f, sum, n)); err != nil {
 		return assetref.Ref{}, fmt.Errorf("put asset: %w", err)
 	}

@@ -112,6 +112,9 @@ func (s *Server) blobUploadURL(w http.ResponseWriter, r *http.Request, ws string
 		return
 	}
 	g := &blobGrant{method: "PUT", ws: ws, sum: sum, size: req.Bytes, mime: media}
+	if !s.hold(w, r, g) {
+		return
+	}
 	if s.presignedUpload(w, r, g) {
 		return
 	}

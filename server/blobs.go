@@ -25,6 +25,12 @@ type BlobStore interface {
 	// Open returns the bytes of the blob with digest sum. It fails with an
 	// error matching errs.ErrNotFound when there is none.
 	Open(ctx context.Context, sum [32]byte) (io.ReadSeekCloser, error)
+
+	// Delete removes the blob with digest sum; removing one that is not
+	// there succeeds. Only GC deletes blobs, once no workspace has a
+	// record of them and no upload holds them (see Store.DropBytes). A
+	// reader Open returned before may fail afterwards.
+	Delete(ctx context.Context, sum [32]byte) error
 }
 
 // verifier passes through at most size bytes of r, hashing them, and at

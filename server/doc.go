@@ -154,15 +154,88 @@
 // alone. A push whose ops cannot apply (a version past 2^53-1) fails
 // alone, and a group the store refuses is retried push by push.
 //
+// # Garbage collection
+//
+// GC (atelier-sync gc, or -gc-every) deletes what nothing needs any more,
+// in one pass over every workspace of the Store:
+//
+//   - Blob records. A record is garbage once no live (not deleted) entity
+//     of its workspace mentions its hash, anywhere in its data (not only in
+//     a node's result.asset: any "sha256-…" string counts), for
+//     GCOptions.Grace (24 h). GC marks a record unreferenced the first
+//     time it finds it so (BlobInfo.Unreferenced), clears the mark when an
+//     entity mentions it again, and deletes a record marked for the
+//     grace, and created at least the grace ago, when it still finds it
+//     unreferenced. It reads the entities in a snapshot, then decides
+//     again inside the workspace's write transaction, with the entities
+//     written since and the marks as they are then: pushes wait for that
+//     transaction, and a push that mentions a hash clears its mark as it
+//     commits (Tx.TouchBlobs), so a blob referred to in between, however
+//     briefly, starts its grace again. A push committed after the
+//     deletion finds no record, and the device uploads the blob again
+//     when it checks (see Caveats).
+//   - Blob bytes. The bytes of a hash go from the BlobStore only once no
+//     workspace has a record of it and no hold keeps them: a hold is
+//     written before an upload URL is handed out (and by PutAsset), for
+//     as long as the URL and its commit URL work, and GC keeps the bytes
+//     until the grace after that. Store.DropBytes checks and deletes in
+//     one transaction that holds off new holds of that hash, so an upload
+//     granted meanwhile waits for it and then puts the bytes again.
+//     Deleting a record leaves an expired hold behind, so the bytes are
+//     looked at even when a collection stops half way; the bytes of an
+//     upload never committed (a presigned PUT) go the same way. Bytes
+//     shared by workspaces stay while any of them has a record.
+//   - Acks. Acks stored before GCOptions.AckRetention (30 days) are
+//     deleted, and the workspace's ack horizon (View.Horizon) moves to
+//     just after the last one deleted.
+//
+// A push of an op that the workspace has no ack for, and whose UUIDv7 id
+// says it was made before the horizon plus ClockSkew (24 h), is answered
+// 409 with code "Resync" (syncproto.CodeResync), and nothing of the push
+// is applied: it may be the replay of an op whose ack was deleted, and
+// the server can no longer say how it went. A device whose clock ran more
+// than ClockSkew ahead, replaying such an op, gets it decided again as a
+// new op; that is safe for the workspace's state, as the field merge goes
+// by the stamps the server keeps for every entity, tombstones included:
+// an op that applied carries the stamps its fields still hold, or older
+// ones, and changes nothing again (it is acknowledged superseded, with
+// the current state, which the device adopts); a delete or create loses
+// to the later life stamp. Only its ack can differ from the first one.
+// Op ids that are not UUIDv7 (server code's, say) tell no age and are
+// always decided. The sync engine, answered Resync, pulls the whole
+// workspace from cursor 0 and parks the ops refused so, reporting them
+// as rejected conflicts (syncproto.ResyncReason); retried by the app,
+// they go again under new ids and are decided afresh, which the same
+// stamps make safe.
+//
+// GC may run while servers serve the store, and in several processes on
+// one PostgreSQL database at once: each workspace's decision is made in
+// its write transaction and deleting twice is harmless; DropBytes locks
+// the hold of the hash it drops. GCOptions.DryRun (the command's default)
+// reports what would go and writes nothing, not even marks.
+//
 // # Caveats
 //
 // Sync routes (push, pull, watch) answer only requests of this protocol
 // version (syncproto.ProtocolHeader); clients of the first version get 426
 // and must be updated together with the server.
 //
-// Acks are kept forever (they are the idempotency record), and so are
-// blobs: there is no garbage collection yet. A superseded ack carries the
+// Acks are kept for the retention GC is run with (see Garbage
+// collection), 30 days by default; a device offline with unacknowledged
+// ops for longer is told to resynchronise. A superseded ack carries the
 // winning state, so a push answer can be far larger than the push.
+//
+// A device that had uploaded a blob, and mentions it again in a write
+// after GC deleted the workspace's record (an undo, a grace after the
+// deletion of the node that showed it), does not know to upload it again:
+// its asset registry says it was uploaded. Other devices then fail to
+// fetch those bytes until it, or another device that has them, uploads
+// them again. The grace is what makes this rare. Scanning a workspace's
+// live entities for hashes takes time in proportion to their size; it
+// holds up no push, but GC of a very large workspace is slow. An upload
+// through the server's own URL that streams for longer than twice the
+// URL TTL plus the grace (26 h by default) is no longer held: its bytes
+// could go between its end and its record.
 //
 // Field merges converge whatever order ops arrive in, with one exception:
 // an update that reaches a deleted entity is dropped, so when the entity is

@@ -135,22 +135,24 @@ func (s *Server) commit(ws string, group []*pushJob) error {
 			j.acks, j.err = nil, nil
 		}
 		var invalid *errs.ValidationError
+		var resync *ResyncError
+		now := s.now().UnixMilli()
 		if len(group) > 1 {
-			acks, err := applyOps(tx, all)
+			acks, err := applyOps(tx, all, now)
 			switch {
 			case err == nil:
 				for _, j := range group {
 					j.acks, acks = acks[:len(j.ops):len(j.ops)], acks[len(j.ops):]
 				}
 				return nil
-			case !errors.As(err, &invalid):
+			case !errors.As(err, &invalid) && !errors.As(err, &resync):
 				return err
 			}
 		}
 		for _, j := range group {
-			acks, err := applyOps(tx, j.ops)
+			acks, err := applyOps(tx, j.ops, now)
 			switch {
-			case errors.As(err, &invalid):
+			case errors.As(err, &invalid) || errors.As(err, &resync):
 				j.err = err
 			case err != nil:
 				return err

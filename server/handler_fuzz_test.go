@@ -118,7 +118,7 @@ func fuzzStore(tb testing.TB) *memStore {
 		{ID: fzID(4), Entity: syncproto.EntityEdge, EntityID: fzEdge, WorkflowID: fzFlow, Kind: syncproto.OpCreate, Data: edge(fzEdge), Version: 1},
 		{ID: fzID(5), Entity: syncproto.EntityEdge, EntityID: fzTop, WorkflowID: fzFlow, Kind: syncproto.OpCreate, Data: edge(fzTop), Version: syncproto.MaxSafeInt},
 	}
-	if _, err := applyOps(m.tx, ops); err != nil {
+	if _, err := applyOps(m.tx, ops, 0); err != nil {
 		tb.Fatal(err)
 	}
 	return m
@@ -239,3 +239,14 @@ func FuzzPushHandler(f *testing.F) {
 		}
 	})
 }
+
+func (m *memStore) Workspaces(ctx context.Context) ([]string, error)             { return nil, nil }
+func (m *memStore) HoldBlob(ctx context.Context, hash string, until int64) error { return nil }
+func (m *memStore) Holds(ctx context.Context, before int64) ([]BlobHold, error) {
+	return nil, nil
+}
+func (m *memStore) DropBytes(ctx context.Context, hash string, before int64, drop func(context.Context) error) (bool, error) {
+	return false, nil
+}
+
+func (noBlobs) Delete(context.Context, [32]byte) error { return nil }

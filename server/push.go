@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf16"
@@ -29,7 +31,11 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, ws string) {
 	}
 	acks, err := s.apply(r.Context(), ws, req.Ops)
 	var invalid *errs.ValidationError
+	var resync *ResyncError
 	switch {
+	case errors.As(err, &resync) && r.Context().Err() == nil:
+		writeError(w, http.StatusConflict, syncproto.CodeResync, err.Error())
+		return
 	case errors.As(err, &invalid) && r.Context().Err() == nil:
 		// An op that passed Validate but cannot apply: a version or
 		// sequence number would pass syncproto.MaxSafeInt.
@@ -78,7 +84,13 @@ func decodePush(body []byte) (*syncproto.PushRequest, error) {
 // nodes and edges, deleting a node deletes its edges, and a write of a
 // node or edge whose workflow, or an edge whose end node, is deleted
 // loses to that deletion.
-func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
+//
+// An op the workspace has no ack for, but which may be older than its
+// ack horizon (see ClockSkew), fails the batch with a *ResyncError. The
+// acks are stored with the time now (ms since the Unix epoch), and the
+// workspace's records of the blobs the written entities refer to lose
+// their GC mark.
+func applyOps(tx Tx, ops []syncproto.Op, now int64) ([][]byte, error) {
 	ids := make([]string, len(ops))
 	for i := range ops {
 		ids[i] = ops[i].ID
@@ -89,6 +101,11 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	}
 	if seen == nil {
 		seen = map[string][]byte{}
+	}
+	for i := range ops {
+		if seen[ops[i].ID] == nil && mayBeCompacted(ops[i].ID, tx.Horizon()) {
+			return nil, &ResyncError{OpID: ops[i].ID, Horizon: tx.Horizon()}
+		}
 	}
 	// The state of each op's entity, of its workflow and of an edge's ends.
 	var entityIDs []string
@@ -181,7 +198,7 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 			return nil, fmt.Errorf("op %s: encode ack: %w", op.ID, err)
 		}
 		acks[i] = b
-		stored = append(stored, StoredAck{OpID: op.ID, JSON: b})
+		stored = append(stored, StoredAck{OpID: op.ID, JSON: b, Stored: now})
 		// A batch of several pushes (see commit) may hold an op id twice:
 		// the second gets the first one's ack, as it would in a later
 		// batch.
@@ -193,12 +210,24 @@ func applyOps(tx Tx, ops []syncproto.Op) ([][]byte, error) {
 	// Keep the last change of each entity: one row per entity is all the
 	// store keeps, and the last change carries the batch's highest seq.
 	var final []syncproto.Change
+	refs := map[string]bool{}
 	for _, c := range a.changes {
 		if state[c.EntityID] == c {
 			final = append(final, *c)
+			assetHashes(c.Data, refs)
 		}
 	}
-	return acks, tx.Put(final, stored)
+	if err := tx.Put(final, stored); err != nil {
+		return nil, err
+	}
+	if len(refs) > 0 {
+		// A blob referred to again is not garbage, whatever GC found
+		// before: it starts its grace again when it is next unreferenced.
+		if err := tx.TouchBlobs(slices.Sorted(maps.Keys(refs))); err != nil {
+			return nil, err
+		}
+	}
+	return acks, nil
 }
 
 // applier is the state of one batch being applied.

@@ -131,7 +131,7 @@ func FuzzPush(f *testing.F) {
 			}
 		}
 		tx := newMemTx()
-		first, err := applyOps(tx, req.Ops)
+		first, err := applyOps(tx, req.Ops, 0)
 		var invalid *errs.ValidationError
 		if errors.As(err, &invalid) {
 			// Valid ops that cannot apply (a version past 2^53-1): the
@@ -145,7 +145,7 @@ func FuzzPush(f *testing.F) {
 			t.Fatal(err)
 		}
 		seq := tx.seq
-		again, err := applyOps(tx, req.Ops)
+		again, err := applyOps(tx, req.Ops, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,10 +225,10 @@ func TestSeqBound(t *testing.T) {
 		return syncproto.Op{ID: graph.NewID(), Entity: syncproto.EntityNode, EntityID: id, WorkflowID: wf,
 			Kind: syncproto.OpCreate, Data: data(id), Version: 1}
 	}
-	if _, err := applyOps(tx, []syncproto.Op{op(a)}); err != nil {
+	if _, err := applyOps(tx, []syncproto.Op{op(a)}, 0); err != nil {
 		t.Fatalf("the last seq: %v", err)
 	}
-	_, err := applyOps(tx, []syncproto.Op{op(b)})
+	_, err := applyOps(tx, []syncproto.Op{op(b)}, 0)
 	if !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("a seq past 2^53-1: %v", err)
 	}
@@ -236,3 +236,25 @@ func TestSeqBound(t *testing.T) {
 		t.Fatal("the refused batch was stored")
 	}
 }
+
+// The GC side of Tx, which applyOps uses only to clear marks.
+
+func (m *memTx) Horizon() int64 { return 0 }
+
+func (m *memTx) Live(after int64, fn func(*syncproto.Change) error) error {
+	for _, c := range m.entities {
+		if c.Seq > after && !c.Deleted {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memTx) Blobs() ([]BlobInfo, error)                 { return nil, nil }
+func (m *memTx) OldAcks(before int64) (int64, int64, error) { return 0, 0, nil }
+func (m *memTx) TouchBlobs(hashes []string) error           { return nil }
+func (m *memTx) MarkBlobs(hashes []string, at int64) error  { return nil }
+func (m *memTx) DeleteBlobs(hashes []string) error          { return nil }
+func (m *memTx) CompactAcks(before int64) (int64, error)    { return 0, nil }

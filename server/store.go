@@ -49,6 +49,30 @@ type Store interface {
 	// has keeps the first record and succeeds.
 	PutBlob(ctx context.Context, ws string, b BlobInfo) error
 
+	// Workspaces returns every workspace the database knows (one that has
+	// entities, acks or blobs), in no particular order: what GC goes
+	// through.
+	Workspaces(ctx context.Context) ([]string, error)
+
+	// HoldBlob records that the bytes of hash may be stored, and must not
+	// be deleted, until until (ms since the Unix epoch): an upload URL was
+	// handed out, or server code is storing content. A hold already
+	// lasting longer is kept. See GC.
+	HoldBlob(ctx context.Context, hash string, until int64) error
+
+	// Holds returns the holds that end before before, in no particular
+	// order: the bytes GC must look at (an upload that never finished, or
+	// a blob whose records it deleted, see Tx.DeleteBlobs).
+	Holds(ctx context.Context, before int64) ([]BlobHold, error)
+
+	// DropBytes deletes the bytes of hash when nothing keeps them: in one
+	// transaction that holds off HoldBlob of hash, it calls drop unless
+	// the hold of hash is gone or lasts until before or later, or some
+	// workspace has a record of hash; then it removes the hold (unless
+	// drop failed: its error is returned and the hold stays). dropped
+	// reports whether drop was called and succeeded.
+	DropBytes(ctx context.Context, hash string, before int64, drop func(ctx context.Context) error) (dropped bool, err error)
+
 	// Close releases the database. Calls after Close fail with an error
 	// matching errs.ErrClosed.
 	io.Closer
@@ -113,6 +137,24 @@ type View interface {
 	// Workflows returns the stored state of every workflow of the
 	// workspace that is not deleted, in no particular order.
 	Workflows() ([]*syncproto.Change, error)
+
+	// Horizon returns the workspace's ack horizon as of this transaction:
+	// the acks of ops stored before it (ms since the Unix epoch) may have
+	// been deleted (Tx.CompactAcks); 0 when none has.
+	Horizon() int64
+
+	// Live calls fn with every entity of the workspace that is not deleted
+	// and whose last change has a sequence number above after, in no
+	// particular order; fn must not keep c. GC reads the assets entities
+	// refer to with it.
+	Live(after int64, fn func(c *syncproto.Change) error) error
+
+	// Blobs returns the workspace's blob records, in no particular order.
+	Blobs() ([]BlobInfo, error)
+
+	// OldAcks returns how many of the workspace's acks were stored before
+	// before (ms since the Unix epoch), and their size in bytes.
+	OldAcks(before int64) (n, size int64, err error)
 }
 
 // Tx is a write transaction on one workspace. It uses the context given
@@ -131,13 +173,41 @@ type Tx interface {
 	// writes with the next statement (as the postgres one does, to save
 	// round trips) returns from that call, or from Update at commit.
 	Put(changes []syncproto.Change, acks []StoredAck) error
+
+	// TouchBlobs clears the Unreferenced mark of the workspace's records
+	// of hashes that have one: a write refers to them again. Hashes the
+	// workspace has no record of are ignored.
+	TouchBlobs(hashes []string) error
+
+	// MarkBlobs sets the Unreferenced mark of the workspace's records of
+	// hashes to at (ms since the Unix epoch), 0 clearing it.
+	MarkBlobs(hashes []string, at int64) error
+
+	// DeleteBlobs removes the workspace's records of hashes, and makes
+	// sure each hash has a hold (BlobHold), ended if it had none, so that
+	// GC looks at its bytes even if it stops before doing so.
+	DeleteBlobs(hashes []string) error
+
+	// CompactAcks deletes the acks stored before before (ms since the
+	// Unix epoch) and raises the workspace's Horizon to before (it never
+	// lowers it). It returns how many acks it deleted.
+	CompactAcks(before int64) (int64, error)
 }
 
 // StoredAck is the ack of one op as stored: the JSON answered, byte for
-// byte, on every replay of the op.
+// byte, on every replay of the op, and when it was stored (ms since the
+// Unix epoch), which ack compaction goes by.
 type StoredAck struct {
-	OpID string
-	JSON []byte
+	OpID   string
+	JSON   []byte
+	Stored int64
+}
+
+// BlobHold says that the bytes of a blob must be kept until Until (ms
+// since the Unix epoch): see Store.HoldBlob.
+type BlobHold struct {
+	Hash  string
+	Until int64
 }
 
 // ChangesQuery selects a page of changes for Store.Changes.
@@ -153,6 +223,10 @@ type BlobInfo struct {
 	Size    int64  // in bytes
 	MIME    string // the media type declared on upload
 	Created int64  // when the workspace got it, ms since the Unix epoch
+	// Unreferenced is when GC first found no live entity of the workspace
+	// referring to the blob (ms since the Unix epoch), 0 when one did the
+	// last time it looked, or a write referred to it since (Tx.TouchBlobs).
+	Unreferenced int64
 }
 
 // EncodeClocks is the text a store keeps for syncproto.Change.Clocks: ""

@@ -98,7 +98,7 @@ func (w *Workspace) UpdateNode(ctx context.Context, id string, patch graph.NodeP
 		if err := op.Validate(); err != nil {
 			return err
 		}
-		raw, err := applyOps(tx, []syncproto.Op{op})
+		raw, err := applyOps(tx, []syncproto.Op{op}, w.s.now().UnixMilli())
 		if err != nil {
 			return err
 		}

@@ -51,6 +51,27 @@
 // that lacks the route (404) is only polled; one that fails is asked again
 // after the same backoff as rounds. Options.NoWatch turns it off.
 //
+// # Resynchronising
+//
+// A server keeps the acknowledgement of each operation for a while only
+// (atelier-sync -ack-retention, 30 days by default). A device offline for
+// longer, with operations it never had acknowledged (pushed without an
+// answer, or never pushed), pushes one the server may have forgotten: it
+// is answered "Resync" (syncproto.CodeResync) and nothing of that push is
+// applied. The engine then pulls the whole workspace again from cursor 0
+// (once a round; Status.Resyncs counts it), so that it has every change,
+// those operations' effects included where they had applied; it pushes
+// the batch again split as for a refused batch, and the operations
+// refused so are parked and reported through OnConflict as rejected, with
+// syncproto.ResyncReason as the reason. While parked, they keep their
+// entities as this device has them (pulled changes of those entities wait,
+// as for any operation not acknowledged). They are kept, not dropped, and
+// not pushed again until the app retries them (the outbox's RetryParked):
+// they then go under new ids, and the server decides them afresh by the
+// field merge, which is safe (see syncproto.CodeResync): nothing written
+// after such an operation is undone; one that had applied writes the
+// same values again.
+//
 // # Caveats
 //
 // Backoff applies to the whole engine: while the server is unreachable no

@@ -73,6 +73,16 @@ func permanent(err error) bool {
 	return errors.As(err, &h) && h.Permanent()
 }
 
+// IsResync reports whether err is a server's answer that a push held an
+// operation older than the workspace's ack horizon (409 "Resync", see
+// syncproto.ErrorResponse): the server has forgotten whether it applied
+// it. The engine then pulls the whole workspace again and parks those
+// operations (see Resyncs in Status).
+func IsResync(err error) bool {
+	var h *HTTPError
+	return errors.As(err, &h) && h.Code == syncproto.CodeResync
+}
+
 // Options configure an Engine; zero fields mean the defaults.
 type Options struct {
 	BackoffBase  time.Duration // first retry delay; default 2 s
@@ -124,6 +134,11 @@ type Status struct {
 	// Rounds counts the rounds Run has finished, whatever their outcome:
 	// a caller that asked for one (Flush) knows from it when it is over.
 	Rounds int
+	// Resyncs counts the times the engine pulled the whole workspace
+	// again, from cursor 0, because the server had forgotten operations
+	// this device had not had answered (a device offline for longer
+	// than the server keeps acks): see IsResync.
+	Resyncs int
 }
 
 // Engine runs sync rounds. Its methods are safe for concurrent use.
@@ -305,6 +320,7 @@ func (e *Engine) countPending(ctx context.Context) {
 
 // pushAll pushes the outbox in batches until it is empty.
 func (e *Engine) pushAll(ctx context.Context) error {
+	var resynced bool
 	for {
 		ops, err := e.store.PendingOps(ctx, e.opts.BatchSize)
 		if err != nil {
@@ -313,7 +329,7 @@ func (e *Engine) pushAll(ctx context.Context) error {
 		if len(ops) == 0 {
 			return nil
 		}
-		if err := e.push(ctx, ops); err != nil {
+		if err := e.push(ctx, ops, &resynced); err != nil {
 			return err
 		}
 	}
@@ -322,20 +338,38 @@ func (e *Engine) pushAll(ctx context.Context) error {
 // push pushes one batch. A batch the server refuses as a whole is split in
 // halves until the single op that fails is found; it is parked (rejected)
 // and the others go through.
-func (e *Engine) push(ctx context.Context, ops []syncproto.Op) error {
+//
+// A batch refused with Resync (IsResync) first makes the engine pull the
+// whole workspace again, once per round (*resynced), so that the device
+// has every change it may have missed; the operations the server refuses
+// so are then parked with syncproto.ResyncReason, and reported as
+// conflicts, not pushed again until the app retries them (the outbox's
+// RetryParked sends them under new ids).
+func (e *Engine) push(ctx context.Context, ops []syncproto.Op, resynced *bool) error {
 	resp, err := e.tr.Push(ctx, &syncproto.PushRequest{Ops: ops})
 	if err != nil {
 		if !permanent(err) {
 			return err
 		}
+		if IsResync(err) && !*resynced {
+			if err := e.pullFrom(ctx, 0); err != nil {
+				return fmt.Errorf("resynchronise: %w", err)
+			}
+			*resynced = true
+			e.setStatus(func(s *Status) { s.Resyncs++ })
+		}
 		if len(ops) == 1 {
-			return e.ack(ctx, []syncproto.Ack{{OpID: ops[0].ID, Status: syncproto.Rejected, Error: err.Error()}})
+			reason := err.Error()
+			if h := (*HTTPError)(nil); IsResync(err) && errors.As(err, &h) {
+				reason = syncproto.ResyncReason(h.Msg)
+			}
+			return e.ack(ctx, []syncproto.Ack{{OpID: ops[0].ID, Status: syncproto.Rejected, Error: reason}})
 		}
 		mid := len(ops) / 2
-		if err := e.push(ctx, ops[:mid]); err != nil {
+		if err := e.push(ctx, ops[:mid], resynced); err != nil {
 			return err
 		}
-		return e.push(ctx, ops[mid:])
+		return e.push(ctx, ops[mid:], resynced)
 	}
 	if len(resp.Acks) != len(ops) {
 		return fmt.Errorf("sync server answered %d ops with %d acks", len(ops), len(resp.Acks))
@@ -366,6 +400,12 @@ func (e *Engine) pullAll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read cursor: %w", err)
 	}
+	return e.pullFrom(ctx, cursor)
+}
+
+// pullFrom applies the server's changes after cursor, a page at a time,
+// until there are no more; the store's cursor follows the pages.
+func (e *Engine) pullFrom(ctx context.Context, cursor int64) error {
 	for {
 		page, err := e.tr.Pull(ctx, cursor, e.opts.PullPage)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,9 +110,10 @@ type memServer struct {
 	seq     int64
 	applied int // ops applied (a replay does not count)
 
-	down         int    // fail this many requests with a 503
-	dropAfter    int    // commit, then lose the response, this many times
-	poison       string // an op id that makes any batch holding it a 400
+	forgotten    map[string]bool // op ids whose acks were compacted: a push of one is answered Resync
+	down         int             // fail this many requests with a 503
+	dropAfter    int             // commit, then lose the response, this many times
+	poison       string          // an op id that makes any batch holding it a 400
 	pushRequests int
 }
 
@@ -133,6 +135,11 @@ func (s *memServer) Push(_ context.Context, req *syncproto.PushRequest) (*syncpr
 	for _, op := range req.Ops {
 		if op.ID == s.poison {
 			return nil, &HTTPError{Status: 400, Code: "Invalid", Msg: "poison"}
+		}
+	}
+	for _, op := range req.Ops {
+		if _, acked := s.acks[op.ID]; !acked && s.forgotten[op.ID] {
+			return nil, &HTTPError{Status: 409, Code: syncproto.CodeResync, Msg: "op " + op.ID + " is older than the ack horizon"}
 		}
 	}
 	resp := &syncproto.PushResponse{}
@@ -268,6 +275,67 @@ func TestPoisonOpIsParkedOthersGoThrough(t *testing.T) {
 	}
 	if s := e.Status(); s.Parked != 1 || s.Pending != 0 {
 		t.Fatalf("status %+v", s)
+	}
+}
+
+// TestResync: a device offline past the server's ack retention pushes an
+// op the server applied (its answer was lost) and one it never saw, both
+// forgotten, and a new one. The engine pulls the whole workspace again,
+// once, parks and reports the two, and pushes the new one.
+func TestResync(t *testing.T) {
+	ops := someOps(4)
+	srv := newMemServer()
+	// Another device's changes, which this one has not pulled.
+	other := New(newMemStore(someOps(5)...), srv, nil)
+	if err := other.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// ops[0] applied, its answer lost; then its ack compacted, as the
+	// ack of ops[1] would have been had it arrived.
+	srv.dropAfter = 1
+	if err := New(newMemStore(ops[0]), srv, nil).push(context.Background(), ops[:1], new(bool)); err == nil {
+		t.Fatal("push with a lost answer succeeded")
+	}
+	delete(srv.acks, ops[0].ID)
+	srv.forgotten = map[string]bool{ops[0].ID: true, ops[1].ID: true}
+	head := srv.seq
+
+	store := newMemStore(ops...)
+	store.cursor = head // as if it had pulled, but it lost what it had
+	var reported []syncproto.Conflict
+	e := New(store, srv, &Options{BatchSize: 3, OnConflict: func(c []syncproto.Conflict) { reported = append(reported, c...) }})
+	if err := e.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.Status(); s.Resyncs != 1 || s.Parked != 2 {
+		t.Fatalf("status %+v, want one resync and two parked", s)
+	}
+	// The other device's changes, below the cursor the device had, came
+	// with the pull from 0; then its new ops' changes.
+	if len(store.applied) != 5+1+2 || store.cursor != srv.seq {
+		t.Fatalf("after the resync the device has %d entities at cursor %d; want 8 at %d", len(store.applied), store.cursor, srv.seq)
+	}
+	if _, ok := store.applied[ops[0].EntityID]; !ok {
+		t.Fatal("the forgotten op's effect was not pulled")
+	}
+	if len(reported) != 2 {
+		t.Fatalf("reported %d conflicts, want 2", len(reported))
+	}
+	for i, c := range reported {
+		if c.Lost.ID != ops[i].ID || !syncproto.IsResyncReason(c.Reason) || !strings.Contains(c.Reason, "ack horizon") {
+			t.Fatalf("conflict %d: %s %q", i, c.Lost.ID, c.Reason)
+		}
+	}
+	if srv.applied != 5+1+2 {
+		t.Fatalf("the server applied %d ops, want 8 (the forgotten ones not again)", srv.applied)
+	}
+	// Kept, parked: a later round neither pushes them nor resyncs again.
+	pushes := srv.pushRequests
+	if err := e.Round(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.pushRequests != pushes || e.Status().Resyncs != 1 || e.Status().Parked != 2 {
+		t.Fatalf("a later round: %d pushes, status %+v", srv.pushRequests-pushes, e.Status())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -463,8 +464,40 @@ type ErrorResponse struct {
 	// Code is one of "Unauthorized" (401), "Forbidden" (403), "Invalid"
 	// (400, or 405 for a method a route does not take), "NotFound" (404),
 	// "Timeout" (408: the request body arrived too slowly), "Exists"
-	// (409), "TooLarge" (413), "Protocol" (426: the request is not of
+	// (409), "Resync" (409, CodeResync), "TooLarge" (413), "Protocol" (426: the request is not of
 	// this protocol version, see ProtocolHeader), "Unavailable" (503: the server is shutting
 	// down or has too many connections; try again), "Internal" (5xx).
 	Code string `json:"code"`
 }
+
+// CodeResync is the ErrorResponse code (status 409) of a push that holds
+// an op the server may have forgotten: the workspace keeps the ack of
+// each op (what makes a replay idempotent) for a retention period only,
+// and the op, unknown to it, is older than that (by the time in its
+// UUIDv7 id, with a margin for clock skew). The server cannot tell
+// whether it applied the op, so it applies none of the push.
+//
+// A client then pulls the whole workspace again, from cursor 0, so that
+// it has every change, and parks those ops (it reports them to the app
+// as rejected, with a reason that ResyncReason makes) rather than pushing
+// them again as they are. Other ops of the batch are pushed again without
+// them. When the app retries them, the client sends them as new ops (new
+// ids) that the server decides afresh: safe, as the field merge goes by
+// the stamps the server keeps for every entity and an op keeps its
+// UpdatedAt. If the op had applied, each field it writes was last written
+// by the op itself (written again with the same value, at most a new
+// version) or by a later write (which wins again); a delete or create
+// goes by the stamp of the entity's last creation or deletion the same
+// way. If it had not, it is decided as it would have been on arrival.
+// Either way nothing written after the op is undone. A device is only concerned after being offline,
+// with operations not acknowledged, for longer than the server's
+// retention (30 days by default).
+const CodeResync = "Resync"
+
+// ResyncReason is the reason a client parks an op with when a push of it
+// was answered CodeResync, msg being the server's message.
+func ResyncReason(msg string) string { return CodeResync + ": " + msg }
+
+// IsResyncReason reports whether reason, a parked op's, is one that
+// ResyncReason made: the op is to be sent again under a new id.
+func IsResyncReason(reason string) bool { return strings.HasPrefix(reason, CodeResync+": ") }

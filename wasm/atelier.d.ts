@@ -558,6 +558,13 @@ export interface SyncStatus {
   pending: number;
   /** Operations the server rejected, waiting for retryParked. */
   parked: number;
+  /**
+   * Times this tab pulled the whole workspace again because the server had
+   * forgotten operations of this device (offline longer than it keeps
+   * acks, code "Resync"); those operations are parked and reported as
+   * conflicts, not pushed again.
+   */
+  resyncs: number;
   /** Consecutive failed rounds. */
   failures: number;
   /** The last round's error, if it failed; else "". */
@@ -788,7 +795,10 @@ export interface Db {
   syncStatus(): Promise<SyncStatus | null>;
   /** Operations the server rejected. */
   parkedOps(): Promise<Conflict[]>;
-  /** Puts parked operations back in the outbox: all of them, or those with these op ids (an empty list: none). */
+  /**
+   * Puts parked operations back in the outbox: all of them, or those with these op ids (an empty list: none).
+   * One parked because the server had forgotten it (a reason starting "Resync: ") goes back under a new op id.
+   */
   retryParked(opIds?: Id[]): Promise<void>;
 
   // This tab

@@ -93,7 +93,7 @@ func uploadStatusJSON(s syncengine.UploadStatus) map[string]any {
 
 // statusJSON is a sync status as the page sees it.
 func statusJSON(s syncengine.Status) map[string]any {
-	out := map[string]any{"state": string(s.State), "pending": s.Pending, "parked": s.Parked,
+	out := map[string]any{"state": string(s.State), "pending": s.Pending, "parked": s.Parked, "resyncs": s.Resyncs,
 		"failures": s.Failures, "lastError": s.LastError, "live": s.Live}
 	if !s.RetryAt.IsZero() {
 		out["retryAt"] = s.RetryAt.UnixMilli()

@@ -96,3 +96,12 @@ func (s *Store) Open(ctx context.Context, sum [32]byte) (io.ReadSeekCloser, erro
 	}
 	return f, nil
 }
+
+// Delete implements server.BlobStore. A reader opened before keeps
+// reading the bytes it opened (the file is unlinked, not truncated).
+func (s *Store) Delete(ctx context.Context, sum [32]byte) error {
+	if err := os.Remove(s.path(sum)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("dirblob: delete %x: %w", sum, err)
+	}
+	return nil
+}

@@ -8,12 +8,14 @@
 // of the connection's search_path:
 //
 //	atelier_schema (version)                        the schema version
-//	workspaces (ws PK, seq)                         the last seq assigned
+//	workspaces (ws PK, seq, horizon)                the last seq assigned, the ack horizon
 //	entities   (ws, id PK, entity, workflow_id,     the latest state of each
 //	            seq UNIQUE per ws, version,         entity, deletions kept
 //	            updated_at, op_id, deleted, data)   as tombstones
-//	ops        (ws, id PK, ack)                     the ack of every op seen
-//	blobs      (ws, hash PK, size, mime, created)   the blobs each workspace has
+//	ops        (ws, id PK, ack, stored)             the ack of every op seen since the horizon
+//	blobs      (ws, hash PK, size, mime, created,   the blobs each workspace has,
+//	            unreferenced)                       and since when GC finds them unreferenced
+//	blob_holds (hash PK, hold_until)                bytes GC must keep, or look at (server.GC)
 //
 // A push transaction begins by locking its workspace's row (in the round
 // trip of its BEGIN), reads what it needs, and sends its writes with its

@@ -62,6 +62,20 @@ var migrations = []string{
 	// The stamps of an entity's fields (syncproto.Change.Clocks), as
 	// server.EncodeClocks writes them.
 	`ALTER TABLE entities ADD COLUMN clocks text NOT NULL DEFAULT '';`,
+	// Garbage collection (server.GC): when each ack was stored (those of
+	// older versions count from the upgrade), the ack horizon of each
+	// workspace, since when a blob is unreferenced, and the holds on
+	// blobs' bytes.
+	`ALTER TABLE ops ADD COLUMN stored bigint NOT NULL DEFAULT 0;
+	UPDATE ops SET stored = (extract(epoch FROM now()) * 1000)::bigint;
+	CREATE INDEX ops_stored ON ops (ws, stored);
+	ALTER TABLE workspaces ADD COLUMN horizon bigint NOT NULL DEFAULT 0;
+	ALTER TABLE blobs ADD COLUMN unreferenced bigint NOT NULL DEFAULT 0;
+	CREATE INDEX blobs_hash ON blobs (hash);
+	CREATE TABLE blob_holds (
+		hash       text PRIMARY KEY,
+		hold_until bigint NOT NULL
+	);`,
 }
 
 // Store is a server.Store in PostgreSQL, and a server.Announcer. Create it
@@ -212,7 +226,7 @@ func (s *Store) Update(ctx context.Context, ws string, fn func(server.Tx) error)
 // lock, each read, and the writes of Put with COMMIT (or with the next
 // read, when one follows).
 const lockWorkspace = `INSERT INTO workspaces (ws, seq) VALUES ($1, 0)
-	ON CONFLICT (ws) DO UPDATE SET seq = workspaces.seq RETURNING seq`
+	ON CONFLICT (ws) DO UPDATE SET seq = workspaces.seq RETURNING seq, horizon`
 
 func (s *Store) update(ctx context.Context, ws string, fn func(server.Tx) error) error {
 	conn, err := s.pool.Acquire(ctx)
@@ -226,7 +240,7 @@ func (s *Store) update(ctx context.Context, ws string, fn func(server.Tx) error)
 	// Lock the workspace's row until commit: see the package doc.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(lockWorkspace, ws).QueryRow(func(r pgx.Row) error { return r.Scan(&t.seq) })
+	b.Queue(lockWorkspace, ws).QueryRow(func(r pgx.Row) error { return r.Scan(&t.seq, &t.horizon) })
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: begin and lock workspace %s: %w", ws, err)
 	}
@@ -271,7 +285,8 @@ func (s *Store) View(ctx context.Context, ws string, fn func(server.View) error)
 	t := &tx{ctx: ctx, conn: conn, ws: ws}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-	b.Queue(`SELECT coalesce((SELECT seq FROM workspaces WHERE ws = $1), 0)`, ws).QueryRow(func(r pgx.Row) error { return r.Scan(&t.seq) })
+	b.Queue(`SELECT coalesce(max(seq), 0), coalesce(max(horizon), 0) FROM workspaces WHERE ws = $1`, ws).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&t.seq, &t.horizon) })
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: read seq of %s: %w", ws, err)
 	}
@@ -285,6 +300,7 @@ type tx struct {
 	conn    *pgxpool.Conn
 	ws      string
 	seq     int64
+	horizon int64
 	pending *pgx.Batch // the writes of Put, sent with the next statement
 }
 
@@ -316,6 +332,8 @@ func (t *tx) query(scan func(pgx.Rows) error, sql string, args ...any) error {
 }
 
 func (t *tx) Seq() int64 { return t.seq }
+
+func (t *tx) Horizon() int64 { return t.horizon }
 
 func (t *tx) Acks(opIDs []string) (map[string][]byte, error) {
 	m := map[string][]byte{}
@@ -475,11 +493,11 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 		b.Queue(`UPDATE workspaces SET seq = $2 WHERE ws = $1`, t.ws, seq)
 	}
 	if len(acks) > 0 {
-		ackIDs, ackJSON := make([]string, len(acks)), make([][]byte, len(acks))
+		ackIDs, ackJSON, stored := make([]string, len(acks)), make([][]byte, len(acks)), make([]int64, len(acks))
 		for i, a := range acks {
-			ackIDs[i], ackJSON[i] = a.OpID, a.JSON
+			ackIDs[i], ackJSON[i], stored[i] = a.OpID, a.JSON, a.Stored
 		}
-		b.Queue(`INSERT INTO ops (ws, id, ack) SELECT $1, * FROM unnest($2::text[], $3::bytea[])`, t.ws, ackIDs, ackJSON)
+		b.Queue(`INSERT INTO ops (ws, id, ack, stored) SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::bigint[])`, t.ws, ackIDs, ackJSON, stored)
 	}
 	// Sent with the next read or with COMMIT: an error surfaces there.
 	if b.Len() > 0 {
@@ -488,6 +506,199 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 	t.seq = seq
 	return nil
 }
+
+// queue adds a write to those sent with the next statement.
+func (t *tx) queue(sql string, args ...any) {
+	if t.pending == nil {
+		t.pending = &pgx.Batch{}
+	}
+	t.pending.Queue(sql, args...)
+}
+
+func (t *tx) Live(after int64, fn func(*syncproto.Change) error) error {
+	err := t.query(func(rows pgx.Rows) error {
+		return forEachChange(rows, fn)
+	}, `SELECT `+changeColumns+` FROM entities WHERE ws = $1 AND seq > $2 AND NOT deleted`, t.ws, after)
+	if err != nil {
+		return fmt.Errorf("postgres: read live entities: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) Blobs() ([]server.BlobInfo, error) {
+	var out []server.BlobInfo
+	err := t.query(func(rows pgx.Rows) error {
+		var b server.BlobInfo
+		_, err := pgx.ForEachRow(rows, []any{&b.Hash, &b.Size, &b.MIME, &b.Created, &b.Unreferenced}, func() error {
+			out = append(out, b)
+			return nil
+		})
+		return err
+	}, `SELECT hash, size, mime, created, unreferenced FROM blobs WHERE ws = $1`, t.ws)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read blobs: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tx) OldAcks(before int64) (n, size int64, err error) {
+	err = t.query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&n, &size}, func() error { return nil })
+		return err
+	}, `SELECT count(*), coalesce(sum(length(ack)), 0) FROM ops WHERE ws = $1 AND stored < $2`, t.ws, before)
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: count old acks: %w", err)
+	}
+	return n, size, nil
+}
+
+func (t *tx) TouchBlobs(hashes []string) error {
+	t.queue(`UPDATE blobs SET unreferenced = 0 WHERE ws = $1 AND hash = ANY($2::text[]) AND unreferenced <> 0`, t.ws, hashes)
+	return nil
+}
+
+func (t *tx) MarkBlobs(hashes []string, at int64) error {
+	t.queue(`UPDATE blobs SET unreferenced = $3 WHERE ws = $1 AND hash = ANY($2::text[])`, t.ws, hashes, at)
+	return nil
+}
+
+func (t *tx) DeleteBlobs(hashes []string) error {
+	t.queue(`DELETE FROM blobs WHERE ws = $1 AND hash = ANY($2::text[])`, t.ws, hashes)
+	t.queue(`INSERT INTO blob_holds (hash, hold_until) SELECT h, 0 FROM unnest($1::text[]) AS k(h)
+		ON CONFLICT DO NOTHING`, hashes)
+	return nil
+}
+
+func (t *tx) CompactAcks(before int64) (int64, error) {
+	var n, last int64
+	// Every ack stored up to the last one deleted is gone: the horizon
+	// is just after it.
+	err := t.query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&n, &last}, func() error { return nil })
+		return err
+	}, `WITH d AS (DELETE FROM ops WHERE ws = $1 AND stored < $2 RETURNING stored),
+		s AS (SELECT count(*) AS n, coalesce(max(stored), 0) AS last FROM d),
+		u AS (UPDATE workspaces SET horizon = greatest(horizon, s.last + 1) FROM s WHERE ws = $1 AND s.n > 0)
+		SELECT n, last FROM s`, t.ws, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: compact acks: %w", err)
+	}
+	if n > 0 {
+		t.horizon = max(t.horizon, last+1)
+	}
+	return n, nil
+}
+
+// Workspaces implements server.Store.
+func (s *Store) Workspaces(ctx context.Context) ([]string, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	done, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	// Every workspace with acks has a row in workspaces (Update creates
+	// it): the ops table, the largest, need not be scanned.
+	rows, err := s.pool.Query(ctx, `SELECT ws FROM workspaces UNION SELECT ws FROM blobs`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list workspaces: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list workspaces: %w", err)
+	}
+	return out, nil
+}
+
+// HoldBlob implements server.Store.
+func (s *Store) HoldBlob(ctx context.Context, hash string, until int64) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO blob_holds (hash, hold_until) VALUES ($1, $2)
+		ON CONFLICT (hash) DO UPDATE SET hold_until = greatest(blob_holds.hold_until, excluded.hold_until)`, hash, until)
+	if err != nil {
+		return fmt.Errorf("postgres: hold blob %s: %w", hash, err)
+	}
+	return nil
+}
+
+// Holds implements server.Store.
+func (s *Store) Holds(ctx context.Context, before int64) ([]server.BlobHold, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	done, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.pool.Query(ctx, `SELECT hash, hold_until FROM blob_holds WHERE hold_until < $1`, before)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read holds: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (server.BlobHold, error) {
+		var h server.BlobHold
+		err := r.Scan(&h.Hash, &h.Until)
+		return h, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read holds: %w", err)
+	}
+	return out, nil
+}
+
+// DropBytes implements server.Store. The hold's row stays locked (FOR
+// UPDATE) until drop has returned, so a HoldBlob of hash, which every
+// upload begins with, waits for it, whichever process it runs in; two
+// collections at once drop the bytes once.
+func (s *Store) DropBytes(ctx context.Context, hash string, before int64, drop func(context.Context) error) (bool, error) {
+	if err := s.check(); err != nil {
+		return false, err
+	}
+	dropped := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var until int64
+		switch err := tx.QueryRow(ctx, `SELECT hold_until FROM blob_holds WHERE hash = $1 FOR UPDATE`, hash).Scan(&until); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		case until >= before:
+			return nil
+		}
+		var recorded bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = $1)`, hash).Scan(&recorded); err != nil {
+			return err
+		}
+		if !recorded {
+			if err := drop(ctx); err != nil {
+				return &dropError{err}
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM blob_holds WHERE hash = $1`, hash); err != nil {
+			return err
+		}
+		dropped = !recorded
+		return nil
+	})
+	var de *dropError
+	if errors.As(err, &de) {
+		return false, de.err
+	}
+	if err != nil {
+		return false, fmt.Errorf("postgres: drop bytes of %s: %w", hash, err)
+	}
+	return dropped, nil
+}
+
+// dropError carries the error of DropBytes's drop out of its transaction
+// unwrapped.
+type dropError struct{ err error }
+
+func (e *dropError) Error() string { return e.err.Error() }
 
 // Changes implements server.Store.
 func (s *Store) Changes(ctx context.Context, ws string, q server.ChangesQuery) ([]syncproto.Change, bool, error) {
@@ -563,8 +774,8 @@ func (s *Store) Blob(ctx context.Context, ws, hash string) (server.BlobInfo, err
 		return b, err
 	}
 	defer done()
-	err = s.pool.QueryRow(ctx, `SELECT size, mime, created FROM blobs WHERE ws = $1 AND hash = $2`, ws, hash).
-		Scan(&b.Size, &b.MIME, &b.Created)
+	err = s.pool.QueryRow(ctx, `SELECT size, mime, created, unreferenced FROM blobs WHERE ws = $1 AND hash = $2`, ws, hash).
+		Scan(&b.Size, &b.MIME, &b.Created, &b.Unreferenced)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, fmt.Errorf("postgres: blob %s: %w", hash, errs.ErrNotFound)
 	}

@@ -290,6 +290,15 @@ func (s *Store) Open(ctx context.Context, sum [32]byte) (io.ReadSeekCloser, erro
 	return obj, nil
 }
 
+// Delete implements server.BlobStore: it removes the object of the blob.
+func (s *Store) Delete(ctx context.Context, sum [32]byte) error {
+	err := s.c.RemoveObject(ctx, s.bucket, s.Key(sum), minio.RemoveObjectOptions{})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("s3blob: delete %x: %w", sum, err)
+	}
+	return nil
+}
+
 // isNotFound reports whether err is the store's answer that an object (or
 // a multipart upload) does not exist.
 func isNotFound(err error) bool {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 	"testing/iotest"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/atelierstore/atelier/server"
 	"github.com/atelierstore/atelier/server/internal/s3test"
 	"github.com/atelierstore/atelier/server/s3blob"
+	"github.com/atelierstore/atelier/server/sqlite"
 	"github.com/atelierstore/atelier/server/storetest"
 )
 
@@ -44,6 +46,25 @@ func TestConformancePrefixed(t *testing.T) {
 		cfg := s3test.Config(tb)
 		cfg.Prefix = "team/blobs"
 		return open(tb, cfg)
+	})
+}
+
+// TestGC runs the garbage collection tests with the blobs in S3 (and the
+// records in SQLite): what GC deletes is gone from the bucket, what it
+// keeps is not.
+func TestGC(t *testing.T) {
+	newDB := func(tb testing.TB) storetest.Opener {
+		path := filepath.Join(tb.TempDir(), "sync.db")
+		return func(tb testing.TB) server.Store {
+			s, err := sqlite.Open(path)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return s
+		}
+	}
+	storetest.RunGC(t, newDB, func(tb testing.TB) server.BlobStore {
+		return open(tb, s3test.Config(tb))
 	})
 }
 

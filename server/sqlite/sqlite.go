@@ -62,6 +62,20 @@ var migrations = []string{
 	// The stamps of an entity's fields (syncproto.Change.Clocks), as
 	// server.EncodeClocks writes them.
 	`ALTER TABLE entities ADD COLUMN clocks TEXT NOT NULL DEFAULT '';`,
+	// Garbage collection (server.GC): when each ack was stored (those of
+	// older versions count from the upgrade), the ack horizon of each
+	// workspace, since when a blob is unreferenced, and the holds on
+	// blobs' bytes.
+	`ALTER TABLE ops ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;
+	UPDATE ops SET stored = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+	CREATE INDEX ops_stored ON ops (ws, stored);
+	ALTER TABLE workspaces ADD COLUMN horizon INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE blobs ADD COLUMN unreferenced INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX blobs_hash ON blobs (hash);
+	CREATE TABLE blob_holds (
+		hash  TEXT PRIMARY KEY,
+		hold_until INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // Store is a server.Store in one SQLite file. Create it with Open.
@@ -159,7 +173,7 @@ func (s *Store) Update(ctx context.Context, ws string, fn func(server.Tx) error)
 		}
 	}()
 	t := &tx{ctx: ctx, tx: stx, ws: ws}
-	err = stx.QueryRowContext(ctx, "SELECT seq FROM workspaces WHERE ws = ?", ws).Scan(&t.seq)
+	err = stx.QueryRowContext(ctx, "SELECT seq, horizon FROM workspaces WHERE ws = ?", ws).Scan(&t.seq, &t.horizon)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite: read seq of %s: %w", ws, err)
 	}
@@ -184,7 +198,7 @@ func (s *Store) View(ctx context.Context, ws string, fn func(server.View) error)
 	}
 	defer stx.Rollback()
 	t := &tx{ctx: ctx, tx: stx, ws: ws}
-	err = stx.QueryRowContext(ctx, "SELECT seq FROM workspaces WHERE ws = ?", ws).Scan(&t.seq)
+	err = stx.QueryRowContext(ctx, "SELECT seq, horizon FROM workspaces WHERE ws = ?", ws).Scan(&t.seq, &t.horizon)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite: read seq of %s: %w", ws, err)
 	}
@@ -192,13 +206,16 @@ func (s *Store) View(ctx context.Context, ws string, fn func(server.View) error)
 }
 
 type tx struct {
-	ctx context.Context
-	tx  *sql.Tx
-	ws  string
-	seq int64
+	ctx     context.Context
+	tx      *sql.Tx
+	ws      string
+	seq     int64
+	horizon int64
 }
 
 func (t *tx) Seq() int64 { return t.seq }
+
+func (t *tx) Horizon() int64 { return t.horizon }
 
 // chunk is how many ids go into one IN list: below SQLite's limit of
 // bound parameters with room to spare.
@@ -371,19 +388,236 @@ func (t *tx) Put(changes []syncproto.Change, acks []server.StoredAck) error {
 		}
 	}
 	if len(acks) > 0 {
-		put, err := t.tx.PrepareContext(t.ctx, "INSERT INTO ops (ws, id, ack) VALUES (?, ?, ?)")
+		put, err := t.tx.PrepareContext(t.ctx, "INSERT INTO ops (ws, id, ack, stored) VALUES (?, ?, ?, ?)")
 		if err != nil {
 			return fmt.Errorf("sqlite: put acks: %w", err)
 		}
 		defer put.Close()
 		for _, a := range acks {
-			if _, err := put.ExecContext(t.ctx, t.ws, a.OpID, a.JSON); err != nil {
+			if _, err := put.ExecContext(t.ctx, t.ws, a.OpID, a.JSON, a.Stored); err != nil {
 				return fmt.Errorf("sqlite: put ack of %s: %w", a.OpID, err)
 			}
 		}
 	}
 	t.seq = seq
 	return nil
+}
+
+func (t *tx) Live(after int64, fn func(*syncproto.Change) error) error {
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+changeColumns+" FROM entities WHERE ws = ? AND seq > ? AND deleted = 0", t.ws, after)
+	if err != nil {
+		return fmt.Errorf("sqlite: read live entities: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			return fmt.Errorf("sqlite: read live entities: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: read live entities: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) Blobs() ([]server.BlobInfo, error) {
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT hash, size, mime, created, unreferenced FROM blobs WHERE ws = ?", t.ws)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read blobs: %w", err)
+	}
+	defer rows.Close()
+	var out []server.BlobInfo
+	for rows.Next() {
+		var b server.BlobInfo
+		if err := rows.Scan(&b.Hash, &b.Size, &b.MIME, &b.Created, &b.Unreferenced); err != nil {
+			return nil, fmt.Errorf("sqlite: read blobs: %w", err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read blobs: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tx) OldAcks(before int64) (n, size int64, err error) {
+	err = t.tx.QueryRowContext(t.ctx, "SELECT count(*), coalesce(sum(length(ack)), 0) FROM ops WHERE ws = ? AND stored < ?", t.ws, before).Scan(&n, &size)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: count old acks: %w", err)
+	}
+	return n, size, nil
+}
+
+// exec runs query, which ends in "IN (", for the ids in chunks, with
+// args before the workspace and the ids.
+func (t *tx) exec(query string, ids []string, args ...any) error {
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		a := append(append([]any{}, args...), t.ws)
+		for _, id := range ids[:n] {
+			a = append(a, id)
+		}
+		if _, err := t.tx.ExecContext(t.ctx, query+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", a...); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func (t *tx) TouchBlobs(hashes []string) error {
+	if err := t.exec("UPDATE blobs SET unreferenced = 0 WHERE unreferenced <> 0 AND ws = ? AND hash IN (", hashes); err != nil {
+		return fmt.Errorf("sqlite: touch blobs: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) MarkBlobs(hashes []string, at int64) error {
+	if err := t.exec("UPDATE blobs SET unreferenced = ? WHERE ws = ? AND hash IN (", hashes, at); err != nil {
+		return fmt.Errorf("sqlite: mark blobs: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) DeleteBlobs(hashes []string) error {
+	if err := t.exec("DELETE FROM blobs WHERE ws = ? AND hash IN (", hashes); err != nil {
+		return fmt.Errorf("sqlite: delete blobs: %w", err)
+	}
+	for _, h := range hashes {
+		if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO blob_holds (hash, hold_until) VALUES (?, 0) ON CONFLICT DO NOTHING", h); err != nil {
+			return fmt.Errorf("sqlite: delete blobs: %w", err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) CompactAcks(before int64) (int64, error) {
+	var n, last int64
+	err := t.tx.QueryRowContext(t.ctx, "SELECT count(*), coalesce(max(stored), 0) FROM ops WHERE ws = ? AND stored < ?", t.ws, before).Scan(&n, &last)
+	if err != nil || n == 0 {
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: compact acks: %w", err)
+		}
+		return 0, nil
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM ops WHERE ws = ? AND stored < ?", t.ws, before); err != nil {
+		return 0, fmt.Errorf("sqlite: compact acks: %w", err)
+	}
+	// Every ack stored up to last is gone: the horizon is just after it.
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO workspaces (ws, seq, horizon) VALUES (?, 0, ?)
+		ON CONFLICT (ws) DO UPDATE SET horizon = max(horizon, excluded.horizon)`, t.ws, last+1); err != nil {
+		return 0, fmt.Errorf("sqlite: compact acks: %w", err)
+	}
+	t.horizon = max(t.horizon, last+1)
+	return n, nil
+}
+
+// Workspaces implements server.Store.
+func (s *Store) Workspaces(ctx context.Context) ([]string, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT ws FROM workspaces UNION SELECT ws FROM blobs UNION SELECT ws FROM ops")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list workspaces: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var ws string
+		if err := rows.Scan(&ws); err != nil {
+			return nil, fmt.Errorf("sqlite: list workspaces: %w", err)
+		}
+		out = append(out, ws)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list workspaces: %w", err)
+	}
+	return out, nil
+}
+
+// HoldBlob implements server.Store.
+func (s *Store) HoldBlob(ctx context.Context, hash string, until int64) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO blob_holds (hash, hold_until) VALUES (?, ?)
+		ON CONFLICT (hash) DO UPDATE SET hold_until = max(hold_until, excluded.hold_until)`, hash, until)
+	if err != nil {
+		return fmt.Errorf("sqlite: hold blob %s: %w", hash, err)
+	}
+	return nil
+}
+
+// Holds implements server.Store.
+func (s *Store) Holds(ctx context.Context, before int64) ([]server.BlobHold, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT hash, hold_until FROM blob_holds WHERE hold_until < ?", before)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read holds: %w", err)
+	}
+	defer rows.Close()
+	var out []server.BlobHold
+	for rows.Next() {
+		var h server.BlobHold
+		if err := rows.Scan(&h.Hash, &h.Until); err != nil {
+			return nil, fmt.Errorf("sqlite: read holds: %w", err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read holds: %w", err)
+	}
+	return out, nil
+}
+
+// DropBytes implements server.Store. The write transaction it runs in
+// (this process's writer lock and SQLite's) holds off HoldBlob, and so
+// new uploads of hash, until drop has returned.
+func (s *Store) DropBytes(ctx context.Context, hash string, before int64, drop func(context.Context) error) (bool, error) {
+	if err := s.check(); err != nil {
+		return false, err
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	stx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: drop bytes of %s: %w", hash, err)
+	}
+	defer stx.Rollback()
+	var until int64
+	switch err := stx.QueryRowContext(ctx, "SELECT hold_until FROM blob_holds WHERE hash = ?", hash).Scan(&until); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sqlite: drop bytes of %s: %w", hash, err)
+	case until >= before:
+		return false, nil
+	}
+	var recorded bool
+	if err := stx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM blobs WHERE hash = ?)", hash).Scan(&recorded); err != nil {
+		return false, fmt.Errorf("sqlite: drop bytes of %s: %w", hash, err)
+	}
+	if !recorded {
+		if err := drop(ctx); err != nil {
+			return false, err
+		}
+	}
+	if _, err := stx.ExecContext(ctx, "DELETE FROM blob_holds WHERE hash = ?", hash); err != nil {
+		return false, fmt.Errorf("sqlite: drop bytes of %s: %w", hash, err)
+	}
+	if err := stx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite: drop bytes of %s: %w", hash, err)
+	}
+	return !recorded, nil
 }
 
 // Changes implements server.Store.
@@ -462,8 +696,8 @@ func (s *Store) Blob(ctx context.Context, ws, hash string) (server.BlobInfo, err
 	if err := s.check(); err != nil {
 		return b, err
 	}
-	err := s.db.QueryRowContext(ctx, "SELECT size, mime, created FROM blobs WHERE ws = ? AND hash = ?", ws, hash).
-		Scan(&b.Size, &b.MIME, &b.Created)
+	err := s.db.QueryRowContext(ctx, "SELECT size, mime, created, unreferenced FROM blobs WHERE ws = ? AND hash = ?", ws, hash).
+		Scan(&b.Size, &b.MIME, &b.Created, &b.Unreferenced)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("sqlite: blob %s: %w", hash, errs.ErrNotFound)
 	}

@@ -48,6 +48,45 @@ func RunBlobStore(t *testing.T, newStore func(tb testing.TB) server.BlobStore) {
 			t.Fatalf("read back %d bytes, %v", len(got), err)
 		}
 	})
+	t.Run("Delete", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		other := []byte("another blob")
+		otherSum := sha256.Sum256(other)
+		for _, c := range [][]byte{content, other} {
+			if err := s.Put(ctx, sha256.Sum256(c), bytes.NewReader(c)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Delete(ctx, sum); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Open(ctx, sum); !errors.Is(err, errs.ErrNotFound) {
+			t.Fatalf("Open after Delete: %v", err)
+		}
+		// Deleting what is not there succeeds; other blobs stay.
+		if err := s.Delete(ctx, sum); err != nil {
+			t.Fatalf("second Delete: %v", err)
+		}
+		f, err := s.Open(ctx, otherSum)
+		if err != nil {
+			t.Fatalf("Open of the blob not deleted: %v", err)
+		}
+		got, err := io.ReadAll(f)
+		f.Close()
+		if err != nil || !bytes.Equal(got, other) {
+			t.Fatalf("the blob not deleted reads %q, %v", got, err)
+		}
+		// A blob deleted can be put again.
+		if err := s.Put(ctx, sum, bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := s.Open(ctx, sum); err != nil {
+			t.Fatalf("Open after putting again: %v", err)
+		} else {
+			f.Close()
+		}
+	})
 	t.Run("FailedPutStoresNothing", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

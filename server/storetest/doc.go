@@ -25,6 +25,12 @@
 // and reopen it (a restart) or hold two at once (two server processes).
 // Bench runs the benchmarks the same way.
 //
+// The garbage collection tests (server.GC: grace, references, pushes and
+// upload grants racing a collection, shared bytes, dry runs, concurrent
+// collections, ack compaction and Resync) run as part of Run with a
+// dirblob.Store; RunGC runs them with another BlobStore (s3blob's tests
+// do, on a real S3 server).
+//
 // A store that is a server.Announcer is checked as one too: two servers on
 // two handles of its database, with no watch poll to fall back on, must
 // wake each other's watches. For other stores those tests skip.

@@ -56,15 +56,21 @@ type env struct {
 
 func newEnv(tb testing.TB, open Opener, configure ...func(*server.Options)) *env {
 	tb.Helper()
+	blobs, err := dirblob.Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return newEnvOn(tb, open, blobs, configure...)
+}
+
+// newEnvOn is newEnv with the blob store given.
+func newEnvOn(tb testing.TB, open Opener, blobs server.BlobStore, configure ...func(*server.Options)) *env {
+	tb.Helper()
 	m := map[string]string{}
 	for _, ws := range workspaces {
 		m[tokenOf(ws)] = ws
 	}
 	tokens, err := server.NewTokens(m)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	blobs, err := dirblob.Open(tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}

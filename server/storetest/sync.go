@@ -60,6 +60,10 @@ func Run(t *testing.T, newDB NewDB) {
 			tc.fn(t, newDB(t))
 		})
 	}
+	t.Run("GC", func(t *testing.T) {
+		t.Parallel()
+		RunGC(t, newDB, newDirBlobs)
+	})
 }
 
 func wantStatus(t *testing.T, what string, r *response, status int, code string) {

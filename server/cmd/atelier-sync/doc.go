@@ -8,6 +8,8 @@
 //	atelier-sync -data ./sync-data -token dev-token=dev     # development
 //	atelier-sync -postgres postgres://user@db/atelier -data ./blobs -tokens tokens.json
 //	atelier-sync -data ./sync-data -dump dev                # what workspace dev holds, as JSON
+//	atelier-sync gc -data ./sync-data                       # what garbage collection would delete
+//	atelier-sync gc -data ./sync-data -apply                # delete it
 //	AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \
 //	  atelier-sync -data ./sync-data -tokens tokens.json \
 //	  -s3-endpoint https://s3.eu-west-1.amazonaws.com -s3-region eu-west-1 -s3-bucket atelier-blobs
@@ -64,6 +66,30 @@
 //
 // The server checks at start that the bucket exists and takes its
 // credentials, and refuses to start otherwise.
+//
+// # Garbage collection
+//
+// atelier-sync gc collects the garbage of the database and blobs that the
+// same -data, -postgres and -s3-* flags as the server's name (see
+// server.GC): blob records that no live entity of their workspace has
+// mentioned for -gc-grace (24h), the bytes of blobs that no workspace has
+// a record of and no upload may still bring, and acks older than
+// -ack-retention (720h, 30 days; negative keeps them). It is a dry run
+// unless given -apply: it prints how many blob records, blobs' bytes and
+// acks it would delete, with their sizes, and changes nothing; -v lists
+// the blob records. A blob record goes only on a collection that finds it
+// unreferenced a grace after one that first did (-apply marks it), so run
+// it regularly, or give the server -gc-every (off by default), which
+// collects with -gc-grace and -ack-retention at that interval and logs
+// what it deleted. Collections may run while servers serve the database,
+// and in several processes at once.
+//
+// A device that comes back with operations the server never acknowledged
+// to it, made longer than -ack-retention ago, is answered "Resync": its
+// sync engine pulls the whole workspace again and parks those
+// operations, reporting them to the app, which may retry them (they then
+// go as new operations). Choose a retention longer than devices stay
+// offline.
 //
 // # Slow and hostile clients
 //

@@ -58,6 +58,9 @@ func (t tokenFlags) Set(v string) error {
 // run serves until ctx is done. ready, if not nil, is told the address
 // once the server listens.
 func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr string)) error {
+	if len(args) > 0 && args[0] == "gc" {
+		return runGC(ctx, args[1:], os.Stdout, time.Now)
+	}
 	fl := flag.NewFlagSet("atelier-sync", flag.ContinueOnError)
 	addr := fl.String("addr", "127.0.0.1:8787", "address to listen on")
 	data := fl.String("data", "atelier-sync-data", "data directory: sync.db, blobs/ and the URL signing secret")
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	watchPoll := fl.Duration("watch-poll", server.DefaultWatchPoll, "how often a held watch reads the store again, to see changes of other processes that went unannounced")
 	grace := fl.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests in progress get to finish (bodies still arriving are cut off at once)")
 	s3 := addS3Flags(fl)
+	gcf := addGCFlags(fl)
+	gcEvery := fl.Duration("gc-every", 0, "collect garbage (see atelier-sync gc) this often, with -gc-grace and -ack-retention (0: never)")
 	dump := fl.String("dump", "", "print what WORKSPACE holds in DATA/sync.db (entities, tombstones, acks) as JSON and exit")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -120,30 +125,17 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 		return err
 	}
 
-	var store server.Store
-	if *pg != "" {
-		store, err = postgres.Open(ctx, *pg)
-	} else {
-		store, err = sqlite.Open(filepath.Join(*data, "sync.db"))
+	if *gcEvery < 0 {
+		return errors.New("-gc-every must not be negative")
 	}
+	if err := gcf.check(); err != nil {
+		return err
+	}
+	store, blobs, blobsAt, err := openStores(ctx, *data, *pg, s3cfg, useS3)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	var blobs server.BlobStore
-	blobsAt := filepath.Join(*data, "blobs")
-	if useS3 {
-		blobs, err = s3blob.Open(ctx, s3cfg)
-		blobsAt = s3cfg.Endpoint + " bucket " + s3cfg.Bucket
-		if s3cfg.Prefix != "" {
-			blobsAt += " prefix " + s3cfg.Prefix
-		}
-	} else {
-		blobs, err = dirblob.Open(blobsAt)
-	}
-	if err != nil {
-		return err
-	}
 	h, err := server.New(store, blobs, &server.Options{
 		Tokens: tok, Secret: secret, AllowedOrigins: strings.Split(*origins, ","),
 		URLTTL: *ttl, BaseURL: *baseURL, MaxBlobBytes: *maxBlob, Logger: log,
@@ -170,7 +162,48 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	if *gcEvery > 0 {
+		gctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			collectEvery(gctx, *gcEvery, store, blobs, gcf.options(false, time.Now), log)
+		}()
+		defer func() { cancel(); <-done }() // before the store closes
+	}
 	return serve(ctx, ln, h, *stall, *grace, log)
+}
+
+// openStores opens the database (PostgreSQL at pg, else DATA/sync.db) and
+// the blob store (the bucket of s3cfg when useS3, else DATA/blobs), and
+// says where the blobs are.
+func openStores(ctx context.Context, data, pg string, s3cfg s3blob.Config, useS3 bool) (server.Store, server.BlobStore, string, error) {
+	var store server.Store
+	var err error
+	if pg != "" {
+		store, err = postgres.Open(ctx, pg)
+	} else {
+		store, err = sqlite.Open(filepath.Join(data, "sync.db"))
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var blobs server.BlobStore
+	blobsAt := filepath.Join(data, "blobs")
+	if useS3 {
+		blobs, err = s3blob.Open(ctx, s3cfg)
+		blobsAt = s3cfg.Endpoint + " bucket " + s3cfg.Bucket
+		if s3cfg.Prefix != "" {
+			blobsAt += " prefix " + s3cfg.Prefix
+		}
+	} else {
+		blobs, err = dirblob.Open(blobsAt)
+	}
+	if err != nil {
+		store.Close()
+		return nil, nil, "", err
+	}
+	return store, blobs, blobsAt, nil
 }
 
 // maxHeaderBytes bounds a request's header; the protocol's need a few

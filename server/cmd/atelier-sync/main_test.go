@@ -26,7 +26,7 @@ func TestRun(t *testing.T) {
 		addr := make(chan string, 1)
 		done := make(chan error, 1)
 		go func() {
-			done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dir, "-tokens", tokens, "-token", "dev-token=dev"},
+			done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dir, "-tokens", tokens, "-token", "dev-token=dev", "-gc-every", "1h"},
 				slog.New(slog.DiscardHandler), func(a string) { addr <- a })
 		}()
 		var a string
@@ -89,16 +89,21 @@ func TestRunRefusesBadSetups(t *testing.T) {
 	bad := filepath.Join(dir, "bad-secret")
 	os.WriteFile(bad, []byte("abc"), 0o600)
 	for name, args := range map[string][]string{
-		"no tokens":        {"-data", dir},
-		"bad token flag":   {"-data", dir, "-token", "nows"},
-		"bad workspace":    {"-data", dir, "-token", "t=no/slash"},
-		"missing tokens":   {"-data", dir, "-tokens", filepath.Join(dir, "none.json")},
-		"short secret":     {"-data", dir, "-token", "t=w", "-secret", bad},
-		"stray argument":   {"-data", dir, "-token", "t=w", "extra"},
-		"bad base URL":     {"-data", dir, "-token", "t=w", "-base-url", "ftp://x", "-addr", "127.0.0.1:0"},
-		"address in use?":  {"-data", dir, "-token", "t=w", "-addr", "256.0.0.1:1"},
-		"unknown flag":     {"-nope"},
-		"bad postgres DSN": {"-data", dir, "-token", "t=w", "-postgres", "postgres://x@127.0.0.1:1/db?connect_timeout=1"},
+		"no tokens":         {"-data", dir},
+		"bad token flag":    {"-data", dir, "-token", "nows"},
+		"bad workspace":     {"-data", dir, "-token", "t=no/slash"},
+		"missing tokens":    {"-data", dir, "-tokens", filepath.Join(dir, "none.json")},
+		"short secret":      {"-data", dir, "-token", "t=w", "-secret", bad},
+		"stray argument":    {"-data", dir, "-token", "t=w", "extra"},
+		"bad base URL":      {"-data", dir, "-token", "t=w", "-base-url", "ftp://x", "-addr", "127.0.0.1:0"},
+		"address in use?":   {"-data", dir, "-token", "t=w", "-addr", "256.0.0.1:1"},
+		"unknown flag":      {"-nope"},
+		"bad postgres DSN":  {"-data", dir, "-token", "t=w", "-postgres", "postgres://x@127.0.0.1:1/db?connect_timeout=1"},
+		"negative gc-every": {"-data", dir, "-token", "t=w", "-gc-every", "-1h"},
+		"zero gc grace":     {"-data", dir, "-token", "t=w", "-gc-grace", "0"},
+		"gc: zero grace":    {"gc", "-data", dir, "-gc-grace", "0"},
+		"gc: no data":       {"gc", "-data", filepath.Join(dir, "none")},
+		"gc: stray arg":     {"gc", "-data", dir, "extra"},
 	} {
 		if err := run(context.Background(), args, slog.New(slog.DiscardHandler), nil); err == nil {
 			t.Errorf("%s: run succeeded", name)
