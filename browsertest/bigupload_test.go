@@ -1,0 +1,225 @@
+package browsertest_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atelierstore/atelier/browsertest"
+)
+
+// cutProxy forwards to a server (the sync server, or the S3 gateway) and
+// cuts the connection of the part PUT during which the bytes of part PUTs
+// it forwarded pass cutAt. From then on it refuses part uploads at once,
+// as a network that is down, until a request that resume matches (the
+// client asking for its upload again) comes: then it forwards everything.
+// It counts the part PUTs it forwarded, by part number.
+type cutProxy struct {
+	srv    *httptest.Server
+	partOf func(r *http.Request) int  // the number of a part PUT; 0 for other requests
+	isPart func(r *http.Request) bool // requests refused while down
+	resume func(r *http.Request) bool // the request that ends the outage
+	cutAt  int64
+
+	mu        sync.Mutex
+	bytes     int64 // body bytes of part PUTs forwarded
+	cut, up   bool  // the connection was cut; the outage ended
+	sent      map[int]int
+	refused   int
+	first     time.Time // the first part PUT
+	cutTime   time.Time
+	upTime    time.Time
+	lastPart  time.Time // the end of the last part PUT
+	afterCut  int64     // bytes of part PUTs forwarded after the outage
+	errResume error
+}
+
+var errCut = errors.New("connection cut by the test")
+
+func startCutProxy(t *testing.T, upstream string, cutAt int64) *cutProxy {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{cutAt: cutAt, sent: map[int]int{}}
+	// The Host header passes unchanged: signed URLs name the proxy, and
+	// S3 signatures cover the host.
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, errCut) || errors.Is(r.Context().Err(), errCut) {
+			reset(w)
+			return
+		}
+		badGateway(w, r)
+	}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := p.partOf(r)
+		p.mu.Lock()
+		if p.cut && !p.up {
+			if p.resume(r) {
+				p.up, p.upTime = true, time.Now()
+			} else if p.isPart(r) {
+				p.refused++
+				p.mu.Unlock()
+				reset(w)
+				return
+			}
+		}
+		if n > 0 {
+			p.sent[n]++
+			if p.first.IsZero() {
+				p.first = time.Now()
+			}
+		}
+		p.mu.Unlock()
+		if n > 0 {
+			r.Body = &cutReader{p: p, r: r.Body}
+		}
+		rp.ServeHTTP(w, r)
+		if n > 0 {
+			p.mu.Lock()
+			p.lastPart = time.Now()
+			p.mu.Unlock()
+		}
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// cutReader counts the bytes of a part PUT and fails once they pass
+// cutAt, the first time.
+type cutReader struct {
+	p *cutProxy
+	r io.ReadCloser
+}
+
+func (c *cutReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	c.p.bytes += int64(n)
+	if c.p.up {
+		c.p.afterCut += int64(n)
+	}
+	if !c.p.cut && c.p.bytes >= c.p.cutAt {
+		c.p.cut, c.p.cutTime = true, time.Now()
+		return n, errCut
+	}
+	return n, err
+}
+
+func (c *cutReader) Close() error { return c.r.Close() }
+
+func (p *cutProxy) URL() string { return p.srv.URL }
+
+// report checks that every part went up, at most one twice and none more,
+// and logs the figures.
+func (p *cutProxy) report(t *testing.T, size int64, parts int, done time.Time) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.cut || !p.up {
+		t.Fatalf("the connection was never cut (cut %v, resumed %v) after %d bytes", p.cut, p.up, p.bytes)
+	}
+	var nums []int
+	for n := range p.sent {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	twice := 0
+	var counts []string
+	for _, n := range nums {
+		counts = append(counts, fmt.Sprintf("%d:%d", n, p.sent[n]))
+		switch c := p.sent[n]; {
+		case c == 2:
+			twice++
+		case c > 2:
+			t.Errorf("part %d sent %d times", n, c)
+		}
+	}
+	if len(nums) != parts || nums[0] != 1 || nums[len(nums)-1] != parts {
+		t.Errorf("parts sent %v, want 1 to %d", nums, parts)
+	}
+	if twice > 1 {
+		t.Errorf("%d parts sent twice, want at most 1", twice)
+	}
+	mib := float64(size) / (1 << 20)
+	active := p.cutTime.Sub(p.first) + done.Sub(p.upTime)
+	t.Logf("%.0f MiB in %d parts; PUTs per part %s; %d part requests refused while down; %.1f MiB resent",
+		mib, parts, strings.Join(counts, " "), p.refused, float64(p.bytes-size)/(1<<20))
+	t.Logf("throughput: %.1f MiB/s while connected (%.1f s before the cut, %.1f s after, %.1f MiB after); %.1f s from first part to commit",
+		mib/active.Seconds(), p.cutTime.Sub(p.first).Seconds(), done.Sub(p.upTime).Seconds(), float64(p.afterCut)/(1<<20), done.Sub(p.first).Seconds())
+}
+
+// putBigAsset makes a Blob of mib MiB of pseudo-random bytes in the page
+// and stores it as an asset.
+func putBigAsset(t *testing.T, tab *browsertest.Tab, mib int) syncedRef {
+	t.Helper()
+	return browsertest.Eval[syncedRef](t, tab, `async (mib) => {
+		const parts = [];
+		let x = 2463534242;
+		for (let i = 0; i < mib; i++) {
+			const a = new Uint32Array(1 << 18);
+			for (let j = 0; j < a.length; j++) {
+				x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+				a[j] = x;
+			}
+			parts.push(a);
+		}
+		return call("put", new Blob(parts, { type: "application/octet-stream" }));
+	}`, mib)
+}
+
+// TestAssetSyncResumeUpload is the resumable upload of issue #20: a
+// 256 MiB asset goes up in 16 MiB parts through the sync server (dirblob
+// behind it) and a proxy that cuts the connection at about half the bytes (53%), then
+// refuses part uploads until the client asks for its upload again. The
+// upload resumes from the parts the server has: no part goes up more than
+// twice, at most one twice, and the blob the server serves has the hash
+// declared.
+func TestAssetSyncResumeUpload(t *testing.T) {
+	const mib, partMiB = 256, 16
+	srv := startSyncServerWith(t, "sqlite", nil)
+	// The cut comes half-way through the part after the first half.
+	proxy := startCutProxy(t, srv.URL(), (mib/2+partMiB/2)<<20)
+	proxy.partOf = func(r *http.Request) int {
+		if r.Method != "PUT" || !strings.HasPrefix(r.URL.Path, "/v1/blobparts/") {
+			return 0
+		}
+		n, _ := strconv.Atoi(r.URL.Query().Get("part"))
+		return n
+	}
+	proxy.isPart = func(r *http.Request) bool {
+		return r.Method != "OPTIONS" && strings.HasPrefix(r.URL.Path, "/v1/blobparts/")
+	}
+	proxy.resume = func(r *http.Request) bool {
+		return r.Method == "POST" && r.URL.Path == strings.Replace(blobUpload, "ws", srv.ws, 1)
+	}
+	f := newAssetFixtureOn(t, srv)
+	a := f.b.NewTab(t, "A")
+	o := f.opts("assets-a")
+	o.URL = proxy.URL()
+	openPage(t, a, o)
+	ref := putBigAsset(t, a, mib)
+	if ref.Bytes != mib<<20 {
+		t.Fatalf("stored %d bytes", ref.Bytes)
+	}
+	call[map[string]string](t, a, "createNode", refJSON(ref))
+	waitUploaded(t, a, ref.Hash, 5*time.Minute)
+	done := time.Now()
+	proxy.report(t, mib<<20, mib/partMiB, done)
+	if got := serverBlob(t, srv, ref.Hash); got != ref.Hash {
+		t.Fatalf("the server holds %q for %s", got, ref.Hash)
+	}
+}
