@@ -131,7 +131,7 @@ func newPartsClient(tb testing.TB, newEnv PartsEnv, presign bool) *partsClient {
 		tb.Fatal(err)
 	}
 	h, err := server.New(store, blobs, &server.Options{
-		Tokens: tokens, Logger: slog.New(slog.DiscardHandler), PresignBlobs: presign,
+		Tokens: tokens, Logger: slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})), PresignBlobs: presign,
 		PartThreshold: 1 << 20, PartSize: server.MinPartSize,
 	})
 	if err != nil {
@@ -237,4 +237,12 @@ func (c *partsClient) download(hash string) []byte {
 		c.tb.Fatalf("download: %d %v", resp.StatusCode, err)
 	}
 	return b
+}
+
+// logWriter sends the server's log lines to the test's log.
+type logWriter struct{ tb testing.TB }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
