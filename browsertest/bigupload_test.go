@@ -155,11 +155,12 @@ func (p *cutProxy) report(t *testing.T, size int64, parts int, done time.Time) {
 		t.Errorf("%d parts sent twice, want at most 1", twice)
 	}
 	mib := float64(size) / (1 << 20)
-	active := p.cutTime.Sub(p.first) + done.Sub(p.upTime)
+	before, after := p.cutTime.Sub(p.first), p.lastPart.Sub(p.upTime)
 	t.Logf("%.0f MiB in %d parts; PUTs per part %s; %d part requests refused while down; %.1f MiB resent",
 		mib, parts, strings.Join(counts, " "), p.refused, float64(p.bytes-size)/(1<<20))
-	t.Logf("throughput: %.1f MiB/s while connected (%.1f s before the cut, %.1f s after, %.1f MiB after); %.1f s from first part to commit",
-		mib/active.Seconds(), p.cutTime.Sub(p.first).Seconds(), done.Sub(p.upTime).Seconds(), float64(p.afterCut)/(1<<20), done.Sub(p.first).Seconds())
+	t.Logf("upload throughput: %.1f MiB/s of part bytes while connected (%.0f MiB in %.1f s before the cut, %.0f MiB in %.1f s after); commit and record %.1f s; %.1f s from the first part to uploaded",
+		float64(p.bytes)/(1<<20)/(before+after).Seconds(), float64(p.bytes-p.afterCut)/(1<<20), before.Seconds(),
+		float64(p.afterCut)/(1<<20), after.Seconds(), done.Sub(p.lastPart).Seconds(), done.Sub(p.first).Seconds())
 }
 
 // putBigAsset makes a Blob of mib MiB of pseudo-random bytes in the page
@@ -181,18 +182,23 @@ func putBigAsset(t *testing.T, tab *browsertest.Tab, mib int) syncedRef {
 	}`, mib)
 }
 
-// TestAssetSyncResumeUpload is the resumable upload of issue #20: a
-// 256 MiB asset goes up in 16 MiB parts through the sync server (dirblob
-// behind it) and a proxy that cuts the connection at about half the bytes (53%), then
-// refuses part uploads until the client asks for its upload again. The
-// upload resumes from the parts the server has: no part goes up more than
-// twice, at most one twice, and the blob the server serves has the hash
-// declared.
+// The resumable upload of issue #20: a 256 MiB asset in 16 MiB parts,
+// the connection cut at 53% of the bytes.
+const bigMiB, bigPartMiB = 256, 16
+
+// cutAt is where the proxies cut: half-way through the part after the
+// first half of the bytes.
+const cutAt = (bigMiB/2 + bigPartMiB/2) << 20
+
+// TestAssetSyncResumeUpload: the parts go through the sync server (dirblob
+// behind it) and a proxy in front of it that cuts the connection at 53%
+// of the bytes, then refuses part uploads until the client asks for its
+// upload again. The upload resumes from the parts the server has: no part
+// goes up more than twice, at most one twice, and the blob the server
+// serves has the hash declared.
 func TestAssetSyncResumeUpload(t *testing.T) {
-	const mib, partMiB = 256, 16
 	srv := startSyncServerWith(t, "sqlite", nil)
-	// The cut comes half-way through the part after the first half.
-	proxy := startCutProxy(t, srv.URL(), (mib/2+partMiB/2)<<20)
+	proxy := startCutProxy(t, srv.URL(), cutAt)
 	proxy.partOf = func(r *http.Request) int {
 		if r.Method != "PUT" || !strings.HasPrefix(r.URL.Path, "/v1/blobparts/") {
 			return 0
@@ -206,19 +212,52 @@ func TestAssetSyncResumeUpload(t *testing.T) {
 	proxy.resume = func(r *http.Request) bool {
 		return r.Method == "POST" && r.URL.Path == strings.Replace(blobUpload, "ws", srv.ws, 1)
 	}
+	resumeUpload(t, srv, proxy.URL(), proxy)
+}
+
+// TestAssetSyncResumeUploadPresigned: the parts go from the page straight
+// to presigned UploadPart URLs of an S3 bucket (SeaweedFS), through a
+// proxy in front of the gateway that the server knows as the bucket's
+// endpoint (so the signatures name the proxy's host); it cuts the
+// connection at 53% of the bytes and refuses part uploads until the
+// server looks for the upload again (ListMultipartUploads).
+func TestAssetSyncResumeUploadPresigned(t *testing.T) {
+	bucket := startS3(t)
+	proxy := startCutProxy(t, bucket.Endpoint, cutAt)
+	proxy.partOf = func(r *http.Request) int {
+		if r.Method != "PUT" || !r.URL.Query().Has("uploadId") {
+			return 0
+		}
+		n, _ := strconv.Atoi(r.URL.Query().Get("partNumber"))
+		return n
+	}
+	proxy.isPart = func(r *http.Request) bool { return proxy.partOf(r) > 0 }
+	proxy.resume = func(r *http.Request) bool { return r.Method == "GET" && r.URL.Query().Has("uploads") }
+	viaProxy := *bucket
+	viaProxy.Endpoint = proxy.URL()
+	srv := startSyncServerWith(t, "sqlite", &viaProxy)
+	resumeUpload(t, srv, srv.URL(), proxy)
+	if n := srv.requests("PUT", `/v1/blobparts/ws/[0-9a-f]{64}`); n != 0 {
+		t.Fatalf("%d part PUTs reached the server", n)
+	}
+}
+
+// resumeUpload stores a 256 MiB asset in a page that syncs with the server
+// at url and waits until it is uploaded; then it checks what proxy saw and
+// that the server serves the declared bytes.
+func resumeUpload(t *testing.T, srv *syncServer, url string, proxy *cutProxy) {
 	f := newAssetFixtureOn(t, srv)
 	a := f.b.NewTab(t, "A")
 	o := f.opts("assets-a")
-	o.URL = proxy.URL()
+	o.URL = url
 	openPage(t, a, o)
-	ref := putBigAsset(t, a, mib)
-	if ref.Bytes != mib<<20 {
+	ref := putBigAsset(t, a, bigMiB)
+	if ref.Bytes != bigMiB<<20 {
 		t.Fatalf("stored %d bytes", ref.Bytes)
 	}
 	call[map[string]string](t, a, "createNode", refJSON(ref))
 	waitUploaded(t, a, ref.Hash, 5*time.Minute)
-	done := time.Now()
-	proxy.report(t, mib<<20, mib/partMiB, done)
+	proxy.report(t, bigMiB<<20, bigMiB/bigPartMiB, time.Now())
 	if got := serverBlob(t, srv, ref.Hash); got != ref.Hash {
 		t.Fatalf("the server holds %q for %s", got, ref.Hash)
 	}
