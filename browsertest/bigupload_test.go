@@ -30,6 +30,7 @@ type cutProxy struct {
 	isPart func(r *http.Request) bool // requests refused while down
 	resume func(r *http.Request) bool // the request that ends the outage
 	cutAt  int64
+	cutCh  chan struct{} // closed at the cut
 
 	mu        sync.Mutex
 	bytes     int64 // body bytes of part PUTs forwarded
@@ -52,7 +53,7 @@ func startCutProxy(t *testing.T, upstream string, cutAt int64) *cutProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{cutAt: cutAt, sent: map[int]int{}}
+	p := &cutProxy{cutAt: cutAt, sent: map[int]int{}, cutCh: make(chan struct{})}
 	// The Host header passes unchanged: signed URLs name the proxy, and
 	// S3 signatures cover the host.
 	rp := httputil.NewSingleHostReverseProxy(u)
@@ -114,6 +115,7 @@ func (c *cutReader) Read(b []byte) (int, error) {
 	}
 	if !c.p.cut && c.p.bytes >= c.p.cutAt {
 		c.p.cut, c.p.cutTime = true, time.Now()
+		close(c.p.cutCh)
 		return n, errCut
 	}
 	return n, err
@@ -193,9 +195,10 @@ const cutAt = (bigMiB/2 + bigPartMiB/2) << 20
 // TestAssetSyncResumeUpload: the parts go through the sync server (dirblob
 // behind it) and a proxy in front of it that cuts the connection at 53%
 // of the bytes, then refuses part uploads until the client asks for its
-// upload again. The upload resumes from the parts the server has: no part
-// goes up more than twice, at most one twice, and the blob the server
-// serves has the hash declared.
+// upload again; the page is reloaded right after the cut. The upload
+// resumes from the parts the server has: no part goes up more than twice,
+// at most one twice, and the blob the server serves has the hash
+// declared.
 func TestAssetSyncResumeUpload(t *testing.T) {
 	srv := startSyncServerWith(t, "sqlite", nil)
 	proxy := startCutProxy(t, srv.URL(), cutAt)
@@ -212,7 +215,7 @@ func TestAssetSyncResumeUpload(t *testing.T) {
 	proxy.resume = func(r *http.Request) bool {
 		return r.Method == "POST" && r.URL.Path == strings.Replace(blobUpload, "ws", srv.ws, 1)
 	}
-	resumeUpload(t, srv, proxy.URL(), proxy)
+	resumeUpload(t, srv, proxy.URL(), proxy, true)
 }
 
 // TestAssetSyncResumeUploadPresigned: the parts go from the page straight
@@ -220,7 +223,8 @@ func TestAssetSyncResumeUpload(t *testing.T) {
 // proxy in front of the gateway that the server knows as the bucket's
 // endpoint (so the signatures name the proxy's host); it cuts the
 // connection at 53% of the bytes and refuses part uploads until the
-// server looks for the upload again (ListMultipartUploads).
+// server looks for the upload again (ListMultipartUploads). The page stays:
+// its uploader fails, and its next attempt resumes.
 func TestAssetSyncResumeUploadPresigned(t *testing.T) {
 	bucket := startS3(t)
 	proxy := startCutProxy(t, bucket.Endpoint, cutAt)
@@ -236,16 +240,17 @@ func TestAssetSyncResumeUploadPresigned(t *testing.T) {
 	viaProxy := *bucket
 	viaProxy.Endpoint = proxy.URL()
 	srv := startSyncServerWith(t, "sqlite", &viaProxy)
-	resumeUpload(t, srv, srv.URL(), proxy)
+	resumeUpload(t, srv, srv.URL(), proxy, false)
 	if n := srv.requests("PUT", `/v1/blobparts/ws/[0-9a-f]{64}`); n != 0 {
 		t.Fatalf("%d part PUTs reached the server", n)
 	}
 }
 
 // resumeUpload stores a 256 MiB asset in a page that syncs with the server
-// at url and waits until it is uploaded; then it checks what proxy saw and
-// that the server serves the declared bytes.
-func resumeUpload(t *testing.T, srv *syncServer, url string, proxy *cutProxy) {
+// at url and waits until it is uploaded, reloading the page at the cut if
+// reload; then it checks what proxy saw and that the server serves the
+// declared bytes.
+func resumeUpload(t *testing.T, srv *syncServer, url string, proxy *cutProxy, reload bool) {
 	f := newAssetFixtureOn(t, srv)
 	a := f.b.NewTab(t, "A")
 	o := f.opts("assets-a")
@@ -256,6 +261,14 @@ func resumeUpload(t *testing.T, srv *syncServer, url string, proxy *cutProxy) {
 		t.Fatalf("stored %d bytes", ref.Bytes)
 	}
 	call[map[string]string](t, a, "createNode", refJSON(ref))
+	if reload {
+		select {
+		case <-proxy.cutCh:
+		case <-time.After(5 * time.Minute):
+			t.Fatal("no cut after 5 minutes")
+		}
+		openPage(t, a, o)
+	}
 	waitUploaded(t, a, ref.Hash, 5*time.Minute)
 	proxy.report(t, bigMiB<<20, bigMiB/bigPartMiB, time.Now())
 	if got := serverBlob(t, srv, ref.Hash); got != ref.Hash {
