@@ -45,7 +45,8 @@
 //     URL, or with PresignBlobs a presigned S3 UploadPart URL), and a
 //     commit joins the parts and checks the whole blob's size and SHA-256
 //     before the workspace gets it. The server keeps no record of the
-//     upload: the store finds it again by the blob's digest, and removes
+//     upload: the store finds it again by the workspace and the blob's
+//     digest (another workspace never gets its parts), and removes
 //     the parts of uploads never committed after a while (see dirblob and
 //     s3blob).
 //

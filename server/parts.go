@@ -31,8 +31,14 @@ const (
 
 // PartStore is a BlobStore that takes a blob in parts, so that an upload
 // that broke off resumes from the parts stored. It keeps the parts of an
-// upload itself, found again by the blob's digest: the server keeps no
-// record of uploads. Parts of an upload never completed must be removed
+// upload itself, found again by the owner and the blob's digest: the
+// server keeps no record of uploads.
+//
+// The owner (the server passes the workspace, a valid workspace name)
+// keeps uploads apart: the parts one owner stored never count for
+// another's upload of the same blob, so that a commit gives a workspace
+// a blob only when it sent every byte of it, as with one PUT; knowing a
+// blob's hash is not enough. Parts of an upload never completed must be removed
 // after a while (dirblob.Store does when opened, s3blob.Store leaves it
 // to a lifecycle rule of the bucket).
 type PartStore interface {
@@ -43,7 +49,7 @@ type PartStore interface {
 	// are stored, with their full size. It resumes the upload begun
 	// before for the same blob and part size, if there is one, and
 	// begins one otherwise. Ids are printable ASCII.
-	StartParts(ctx context.Context, sum [32]byte, size, partSize int64) (upload string, stored []int, err error)
+	StartParts(ctx context.Context, owner string, sum [32]byte, size, partSize int64) (upload string, stored []int, err error)
 
 	// PutPart reads r to its end and stores what it read as part n of
 	// the upload, replacing any part n there was. When reading fails it
@@ -51,16 +57,16 @@ type PartStore interface {
 	// that checks the part's size and digest, as with BlobStore.Put. It
 	// fails with an error matching ErrPartsMissing when the upload does
 	// not exist.
-	PutPart(ctx context.Context, sum [32]byte, upload string, n int, r io.Reader) error
+	PutPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, r io.Reader) error
 
 	// CompleteParts joins the parts of the upload into the blob, checks
-	// that it has size bytes and digest sum, and ends the upload. It
-	// fails with ErrPartsMissing when a part is not stored, and with
+	// that it has size bytes and digest sum, and ends the upload; a blob
+	// stored already is kept as it is. It fails with ErrPartsMissing when
+	// a part is not stored or the upload is gone (the server answers a
+	// repeated commit of a workspace that has the blob itself), and with
 	// ErrBlobMismatch when the joined bytes are not the blob: the upload
-	// is then dropped and nothing is stored. When the upload is gone
-	// because it was completed already (a repeated commit), it succeeds
-	// if the blob is stored.
-	CompleteParts(ctx context.Context, sum [32]byte, upload string, size, partSize int64) error
+	// is then dropped and nothing is stored.
+	CompleteParts(ctx context.Context, owner string, sum [32]byte, upload string, size, partSize int64) error
 }
 
 // PartPresigner is a PartStore whose parts clients can PUT themselves,
@@ -74,7 +80,7 @@ type PartPresigner interface {
 	// PUT must carry, until ttl has passed. The store should refuse
 	// other bytes there (S3 does with a signed x-amz-checksum-sha256);
 	// CompleteParts checks the whole blob in any case.
-	PresignPart(ctx context.Context, sum [32]byte, upload string, n int, partSum [32]byte, size int64, ttl time.Duration) (url string, header http.Header, err error)
+	PresignPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, partSum [32]byte, size int64, ttl time.Duration) (url string, header http.Header, err error)
 }
 
 // partCount returns the number of parts of a blob of size bytes in parts
@@ -114,7 +120,7 @@ func (s *Server) partsUpload(w http.ResponseWriter, r *http.Request, g *blobGran
 		return false
 	}
 	chunk := s.chunkFor(g.size)
-	upload, stored, err := s.parts.StartParts(r.Context(), g.sum, g.size, chunk)
+	upload, stored, err := s.parts.StartParts(r.Context(), g.ws, g.sum, g.size, chunk)
 	if err == nil && (upload == "" || !printableASCII(upload)) {
 		err = fmt.Errorf("the store gave the upload id %q", upload)
 	}
@@ -173,7 +179,7 @@ func (s *Server) blobPartURL(w http.ResponseWriter, r *http.Request) {
 	}
 	expires := s.expiry()
 	if s.partPresign != nil {
-		url, header, err := s.partPresign.PresignPart(r.Context(), g.sum, g.upload, req.Part, partSum, size, s.untilExpiry(expires))
+		url, header, err := s.partPresign.PresignPart(r.Context(), g.ws, g.sum, g.upload, req.Part, partSum, size, s.untilExpiry(expires))
 		if err != nil {
 			s.internal(w, r, fmt.Errorf("presign part %d in %s: %w", req.Part, g.ws, err))
 			return
@@ -210,7 +216,7 @@ func (s *Server) blobPartPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "TooLarge", fmt.Sprintf("part %d has %d bytes, got %d", g.part, size, r.ContentLength))
 		return
 	}
-	err := s.parts.PutPart(r.Context(), g.sum, g.upload, g.part, newVerifier(clientReader{r.Body}, g.partSum, size))
+	err := s.parts.PutPart(r.Context(), g.ws, g.sum, g.upload, g.part, newVerifier(clientReader{r.Body}, g.partSum, size))
 	var cerr *clientError
 	switch {
 	case err == nil:
@@ -237,7 +243,7 @@ func (s *Server) commitParts(w http.ResponseWriter, r *http.Request, g *blobGran
 		writeError(w, http.StatusNotFound, "NotFound", "this server takes no uploads in parts")
 		return
 	}
-	switch err := s.parts.CompleteParts(r.Context(), g.sum, g.upload, g.size, g.chunk); {
+	switch err := s.parts.CompleteParts(r.Context(), g.ws, g.sum, g.upload, g.size, g.chunk); {
 	case errors.Is(err, ErrPartsMissing):
 		writeError(w, http.StatusConflict, "Incomplete", "not all parts of "+hash+" are stored: ask for the upload again")
 		return

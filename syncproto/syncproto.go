@@ -436,8 +436,8 @@ type BlobURLResponse struct {
 // and SHA-256, and only from its 204 on does the workspace have the blob.
 //
 // The server keeps no state of its own for the upload: asking again for
-// an upload URL of the same blob (after a reload, a lost connection or an
-// expired grant) answers the same upload, with the parts stored so far in
+// an upload URL of the same blob in the same workspace (after a reload, a
+// lost connection or an expired grant) answers the same upload, with the parts stored so far in
 // Stored, and the client sends only the others. Parts of an upload never
 // committed are removed by the store after a while (a day or more).
 //

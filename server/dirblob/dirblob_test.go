@@ -80,11 +80,11 @@ func TestStaleUploads(t *testing.T) {
 	var old, young [32]byte
 	old[0], young[0] = 1, 2
 	for _, sum := range [][32]byte{old, young} {
-		id, _, err := s.StartParts(ctx, sum, 10<<20, 5<<20)
+		id, _, err := s.StartParts(ctx, "ws", sum, 10<<20, 5<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PutPart(ctx, sum, id, 1, strings.NewReader("part")); err != nil {
+		if err := s.PutPart(ctx, "ws", sum, id, 1, strings.NewReader("part")); err != nil {
 			t.Fatal(err)
 		}
 	}

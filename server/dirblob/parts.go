@@ -25,23 +25,24 @@ var _ server.PartStore = (*Store)(nil)
 // are kept: Open removes older ones.
 const StaleUploadAge = 7 * 24 * time.Hour
 
-// uploadDir is the directory of the parts of the upload of sum with the
-// given id (the part size, in decimal), or "" for an id that is not one.
-func (s *Store) uploadDir(sum [32]byte, upload string) string {
-	if n, err := strconv.ParseInt(upload, 10, 64); err != nil || n <= 0 || strconv.FormatInt(n, 10) != upload {
+// uploadDir is the directory of the parts of owner's upload of sum with
+// the given id (the part size, in decimal), or "" for an id that is not
+// one or an owner that is not a workspace name.
+func (s *Store) uploadDir(owner string, sum [32]byte, upload string) string {
+	if n, err := strconv.ParseInt(upload, 10, 64); err != nil || n <= 0 || strconv.FormatInt(n, 10) != upload || !server.ValidWorkspace(owner) {
 		return ""
 	}
-	return filepath.Join(s.dir, "uploads", hex.EncodeToString(sum[:])+"-"+upload)
+	return filepath.Join(s.dir, "uploads", hex.EncodeToString(sum[:])+"-"+upload+"-"+owner)
 }
 
 // StartParts implements server.PartStore. The parts of an upload are
-// files DIR/uploads/<hex digest>-<part size>/<n>; the upload's id is the
-// part size.
-func (s *Store) StartParts(ctx context.Context, sum [32]byte, size, partSize int64) (string, []int, error) {
+// files DIR/uploads/<hex digest>-<part size>-<owner>/<n>; the upload's id
+// is the part size. The owner must be a valid workspace name.
+func (s *Store) StartParts(ctx context.Context, owner string, sum [32]byte, size, partSize int64) (string, []int, error) {
 	upload := strconv.FormatInt(partSize, 10)
-	dir := s.uploadDir(sum, upload)
+	dir := s.uploadDir(owner, sum, upload)
 	if dir == "" || size <= 0 {
-		return "", nil, fmt.Errorf("dirblob: start parts: size %d, part size %d", size, partSize)
+		return "", nil, fmt.Errorf("dirblob: start parts: owner %q, size %d, part size %d", owner, size, partSize)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("dirblob: start parts: %w", err)
@@ -71,8 +72,8 @@ func (s *Store) StartParts(ctx context.Context, sum [32]byte, size, partSize int
 
 // PutPart implements server.PartStore. The part goes to a temporary file
 // in the upload's directory, renamed into place once r ended well.
-func (s *Store) PutPart(ctx context.Context, sum [32]byte, upload string, n int, r io.Reader) (err error) {
-	dir := s.uploadDir(sum, upload)
+func (s *Store) PutPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, r io.Reader) (err error) {
+	dir := s.uploadDir(owner, sum, upload)
 	if dir == "" || n < 1 {
 		return fmt.Errorf("dirblob: put part %d of %q: %w", n, upload, server.ErrPartsMissing)
 	}
@@ -108,16 +109,12 @@ func (s *Store) PutPart(ctx context.Context, sum [32]byte, upload string, n int,
 // CompleteParts implements server.PartStore. It copies the parts, in
 // order, into a temporary file while hashing them, and renames it into
 // place when size and digest hold; then it removes the parts.
-func (s *Store) CompleteParts(ctx context.Context, sum [32]byte, upload string, size, partSize int64) (err error) {
-	dir := s.uploadDir(sum, upload)
+func (s *Store) CompleteParts(ctx context.Context, owner string, sum [32]byte, upload string, size, partSize int64) (err error) {
+	dir := s.uploadDir(owner, sum, upload)
 	if dir == "" {
 		return fmt.Errorf("dirblob: complete %x: upload %q: %w", sum, upload, server.ErrPartsMissing)
 	}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		// Completed before (a repeated commit), or never begun.
-		if _, err := os.Stat(s.path(sum)); err == nil {
-			return nil
-		}
 		return fmt.Errorf("dirblob: complete %x: no upload %s: %w", sum, upload, server.ErrPartsMissing)
 	}
 	count := int((size + partSize - 1) / partSize)

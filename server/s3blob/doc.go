@@ -39,8 +39,8 @@
 //
 // It implements server.PartStore and server.PartPresigner too, for the
 // resumable uploads of large blobs in parts (syncproto.BlobParts): a
-// multipart upload of a staging object PREFIX + "uploads/sha256/" + d,
-// found again with ListMultipartUploads, whose parts the browser PUTs to
+// multipart upload of a staging object PREFIX + "uploads/" + workspace +
+// "/sha256/" + d, found again with ListMultipartUploads, whose parts the browser PUTs to
 // presigned UploadPart URLs (with -s3-presign) or through the server. The
 // commit joins the parts, reads the staging object back to check its
 // SHA-256, and only then copies it to the blob's key: reading back costs

@@ -21,8 +21,8 @@ import (
 
 var _ server.PartPresigner = (*Store)(nil)
 
-// Uploads in parts are S3 multipart uploads of a staging object,
-// StagingKey, never of the blob's own key: the parts are joined there,
+// Uploads in parts are S3 multipart uploads of a staging object of their
+// owner, StagingKey, never of the blob's own key: the parts are joined there,
 // hashed, and copied to Key only when they are the declared blob, so that
 // the blob's key never holds other bytes, not even for a moment. The
 // store keeps no record of them: the upload of a blob is found with
@@ -38,17 +38,30 @@ var _ server.PartPresigner = (*Store)(nil)
 // left by a crash between the two is found and used by the next commit of
 // the same blob, or can be expired by a rule on the prefix "uploads/".
 
-// StagingKey returns the key of the staging object of uploads in parts of
-// the blob with digest sum.
-func (s *Store) StagingKey(sum [32]byte) string {
-	return s.prefix + "uploads/sha256/" + hex.EncodeToString(sum[:])
+// StagingKey returns the key of the staging object of owner's uploads in
+// parts of the blob with digest sum: PREFIX + "uploads/" + owner +
+// "/sha256/" + the hex digest.
+func (s *Store) StagingKey(owner string, sum [32]byte) string {
+	return s.prefix + "uploads/" + owner + "/sha256/" + hex.EncodeToString(sum[:])
+}
+
+// staging is StagingKey after checking that owner is a workspace name,
+// which keeps keys of different owners apart.
+func (s *Store) staging(owner string, sum [32]byte) (string, error) {
+	if !server.ValidWorkspace(owner) {
+		return "", fmt.Errorf("s3blob: upload owner %q is not a workspace name", owner)
+	}
+	return s.StagingKey(owner, sum), nil
 }
 
 // StartParts implements server.PartStore: it resumes the oldest
-// multipart upload of the staging object, and begins one if there is
+// multipart upload of owner's staging object, and begins one if there is
 // none.
-func (s *Store) StartParts(ctx context.Context, sum [32]byte, size, partSize int64) (string, []int, error) {
-	key := s.StagingKey(sum)
+func (s *Store) StartParts(ctx context.Context, owner string, sum [32]byte, size, partSize int64) (string, []int, error) {
+	key, err := s.staging(owner, sum)
+	if err != nil {
+		return "", nil, err
+	}
 	id, err := s.findUpload(ctx, key)
 	if err != nil {
 		return "", nil, fmt.Errorf("s3blob: start parts of %x: %w", sum, err)
@@ -63,7 +76,7 @@ func (s *Store) StartParts(ctx context.Context, sum [32]byte, size, partSize int
 	parts, err := s.listParts(ctx, key, id)
 	if isNotFound(err) {
 		// Aborted since it was listed: begin again.
-		return s.StartParts(ctx, sum, size, partSize)
+		return s.StartParts(ctx, owner, sum, size, partSize)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("s3blob: start parts of %x: %w", sum, err)
@@ -123,7 +136,11 @@ func (s *Store) listParts(ctx context.Context, key, id string) ([]minio.ObjectPa
 // PutPart implements server.PartStore. The part is read into memory (the
 // store needs its length and checksum before its bytes), so a part costs
 // its size in memory while it goes up.
-func (s *Store) PutPart(ctx context.Context, sum [32]byte, upload string, n int, r io.Reader) error {
+func (s *Store) PutPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, r io.Reader) error {
+	key, err := s.staging(owner, sum)
+	if err != nil {
+		return err
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return fmt.Errorf("s3blob: put part %d of %x: %w", n, sum, err)
@@ -131,7 +148,7 @@ func (s *Store) PutPart(ctx context.Context, sum [32]byte, upload string, n int,
 	ps := sha256.Sum256(b)
 	h := http.Header{}
 	h.Set("x-amz-checksum-sha256", base64.StdEncoding.EncodeToString(ps[:]))
-	_, err = s.core.PutObjectPart(ctx, s.bucket, s.StagingKey(sum), upload, n, bytes.NewReader(b), int64(len(b)),
+	_, err = s.core.PutObjectPart(ctx, s.bucket, key, upload, n, bytes.NewReader(b), int64(len(b)),
 		minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(ps[:]), CustomHeader: h})
 	if isNotFound(err) {
 		return fmt.Errorf("s3blob: put part %d of %x: %w", n, sum, server.ErrPartsMissing)
@@ -144,13 +161,17 @@ func (s *Store) PutPart(ctx context.Context, sum [32]byte, upload string, n int,
 
 // PresignPart implements server.PartPresigner: a presigned UploadPart URL
 // whose signature covers x-amz-checksum-sha256.
-func (s *Store) PresignPart(ctx context.Context, sum [32]byte, upload string, n int, partSum [32]byte, size int64, ttl time.Duration) (string, http.Header, error) {
+func (s *Store) PresignPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, partSum [32]byte, size int64, ttl time.Duration) (string, http.Header, error) {
+	key, err := s.staging(owner, sum)
+	if err != nil {
+		return "", nil, err
+	}
 	h := http.Header{}
 	h.Set("x-amz-checksum-sha256", base64.StdEncoding.EncodeToString(partSum[:]))
 	q := url.Values{}
 	q.Set("partNumber", strconv.Itoa(n))
 	q.Set("uploadId", upload)
-	u, err := s.c.PresignHeader(ctx, http.MethodPut, s.bucket, s.StagingKey(sum), ttl, q, h)
+	u, err := s.c.PresignHeader(ctx, http.MethodPut, s.bucket, key, ttl, q, h)
 	if err != nil {
 		return "", nil, fmt.Errorf("s3blob: presign part %d of %x: %w", n, sum, err)
 	}
@@ -160,14 +181,14 @@ func (s *Store) PresignPart(ctx context.Context, sum [32]byte, upload string, n 
 // CompleteParts implements server.PartStore. It completes the multipart
 // upload of the staging object, reads it back to hash it (S3's checksum
 // of a multipart object is one of the parts' checksums, not the blob's),
-// copies it to the blob's key when it is the declared blob, and removes
-// it. A blob stored already (a repeated commit, or another upload of the
-// same content) ends the upload without joining it.
-func (s *Store) CompleteParts(ctx context.Context, sum [32]byte, upload string, size, partSize int64) error {
-	staging := s.StagingKey(sum)
-	if err := s.CheckBlob(ctx, sum, size); err == nil {
-		s.abort(ctx, staging, upload)
-		return nil
+// copies it to the blob's key when it is the declared blob and the key
+// holds nothing yet, and removes it. The parts are joined and checked
+// even when the blob is stored already (another workspace uploaded it):
+// the owner gets the blob only for sending all of it.
+func (s *Store) CompleteParts(ctx context.Context, owner string, sum [32]byte, upload string, size, partSize int64) error {
+	staging, err := s.staging(owner, sum)
+	if err != nil {
+		return err
 	}
 	parts, err := s.listParts(ctx, staging, upload)
 	switch {
@@ -206,26 +227,25 @@ func (s *Store) CompleteParts(ctx context.Context, sum [32]byte, upload string, 
 		}
 		return fmt.Errorf("s3blob: complete %x: %w", sum, server.ErrBlobMismatch)
 	}
-	dst := minio.CopyDestOptions{Bucket: s.bucket, Object: s.Key(sum)}
-	src := minio.CopySrcOptions{Bucket: s.bucket, Object: staging}
-	if size <= MaxPresignedPut {
-		_, err = s.c.CopyObject(ctx, dst, src)
-	} else {
-		_, err = s.c.ComposeObject(ctx, dst, src)
-	}
-	if err != nil {
-		return fmt.Errorf("s3blob: complete %x: copy to the blob's key: %w", sum, err)
+	switch _, err := s.c.StatObject(ctx, s.bucket, s.Key(sum), minio.StatObjectOptions{}); {
+	case err == nil:
+		// Same digest, same bytes: keep the object there is.
+	case !isNotFound(err):
+		return fmt.Errorf("s3blob: complete %x: %w", sum, err)
+	default:
+		dst := minio.CopyDestOptions{Bucket: s.bucket, Object: s.Key(sum)}
+		src := minio.CopySrcOptions{Bucket: s.bucket, Object: staging}
+		if size <= MaxPresignedPut {
+			_, err = s.c.CopyObject(ctx, dst, src)
+		} else {
+			_, err = s.c.ComposeObject(ctx, dst, src)
+		}
+		if err != nil {
+			return fmt.Errorf("s3blob: complete %x: copy to the blob's key: %w", sum, err)
+		}
 	}
 	if err := s.c.RemoveObject(ctx, s.bucket, staging, minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("s3blob: complete %x: removing the staging object: %w", sum, err)
 	}
 	return nil
-}
-
-// abort aborts a multipart upload that is no longer needed, as far as it
-// can: what it leaves, the bucket's lifecycle rule removes.
-func (s *Store) abort(ctx context.Context, key, id string) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-	defer cancel()
-	_ = s.core.AbortMultipartUpload(actx, s.bucket, key, id)
 }

@@ -26,7 +26,8 @@ type PartsEnv func(tb testing.TB) (server.Store, server.BlobStore)
 // creates, with Options.PresignBlobs as presign: resuming lists the parts
 // stored, wrong part bytes are refused, a commit before the last part or
 // of parts that are not the declared blob is refused with nothing
-// visible, and a repeated commit succeeds.
+// visible, a repeated commit succeeds, and another workspace that knows
+// the blob's hash gets none of the parts.
 func RunParts(t *testing.T, newEnv PartsEnv, presign bool) {
 	const part = server.MinPartSize
 	content := randomContent(2*part+12345, 1)
@@ -100,6 +101,51 @@ func RunParts(t *testing.T, newEnv PartsEnv, presign bool) {
 		}
 	})
 
+	t.Run("OtherWorkspace", func(t *testing.T) {
+		t.Parallel()
+		c := newPartsClient(t, newEnv, presign)
+		hash := assetref.HashBytes(content)
+		g := c.start(hash, len(content), http.StatusOK)
+		for n := 1; n <= 3; n++ {
+			if code := c.putPart(g, n, content, content[(n-1)*part:min(n*part, len(content))]); code/100 != 2 {
+				t.Fatalf("part %d: %d", n, code)
+			}
+		}
+		// Another workspace that knows the hash does not get alpha's
+		// parts, before or after alpha's commit.
+		beta := c.as("beta")
+		gb := beta.start(hash, len(content), http.StatusOK)
+		if len(gb.Parts.Stored) != 0 {
+			t.Fatalf("beta's upload has alpha's parts: %v", gb.Parts.Stored)
+		}
+		if code := beta.commit(gb); code != http.StatusConflict {
+			t.Fatalf("beta's commit without parts: %d, want 409", code)
+		}
+		if code := c.commit(g); code != http.StatusNoContent {
+			t.Fatalf("alpha's commit: %d", code)
+		}
+		gb = beta.start(hash, len(content), http.StatusOK)
+		if len(gb.Parts.Stored) != 0 {
+			t.Fatalf("beta's upload after alpha's commit: %v", gb.Parts.Stored)
+		}
+		if code := beta.commit(gb); code != http.StatusConflict {
+			t.Fatalf("beta's commit without parts after alpha's: %d, want 409", code)
+		}
+		beta.wantMissing(hash, true)
+		// beta sends its own parts and gets the blob, kept once.
+		for n := 1; n <= 3; n++ {
+			if code := beta.putPart(gb, n, content, content[(n-1)*part:min(n*part, len(content))]); code/100 != 2 {
+				t.Fatalf("beta's part %d: %d", n, code)
+			}
+		}
+		if code := beta.commit(gb); code != http.StatusNoContent {
+			t.Fatalf("beta's commit: %d", code)
+		}
+		if got := beta.download(hash); !bytes.Equal(got, content) {
+			t.Fatalf("beta downloaded %d bytes, not the %d uploaded", len(got), len(content))
+		}
+	})
+
 	t.Run("Small", func(t *testing.T) {
 		t.Parallel()
 		c := newPartsClient(t, newEnv, presign)
@@ -121,12 +167,18 @@ func randomContent(n int, seed byte) []byte {
 type partsClient struct {
 	tb  testing.TB
 	srv *httptest.Server
+	ws  string
+}
+
+// as is the client of workspace ws on the same server.
+func (c *partsClient) as(ws string) *partsClient {
+	return &partsClient{tb: c.tb, srv: c.srv, ws: ws}
 }
 
 func newPartsClient(tb testing.TB, newEnv PartsEnv, presign bool) *partsClient {
 	tb.Helper()
 	store, blobs := newEnv(tb)
-	tokens, err := server.NewTokens(map[string]string{tokenOf("alpha"): "alpha"})
+	tokens, err := server.NewTokens(map[string]string{tokenOf("alpha"): "alpha", tokenOf("beta"): "beta"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -139,7 +191,7 @@ func newPartsClient(tb testing.TB, newEnv PartsEnv, presign bool) *partsClient {
 	}
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	return &partsClient{tb: tb, srv: srv}
+	return &partsClient{tb: tb, srv: srv, ws: "alpha"}
 }
 
 // call sends a request and decodes a 2xx JSON answer into out (if not
@@ -173,8 +225,8 @@ func (c *partsClient) call(method, url string, header map[string]string, body []
 func (c *partsClient) authed(route string, req, out any) int {
 	c.tb.Helper()
 	body, _ := json.Marshal(req)
-	return c.call("POST", strings.Replace(route, "{ws}", "alpha", 1),
-		map[string]string{"Authorization": "Bearer " + tokenOf("alpha")}, body, out)
+	return c.call("POST", strings.Replace(route, "{ws}", c.ws, 1),
+		map[string]string{"Authorization": "Bearer " + tokenOf(c.ws)}, body, out)
 }
 
 func (c *partsClient) start(hash string, size, want int) *syncproto.BlobURLResponse {
