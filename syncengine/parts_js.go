@@ -36,12 +36,18 @@ var (
 // grant expired, or the server lost the upload.
 var errRegrant = errors.New("the upload grant expired or the upload is gone")
 
+// errHave stops an upload in parts whose blob the workspace got meanwhile
+// (another device uploaded it): success.
+var errHave = errors.New("the workspace has the blob")
+
 // uploadParts sends the parts of b that the grant does not list as
 // stored, then commits. progress counts stored parts as sent.
 func (h *HTTP) uploadParts(ctx context.Context, hash string, c Content, b *fsx.Blob, grant *syncproto.BlobURLResponse, progress func(sent, total int64)) error {
-	total := b.Size()
 	for round := 1; ; round++ {
 		err := sendParts(ctx, grant, b, progress)
+		if errors.Is(err, errHave) {
+			return nil
+		}
 		if err == nil {
 			err = commit(ctx, grant.Commit)
 			var he *HTTPError
@@ -65,9 +71,6 @@ func (h *HTTP) uploadParts(ctx context.Context, hash string, c Content, b *fsx.B
 		}
 		if grant.Parts == nil {
 			return fmt.Errorf("upload %s: the server no longer takes it in parts: %w", hash, errRegrant)
-		}
-		if progress != nil {
-			progress(0, total)
 		}
 	}
 }
@@ -143,7 +146,7 @@ func sendPart(ctx context.Context, partsURL string, n int, hash string, slice *f
 	wait := partBackoff
 	for attempt := 1; ; attempt++ {
 		err := sendPartOnce(ctx, partsURL, n, hash, slice, sent)
-		if err == nil || errors.Is(err, errRegrant) || ctx.Err() != nil || attempt == partAttempts {
+		if err == nil || errors.Is(err, errRegrant) || errors.Is(err, errHave) || ctx.Err() != nil || attempt == partAttempts {
 			return err
 		}
 		t := time.NewTimer(wait)
@@ -177,8 +180,7 @@ func sendPartOnce(ctx context.Context, partsURL string, n int, hash string, slic
 		return fmt.Errorf("reading the sync server's answer: %w", terr)
 	}
 	if resp.Status == 204 {
-		// The workspace has the blob already: the commit says so too.
-		return nil
+		return errHave
 	}
 	var part syncproto.BlobPartResponse
 	if err := json.Unmarshal([]byte(text), &part); err != nil || part.URL == "" {

@@ -3,6 +3,8 @@
 package syncengine
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"syscall/js"
@@ -94,5 +96,56 @@ func TestUploadBlobParts(t *testing.T) {
 	}
 	if progress[0] != "2/5" || progress[len(progress)-1] != "5/5" {
 		t.Fatalf("progress %v", progress)
+	}
+}
+
+// TestUploadBlobPartsCancel cancels an upload in parts while a part is on
+// its way: UploadBlob returns the context's error, and commits nothing.
+func TestUploadBlobPartsCancel(t *testing.T) {
+	b, err := fsx.WrapBlob(js.Global().Get("Blob").New([]any{"hello"}, map[string]any{"type": "text/plain"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := `{"url":"https://sync.example/v1/blobparts/ws/2cf2?signature=p","expiresAt":1,` +
+		`"commit":"https://sync.example/v1/blobs/ws/2cf2?upload=16&signature=c","parts":{"size":2,"count":3,"stored":[]}}`
+	var got []string
+	never := js.FuncOf(func(js.Value, []js.Value) any { return nil })
+	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		url, init := args[0].String(), args[1]
+		method := init.Get("method").String()
+		got = append(got, method+" "+url)
+		body := ""
+		switch {
+		case strings.HasSuffix(url, "/blobs/upload"):
+			body = grant
+		case method == "POST" && strings.Contains(url, "/blobparts/"):
+			body = `{"url":"https://sync.example/part","expiresAt":1}`
+		default:
+			// A PUT that never ends, nor does anything else.
+			return js.Global().Get("Promise").New(never)
+		}
+		resp := js.Global().Get("Response").New(body, map[string]any{"status": 200,
+			"headers": map[string]any{"Content-Type": "application/json", syncproto.ProtocolHeader: syncproto.Protocol}})
+		return js.Global().Get("Promise").Call("resolve", resp)
+	})
+	oldFetch, oldXHR := js.Global().Get("fetch"), js.Global().Get("XMLHttpRequest")
+	js.Global().Set("fetch", f)
+	js.Global().Set("XMLHttpRequest", js.Undefined())
+	t.Cleanup(func() {
+		js.Global().Set("fetch", oldFetch)
+		js.Global().Set("XMLHttpRequest", oldXHR)
+		// The pending PUT keeps its listeners: f and never stay.
+	})
+	h := NewHTTP("https://sync.example", "ws", "tok")
+	h.spoken.Store(true)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = h.UploadBlob(ctx, assetref.HashBytes([]byte("hello")), blobContent{b}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("UploadBlob after %v: %v, want the deadline's error", time.Since(start), err)
+	}
+	if last := got[len(got)-1]; last != "PUT https://sync.example/part" {
+		t.Fatalf("requests %v, want the part PUT last", got)
 	}
 }
