@@ -25,12 +25,10 @@ import (
 // client asking for its upload again) comes: then it forwards everything.
 // It counts the part PUTs it forwarded, by part number.
 type cutProxy struct {
-	srv    *httptest.Server
-	partOf func(r *http.Request) int  // the number of a part PUT; 0 for other requests
-	isPart func(r *http.Request) bool // requests refused while down
-	resume func(r *http.Request) bool // the request that ends the outage
-	cutAt  int64
-	cutCh  chan struct{} // closed at the cut
+	srv   *httptest.Server
+	rules cutRules
+	cutAt int64
+	cutCh chan struct{} // closed at the cut
 
 	mu        sync.Mutex
 	bytes     int64 // body bytes of part PUTs forwarded
@@ -45,15 +43,22 @@ type cutProxy struct {
 	errResume error
 }
 
+// cutRules tell a cutProxy's requests apart.
+type cutRules struct {
+	partOf func(r *http.Request) int  // the number of a part PUT; 0 for other requests
+	isPart func(r *http.Request) bool // requests refused while down
+	resume func(r *http.Request) bool // the request that ends the outage
+}
+
 var errCut = errors.New("connection cut by the test")
 
-func startCutProxy(t *testing.T, upstream string, cutAt int64) *cutProxy {
+func startCutProxy(t *testing.T, upstream string, cutAt int64, rules cutRules) *cutProxy {
 	t.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{cutAt: cutAt, sent: map[int]int{}, cutCh: make(chan struct{})}
+	p := &cutProxy{rules: rules, cutAt: cutAt, sent: map[int]int{}, cutCh: make(chan struct{})}
 	// The Host header passes unchanged: signed URLs name the proxy, and
 	// S3 signatures cover the host.
 	rp := httputil.NewSingleHostReverseProxy(u)
@@ -65,12 +70,12 @@ func startCutProxy(t *testing.T, upstream string, cutAt int64) *cutProxy {
 		badGateway(w, r)
 	}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := p.partOf(r)
+		n := p.rules.partOf(r)
 		p.mu.Lock()
 		if p.cut && !p.up {
-			if p.resume(r) {
+			if p.rules.resume(r) {
 				p.up, p.upTime = true, time.Now()
-			} else if p.isPart(r) {
+			} else if p.rules.isPart(r) {
 				p.refused++
 				p.mu.Unlock()
 				reset(w)
@@ -201,20 +206,21 @@ const cutAt = (bigMiB/2 + bigPartMiB/2) << 20
 // declared.
 func TestAssetSyncResumeUpload(t *testing.T) {
 	srv := startSyncServerWith(t, "sqlite", nil)
-	proxy := startCutProxy(t, srv.URL(), cutAt)
-	proxy.partOf = func(r *http.Request) int {
-		if r.Method != "PUT" || !strings.HasPrefix(r.URL.Path, "/v1/blobparts/") {
-			return 0
-		}
-		n, _ := strconv.Atoi(r.URL.Query().Get("part"))
-		return n
-	}
-	proxy.isPart = func(r *http.Request) bool {
-		return r.Method != "OPTIONS" && strings.HasPrefix(r.URL.Path, "/v1/blobparts/")
-	}
-	proxy.resume = func(r *http.Request) bool {
-		return r.Method == "POST" && r.URL.Path == strings.Replace(blobUpload, "ws", srv.ws, 1)
-	}
+	proxy := startCutProxy(t, srv.URL(), cutAt, cutRules{
+		partOf: func(r *http.Request) int {
+			if r.Method != "PUT" || !strings.HasPrefix(r.URL.Path, "/v1/blobparts/") {
+				return 0
+			}
+			n, _ := strconv.Atoi(r.URL.Query().Get("part"))
+			return n
+		},
+		isPart: func(r *http.Request) bool {
+			return r.Method != "OPTIONS" && strings.HasPrefix(r.URL.Path, "/v1/blobparts/")
+		},
+		resume: func(r *http.Request) bool {
+			return r.Method == "POST" && r.URL.Path == strings.Replace(blobUpload, "ws", srv.ws, 1)
+		},
+	})
 	resumeUpload(t, srv, proxy.URL(), proxy, true)
 }
 
@@ -227,16 +233,18 @@ func TestAssetSyncResumeUpload(t *testing.T) {
 // its uploader fails, and its next attempt resumes.
 func TestAssetSyncResumeUploadPresigned(t *testing.T) {
 	bucket := startS3(t)
-	proxy := startCutProxy(t, bucket.Endpoint, cutAt)
-	proxy.partOf = func(r *http.Request) int {
+	partOf := func(r *http.Request) int {
 		if r.Method != "PUT" || !r.URL.Query().Has("uploadId") {
 			return 0
 		}
 		n, _ := strconv.Atoi(r.URL.Query().Get("partNumber"))
 		return n
 	}
-	proxy.isPart = func(r *http.Request) bool { return proxy.partOf(r) > 0 }
-	proxy.resume = func(r *http.Request) bool { return r.Method == "GET" && r.URL.Query().Has("uploads") }
+	proxy := startCutProxy(t, bucket.Endpoint, cutAt, cutRules{
+		partOf: partOf,
+		isPart: func(r *http.Request) bool { return partOf(r) > 0 },
+		resume: func(r *http.Request) bool { return r.Method == "GET" && r.URL.Query().Has("uploads") },
+	})
 	viaProxy := *bucket
 	viaProxy.Endpoint = proxy.URL()
 	srv := startSyncServerWith(t, "sqlite", &viaProxy)
