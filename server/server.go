@@ -118,35 +118,36 @@ type Options struct {
 // Server serves the syncproto routes over a Store and a BlobStore. It is
 // an http.Handler; create it with New.
 type Server struct {
-	store   Store
-	blobs   BlobStore
-	presign Presigner // nil unless Options.PresignBlobs and blobs is one
-
-	parts         PartStore     // nil unless blobs is one
-	partPresign   PartPresigner // nil unless Options.PresignBlobs and blobs is one
-	partThreshold int64
-	partSize      int64
-	tokens        *Tokens
-	sign          signer
-	origins       map[string]bool // nil: any origin
-	ttl           time.Duration
-	base          string
-	maxBlob       int64
-	maxPull       int
-	hub           hub
-	ending        sync.Once
-	ended         chan struct{}      // closed by EndWatches
-	unlisten      context.CancelFunc // ends listen (see Announcer)
-	watchPoll     time.Duration
-	stall         time.Duration
-	minRate       int64
-	log           *slog.Logger
-	now           func() time.Time
-	mux           *http.ServeMux
+	store     Store
+	blobs     BlobStore
+	presign   Presigner // nil unless Options.PresignBlobs and blobs is one
+	tokens    *Tokens
+	sign      signer
+	origins   map[string]bool // nil: any origin
+	ttl       time.Duration
+	base      string
+	maxBlob   int64
+	maxPull   int
+	hub       hub
+	ending    sync.Once
+	ended     chan struct{}      // closed by EndWatches
+	unlisten  context.CancelFunc // ends listen (see Announcer)
+	watchPoll time.Duration
+	stall     time.Duration
+	minRate   int64
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
 
 	reading  sync.Map // *pacer: the requests whose bodies are arriving
 	draining atomic.Bool
 	groups   groups
+
+	// Uploads in parts (see PartStore).
+	parts         PartStore     // nil unless blobs is one
+	partPresign   PartPresigner // nil unless Options.PresignBlobs and blobs is one
+	partThreshold int64
+	partSize      int64
 }
 
 // New returns a Server over store and blobs. It fails with an error
