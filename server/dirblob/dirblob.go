@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
@@ -17,7 +19,8 @@ import (
 
 // Store is a server.BlobStore in a directory. Create it with Open.
 type Store struct {
-	dir string
+	dir   string
+	swept atomic.Int64 // when stale uploads were last removed, in ns since the epoch
 }
 
 var _ server.BlobStore = (*Store)(nil)
@@ -41,6 +44,7 @@ func Open(dir string) (*Store, error) {
 	if err := s.RemoveStaleUploads(StaleUploadAge); err != nil {
 		return nil, err
 	}
+	s.swept.Store(time.Now().UnixNano())
 	return s, nil
 }
 

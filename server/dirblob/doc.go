@@ -14,7 +14,8 @@
 // DIR/uploads/<hex digest>-<part size>-<workspace>/<n>, each written as a
 // blob is; the commit joins them into a temporary file while hashing it
 // and renames it into place only when the whole blob's size and digest
-// hold. Open removes the parts of uploads untouched for StaleUploadAge.
+// hold. Open removes the parts of uploads untouched for StaleUploadAge,
+// and StartParts does too, in the background, about once an hour.
 //
 // # Caveats
 //

@@ -22,8 +22,11 @@ import (
 var _ server.PartStore = (*Store)(nil)
 
 // StaleUploadAge is how long the parts of an upload that nothing touched
-// are kept: Open removes older ones.
+// are kept: Open removes older ones, and so does StartParts, in the
+// background, at most every sweepEvery.
 const StaleUploadAge = 7 * 24 * time.Hour
+
+const sweepEvery = time.Hour
 
 // uploadDir is the directory of the parts of owner's upload of sum with
 // the given id (the part size, in decimal), or "" for an id that is not
@@ -43,6 +46,11 @@ func (s *Store) StartParts(ctx context.Context, owner string, sum [32]byte, size
 	dir := s.uploadDir(owner, sum, upload)
 	if dir == "" || size <= 0 {
 		return "", nil, fmt.Errorf("dirblob: start parts: owner %q, size %d, part size %d", owner, size, partSize)
+	}
+	if now, last := time.Now().UnixNano(), s.swept.Load(); now-last > int64(sweepEvery) && s.swept.CompareAndSwap(last, now) {
+		// A server that runs for weeks removes stale uploads too; an
+		// error here is only a sweep missed.
+		go s.RemoveStaleUploads(StaleUploadAge)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("dirblob: start parts: %w", err)
