@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/atelierstore/atelier/browsertest"
 )
 
 // rssSampler reads a process's resident set size every 20 ms until
@@ -74,21 +72,6 @@ func (s *syncServer) pid() int {
 	return s.cmd.Process.Pid
 }
 
-// putNoise stores an asset of mib MiB of noise in tab, as a Blob the page
-// made, and returns its ref.
-func putNoise(t *testing.T, tab *browsertest.Tab, mib int) syncedRef {
-	t.Helper()
-	return browsertest.Eval[syncedRef](t, tab, `async (mib) => {
-		const words = new Uint32Array(mib << 18);
-		let x = 2463534242;
-		for (let i = 0; i < words.length; i++) {
-			x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-			words[i] = x;
-		}
-		return call("put", new Blob([words], { type: "video/mp4" }));
-	}`, mib)
-}
-
 // TestAssetSyncLargeUploadMemory uploads a 256 MiB asset from a page, once
 // through the server (its own blob directory) and once to presigned URLs
 // of an S3 bucket, and logs the upload's throughput and the server's
@@ -114,7 +97,7 @@ func TestAssetSyncLargeUploadMemory(t *testing.T) {
 			oa := f.opts("assets-big")
 			oa.NoUploader = true
 			openPage(t, a, oa)
-			ref := putNoise(t, a, mib)
+			ref := putBigAsset(t, a, mib)
 			if ref.Bytes != mib<<20 {
 				t.Fatalf("stored %+v", ref)
 			}

@@ -17,11 +17,11 @@ import (
 	"github.com/atelierstore/atelier/browsertest"
 )
 
-// cutProxy forwards to a sync server and breaks off the body of the first
+// rangeCutProxy forwards to a sync server and breaks off the body of the first
 // blob download (a GET of a signed blob URL) after half its bytes, as a
 // dropped connection does. It records the Range header of every blob GET
 // and how many body bytes it passed on.
-type cutProxy struct {
+type rangeCutProxy struct {
 	srv *httptest.Server
 
 	mu     sync.Mutex
@@ -30,13 +30,13 @@ type cutProxy struct {
 	sent   int64    // blob body bytes passed on
 }
 
-func startCutProxy(t *testing.T, upstream string) *cutProxy {
+func startRangeCutProxy(t *testing.T, upstream string) *rangeCutProxy {
 	t.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{}
+	p := &rangeCutProxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{Proxy: nil, DisableKeepAlives: true}
 	rp.ErrorLog = log.New(io.Discard, "", 0) // the cut is on purpose
@@ -52,7 +52,7 @@ func startCutProxy(t *testing.T, upstream string) *cutProxy {
 		if !p.cut && resp.StatusCode == http.StatusOK {
 			p.cut, limit = true, resp.ContentLength/2
 		}
-		resp.Body = &cutBody{r: resp.Body, p: p, limit: limit}
+		resp.Body = &rangeCutBody{r: resp.Body, p: p, limit: limit}
 		return nil
 	}
 	// The server signs URLs for the Host it is asked at: the proxy's.
@@ -61,24 +61,24 @@ func startCutProxy(t *testing.T, upstream string) *cutProxy {
 	return p
 }
 
-func (p *cutProxy) URL() string { return p.srv.URL }
+func (p *rangeCutProxy) URL() string { return p.srv.URL }
 
-func (p *cutProxy) stats() (ranges []string, sent int64) {
+func (p *rangeCutProxy) stats() (ranges []string, sent int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.ranges...), p.sent
 }
 
-// cutBody passes on limit bytes of r (all of it when limit < 0), then
+// rangeCutBody passes on limit bytes of r (all of it when limit < 0), then
 // fails, which makes the proxy abort the answer mid-body.
-type cutBody struct {
+type rangeCutBody struct {
 	r     io.ReadCloser
-	p     *cutProxy
+	p     *rangeCutProxy
 	limit int64
 	n     int64
 }
 
-func (c *cutBody) Read(b []byte) (int, error) {
+func (c *rangeCutBody) Read(b []byte) (int, error) {
 	if c.limit >= 0 && c.n >= c.limit {
 		return 0, errors.New("connection cut by the test")
 	}
@@ -93,7 +93,7 @@ func (c *cutBody) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (c *cutBody) Close() error { return c.r.Close() }
+func (c *rangeCutBody) Close() error { return c.r.Close() }
 
 // TestAssetSyncDownloadResumes: device B reads a 16 MiB asset whose
 // download breaks off at half its bytes. The download goes on from there
@@ -113,7 +113,7 @@ func TestAssetSyncDownloadResumes(t *testing.T) {
 	ids := call[map[string]string](t, a, "createNode", refJSON(ref))
 	waitUploaded(t, a, ref.Hash, 60*time.Second)
 
-	proxy := startCutProxy(t, f.srv.URL())
+	proxy := startRangeCutProxy(t, f.srv.URL())
 	b := f.b.NewProfile(t).NewTab(t, "B")
 	ob := f.opts("assets-big-b")
 	ob.URL = proxy.URL()

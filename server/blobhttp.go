@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atelierstore/atelier/assetref"
@@ -115,6 +116,9 @@ func (s *Server) blobUploadURL(w http.ResponseWriter, r *http.Request, ws string
 	if !s.hold(w, r, g) {
 		return
 	}
+	if s.partsUpload(w, r, g) {
+		return
+	}
 	if s.presignedUpload(w, r, g) {
 		return
 	}
@@ -165,7 +169,7 @@ func (s *Server) baseURL(r *http.Request) string {
 // grant checks the signature and expiry of a blob URL, answering 403
 // when they do not hold.
 func (s *Server) grant(w http.ResponseWriter, r *http.Request) (*blobGrant, bool) {
-	g, ok := s.sign.parse(r.Method, r.PathValue("ws"), r.PathValue("digest"), r.URL.Query())
+	g, ok := s.sign.parse(r.Method, r.PathValue("ws"), r.PathValue("digest"), r.URL.Query(), strings.HasPrefix(r.URL.Path, partPath))
 	switch {
 	case !ok:
 		writeError(w, http.StatusForbidden, "Forbidden", "bad URL signature")

@@ -36,6 +36,19 @@
 //     store refuses other bytes; the client then POSTs to the commit URL
 //     of the answer, and only when the store has the blob, of the
 //     declared size and hash, does the workspace get it.
+//   - A blob larger than Options.PartThreshold (64 MiB) goes up in parts
+//     of Options.PartSize (16 MiB) when the BlobStore is a PartStore
+//     (dirblob and s3blob are), so that an upload that broke off resumes
+//     instead of starting again (syncproto.BlobParts). The upload URL
+//     answer lists the parts stored; each other part's URL is asked for
+//     with the part's SHA-256, which it is signed for (the server's own
+//     URL, or with PresignBlobs a presigned S3 UploadPart URL), and a
+//     commit joins the parts and checks the whole blob's size and SHA-256
+//     before the workspace gets it. The server keeps no record of the
+//     upload: the store finds it again by the workspace and the blob's
+//     digest (another workspace never gets its parts), and removes
+//     the parts of uploads never committed after a while (see dirblob and
+//     s3blob).
 //
 // # Server code
 //

@@ -13,4 +13,10 @@ var (
 	// the upload ends short of the declared size or its SHA-256 differs
 	// from the declared hash. Nothing is stored.
 	ErrBlobMismatch = errors.New("blob does not match its declared size and hash")
+
+	// ErrPartsMissing is returned by PartStore.CompleteParts when a part
+	// of the upload is not stored (or the upload is gone). The server
+	// answers it 409 "Incomplete": the client asks for the upload again,
+	// which lists the parts stored, and sends the others.
+	ErrPartsMissing = errors.New("parts of the upload are missing")
 )

@@ -98,6 +98,10 @@ func (s *Server) blobCommit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if g.kind == kindCommit {
+		s.commitParts(w, r, g, hash)
+		return
+	}
 	if s.presign == nil {
 		writeError(w, http.StatusNotFound, "NotFound", "this server takes no uploads to presigned URLs")
 		return

@@ -71,6 +71,15 @@ type Options struct {
 	// MaxBlobBytes bounds a blob's size; 0 means DefaultMaxBlobBytes.
 	MaxBlobBytes int64
 
+	// PartThreshold is the size above which a blob goes up in parts
+	// (syncproto.BlobParts), when the BlobStore is a PartStore, so that a
+	// broken upload resumes; 0 means DefaultPartThreshold, negative never.
+	PartThreshold int64
+
+	// PartSize is the size of those parts, between MinPartSize and
+	// MaxPartSize; 0 means DefaultPartSize.
+	PartSize int64
+
 	// MaxPullBytes bounds the Data in a pull page (a page has at least one
 	// change whatever its size); 0 means DefaultMaxPullBytes.
 	MaxPullBytes int
@@ -133,6 +142,12 @@ type Server struct {
 	reading  sync.Map // *pacer: the requests whose bodies are arriving
 	draining atomic.Bool
 	groups   groups
+
+	// Uploads in parts (see PartStore).
+	parts         PartStore     // nil unless blobs is one
+	partPresign   PartPresigner // nil unless Options.PresignBlobs and blobs is one
+	partThreshold int64
+	partSize      int64
 }
 
 // New returns a Server over store and blobs. It fails with an error
@@ -157,6 +172,22 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	}
 	if p, ok := blobs.(Presigner); ok && opts.PresignBlobs {
 		s.presign = p
+	}
+	if p, ok := blobs.(PartStore); ok {
+		s.parts = p
+	}
+	if p, ok := blobs.(PartPresigner); ok && opts.PresignBlobs {
+		s.partPresign = p
+	}
+	s.partThreshold, s.partSize = opts.PartThreshold, opts.PartSize
+	if s.partThreshold == 0 {
+		s.partThreshold = DefaultPartThreshold
+	}
+	if s.partSize == 0 {
+		s.partSize = DefaultPartSize
+	}
+	if s.partSize < MinPartSize || s.partSize > MaxPartSize {
+		return nil, invalid("options", fmt.Sprintf("PartSize must be between %d and %d", MinPartSize, MaxPartSize))
 	}
 	switch {
 	case opts.Secret == nil:
@@ -219,6 +250,8 @@ func New(store Store, blobs BlobStore, opts *Options) (*Server, error) {
 	m.HandleFunc("PUT "+blobPath+"{ws}/{digest}", s.blobPut)
 	m.HandleFunc("GET "+blobPath+"{ws}/{digest}", s.blobGet)
 	m.HandleFunc("POST "+blobPath+"{ws}/{digest}", s.blobCommit)
+	m.HandleFunc("POST "+partPath+"{ws}/{digest}", s.blobPartURL)
+	m.HandleFunc("PUT "+partPath+"{ws}/{digest}", s.blobPartPut)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

@@ -213,6 +213,9 @@ func TestNewValidatesOptions(t *testing.T) {
 		{BaseURL: "sync.example.com"},
 		{URLTTL: -time.Second},
 		{MaxPullBytes: -1},
+		{PartSize: server.MinPartSize - 1},
+		{PartSize: server.MaxPartSize + 1},
+		{PartSize: -1},
 	} {
 		if _, err := server.New(store, blobs, &o); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("New(%+v): %v, want ErrInvalid", o, err)

@@ -41,7 +41,9 @@ func (h *HTTP) MissingBlobs(ctx context.Context, hashes []string) ([]string, err
 // (a server that has the blob answers 409 "Exists", which is success) and
 // PUTs the content there, with the headers the answer names; when the
 // answer has a commit URL (the PUT went to an object store), it POSTs
-// there once the PUT succeeded. c must hold a browser Blob: have a method
+// there once the PUT succeeded. A large blob the server wants in parts
+// (syncproto.BlobParts) goes up part by part, from the parts the server
+// has already: see uploadParts. c must hold a browser Blob: have a method
 // Blob() assetref.Blob that returns one the browser holds; other content
 // fails with an error matching errs.ErrUnsupported.
 func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress func(sent, total int64)) error {
@@ -52,15 +54,12 @@ func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress 
 	if b == nil {
 		return fmt.Errorf("upload %s: content %T holds no Blob: %w", hash, c, errs.ErrUnsupported)
 	}
-	var grant syncproto.BlobURLResponse
-	err := h.do(ctx, "POST", h.url(syncproto.RouteBlobUpload),
-		&syncproto.BlobURLRequest{Hash: hash, Bytes: c.Size(), MIME: c.MIME()}, &grant)
-	var he *HTTPError
-	if errors.As(err, &he) && he.Code == "Exists" {
-		return nil
-	}
-	if err != nil {
+	grant, done, err := h.uploadGrant(ctx, hash, c)
+	if err != nil || done {
 		return err
+	}
+	if grant.Parts != nil {
+		return h.uploadParts(ctx, hash, c, b, grant, progress)
 	}
 	var sent func(int64)
 	if progress != nil {
@@ -79,7 +78,26 @@ func (h *HTTP) UploadBlob(ctx context.Context, hash string, c Content, progress 
 	}
 	// The bytes went to an object store: the server checks them there
 	// before the workspace has the blob.
-	resp, err := jsnet.Fetch(ctx, jsnet.Request{Method: "POST", URL: grant.Commit})
+	return commit(ctx, grant.Commit)
+}
+
+// uploadGrant asks for the upload URL of the blob; done reports that the
+// server has it already.
+func (h *HTTP) uploadGrant(ctx context.Context, hash string, c Content) (grant *syncproto.BlobURLResponse, done bool, err error) {
+	grant = new(syncproto.BlobURLResponse)
+	err = h.do(ctx, "POST", h.url(syncproto.RouteBlobUpload),
+		&syncproto.BlobURLRequest{Hash: hash, Bytes: c.Size(), MIME: c.MIME()}, grant)
+	var he *HTTPError
+	if errors.As(err, &he) && he.Code == "Exists" {
+		return nil, true, nil
+	}
+	return grant, false, err
+}
+
+// commit POSTs to the commit URL of an upload: the server checks what
+// arrived and the workspace gets the blob.
+func commit(ctx context.Context, url string) error {
+	resp, err := jsnet.Fetch(ctx, jsnet.Request{Method: "POST", URL: url})
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr

@@ -39,6 +39,12 @@
 // and the entity's last UpdatedAt + 1, so an edit made after seeing a
 // change always beats it, whatever the clocks of the devices say.
 //
+// Asset bytes move outside these JSON routes: RouteBlobUpload and
+// RouteBlobDownload answer signed URLs (BlobURLResponse) that the bytes go
+// to or come from. A large blob goes up in parts (BlobParts), so that an
+// upload cut off at 90% resumes at 90%: asking for the same blob again
+// answers the parts stored, and the client sends the others.
+//
 // # What a user sees
 //
 //   - Two people edit different things of one node (one moves it, the

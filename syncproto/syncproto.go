@@ -411,11 +411,64 @@ type BlobURLRequest struct {
 //     ones: upload again.
 //
 // Without them (the server's own URLs) the PUT's 204 is all there is.
+//
+// Parts, when present on an upload, says the blob goes up in parts (see
+// BlobParts); URL is then not a PUT URL but the one to ask for the URL of
+// each part at, and Commit is always present.
 type BlobURLResponse struct {
 	URL       string            `json:"url"`
 	ExpiresAt int64             `json:"expiresAt"` // ms since the Unix epoch
 	Headers   map[string]string `json:"headers,omitempty"`
 	Commit    string            `json:"commit,omitempty"`
+	Parts     *BlobParts        `json:"parts,omitempty"`
+}
+
+// BlobParts is the grant of an upload in parts, which a server gives for
+// blobs larger than a threshold of its own (64 MiB by default), so that
+// an upload that broke off resumes where it stopped instead of from zero.
+//
+// The blob is cut into Count parts, numbered from 1, of Size bytes each
+// but the last, which has the rest. For each part not in Stored the
+// client POSTs a BlobPartRequest (with no token) to the URL of the
+// BlobURLResponse, and PUTs the part's bytes to the URL of the
+// BlobPartResponse, with its headers; a 2xx answer means the part is
+// stored. When all parts are stored it POSTs to Commit (no body, no
+// token): the server then joins the parts, checks the whole blob's size
+// and SHA-256, and only from its 204 on does the workspace have the blob.
+//
+// The server keeps no state of its own for the upload: asking again for
+// an upload URL of the same blob in the same workspace (after a reload, a
+// lost connection or an expired grant) answers the same upload, with the parts stored so far in
+// Stored, and the client sends only the others. Parts of an upload never
+// committed are removed by the store after a while (a day or more).
+//
+// Errors: a part PUT whose bytes are not the part's declared size and
+// hash is refused (400 "Invalid", nothing stored); a commit before all
+// parts are stored is answered 409 "Incomplete" (ask for the upload URL
+// again and send the missing ones); a commit whose joined bytes are not
+// the declared blob is answered 400 "Invalid" and the upload is dropped
+// (upload again from the first part). Committing a blob the workspace
+// has already is answered 204.
+type BlobParts struct {
+	Size   int64 `json:"size"`   // bytes of each part but the last
+	Count  int   `json:"count"`  // number of parts
+	Stored []int `json:"stored"` // numbers of the parts stored already
+}
+
+// BlobPartRequest asks for the URL to PUT one part of a blob to
+// (BlobParts). Hash is the SHA-256 of the part's bytes, in the form of
+// blob hashes ("sha256-…"); the URL accepts only those bytes.
+type BlobPartRequest struct {
+	Part int    `json:"part"` // 1 to BlobParts.Count
+	Hash string `json:"hash"`
+}
+
+// BlobPartResponse is the URL to PUT a part to, with the headers to send
+// as they are, as BlobURLResponse's.
+type BlobPartResponse struct {
+	URL       string            `json:"url"`
+	ExpiresAt int64             `json:"expiresAt"` // ms since the Unix epoch
+	Headers   map[string]string `json:"headers,omitempty"`
 }
 
 // Routes, relative to the server's base URL. {ws} is the workspace; the

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	"github.com/atelierstore/atelier/internal/errs"
 	"github.com/atelierstore/atelier/server"
@@ -17,15 +19,17 @@ import (
 
 // Store is a server.BlobStore in a directory. Create it with Open.
 type Store struct {
-	dir string
+	dir   string
+	swept atomic.Int64 // when stale uploads were last removed, in ns since the epoch
 }
 
 var _ server.BlobStore = (*Store)(nil)
 
 // Open returns the Store in dir, creating the directory if needed and
-// removing temporary files left by uploads that never finished. Do not
-// open one directory from two processes while either runs uploads: the
-// second would remove the first one's temporary files.
+// removing temporary files left by uploads that never finished, and the
+// parts of uploads untouched for StaleUploadAge. Do not open one
+// directory from two processes while either runs uploads: the second
+// would remove the first one's temporary files.
 func Open(dir string) (*Store, error) {
 	s := &Store{dir: dir}
 	tmp := filepath.Join(dir, "tmp")
@@ -37,6 +41,10 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("dirblob: open %s: %w", dir, err)
 		}
 	}
+	if err := s.RemoveStaleUploads(StaleUploadAge); err != nil {
+		return nil, err
+	}
+	s.swept.Store(time.Now().UnixNano())
 	return s, nil
 }
 
@@ -66,22 +74,28 @@ func (s *Store) Put(ctx context.Context, sum [32]byte, r io.Reader) (err error) 
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("dirblob: put: %w", err)
 	}
+	if err := s.place(f.Name(), sum); err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	return nil
+}
+
+// place renames the file tmp, complete and synced, to the blob with
+// digest sum, or removes it when the blob is there already.
+func (s *Store) place(tmp string, sum [32]byte) error {
 	final := s.path(sum)
 	if _, err := os.Stat(final); err == nil {
 		// Same digest, same bytes: keep the copy there is.
-		return os.Remove(f.Name())
+		return os.Remove(tmp)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		return fmt.Errorf("dirblob: put: %w", err)
+		return err
 	}
-	if err := os.Rename(f.Name(), final); err != nil {
-		return fmt.Errorf("dirblob: put: %w", err)
+	if err := os.Rename(tmp, final); err != nil {
+		return err
 	}
 	// Make the rename durable before the caller records the blob.
-	if d, err := os.Open(filepath.Dir(final)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	syncDir(filepath.Dir(final))
 	return nil
 }
 

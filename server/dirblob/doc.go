@@ -10,6 +10,13 @@
 // temporary file that the next Open of the directory removes. No blob is
 // ever held in memory whole.
 //
+// Uploads in parts (server.PartStore) keep their parts in
+// DIR/uploads/<hex digest>-<part size>-<workspace>/<n>, each written as a
+// blob is; the commit joins them into a temporary file while hashing it
+// and renames it into place only when the whole blob's size and digest
+// hold. Open removes the parts of uploads untouched for StaleUploadAge,
+// and StartParts does too, in the background, about once an hour.
+//
 // # Caveats
 //
 // Blobs are never deleted. DIR/tmp must be on the same file system as

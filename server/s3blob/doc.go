@@ -37,6 +37,15 @@
 // out URLs that go straight to the bucket, so asset bytes never pass
 // through it (see PresignPut and PresignGet).
 //
+// It implements server.PartStore and server.PartPresigner too, for the
+// resumable uploads of large blobs in parts (syncproto.BlobParts): a
+// multipart upload of a staging object PREFIX + "uploads/" + workspace +
+// "/sha256/" + d, found again with ListMultipartUploads, whose parts the browser PUTs to
+// presigned UploadPart URLs (with -s3-presign) or through the server. The
+// commit joins the parts, reads the staging object back to check its
+// SHA-256, and only then copies it to the blob's key: reading back costs
+// the server the blob's bytes once, at a flat memory.
+//
 // # Why minio-go
 //
 // The client is github.com/minio/minio-go/v7 rather than the AWS SDK for
@@ -52,7 +61,12 @@
 // Blobs are never deleted. An upload that dies with the process (a crash
 // between parts) leaves an incomplete multipart upload that the store
 // keeps, and bills, until it is aborted: give the bucket a lifecycle rule
-// that aborts incomplete multipart uploads after a day.
+// that aborts incomplete multipart uploads after a day, or a few days
+// where resumable uploads in parts should survive a longer break (their
+// parts are such an upload until the commit). A crash between the commit's
+// check and its copy leaves a staging object under "uploads/", which the
+// next commit of that blob uses; a rule expiring objects under that
+// prefix after a week removes the rest.
 //
 // Each upload in progress holds up to PartSize bytes in memory; a server
 // taking many large uploads at once needs that much per upload.

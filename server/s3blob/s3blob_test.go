@@ -168,3 +168,20 @@ func TestOpenChecksTheBucket(t *testing.T) {
 		t.Fatal("Open with a wrong secret key succeeded")
 	}
 }
+
+func partsEnv(tb testing.TB) (server.Store, server.BlobStore) {
+	db, err := sqlite.Open(filepath.Join(tb.TempDir(), "sync.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db, open(tb, s3test.Config(tb))
+}
+
+// TestParts runs the protocol of uploads in parts with the parts going
+// through the server.
+func TestParts(t *testing.T) { storetest.RunParts(t, partsEnv, false) }
+
+// TestPartsPresigned runs it with the parts going to presigned UploadPart
+// URLs of the bucket.
+func TestPartsPresigned(t *testing.T) { storetest.RunParts(t, partsEnv, true) }

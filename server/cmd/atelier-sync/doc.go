@@ -67,6 +67,18 @@
 // The server checks at start that the bucket exists and takes its
 // credentials, and refuses to start otherwise.
 //
+// # Large assets
+//
+// A blob larger than -part-threshold (64 MiB; negative: never) goes up in
+// parts of -part-size (16 MiB, at least 5 MiB as S3 requires), so that an
+// upload that broke off resumes from the parts stored instead of from
+// zero. With -s3-presign the parts go to presigned UploadPart URLs of the
+// bucket (its CORS rule must allow PUT with x-amz-checksum-sha256, as for
+// whole blobs); the commit then reads the joined blob back once to check
+// its SHA-256. Parts of uploads never committed are removed from
+// DATA/blobs/uploads after a week (at start); a bucket needs a lifecycle
+// rule that aborts incomplete multipart uploads.
+//
 // # Garbage collection
 //
 // atelier-sync gc collects the garbage of the database and blobs that the

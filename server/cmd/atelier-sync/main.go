@@ -73,6 +73,8 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	ttl := fl.Duration("url-ttl", server.DefaultURLTTL, "how long signed blob URLs work")
 	baseURL := fl.String("base-url", "", "public base URL put in signed URLs (default: from each request)")
 	maxBlob := fl.Int64("max-blob-bytes", server.DefaultMaxBlobBytes, "largest blob accepted")
+	partThreshold := fl.Int64("part-threshold", server.DefaultPartThreshold, "blobs larger than this go up in parts, resumable (negative: never)")
+	partSize := fl.Int64("part-size", server.DefaultPartSize, "size of the parts of large uploads (at least 5 MiB)")
 	maxConns := fl.Int("max-conns", 1024, "most connections open at once; more wait to be accepted (0: no limit)")
 	perIP := fl.Int("max-conns-per-ip", 128, "most connections open at once from one IPv4 address or IPv6 /64; more are answered 503 (0: no limit, for use behind a reverse proxy)")
 	stall := fl.Duration("stall-timeout", server.DefaultStallTimeout, "longest a request's header or body may stall, or a response write take beyond what -min-rate allows")
@@ -139,6 +141,7 @@ func run(ctx context.Context, args []string, log *slog.Logger, ready func(addr s
 	h, err := server.New(store, blobs, &server.Options{
 		Tokens: tok, Secret: secret, AllowedOrigins: strings.Split(*origins, ","),
 		URLTTL: *ttl, BaseURL: *baseURL, MaxBlobBytes: *maxBlob, Logger: log,
+		PartThreshold: *partThreshold, PartSize: *partSize,
 		StallTimeout: *stall, MinRate: *minRate, WatchPoll: *watchPoll, PresignBlobs: s3.presigned(),
 	})
 	if err != nil {
