@@ -54,10 +54,24 @@ func (s *Store) path(sum [32]byte) string {
 }
 
 // Put implements server.BlobStore.
-func (s *Store) Put(ctx context.Context, sum [32]byte, r io.Reader) (err error) {
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
+func (s *Store) Put(ctx context.Context, sum [32]byte, r io.Reader) error {
+	tmp, err := writeTemp(ctx, filepath.Join(s.dir, "tmp"), "upload-*", r)
 	if err != nil {
 		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	if err := s.place(tmp, sum); err != nil {
+		return fmt.Errorf("dirblob: put: %w", err)
+	}
+	return nil
+}
+
+// writeTemp writes what r gives to a new file in dir, named after
+// pattern as os.CreateTemp does, synced and closed, and returns its name.
+// When r or the file fails, it removes the file.
+func writeTemp(ctx context.Context, dir, pattern string, r io.Reader) (name string, err error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
 	}
 	defer func() {
 		if err != nil {
@@ -66,18 +80,12 @@ func (s *Store) Put(ctx context.Context, sum [32]byte, r io.Reader) (err error) 
 		}
 	}()
 	if _, err := io.Copy(f, ctxio.Reader{Ctx: ctx, R: r}); err != nil {
-		return fmt.Errorf("dirblob: put: %w", err)
+		return "", err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("dirblob: put: %w", err)
+		return "", err
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("dirblob: put: %w", err)
-	}
-	if err := s.place(f.Name(), sum); err != nil {
-		return fmt.Errorf("dirblob: put: %w", err)
-	}
-	return nil
+	return f.Name(), f.Close()
 }
 
 // place renames the file tmp, complete and synced, to the blob with

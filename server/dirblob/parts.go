@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/atelierstore/atelier/server"
-	"github.com/atelierstore/atelier/server/internal/ctxio"
 )
 
 var _ server.PartStore = (*Store)(nil)
@@ -80,34 +79,19 @@ func (s *Store) StartParts(ctx context.Context, owner string, sum [32]byte, size
 
 // PutPart implements server.PartStore. The part goes to a temporary file
 // in the upload's directory, renamed into place once r ended well.
-func (s *Store) PutPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, r io.Reader) (err error) {
+func (s *Store) PutPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, r io.Reader) error {
 	dir := s.uploadDir(owner, sum, upload)
 	if dir == "" || n < 1 {
 		return fmt.Errorf("dirblob: put part %d of %q: %w", n, upload, server.ErrPartsMissing)
 	}
-	f, err := os.CreateTemp(dir, "tmp-*")
+	tmp, err := writeTemp(ctx, dir, "tmp-*", r)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("dirblob: put part %d: upload %x-%s: %w", n, sum, upload, server.ErrPartsMissing)
 	}
 	if err != nil {
-		return fmt.Errorf("dirblob: put part: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := io.Copy(f, ctxio.Reader{Ctx: ctx, R: r}); err != nil {
 		return fmt.Errorf("dirblob: put part %d: %w", n, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("dirblob: put part %d: %w", n, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("dirblob: put part %d: %w", n, err)
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, strconv.Itoa(n))); err != nil {
+	if err := os.Rename(tmp, filepath.Join(dir, strconv.Itoa(n))); err != nil {
 		return fmt.Errorf("dirblob: put part %d: %w", n, err)
 	}
 	syncDir(dir)
@@ -117,7 +101,7 @@ func (s *Store) PutPart(ctx context.Context, owner string, sum [32]byte, upload 
 // CompleteParts implements server.PartStore. It copies the parts, in
 // order, into a temporary file while hashing them, and renames it into
 // place when size and digest hold; then it removes the parts.
-func (s *Store) CompleteParts(ctx context.Context, owner string, sum [32]byte, upload string, size, partSize int64) (err error) {
+func (s *Store) CompleteParts(ctx context.Context, owner string, sum [32]byte, upload string, size, partSize int64) error {
 	dir := s.uploadDir(owner, sum, upload)
 	if dir == "" {
 		return fmt.Errorf("dirblob: complete %x: upload %q: %w", sum, upload, server.ErrPartsMissing)
@@ -132,43 +116,20 @@ func (s *Store) CompleteParts(ctx context.Context, owner string, sum [32]byte, u
 			return fmt.Errorf("dirblob: complete %x: part %d: %w", sum, n, server.ErrPartsMissing)
 		}
 	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "join-*")
-	if err != nil {
-		return fmt.Errorf("dirblob: complete: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
 	h := sha256.New()
-	w := io.MultiWriter(f, h)
-	var total int64
-	for n := 1; n <= count; n++ {
-		p, err := os.Open(filepath.Join(dir, strconv.Itoa(n)))
-		if err != nil {
-			return fmt.Errorf("dirblob: complete %x: part %d: %w", sum, n, server.ErrPartsMissing)
-		}
-		c, err := io.Copy(w, ctxio.Reader{Ctx: ctx, R: p})
-		p.Close()
-		total += c
-		if err != nil {
-			return fmt.Errorf("dirblob: complete %x: part %d: %w", sum, n, err)
-		}
+	parts := &partFiles{dir: dir, count: count}
+	tmp, err := writeTemp(ctx, filepath.Join(s.dir, "tmp"), "join-*", io.TeeReader(parts, h))
+	parts.close()
+	if err != nil {
+		return fmt.Errorf("dirblob: complete %x: %w", sum, err)
 	}
-	if got := h.Sum(nil); total != size || subtle.ConstantTimeCompare(got, sum[:]) != 1 {
+	if got := h.Sum(nil); parts.read != size || subtle.ConstantTimeCompare(got, sum[:]) != 1 {
 		// The parts are not the blob: none of them is worth keeping.
+		os.Remove(tmp)
 		os.RemoveAll(dir)
 		return fmt.Errorf("dirblob: complete %x: %w", sum, server.ErrBlobMismatch)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("dirblob: complete: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("dirblob: complete: %w", err)
-	}
-	if err := s.place(f.Name(), sum); err != nil {
+	if err := s.place(tmp, sum); err != nil {
 		return fmt.Errorf("dirblob: complete: %w", err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -206,5 +167,48 @@ func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
+	}
+}
+
+// partFiles reads the parts 1 to count of an upload's directory one after
+// the other, as one stream, counting the bytes read.
+type partFiles struct {
+	dir      string
+	n, count int
+	cur      *os.File
+	read     int64
+}
+
+func (p *partFiles) Read(b []byte) (int, error) {
+	for {
+		if p.cur == nil {
+			if p.n == p.count {
+				return 0, io.EOF
+			}
+			p.n++
+			f, err := os.Open(filepath.Join(p.dir, strconv.Itoa(p.n)))
+			if err != nil {
+				return 0, fmt.Errorf("part %d: %w", p.n, server.ErrPartsMissing)
+			}
+			p.cur = f
+		}
+		k, err := p.cur.Read(b)
+		p.read += int64(k)
+		if err == io.EOF {
+			p.close()
+			if k == 0 {
+				continue
+			}
+			err = nil
+		}
+		return k, err
+	}
+}
+
+// close closes the part being read, if any.
+func (p *partFiles) close() {
+	if p.cur != nil {
+		p.cur.Close()
+		p.cur = nil
 	}
 }
