@@ -10,7 +10,6 @@ import (
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/internal/fsx"
-	"github.com/atelierstore/atelier/syncproto"
 )
 
 // blobContent is Content holding a browser Blob.
@@ -29,41 +28,21 @@ func (c blobContent) Blob() assetref.Blob { return c.b.Asset("") }
 func fakeBlobServer(t *testing.T, grant string, putStatus, commitStatus int) (requests func() []string) {
 	t.Helper()
 	var got []string
-	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		url, init := args[0].String(), args[1]
-		method := init.Get("method").String()
-		h := js.Global().Get("Headers").New(init.Get("headers"))
-		got = append(got, fmt.Sprintf("%s %s %v", method, url, h.Call("get", "x-amz-checksum-sha256")))
-		status, body := 404, `{"error":"no","code":"NotFound"}`
+	serveFetch(t, func(url string, init js.Value) answer {
+		m := method(init)
+		got = append(got, fmt.Sprintf("%s %s %v", m, url, reqHeader(init, "x-amz-checksum-sha256")))
 		switch {
 		case strings.HasSuffix(url, "/blobs/upload"):
-			status, body = 200, grant
-		case method == "PUT":
-			status, body = putStatus, ""
-		case method == "POST" && strings.Contains(url, "/commit"):
-			status, body = commitStatus, ""
+			return answer{status: 200, body: grant}
+		case m == "PUT":
+			return answer{status: putStatus}
+		case m == "POST" && strings.Contains(url, "/commit"):
 			if commitStatus == 400 {
-				body = `{"error":"the bytes are not the declared ones","code":"Invalid"}`
+				return answer{status: 400, body: `{"error":"the bytes are not the declared ones","code":"Invalid"}`}
 			}
+			return answer{status: commitStatus}
 		}
-		if status == 204 {
-			body = ""
-		}
-		var b any = body
-		if body == "" {
-			b = nil
-		}
-		resp := js.Global().Get("Response").New(b, map[string]any{"status": status,
-			"headers": map[string]any{"Content-Type": "application/json", syncproto.ProtocolHeader: syncproto.Protocol}})
-		return js.Global().Get("Promise").Call("resolve", resp)
-	})
-	oldFetch, oldXHR := js.Global().Get("fetch"), js.Global().Get("XMLHttpRequest")
-	js.Global().Set("fetch", f)
-	js.Global().Set("XMLHttpRequest", js.Undefined())
-	t.Cleanup(func() {
-		js.Global().Set("fetch", oldFetch)
-		js.Global().Set("XMLHttpRequest", oldXHR)
-		f.Release()
+		return answer{status: 404, body: `{"error":"no","code":"NotFound"}`}
 	})
 	return func() []string { return got }
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/atelierstore/atelier/internal/fsx"
 	"github.com/atelierstore/atelier/internal/jsutil"
-	"github.com/atelierstore/atelier/syncproto"
 )
 
 // blobBytes is an n-byte content where every byte tells its offset.
@@ -33,30 +32,24 @@ func cutServer(t *testing.T, content []byte, ignoreRange bool, cut func(n int) i
 	var got []string
 	var fs jsutil.Funcs
 	t.Cleanup(fs.Release)
-	f := fs.Add(func(_ js.Value, args []js.Value) any {
-		url, init := args[0].String(), args[1]
-		headers := map[string]any{"Content-Type": "application/json", syncproto.ProtocolHeader: syncproto.Protocol}
+	serveFetch(t, func(url string, init js.Value) answer {
 		if strings.HasSuffix(url, "/blobs/download") {
-			resp := js.Global().Get("Response").New(`{"url":"https://blobs.example/b?sig=1","expiresAt":9000000000000000}`,
-				map[string]any{"status": 200, "headers": headers})
-			return js.Global().Get("Promise").Call("resolve", resp)
+			return answer{status: 200, body: `{"url":"https://blobs.example/b?sig=1","expiresAt":9000000000000000}`}
 		}
-		h := js.Global().Get("Headers").New(init.Get("headers"))
-		rg := h.Call("get", "Range")
+		rg := reqHeader(init, "Range")
 		got = append(got, fmt.Sprint(rg))
 		start, status := 0, 200
+		headers := map[string]any{"Content-Type": "video/mp4"}
 		if rg.Type() == js.TypeString && !ignoreRange {
 			fmt.Sscanf(rg.String(), "bytes=%d-", &start)
 			status = 206
 			headers["Content-Range"] = fmt.Sprintf("bytes %d-%d/%d", start, len(content)-1, len(content))
 		}
 		rest := content[start:]
-		headers["Content-Type"] = "video/mp4"
 		headers["Content-Length"] = fmt.Sprint(len(rest))
 		limit := cut(len(got))
 		off := 0
-		var pull js.Func
-		pull = fs.Add(func(_ js.Value, a []js.Value) any {
+		pull := fs.Add(func(_ js.Value, a []js.Value) any {
 			ctl := a[0]
 			if limit >= 0 && off >= limit {
 				ctl.Call("error", js.Global().Get("TypeError").New("network error"))
@@ -75,12 +68,8 @@ func cutServer(t *testing.T, content []byte, ignoreRange bool, cut func(n int) i
 			return nil
 		})
 		body := js.Global().Get("ReadableStream").New(map[string]any{"pull": pull})
-		resp := js.Global().Get("Response").New(body, map[string]any{"status": status, "headers": headers})
-		return js.Global().Get("Promise").Call("resolve", resp)
+		return answer{status: status, body: body, headers: headers}
 	})
-	old := js.Global().Get("fetch")
-	js.Global().Set("fetch", f)
-	t.Cleanup(func() { js.Global().Set("fetch", old) })
 	return func() []string { return got }
 }
 

@@ -18,27 +18,9 @@ import (
 func fakeFetch(t *testing.T, status int, version, body string) (fetched func() [][3]string) {
 	t.Helper()
 	var got [][3]string
-	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		init := args[1]
-		method := "GET"
-		if m := init.Get("method"); m.Truthy() {
-			method = m.String()
-		}
-		h := js.Global().Get("Headers").New(init.Get("headers"))
-		sync := h.Call("get", syncproto.ProtocolHeader)
-		got = append(got, [3]string{method, args[0].String(), fmt.Sprint(sync)})
-		headers := map[string]any{"Content-Type": "application/json"}
-		if version != "" {
-			headers[syncproto.ProtocolHeader] = version
-		}
-		resp := js.Global().Get("Response").New(body, map[string]any{"status": status, "headers": headers})
-		return js.Global().Get("Promise").Call("resolve", resp)
-	})
-	old := js.Global().Get("fetch")
-	js.Global().Set("fetch", f)
-	t.Cleanup(func() {
-		js.Global().Set("fetch", old)
-		f.Release()
+	serveFetch(t, func(url string, init js.Value) answer {
+		got = append(got, [3]string{method(init), url, fmt.Sprint(reqHeader(init, syncproto.ProtocolHeader))})
+		return answer{status: status, body: body, version: &version}
 	})
 	return func() [][3]string { return got }
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/atelierstore/atelier/assetref"
 	"github.com/atelierstore/atelier/internal/fsx"
-	"github.com/atelierstore/atelier/syncproto"
 )
 
 // TestUploadBlobParts uploads in parts to a fake server that has part 2
@@ -33,44 +32,29 @@ func TestUploadBlobParts(t *testing.T) {
 		`"commit":"https://sync.example/v1/blobs/ws/2cf2?upload=16&signature=c","parts":{"size":2,"count":3,"stored":[2]}}`
 	var got []string
 	failed := false
-	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		url, init := args[0].String(), args[1]
-		method := init.Get("method").String()
-		status, body := 404, `{"error":"no","code":"NotFound"}`
+	serveFetch(t, func(url string, init js.Value) answer {
+		m := method(init)
 		switch {
 		case strings.HasSuffix(url, "/blobs/upload"):
 			got = append(got, "grant")
-			status, body = 200, grant
-		case method == "POST" && strings.Contains(url, "/blobparts/"):
+			return answer{status: 200, body: grant}
+		case m == "POST" && strings.Contains(url, "/blobparts/"):
 			req := js.Global().Get("JSON").Call("parse", init.Get("body"))
 			n := req.Get("part").Int()
 			got = append(got, fmt.Sprintf("url %d %s", n, req.Get("hash").String()))
-			status, body = 200, fmt.Sprintf(`{"url":"https://sync.example/part/%d","expiresAt":1}`, n)
-		case method == "PUT":
+			return answer{status: 200, body: fmt.Sprintf(`{"url":"https://sync.example/part/%d","expiresAt":1}`, n)}
+		case m == "PUT":
 			got = append(got, fmt.Sprintf("put %s %d", url[strings.LastIndex(url, "/")+1:], init.Get("body").Get("size").Int()))
-			status, body = 204, ""
 			if strings.HasSuffix(url, "/3") && !failed {
-				failed, status, body = true, 503, `{"error":"busy","code":"Unavailable"}`
+				failed = true
+				return answer{status: 503, body: `{"error":"busy","code":"Unavailable"}`}
 			}
-		case method == "POST" && strings.Contains(url, "upload=16"):
+			return answer{status: 204}
+		case m == "POST" && strings.Contains(url, "upload=16"):
 			got = append(got, "commit")
-			status, body = 204, ""
+			return answer{status: 204}
 		}
-		var bd any = body
-		if body == "" {
-			bd = nil
-		}
-		resp := js.Global().Get("Response").New(bd, map[string]any{"status": status,
-			"headers": map[string]any{"Content-Type": "application/json", syncproto.ProtocolHeader: syncproto.Protocol}})
-		return js.Global().Get("Promise").Call("resolve", resp)
-	})
-	oldFetch, oldXHR := js.Global().Get("fetch"), js.Global().Get("XMLHttpRequest")
-	js.Global().Set("fetch", f)
-	js.Global().Set("XMLHttpRequest", js.Undefined())
-	t.Cleanup(func() {
-		js.Global().Set("fetch", oldFetch)
-		js.Global().Set("XMLHttpRequest", oldXHR)
-		f.Release()
+		return answer{status: 404, body: `{"error":"no","code":"NotFound"}`}
 	})
 	h := NewHTTP("https://sync.example", "ws", "tok")
 	h.spoken.Store(true)
@@ -109,32 +93,17 @@ func TestUploadBlobPartsCancel(t *testing.T) {
 	grant := `{"url":"https://sync.example/v1/blobparts/ws/2cf2?signature=p","expiresAt":1,` +
 		`"commit":"https://sync.example/v1/blobs/ws/2cf2?upload=16&signature=c","parts":{"size":2,"count":3,"stored":[]}}`
 	var got []string
-	never := js.FuncOf(func(js.Value, []js.Value) any { return nil })
-	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		url, init := args[0].String(), args[1]
-		method := init.Get("method").String()
-		got = append(got, method+" "+url)
-		body := ""
+	serveFetch(t, func(url string, init js.Value) answer {
+		m := method(init)
+		got = append(got, m+" "+url)
 		switch {
 		case strings.HasSuffix(url, "/blobs/upload"):
-			body = grant
-		case method == "POST" && strings.Contains(url, "/blobparts/"):
-			body = `{"url":"https://sync.example/part","expiresAt":1}`
-		default:
-			// A PUT that never ends, nor does anything else.
-			return js.Global().Get("Promise").New(never)
+			return answer{status: 200, body: grant}
+		case m == "POST" && strings.Contains(url, "/blobparts/"):
+			return answer{status: 200, body: `{"url":"https://sync.example/part","expiresAt":1}`}
 		}
-		resp := js.Global().Get("Response").New(body, map[string]any{"status": 200,
-			"headers": map[string]any{"Content-Type": "application/json", syncproto.ProtocolHeader: syncproto.Protocol}})
-		return js.Global().Get("Promise").Call("resolve", resp)
-	})
-	oldFetch, oldXHR := js.Global().Get("fetch"), js.Global().Get("XMLHttpRequest")
-	js.Global().Set("fetch", f)
-	js.Global().Set("XMLHttpRequest", js.Undefined())
-	t.Cleanup(func() {
-		js.Global().Set("fetch", oldFetch)
-		js.Global().Set("XMLHttpRequest", oldXHR)
-		// The pending PUT keeps its listeners: f and never stay.
+		// A PUT that never ends, nor does anything else.
+		return answer{pending: true}
 	})
 	h := NewHTTP("https://sync.example", "ws", "tok")
 	h.spoken.Store(true)
