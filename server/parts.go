@@ -83,9 +83,9 @@ type PartPresigner interface {
 	PresignPart(ctx context.Context, owner string, sum [32]byte, upload string, n int, partSum [32]byte, size int64, ttl time.Duration) (url string, header http.Header, err error)
 }
 
-// partCount returns the number of parts of a blob of size bytes in parts
+// PartCount returns the number of parts of a blob of size bytes in parts
 // of chunk bytes.
-func partCount(size, chunk int64) int {
+func PartCount(size, chunk int64) int {
 	return int((size + chunk - 1) / chunk)
 }
 
@@ -105,7 +105,7 @@ func PartLen(size, chunk int64, n int) int64 {
 // MiB so that it stays the same for the same size.
 func (s *Server) chunkFor(size int64) int64 {
 	c := s.partSize
-	if partCount(size, c) > MaxParts {
+	if PartCount(size, c) > MaxParts {
 		c = ((size+MaxParts-1)/MaxParts + 1<<20 - 1) &^ (1<<20 - 1)
 	}
 	return c
@@ -141,7 +141,7 @@ func (s *Server) partsUpload(w http.ResponseWriter, r *http.Request, g *blobGran
 	base := s.baseURL(r)
 	writeJSON(w, http.StatusOK, syncproto.BlobURLResponse{
 		URL: base + s.sign.url(&parts), ExpiresAt: g.expires * 1000, Commit: base + s.sign.url(&commit),
-		Parts: &syncproto.BlobParts{Size: chunk, Count: partCount(g.size, chunk), Stored: stored},
+		Parts: &syncproto.BlobParts{Size: chunk, Count: PartCount(g.size, chunk), Stored: stored},
 	})
 	return true
 }
@@ -169,7 +169,7 @@ func (s *Server) blobPartURL(w http.ResponseWriter, r *http.Request) {
 	}
 	size := PartLen(g.size, g.chunk, req.Part)
 	if size == 0 {
-		writeError(w, http.StatusBadRequest, "Invalid", fmt.Sprintf("part %d: the blob has parts 1 to %d", req.Part, partCount(g.size, g.chunk)))
+		writeError(w, http.StatusBadRequest, "Invalid", fmt.Sprintf("part %d: the blob has parts 1 to %d", req.Part, PartCount(g.size, g.chunk)))
 		return
 	}
 	partSum, err := assetref.ParseHash(req.Hash)

@@ -109,7 +109,7 @@ func (s *Store) CompleteParts(ctx context.Context, owner string, sum [32]byte, u
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("dirblob: complete %x: no upload %s: %w", sum, upload, server.ErrPartsMissing)
 	}
-	count := int((size + partSize - 1) / partSize)
+	count := server.PartCount(size, partSize)
 	for n := 1; n <= count; n++ {
 		fi, err := os.Stat(filepath.Join(dir, strconv.Itoa(n)))
 		if err != nil || fi.Size() != server.PartLen(size, partSize, n) {

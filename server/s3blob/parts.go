@@ -200,7 +200,7 @@ func (s *Store) CompleteParts(ctx context.Context, owner string, sum [32]byte, u
 	case err != nil:
 		return fmt.Errorf("s3blob: complete %x: list parts: %w", sum, err)
 	default:
-		count := int((size + partSize - 1) / partSize)
+		count := server.PartCount(size, partSize)
 		byNum := make(map[int]minio.ObjectPart, len(parts))
 		for _, p := range parts {
 			byNum[p.PartNumber] = p
