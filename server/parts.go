@@ -184,14 +184,7 @@ func (s *Server) blobPartURL(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, r, fmt.Errorf("presign part %d in %s: %w", req.Part, g.ws, err))
 			return
 		}
-		resp := syncproto.BlobPartResponse{URL: url, ExpiresAt: expires * 1000}
-		if len(header) > 0 {
-			resp.Headers = make(map[string]string, len(header))
-			for k := range header {
-				resp.Headers[k] = header.Get(k)
-			}
-		}
-		writeJSON(w, http.StatusOK, resp)
+		writeJSON(w, http.StatusOK, syncproto.BlobPartResponse{URL: url, ExpiresAt: expires * 1000, Headers: flatHeader(header)})
 		return
 	}
 	part := *g

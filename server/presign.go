@@ -62,14 +62,8 @@ func (s *Server) presignedUpload(w http.ResponseWriter, r *http.Request, g *blob
 	// began just before: it works for another URLTTL.
 	commit := *g
 	commit.method, commit.expires = "POST", g.expires+int64(s.ttl/time.Second)+1
-	resp := syncproto.BlobURLResponse{URL: url, ExpiresAt: g.expires * 1000, Commit: s.baseURL(r) + s.sign.url(&commit)}
-	if len(header) > 0 {
-		resp.Headers = make(map[string]string, len(header))
-		for k := range header {
-			resp.Headers[k] = header.Get(k)
-		}
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, syncproto.BlobURLResponse{URL: url, ExpiresAt: g.expires * 1000,
+		Commit: s.baseURL(r) + s.sign.url(&commit), Headers: flatHeader(header)})
 	return true
 }
 
@@ -129,4 +123,17 @@ func (s *Server) expiry() int64 {
 // untilExpiry is how long from now a URL expiring at exp (seconds) works.
 func (s *Server) untilExpiry(exp int64) time.Duration {
 	return time.Unix(exp, 0).Sub(s.now())
+}
+
+// flatHeader returns the first value of each of h's headers, or nil when
+// h has none: the headers a client must send with a presigned request.
+func flatHeader(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k := range h {
+		out[k] = h.Get(k)
+	}
+	return out
 }
