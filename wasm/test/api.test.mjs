@@ -1044,6 +1044,9 @@ test("another tab's schema upgrade: onVersionChange, then Closed; reopening is S
     req.onblocked = () => reject(new Error("the upgrade was blocked: the old connection did not close"));
   });
   newer.close();
+  // In worker mode the call comes as a message from the engine's worker,
+  // which may arrive after the upgrade's success event.
+  await waitFor(() => changes.length > 0, "the onVersionChange call");
   eq(changes, [{ oldVersion: version, newVersion: version + 1 }], "onVersionChange calls");
   await rejects(db.loadWorkflow(w.id), "Closed", "loadWorkflow after the upgrade");
   await rejects(db.assetInfo({ kind: "opfs", path: "atelier/x" }), "Closed", "an asset call after the upgrade");
