@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1052,4 +1053,99 @@ func TestPutGraph(t *testing.T) {
 		t.Fatalf("dangling edge: %v", err)
 	}
 	sameSnapshot(t, before, snapshot(t, d))
+}
+
+// chunksOf yields nodes n at a time; fail, if set, is returned in place
+// of the chunk at that index.
+func chunksOf(nodes []graph.Node, n int, failAt int, fail error) (Chunks[graph.Node], *int) {
+	calls := new(int)
+	return func(each func([]graph.Node) error) error {
+		*calls++
+		for i, c := 0, 0; i < len(nodes); i, c = i+n, c+1 {
+			if fail != nil && c == failAt {
+				return fail
+			}
+			if err := each(nodes[i:min(i+n, len(nodes))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, calls
+}
+
+func TestSetNodesFromChunks(t *testing.T) {
+	ctx := testCtx(t)
+	d := newDB(t, nil)
+	w := mustWorkflow(t, d, "Chunks")
+	first, err := d.SetNodes(ctx, w.ID, someNodes(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetEdges(ctx, w.ID, []graph.Edge{{Source: first[0].ID, Target: first[999].ID}, {Source: first[1].ID, Target: first[2].ID}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same result as SetNodes: keep 600 (one changed), add 700, drop
+	// the rest with the edge to node 999.
+	next := append([]graph.Node(nil), first[:600]...)
+	next[300].Title = "Changed"
+	next = append(next, someNodes(700)...)
+	src, calls := chunksOf(next, 128, -1, nil)
+	out, err := d.SetNodesFrom(ctx, w.ID, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1300 || *calls < 1 {
+		t.Fatalf("%d nodes after %d calls of the source", len(out), *calls)
+	}
+	for i, n := range out {
+		want := int64(1)
+		if i == 300 {
+			want = 2
+		}
+		if n.Version != want || (i < 600 && n.ID != first[i].ID) || n.WorkflowID != w.ID {
+			t.Fatalf("node %d: %+v, want version %d", i, n, want)
+		}
+	}
+	g, err := d.LoadWorkflow(ctx, w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalJSON(t, sortedNodes(g.Nodes), sortedNodes(out)) {
+		t.Fatal("the stored nodes are not those SetNodesFrom returned")
+	}
+	if len(g.Edges) != 1 || g.Edges[0].Source != first[1].ID {
+		t.Fatalf("edges %+v, want only the one between kept nodes", g.Edges)
+	}
+
+	// A bad node in a later chunk, an id repeated across chunks, and the
+	// source's own error: each leaves the store exactly as it was.
+	before := snapshot(t, d)
+	bad := append(someNodes(500), graph.Node{Type: ""})
+	src, _ = chunksOf(bad, 128, -1, nil)
+	if _, err := d.SetNodesFrom(ctx, w.ID, src); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("a bad node in the last chunk: %v, want Invalid", err)
+	}
+	dup := append([]graph.Node(nil), out[:200]...)
+	dup = append(dup, out[0])
+	src, _ = chunksOf(dup, 128, -1, nil)
+	if _, err := d.SetNodesFrom(ctx, w.ID, src); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("an id in two chunks: %v, want Invalid", err)
+	}
+	boom := errors.New("chunk 3 could not be decoded")
+	src, _ = chunksOf(someNodes(600), 128, 3, boom)
+	if _, err := d.SetNodesFrom(ctx, w.ID, src); !errors.Is(err, boom) {
+		t.Fatalf("the source's error: %v, want %v", err, boom)
+	}
+	src, _ = chunksOf(someNodes(10), 4, -1, nil)
+	if _, err := d.SetNodesFrom(ctx, "0190f5a4-8f3c-7cc1-9a57-3c1f6a6c2aff", src); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("an unknown workflow: %v, want NotFound", err)
+	}
+	sameSnapshot(t, before, snapshot(t, d))
+}
+
+func sortedNodes(ns []graph.Node) []graph.Node {
+	out := slices.Clone(ns)
+	slices.SortFunc(out, func(a, b graph.Node) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }

@@ -65,12 +65,17 @@ var (
 // or a repeated id is an error. Nothing is written when it fails, and the
 // caller's slice is never modified.
 func prepare[T any](k kind[T], wf string, in []T) (out []T, generated []bool, err error) {
+	return prepareSeen(k, wf, in, make(map[string]struct{}, len(in)))
+}
+
+// prepareSeen is prepare for one chunk of a longer list: seen holds the
+// ids of the chunks before, and gets those of this one.
+func prepareSeen[T any](k kind[T], wf string, in []T, seen map[string]struct{}) (out []T, generated []bool, err error) {
 	if !graph.ValidID(wf) {
 		return nil, nil, badWorkflowID(wf)
 	}
 	out = make([]T, len(in))
 	generated = make([]bool, len(in))
-	seen := make(map[string]struct{}, len(in))
 	for i := range in {
 		out[i] = in[i]
 		id, w := k.ids(&out[i])

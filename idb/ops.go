@@ -157,6 +157,27 @@ func (d *DB) SetNodes(ctx context.Context, wf string, nodes []graph.Node) ([]gra
 	return out, err
 }
 
+// Chunks yields a list a chunk at a time: it calls each with the chunks
+// in order and returns the first error, each's or its own (a chunk it
+// could not decode, say). SetNodesFrom may call it more than once (a write
+// is retried on fresh reads), and it must yield the same items each time.
+type Chunks[T any] func(each func([]T) error) error
+
+// SetNodesFrom is SetNodes for nodes that come a chunk at a time: each
+// chunk is checked and handed to the database before the next is asked
+// for, so that the database writes the first ones while the rest are
+// still being decoded. A chunk that fails (an invalid node, or the
+// source's error) leaves the store as it was, as SetNodes does; so does
+// an unknown workflow, which is reported before any chunk is asked for.
+func (d *DB) SetNodesFrom(ctx context.Context, wf string, nodes Chunks[graph.Node]) ([]graph.Node, error) {
+	var out []graph.Node
+	err := d.mutate(ctx, func(t *Tx) (err error) {
+		out, err = t.setNodesFrom(wf, nodes)
+		return err
+	}, cacheKey{storeWorkflows, wf})
+	return out, err
+}
+
 // PutNodes creates or replaces the given nodes of workflow wf, leaving its
 // other nodes alone. Errors are those of SetNodes.
 func (d *DB) PutNodes(ctx context.Context, wf string, nodes []graph.Node) ([]graph.Node, error) {

@@ -50,6 +50,10 @@ type Tx struct {
 	// carry, confirmed by the server (sv = Version), instead of bumping
 	// them: for states that come from the server.
 	exact bool
+	// bulk marks a write that comes in several calls of write (a chunked
+	// SetNodes): none of them is kept in the cache, as one large write
+	// would not be.
+	bulk bool
 
 	// hooks follow this transaction's entity writes (see Hook), begun
 	// at the first write.
@@ -339,7 +343,7 @@ func write[T any](t *Tx, k kind[T], items []T, old []storedRev, found []bool) er
 	// A bulk write is not kept in the cache (the writer would not remember
 	// it anyway): its entries are dropped, so that a later read in this
 	// transaction asks the database, which has the new records.
-	cache := len(items) <= maxRememberBatch
+	cache := len(items) <= maxRememberBatch && !t.bulk
 	// Records are handed to the database every writeChunk records, so that
 	// it stores the first ones while the rest are encoded.
 	flushed := 0

@@ -117,26 +117,71 @@ func (t *Tx) putNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 // setNodes makes in the complete node set of workflow wf: nodes not in it
 // are deleted together with their edges, unchanged nodes are not written.
 func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
-	nodes, _, err := prepare(nodeKind, wf, in)
-	if err != nil {
-		return nil, err
+	return t.setNodesFrom(wf, func(each func([]graph.Node) error) error { return each(in) })
+}
+
+// setNodesFrom is setNodes for nodes that come in chunks. Each chunk is
+// prepared and written before the next is asked for; the nodes of wf that
+// none of them holds are deleted at the end, with their edges.
+func (t *Tx) setNodesFrom(wf string, chunks Chunks[graph.Node]) ([]graph.Node, error) {
+	if !graph.ValidID(wf) {
+		return nil, badWorkflowID(wf)
 	}
 	wfExists, err := t.requireWorkflow(wf)
 	if err != nil {
 		return nil, err
 	}
-	old, found, gone, err := t.replacing(storeNodes, wf, nodeIDs(nodes))
+	existing, err := t.byWorkflow(storeNodes, wf)
 	if err != nil {
 		return nil, err
 	}
 	if err := wfExists(); err != nil {
 		return nil, err
 	}
-	edgesGone, err := t.edgesTouching(wf, revIDs(gone))
+	byID := make(map[string]int, len(existing))
+	for i, r := range existing {
+		byID[r.ID] = i
+	}
+	seen := map[string]struct{}{}
+	var out []graph.Node
+	n := 0
+	defer func() { t.bulk = false }()
+	err = chunks(func(in []graph.Node) error {
+		if n++; n > 1 {
+			t.bulk = true // see write
+		}
+		nodes, _, err := prepareSeen(nodeKind, wf, in, seen)
+		if err != nil {
+			return err
+		}
+		old := make([]storedRev, len(nodes))
+		found := make([]bool, len(nodes))
+		for i := range nodes {
+			if j, ok := byID[nodes[i].ID]; ok {
+				old[i], found[i] = existing[j], true
+			}
+		}
+		if err := write(t, nodeKind, nodes, old, found); err != nil {
+			return err
+		}
+		if out == nil {
+			out = nodes
+		} else {
+			out = append(out, nodes...)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := write(t, nodeKind, nodes, old, found); err != nil {
+	var gone []storedRev
+	for _, r := range existing {
+		if _, kept := seen[r.ID]; !kept {
+			gone = append(gone, r)
+		}
+	}
+	edgesGone, err := t.edgesTouching(wf, revIDs(gone))
+	if err != nil {
 		return nil, err
 	}
 	if err := t.deleteRevs(storeEdges, edgesGone); err != nil {
@@ -145,7 +190,10 @@ func (t *Tx) setNodes(wf string, in []graph.Node) ([]graph.Node, error) {
 	if err := t.dropNodes(gone); err != nil {
 		return nil, err
 	}
-	return nodes, nil
+	if out == nil {
+		out = []graph.Node{}
+	}
+	return out, nil
 }
 
 // replacing reads the records of workflow wf in store for a write that
