@@ -204,7 +204,11 @@ func decodeValue(val js.Value, name string, v any, strict bool, extra ...string)
 	if s.Type() != js.TypeString {
 		return argError(name, "must be a JSON value, not "+describe(val))
 	}
-	text := s.String()
+	return decodeText(s.String(), name, v, strict, extra...)
+}
+
+// decodeText is decodeValue for the JSON text of the value.
+func decodeText(text, name string, v any, strict bool, extra ...string) error {
 	if strict {
 		var keys map[string]json.RawMessage
 		if json.Unmarshal([]byte(text), &keys) == nil {

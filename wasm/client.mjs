@@ -6,11 +6,17 @@
 // AbortSignals become markers the worker turns back into functions and
 // signals. Large arrays (setNodes of a big graph, the nodes of a loaded
 // workflow) travel in chunks, the page yielding between them, so that no
-// clone blocks it for more than a frame. A worker that goes away (crash,
+// clone blocks it for more than a frame: the nodes and edges of a write
+// as the JSON text the engine decodes (it would stringify the objects
+// itself), those of a result as UTF-8 JSON text in transferred buffers,
+// parsed here. A worker that goes away (crash,
 // termination) fails every pending call with Closed; the next open starts
 // a new one.
 
 const CHUNK = 500; // array items per message: a clone of a few ms
+
+// The methods whose large array argument may go as JSON text.
+const TEXT_ARGS = new Set(["setNodes", "putNodes", "setEdges", "putEdges"]);
 
 // Where this module is, for the fallback below (the literal form is for bundlers).
 const here = import.meta.url;
@@ -101,6 +107,12 @@ export class Engine {
         p?.partAcked?.();
         break;
       }
+      case "text": {
+        // The JSON text of a chunk of the result: parsed once the answer
+        // is complete (see settle).
+        this.pending.get(m.id)?.texts.push(m);
+        break;
+      }
       case "chunk": {
         const p = this.pending.get(m.id);
         if (p) (p.chunks[m.path] ??= []).push(m.items);
@@ -111,15 +123,8 @@ export class Engine {
         const p = this.pending.get(m.id);
         if (!p) break;
         this.pending.delete(m.id);
-        let v = m.value;
-        if (m.chunked) {
-          for (const [path, parts] of Object.entries(p.chunks)) {
-            const all = parts.length === 1 ? parts[0] : [].concat(...parts);
-            if (path === "") v = all;
-            else v[path] = all;
-          }
-        }
-        p.resolve(v);
+        if (m.chunked) this.settle(p, m.value).then(p.resolve, p.reject);
+        else p.resolve(m.value);
         break;
       }
       case "err": {
@@ -147,13 +152,36 @@ export class Engine {
     }
   }
 
+  // settle assembles a result that came in chunks: value with the items
+  // of each chunked path. Chunks of JSON text are parsed here, yielding to
+  // the page's other tasks every few milliseconds: they arrive back to
+  // back, and the page would not run a timer or an input event between
+  // them.
+  async settle(p, value) {
+    let last = performance.now();
+    for (const { path, text } of p.texts) {
+      (p.chunks[path] ??= []).push(JSON.parse(utf8.decode(text)));
+      if (performance.now() - last > 4) {
+        await nextTask();
+        last = performance.now();
+      }
+    }
+    let v = value;
+    for (const [path, parts] of Object.entries(p.chunks)) {
+      const all = parts.length === 1 ? parts[0] : [].concat(...parts);
+      if (path === "") v = all;
+      else v[path] = all;
+    }
+    return v;
+  }
+
   // send posts msg as a new call and returns its id and the promise of
   // its answer.
   send(msg, cbs = {}) {
     const id = ++this.next;
     if (this.dead) return { id, answer: Promise.reject(this.dead) };
     const answer = new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, chunks: {}, cbs });
+      this.pending.set(id, { resolve, reject, chunks: {}, texts: [], cbs });
     });
     try {
       this.post({ ...msg, id });
@@ -282,9 +310,22 @@ export class Engine {
         // the page's, so the page runs its own work (input, rendering)
         // between two parts.
         const p = this.pending.get(id);
+        let textual = TEXT_ARGS.has(method);
         for (let i = 0; i < items.length && p && !this.dead; i += CHUNK) {
           const acked = new Promise((resolve) => { p.partAcked = resolve; });
-          this.post({ t: "part", id, args: items.slice(i, i + CHUNK), last: i + CHUNK >= items.length });
+          const part = { t: "part", id, last: i + CHUNK >= items.length };
+          const slice = items.slice(i, i + CHUNK);
+          if (textual) {
+            // As JSON text, which the engine reads as it is (the same
+            // text the engine's JSON.stringify would make in place).
+            try {
+              part.text = JSON.stringify(slice);
+            } catch {
+              textual = false; // the engine gives the error, as in place
+            }
+          }
+          if (!textual) part.args = slice;
+          this.post(part);
           await Promise.race([acked, answer.catch(() => {})]);
         }
       }
@@ -329,6 +370,23 @@ export class Engine {
     };
     return stop;
   }
+}
+
+// nextTask resolves in a task of its own, queued behind what is due now
+// (a timer, an input event): a MessageChannel message, which no clamp
+// delays as it does a setTimeout(0) chain.
+const yields = [];
+const utf8 = new TextDecoder();
+let yielder;
+function nextTask() {
+  if (!yielder) {
+    yielder = new MessageChannel();
+    yielder.port1.onmessage = () => yields.shift()?.();
+  }
+  return new Promise((resolve) => {
+    yields.push(resolve);
+    yielder.port2.postMessage(null);
+  });
 }
 
 // persist asks the browser to keep this origin's storage, which only a

@@ -117,7 +117,7 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handle{ws: ws, bridge: bridge}
+	h := &handle{ws: ws, bridge: bridge, fns: map[string]methodFunc{}}
 	db := jsObject.New()
 	db.Set("name", ws.Name())
 	h.bindGraph(db)
@@ -125,6 +125,7 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 	h.bindAssets(db)
 	h.bindPackages(db)
 	h.bindSync(db)
+	h.bindWire(db)
 	return db, nil
 }
 
@@ -158,7 +159,8 @@ func bindCallbacks(o *atelier.Options, cbs map[string]js.Value) {
 // handle is one open workspace as JavaScript holds it.
 type handle struct {
 	ws     *atelier.Workspace
-	bridge js.Value // the library's JavaScript helpers (internal/jsbridge)
+	bridge js.Value              // the library's JavaScript helpers (internal/jsbridge)
+	fns    map[string]methodFunc // the methods of method, for $call (wire.go)
 }
 
 var errClosed = fmt.Errorf("database %w", atelier.ErrClosed)
@@ -167,6 +169,7 @@ var errClosed = fmt.Errorf("database %w", atelier.ErrClosed)
 // closed every method rejects with Closed, including those that would
 // not touch the database (assets in OPFS, storage estimates).
 func (h *handle) method(obj js.Value, name string, fn func(ctx context.Context, args []js.Value) (any, error)) {
+	h.fns[name] = fn
 	obj.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
 		return promise(func(ctx context.Context) (any, error) {
 			if h.ws.Closed() {
@@ -276,7 +279,7 @@ func (h *handle) bindGraph(o js.Value) {
 				return nil, err
 			}
 			var nodes []graph.Node
-			if err := arrayArg(args, 1, "nodes", &nodes); err != nil {
+			if err := arrayArgCtx(ctx, args, 1, "nodes", &nodes); err != nil {
 				return nil, err
 			}
 			out, err := fn(ctx, wf, nodes)
@@ -286,7 +289,20 @@ func (h *handle) bindGraph(o js.Value) {
 			return out, err
 		})
 	}
-	nodesMethod("setNodes", d.SetNodes)
+	// setNodes(workflowId, nodes): the nodes are decoded a chunk at a time
+	// inside the write, so that the database stores the first while the
+	// rest are decoded.
+	h.method(o, "setNodes", func(ctx context.Context, args []js.Value) (any, error) {
+		wf, err := stringArg(args, 0, "workflowId")
+		if err != nil {
+			return nil, err
+		}
+		parts, err := arrayParts(ctx, args, 1, "nodes")
+		if err != nil {
+			return nil, err
+		}
+		return d.SetNodesFrom(ctx, wf, chunksOf[graph.Node](parts, "nodes"))
+	})
 	nodesMethod("putNodes", func(ctx context.Context, wf string, nodes []graph.Node) ([]graph.Node, error) {
 		return d.PutNodes(ctx, wf, nodes)
 	})
@@ -372,7 +388,7 @@ func (h *handle) bindGraph(o js.Value) {
 				return nil, err
 			}
 			var edges []graph.Edge
-			if err := arrayArg(args, 1, "edges", &edges); err != nil {
+			if err := arrayArgCtx(ctx, args, 1, "edges", &edges); err != nil {
 				return nil, err
 			}
 			out, err := fn(ctx, wf, edges)
@@ -428,6 +444,11 @@ func graphJSON(g graph.Graph) graph.Graph {
 // Promise with its result, converted through JSON, or its error. A panic in
 // fn rejects the promise instead of stopping the module.
 func promise(fn func(ctx context.Context) (any, error)) js.Value {
+	return promiseAs(toJS, fn)
+}
+
+// promiseAs is promise with the result converted by conv.
+func promiseAs(conv func(any) (js.Value, error), fn func(ctx context.Context) (any, error)) js.Value {
 	var executor js.Func
 	executor = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		executor.Release()
@@ -443,7 +464,7 @@ func promise(fn func(ctx context.Context) (any, error)) js.Value {
 			}()
 			var out js.Value
 			if err == nil {
-				out, err = toJS(v)
+				out, err = conv(v)
 			}
 			if err != nil {
 				reject.Invoke(errorValue(err))

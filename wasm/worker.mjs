@@ -11,20 +11,26 @@
 //     call    {id, db, method, args, parts} call a method; args hold {$cb: k} and {$signal: true} for
 //                                           callbacks and AbortSignals; parts: an argument that
 //                                           arrives in part messages
-//     part    {id, args, last}              the next items of that argument
+//     part    {id, args | text, last}       the next items of that argument, or their
+//                                           JSON text (setNodes and the like)
 //     abort   {id}                          the call's AbortSignal fired
 //     watch   {sub, db, method, args}       start a watch; its snapshots come as snap messages
 //     unwatch {sub}                         stop it
 //   worker -> page
 //     ready, fail {error}
-//     ok {id, value} | err {id, error} | chunk {id, path, items, last}
+//     ok {id, value} | err {id, error} | chunk {id, path, items}
+//     text {id, path, text}                 the JSON text of a chunk of a large result, UTF-8
+//                                           in a transferred Uint8Array
 //     cb {id, k, args}                      a call's callback (onProgress)
 //     event {db, name, args}                a workspace's callback (onSyncStatus, ...)
 //     snap {sub, value, error}              a watch's snapshot or error
 //
-// Large arrays travel in chunks (chunk and part messages) so that no
-// structured clone blocks the page for more than a frame; everything else
-// is one message per call. Results' ArrayBuffers are transferred.
+// Large arrays travel in chunks (chunk, text and part messages) so that
+// no structured clone blocks the page for more than a frame; everything
+// else is one message per call. Results' ArrayBuffers are transferred.
+// Nodes and edges cross as JSON text, which is what the engine reads and
+// writes (see wasm/wire.go): cloning them as objects would only add a
+// conversion on each side.
 
 import { loadInPlace } from "./engine.mjs";
 
@@ -81,6 +87,15 @@ function chunk(id, path, items) {
 // send answers call id with value, in chunks where value is (or holds) a
 // large array.
 async function send(id, value) {
+  if (value && typeof value === "object" && typeof value.$json === "string" && value.$parts) {
+    // The engine's wire form (wasm/wire.go): the text of each chunk goes
+    // as it is, its buffer transferred, and the page parses it.
+    for (const [path, texts] of Object.entries(value.$parts)) {
+      for (const text of texts) post({ t: "text", id, path, text }, [text.buffer]);
+    }
+    post({ t: "ok", id, value: JSON.parse(value.$json), chunked: true });
+    return;
+  }
   if (Array.isArray(value) && value.length > CHUNK) {
     for (let i = 0; i < value.length; i += CHUNK) await chunk(id, "", value.slice(i, i + CHUNK));
     post({ t: "ok", id, value: [], chunked: true });
@@ -138,12 +153,23 @@ async function onCall(m) {
     const db = dbs.get(m.db);
     if (!db) throw Object.assign(new Error("database closed"), { name: "Closed", code: "Closed" });
     const args = revive(m.id, m.args, call);
+    let json;
     if (m.parts !== undefined) {
       call.items = [];
       await new Promise((resolve) => { call.partsDone = resolve; });
-      args[m.parts] = call.items;
+      const parts = call.items;
+      if (parts.every((p) => typeof p === "string")) {
+        // JSON text of the argument's items, in chunks: the engine
+        // decodes the text (see $call in wasm/wire.go).
+        json = { index: m.parts, parts };
+        args[m.parts] = [];
+      } else {
+        args[m.parts] = parts.flatMap((p) => (typeof p === "string" ? JSON.parse(p) : p));
+      }
     }
-    const value = await db[m.method](...args);
+    const value = typeof db.$call === "function"
+      ? await db.$call(m.method, args, json)
+      : await db[m.method](...args);
     if (m.method === "close") dbs.delete(m.db);
     await send(m.id, value);
   } catch (e) {
@@ -213,7 +239,7 @@ self.onmessage = async (e) => {
     case "part": {
       const call = calls.get(m.id);
       if (!call || !call.items) break;
-      for (const x of m.args) call.items.push(x);
+      call.items.push(m.text ?? m.args);
       post({ t: "partack", id: m.id });
       if (m.last) call.partsDone();
       break;

@@ -270,6 +270,49 @@ test("nodes: set, put, update config and result, delete with their edges", async
   await db.close();
 });
 
+test("large arrays (more than one chunk) store and load exactly; a bad item anywhere writes nothing", async () => {
+  const db = await open();
+  const w = await db.createWorkflow("Large");
+  const mk = (n, tag) => Array.from({ length: n }, (_, i) => ({
+    type: "t", title: `${tag} ${i} é ✓`, position: { x: i, y: -i / 3 }, config: { i, tag, deep: [{ k: [i] }] },
+    when: new Date(0), skip: undefined, fn: () => 1,
+  }));
+  const first = await db.setNodes(w.id, mk(1234, "a"));
+  eq(first.length, 1234, "setNodes of 1,234 nodes resolves to them all");
+  eq(first.map((n) => [n.title, n.config, n.version, n.workflowId]), mk(1234, "a").map((n, i) => [`a ${i} é ✓`, n.config, 1, w.id]), "as given, in order");
+  const ids = new Set(first.map((n) => n.id));
+  eq(ids.size, 1234, "distinct new ids");
+  let g = await db.loadWorkflow(w.id);
+  eq(g.nodes, first, "loadWorkflow gives what setNodes resolved to");
+  // Edges over more than one chunk, then a set that keeps the first 700
+  // nodes (changing 100 of them) and adds 600: the rest go with their edges.
+  const edges = await db.setEdges(w.id, first.slice(1).map((n, i) => ({ source: first[i].id, target: n.id })));
+  eq(edges.length, 1233, "setEdges of 1,233 edges");
+  const kept = first.slice(0, 700).map((n, i) => (i < 100 ? { ...n, title: `changed ${i}` } : n));
+  const second = await db.setNodes(w.id, [...kept, ...mk(600, "b")]);
+  eq(second.slice(0, 700).map((n) => [n.id, n.version]), kept.map((n, i) => [n.id, i < 100 ? 2 : 1]), "kept nodes: changed ones at version 2, the rest unchanged");
+  g = await db.loadWorkflow(w.id);
+  eq(g.nodes, second, "after the second set");
+  eq(g.edges.length, 699, "the edges of the removed nodes went with them");
+  // A bad node in the last chunk, a cycle in the second: Invalid, and the
+  // store exactly as it was.
+  const bad = [...mk(1100, "c"), { type: "t", position: { x: "far", y: 0 } }];
+  const e1 = await rejects(db.setNodes(w.id, bad), "Invalid", "a bad node after 1,100 good ones");
+  assert(/position/.test(e1.message), `the error names the field: ${e1.message}`);
+  const cyclic = mk(1100, "d");
+  cyclic[700].config.self = cyclic[700];
+  const e2 = await rejects(db.setNodes(w.id, cyclic), "Invalid", "a cycle in the second chunk");
+  assert(/JSON/.test(e2.message), `the error says why: ${e2.message}`);
+  const dup = mk(1100, "e").map((n, i) => ({ ...n, id: first[i % 600].id }));
+  await rejects(db.setNodes(w.id, dup), "Invalid", "an id twice, the second time in a later chunk");
+  eq(await db.loadWorkflow(w.id), g, "after the rejected sets");
+  // putNodes of more than a chunk goes the same way.
+  const put = await db.putNodes(w.id, mk(800, "f"));
+  eq(put.map((n) => n.title), mk(800, "f").map((n) => n.title), "putNodes of 800");
+  eq((await db.loadWorkflow(w.id)).nodes.length, 1300 + 800, "after putNodes");
+  await db.close();
+});
+
 test("edges: set, put, delete; an edge to another workflow's node is Invalid", async () => {
   const db = await open();
   const w = await db.createWorkflow("Edges");
