@@ -153,18 +153,13 @@ export class Engine {
   }
 
   // settle assembles a result that came in chunks: value with the items
-  // of each chunked path. Chunks of JSON text are parsed here, yielding to
-  // the page's other tasks every few milliseconds: they arrive back to
-  // back, and the page would not run a timer or an input event between
-  // them.
+  // of each chunked path. Chunks of JSON text are parsed here, one per
+  // task: they arrive back to back, and the page would not run a timer or
+  // an input event between them.
   async settle(p, value) {
-    let last = performance.now();
     for (const { path, text } of p.texts) {
       (p.chunks[path] ??= []).push(JSON.parse(utf8.decode(text)));
-      if (performance.now() - last > 4) {
-        await nextTask();
-        last = performance.now();
-      }
+      await nextTask();
     }
     let v = value;
     for (const [path, parts] of Object.entries(p.chunks)) {

@@ -25,8 +25,10 @@ import (
 // what JSON.parse reads.
 
 // wireChunk is the number of array items per chunk of a wire result; the
-// page parses a chunk in a task of its own (about 3 ms for 500 nodes).
-const wireChunk = 500
+// page parses a chunk in a task of its own: 250 nodes take 0.5-3 ms, and
+// with 500 the page's longest block during loadWorkflow of 10k nodes (J2)
+// went over a frame.
+const wireChunk = 250
 
 type methodFunc func(ctx context.Context, args []js.Value) (any, error)
 
