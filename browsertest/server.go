@@ -174,7 +174,13 @@ func newServer(root string, a *artifacts) (*httptest.Server, *http.ServeMux) {
 	mux.Handle("/build/atelier.wasm", bytesHandler("application/wasm", a.wasm))
 	mux.Handle("/build/wasm_exec.js", bytesHandler("text/javascript; charset=utf-8", a.execJS))
 	mux.Handle("/build/wasm_exec.mjs", bytesHandler("text/javascript; charset=utf-8", a.execModule))
-	mux.Handle("/build/atelier-bridge.js", bytesHandler("text/javascript; charset=utf-8", a.bridgeJS))
+	// The bridge is also the script of the library's workers (the digest
+	// and OPFS helper workers): a cross-origin isolated page (the bench's
+	// js.html) may start a worker only from a script served with
+	// Cross-Origin-Embedder-Policy itself, as an isolated app serves all
+	// its files. Elsewhere the header changes nothing.
+	mux.Handle("/build/atelier-bridge.js", withHeaders(bytesHandler("text/javascript; charset=utf-8", a.bridgeJS),
+		"Cross-Origin-Embedder-Policy", "require-corp", "Cross-Origin-Resource-Policy", "same-origin"))
 	mux.Handle(AppPath, bytesHandler("text/html; charset=utf-8", appHTML))
 	mux.Handle("/favicon.ico", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent) // keep the console free of 404s
@@ -207,6 +213,16 @@ func contentType(p string) string {
 		return "application/wasm"
 	}
 	return mime.TypeByExtension(path.Ext(p))
+}
+
+// withHeaders serves h with the given headers (name, value pairs) added.
+func withHeaders(h http.Handler, kv ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Header().Set(kv[i], kv[i+1])
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func bytesHandler(typ string, body []byte) http.Handler {

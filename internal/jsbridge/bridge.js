@@ -14,7 +14,7 @@
 // refuses a bridge of another version.
 (function () {
   "use strict";
-  const VERSION = 4;
+  const VERSION = 5;
 
   // records moves records across the Go/JavaScript boundary in bulk (idb):
   // crossing it costs per call, not per byte, so a write of 10,000 records
@@ -446,13 +446,27 @@
   // answer within 10 s). A worker that fails later is dropped; the next
   // call starts another.
   let digesterOf = null;
+  // noWorker says, once, that the digest worker cannot start: content is
+  // then hashed on the calling thread, which on a page is a long task
+  // (about 300 ms per 64 MiB). The usual cause is a cross-origin isolated
+  // page (Cross-Origin-Embedder-Policy) whose server sends this file
+  // without that header: a worker's script must carry it too.
+  let warned = false;
+  const noWorker = function (url, e) {
+    if (warned || typeof console === "undefined") return;
+    warned = true;
+    console.warn("atelier: the digest worker did not start from " + url + " (" + ((e && e.message) || e) +
+      "); hashing on this thread instead. A cross-origin isolated page must serve this file with " +
+      "Cross-Origin-Embedder-Policy too.");
+  };
+
   const digester = function (url) {
     if (!url || typeof Worker !== "function") return Promise.resolve(null);
     if (digesterOf && digesterOf.url === url) return digesterOf.p;
     const entry = { url, p: null };
     entry.p = new Promise((resolve) => {
       let w;
-      try { w = new Worker(url, { name: "atelier-digest" }); } catch (e) { resolve(null); return; }
+      try { w = new Worker(url, { name: "atelier-digest" }); } catch (e) { noWorker(url, e); resolve(null); return; }
       const pending = new Map();
       let nextID = 1, dead = null;
       let started = false;
@@ -504,7 +518,7 @@
       const timer = setTimeout(() => fail(new DOMException("the digest worker did not answer", "TimeoutError")), 10000);
       call({ op: "ping", id: nextID++ }).then(
         () => { clearTimeout(timer); started = true; resolve(client); },
-        () => { clearTimeout(timer); resolve(null); });
+        (e) => { clearTimeout(timer); noWorker(url, e); resolve(null); });
     });
     digesterOf = entry;
     return entry.p;
