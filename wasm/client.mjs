@@ -15,9 +15,6 @@
 
 const CHUNK = 500; // array items per message: a clone of a few ms
 
-// The methods whose large array argument may go as JSON text.
-const TEXT_ARGS = new Set(["setNodes", "putNodes", "setEdges", "putEdges"]);
-
 // Where this module is, for the fallback below (the literal form is for bundlers).
 const here = import.meta.url;
 
@@ -232,8 +229,10 @@ export class Engine {
         else data[k] = v;
       }
     }
-    const { db: dbID, name, methods } = await this.request({ t: "open", options: data, cbs: Object.keys(events) });
-    const db = { events, closed: false };
+    const { db: dbID, name, methods, textArgs } = await this.request({ t: "open", options: data, cbs: Object.keys(events) });
+    // textArgs: the methods whose array argument may go as JSON text, by
+    // the argument's index (setNodes' nodes, ...).
+    const db = { events, closed: false, textArgs: textArgs ?? {} };
     this.dbs.set(dbID, db);
     return this.client(dbID, db, name, methods);
   }
@@ -305,7 +304,7 @@ export class Engine {
         // the page's, so the page runs its own work (input, rendering)
         // between two parts.
         const p = this.pending.get(id);
-        let textual = TEXT_ARGS.has(method);
+        let textual = db.textArgs[method] === big;
         for (let i = 0; i < items.length && p && !this.dead; i += CHUNK) {
           const acked = new Promise((resolve) => { p.partAcked = resolve; });
           const part = { t: "part", id, last: i + CHUNK >= items.length };

@@ -117,7 +117,7 @@ func open(ctx context.Context, args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handle{ws: ws, bridge: bridge, fns: map[string]methodFunc{}}
+	h := &handle{ws: ws, bridge: bridge, fns: map[string]methodFunc{}, textArgs: map[string]int{}}
 	db := jsObject.New()
 	db.Set("name", ws.Name())
 	h.bindGraph(db)
@@ -161,6 +161,9 @@ type handle struct {
 	ws     *atelier.Workspace
 	bridge js.Value              // the library's JavaScript helpers (internal/jsbridge)
 	fns    map[string]methodFunc // the methods of method, for $call (wire.go)
+	// textArgs are the methods that take an array argument as JSON text
+	// in wire form, with its index (see arrayParts).
+	textArgs map[string]int
 }
 
 var errClosed = fmt.Errorf("database %w", atelier.ErrClosed)
@@ -273,6 +276,7 @@ func (h *handle) bindGraph(o js.Value) {
 
 	// Nodes.
 	nodesMethod := func(name string, fn func(ctx context.Context, wf string, nodes []graph.Node) ([]graph.Node, error)) {
+		h.textArgs[name] = 1
 		h.method(o, name, func(ctx context.Context, args []js.Value) (any, error) {
 			wf, err := stringArg(args, 0, "workflowId")
 			if err != nil {
@@ -292,6 +296,7 @@ func (h *handle) bindGraph(o js.Value) {
 	// setNodes(workflowId, nodes): the nodes are decoded a chunk at a time
 	// inside the write, so that the database stores the first while the
 	// rest are decoded.
+	h.textArgs["setNodes"] = 1
 	h.method(o, "setNodes", func(ctx context.Context, args []js.Value) (any, error) {
 		wf, err := stringArg(args, 0, "workflowId")
 		if err != nil {
@@ -382,6 +387,7 @@ func (h *handle) bindGraph(o js.Value) {
 
 	// Edges.
 	edgesMethod := func(name string, fn func(ctx context.Context, wf string, edges []graph.Edge) ([]graph.Edge, error)) {
+		h.textArgs[name] = 1
 		h.method(o, name, func(ctx context.Context, args []js.Value) (any, error) {
 			wf, err := stringArg(args, 0, "workflowId")
 			if err != nil {

@@ -64,6 +64,12 @@ func (h *handle) bindWire(db js.Value) {
 		var wt *wireText
 		if j := arg(a, 2); !absent(j) {
 			wt = &wireText{index: j.Get("index").Int(), parts: jsArgs(j.Get("parts"))}
+			if i, ok := h.textArgs[name]; !ok || i != wt.index {
+				// The method would read the empty array in its place.
+				return promise(func(context.Context) (any, error) {
+					return nil, fmt.Errorf("atelier: %s takes no argument %d as JSON text", name, wt.index)
+				})
+			}
 		}
 		return promiseAs(toWire, func(ctx context.Context) (any, error) {
 			if h.ws.Closed() {
@@ -76,6 +82,11 @@ func (h *handle) bindWire(db js.Value) {
 		})
 	})
 	jsObject.Call("defineProperty", db, "$call", object("value", call))
+	texts := jsObject.New()
+	for name, i := range h.textArgs {
+		texts.Set(name, i)
+	}
+	jsObject.Call("defineProperty", db, "$textArgs", object("value", texts))
 }
 
 // jsArgs returns the items of the array a.

@@ -190,7 +190,7 @@ async function onOpen(m) {
     const db = await api.open(options);
     dbs.set(id, db);
     const methods = Object.keys(db).filter((k) => typeof db[k] === "function");
-    post({ t: "ok", id: m.id, value: { db: id, name: db.name, methods } });
+    post({ t: "ok", id: m.id, value: { db: id, name: db.name, methods, textArgs: { ...db.$textArgs } } });
   } catch (e) {
     post({ t: "err", id: m.id, error: errorData(e) });
   }

@@ -306,6 +306,12 @@ test("large arrays (more than one chunk) store and load exactly; a bad item anyw
   const dup = mk(1100, "e").map((n, i) => ({ ...n, id: first[i % 600].id }));
   await rejects(db.setNodes(w.id, dup), "Invalid", "an id twice, the second time in a later chunk");
   eq(await db.loadWorkflow(w.id), g, "after the rejected sets");
+  if (!inWorker) {
+    // The wire form's JSON text goes only to an argument that reads it.
+    eq(Object.entries(db.$textArgs).sort(), [["putEdges", 1], ["putNodes", 1], ["setEdges", 1], ["setNodes", 1]], "the methods that take text");
+    await rejects(db.$call("renameWorkflow", [w.id, "x"], { index: 1, parts: ['["y"]'] }), "Internal", "text for renameWorkflow");
+    eq((await db.loadWorkflow(w.id)).workflow.name, "Large", "the name after the rejected call");
+  }
   // putNodes of more than a chunk goes the same way.
   const put = await db.putNodes(w.id, mk(800, "f"));
   eq(put.map((n) => n.title), mk(800, "f").map((n) => n.title), "putNodes of 800");
