@@ -160,7 +160,7 @@ func bindCallbacks(o *atelier.Options, cbs map[string]js.Value) {
 type handle struct {
 	ws     *atelier.Workspace
 	bridge js.Value              // the library's JavaScript helpers (internal/jsbridge)
-	fns    map[string]methodFunc // the methods of method, for $call (wire.go)
+	fns    map[string]methodFunc // the methods of method (failing once closed), for $call (wire.go)
 	// textArgs are the methods that take an array argument as JSON text
 	// in wire form, with its index (see arrayParts).
 	textArgs map[string]int
@@ -172,14 +172,15 @@ var errClosed = fmt.Errorf("database %w", atelier.ErrClosed)
 // closed every method rejects with Closed, including those that would
 // not touch the database (assets in OPFS, storage estimates).
 func (h *handle) method(obj js.Value, name string, fn func(ctx context.Context, args []js.Value) (any, error)) {
-	h.fns[name] = fn
+	guarded := func(ctx context.Context, args []js.Value) (any, error) {
+		if h.ws.Closed() {
+			return nil, errClosed
+		}
+		return fn(ctx, args)
+	}
+	h.fns[name] = guarded
 	obj.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any {
-		return promise(func(ctx context.Context) (any, error) {
-			if h.ws.Closed() {
-				return nil, errClosed
-			}
-			return fn(ctx, args)
-		})
+		return promise(func(ctx context.Context) (any, error) { return guarded(ctx, args) })
 	}))
 }
 

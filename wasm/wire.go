@@ -46,8 +46,9 @@ type wireText struct {
 // part of the API): it calls method with args, the argument at json.index
 // being the array whose items' JSON text is in json.parts, a chunk of items
 // in each (json may be undefined), and resolves to the result in wire form
-// (toWire). Methods outside the table are called
-// as they are.
+// (toWire). Methods defined otherwise than with method are called as they
+// are. It also defines db.$textArgs: the methods that take an argument as
+// text, with its index (h.textArgs); $call refuses text for any other.
 func (h *handle) bindWire(db js.Value) {
 	call := js.FuncOf(func(_ js.Value, a []js.Value) any {
 		name := arg(a, 0).String()
@@ -72,9 +73,6 @@ func (h *handle) bindWire(db js.Value) {
 			}
 		}
 		return promiseAs(toWire, func(ctx context.Context) (any, error) {
-			if h.ws.Closed() {
-				return nil, errClosed
-			}
 			if wt != nil {
 				ctx = context.WithValue(ctx, wireTextKey{}, wt)
 			}
@@ -135,9 +133,6 @@ func arrayParts(ctx context.Context, args []js.Value, i int, name string) ([]js.
 func chunksOf[T any](parts []js.Value, name string) idb.Chunks[T] {
 	return func(each func([]T) error) error {
 		for _, p := range parts {
-			if p.Type() != js.TypeString {
-				return argError(name, "must be a JSON value")
-			}
 			var items []T
 			if err := decodeText(p.String(), name, &items, false); err != nil {
 				return err
@@ -171,39 +166,19 @@ func arrayArgCtx[T any](ctx context.Context, args []js.Value, i int, name string
 // Anything else is what toJS gives.
 func toWire(v any) (js.Value, error) {
 	parts := map[string][][]byte{}
-	rest := v
-	good := true
-	add := func(key string, texts [][]byte, ok bool) {
-		parts[key] = texts
-		good = good && ok
-	}
+	rest, ok := v, true
 	switch x := v.(type) {
 	case []graph.Node:
-		if len(x) > wireChunk {
-			texts, ok := chunksJSON(x)
-			add("", texts, ok)
-			rest = []graph.Node{}
-		}
+		rest, ok = wireList(parts, "", x)
 	case []graph.Edge:
-		if len(x) > wireChunk {
-			texts, ok := chunksJSON(x)
-			add("", texts, ok)
-			rest = []graph.Edge{}
-		}
+		rest, ok = wireList(parts, "", x)
 	case graph.Graph:
-		if len(x.Nodes) > wireChunk {
-			texts, ok := chunksJSON(x.Nodes)
-			add("nodes", texts, ok)
-			x.Nodes = []graph.Node{}
-		}
-		if len(x.Edges) > wireChunk {
-			texts, ok := chunksJSON(x.Edges)
-			add("edges", texts, ok)
-			x.Edges = []graph.Edge{}
-		}
-		rest = x
+		var nodesOK, edgesOK bool
+		x.Nodes, nodesOK = wireList(parts, "nodes", x.Nodes)
+		x.Edges, edgesOK = wireList(parts, "edges", x.Edges)
+		rest, ok = x, nodesOK && edgesOK
 	}
-	if len(parts) == 0 || !good {
+	if len(parts) == 0 || !ok {
 		return toJS(v)
 	}
 	b, ok := jsoncodec.Marshal(rest)
@@ -223,6 +198,19 @@ func toWire(v any) (js.Value, error) {
 		out = object("$json", string(b), "$parts", ps)
 	})
 	return out, err
+}
+
+// wireList puts the JSON text of list into parts under key, in chunks,
+// when it has more than wireChunk items, and returns what stays in the
+// result in its place: an empty list, or list itself. ok is false where
+// the fast encoder gives up.
+func wireList[T any](parts map[string][][]byte, key string, list []T) (rest []T, ok bool) {
+	if len(list) <= wireChunk {
+		return list, true
+	}
+	texts, ok := chunksJSON(list)
+	parts[key] = texts
+	return []T{}, ok
 }
 
 // chunksJSON returns the JSON text of items, wireChunk at a time; ok is
