@@ -200,10 +200,10 @@ func TestReadHandlesInWorker(t *testing.T) {
 }
 
 // TestPutBlobInWorker: where Go runs in a worker, PutBlob writes with a
-// sync access handle while it hashes (fsx.SyncHandle.CopyBlob): the
-// page-side PutBlob tests hold there, for content read whole (WebCrypto)
-// and in slices (the bridge's streaming SHA-256, forced here with a small
-// digest limit), and progress ends at the size.
+// sync access handle while the digest worker hashes each chunk
+// (fsx.SyncHandle.CopyBlob): the page-side PutBlob tests hold there, at
+// every size and whatever the digest limit (the copy always streams), and
+// progress ends at the size.
 func TestPutBlobInWorker(t *testing.T) {
 	skipOutsideWorker(t)
 	t.Run("StoresWithoutGo", TestPutBlobStoresWithoutGo)

@@ -63,13 +63,13 @@ var sumJS = sync.OnceValues(func() (js.Value, error) {
 })
 
 // CopyBlob writes the Blob's content into the file from offset 0 and
-// returns its Sum (the CRC-32 too if withCRC), reading the Blob once, a
-// slice at a time, the next already on its way, and hashing it meanwhile
-// rather than reading the file back: each slice, once written, is handed
-// to the bridge's digest worker, which hashes while this thread reads and
-// writes the next (see Streaming), or, where that worker cannot start,
-// hashed on this thread. progress, if not nil, gets the bytes written
-// after each slice. A cancelled ctx stops the copy at the next slice with
+// returns its Sum (the CRC-32 too if withCRC), reading the Blob once, as
+// a stream, and hashing it meanwhile rather than reading the file back:
+// each chunk, once written, is handed to the bridge's digest worker, whose
+// streaming SHA-256 hashes while this thread reads and writes the next,
+// or, where that worker cannot start, hashed on this thread. progress, if
+// not nil, gets the bytes written, every crcPiece bytes or so and at the
+// end. A cancelled ctx stops the copy at the next chunk with
 // ctx.Err(); a failed write returns its error (atelier.ErrQuotaExceeded
 // for a full quota). Either way the file may hold part of the content:
 // the caller removes it.
