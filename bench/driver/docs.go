@@ -174,7 +174,9 @@ The page is cross-origin isolated, as the Go scenarios' is.
   globalThis.atelierSHA256Bench(blob, bytes) when it exists (the driver's
   -sha256-hook flag names a module that sets it; it must resolve to the hex
   digest, which is checked against WebCrypto's), and the row then compares
-  the two.
+  the two. The default hook, bench/sha256.mjs, feeds the bridge's streaming
+  SHA-256 (hash-wasm's) the bytes 4 MiB at a time: the hash alone, as the
+  digest worker runs it on the chunks putAsset writes (J4 has the reads).
 - J7: a change made by server code, until an open tab shows it. The driver
   runs the reference sync server (server/cmd/atelier-sync, SQLite) and opens a
   database with sync in a fresh page (worker mode), watching a workflow of one
