@@ -20,21 +20,24 @@ import (
 // not be held whole (over DigestLimit) is hashed with a SHA-256 that takes
 // its input in pieces: the bridge's copy of hash-wasm (internal/jsbridge),
 // a SHA-256 written in C and compiled to WebAssembly. Measured in a
-// dedicated worker in headless Chromium on a shared 2-core VM (64 MiB,
-// hashed in 4 MiB pieces, warm):
+// dedicated worker in headless Chromium on shared 2-core VMs (64 MiB,
+// hashed in 4 MiB pieces, warm), on two machines of different days:
 //
-//	WebCrypto digest, whole buffer   560-690 MB/s (before digest returns)
-//	hash-wasm SHA-256, streaming     200-235 MB/s
+//	                                 first VM       AMD EPYC VM (2026-12-08)
+//	WebCrypto digest, whole buffer   560-690 MB/s   172-220 MB/s
+//	hash-wasm SHA-256, streaming     200-235 MB/s   310-346 MB/s
 //	crypto/sha256 compiled to wasm   70-98 MB/s
 //	hash-wasm CRC-32                 1.4-1.6 GB/s
 //
 // hash-wasm's own benchmark reports 426 MB/s for its SHA-256 on a desktop
-// CPU; this VM runs it at about half that. Up to DigestLimit, WebCrypto
-// stays the faster choice, even over a copy of the content gathered from
-// pieces. Chromium computes the digest on the calling thread, before
-// digest returns its promise, so the bridge hashes in a worker of its own
-// (the digest worker, started from the bridge file) where it can: beside
-// the page, or beside the writes of SyncHandle.CopyBlob.
+// CPU. Which of the two is faster depends on the machine. HashBlob keeps
+// WebCrypto up to DigestLimit; SyncHandle.CopyBlob, which writes what it
+// reads, always streams, so that the hash keeps pace with the copy instead
+// of starting once the last byte is in. Chromium computes a WebCrypto
+// digest on the calling thread, before digest returns its promise, so the
+// bridge hashes in a worker of its own (the digest worker, started from
+// the bridge file) where it can: beside the page, or beside the writes of
+// SyncHandle.CopyBlob.
 
 // Slice sizes and how many slices are read ahead: 8 MiB slices for the
 // CRC-32 and for content hashed whole, 4 MiB for the streaming SHA-256
