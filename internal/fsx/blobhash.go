@@ -96,10 +96,9 @@ func start(ctx context.Context, b *Blob, withCRC bool) func() (Sum, error) {
 // Blob's content, without its bytes passing through Go: the bridge hashes
 // it, in its digest worker where that can start (off the calling thread)
 // and on the calling thread otherwise. Up to DigestLimit the content is
-// read whole for WebCrypto's SHA-256, the fastest there is (see Streaming);
-// larger content is read in slices for the streaming SHA-256 of hash-wasm,
-// so that memory stays at a few slices. Without the bridge it is hashed in
-// Go.
+// read whole for WebCrypto's SHA-256 (see Streaming); larger content is
+// read as a stream for the streaming SHA-256 of hash-wasm, so that memory
+// stays at a few chunks. Without the bridge it is hashed in Go.
 func HashBlob(ctx context.Context, b *Blob) (string, error) {
 	s, err := sum(ctx, b, false)
 	return s.Hash, err
