@@ -39,9 +39,11 @@ import (
 // the bridge file) where it can: beside the page, or beside the writes of
 // SyncHandle.CopyBlob.
 
-// Slice sizes and how many slices are read ahead: 8 MiB slices for the
-// CRC-32 and for content hashed whole, 4 MiB for the streaming SHA-256
-// (smaller pieces, as it runs slower than the reads), and two slices ahead.
+// The bridge's options for the sum functions: piece bytes per progress
+// report of streamed content (the CRC-32 reads slices of that size, depth
+// ahead), and CopyBlob lets the digest worker fall at most piece * depth
+// bytes behind its writes. CopyBlob and content hashed whole use crcPiece
+// (8 MiB), streamed content over DigestLimit 4 MiB.
 const (
 	streamPiece = 4 << 20
 	streamDepth = 2
