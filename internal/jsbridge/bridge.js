@@ -249,6 +249,31 @@
     };
   };
 
+  // streamed reads a Blob through blob.stream(), which the browser reads
+  // ahead of its reader: next() resolves to the next piece of at most piece
+  // bytes (a chunk of the stream, or a view into one: Firefox may give a
+  // Blob in memory as one chunk), or to null at the end; cancel() stops the
+  // stream.
+  const streamed = function (blob, piece) {
+    const reader = blob.stream().getReader();
+    let cur = null, off = 0;
+    return {
+      async next() {
+        while (cur === null || off >= cur.length) {
+          const { done, value } = await reader.read();
+          if (done) return null;
+          cur = value;
+          off = 0;
+        }
+        const n = Math.min(piece, cur.length - off);
+        const u8 = off === 0 && n === cur.length ? cur : cur.subarray(off, off + n);
+        off += n;
+        return u8;
+      },
+      cancel() { reader.cancel().catch(noop); },
+    };
+  };
+
   // writeAll writes all of u8 into the sync access handle h at offset at.
   const writeAll = function (h, u8, at) {
     for (let done = 0; done < u8.length;) {
@@ -355,12 +380,10 @@
     // Larger ones stream: blob.stream() reads ahead of this thread, about
     // twice as fast here as slice().arrayBuffer() in o.piece slices.
     const hs = await newHasher(blob.size, o.crc, -1);
-    const reader = blob.stream().getReader();
+    const stream = streamed(blob, o.piece);
     try {
       let done = 0, reported = 0;
-      for (;;) {
-        const { done: end, value } = await reader.read();
-        if (end) break;
+      for (let value; (value = await stream.next()) !== null;) {
         if (o.state.stop) throw cancelled();
         hs.update(value);
         done += value.length;
@@ -374,7 +397,7 @@
       if (done !== reported) step(o, done);
       return await hs.result();
     } catch (e) {
-      reader.cancel().catch(noop);
+      stream.cancel();
       throw e;
     }
   };
@@ -568,18 +591,16 @@
       const d = await digester(o.digest);
       const job = d ? d.begin(blob.size, o.crc, -1) : null;
       const hs = job ? null : await newHasher(blob.size, o.crc, -1);
-      const reader = blob.stream().getReader();
+      const stream = streamed(blob, o.piece);
       try {
         const window = o.piece * o.depth, parts = [];
         let done = 0, reported = 0, ahead = 0;
-        for (;;) {
-          const { done: end, value } = await reader.read();
-          if (end) break;
+        for (let value; (value = await stream.next()) !== null;) {
           if (o.state.stop) throw cancelled();
           writeAll(h, value, done);
           done += value.length;
           if (job) {
-            // The stream's chunks normally own their buffers; a view into
+            // The stream's chunks normally own their buffers; a piece of
             // a larger one is copied, as transferring it would send more.
             const ab = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value.buffer : value.slice().buffer;
             const p = job.part(ab);
@@ -605,7 +626,7 @@
         return await (job ? job.end() : hs.result());
       } catch (e) {
         if (job) job.cancel();
-        reader.cancel().catch(noop);
+        stream.cancel();
         throw e;
       }
     };
