@@ -109,19 +109,9 @@ export class Engine {
         break;
       }
       case "text": {
-        // The JSON text of a chunk of the result, parsed now, in this
-        // task; the worker sends the next once it has the ack, so that
-        // the page runs its own work (timers, input, rendering) between
-        // chunks instead of parsing them back to back.
-        const p = this.pending.get(m.id);
-        if (p && !p.failed) {
-          try {
-            (p.chunks[m.path] ??= []).push(JSON.parse(utf8.decode(m.text)));
-          } catch (e) {
-            p.failed = this.error({ code: "Internal", message: `atelier: a chunk of the result is not JSON: ${e.message}` });
-          }
-        }
-        this.worker.postMessage({ t: "ack", id: m.id });
+        // The JSON text of a chunk of the result: parsed once the answer
+        // is complete (see settle).
+        this.pending.get(m.id)?.texts.push(m);
         break;
       }
       case "chunk": {
@@ -134,8 +124,7 @@ export class Engine {
         const p = this.pending.get(m.id);
         if (!p) break;
         this.pending.delete(m.id);
-        if (p.failed) p.reject(p.failed);
-        else if (m.chunked) p.resolve(settle(p, m.value));
+        if (m.chunked) this.settle(p, m.value).then(p.resolve, p.reject);
         else p.resolve(m.value);
         break;
       }
@@ -164,13 +153,31 @@ export class Engine {
     }
   }
 
+  // settle assembles a result that came in chunks: value with the items
+  // of each chunked path. Chunks of JSON text are parsed here, one per
+  // task: they arrive back to back, and the page would not run a timer or
+  // an input event between them.
+  async settle(p, value) {
+    for (const { path, text } of p.texts) {
+      (p.chunks[path] ??= []).push(JSON.parse(utf8.decode(text)));
+      await nextTask();
+    }
+    let v = value;
+    for (const [path, parts] of Object.entries(p.chunks)) {
+      const all = parts.length === 1 ? parts[0] : [].concat(...parts);
+      if (path === "") v = all;
+      else v[path] = all;
+    }
+    return v;
+  }
+
   // send posts msg as a new call and returns its id and the promise of
   // its answer.
   send(msg, cbs = {}) {
     const id = ++this.next;
     if (this.dead) return { id, answer: Promise.reject(this.dead) };
     const answer = new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, chunks: {}, cbs });
+      this.pending.set(id, { resolve, reject, chunks: {}, texts: [], cbs });
     });
     try {
       this.post({ ...msg, id });
@@ -363,19 +370,22 @@ export class Engine {
   }
 }
 
-// settle assembles a result that came in chunks: value with the items
-// of each chunked path.
-function settle(p, value) {
-  let v = value;
-  for (const [path, parts] of Object.entries(p.chunks)) {
-    const all = parts.length === 1 ? parts[0] : [].concat(...parts);
-    if (path === "") v = all;
-    else v[path] = all;
-  }
-  return v;
-}
-
+// nextTask resolves in a task of its own, queued behind what is due now
+// (a timer, an input event): a MessageChannel message, which no clamp
+// delays as it does a setTimeout(0) chain.
+const yields = [];
 const utf8 = new TextDecoder();
+let yielder;
+function nextTask() {
+  if (!yielder) {
+    yielder = new MessageChannel();
+    yielder.port1.onmessage = () => yields.shift()?.();
+  }
+  return new Promise((resolve) => {
+    yields.push(resolve);
+    yielder.port2.postMessage(null);
+  });
+}
 
 // persist asks the browser to keep this origin's storage, which only a
 // window may (the worker has no navigator.storage.persist).

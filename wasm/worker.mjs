@@ -14,14 +14,13 @@
 //     part    {id, args | text, last}       the next items of that argument, or their
 //                                           JSON text (setNodes and the like)
 //     abort   {id}                          the call's AbortSignal fired
-//     ack     {id}                          the page has taken the call's last chunk or text
 //     watch   {sub, db, method, args}       start a watch; its snapshots come as snap messages
 //     unwatch {sub}                         stop it
 //   worker -> page
 //     ready, fail {error}
 //     ok {id, value} | err {id, error} | chunk {id, path, items}
 //     text {id, path, text}                 the JSON text of a chunk of a large result, UTF-8
-//                                           in a transferred Uint8Array; the page acks it
+//                                           in a transferred Uint8Array
 //     cb {id, k, args}                      a call's callback (onProgress)
 //     event {db, name, args}                a workspace's callback (onSyncStatus, ...)
 //     snap {sub, value, error}              a watch's snapshot or error
@@ -85,24 +84,14 @@ function chunk(id, path, items) {
   });
 }
 
-// text posts the JSON text of one chunk of call id's result (transferred)
-// and waits until the page has parsed it, as chunk does.
-function text(id, path, text) {
-  return new Promise((resolve) => {
-    acks.set(id, resolve);
-    post({ t: "text", id, path, text }, [text.buffer]);
-  });
-}
-
 // send answers call id with value, in chunks where value is (or holds) a
 // large array.
 async function send(id, value) {
   if (value && typeof value === "object" && typeof value.$json === "string" && value.$parts) {
     // The engine's wire form (wasm/wire.go): the text of each chunk goes
-    // as it is, its buffer transferred, and the page parses it before it
-    // asks for the next.
+    // as it is, its buffer transferred, and the page parses it.
     for (const [path, texts] of Object.entries(value.$parts)) {
-      for (const t of texts) await text(id, path, t);
+      for (const text of texts) post({ t: "text", id, path, text }, [text.buffer]);
     }
     post({ t: "ok", id, value: JSON.parse(value.$json), chunked: true });
     return;
