@@ -274,6 +274,35 @@
     };
   };
 
+  // pump reads a Blob through streamed, a piece of at most o.piece bytes
+  // at a time, and awaits each(piece, offset) for each: it stops at the
+  // next piece once o.state.stop is set, reports progress (step) every
+  // o.piece bytes and at the end, yielding after each report on a page,
+  // and fails if the Blob gives other than its size. each may transfer the
+  // piece's buffer.
+  const pump = async function (blob, o, each) {
+    const stream = streamed(blob, o.piece);
+    try {
+      let done = 0, reported = 0;
+      for (let value; (value = await stream.next()) !== null;) {
+        if (o.state.stop) throw cancelled();
+        const n = value.length; // each may transfer the piece's buffer
+        await each(value, done);
+        done += n;
+        if (done - reported >= o.piece) {
+          reported = done;
+          step(o, done);
+          if (onPage) await yieldNow();
+        }
+      }
+      if (done !== blob.size) throw new DOMException("the Blob gave " + done + " of its " + blob.size + " bytes", "NotReadableError");
+      if (done !== reported) step(o, done);
+    } catch (e) {
+      stream.cancel();
+      throw e;
+    }
+  };
+
   // writeAll writes all of u8 into the sync access handle h at offset at.
   const writeAll = function (h, u8, at) {
     for (let done = 0; done < u8.length;) {
@@ -380,26 +409,8 @@
     // Larger ones stream: blob.stream() reads ahead of this thread, about
     // twice as fast here as slice().arrayBuffer() in o.piece slices.
     const hs = await newHasher(blob.size, o.crc, -1);
-    const stream = streamed(blob, o.piece);
-    try {
-      let done = 0, reported = 0;
-      for (let value; (value = await stream.next()) !== null;) {
-        if (o.state.stop) throw cancelled();
-        hs.update(value);
-        done += value.length;
-        if (done - reported >= o.piece) {
-          reported = done;
-          step(o, done);
-          if (onPage) await yieldNow();
-        }
-      }
-      if (done !== blob.size) throw new DOMException("the Blob gave " + done + " of its " + blob.size + " bytes", "NotReadableError");
-      if (done !== reported) step(o, done);
-      return await hs.result();
-    } catch (e) {
-      stream.cancel();
-      throw e;
-    }
+    await pump(blob, o, (u8) => hs.update(u8));
+    return hs.result();
   };
 
   const describe = (e) => ({ name: (e && e.name) || "Error", message: (e && e.message) || String(e) });
@@ -591,42 +602,33 @@
       const d = await digester(o.digest);
       const job = d ? d.begin(blob.size, o.crc, -1) : null;
       const hs = job ? null : await newHasher(blob.size, o.crc, -1);
-      const stream = streamed(blob, o.piece);
       try {
         const window = o.piece * o.depth, parts = [];
-        let done = 0, reported = 0, ahead = 0;
-        for (let value; (value = await stream.next()) !== null;) {
-          if (o.state.stop) throw cancelled();
-          writeAll(h, value, done);
-          done += value.length;
-          if (job) {
-            // The stream's chunks normally own their buffers; a piece of
-            // a larger one is copied, as transferring it would send more.
-            const ab = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value.buffer : value.slice().buffer;
-            const p = job.part(ab);
-            p.catch(noop); // awaited below, unless an earlier step fails
-            parts.push({ p, n: value.length });
-            ahead += value.length;
-            while (ahead > window) {
-              const q = parts.shift();
-              await q.p;
-              ahead -= q.n;
-            }
-          } else {
-            hs.update(value);
+        let ahead = 0;
+        await pump(blob, o, async (u8, at) => {
+          writeAll(h, u8, at);
+          if (!job) {
+            hs.update(u8);
+            return;
           }
-          if (done - reported >= o.piece) {
-            reported = done;
-            step(o, done);
+          // The stream's chunks normally own their buffers; a piece of a
+          // larger one is copied, as transferring it would send more.
+          const n = u8.length;
+          const ab = u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength ? u8.buffer : u8.slice().buffer;
+          const p = job.part(ab);
+          p.catch(noop); // awaited below, unless an earlier step fails
+          parts.push({ p, n });
+          ahead += n;
+          while (ahead > window) {
+            const q = parts.shift();
+            await q.p;
+            ahead -= q.n;
           }
-        }
+        });
         await Promise.all(parts.map((q) => q.p));
-        if (done !== blob.size) throw new DOMException("the Blob gave " + done + " of its " + blob.size + " bytes", "NotReadableError");
-        if (done !== reported) step(o, done);
         return await (job ? job.end() : hs.result());
       } catch (e) {
         if (job) job.cancel();
-        stream.cancel();
         throw e;
       }
     };
